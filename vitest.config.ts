@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// One runner for every package. Suites that need PostgreSQL get it from the global
+// setup, which starts a throwaway cluster unless NOAH_TEST_PG_URL is already set.
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'testdata/**/*.test.ts'],
+    globalSetup: ['./scripts/test-global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
