@@ -1,0 +1,189 @@
+/**
+ * Wire types of the Noah Backup HTTP API (docs/API.md). JSON over HTTP; every backup
+ * route is `POST /v0/backup/<name>` with the architecture document's field names.
+ * Shared by the server (validation, OpenAPI) and the client SDK.
+ * @module
+ */
+
+/** A backup slot. Each user has at most two completed backups, in slots 1 and 2. */
+export type BackupVersion = 1 | 2;
+/** The slots, in order. */
+export const BACKUP_VERSIONS: readonly BackupVersion[] = [1, 2];
+
+/** `GET /v0/getk1` response (LUD-04). */
+export interface GetK1Response {
+  /** 32 random bytes, hex (64 chars). Single use, expires after 10 minutes. */
+  k1: string;
+  tag: 'login';
+}
+
+/** `POST /v0/auth/login` request (LUD-04). */
+export interface LoginRequest {
+  /** The k1 from `getk1`, hex. */
+  k1: string;
+  /** DER-encoded ECDSA signature over the raw 32 bytes of k1, hex. */
+  sig: string;
+  /** 33-byte compressed secp256k1 linking public key, hex. */
+  key: string;
+}
+
+/** `POST /v0/auth/login` response. */
+export interface LoginResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  /** RFC 3339. */
+  expires_at: string;
+}
+
+/** `POST /v0/backup/upload_url` request. */
+export interface UploadUrlRequest {
+  /** Exact number of bytes the client will PUT. */
+  backup_size: number;
+  /** Slot to write; absent = the server picks an empty slot, else the older one. */
+  backup_version?: BackupVersion;
+}
+
+/** `POST /v0/backup/upload_url` response. */
+export interface UploadUrlResponse {
+  /** Pre-signed PUT URL; a secret, never log it. Expires in 15 minutes. */
+  upload_url: string;
+  /** Opaque object key named by the server; pass it back to `complete_upload`. */
+  s3_key: string;
+  backup_version: BackupVersion;
+  /** RFC 3339. */
+  expires_at: string;
+  /** Headers the PUT must carry besides Content-Length (may be empty). */
+  upload_headers: Record<string, string>;
+}
+
+/** `POST /v0/backup/complete_upload` request. */
+export interface CompleteUploadRequest {
+  s3_key: string;
+  backup_version: BackupVersion;
+  backup_size: number;
+}
+
+/** One completed backup, as `list` returns it. */
+export interface BackupInfo {
+  backup_version: BackupVersion;
+  /** RFC 3339. */
+  created_at: string;
+  backup_size: number;
+}
+
+/** `POST /v0/backup/complete_upload` response. */
+export type CompleteUploadResponse = BackupInfo;
+
+/** `POST /v0/backup/list` response: newest first. */
+export type ListResponse = BackupInfo[];
+
+/** `POST /v0/backup/download_url` request. */
+export interface DownloadUrlRequest {
+  /** Absent or null = the latest backup. */
+  backup_version?: BackupVersion | null;
+}
+
+/** `POST /v0/backup/download_url` response. */
+export interface DownloadUrlResponse {
+  /** Pre-signed GET URL; a secret, never log it. Expires in 5 minutes. */
+  download_url: string;
+  backup_size: number;
+  backup_version: BackupVersion;
+  created_at: string;
+  expires_at: string;
+}
+
+/** `POST /v0/backup/delete` request. */
+export interface DeleteRequest {
+  backup_version: BackupVersion;
+}
+
+/** `POST /v0/backup/delete` response. */
+export interface DeleteResponse {
+  deleted: true;
+  backup_version: BackupVersion;
+}
+
+/** `POST /v0/backup/settings` request. */
+export interface SettingsRequest {
+  backup_enabled: boolean;
+}
+
+/** `GET|POST /v0/backup/settings` response. */
+export interface SettingsResponse {
+  backup_enabled: boolean;
+  /** RFC 3339, or null before the first completed backup. */
+  last_backup_at: string | null;
+}
+
+/** `POST /v0/backup/report` request: the client's outcome of a backup or restore. */
+export interface ReportRequest {
+  notification_id?: string;
+  kind: 'backup' | 'restore';
+  status: 'success' | 'failure';
+  /** A short error code or sentence; never a secret. */
+  error?: string;
+}
+
+/** Push providers a device can register. */
+export type PushProvider = 'expo' | 'unifiedpush';
+
+/** `POST /v0/push/register` request. */
+export interface PushRegisterRequest {
+  provider: PushProvider;
+  /** Expo push token (provider "expo"). */
+  token?: string;
+  /** UnifiedPush endpoint URL (provider "unifiedpush"). */
+  endpoint?: string;
+  /** Stable per-install id chosen by the device; re-registering updates it. */
+  device_id: string;
+}
+
+/** `POST /v0/push/unregister` request. */
+export interface PushUnregisterRequest {
+  device_id: string;
+}
+
+/** The data payload of the daily silent push. */
+export interface BackupTriggerPayload {
+  type: 'backup_trigger';
+  notification_id: string;
+}
+
+/**
+ * Stable error codes. Every error response is
+ * `{"code": ErrorCode, "message": string, "request_id": string}` with the HTTP status
+ * from the server's catalog.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'token_expired'
+  | 'invalid_k1'
+  | 'invalid_key'
+  | 'invalid_signature'
+  | 'forbidden'
+  | 'backups_not_enabled'
+  | 'not_found'
+  | 'backup_not_found'
+  | 'upload_not_found'
+  | 'upload_incomplete'
+  | 'size_mismatch'
+  | 'backup_too_large'
+  | 'quota_exceeded'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'method_not_allowed'
+  | 'signature_invalid'
+  | 'url_expired'
+  | 'rate_limited'
+  | 'storage_unavailable'
+  | 'not_ready'
+  | 'internal';
+
+/** Error response body. */
+export interface ErrorResponse {
+  code: ErrorCode;
+  message: string;
+  request_id?: string;
+}

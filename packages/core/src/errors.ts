@@ -1,0 +1,58 @@
+/**
+ * Errors that cross package boundaries. Each has a stable `code` that scripts, the
+ * CLI's exit codes and the web UI's messages key on. Messages never contain secrets.
+ * @module
+ */
+
+/** Base class: every error the Noah libraries throw on purpose. */
+export class NoahError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The input is not a Noah backup in any format this library knows (FORMAT.md §2). */
+export class NotABackupError extends NoahError {
+  constructor(message = 'not a Noah backup (unknown format)') {
+    super('not_a_backup', message);
+  }
+}
+
+/** The input is a Noah backup, but of a version this library cannot read. */
+export class UnsupportedVersionError extends NoahError {
+  readonly version: number;
+  constructor(version: number) {
+    super('unsupported_version', `unsupported backup format version ${version}`);
+    this.version = version;
+  }
+}
+
+/**
+ * Every authentication failure: wrong seedphrase, flipped bits, truncation, reordered
+ * chunks, trailing data. One opaque message on purpose: never say which (FORMAT.md §6).
+ */
+export class DecryptionError extends NoahError {
+  constructor() {
+    super('decryption_failed', 'wrong seedphrase, or the backup is corrupted or was tampered with');
+  }
+}
+
+/** The seedphrase is not a valid BIP39 mnemonic (unknown word or bad checksum). */
+export class InvalidMnemonicError extends NoahError {
+  constructor(
+    message = 'the seedphrase is not a valid BIP39 mnemonic (check the words and their order)',
+  ) {
+    super('invalid_mnemonic', message);
+  }
+}
+
+/** A configured limit was exceeded (decompressed size cap, archive entry count…). */
+export class LimitExceededError extends NoahError {
+  constructor(message: string) {
+    super('limit_exceeded', message);
+  }
+}

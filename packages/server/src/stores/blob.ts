@@ -1,0 +1,66 @@
+/**
+ * BlobStore: where encrypted backup objects live (DESIGN.md "Seams"). Implementations:
+ * `fs` (files on disk; the server itself serves HMAC-signed, expiring PUT/GET URLs with
+ * S3 pre-signed semantics) and `s3` (any S3-compatible service). Chosen by
+ * BLOB_STORE_URL. One contract suite (test/blob-contract) runs against each; the client
+ * cannot tell them apart.
+ *
+ * Error contract: "not found" is `null` from `head`, and `delete` of a missing key
+ * succeeds (idempotent). Backend errors are normalised: an unreachable or failing
+ * backend throws `BlobStoreUnavailableError`. Pre-signed URLs are secrets: never log them.
+ * @module
+ */
+import type { FastifyPluginAsync } from 'fastify';
+
+export interface PresignedPut {
+  url: string;
+  /** Headers the PUT must carry besides Content-Length (may be empty). */
+  headers: Record<string, string>;
+  expiresAt: Date;
+}
+
+export interface PresignedGet {
+  url: string;
+  expiresAt: Date;
+}
+
+export interface BlobInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface BlobStore {
+  /** Backend name for logs and metrics ("fs" | "s3"). */
+  readonly kind: string;
+  /**
+   * A URL that accepts exactly one PUT of exactly `size` bytes (Content-Length is part
+   * of the signature) until `expiresInSec` from now.
+   */
+  presignPut(key: string, opts: { size: number; expiresInSec: number }): Promise<PresignedPut>;
+  /** A URL that serves the object by GET until `expiresInSec` from now. */
+  presignGet(key: string, opts: { expiresInSec: number }): Promise<PresignedGet>;
+  /** Size and mtime of the object, or null when it does not exist. */
+  head(key: string): Promise<BlobInfo | null>;
+  /** Deletes the object. Idempotent: a missing key is success. */
+  delete(key: string): Promise<void>;
+  /** Every object under `prefix`, in key order, paged internally (memory independent of count). */
+  list(prefix: string): AsyncIterable<BlobInfo>;
+  /** Throws BlobStoreUnavailableError when the backend cannot answer (readiness). */
+  ping(): Promise<void>;
+  /**
+   * Routes the server must mount for this store's URLs (the fs store serves its signed
+   * URLs itself); undefined for stores whose URLs point elsewhere (S3).
+   */
+  readonly routes?: FastifyPluginAsync;
+  close?(): Promise<void>;
+}
+
+/** The blob backend failed or could not be reached; the request may be retried later. */
+export class BlobStoreUnavailableError extends Error {
+  readonly code = 'storage_unavailable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BlobStoreUnavailableError';
+  }
+}

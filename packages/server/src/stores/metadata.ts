@@ -1,0 +1,133 @@
+/**
+ * MetadataStore: everything the server remembers except blobs (DESIGN.md "Seams").
+ * Implementations: `sqlite` (better-sqlite3 file, or libSQL/Turso for `libsql://`) and
+ * `postgres`, chosen by DATABASE_URL. One contract suite (test/metadata-contract) runs
+ * against each. All times come from the caller (the injected Clock); the store never
+ * reads the wall clock.
+ *
+ * Error contract: "not found" is `null` (or `false`), never an exception; methods marked
+ * idempotent may be repeated safely; any other failure throws (the HTTP layer turns it
+ * into a logged 500 / 503).
+ * @module
+ */
+import type { BackupVersion } from '@noah-backup/core/api';
+
+export interface UserRow {
+  id: string;
+  /** 33-byte compressed secp256k1 linking key, lowercase hex. */
+  pubkey: string;
+  backupEnabled: boolean;
+  lastBackupAt: Date | null;
+  createdAt: Date;
+}
+
+export interface BackupRow {
+  userId: string;
+  version: BackupVersion;
+  objectKey: string;
+  size: number;
+  createdAt: Date;
+}
+
+export interface PendingUploadRow {
+  objectKey: string;
+  userId: string;
+  version: BackupVersion;
+  declaredSize: number;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface CompleteUploadResult {
+  backup: BackupRow;
+  /** The object the new backup replaced; the caller deletes it after the commit. */
+  replacedObjectKey: string | null;
+  /** True when this exact upload had already been completed (idempotent repeat). */
+  alreadyCompleted: boolean;
+}
+
+export interface MetadataStore {
+  /** Backend name for logs and metrics ("sqlite" | "libsql" | "postgres"). */
+  readonly kind: string;
+
+  // ---- auth (LUD-04 challenges, sessions) ----
+  /** Stores a fresh k1 challenge (lowercase hex). */
+  createChallenge(k1: string, expiresAt: Date): Promise<void>;
+  /**
+   * Atomically consumes a challenge: true exactly once for an existing, unexpired k1,
+   * even when callers race; false for unknown, expired or already used. Deletes it.
+   */
+  consumeChallenge(k1: string, now: Date): Promise<boolean>;
+  /** Deletes expired challenges; returns how many. Idempotent. */
+  pruneChallenges(now: Date): Promise<number>;
+  /** Returns the user for `pubkey`, creating it (backups enabled) on first login. */
+  upsertUser(pubkey: string, now: Date): Promise<UserRow>;
+  getUser(userId: string): Promise<UserRow | null>;
+  /** Stores a session by the SHA-256 hash of its token (hex); the token itself is never stored. */
+  createSession(tokenHash: string, userId: string, expiresAt: Date, now: Date): Promise<void>;
+  /** The live session for a token hash; null when unknown, expired or revoked. */
+  getSession(tokenHash: string, now: Date): Promise<{ userId: string; expiresAt: Date } | null>;
+  /** Revokes a session. Idempotent. */
+  revokeSession(tokenHash: string): Promise<void>;
+  /** Deletes expired sessions; returns how many. */
+  pruneSessions(now: Date): Promise<number>;
+
+  // ---- backups ----
+  /** The user's completed backups, newest first (at most two). */
+  listBackups(userId: string): Promise<BackupRow[]>;
+  getBackup(userId: string, version: BackupVersion): Promise<BackupRow | null>;
+  /** Records an upload the client is about to PUT. */
+  createPendingUpload(row: PendingUploadRow): Promise<void>;
+  /** The caller's own pending upload by object key; null if none (or someone else's). */
+  getPendingUpload(userId: string, objectKey: string): Promise<PendingUploadRow | null>;
+  /** Number of pending uploads of a user not yet expired at `now`. */
+  countPendingUploads(userId: string, now: Date): Promise<number>;
+  /**
+   * In one transaction: point slot `version` at `objectKey` with `size` and
+   * `createdAt = now`, remove the pending row, set the user's `lastBackupAt = now`.
+   * Returns null when there is no such pending upload of this user and the slot does
+   * not already point at `objectKey`. Idempotent: a repeat returns the backup with
+   * `alreadyCompleted: true` and no replaced key.
+   */
+  completeUpload(args: {
+    userId: string;
+    objectKey: string;
+    version: BackupVersion;
+    size: number;
+    now: Date;
+  }): Promise<CompleteUploadResult | null>;
+  /** Removes a completed backup and returns it (so its object can be deleted); null if absent. */
+  deleteBackup(userId: string, version: BackupVersion): Promise<BackupRow | null>;
+  setBackupEnabled(userId: string, enabled: boolean): Promise<UserRow | null>;
+
+  // ---- sweeping (abandoned uploads, replaced or orphaned objects) ----
+  /** Pending uploads that expired before `before`, oldest first. */
+  listExpiredPendingUploads(before: Date, limit: number): Promise<PendingUploadRow[]>;
+  /** Removes a pending upload row. Idempotent. */
+  deletePendingUpload(objectKey: string): Promise<void>;
+  /** Queues an object for deletion (retried by the sweeper until the blob store confirms). Idempotent. */
+  enqueueObjectDeletion(objectKey: string, now: Date): Promise<void>;
+  listObjectDeletions(limit: number): Promise<string[]>;
+  /** Idempotent. */
+  removeObjectDeletion(objectKey: string): Promise<void>;
+  /** True when a completed backup or a pending upload references the key. */
+  isObjectReferenced(objectKey: string): Promise<boolean>;
+
+  // ---- leases (one scheduler across instances) ----
+  /**
+   * Takes or renews the named lease for `holder` until `now + ttlMs`; true if `holder`
+   * now holds it. A lease whose expiry passed may be taken by anyone.
+   */
+  tryAcquireLease(name: string, holder: string, now: Date, ttlMs: number): Promise<boolean>;
+  /** Releases the lease if `holder` holds it. Idempotent. */
+  releaseLease(name: string, holder: string): Promise<void>;
+
+  // ---- operations ----
+  /** Counts for `admin stats` and metrics. */
+  stats(
+    now: Date,
+  ): Promise<{ users: number; enabledUsers: number; backups: number; bytesStored: number }>;
+  /** Throws when the database cannot answer (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
