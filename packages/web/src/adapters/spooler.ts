@@ -6,6 +6,10 @@
  */
 import type { SpooledBlob, Spooler } from '@noah-backup/client/adapters';
 
+/** A spooled backup that also offers its `Blob`: `fetch` uploads a Blob natively,
+ * with its length, where a streamed request body would need HTTP/2. */
+export type BlobSpooledBlob = SpooledBlob & { readonly blob: Blob };
+
 /** Reads a Blob as a stream of chunks. */
 async function* readBlob(blob: Blob): AsyncIterable<Uint8Array> {
   const reader = blob.stream().getReader();
@@ -30,25 +34,29 @@ async function* readBlob(blob: Blob): AsyncIterable<Uint8Array> {
  * await upload(blob.open(), blob.size);
  * ```
  */
-export function createMemorySpooler(): Spooler {
+export function createMemorySpooler(): Spooler & {
+  spool(...args: Parameters<Spooler['spool']>): Promise<BlobSpooledBlob>;
+} {
   return {
-    async spool(data, opts): Promise<SpooledBlob> {
+    async spool(data, opts): Promise<BlobSpooledBlob> {
       const parts: Uint8Array<ArrayBuffer>[] = [];
       for await (const chunk of data) {
         opts?.signal?.throwIfAborted();
         // Copy: the producer may reuse its buffer, and Blob parts need an ArrayBuffer.
         parts.push(new Uint8Array(chunk));
       }
-      let blob: Blob | null = new Blob(parts);
-      const size = blob.size;
+      const blob = new Blob(parts);
+      parts.length = 0;
+      let live = true;
       return {
-        size,
+        size: blob.size,
+        blob,
         open() {
-          if (!blob) throw new Error('the spooled backup was already cleaned up');
+          if (!live) throw new Error('the spooled backup was already cleaned up');
           return readBlob(blob);
         },
         async cleanup() {
-          blob = null;
+          live = false;
         },
       };
     },
