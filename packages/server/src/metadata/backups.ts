@@ -1,0 +1,251 @@
+/**
+ * MetadataStore backup methods: completed backups (two slots per user), pending uploads,
+ * and the sweeper's queues. `completeUpload` is the one multi-statement transaction.
+ *
+ * DESIGN.md "Server rules that protect data": the metadata switches to a new object only
+ * at completion, the replaced object's key is handed back for deletion after the commit,
+ * and an abandoned upload never costs the user a good backup.
+ * @module
+ */
+import type { CompleteUploadResult, MetadataStore } from '../stores/metadata.ts';
+import { assertCount, assertDate, assertKey, assertVersion, type StoreContext } from './context.ts';
+import { backupFromRow, ms, num, pendingFromRow, toBool, userFromRow } from './schema.ts';
+
+/** The backup and sweeping slice of MetadataStore. */
+export type BackupMethods = Pick<
+  MetadataStore,
+  | 'listBackups'
+  | 'getBackup'
+  | 'createPendingUpload'
+  | 'getPendingUpload'
+  | 'countPendingUploads'
+  | 'completeUpload'
+  | 'deleteBackup'
+  | 'setBackupEnabled'
+  | 'listExpiredPendingUploads'
+  | 'deletePendingUpload'
+  | 'enqueueObjectDeletion'
+  | 'listObjectDeletions'
+  | 'removeObjectDeletion'
+  | 'isObjectReferenced'
+>;
+
+/** Builds the backup methods over a store context. */
+export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
+  return {
+    async listBackups(userId) {
+      assertKey('userId', userId);
+      const rows = await db
+        .selectFrom('backups')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .orderBy('created_at', 'desc')
+        .orderBy('version', 'desc')
+        .execute();
+      return rows.map(backupFromRow);
+    },
+
+    async getBackup(userId, version) {
+      assertKey('userId', userId);
+      assertVersion('version', version);
+      const row = await db
+        .selectFrom('backups')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('version', '=', version)
+        .executeTakeFirst();
+      return row ? backupFromRow(row) : null;
+    },
+
+    async createPendingUpload(row) {
+      assertKey('objectKey', row.objectKey);
+      assertKey('userId', row.userId);
+      assertVersion('version', row.version);
+      assertCount('declaredSize', row.declaredSize);
+      assertDate('createdAt', row.createdAt);
+      assertDate('expiresAt', row.expiresAt);
+      await db
+        .insertInto('pending_uploads')
+        .values({
+          object_key: row.objectKey,
+          user_id: row.userId,
+          version: row.version,
+          declared_size: row.declaredSize,
+          created_at: ms(row.createdAt),
+          expires_at: ms(row.expiresAt),
+        })
+        .execute();
+    },
+
+    async getPendingUpload(userId, objectKey) {
+      assertKey('userId', userId);
+      assertKey('objectKey', objectKey);
+      const row = await db
+        .selectFrom('pending_uploads')
+        .selectAll()
+        .where('object_key', '=', objectKey)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row ? pendingFromRow(row) : null;
+    },
+
+    async countPendingUploads(userId, now) {
+      assertKey('userId', userId);
+      assertDate('now', now);
+      const r = await db
+        .selectFrom('pending_uploads')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', ms(now))
+        .executeTakeFirstOrThrow();
+      return num(r.n);
+    },
+
+    /**
+     * A pending upload whose `expiresAt` is not after `now` counts as absent: once the
+     * sweeper may have listed it (listExpiredPendingUploads) it can no longer be
+     * completed, so the sweeper never deletes an object a backup points at.
+     */
+    async completeUpload({ userId, objectKey, version, size, now }) {
+      assertKey('userId', userId);
+      assertKey('objectKey', objectKey);
+      assertVersion('version', version);
+      assertCount('size', size);
+      assertDate('now', now);
+      return db.transaction().execute(async (trx): Promise<CompleteUploadResult | null> => {
+        // Serialise completions per user. PostgreSQL: a row lock, and READ COMMITTED
+        // statements after it see what the previous holder committed. SQLite: the
+        // transaction is BEGIN IMMEDIATE, already exclusive.
+        if (flavor.rowLocks)
+          await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+        const pending = await trx
+          .selectFrom('pending_uploads')
+          .select(['version', 'expires_at'])
+          .where('object_key', '=', objectKey)
+          .where('user_id', '=', userId)
+          .executeTakeFirst();
+        const slot = await trx
+          .selectFrom('backups')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .where('version', '=', version)
+          .executeTakeFirst();
+        if (!pending || pending.version !== version || num(pending.expires_at) <= ms(now)) {
+          if (slot && slot.object_key === objectKey)
+            return { backup: backupFromRow(slot), replacedObjectKey: null, alreadyCompleted: true };
+          return null;
+        }
+        const values = { object_key: objectKey, size, created_at: ms(now) };
+        const row = await trx
+          .insertInto('backups')
+          .values({ user_id: userId, version, ...values })
+          .onConflict((oc) => oc.columns(['user_id', 'version']).doUpdateSet(values))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await trx.deleteFrom('pending_uploads').where('object_key', '=', objectKey).execute();
+        await trx
+          .updateTable('users')
+          .set({ last_backup_at: ms(now) })
+          .where('id', '=', userId)
+          .execute();
+        return {
+          backup: backupFromRow(row),
+          replacedObjectKey: slot ? slot.object_key : null,
+          alreadyCompleted: false,
+        };
+      });
+    },
+
+    async deleteBackup(userId, version) {
+      assertKey('userId', userId);
+      assertVersion('version', version);
+      const row = await db
+        .deleteFrom('backups')
+        .where('user_id', '=', userId)
+        .where('version', '=', version)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? backupFromRow(row) : null;
+    },
+
+    async setBackupEnabled(userId, enabled) {
+      assertKey('userId', userId);
+      if (typeof enabled !== 'boolean') throw new TypeError('enabled: expected a boolean');
+      const row = await db
+        .updateTable('users')
+        .set({ backup_enabled: flavor.bool(enabled) })
+        .where('id', '=', userId)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? userFromRow(row) : null;
+    },
+
+    async listExpiredPendingUploads(before, limit) {
+      assertDate('before', before);
+      assertCount('limit', limit);
+      const rows = await db
+        .selectFrom('pending_uploads')
+        .selectAll()
+        .where('expires_at', '<', ms(before))
+        .orderBy('expires_at')
+        .orderBy('object_key')
+        .limit(limit)
+        .execute();
+      return rows.map(pendingFromRow);
+    },
+
+    async deletePendingUpload(objectKey) {
+      assertKey('objectKey', objectKey);
+      await db.deleteFrom('pending_uploads').where('object_key', '=', objectKey).execute();
+    },
+
+    async enqueueObjectDeletion(objectKey, now) {
+      assertKey('objectKey', objectKey);
+      assertDate('now', now);
+      await db
+        .insertInto('object_deletions')
+        .values({ object_key: objectKey, enqueued_at: ms(now) })
+        .onConflict((oc) => oc.column('object_key').doNothing())
+        .execute();
+    },
+
+    async listObjectDeletions(limit) {
+      assertCount('limit', limit);
+      const rows = await db
+        .selectFrom('object_deletions')
+        .select('object_key')
+        .orderBy('enqueued_at')
+        .orderBy('object_key')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.object_key);
+    },
+
+    async removeObjectDeletion(objectKey) {
+      assertKey('objectKey', objectKey);
+      await db.deleteFrom('object_deletions').where('object_key', '=', objectKey).execute();
+    },
+
+    async isObjectReferenced(objectKey) {
+      assertKey('objectKey', objectKey);
+      const r = await db
+        .selectNoFrom((eb) => [
+          eb
+            .exists(
+              eb.selectFrom('backups').select('object_key').where('object_key', '=', objectKey),
+            )
+            .as('in_backups'),
+          eb
+            .exists(
+              eb
+                .selectFrom('pending_uploads')
+                .select('object_key')
+                .where('object_key', '=', objectKey),
+            )
+            .as('in_pending'),
+        ])
+        .executeTakeFirstOrThrow();
+      return toBool(r.in_backups) || toBool(r.in_pending);
+    },
+  };
+}

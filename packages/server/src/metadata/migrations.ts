@@ -1,0 +1,137 @@
+/**
+ * Versioned schema migrations for every MetadataStore backend: one append-only list,
+ * written with Kysely's schema builder so the same steps mean the same thing on SQLite,
+ * libSQL and PostgreSQL (schema.ts states the type conventions). They run at store open
+ * via Kysely's Migrator, which on PostgreSQL holds a session advisory lock while it
+ * applies them, so several server instances may open one database at the same time.
+ *
+ * Rules: never edit or reorder a migration once committed; add a new one with the next
+ * number (devices and push tables come next).
+ * @module
+ */
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+
+/** Called with the names of the migrations a store open applied. */
+export type MigrationObserver = (applied: string[]) => void;
+
+// Kysely's Migration.up takes Kysely<any>: migrations describe schemas, not typed rows.
+// biome-ignore lint/suspicious/noExplicitAny: the migrator's own signature.
+type AnyDb = Kysely<any>;
+
+const initial: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('pubkey', 'text', (c) => c.notNull().unique())
+      .addColumn('backup_enabled', 'boolean', (c) => c.notNull().defaultTo(true))
+      .addColumn('last_backup_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('challenges')
+      .addColumn('k1', 'text', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('challenges_expires_at')
+      .on('challenges')
+      .column('expires_at')
+      .execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('token_hash', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked', 'boolean', (c) => c.notNull().defaultTo(false))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('sessions_expires_at')
+      .on('sessions')
+      .column('expires_at')
+      .execute();
+    await db.schema.createIndex('sessions_user_id').on('sessions').column('user_id').execute();
+
+    // DESIGN.md "Server API": at most two completed backups per user, slots 1 and 2.
+    await db.schema
+      .createTable('backups')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('object_key', 'text', (c) => c.notNull().unique())
+      .addColumn('size', 'bigint', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('backups_pk', ['user_id', 'version'])
+      .addCheckConstraint('backups_version_slot', sql`version in (1, 2)`)
+      .execute();
+
+    await db.schema
+      .createTable('pending_uploads')
+      .addColumn('object_key', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('declared_size', 'bigint', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addCheckConstraint('pending_uploads_version_slot', sql`version in (1, 2)`)
+      .execute();
+    await db.schema
+      .createIndex('pending_uploads_expires_at')
+      .on('pending_uploads')
+      .column('expires_at')
+      .execute();
+    await db.schema
+      .createIndex('pending_uploads_user_expires')
+      .on('pending_uploads')
+      .columns(['user_id', 'expires_at'])
+      .execute();
+
+    await db.schema
+      .createTable('object_deletions')
+      .addColumn('object_key', 'text', (c) => c.primaryKey())
+      .addColumn('enqueued_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('object_deletions_enqueued_at')
+      .on('object_deletions')
+      .columns(['enqueued_at', 'object_key'])
+      .execute();
+
+    await db.schema
+      .createTable('leases')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('holder', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
+/** Every migration, in order. Append only. */
+export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_initial': initial,
+});
+
+/**
+ * Brings the database to the latest schema. Safe to run at every open and from several
+ * processes at once on PostgreSQL (advisory lock); on SQLite the migrations run in one
+ * `BEGIN IMMEDIATE` transaction per open (sqlite.ts, libsql.ts).
+ *
+ * @param db a Kysely instance on the metadata database.
+ * @param onApplied told which migrations this call applied (none on a current schema).
+ * @throws Error naming the failed migration, with the driver error as `cause`.
+ */
+export async function migrateToLatest(db: AnyDb, onApplied?: MigrationObserver): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...metadataMigrations }) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'setup';
+    throw new Error(`metadata migration failed (${failed})`, { cause: error });
+  }
+  const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  if (applied.length > 0) onApplied?.(applied);
+}

@@ -1,0 +1,29 @@
+/**
+ * The PostgreSQL backend (DESIGN.md "Scale": several stateless server instances share
+ * one database): a pg Pool behind Kysely's PostgresDialect.
+ * @module
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { MetadataDb } from './schema.ts';
+
+/** Options for `openPostgres`. */
+export interface PostgresOptions {
+  /** Pool size (default 10). */
+  maxConnections?: number;
+  /** Told about errors of idle pooled connections (e.g. the server restarted). */
+  onIdleError?: (err: Error) => void;
+}
+
+/**
+ * Opens a connection pool (lazily: the first query connects).
+ *
+ * @param url a `postgres://` or `postgresql://` connection string.
+ * @returns a Kysely instance owning the pool (destroy it to end the pool).
+ */
+export function openPostgres(url: string, opts: PostgresOptions = {}): Kysely<MetadataDb> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10 });
+  // An idle client's error is emitted on the pool; unhandled it would crash the process.
+  pool.on('error', (err) => opts.onIdleError?.(err));
+  return new Kysely<MetadataDb>({ dialect: new PostgresDialect({ pool }) });
+}

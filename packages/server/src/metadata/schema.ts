@@ -1,0 +1,177 @@
+/**
+ * The metadata tables as Kysely sees them, and the one place where values cross between
+ * JavaScript and SQL (times, booleans, 64-bit integers). The same schema serves SQLite,
+ * libSQL and PostgreSQL (migrations.ts); what differs per dialect is in `SqlFlavor`.
+ *
+ * Conventions (one rule for every backend):
+ * - times are integer milliseconds since the Unix epoch in `bigint` columns;
+ * - booleans are `boolean` columns: PostgreSQL's native type, SQLite stores 0/1;
+ * - PostgreSQL returns `bigint`, `count` and `sum` as strings, SQLite as numbers, so
+ *   every read goes through `num`.
+ * @module
+ */
+import type { BackupVersion } from '@noah-backup/core/api';
+import type { ColumnType, Selectable } from 'kysely';
+import type { BackupRow, PendingUploadRow, UserRow } from '../stores/metadata.ts';
+
+/** A 64-bit integer as the drivers return it: number (SQLite) or string (PostgreSQL). */
+type Int64 = ColumnType<number | string, number, number>;
+/** A boolean as the drivers return it: boolean (PostgreSQL) or 0/1 (SQLite). */
+type Bool = ColumnType<boolean | number, boolean | number, boolean | number>;
+
+/** `users`: one row per LNURL-auth linking key. */
+export interface UsersTable {
+  id: string;
+  pubkey: string;
+  backup_enabled: Bool;
+  last_backup_at: ColumnType<number | string | null, number | null, number | null>;
+  created_at: Int64;
+}
+
+/** `challenges`: outstanding LUD-04 k1 values. */
+export interface ChallengesTable {
+  k1: string;
+  expires_at: Int64;
+}
+
+/** `sessions`: bearer sessions by SHA-256 of the token. */
+export interface SessionsTable {
+  token_hash: string;
+  user_id: string;
+  expires_at: Int64;
+  revoked: Bool;
+  created_at: Int64;
+}
+
+/** `backups`: completed backups, primary key (user_id, version). */
+export interface BackupsTable {
+  user_id: string;
+  version: number;
+  object_key: string;
+  size: Int64;
+  created_at: Int64;
+}
+
+/** `pending_uploads`: upload URLs handed out, not yet completed. */
+export interface PendingUploadsTable {
+  object_key: string;
+  user_id: string;
+  version: number;
+  declared_size: Int64;
+  created_at: Int64;
+  expires_at: Int64;
+}
+
+/** `object_deletions`: blobs to delete, retried by the sweeper. */
+export interface ObjectDeletionsTable {
+  object_key: string;
+  enqueued_at: Int64;
+}
+
+/** `leases`: named leases (one scheduler across instances). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: Int64;
+}
+
+/** The whole metadata database. */
+export interface MetadataDb {
+  users: UsersTable;
+  challenges: ChallengesTable;
+  sessions: SessionsTable;
+  backups: BackupsTable;
+  pending_uploads: PendingUploadsTable;
+  object_deletions: ObjectDeletionsTable;
+  leases: LeasesTable;
+}
+
+/** What differs between the SQL dialects, kept small on purpose. */
+export interface SqlFlavor {
+  /** Backend name ("sqlite" | "libsql" | "postgres"). */
+  readonly kind: 'sqlite' | 'libsql' | 'postgres';
+  /**
+   * True where `SELECT … FOR UPDATE` exists (PostgreSQL). SQLite has no row locks; its
+   * write transactions are `BEGIN IMMEDIATE` and therefore already serialised.
+   */
+  readonly rowLocks: boolean;
+  /** A JavaScript boolean as this dialect binds it. */
+  bool(value: boolean): boolean | number;
+}
+
+/** PostgreSQL: native booleans and row locks. */
+export const postgresFlavor: SqlFlavor = { kind: 'postgres', rowLocks: true, bool: (v) => v };
+
+/** SQLite-family flavour: booleans bound as 0/1 (better-sqlite3 cannot bind booleans). */
+export function sqliteFlavor(kind: 'sqlite' | 'libsql'): SqlFlavor {
+  return { kind, rowLocks: false, bool: (v) => (v ? 1 : 0) };
+}
+
+/**
+ * A numeric column or aggregate as a JavaScript number.
+ * @throws RangeError when the value is not a finite safe integer-or-number.
+ */
+export function num(v: number | string | bigint | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER)
+    throw new RangeError(`database returned a non-numeric or unsafe value: ${String(v)}`);
+  return n;
+}
+
+/** A millisecond column as a Date. */
+export function toDate(v: number | string): Date {
+  return new Date(num(v));
+}
+
+/** A Date as the millisecond value stored in the database. */
+export function ms(d: Date): number {
+  const t = d.getTime();
+  if (!Number.isFinite(t)) throw new RangeError('invalid Date');
+  return t;
+}
+
+/** A boolean column as a JavaScript boolean (PostgreSQL true/false, SQLite 1/0). */
+export function toBool(v: boolean | number): boolean {
+  return v === true || v === 1;
+}
+
+/** A slot number read back from the database. */
+export function toVersion(v: number): BackupVersion {
+  if (v !== 1 && v !== 2) throw new RangeError(`backup slot out of range: ${v}`);
+  return v;
+}
+
+/** Maps a `users` row. */
+export function userFromRow(r: Selectable<UsersTable>): UserRow {
+  return {
+    id: r.id,
+    pubkey: r.pubkey,
+    backupEnabled: toBool(r.backup_enabled),
+    lastBackupAt: r.last_backup_at === null ? null : toDate(r.last_backup_at),
+    createdAt: toDate(r.created_at),
+  };
+}
+
+/** Maps a `backups` row. */
+export function backupFromRow(r: Selectable<BackupsTable>): BackupRow {
+  return {
+    userId: r.user_id,
+    version: toVersion(r.version),
+    objectKey: r.object_key,
+    size: num(r.size),
+    createdAt: toDate(r.created_at),
+  };
+}
+
+/** Maps a `pending_uploads` row. */
+export function pendingFromRow(r: Selectable<PendingUploadsTable>): PendingUploadRow {
+  return {
+    objectKey: r.object_key,
+    userId: r.user_id,
+    version: toVersion(r.version),
+    declaredSize: num(r.declared_size),
+    createdAt: toDate(r.created_at),
+    expiresAt: toDate(r.expires_at),
+  };
+}
