@@ -1,0 +1,180 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  loadConfig,
+  loadOrCreateSigningSecret,
+  parseDuration,
+  parseSize,
+} from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('has embedded defaults under ./data', () => {
+    const c = loadConfig({});
+    const data = resolve('./data');
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      publicUrl: 'http://localhost:8080',
+      dataDir: data,
+      databaseUrl: `sqlite:${join(data, 'noah.db')}`,
+      blobStoreUrl: pathToFileURL(join(data, 'blobs')).href,
+      blobSigningSecret: null,
+      maxBackupSize: 50 * 1024 * 1024,
+      uploadUrlTtlSec: 900,
+      downloadUrlTtlSec: 300,
+      tokenTtlSec: 86400,
+      k1TtlSec: 600,
+      rollout: { mode: 'all' },
+      maxPendingUploads: 4,
+      rateLimit: { authPerMinute: 30, userPerMinute: 120 },
+      logLevel: 'info',
+      trustProxy: false,
+    });
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      PUBLIC_URL: 'https://backup.example.com/',
+      DATA_DIR: '/srv/noah',
+      DATABASE_URL: 'postgres://u@db/noah',
+      BLOB_STORE_URL: 's3://bucket?region=eu-west-1',
+      BLOB_SIGNING_SECRET: 'x'.repeat(40),
+      MAX_BACKUP_SIZE: '10MiB',
+      UPLOAD_URL_TTL: '10m',
+      DOWNLOAD_URL_TTL: '60',
+      TOKEN_TTL: '2h',
+      K1_TTL: '5m',
+      ROLLOUT: 'percent:25',
+      RATE_LIMIT_AUTH_PER_MINUTE: '0',
+      RATE_LIMIT_USER_PER_MINUTE: '600',
+      LOG_LEVEL: 'DEBUG',
+      TRUST_PROXY: '1',
+    });
+    expect(c).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      publicUrl: 'https://backup.example.com',
+      dataDir: '/srv/noah',
+      databaseUrl: 'postgres://u@db/noah',
+      blobStoreUrl: 's3://bucket?region=eu-west-1',
+      blobSigningSecret: 'x'.repeat(40),
+      maxBackupSize: 10 * 1024 * 1024,
+      uploadUrlTtlSec: 600,
+      downloadUrlTtlSec: 60,
+      tokenTtlSec: 7200,
+      k1TtlSec: 300,
+      rollout: { mode: 'percent', percent: 25 },
+      rateLimit: { authPerMinute: 0, userPerMinute: 600 },
+      logLevel: 'debug',
+      trustProxy: 1,
+    });
+  });
+
+  it('lets flags override the environment, and derives defaults from them', () => {
+    const c = loadConfig({ PORT: '9000', DATA_DIR: '/a' }, { port: '7000', dataDir: '/b' });
+    expect(c.port).toBe(7000);
+    expect(c.publicUrl).toBe('http://localhost:7000');
+    expect(c.databaseUrl).toBe('sqlite:/b/noah.db');
+  });
+
+  it('collects every bad value into one error, one line each', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        PUBLIC_URL: 'ftp://x',
+        MAX_BACKUP_SIZE: '50 parsecs',
+        TOKEN_TTL: '1 week',
+        ROLLOUT: 'percent:150',
+        LOG_LEVEL: 'loud',
+        TRUST_PROXY: 'yes please',
+        BLOB_STORE_URL: 'gs://bucket',
+        BLOB_SIGNING_SECRET: 'short',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems).toHaveLength(9);
+    for (const name of [
+      'PORT',
+      'PUBLIC_URL',
+      'MAX_BACKUP_SIZE',
+      'TOKEN_TTL',
+      'ROLLOUT',
+      'LOG_LEVEL',
+      'TRUST_PROXY',
+      'BLOB_STORE_URL',
+      'BLOB_SIGNING_SECRET',
+    ])
+      expect(problems.some((p) => p.startsWith(name))).toBe(true);
+    expect((err as Error).message).toContain('PORT="eighty"');
+    // The secret's value is never echoed.
+    expect((err as Error).message).not.toContain('"short"');
+  });
+
+  it('names the flag when a flag is bad', () => {
+    expect(() => loadConfig({}, { port: '70000' })).toThrow(/--port="70000"/);
+  });
+});
+
+describe('parseSize / parseDuration', () => {
+  it.each([
+    ['52428800', 52428800],
+    ['50MiB', 52428800],
+    ['50 mib', 52428800],
+    ['1.5KB', 1500],
+    ['1GiB', 1073741824],
+    ['16kib', 16384],
+    ['7B', 7],
+  ])('parseSize(%j) = %d', (text, n) => expect(parseSize(text)).toBe(n));
+  it.each(['', 'MiB', '-1', '5 parsecs', '1e3'])('parseSize(%j) = null', (t) =>
+    expect(parseSize(t)).toBeNull(),
+  );
+  it.each([
+    ['900', 900],
+    ['900s', 900],
+    ['15m', 900],
+    ['24h', 86400],
+    ['1d', 86400],
+  ])('parseDuration(%j) = %d', (text, n) => expect(parseDuration(text)).toBe(n));
+  it.each(['', '1.5h', 'soon', '-5', '10w'])('parseDuration(%j) = null', (t) =>
+    expect(parseDuration(t)).toBeNull(),
+  );
+});
+
+describe('loadOrCreateSigningSecret', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('generates the key once, mode 0600, and reuses it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'noah-cfg-'));
+    dirs.push(dir);
+    const config = loadConfig({ DATA_DIR: join(dir, 'data') });
+    const a = loadOrCreateSigningSecret(config);
+    const b = loadOrCreateSigningSecret(config);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(b).toBe(a);
+    const file = join(dir, 'data', 'blob-signing.key');
+    expect(readFileSync(file, 'utf8').trim()).toBe(a);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('prefers BLOB_SIGNING_SECRET and writes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'noah-cfg-'));
+    dirs.push(dir);
+    const secret = 'k'.repeat(48);
+    const config = loadConfig({ DATA_DIR: join(dir, 'data'), BLOB_SIGNING_SECRET: secret });
+    expect(loadOrCreateSigningSecret(config)).toBe(secret);
+    expect(() => statSync(join(dir, 'data', 'blob-signing.key'))).toThrow();
+  });
+});
