@@ -1,0 +1,164 @@
+/**
+ * The app factory (issue 3 item 1; STYLE.md "An app factory `buildServer(deps)` separate
+ * from `listen`"): wires config, the two stores, clock and randomness into a Fastify
+ * instance with the auth, backup and operations routes, the blob store's own routes (fs
+ * signed URLs), one error handler, rate limits, metrics and the sweeper timer. It does
+ * not listen and does not own the stores: the caller closes them (src/start.ts).
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { type Clock, type RandomBytes, secureRandom, systemClock } from '@noah-backup/core/clock';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.ts';
+import { installErrorHandlers } from './http/errors.ts';
+import { installRequestHooks } from './http/hooks.ts';
+import { collectOpenApi } from './http/openapi.ts';
+import { createLogger } from './logging.ts';
+import { type Metrics, createMetrics } from './metrics.ts';
+import { authRoutes } from './routes/auth.ts';
+import { backupRoutes } from './routes/backups.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { type AuthService, type Principal, createAuthService } from './services/auth.ts';
+import { type BackupService, createBackupService } from './services/backups.ts';
+import type { BlobStore } from './stores/blob.ts';
+import type { MetadataStore } from './stores/metadata.ts';
+import { startSweeper } from './sweeper.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the bearer hook of authenticated routes; null elsewhere. */
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /** The server's services and metrics, for tests and the CLI. */
+    noah: { auth: AuthService; backups: BackupService; metrics: Metrics };
+  }
+  interface FastifySchema {
+    /** OpenAPI annotations (src/http/openapi.ts); not validated. */
+    summary?: string;
+    description?: string;
+    tags?: string[];
+    security?: Record<string, string[]>[];
+    bodyRequired?: boolean;
+  }
+}
+
+/** JSON bodies of the API are small; backups never pass through the JSON routes. */
+export const JSON_BODY_LIMIT = 16 * 1024;
+
+/** What {@link buildServer} needs. */
+export interface ServerDeps {
+  config: ServerConfig;
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: the platform CSPRNG. */
+  random?: RandomBytes;
+  /** Default: a JSON logger at `config.logLevel` on stdout. */
+  logger?: Logger;
+}
+
+/**
+ * Builds the HTTP app (not listening).
+ *
+ * @param deps - configuration, stores, and optional clock, randomness and logger
+ * @returns the ready Fastify instance; `listen` it, and `close` it before the stores
+ * @example
+ * ```ts
+ * const app = await buildServer({ config, metadata, blobs });
+ * await app.listen({ port: config.port, host: config.host });
+ * ```
+ */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, metadata, blobs } = deps;
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? secureRandom;
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+
+  const { trustProxy } = config;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    // A hop count trusts that many proxies nearest to us (proxy-addr semantics).
+    trustProxy:
+      typeof trustProxy === 'number'
+        ? (_addr: string, hop: number) => hop < trustProxy
+        : trustProxy,
+    // Strict validation: reject unknown fields and wrong types instead of fixing them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+  app.decorateRequest('principal', null);
+
+  const metrics = createMetrics({ metadata, clock });
+  const auth = createAuthService({
+    metadata,
+    clock,
+    random,
+    k1TtlSec: config.k1TtlSec,
+    tokenTtlSec: config.tokenTtlSec,
+  });
+  const backups = createBackupService({
+    metadata,
+    blobs,
+    clock,
+    random,
+    metrics,
+    logger,
+    limits: {
+      maxBackupSize: config.maxBackupSize,
+      uploadUrlTtlSec: config.uploadUrlTtlSec,
+      downloadUrlTtlSec: config.downloadUrlTtlSec,
+      maxPendingUploads: config.maxPendingUploads,
+      rollout: config.rollout,
+    },
+  });
+  app.decorate('noah', { auth, backups, metrics });
+
+  const openapi = collectOpenApi(app);
+  installErrorHandlers(app);
+  installRequestHooks(app, metrics);
+  // Counters only; the groups and keys are chosen in src/http/rate-limit.ts.
+  await app.register(rateLimit, { global: false, cache: 100_000 });
+
+  await app.register(opsRoutes, { metadata, blobs, metrics, openapi, publicUrl: config.publicUrl });
+  await app.register(async (api) => {
+    // JSON routes: small bodies, JSON only (text/plain → 415).
+    api.addHook('onRoute', (route) => {
+      route.bodyLimit ??= JSON_BODY_LIMIT;
+    });
+    api.removeContentTypeParser('text/plain');
+    await api.register(authRoutes, { auth, authPerMinute: config.rateLimit.authPerMinute });
+    await api.register(backupRoutes, {
+      prefix: '/v0/backup',
+      auth,
+      backups,
+      userPerMinute: config.rateLimit.userPerMinute,
+    });
+  });
+  // The fs blob store serves its own signed PUT/GET URLs (DESIGN.md "Seams").
+  if (blobs.routes) await app.register(blobs.routes);
+
+  if (config.sweepIntervalSec > 0) {
+    const sweeper = startSweeper(
+      {
+        metadata,
+        blobs,
+        clock,
+        logger,
+        metrics,
+        holder: randomUUID(),
+        orphanMinAgeSec: config.orphanMinAgeSec,
+      },
+      config.sweepIntervalSec,
+    );
+    app.addHook('onClose', async () => sweeper.stop());
+  }
+
+  await app.ready();
+  return app;
+}

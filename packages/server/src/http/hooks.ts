@@ -1,0 +1,40 @@
+/**
+ * Per-request hooks: the `x-request-id` response header, one JSON log line per request
+ * (method, route pattern, path without query, status, duration, user) and the HTTP
+ * metrics. Replaces Fastify's own request lines, which would log full URLs.
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import { stripQuery } from '../logging.ts';
+import type { Metrics } from '../metrics.ts';
+
+/**
+ * Installs the request hooks on the root instance.
+ *
+ * @param app - the root instance
+ * @param metrics - HTTP counters and histogram
+ */
+export function installRequestHooks(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the concrete URL (cardinality, and no keys in labels).
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequests.inc({ method: request.method, route, status });
+    metrics.httpDuration.observe({ method: request.method, route }, seconds);
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        path: stripQuery(request.url),
+        status,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        userId: request.principal?.userId,
+      },
+      'request',
+    );
+  });
+}

@@ -1,0 +1,216 @@
+/**
+ * JSON Schemas of the wire types in `@noah-backup/core/api`. Fastify's ajv validates
+ * request bodies with them (`additionalProperties: false`, no type coercion), the
+ * response serializer uses them, and the OpenAPI document (`GET /v0/openapi.json`) is
+ * generated from the same objects (src/http/openapi.ts).
+ * @module
+ */
+
+const backupVersion = { type: 'integer', enum: [1, 2], description: 'Backup slot (1 or 2).' };
+const rfc3339 = { type: 'string', format: 'date-time' };
+const hex = (min: number, max: number, description: string) => ({
+  type: 'string',
+  minLength: min,
+  maxLength: max,
+  pattern: '^[0-9a-fA-F]*$',
+  description,
+});
+
+/** `{code, message, request_id}`: every error response. */
+export const errorSchema = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: {
+    code: { type: 'string', description: 'Stable machine-readable code (docs/API.md "Errors").' },
+    message: { type: 'string', description: 'Human-readable message.' },
+    request_id: { type: 'string', description: 'Request id, also in the x-request-id header.' },
+  },
+} as const;
+
+/** GetK1Response. */
+export const getK1Response = {
+  type: 'object',
+  required: ['k1', 'tag'],
+  properties: {
+    k1: { type: 'string', description: '32 random bytes, hex. Single use.' },
+    tag: { type: 'string', enum: ['login'] },
+  },
+} as const;
+
+/** LoginRequest (LUD-04). `key` is checked in the handler to answer `invalid_key`. */
+export const loginBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['k1', 'sig', 'key'],
+  properties: {
+    k1: hex(64, 64, 'The k1 from getk1.'),
+    sig: hex(2, 400, 'DER-encoded ECDSA signature over the raw 32 k1 bytes, hex.'),
+    key: { type: 'string', maxLength: 200, description: '33-byte compressed secp256k1 key, hex.' },
+  },
+} as const;
+
+/** LoginResponse. */
+export const loginResponse = {
+  type: 'object',
+  required: ['access_token', 'token_type', 'expires_at'],
+  properties: {
+    access_token: { type: 'string', description: 'Bearer token (secret).' },
+    token_type: { type: 'string', enum: ['Bearer'] },
+    expires_at: rfc3339,
+  },
+} as const;
+
+/** `POST /v0/auth/logout` response. */
+export const logoutResponse = {
+  type: 'object',
+  required: ['revoked'],
+  properties: { revoked: { type: 'boolean', enum: [true] } },
+} as const;
+
+/** UploadUrlRequest. The size limit is checked in the handler (413 backup_too_large). */
+export const uploadUrlBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['backup_size'],
+  properties: {
+    backup_size: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Exact number of bytes that will be PUT.',
+    },
+    backup_version: backupVersion,
+  },
+} as const;
+
+/** UploadUrlResponse. */
+export const uploadUrlResponse = {
+  type: 'object',
+  required: ['upload_url', 's3_key', 'backup_version', 'expires_at', 'upload_headers'],
+  properties: {
+    upload_url: { type: 'string', description: 'Pre-signed PUT URL (secret).' },
+    s3_key: { type: 'string', description: 'Opaque object key; pass it to complete_upload.' },
+    backup_version: backupVersion,
+    expires_at: rfc3339,
+    upload_headers: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;
+
+/** CompleteUploadRequest. */
+export const completeUploadBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['s3_key', 'backup_version', 'backup_size'],
+  properties: {
+    s3_key: { type: 'string', minLength: 1, maxLength: 256 },
+    backup_version: backupVersion,
+    backup_size: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+/** BackupInfo (CompleteUploadResponse, ListResponse items). */
+export const backupInfo = {
+  type: 'object',
+  required: ['backup_version', 'created_at', 'backup_size'],
+  properties: {
+    backup_version: backupVersion,
+    created_at: rfc3339,
+    backup_size: { type: 'integer' },
+  },
+} as const;
+
+/** ListResponse: newest first. */
+export const listResponse = { type: 'array', items: backupInfo } as const;
+
+/** `list` takes no fields; an empty object or no body. */
+export const emptyBody = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+/** DownloadUrlRequest (body optional). */
+export const downloadUrlBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    backup_version: {
+      type: ['integer', 'null'],
+      enum: [1, 2, null],
+      description: 'Slot; absent or null = the latest backup.',
+    },
+  },
+} as const;
+
+/** DownloadUrlResponse. */
+export const downloadUrlResponse = {
+  type: 'object',
+  required: ['download_url', 'backup_size', 'backup_version', 'created_at', 'expires_at'],
+  properties: {
+    download_url: { type: 'string', description: 'Pre-signed GET URL (secret).' },
+    backup_size: { type: 'integer' },
+    backup_version: backupVersion,
+    created_at: rfc3339,
+    expires_at: rfc3339,
+  },
+} as const;
+
+/** DeleteRequest. */
+export const deleteBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['backup_version'],
+  properties: { backup_version: backupVersion },
+} as const;
+
+/** DeleteResponse. */
+export const deleteResponse = {
+  type: 'object',
+  required: ['deleted', 'backup_version'],
+  properties: { deleted: { type: 'boolean', enum: [true] }, backup_version: backupVersion },
+} as const;
+
+/** SettingsRequest. */
+export const settingsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['backup_enabled'],
+  properties: { backup_enabled: { type: 'boolean' } },
+} as const;
+
+/** SettingsResponse. */
+export const settingsResponse = {
+  type: 'object',
+  required: ['backup_enabled', 'last_backup_at'],
+  properties: {
+    backup_enabled: { type: 'boolean' },
+    last_backup_at: { type: ['string', 'null'], format: 'date-time' },
+  },
+} as const;
+
+/** ReportRequest. */
+export const reportBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'status'],
+  properties: {
+    notification_id: { type: 'string', minLength: 1, maxLength: 128 },
+    kind: { type: 'string', enum: ['backup', 'restore'] },
+    status: { type: 'string', enum: ['success', 'failure'] },
+    error: { type: 'string', maxLength: 500, description: 'Short error code or sentence.' },
+  },
+} as const;
+
+/** `POST /v0/backup/report` response. */
+export const reportResponse = {
+  type: 'object',
+  required: ['received'],
+  properties: { received: { type: 'boolean', enum: [true] } },
+} as const;
+
+/** `GET /health` and `GET /ready` responses. */
+export const statusResponse = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'string' } },
+} as const;
+
+/** Error responses every authenticated route can give, for OpenAPI. */
+export function errorResponses(...statuses: number[]): Record<number, typeof errorSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, errorSchema]));
+}

@@ -1,0 +1,117 @@
+/**
+ * Prometheus metrics (issue 3 item 6), one registry per server instance so several
+ * servers in one process (tests) do not collide. Store-wide gauges (users, backups,
+ * bytes stored) are read from `metadata.stats` at scrape time, so every instance of a
+ * multi-instance deployment reports the same shared totals.
+ * @module
+ */
+import type { Clock } from '@noah-backup/core/clock';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetadataStore } from './stores/metadata.ts';
+
+/** The server's metrics. */
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'method' | 'route'>;
+  uploadUrlsIssued: Counter;
+  backupsCompleted: Counter;
+  /** `reason`: size_mismatch, too_large, incomplete, storage_unavailable. */
+  backupsFailed: Counter<'reason'>;
+  /** Bytes of completed uploads (a counter; the stored total is `noah_bytes_stored`). */
+  bytesUploaded: Counter;
+  clientReports: Counter<'kind' | 'status'>;
+  sweptObjects: Counter<'reason'>;
+}
+
+/**
+ * Creates a registry with the HTTP, backup and store metrics.
+ *
+ * @param deps.metadata - read by the store gauges at scrape time
+ * @param deps.clock - the injected clock (stats take `now`)
+ * @returns the metrics
+ */
+export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  let statsCache: Promise<Awaited<ReturnType<MetadataStore['stats']>>> | null = null;
+  // One stats query per scrape, shared by the three gauges.
+  const stats = () => {
+    statsCache ??= deps.metadata.stats(deps.clock.now()).finally(() => {
+      setImmediate(() => {
+        statsCache = null;
+      });
+    });
+    return statsCache;
+  };
+  const storeGauge = (
+    name: string,
+    help: string,
+    pick: (s: Awaited<ReturnType<typeof stats>>) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        try {
+          this.set(pick(await stats()));
+        } catch {
+          // The database is down: leave the gauge as it was; /ready reports the outage.
+        }
+      },
+    });
+  storeGauge('noah_users', 'Users known to the metadata store', (s) => s.users);
+  storeGauge('noah_backups', 'Completed backups in the metadata store', (s) => s.backups);
+  storeGauge('noah_bytes_stored', 'Bytes of completed backups', (s) => s.bytesStored);
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'noah_http_requests_total',
+      help: 'HTTP requests by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'noah_http_request_duration_seconds',
+      help: 'HTTP request latency by method and route pattern',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    uploadUrlsIssued: new Counter({
+      name: 'noah_upload_urls_issued_total',
+      help: 'Pre-signed upload URLs issued',
+      registers,
+    }),
+    backupsCompleted: new Counter({
+      name: 'noah_backups_completed_total',
+      help: 'Uploads verified and committed as backups',
+      registers,
+    }),
+    backupsFailed: new Counter({
+      name: 'noah_backups_failed_total',
+      help: 'Completions refused after upload, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    bytesUploaded: new Counter({
+      name: 'noah_backup_bytes_completed_total',
+      help: 'Bytes of completed backups',
+      registers,
+    }),
+    clientReports: new Counter({
+      name: 'noah_client_reports_total',
+      help: 'Backup/restore outcomes reported by clients',
+      labelNames: ['kind', 'status'],
+      registers,
+    }),
+    sweptObjects: new Counter({
+      name: 'noah_swept_objects_total',
+      help: 'Objects deleted by the sweeper, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The backup routes (issue 3 item 3): `POST /v0/backup/{upload_url, complete_upload,
+ * list, download_url, delete, settings, report}` and `GET /v0/backup/settings`. Every
+ * route needs `Authorization: Bearer <token>` and is rate limited per user. Routes only
+ * translate HTTP to the service (routes → services → stores).
+ * @module
+ */
+import type {
+  BackupVersion,
+  CompleteUploadRequest,
+  DownloadUrlRequest,
+  ReportRequest,
+  SettingsRequest,
+  UploadUrlRequest,
+} from '@noah-backup/core/api';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { rateLimitHook, userLimitKey } from '../http/rate-limit.ts';
+import * as s from '../http/schemas.ts';
+import type { AuthService } from '../services/auth.ts';
+import type { BackupService } from '../services/backups.ts';
+
+const bearer = [{ bearer: [] }];
+const common = [400, 401, 413, 415, 429];
+
+/**
+ * Registers the backup routes in their own scope (prefix `/v0/backup`).
+ *
+ * @param app - the API scope
+ * @param deps - services and the per-user limit (requests/minute, 0 = none)
+ */
+export async function backupRoutes(
+  app: FastifyInstance,
+  deps: { auth: AuthService; backups: BackupService; userPerMinute: number },
+): Promise<void> {
+  const { auth, backups } = deps;
+
+  // Bearer auth on every route of this scope (issue 3 item 2), before the body is read.
+  app.addHook('onRequest', async (request) => {
+    request.principal = await auth.authenticate(request.headers.authorization);
+  });
+  // `list`, `download_url` and `report`-less calls may omit the body entirely.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {};
+  });
+  const limit = rateLimitHook(app, {
+    perMinute: deps.userPerMinute,
+    key: (req) => userLimitKey(req.principal?.userId, req.ip),
+  });
+  if (limit) app.addHook('preValidation', limit);
+
+  const user = (request: FastifyRequest) => request.principal!.userId;
+
+  app.post<{ Body: UploadUrlRequest }>(
+    '/upload_url',
+    {
+      schema: {
+        summary: 'Get a pre-signed URL to PUT a new backup',
+        description:
+          'The server picks the slot when backup_version is absent (an empty slot, else the older one) and names the object. PUT exactly backup_size bytes with the returned upload_headers, then call complete_upload.',
+        tags: ['backup'],
+        security: bearer,
+        body: s.uploadUrlBody,
+        response: { 200: s.uploadUrlResponse, ...s.errorResponses(...common, 403, 503) },
+      },
+    },
+    async (request) => backups.uploadUrl(user(request), request.body),
+  );
+
+  app.post<{ Body: CompleteUploadRequest }>(
+    '/complete_upload',
+    {
+      schema: {
+        summary: 'Verify an uploaded object and make it the backup in its slot',
+        description:
+          'Checks the object exists and has the declared size, then switches the slot in one transaction and deletes the replaced object. Idempotent.',
+        tags: ['backup'],
+        security: bearer,
+        body: s.completeUploadBody,
+        response: { 200: s.backupInfo, ...s.errorResponses(...common, 404, 409, 503) },
+      },
+    },
+    async (request) => backups.completeUpload(user(request), request.body),
+  );
+
+  app.post(
+    '/list',
+    {
+      schema: {
+        summary: 'List completed backups, newest first',
+        tags: ['backup'],
+        security: bearer,
+        body: s.emptyBody,
+        bodyRequired: false,
+        response: { 200: s.listResponse, ...s.errorResponses(...common) },
+      },
+    },
+    async (request) => backups.list(user(request)),
+  );
+
+  app.post<{ Body: DownloadUrlRequest }>(
+    '/download_url',
+    {
+      schema: {
+        summary: 'Get a pre-signed URL to GET a backup (absent/null version = latest)',
+        tags: ['backup'],
+        security: bearer,
+        body: s.downloadUrlBody,
+        bodyRequired: false,
+        response: { 200: s.downloadUrlResponse, ...s.errorResponses(...common, 404, 503) },
+      },
+    },
+    async (request) => backups.downloadUrl(user(request), request.body),
+  );
+
+  app.post<{ Body: { backup_version: BackupVersion } }>(
+    '/delete',
+    {
+      schema: {
+        summary: 'Delete a backup',
+        tags: ['backup'],
+        security: bearer,
+        body: s.deleteBody,
+        response: { 200: s.deleteResponse, ...s.errorResponses(...common, 404) },
+      },
+    },
+    async (request) => backups.remove(user(request), request.body.backup_version),
+  );
+
+  app.post<{ Body: SettingsRequest }>(
+    '/settings',
+    {
+      schema: {
+        summary: 'Turn the daily backup on or off',
+        tags: ['backup'],
+        security: bearer,
+        body: s.settingsBody,
+        response: { 200: s.settingsResponse, ...s.errorResponses(...common) },
+      },
+    },
+    async (request) => backups.setSettings(user(request), request.body.backup_enabled),
+  );
+
+  app.get(
+    '/settings',
+    {
+      schema: {
+        summary: 'Read the backup settings and the time of the last completed backup',
+        tags: ['backup'],
+        security: bearer,
+        response: { 200: s.settingsResponse, ...s.errorResponses(401, 429) },
+      },
+    },
+    async (request) => backups.getSettings(user(request)),
+  );
+
+  app.post<{ Body: ReportRequest }>(
+    '/report',
+    {
+      schema: {
+        summary: "Report the outcome of a client's backup or restore",
+        tags: ['backup'],
+        security: bearer,
+        body: s.reportBody,
+        response: { 200: s.reportResponse, ...s.errorResponses(...common) },
+      },
+    },
+    async (request) => backups.report(user(request), request.body),
+  );
+}

@@ -1,0 +1,291 @@
+/**
+ * The backup endpoints' logic (issue 3 item 3; DESIGN.md "Server rules that protect
+ * data"): the server names every object, an upload goes to a new object, the slot
+ * switches to it only after the object was checked, and only then is the replaced
+ * object deleted. Every blob-store failure becomes 503 `storage_unavailable` with
+ * nothing changed.
+ * @module
+ */
+import type {
+  BackupInfo,
+  BackupVersion,
+  CompleteUploadRequest,
+  DeleteResponse,
+  DownloadUrlRequest,
+  DownloadUrlResponse,
+  ReportRequest,
+  SettingsResponse,
+  UploadUrlRequest,
+  UploadUrlResponse,
+} from '@noah-backup/core/api';
+import type { Clock, RandomBytes } from '@noah-backup/core/clock';
+import type { Logger } from 'pino';
+import { apiError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import { type Rollout, rolloutAllows } from '../rollout.ts';
+import type { BlobStore } from '../stores/blob.ts';
+import type { BackupRow, MetadataStore, UserRow } from '../stores/metadata.ts';
+
+/** What the backup routes call. Every method throws HttpError for client-visible failures. */
+export interface BackupService {
+  uploadUrl(userId: string, body: UploadUrlRequest): Promise<UploadUrlResponse>;
+  completeUpload(userId: string, body: CompleteUploadRequest): Promise<BackupInfo>;
+  list(userId: string): Promise<BackupInfo[]>;
+  downloadUrl(userId: string, body: DownloadUrlRequest): Promise<DownloadUrlResponse>;
+  remove(userId: string, version: BackupVersion): Promise<DeleteResponse>;
+  getSettings(userId: string): Promise<SettingsResponse>;
+  setSettings(userId: string, enabled: boolean): Promise<SettingsResponse>;
+  report(userId: string, body: ReportRequest): Promise<{ received: true }>;
+}
+
+/** Limits and lifetimes the service enforces. */
+export interface BackupLimits {
+  maxBackupSize: number;
+  uploadUrlTtlSec: number;
+  downloadUrlTtlSec: number;
+  maxPendingUploads: number;
+  rollout: Rollout;
+}
+
+/**
+ * The slot a new upload goes to when the client names none: an empty slot (1 before
+ * 2), else the one holding the older backup (issue 3 item 3).
+ *
+ * @param backups - the user's completed backups
+ * @returns the slot to write
+ * @example
+ * ```ts
+ * chooseSlot([]); // 1
+ * ```
+ */
+export function chooseSlot(backups: readonly BackupRow[]): BackupVersion {
+  const used = new Set(backups.map((b) => b.version));
+  if (!used.has(1)) return 1;
+  if (!used.has(2)) return 2;
+  const [a, b] = backups;
+  return a!.createdAt.getTime() <= b!.createdAt.getTime() ? a!.version : b!.version;
+}
+
+function info(row: BackupRow): BackupInfo {
+  return {
+    backup_version: row.version,
+    created_at: row.createdAt.toISOString(),
+    backup_size: row.size,
+  };
+}
+
+function settings(user: UserRow): SettingsResponse {
+  return {
+    backup_enabled: user.backupEnabled,
+    last_backup_at: user.lastBackupAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Creates the backup service over the two stores.
+ *
+ * @param deps - stores, clock, randomness, metrics, logger and limits
+ * @returns the service
+ */
+export function createBackupService(deps: {
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  clock: Clock;
+  random: RandomBytes;
+  metrics: Metrics;
+  logger: Logger;
+  limits: BackupLimits;
+}): BackupService {
+  const { metadata, blobs, clock, random, metrics, logger, limits } = deps;
+
+  /** Runs a blob-store call; any failure is a 503 and the caller changes nothing. */
+  async function storage<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      logger.warn({ err, op: what, store: blobs.kind }, 'blob store call failed');
+      throw apiError('storage_unavailable', undefined, { cause: err });
+    }
+  }
+
+  /** Deletes an object no longer referenced; a failure queues it for the sweeper. */
+  async function deleteObject(objectKey: string): Promise<void> {
+    try {
+      await blobs.delete(objectKey);
+    } catch (err) {
+      logger.warn({ err, objectKey }, 'object delete failed; queued for the sweeper');
+      await metadata.enqueueObjectDeletion(objectKey, clock.now());
+    }
+  }
+
+  async function requireUser(userId: string): Promise<UserRow> {
+    const user = await metadata.getUser(userId);
+    if (!user) throw apiError('unauthorized');
+    return user;
+  }
+
+  return {
+    async uploadUrl(userId, body) {
+      if (body.backup_size > limits.maxBackupSize)
+        throw apiError(
+          'backup_too_large',
+          `backup_size ${body.backup_size} exceeds the maximum backup size of ${limits.maxBackupSize} bytes`,
+        );
+      if (limits.rollout.mode !== 'all') {
+        const user = await requireUser(userId);
+        if (!rolloutAllows(limits.rollout, user.pubkey)) throw apiError('backups_not_enabled');
+      }
+      const now = clock.now();
+      // Per-user quota: a bounded number of live pending uploads (objects not yet
+      // verified); completed backups are bounded by the two slots × the size limit.
+      if ((await metadata.countPendingUploads(userId, now)) >= limits.maxPendingUploads)
+        throw apiError('quota_exceeded');
+      const version = body.backup_version ?? chooseSlot(await metadata.listBackups(userId));
+      // DESIGN.md "Server rules": the server names every key; opaque, no pubkey, new each time.
+      const objectKey = `b/${Buffer.from(random(16)).toString('hex')}`;
+      const expiresAt = new Date(now.getTime() + limits.uploadUrlTtlSec * 1000);
+      await metadata.createPendingUpload({
+        objectKey,
+        userId,
+        version,
+        declaredSize: body.backup_size,
+        createdAt: now,
+        expiresAt,
+      });
+      let put: Awaited<ReturnType<BlobStore['presignPut']>>;
+      try {
+        put = await storage('presignPut', () =>
+          blobs.presignPut(objectKey, {
+            size: body.backup_size,
+            expiresInSec: limits.uploadUrlTtlSec,
+          }),
+        );
+      } catch (err) {
+        await metadata.deletePendingUpload(objectKey);
+        throw err;
+      }
+      metrics.uploadUrlsIssued.inc();
+      return {
+        upload_url: put.url,
+        s3_key: objectKey,
+        backup_version: version,
+        expires_at: put.expiresAt.toISOString(),
+        upload_headers: put.headers,
+      };
+    },
+
+    async completeUpload(userId, body) {
+      const { s3_key: objectKey, backup_version: version, backup_size: size } = body;
+      const pending = await metadata.getPendingUpload(userId, objectKey);
+      if (!pending) {
+        // Idempotent repeat: the slot already points at this object.
+        const done = await metadata.getBackup(userId, version);
+        if (done && done.objectKey === objectKey && done.size === size) return info(done);
+        throw apiError('upload_not_found');
+      }
+      if (pending.version !== version)
+        throw apiError('bad_request', 'backup_version does not match the one of this upload');
+      if (pending.declaredSize !== size)
+        throw apiError('bad_request', 'backup_size does not match the size declared at upload_url');
+      const head = await storage('head', () => blobs.head(objectKey));
+      if (!head) {
+        metrics.backupsFailed.inc({ reason: 'incomplete' });
+        throw apiError('upload_incomplete');
+      }
+      if (head.size !== pending.declaredSize || head.size > limits.maxBackupSize) {
+        // The bad object goes; the slot and the good backup in it are untouched.
+        const tooLarge = head.size > limits.maxBackupSize;
+        metrics.backupsFailed.inc({ reason: tooLarge ? 'too_large' : 'size_mismatch' });
+        await metadata.deletePendingUpload(objectKey);
+        await deleteObject(objectKey);
+        throw tooLarge
+          ? apiError('backup_too_large')
+          : apiError(
+              'size_mismatch',
+              `the uploaded object has ${head.size} bytes, ${pending.declaredSize} were declared; request a new upload_url`,
+            );
+      }
+      const result = await metadata.completeUpload({
+        userId,
+        objectKey,
+        version,
+        size: head.size,
+        now: clock.now(),
+      });
+      if (!result) throw apiError('upload_not_found');
+      if (!result.alreadyCompleted) {
+        metrics.backupsCompleted.inc();
+        metrics.bytesUploaded.inc(head.size);
+        logger.info({ userId, version, size: head.size }, 'backup completed');
+      }
+      // Only after the commit: the replaced backup's object (DESIGN.md "Server rules").
+      if (result.replacedObjectKey && result.replacedObjectKey !== objectKey)
+        await deleteObject(result.replacedObjectKey);
+      return info(result.backup);
+    },
+
+    async list(userId) {
+      const rows = await metadata.listBackups(userId);
+      return [...rows].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).map(info);
+    },
+
+    async downloadUrl(userId, body) {
+      const version = body.backup_version ?? null;
+      const row =
+        version === null
+          ? newest(await metadata.listBackups(userId))
+          : await metadata.getBackup(userId, version);
+      if (!row) throw apiError('backup_not_found');
+      const get = await storage('presignGet', () =>
+        blobs.presignGet(row.objectKey, { expiresInSec: limits.downloadUrlTtlSec }),
+      );
+      return {
+        download_url: get.url,
+        backup_size: row.size,
+        backup_version: row.version,
+        created_at: row.createdAt.toISOString(),
+        expires_at: get.expiresAt.toISOString(),
+      };
+    },
+
+    async remove(userId, version) {
+      // Metadata first: once the row is gone nobody can reach the object; a failed
+      // object delete is queued and retried by the sweeper.
+      const row = await metadata.deleteBackup(userId, version);
+      if (!row) throw apiError('backup_not_found');
+      await deleteObject(row.objectKey);
+      return { deleted: true, backup_version: version };
+    },
+
+    async getSettings(userId) {
+      return settings(await requireUser(userId));
+    },
+
+    async setSettings(userId, enabled) {
+      const user = await metadata.setBackupEnabled(userId, enabled);
+      if (!user) throw apiError('unauthorized');
+      return settings(user);
+    },
+
+    async report(userId, body) {
+      metrics.clientReports.inc({ kind: body.kind, status: body.status });
+      logger.info(
+        {
+          userId,
+          kind: body.kind,
+          status: body.status,
+          notificationId: body.notification_id,
+          clientError: body.error,
+        },
+        'client report',
+      );
+      return { received: true };
+    },
+  };
+}
+
+function newest(rows: readonly BackupRow[]): BackupRow | null {
+  let best: BackupRow | null = null;
+  for (const r of rows) if (!best || r.createdAt > best.createdAt) best = r;
+  return best;
+}
