@@ -1,0 +1,112 @@
+/**
+ * Errors the client SDK throws on purpose, beside the core's (`DecryptionError`,
+ * `NotABackupError`…). Messages never hold a URL, a token, a signature or a key: a
+ * pre-signed URL is a bearer credential (DESIGN.md "Server API").
+ * @module
+ */
+import type { ErrorCode } from '@noah-backup/core/api';
+import { NoahError } from '@noah-backup/core/errors';
+
+/** Fields of an {@link ApiError}. */
+export interface ApiErrorInit {
+  /** HTTP status. */
+  status: number;
+  /** The server's stable error code (docs/API.md catalog), or `unexpected_response`. */
+  code: ErrorCode | 'unexpected_response';
+  /** The server's public message. */
+  message: string;
+  /** The server's request id, to quote to its operator. */
+  requestId?: string | undefined;
+  /** Seconds or an HTTP date from a `Retry-After` header, already parsed to ms. */
+  retryAfterMs?: number | undefined;
+}
+
+/**
+ * The server (or the blob store behind a pre-signed URL) answered with an error status.
+ * Built from the JSON body `{code, message, request_id}` (core `ErrorResponse`).
+ *
+ * @example
+ * ```ts
+ * try { await api.list(); } catch (e) {
+ *   if (e instanceof ApiError && e.status === 404) console.log('no backups');
+ * }
+ * ```
+ */
+export class ApiError extends NoahError {
+  /** HTTP status. */
+  readonly status: number;
+  /** Request id the server logged this request under, if it sent one. */
+  readonly requestId: string | undefined;
+  /** How long the server asked us to wait (`Retry-After`), in ms, if it said. */
+  readonly retryAfterMs: number | undefined;
+  constructor(init: ApiErrorInit) {
+    super(init.code, init.message);
+    this.status = init.status;
+    this.requestId = init.requestId;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+/** Why a request never got an answer. */
+export type NetworkErrorCode = 'network_error' | 'timeout' | 'stalled' | 'incomplete_transfer';
+
+/**
+ * The request got no (complete) answer: connection refused or reset, DNS failure, a
+ * timeout, a transfer that stalled or ended early. Retryable. `detail` holds the
+ * system error code (`ECONNRESET`…) when there is one, never the URL.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof NetworkError) console.log('offline?', e.code, e.detail);
+ * ```
+ */
+export class NetworkError extends NoahError {
+  /** System error code such as `ECONNREFUSED`, when known. */
+  readonly detail: string | undefined;
+  constructor(code: NetworkErrorCode, message: string, detail?: string) {
+    super(code, detail ? `${message} (${detail})` : message);
+    this.detail = detail;
+  }
+}
+
+/**
+ * The operation was cancelled through its `AbortSignal`. Not retryable.
+ * @example
+ * ```ts
+ * controller.abort(); // a pending manager.triggerBackup() rejects with AbortedError
+ * ```
+ */
+export class AbortedError extends NoahError {
+  constructor(message = 'the operation was cancelled') {
+    super('aborted', message);
+  }
+}
+
+/**
+ * The bytes received do not match what the server declared (a download longer than
+ * `backup_size`, a wrong `Content-Length`). Not retryable: something is wrong with the
+ * stored object or a proxy in between.
+ * @example
+ * ```ts
+ * if (e instanceof IntegrityError) console.error('the stored backup does not match its metadata');
+ * ```
+ */
+export class IntegrityError extends NoahError {
+  constructor(message: string) {
+    super('integrity_error', message);
+  }
+}
+
+/**
+ * Pulls a system error code out of whatever `fetch` threw (undici nests it in `cause`).
+ * Only the code: messages of the cause may name hosts or paths.
+ */
+export function systemErrorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
