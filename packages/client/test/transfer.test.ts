@@ -133,7 +133,7 @@ describe('upload', () => {
   it('sends a Blob body when the source offers one', async () => {
     server = await startLocalServer(ok);
     const data = randomBytes(3000);
-    const source = { ...memoryBlob(data), blob: new Blob([data]) };
+    const source = { ...memoryBlob(data), blob: new Blob([new Uint8Array(data)]) };
     await api().upload(target(), source);
     expect(source.opened).toBe(0);
     expect(server.requests[0]!.body.equals(data)).toBe(true);
