@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import { type Clock, type RandomBytes, secureRandom, systemClock } from '@noah-backup/core/clock';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -25,6 +26,8 @@ import { type BackupService, createBackupService } from './services/backups.ts';
 import type { BlobStore } from './stores/blob.ts';
 import type { MetadataStore } from './stores/metadata.ts';
 import { startSweeper } from './sweeper.ts';
+import { type WebUiOptions, webUiRoutes } from './web-ui.ts';
+import { webUiRoutes } from './web-ui.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,6 +48,13 @@ declare module 'fastify' {
   }
 }
 
+function attach(server: Server) {
+  return (handler: (req: never, res: never) => void) => {
+    server.on('request', handler);
+    return server;
+  };
+}
+
 /** JSON bodies of the API are small; backups never pass through the JSON routes. */
 export const JSON_BODY_LIMIT = 16 * 1024;
 
@@ -59,6 +69,13 @@ export interface ServerDeps {
   random?: RandomBytes;
   /** Default: a JSON logger at `config.logLevel` on stdout. */
   logger?: Logger;
+  /**
+   * Serve on this HTTP server (it may already listen, e.g. on port 0 so that the fs
+   * store's URLs can name the port) instead of creating one; the caller closes it.
+   */
+  httpServer?: Server;
+  /** Serve the web app (src/web-ui.ts) at `/`: true for the default build location. */
+  webUi?: boolean | WebUiOptions;
 }
 
 /**
@@ -91,6 +108,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Strict validation: reject unknown fields and wrong types instead of fixing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    ...(deps.httpServer ? { serverFactory: attach(deps.httpServer) } : {}),
   });
   app.decorateRequest('principal', null);
 
@@ -142,6 +160,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   // The fs blob store serves its own signed PUT/GET URLs (DESIGN.md "Seams").
   if (blobs.routes) await app.register(blobs.routes);
+  // The web app last: its SPA fallback hands API paths back to the JSON 404.
+  if (deps.webUi) await app.register(webUiRoutes, deps.webUi === true ? {} : deps.webUi);
+  await app.register(webUiRoutes); // the web app (packages/web/dist) at `/`
 
   if (config.sweepIntervalSec > 0) {
     const sweeper = startSweeper(
