@@ -1,0 +1,380 @@
+/**
+ * The format facade: readers auto-detect the format (FORMAT.md §2), writers choose one
+ * (default v2). v2 streams in constant memory; the legacy formats are one base64 text
+ * and are buffered whole.
+ * @module
+ */
+import { abytes, aint } from './bytes.ts';
+import type { RandomBytes } from './clock.ts';
+import { DecryptionError, LimitExceededError, NotABackupError } from './errors.ts';
+import type { Keyring } from './keys.ts';
+import {
+  base64TextLength,
+  decodeLegacyText,
+  encryptNoahV1,
+  encryptSeedV0,
+  inspectLegacy,
+  type LegacyInfo,
+  NOAH_V1_VERSION,
+  openNoahV1Blob,
+  openSeedV0Blob,
+} from './legacy.ts';
+import { collect, fromBytes } from './stream.ts';
+import {
+  encryptV2,
+  isV2,
+  openV2,
+  type PayloadKind,
+  parseV2Header,
+  type V2Header,
+  v2PayloadSize,
+} from './v2/index.ts';
+
+/** The formats a writer can choose (DESIGN.md "Backup formats"). */
+export type BackupFormat = 'v2' | 'noah-v1' | 'seed-v0';
+
+/** Bytes {@link detectFormat} wants to see (fewer only if the file is shorter). */
+export const DETECT_PREFIX_BYTES = 8;
+
+/**
+ * Default plaintext cap for the legacy formats, which are decrypted in memory: 256 MiB.
+ * (v2 streams and has its own default.) Override with `maxPlaintextBytes`.
+ */
+export const LEGACY_DEFAULT_MAX_PLAINTEXT = 256 * 2 ** 20;
+
+/** Bytes a legacy blob adds to its plaintext: seed-v0 IV + tag, noah-v1 also version + salt. */
+const SEED_V0_OVERHEAD = 12 + 16;
+const NOAH_V1_OVERHEAD = 1 + 16 + 12 + 16;
+
+/**
+ * Tells the format of a backup from its first bytes, without a key (FORMAT.md §2.1).
+ *
+ * @param prefix - the file's first {@link DETECT_PREFIX_BYTES} bytes or more (the whole
+ *   file if it is shorter)
+ * @returns `'v2'` (the magic matches), `'seed-v0'` (base64 text whose first decoded byte
+ *   is not 0x01), or `'legacy'` (base64 text that may be noah-v1 or seed-v0, told apart
+ *   only by decrypting: FORMAT.md §2.2)
+ * @throws NotABackupError if it is neither; TypeError if `prefix` is not a Uint8Array
+ * @example
+ * ```ts
+ * detectFormat(firstBytes); // 'v2'
+ * ```
+ */
+export function detectFormat(prefix: Uint8Array): BackupFormat | 'legacy' {
+  abytes('prefix', prefix);
+  if (isV2(prefix)) return 'v2';
+  const end = base64TextLength(prefix);
+  if (end <= 0) throw new NotABackupError();
+  // FORMAT.md §2.1: the first four base64 characters hold the first decoded byte.
+  if (end >= 4 && decodeLegacyText(prefix.subarray(0, 4))[0] !== NOAH_V1_VERSION) return 'seed-v0';
+  return 'legacy';
+}
+
+/** Options of {@link encryptBackup}. */
+export interface EncryptBackupOptions {
+  /** Format to write (default `'v2'`). The legacy formats exist for old readers only. */
+  format?: BackupFormat;
+  /** The seedphrase's keys: `v2Key()` for v2, `legacySeedphrase` for the legacy formats. */
+  keyring: Keyring;
+  /** Creation time, from the injected clock; recorded (authenticated) by v2 only. */
+  createdAt: Date;
+  /** The writer's backup counter; required for v2 (rollback detection), unused by legacy. */
+  sequence?: bigint | number;
+  /** What the payload is; recorded by v2 only (a legacy reader must sniff it). */
+  payloadKind?: PayloadKind;
+  /** v2: compress before encryption (default true). Legacy formats cannot compress. */
+  compress?: boolean;
+  /** Source of nonces, IVs and salts (default: the platform CSPRNG). */
+  random?: RandomBytes;
+}
+
+const FORMATS: readonly BackupFormat[] = ['v2', 'noah-v1', 'seed-v0'];
+
+function checkKeyring(keyring: unknown): asserts keyring is Keyring {
+  if (typeof keyring !== 'object' || keyring === null || !('legacySeedphrase' in keyring))
+    throw new TypeError('keyring must be a Keyring (createKeyring)');
+}
+
+/**
+ * Encrypts a backup in the chosen format. v2 streams in constant memory; `seed-v0` and
+ * `noah-v1` collect the whole input first (they are one AES-GCM message) and yield the
+ * base64 text as one chunk. Options are checked before this returns.
+ *
+ * @param source - the payload, in chunks of any size
+ * @param opts - format (default v2), keyring, createdAt, sequence (v2), payloadKind,
+ *   compress, random
+ * @returns the backup file as a stream of byte chunks
+ * @throws TypeError / RangeError for bad options (a v2 backup without `sequence`, a
+ *   legacy one with `compress: true`); InvalidMnemonicError for v2 with a seedphrase that
+ *   is not BIP39; whatever `source` throws
+ * @example
+ * ```ts
+ * const file = encryptBackup(tarStream, { keyring, createdAt: clock.now(), sequence: 8n, payloadKind: 'tar' });
+ * for await (const chunk of file) await upload(chunk);
+ * ```
+ */
+export function encryptBackup(
+  source: AsyncIterable<Uint8Array>,
+  opts: EncryptBackupOptions,
+): AsyncGenerator<Uint8Array> {
+  if (source == null || typeof source[Symbol.asyncIterator] !== 'function')
+    throw new TypeError('source must be an AsyncIterable<Uint8Array>');
+  const format = opts?.format ?? 'v2';
+  if (!FORMATS.includes(format)) throw new RangeError('format must be v2, noah-v1 or seed-v0');
+  checkKeyring(opts.keyring);
+  if (!(opts.createdAt instanceof Date)) throw new TypeError('createdAt must be a Date');
+  if (format === 'v2') {
+    if (opts.sequence === undefined) throw new TypeError('sequence is required for v2 backups');
+    return encryptV2(source, {
+      key: opts.keyring.v2Key(),
+      createdAt: opts.createdAt,
+      sequence: opts.sequence,
+      payloadKind: opts.payloadKind,
+      compress: opts.compress,
+      random: opts.random,
+    });
+  }
+  // FORMAT.md §3, §4: no compression flag, so a legacy writer never compresses.
+  if (opts.compress === true) throw new RangeError(`${format} cannot record compression`);
+  const seedphrase = opts.keyring.legacySeedphrase;
+  const random = opts.random;
+  return (async function* () {
+    const plaintext = await collect(source);
+    yield format === 'seed-v0'
+      ? await encryptSeedV0(plaintext, seedphrase, { random })
+      : await encryptNoahV1(plaintext, seedphrase, { random });
+  })();
+}
+
+/** Options of {@link openBackup}. */
+export interface OpenBackupOptions {
+  /** The seedphrase's keys. */
+  keyring: Keyring;
+  /**
+   * Cap on plaintext bytes (after decompression). Default: v2's own (8 GiB, streamed);
+   * {@link LEGACY_DEFAULT_MAX_PLAINTEXT} for the in-memory legacy formats.
+   */
+  maxPlaintextBytes?: number;
+}
+
+/** An opened backup. */
+export interface OpenedBackup {
+  /** The format it turned out to be. */
+  format: BackupFormat;
+  /** v2 only: the authenticated header (creation time, sequence, payload kind). */
+  header?: V2Header;
+  /** The plaintext; complete and authentic only once it has ended without error. */
+  plaintext: AsyncGenerator<Uint8Array>;
+}
+
+/**
+ * Reads chunks until `n` bytes are buffered (or the end), then gives back the whole
+ * stream, and `close()` to stop the source early whether or not the stream was started.
+ */
+async function peek(source: AsyncIterable<Uint8Array>, n: number) {
+  const it = source[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let have = 0;
+  let done = false;
+  let closed = false;
+  const close = async () => {
+    if (closed || done) return;
+    closed = true;
+    await it.return?.();
+  };
+  try {
+    while (have < n) {
+      const r = await it.next();
+      if (r.done) {
+        done = true;
+        break;
+      }
+      abytes('chunk', r.value);
+      head.push(r.value);
+      have += r.value.length;
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const prefix = new Uint8Array(have);
+  let off = 0;
+  for (const c of head) {
+    prefix.set(c, off);
+    off += c.length;
+  }
+  async function* stream(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* head;
+      if (done) return;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      done = true;
+    } finally {
+      await close();
+    }
+  }
+  return { prefix, stream: stream(), close };
+}
+
+function capError(cap: number): LimitExceededError {
+  return new LimitExceededError(`plaintext exceeds the cap of ${cap} bytes`);
+}
+
+/** Largest legacy text that can hold `cap` plaintext bytes, plus room for a final newline. */
+function legacyTextCap(cap: number): number {
+  return 4 * Math.ceil((cap + NOAH_V1_OVERHEAD) / 3) + 64;
+}
+
+/**
+ * Decrypts a decoded legacy blob by the FORMAT.md §2.2 rule: a first byte of 0x01 means
+ * noah-v1 first, then seed-v0 on authentication failure; anything else, seed-v0 only.
+ */
+async function openLegacy(
+  blob: Uint8Array,
+  seedphrase: string,
+  cap: number,
+): Promise<{ format: BackupFormat; plaintext: Uint8Array }> {
+  if (blob[0] === NOAH_V1_VERSION && blob.length >= NOAH_V1_OVERHEAD) {
+    if (blob.length - NOAH_V1_OVERHEAD > cap) throw capError(cap);
+    try {
+      return { format: 'noah-v1', plaintext: await openNoahV1Blob(blob, seedphrase) };
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err;
+    }
+  }
+  if (blob.length - SEED_V0_OVERHEAD > cap) throw capError(cap);
+  // Both failing is one DecryptionError: the reader never says which attempt failed.
+  return { format: 'seed-v0', plaintext: await openSeedV0Blob(blob, seedphrase) };
+}
+
+/**
+ * Opens a backup of any format (FORMAT.md §2). v2: the header MAC is verified now and the
+ * plaintext streams, checked chunk by chunk. Legacy: the whole text is read (up to a cap),
+ * decrypted and authenticated now, then yielded.
+ *
+ * @param source - the backup file, in chunks of any size
+ * @param opts - keyring, and maxPlaintextBytes
+ * @returns `{ format, header (v2 only), plaintext }`
+ * @throws NotABackupError (unknown format, invalid base64, too short);
+ *   UnsupportedVersionError; DecryptionError (wrong seedphrase, tampering, truncation);
+ *   LimitExceededError (legacy plaintext over the cap; v2: from the stream);
+ *   InvalidMnemonicError (v2 with a seedphrase that is not BIP39)
+ * @example
+ * ```ts
+ * const { format, header, plaintext } = await openBackup(download, { keyring });
+ * for await (const chunk of plaintext) await tmp.write(chunk);
+ * ```
+ */
+export async function openBackup(
+  source: AsyncIterable<Uint8Array>,
+  opts: OpenBackupOptions,
+): Promise<OpenedBackup> {
+  if (source == null || typeof source[Symbol.asyncIterator] !== 'function')
+    throw new TypeError('source must be an AsyncIterable<Uint8Array>');
+  checkKeyring(opts?.keyring);
+  if (opts.maxPlaintextBytes !== undefined) aint('maxPlaintextBytes', opts.maxPlaintextBytes, 0);
+  const { keyring, maxPlaintextBytes } = opts;
+  const { prefix, stream, close } = await peek(source, DETECT_PREFIX_BYTES);
+  try {
+    if (detectFormat(prefix) === 'v2') {
+      const { header, plaintext } = await openV2(stream, {
+        key: keyring.v2Key(),
+        maxPlaintextBytes,
+      });
+      return { format: 'v2', header, plaintext };
+    }
+    const cap = maxPlaintextBytes ?? LEGACY_DEFAULT_MAX_PLAINTEXT;
+    const text = await collect(stream, legacyTextCap(cap)).catch((err: unknown) => {
+      throw err instanceof LimitExceededError ? capError(cap) : err;
+    });
+    const opened = await openLegacy(decodeLegacyText(text), keyring.legacySeedphrase, cap);
+    return { format: opened.format, plaintext: fromBytes(opened.plaintext) };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * One-shot {@link encryptBackup} over a buffer.
+ *
+ * @param plaintext - the payload
+ * @param opts - as for {@link encryptBackup}
+ * @returns the whole backup file
+ * @throws as {@link encryptBackup}
+ * @example
+ * ```ts
+ * const file = await encryptBackupBytes(data, { keyring, createdAt: clock.now(), sequence: 1 });
+ * ```
+ */
+export function encryptBackupBytes(
+  plaintext: Uint8Array,
+  opts: EncryptBackupOptions,
+): Promise<Uint8Array> {
+  abytes('plaintext', plaintext);
+  return collect(encryptBackup(fromBytes(plaintext), opts));
+}
+
+/**
+ * One-shot {@link openBackup} over a buffer.
+ *
+ * @param data - the whole backup file
+ * @param opts - as for {@link openBackup}
+ * @returns the format, the v2 header if any, and the whole plaintext
+ * @throws as {@link openBackup} and its stream
+ * @example
+ * ```ts
+ * const { format, plaintext } = await decryptBackupBytes(file, { keyring });
+ * ```
+ */
+export async function decryptBackupBytes(
+  data: Uint8Array,
+  opts: OpenBackupOptions,
+): Promise<{ format: BackupFormat; header?: V2Header; plaintext: Uint8Array }> {
+  abytes('data', data);
+  const opened = await openBackup(fromBytes(data), opts);
+  const plaintext = await collect(opened.plaintext);
+  return opened.header
+    ? { format: opened.format, header: opened.header, plaintext }
+    : { format: opened.format, plaintext };
+}
+
+/** What {@link inspectBackup} reports about a v2 file. Nothing in it is authenticated. */
+export interface V2Info {
+  format: 'v2';
+  /** The header as stored; not authenticated without the key. */
+  header: V2Header;
+  /** The file's size. */
+  fileLength: number;
+  /** Stored payload bytes (compressed, if the header says so), or null if the size is not a valid v2 size. */
+  payloadLength: number | null;
+}
+
+/** What {@link inspectBackup} reports: v2 header fields, or legacy sizes. */
+export type BackupInfo = V2Info | LegacyInfo;
+
+/**
+ * Describes a backup without any secret: the v2 header (unauthenticated) and sizes, or a
+ * legacy blob's sizes and candidate formats.
+ *
+ * @param bytes - the whole backup file
+ * @returns a {@link BackupInfo}
+ * @throws NotABackupError (unknown format, malformed v2 header, invalid base64, too
+ *   short); UnsupportedVersionError; TypeError if not a Uint8Array
+ * @example
+ * ```ts
+ * const info = inspectBackup(file);
+ * if (info.format === 'v2') console.log(info.header.createdAt, info.header.sequence);
+ * ```
+ */
+export function inspectBackup(bytes: Uint8Array): BackupInfo {
+  abytes('bytes', bytes);
+  if (detectFormat(bytes) !== 'v2') return inspectLegacy(bytes);
+  let payloadLength: number | null = null;
+  try {
+    payloadLength = v2PayloadSize(bytes.length);
+  } catch {
+    payloadLength = null;
+  }
+  return { format: 'v2', header: parseV2Header(bytes), fileLength: bytes.length, payloadLength };
+}
