@@ -1,0 +1,135 @@
+/**
+ * Small filesystem helpers for the Node adapters: durable writes (fsync of files and
+ * directories), SQLite detection by header, and the free-space probe. STYLE.md: "Restore
+ * is careful: write to a temp place, fsync, verify, rename atomically".
+ * @module
+ */
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { NoahError } from '@noah-backup/core/errors';
+
+/**
+ * Reports the bytes available to this (unprivileged) process on the filesystem holding
+ * `dir`. A platform probe: tests inject a fake one to simulate a full disk.
+ */
+export type FreeSpaceProbe = (dir: string) => Promise<number>;
+
+/** The real probe: `statfs(2)` → `bavail × bsize`. */
+export const statfsFreeBytes: FreeSpaceProbe = async (dir) => {
+  const s = await fsp.statfs(dir);
+  return Number(s.bavail) * Number(s.bsize);
+};
+
+/** The 16-byte header every SQLite 3 database file starts with (SQLite file format §1.3). */
+const SQLITE_HEADER = new TextEncoder().encode('SQLite format 3\0');
+
+/**
+ * True if the file at `path` starts with the SQLite 3 header. Detection is by content,
+ * never by extension.
+ * @param path - a regular file
+ */
+export async function hasSqliteHeader(path: string): Promise<boolean> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const buf = new Uint8Array(SQLITE_HEADER.length);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead !== buf.length) return false;
+    return buf.every((b, i) => b === SQLITE_HEADER[i]);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Flushes a directory's entries (creations, renames, unlinks inside it) to disk.
+ * @param dir - an existing directory
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes all of `chunk` at the file handle's position (a single `write` may be partial).
+ * @param fh - an open file
+ * @param chunk - the bytes
+ */
+export async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < chunk.length) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
+  }
+}
+
+/** Removes a file or directory tree; a missing path is not an error. */
+export async function removeTree(path: string): Promise<void> {
+  await fsp.rm(path, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** True if `path` exists (without following a final symlink). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await fsp.lstat(path);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return false;
+    throw e;
+  }
+}
+
+/** True if `e` is a Node system error with the given `code` (e.g. `ENOENT`). */
+export function isErrno(e: unknown, code: string): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+}
+
+/** Human-readable byte count for error messages. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * Throws `NoahError('insufficient_space')` unless the filesystem holding `dir` has at
+ * least `needed` bytes available. Called before anything is written (issue 4: "a
+ * shortage is a clear error, not a half-written file").
+ * @param probe - the free-space probe
+ * @param dir - an existing directory on the target filesystem
+ * @param needed - bytes required
+ * @param what - what the space is for, for the message ("snapshot", "restore")
+ * @throws NoahError `insufficient_space`
+ */
+export async function ensureFreeSpace(
+  probe: FreeSpaceProbe,
+  dir: string,
+  needed: number,
+  what: string,
+): Promise<void> {
+  const free = await probe(dir);
+  if (free < needed)
+    throw new NoahError(
+      'insufficient_space',
+      `not enough free disk space for the ${what}: need about ${formatBytes(needed)}, ` +
+        `${formatBytes(Math.max(0, free))} available in ${dir}`,
+    );
+}
+
+/** Maps `ENOSPC`/`EDQUOT` from a write to `insufficient_space`; other errors pass through. */
+export function mapSpaceError(e: unknown, what: string): unknown {
+  if (isErrno(e, 'ENOSPC') || isErrno(e, 'EDQUOT'))
+    return new NoahError('insufficient_space', `the disk filled up during the ${what}`, {
+      cause: e,
+    });
+  return e;
+}

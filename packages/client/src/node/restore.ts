@@ -1,0 +1,203 @@
+/**
+ * Restore and verify of a plaintext wallet archive (issue 4 §5, §6). STYLE.md: "Restore
+ * is careful: write to a temp place, fsync, verify, rename atomically, never overwrite
+ * without a way back."
+ *
+ * Restore: stage into a new directory next to the data directory (same filesystem, so
+ * the renames are atomic), extracting with guards as the archive arrives and fsyncing
+ * everything; `PRAGMA integrity_check` on every database; then swap: data → old name,
+ * staging → data, fsync the parent, remove the old copy. A crash at any point leaves
+ * either the old or the new data in place, or (between the two renames) the old data
+ * under its old name, which `recoverInterruptedRestore` puts back.
+ * @module
+ */
+import { promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Clock } from '@noah-backup/core/clock';
+import { NoahError } from '@noah-backup/core/errors';
+import type { ArchiveKind } from '../adapters.ts';
+import { extractTar } from './extract-tar.ts';
+import { extractZip } from './extract-zip.ts';
+import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';
+import { createEntryGuard, type ExtractLimits } from './guards.ts';
+import { activePaths, oldPath, recoverInterruptedRestore, stagingPrefix } from './recover.ts';
+import { integrityCheck } from './sqlite.ts';
+import { createTreeWriter } from './tree-writer.ts';
+import { walkDataDir } from './walk.ts';
+
+/**
+ * Points a restore passes, in order. `old-moved` is the window between the swap's two
+ * renames; `new-moved` is after the new data is in place, before the old is removed.
+ */
+export type RestorePhase =
+  | 'staging'
+  | 'extracted'
+  | 'verified'
+  | 'old-moved'
+  | 'new-moved'
+  | 'done';
+
+/** What extraction and checks need. */
+export interface ExtractOptions {
+  readonly kind: ArchiveKind;
+  readonly limits: ExtractLimits;
+  readonly freeSpace: FreeSpaceProbe;
+  /** Bytes always left free on the target filesystem. */
+  readonly reserveBytes: number;
+  readonly signal?: AbortSignal;
+}
+
+/** What `restoreArchive` needs. */
+export interface RestoreOptions extends ExtractOptions {
+  /** Absolute path of the wallet data directory. */
+  readonly dataDir: string;
+  readonly clock: Clock;
+  /** Called (and awaited) at each phase; for progress and crash tests. */
+  readonly onPhase?: (phase: RestorePhase) => void | Promise<void>;
+}
+
+/** Counts of a checked archive. */
+export interface CheckedArchive {
+  readonly entries: number;
+  readonly databases: number;
+}
+
+/**
+ * Extracts `source` into the empty directory `dir` with guards, fsyncs it, and runs
+ * `PRAGMA integrity_check` on every database in it.
+ * @throws NoahError `unsafe_archive`, `integrity_check_failed`, `insufficient_space`; or
+ *   the original error of `source`
+ */
+export async function extractAndCheck(
+  source: AsyncIterable<Uint8Array>,
+  dir: string,
+  o: ExtractOptions,
+  onExtracted?: () => void | Promise<void>,
+): Promise<CheckedArchive> {
+  const guard = createEntryGuard(o.limits);
+  const writer = createTreeWriter(dir, guard, () =>
+    ensureFreeSpace(o.freeSpace, dir, o.reserveBytes, 'restore'),
+  );
+  if (o.kind === 'tar') await extractTar(source, writer, guard, o.signal);
+  else await extractZip(source, writer, guard, o.limits, o.signal);
+  await onExtracted?.();
+  let databases = 0;
+  for (const item of await walkDataDir(dir)) {
+    o.signal?.throwIfAborted();
+    if (item.kind !== 'database') continue;
+    integrityCheck(item.abs, item.path);
+    databases++;
+  }
+  // After the checks (which may checkpoint and delete a WAL): directories to disk.
+  await writer.finish();
+  return { entries: guard.entries, databases };
+}
+
+/**
+ * Restores `source` into `o.dataDir` as described in the module comment. A data
+ * directory that does not exist (a new device) is simply created by the final rename.
+ * @throws NoahError `invalid_data_dir` if the data directory is not a real directory
+ * @throws as `extractAndCheck`; on any failure the staging directory is removed and the
+ *   data directory is untouched
+ */
+export async function restoreArchive(
+  source: AsyncIterable<Uint8Array>,
+  o: RestoreOptions,
+): Promise<CheckedArchive> {
+  const { dataDir } = o;
+  const parent = dirname(dataDir);
+  await recoverInterruptedRestore(dataDir);
+  const existed = await isRealDir(dataDir);
+  await fsp.mkdir(parent, { recursive: true });
+  await ensureFreeSpace(o.freeSpace, parent, o.reserveBytes, 'restore');
+
+  const staging = await fsp.mkdtemp(stagingPrefix(dataDir));
+  activePaths.add(staging);
+  let swapped = false;
+  try {
+    await o.onPhase?.('staging');
+    const result = await extractAndCheck(source, staging, o, () => o.onPhase?.('extracted'));
+    await o.onPhase?.('verified');
+    await swapIn(staging, o, existed, () => {
+      swapped = true;
+    });
+    await o.onPhase?.('done');
+    return result;
+  } finally {
+    if (!swapped) await removeTree(staging);
+    activePaths.delete(staging);
+  }
+}
+
+/** Exists (false), is a real directory (true), or is something else (throws). */
+async function isRealDir(path: string): Promise<boolean> {
+  try {
+    const st = await fsp.lstat(path);
+    if (st.isDirectory()) return true;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return false;
+    throw e;
+  }
+  throw new NoahError(
+    'invalid_data_dir',
+    'the wallet data directory must be a real directory (not a symlink or a file)',
+  );
+}
+
+/** The swap: data → old, staging → data, fsync parent, remove old. */
+async function swapIn(
+  staging: string,
+  o: RestoreOptions,
+  existed: boolean,
+  markSwapped: () => void,
+): Promise<void> {
+  const { dataDir } = o;
+  const parent = dirname(dataDir);
+  if (!existed) {
+    await fsp.rename(staging, dataDir);
+    markSwapped();
+    await fsyncDir(parent);
+    return;
+  }
+  const old = oldPath(dataDir, o.clock);
+  activePaths.add(old);
+  try {
+    await fsp.rename(dataDir, old);
+    await fsyncDir(parent);
+    await o.onPhase?.('old-moved');
+    try {
+      await fsp.rename(staging, dataDir);
+    } catch (e) {
+      await fsp.rename(old, dataDir); // put the old data back before failing
+      throw e;
+    }
+    markSwapped();
+    await fsyncDir(parent);
+    await o.onPhase?.('new-moved');
+    // The new data is in place. If removing the old copy fails, the next recovery will.
+    await removeTree(old).catch(() => {});
+    await fsyncDir(parent);
+  } finally {
+    activePaths.delete(old);
+  }
+}
+
+/**
+ * Verifies `source` without restoring it: extracts into a scratch directory under
+ * `scratchParent`, checks every database, then deletes the scratch directory.
+ * @throws as `extractAndCheck`
+ */
+export async function verifyArchive(
+  source: AsyncIterable<Uint8Array>,
+  scratchParent: string,
+  o: ExtractOptions,
+): Promise<CheckedArchive> {
+  await fsp.mkdir(scratchParent, { recursive: true });
+  await ensureFreeSpace(o.freeSpace, scratchParent, o.reserveBytes, 'verify');
+  const scratch = await fsp.mkdtemp(join(scratchParent, 'noah-verify-'));
+  try {
+    return await extractAndCheck(source, scratch, o);
+  } finally {
+    await removeTree(scratch);
+  }
+}

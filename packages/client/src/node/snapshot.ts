@@ -1,0 +1,135 @@
+/**
+ * A consistent snapshot of a wallet data directory (issue 4 §4): every SQLite database
+ * copied with `VACUUM INTO` from a read-only connection while the wallet keeps writing,
+ * journals (`-wal`, `-shm`, `-journal`) never copied raw, other regular files copied,
+ * symlinks and special files skipped; then archived as a stream from the temp copies.
+ * @module
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '@noah-backup/core/clock';
+import type { ArchiveKind, WalletSnapshot } from '../adapters.ts';
+import { type ArchiveEntry, tarArchive, zipArchive } from './archive.ts';
+import {
+  type FreeSpaceProbe,
+  ensureFreeSpace,
+  mapSpaceError,
+  pathExists,
+  removeTree,
+} from './fs-util.ts';
+import { vacuumInto } from './sqlite.ts';
+import { walkDataDir } from './walk.ts';
+
+/** One line of a snapshot's entry list. */
+export interface SnapshotItem {
+  /** Relative path with `/` separators. */
+  readonly path: string;
+  /** `skipped` items (symlinks, special files, journals, files that vanished) are not archived. */
+  readonly kind: 'directory' | 'database' | 'file' | 'skipped';
+  /** Bytes archived (0 for directories and skipped items). */
+  readonly size: number;
+  /** Why an item was skipped. */
+  readonly note?: string;
+}
+
+/** A snapshot with its entry list. */
+export interface NodeWalletSnapshot extends WalletSnapshot {
+  /** Everything found in the data directory, including what was skipped and why. */
+  readonly items: readonly SnapshotItem[];
+  /** Total bytes of the archived files and databases (before archiving). */
+  readonly bytes: number;
+}
+
+/** What `takeSnapshot` needs. */
+export interface SnapshotOptions {
+  readonly dataDir: string;
+  readonly tmpDir: string;
+  readonly kind: ArchiveKind;
+  readonly clock: Clock;
+  readonly freeSpace: FreeSpaceProbe;
+  /** Bytes always left free on the temp filesystem. */
+  readonly reserveBytes: number;
+  readonly busyTimeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Takes the snapshot. Free space in `tmpDir` is checked before anything is written (the
+ * data's size, counting each database's WAL, plus `reserveBytes`). The temp directory is
+ * removed on any failure; on success the caller removes it with `cleanup()`.
+ * @throws NoahError `insufficient_space`; SQLite and I/O errors
+ */
+export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapshot> {
+  o.signal?.throwIfAborted();
+  const walked = await walkDataDir(o.dataDir);
+  // A database's copy can be as large as the file plus its WAL's committed pages.
+  const needed = walked.reduce((n, i) => n + (i.kind === 'skipped' ? 0 : i.size), 0);
+  await fsp.mkdir(o.tmpDir, { recursive: true });
+  await ensureFreeSpace(o.freeSpace, o.tmpDir, needed + o.reserveBytes, 'snapshot');
+
+  const tmp = await fsp.mkdtemp(join(o.tmpDir, 'noah-snapshot-'));
+  try {
+    const items: SnapshotItem[] = [];
+    const entries: ArchiveEntry[] = [];
+    let bytes = 0;
+    for (const [index, item] of walked.entries()) {
+      o.signal?.throwIfAborted();
+      if (item.kind === 'directory') {
+        items.push({ path: item.path, kind: 'directory', size: 0 });
+        entries.push({ type: 'directory', name: item.path });
+        continue;
+      }
+      if (item.kind === 'sidecar' || item.kind === 'skipped') {
+        items.push({ path: item.path, kind: 'skipped', size: 0, note: item.note ?? 'skipped' });
+        continue;
+      }
+      const copy = join(tmp, `${index}.${item.kind === 'database' ? 'db' : 'bin'}`);
+      const copied = await copyItem(item.abs, copy, item.kind, o.busyTimeoutMs);
+      if (!copied) {
+        items.push({ path: item.path, kind: 'skipped', size: 0, note: 'vanished during snapshot' });
+        continue;
+      }
+      const size = (await fsp.stat(copy)).size;
+      bytes += size;
+      items.push({ path: item.path, kind: item.kind, size });
+      entries.push({ type: 'file', name: item.path, source: copy, size });
+    }
+    const mtime = o.clock.now();
+    const archive =
+      o.kind === 'tar' ? tarArchive(entries, mtime, o.signal) : zipArchive(entries, mtime);
+    let cleaned: Promise<void> | undefined;
+    return {
+      archive,
+      entries: entries.filter((e) => e.type === 'file').length,
+      items,
+      bytes,
+      cleanup() {
+        cleaned ??= removeTree(tmp);
+        return cleaned;
+      },
+    };
+  } catch (e) {
+    await removeTree(tmp);
+    throw mapSpaceError(e, 'snapshot');
+  }
+}
+
+/** Copies one item into the temp dir; false if the file vanished before it was copied. */
+async function copyItem(
+  src: string,
+  dest: string,
+  kind: 'database' | 'file',
+  busyTimeoutMs: number,
+): Promise<boolean> {
+  try {
+    if (kind === 'database') vacuumInto(src, dest, busyTimeoutMs);
+    // copyFile streams in the kernel (copy_file_range): constant memory.
+    else await fsp.copyFile(src, dest);
+    await fsp.chmod(dest, 0o600);
+    return true;
+  } catch (e) {
+    // The wallet deleted it between the walk and the copy: not an error.
+    if (!(await pathExists(src))) return false;
+    throw e;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The Node `Spooler`: writes a stream (the encrypted backup) to a private temp file so
+ * its size is known before upload (Content-Length), and re-reads it for each retry.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { SpooledBlob, Spooler } from '../adapters.ts';
+import { mapSpaceError, writeAll } from './fs-util.ts';
+
+const READ_CHUNK = 64 * 1024;
+
+/**
+ * Creates a spooler writing temp files (mode 0600) under `tmpDir`.
+ * `spool` writes and fsyncs the whole stream; if the stream throws, the file is removed
+ * and the error rethrown. The blob's `open()` streams the file from the start in 64 KiB
+ * chunks and may be called again (upload retries); `cleanup()` unlinks it (idempotent).
+ * @param tmpDir - directory for the temp files (default: the OS temp dir)
+ * @returns the spooler
+ * @example
+ * const blob = await createFileSpooler().spool(encrypted);
+ * try { await upload(blob.open(), blob.size); } finally { await blob.cleanup(); }
+ */
+export function createFileSpooler(tmpDir?: string): Spooler {
+  if (tmpDir !== undefined && typeof tmpDir !== 'string')
+    throw new TypeError('tmpDir must be a string');
+  const dir = resolve(tmpDir ?? tmpdir());
+  return {
+    async spool(data, opts): Promise<SpooledBlob> {
+      opts?.signal?.throwIfAborted();
+      await fsp.mkdir(dir, { recursive: true });
+      const path = join(dir, `noah-spool-${process.pid}-${randomBytes(8).toString('hex')}`);
+      const fh = await fsp.open(path, 'wx', 0o600);
+      let size = 0;
+      try {
+        for await (const chunk of data) {
+          opts?.signal?.throwIfAborted();
+          await writeAll(fh, chunk);
+          size += chunk.length;
+        }
+        await fh.sync();
+      } catch (e) {
+        await fh.close();
+        await fsp.rm(path, { force: true });
+        throw mapSpaceError(e, 'spooling');
+      }
+      await fh.close();
+      return {
+        size,
+        open: () => readFileChunks(path),
+        cleanup: () => fsp.rm(path, { force: true }),
+      };
+    },
+  };
+}
+
+async function* readFileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const rs = createReadStream(path, { highWaterMark: READ_CHUNK });
+  try {
+    for await (const chunk of rs) yield chunk as Uint8Array;
+  } finally {
+    rs.destroy();
+  }
+}

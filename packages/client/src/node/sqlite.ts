@@ -1,0 +1,79 @@
+/**
+ * The two SQLite operations the adapters need: a consistent copy of a live database and
+ * an integrity check. Both use better-sqlite3 (synchronous; the event loop is blocked
+ * while SQLite works).
+ * @module
+ */
+import Database from 'better-sqlite3';
+import { NoahError } from '@noah-backup/core/errors';
+
+/**
+ * Copies the database at `src` to the new file `dest` as one consistent transaction,
+ * while other processes may keep writing to `src`.
+ *
+ * Uses `VACUUM INTO` from a read-only connection (issue 4 §4: WAL and SHM files are never
+ * copied raw; their committed content is in the copy). `Database#backup()` is avoided: it
+ * restarts whenever a writer commits and can starve under a steady writer. The copy is
+ * switched to WAL mode when the source is in WAL mode, so a restore gives the wallet back
+ * the journal mode it had.
+ * @param src - a SQLite database file
+ * @param dest - the copy's path (must not exist)
+ * @param busyTimeoutMs - how long to wait on a locked database
+ * @returns the source's journal mode (`wal`, `delete`…)
+ * @throws the SQLite error if the database cannot be read
+ */
+export function vacuumInto(src: string, dest: string, busyTimeoutMs: number): string {
+  const db = new Database(src, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  let mode: string;
+  try {
+    mode = String(db.pragma('journal_mode', { simple: true }));
+    db.prepare('VACUUM INTO ?').run(dest);
+  } finally {
+    db.close();
+  }
+  if (mode === 'wal') {
+    const copy = new Database(dest, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = WAL');
+    } finally {
+      copy.close();
+    }
+  }
+  return mode;
+}
+
+/**
+ * Runs `PRAGMA integrity_check` (not `quick_check`: it also verifies index contents) on
+ * the database at `path`.
+ * @param path - a SQLite database file
+ * @param label - how to name the database in an error (a relative path, never content)
+ * @param opts.readonly - open read-only (for a live wallet directory); default false, so
+ *   a WAL-mode database leaves no `-wal`/`-shm` behind when closed
+ * @throws NoahError `integrity_check_failed` if the check reports anything but `ok`, or
+ *   the file cannot be opened as a database
+ */
+export function integrityCheck(path: string, label: string, opts: { readonly?: boolean } = {}) {
+  let ok = false;
+  let cause: unknown;
+  try {
+    const db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
+    try {
+      // An archive is untrusted input: never run schema-defined SQL functions from it.
+      db.pragma('trusted_schema = OFF');
+      const rows = db.pragma('integrity_check') as { integrity_check: string }[];
+      ok = rows.length === 1 && rows[0]?.integrity_check === 'ok';
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    cause = e;
+  }
+  if (!ok)
+    throw new NoahError(
+      'integrity_check_failed',
+      `database ${label} failed PRAGMA integrity_check`,
+      {
+        cause,
+      },
+    );
+}

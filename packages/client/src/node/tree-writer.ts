@@ -1,0 +1,93 @@
+/**
+ * Writes an extracted archive into a fresh directory durably: files created exclusively
+ * with mode 0600, directories 0700, every file and directory fsynced. Only regular files
+ * and directories are ever created, so nothing written can redirect a later write.
+ * @module
+ */
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDir, isErrno, mapSpaceError, writeAll } from './fs-util.ts';
+import { type EntryGuard, unsafeArchive } from './guards.ts';
+
+/** Called after every `SPACE_CHECK_INTERVAL` bytes written; throws to stop the extraction. */
+export type SpaceCheck = (bytesWritten: number) => Promise<void>;
+
+const SPACE_CHECK_INTERVAL = 16 * 1024 * 1024;
+
+/** Creates files and directories under one root. */
+export interface TreeWriter {
+  /** Creates the directory `rel` (and its parents). */
+  mkdir(rel: string): Promise<void>;
+  /** Creates the file `rel` from `chunks`, counting bytes through the guard, and fsyncs it. */
+  writeFile(rel: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
+  /** Fsyncs every directory created, deepest first, then the root. */
+  finish(): Promise<void>;
+}
+
+/**
+ * Creates a writer under `root`, which must be a new, empty directory.
+ * @param root - the staging or scratch directory
+ * @param guard - counts bytes against the limits
+ * @param checkSpace - optional free-space check run as bytes accumulate
+ */
+export function createTreeWriter(
+  root: string,
+  guard: EntryGuard,
+  checkSpace?: SpaceCheck,
+): TreeWriter {
+  const dirs = new Set<string>();
+  let nextCheck = SPACE_CHECK_INTERVAL;
+
+  async function ensureDir(rel: string): Promise<void> {
+    if (rel === '' || dirs.has(rel)) return;
+    const slash = rel.lastIndexOf('/');
+    await ensureDir(slash < 0 ? '' : rel.slice(0, slash));
+    try {
+      await fsp.mkdir(join(root, rel), { mode: 0o700 });
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw mapSpaceError(e, 'extraction');
+      // Exists but was not made by us: a name that differs only by case or Unicode
+      // normalization on this filesystem.
+      throw unsafeArchive('entry names collide on this filesystem', e);
+    }
+    dirs.add(rel);
+  }
+
+  return {
+    async mkdir(rel) {
+      await ensureDir(rel);
+    },
+    async writeFile(rel, chunks) {
+      const slash = rel.lastIndexOf('/');
+      await ensureDir(slash < 0 ? '' : rel.slice(0, slash));
+      let fh: FileHandle;
+      try {
+        fh = await fsp.open(join(root, rel), 'wx', 0o600);
+      } catch (e) {
+        if (isErrno(e, 'EEXIST')) throw unsafeArchive('entry names collide on this filesystem', e);
+        throw mapSpaceError(e, 'extraction');
+      }
+      try {
+        for await (const chunk of chunks) {
+          guard.addBytes(chunk.length);
+          await writeAll(fh, chunk).catch((e: unknown) => {
+            throw mapSpaceError(e, 'extraction');
+          });
+          if (checkSpace && guard.totalBytes >= nextCheck) {
+            nextCheck = guard.totalBytes + SPACE_CHECK_INTERVAL;
+            await checkSpace(guard.totalBytes);
+          }
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    },
+    async finish() {
+      const sorted = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length);
+      for (const d of sorted) await fsyncDir(join(root, d));
+      await fsyncDir(root);
+    },
+  };
+}
