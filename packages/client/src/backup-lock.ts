@@ -1,0 +1,119 @@
+/**
+ * The device-wide backup lock (issue 4 §3): one backup or restore at a time, across
+ * processes sharing the state store. A lock record `{owner, expiresAt}` is written
+ * with the store's compare-and-set only if the current one is absent or expired; the
+ * holder renews it while it works, so a slow backup keeps it, and a crashed holder's
+ * lock goes stale at its expiry. Times come from the injected clock.
+ * @module
+ */
+import { bytesToHex } from '@noah-backup/core/bytes';
+import type { Clock } from '@noah-backup/core/clock';
+import { secureRandom } from '@noah-backup/core/clock';
+import type { DeviceStateStore } from './adapters.ts';
+import { type Logger, silentLogger } from './logger.ts';
+
+/** The state store key of the lock. */
+export const LOCK_KEY = 'backup_lock';
+
+/** The stored lock record. */
+interface LockRecord {
+  owner: string;
+  /** Epoch ms after which the lock is free. */
+  expiresAt: number;
+}
+
+/** Options of {@link createBackupLock}. */
+export interface BackupLockOptions {
+  state: DeviceStateStore;
+  clock: Clock;
+  /** Lifetime of an unrenewed lock, ms (default 5 min). */
+  ttlMs?: number;
+  /** Renewal period, ms (default a quarter of the TTL). */
+  renewEveryMs?: number;
+  logger?: Logger;
+}
+
+/** A held lock. */
+export interface LockLease {
+  /** Aborts if the lock was lost (a renewal found another owner). */
+  readonly lost: AbortSignal;
+  /** Stops renewing and frees the lock if still ours. Idempotent. */
+  release(): Promise<void>;
+}
+
+/** The lock. */
+export interface BackupLock {
+  /** Takes the lock, or returns null when a live lock is held by anyone (us included). */
+  acquire(): Promise<LockLease | null>;
+  /** Whether a live (unexpired) lock exists. */
+  isHeld(): Promise<boolean>;
+}
+
+function parse(text: string | null): LockRecord | null {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as Partial<LockRecord>;
+    if (typeof v.owner === 'string' && typeof v.expiresAt === 'number')
+      return { owner: v.owner, expiresAt: v.expiresAt };
+  } catch {
+    // A corrupt record counts as no lock: better one extra backup than none ever again.
+  }
+  return null;
+}
+
+/**
+ * Creates the backup lock over a state store.
+ * @example
+ * ```ts
+ * const lock = createBackupLock({ state, clock: systemClock });
+ * const lease = await lock.acquire();
+ * if (!lease) return { skipped: 'running' };
+ * try { await backup({ signal: lease.lost }); } finally { await lease.release(); }
+ * ```
+ */
+export function createBackupLock(opts: BackupLockOptions): BackupLock {
+  const ttl = opts.ttlMs ?? 5 * 60_000;
+  const every = opts.renewEveryMs ?? Math.max(1, Math.floor(ttl / 4));
+  const logger = opts.logger ?? silentLogger;
+  const { state, clock } = opts;
+  const live = (r: LockRecord | null) => r !== null && r.expiresAt > clock.now().getTime();
+
+  return {
+    async isHeld() {
+      return live(parse(await state.get(LOCK_KEY)));
+    },
+    async acquire() {
+      const owner = bytesToHex(secureRandom(16));
+      const record = () => JSON.stringify({ owner, expiresAt: clock.now().getTime() + ttl });
+      const taken = await state.compareAndSet(LOCK_KEY, record(), (cur) => !live(parse(cur)));
+      if (!taken) return null;
+      const mine = (cur: string) => parse(cur)?.owner === owner;
+      const lost = new AbortController();
+      let renewing: Promise<unknown> = Promise.resolve();
+      const timer = setInterval(() => {
+        renewing = state.compareAndSet(LOCK_KEY, record(), mine).then(
+          (ok) => {
+            if (!ok && !lost.signal.aborted) {
+              logger.warn('backup lock lost to another owner');
+              lost.abort();
+            }
+          },
+          () => logger.warn('could not renew the backup lock'),
+        );
+      }, every);
+      (timer as { unref?: () => void }).unref?.();
+      let released = false;
+      return {
+        lost: lost.signal,
+        async release() {
+          if (released) return;
+          released = true;
+          clearInterval(timer);
+          await renewing;
+          // Expire our record in place; someone else's record is left alone.
+          await state.compareAndSet(LOCK_KEY, JSON.stringify({ owner, expiresAt: 0 }), mine);
+        },
+      };
+    },
+  };
+}

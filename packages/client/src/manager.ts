@@ -1,0 +1,384 @@
+/**
+ * The BackupManager: the architecture document's `UseBackupManager` surface
+ * (`isBackupEnabled`, `setBackupEnabled`, `triggerBackup`, `listBackups`,
+ * `restoreBackup`, `deleteBackup`) plus `verifyBackup`, `handleBackupNotification`
+ * (DESIGN.md "Daily trigger"), a persisted status and live progress (issue 4 §3).
+ * Isomorphic: files, databases and storage are reached only through the adapters.
+ * @module
+ */
+import type { BackupInfo, BackupVersion, ListResponse } from '@noah-backup/core/api';
+import { type Clock, systemClock } from '@noah-backup/core/clock';
+import { NoahError } from '@noah-backup/core/errors';
+import type { BackupFormat } from '@noah-backup/core/format';
+import type { Keyring } from '@noah-backup/core/keys';
+import type { DeviceStateStore, Spooler, WalletDataAdapter } from './adapters.ts';
+import type { ApiClient } from './api-client.ts';
+import { type BackupLock, createBackupLock } from './backup-lock.ts';
+import { AbortedError, NetworkError } from './errors.ts';
+import { type Logger, silentLogger } from './logger.ts';
+import {
+  openRemote,
+  type PipelineContext,
+  plaintextOf,
+  readSequence,
+  runBackup,
+  SEQUENCE_KEY,
+} from './pipelines.ts';
+import {
+  type Activity,
+  type BackupStatus,
+  createSnapshotStore,
+  type ErrorSummary,
+  type ManagerSnapshot,
+  parseStatus,
+  type SnapshotListener,
+  sameUtcDay,
+  summarizeError,
+} from './status.ts';
+
+/** State store keys. */
+const STATUS_KEY = 'backup_status';
+const ENABLED_KEY = 'backup_enabled';
+
+/** Options of {@link createBackupManager}. */
+export interface BackupManagerOptions {
+  api: ApiClient;
+  /** The session's keys (`createSessionKeys`); only the keyring is used here. */
+  keys: { keyring: Keyring };
+  wallet: WalletDataAdapter;
+  spooler: Spooler;
+  state: DeviceStateStore;
+  clock?: Clock;
+  /** Format to write (default v2; the legacy ones for old readers only). */
+  format?: BackupFormat;
+  /** Plaintext cap on restore and verify (default: the format's own). */
+  maxPlaintextBytes?: number;
+  /** Lock lifetime without renewal, ms (default 5 min); renewed every quarter of it. */
+  lockTtlMs?: number;
+  logger?: Logger;
+}
+
+/** Result of {@link BackupManager.triggerBackup}. */
+export type TriggerResult =
+  | { status: 'completed'; backup: BackupInfo; sequence: bigint | null; bytes: number }
+  | { status: 'skipped'; reason: 'running' };
+
+/** Result of {@link BackupManager.restoreBackup}. */
+export interface RestoreResult {
+  backup_version: BackupVersion;
+  created_at: string;
+  format: BackupFormat;
+  sequence: bigint | null;
+  entries: number;
+}
+
+/** Result of {@link BackupManager.verifyBackup}. */
+export interface VerifyResult extends RestoreResult {
+  databases: number;
+}
+
+/** Result of {@link BackupManager.handleBackupNotification}. */
+export type NotificationResult =
+  | { skipped: 'ignored' | 'recent' | 'running' | 'disabled' }
+  | { status: 'success'; backup: BackupInfo }
+  | { status: 'failure'; error: ErrorSummary };
+
+/** Options of a cancellable operation. */
+export interface OperationOptions {
+  signal?: AbortSignal;
+}
+
+/** The manager. */
+export interface BackupManager {
+  /** The server's `backup_enabled` (falls back to the last known value when offline). */
+  isBackupEnabled(): Promise<boolean>;
+  setBackupEnabled(enabled: boolean): Promise<void>;
+  /** Backs up now, unless a backup or restore is running on this device. */
+  triggerBackup(opts?: OperationOptions): Promise<TriggerResult>;
+  /** Completed backups, newest first. */
+  listBackups(): Promise<ListResponse>;
+  /**
+   * Restores a backup (default: the latest) into the wallet. A v2 backup older than the
+   * newest this device has seen throws `rollback_confirmation_required` unless confirmed.
+   */
+  restoreBackup(
+    version?: BackupVersion,
+    opts?: OperationOptions & { confirmRollback?: boolean },
+  ): Promise<RestoreResult>;
+  deleteBackup(version: BackupVersion): Promise<void>;
+  /** Downloads, decrypts and checks a backup without restoring it. */
+  verifyBackup(version?: BackupVersion, opts?: OperationOptions): Promise<VerifyResult>;
+  /** Handles a push's data payload (`{type: 'backup_trigger', notification_id}`); never throws. */
+  handleBackupNotification(data: unknown): Promise<NotificationResult>;
+  /** The backup status (as loaded from the state store once {@link ready} resolves). */
+  getStatus(): BackupStatus;
+  /** Status, activity, progress and enabled flag as one immutable snapshot. */
+  getSnapshot(): ManagerSnapshot;
+  /** Calls `listener` on every change; returns the unsubscribe function. */
+  subscribe(listener: SnapshotListener): () => void;
+  /** Resolves once the persisted status is loaded. */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * Creates a BackupManager.
+ *
+ * @param opts - API client, session keys, platform adapters, clock, format, logger
+ * @example
+ * ```ts
+ * const manager = createBackupManager({ api, keys, wallet, spooler, state });
+ * manager.subscribe((s) => console.log(s.status.state, s.progress));
+ * await manager.triggerBackup();
+ * ```
+ */
+export function createBackupManager(opts: BackupManagerOptions): BackupManager {
+  const { api, wallet, spooler, state } = opts;
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? silentLogger;
+  const format: BackupFormat = opts.format ?? 'v2';
+  const store = createSnapshotStore();
+  const lock: BackupLock = createBackupLock({ state, clock, ttlMs: opts.lockTtlMs, logger });
+  const now = () => clock.now().toISOString();
+
+  const setStatus = async (patch: Partial<BackupStatus>) => {
+    const status = { ...store.get().status, ...patch };
+    store.update({ status });
+    await state.set(STATUS_KEY, JSON.stringify(status));
+  };
+
+  const ready = (async () => {
+    let status = parseStatus(await state.get(STATUS_KEY));
+    // A persisted "in progress" without a live lock is a run that crashed.
+    if (status.state === 'in_progress' && !(await lock.isHeld())) {
+      status = {
+        ...status,
+        state: 'failed',
+        lastError: { code: 'interrupted', message: 'the last backup was interrupted' },
+      };
+      await state.set(STATUS_KEY, JSON.stringify(status));
+    }
+    const enabled = await state.get(ENABLED_KEY);
+    store.update({ status, backupEnabled: enabled === null ? null : enabled === 'true' });
+  })();
+  ready.catch((err) => logger.warn('could not load the backup status', summarizeError(err)));
+
+  /** Runs `fn` under the lock with a pipeline context; null if the lock is taken. */
+  const locked = async <T>(
+    activity: Activity,
+    signal: AbortSignal | undefined,
+    fn: (ctx: PipelineContext) => Promise<T>,
+  ): Promise<{ value: T } | null> => {
+    const lease = await lock.acquire();
+    if (!lease) return null;
+    try {
+      return { value: await withContext(activity, [signal, lease.lost], fn) };
+    } finally {
+      await lease.release();
+    }
+  };
+
+  const withContext = async <T>(
+    activity: Activity,
+    signals: (AbortSignal | undefined)[],
+    fn: (ctx: PipelineContext) => Promise<T>,
+  ): Promise<T> => {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    for (const s of signals) {
+      if (s?.aborted) controller.abort();
+      s?.addEventListener('abort', onAbort, { once: true });
+    }
+    store.update({ activity, progress: null });
+    try {
+      return await fn({
+        api,
+        keyring: opts.keys.keyring,
+        wallet,
+        spooler,
+        state,
+        clock,
+        logger,
+        format,
+        maxPlaintextBytes: opts.maxPlaintextBytes,
+        signal: controller.signal,
+        progress: (phase, bytes, totalBytes) =>
+          store.update({
+            progress:
+              totalBytes === undefined
+                ? { activity, phase, bytes }
+                : { activity, phase, bytes, totalBytes },
+          }),
+      });
+    } catch (err) {
+      // Name a cancellation for what it is, whatever layer noticed it first.
+      if (controller.signal.aborted && !(err instanceof AbortedError)) throw new AbortedError();
+      throw err;
+    } finally {
+      for (const s of signals) s?.removeEventListener('abort', onAbort);
+      store.update({ activity: null, progress: null });
+    }
+  };
+
+  const busy = () => new NoahError('busy', 'a backup or restore is already running on this device');
+
+  const report = async (req: Parameters<ApiClient['report']>[0]) => {
+    try {
+      await api.report(req);
+    } catch (err) {
+      logger.warn('could not report the outcome to the server', summarizeError(err));
+    }
+  };
+
+  const triggerBackup = async (o?: OperationOptions): Promise<TriggerResult> => {
+    await ready;
+    const started = now();
+    const result = await locked('backup', o?.signal, async (ctx) => {
+      await setStatus({ state: 'in_progress', lastAttemptAt: started });
+      try {
+        const done = await runBackup(ctx);
+        await setStatus({ state: 'success', lastSuccessAt: now(), lastError: null });
+        return done;
+      } catch (err) {
+        await setStatus({ state: 'failed', lastError: summarizeError(err) }).catch(() => {});
+        logger.warn('backup failed', summarizeError(err));
+        throw err;
+      }
+    });
+    if (!result) return { status: 'skipped', reason: 'running' };
+    return { status: 'completed', ...result.value };
+  };
+
+  const isBackupEnabled = async (): Promise<boolean> => {
+    try {
+      const { backup_enabled } = await api.getSettings();
+      await state.set(ENABLED_KEY, String(backup_enabled));
+      store.update({ backupEnabled: backup_enabled });
+      return backup_enabled;
+    } catch (err) {
+      const cached = await state.get(ENABLED_KEY);
+      if (err instanceof NetworkError && cached !== null) return cached === 'true';
+      throw err;
+    }
+  };
+
+  const verifyOrRestore = async <T>(
+    activity: 'restore' | 'verify',
+    version: BackupVersion | undefined,
+    signal: AbortSignal | undefined,
+    body: (ctx: PipelineContext, remote: Awaited<ReturnType<typeof openRemote>>) => Promise<T>,
+  ) => {
+    const run = async (ctx: PipelineContext) => {
+      const remote = await openRemote(ctx, version);
+      try {
+        return await body(ctx, remote);
+      } finally {
+        await remote.opened.plaintext.return(undefined);
+      }
+    };
+    // A restore takes the lock (no backup may snapshot a wallet being swapped); a verify
+    // only reads, so it runs beside anything.
+    if (activity === 'verify') return withContext(activity, [signal], run);
+    const result = await locked(activity, signal, run);
+    if (!result) throw busy();
+    return result.value;
+  };
+
+  return {
+    ready,
+    isBackupEnabled,
+    async setBackupEnabled(enabled) {
+      const res = await api.setSettings({ backup_enabled: enabled });
+      await state.set(ENABLED_KEY, String(res.backup_enabled));
+      store.update({ backupEnabled: res.backup_enabled });
+    },
+    triggerBackup,
+    listBackups: () => api.list(),
+    async deleteBackup(version) {
+      await api.delete({ backup_version: version });
+    },
+    async restoreBackup(version, o) {
+      await ready;
+      try {
+        const result = await verifyOrRestore('restore', version, o?.signal, async (ctx, remote) => {
+          const seen = await readSequence(state);
+          const seq = remote.sequence;
+          // FORMAT.md §6.6: an older sequence than we have seen may be a rollback.
+          if (seq !== null && seq < seen && !o?.confirmRollback)
+            throw new NoahError(
+              'rollback_confirmation_required',
+              `backup ${remote.target.backup_version} (sequence ${seq}) is older than the newest this device has seen (sequence ${seen}); confirm to restore it anyway`,
+            );
+          const { entries } = await wallet.restore(plaintextOf(ctx, remote), {
+            kind: remote.kind,
+            signal: ctx.signal,
+          });
+          if (seq !== null && seq > seen) await state.set(SEQUENCE_KEY, seq.toString());
+          ctx.progress('swap', remote.target.backup_size, remote.target.backup_size);
+          return {
+            backup_version: remote.target.backup_version,
+            created_at: remote.target.created_at,
+            format: remote.opened.format,
+            sequence: seq,
+            entries,
+          };
+        });
+        await report({ kind: 'restore', status: 'success' });
+        return result;
+      } catch (err) {
+        const code = summarizeError(err).code;
+        if (code !== 'rollback_confirmation_required' && code !== 'aborted' && code !== 'busy')
+          await report({ kind: 'restore', status: 'failure', error: code });
+        throw err;
+      }
+    },
+    verifyBackup: (version, o) =>
+      verifyOrRestore('verify', version, o?.signal, async (ctx, remote) => {
+        const { entries, databases } = await wallet.verify(plaintextOf(ctx, remote), {
+          kind: remote.kind,
+          signal: ctx.signal,
+        });
+        ctx.progress('verify', remote.target.backup_size, remote.target.backup_size);
+        return {
+          backup_version: remote.target.backup_version,
+          created_at: remote.target.created_at,
+          format: remote.opened.format,
+          sequence: remote.sequence,
+          entries,
+          databases,
+        };
+      }),
+    async handleBackupNotification(data) {
+      const payload = data as { type?: unknown; notification_id?: unknown } | null;
+      if (!payload || typeof payload !== 'object' || payload.type !== 'backup_trigger')
+        return { skipped: 'ignored' };
+      const notificationId =
+        typeof payload.notification_id === 'string' && payload.notification_id.length <= 200
+          ? payload.notification_id
+          : undefined;
+      try {
+        await ready;
+        const last = store.get().status.lastSuccessAt;
+        // DESIGN.md "Daily trigger": skip if a backup completed today or one is running.
+        if (last !== null && sameUtcDay(new Date(last), clock.now())) return { skipped: 'recent' };
+        if (await lock.isHeld()) return { skipped: 'running' };
+        if (!(await isBackupEnabled())) return { skipped: 'disabled' };
+        const result = await triggerBackup();
+        if (result.status === 'skipped') return { skipped: 'running' };
+        await report({ notification_id: notificationId, kind: 'backup', status: 'success' });
+        return { status: 'success', backup: result.backup };
+      } catch (err) {
+        const error = summarizeError(err);
+        await report({
+          notification_id: notificationId,
+          kind: 'backup',
+          status: 'failure',
+          error: error.code,
+        });
+        return { status: 'failure', error };
+      }
+    },
+    getStatus: () => store.get().status,
+    getSnapshot: () => store.get(),
+    subscribe: (listener) => store.subscribe(listener),
+  };
+}

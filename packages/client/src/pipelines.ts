@@ -1,0 +1,162 @@
+/**
+ * The backup and restore pipelines the manager runs under its lock (issue 4 §3–§6).
+ * Backup: snapshot → encrypt (streaming) → spool (size known) → upload_url → PUT →
+ * complete_upload; temp files always removed; a failure never touches the server's
+ * previous backup (the server only switches after completion, and we never delete).
+ * Restore/verify: download_url → streamed, resumable download → open (format
+ * auto-detected, authenticated as it streams) → the wallet adapter stages, checks and
+ * swaps (or only checks).
+ * @module
+ */
+import type { BackupInfo, BackupVersion, DownloadUrlResponse } from '@noah-backup/core/api';
+import type { Clock } from '@noah-backup/core/clock';
+import { NoahError } from '@noah-backup/core/errors';
+import {
+  type BackupFormat,
+  encryptBackup,
+  type OpenedBackup,
+  openBackup,
+} from '@noah-backup/core/format';
+import type { Keyring } from '@noah-backup/core/keys';
+import type {
+  ArchiveKind,
+  DeviceStateStore,
+  SpooledBlob,
+  Spooler,
+  WalletDataAdapter,
+  WalletSnapshot,
+} from './adapters.ts';
+import type { ApiClient } from './api-client.ts';
+import type { Logger } from './logger.ts';
+import type { ProgressPhase } from './status.ts';
+
+/** State store key of the highest v2 sequence this device has written or restored. */
+export const SEQUENCE_KEY = 'v2_sequence';
+
+/** What a pipeline needs. */
+export interface PipelineContext {
+  api: ApiClient;
+  keyring: Keyring;
+  wallet: WalletDataAdapter;
+  spooler: Spooler;
+  state: DeviceStateStore;
+  clock: Clock;
+  logger: Logger;
+  format: BackupFormat;
+  maxPlaintextBytes: number | undefined;
+  signal: AbortSignal;
+  progress(phase: ProgressPhase, bytes: number, totalBytes?: number): void;
+}
+
+/** The highest v2 sequence this device has seen (0 before any). */
+export async function readSequence(state: DeviceStateStore): Promise<bigint> {
+  const text = await state.get(SEQUENCE_KEY);
+  return text !== null && /^\d+$/.test(text) ? BigInt(text) : 0n;
+}
+
+/** Counts bytes flowing through an iterable. */
+async function* counted(
+  source: AsyncIterable<Uint8Array>,
+  onBytes: (total: number) => void,
+): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.byteLength;
+    onBytes(n);
+    yield chunk;
+  }
+}
+
+/** A completed backup. */
+export interface BackupResult {
+  backup: BackupInfo;
+  /** The v2 sequence written, or null for a legacy format. */
+  sequence: bigint | null;
+  /** Encrypted bytes uploaded. */
+  bytes: number;
+}
+
+/**
+ * Runs one backup. The caller holds the lock and handles status.
+ * @throws whatever step failed; temp files are removed either way
+ */
+export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
+  const { api, signal } = ctx;
+  const v2 = ctx.format === 'v2';
+  // DESIGN.md "Backup formats": tar for v2, ZIP for the legacy formats.
+  const kind: ArchiveKind = v2 ? 'tar' : 'zip';
+  const sequence = v2 ? (await readSequence(ctx.state)) + 1n : null;
+  let snapshot: WalletSnapshot | undefined;
+  let spooled: SpooledBlob | undefined;
+  try {
+    ctx.progress('snapshot', 0);
+    snapshot = await ctx.wallet.snapshot({ kind, signal });
+    ctx.logger.info('snapshot taken', { entries: snapshot.entries });
+    const encrypted = encryptBackup(
+      counted(snapshot.archive, (n) => ctx.progress('encrypt', n)),
+      {
+        format: ctx.format,
+        keyring: ctx.keyring,
+        createdAt: ctx.clock.now(),
+        ...(sequence !== null ? { sequence, payloadKind: kind } : {}),
+      },
+    );
+    spooled = await ctx.spooler.spool(encrypted, { signal });
+    const size = spooled.size;
+    const target = await api.uploadUrl({ backup_size: size }, { signal });
+    await api.upload(target, spooled, {
+      signal,
+      onProgress: (bytes, total) => ctx.progress('upload', bytes, total),
+    });
+    const backup = await api.completeUpload(
+      { s3_key: target.s3_key, backup_version: target.backup_version, backup_size: size },
+      { signal },
+    );
+    if (sequence !== null) await ctx.state.set(SEQUENCE_KEY, sequence.toString());
+    ctx.progress('complete', size, size);
+    ctx.logger.info('backup completed', { version: backup.backup_version, bytes: size });
+    return { backup, sequence, bytes: size };
+  } finally {
+    await Promise.allSettled([snapshot?.cleanup(), spooled?.cleanup()]);
+  }
+}
+
+/** A backup opened from the server, plaintext not yet read. */
+export interface RemoteBackup {
+  target: DownloadUrlResponse;
+  opened: OpenedBackup;
+  kind: ArchiveKind;
+  /** The v2 sequence, or null for a legacy format. */
+  sequence: bigint | null;
+}
+
+/** download_url → download → open. The caller must finish or `return()` the plaintext. */
+export async function openRemote(
+  ctx: PipelineContext,
+  version: BackupVersion | undefined,
+): Promise<RemoteBackup> {
+  const { api, signal } = ctx;
+  const target = await api.downloadUrl({ backup_version: version ?? null }, { signal });
+  const download = api.download(target, {
+    signal,
+    onProgress: (bytes, total) => ctx.progress('download', bytes, total),
+  });
+  const opened = await openBackup(download, {
+    keyring: ctx.keyring,
+    ...(ctx.maxPlaintextBytes !== undefined ? { maxPlaintextBytes: ctx.maxPlaintextBytes } : {}),
+  });
+  let kind: ArchiveKind = 'zip';
+  if (opened.header) {
+    if (opened.header.payloadKind === 'raw') {
+      await opened.plaintext.return(undefined);
+      throw new NoahError('not_a_wallet_archive', 'the backup does not hold a wallet archive');
+    }
+    kind = opened.header.payloadKind;
+  }
+  return { target, opened, kind, sequence: opened.header?.sequence ?? null };
+}
+
+/** The plaintext with decrypt progress. */
+export function plaintextOf(ctx: PipelineContext, remote: RemoteBackup): AsyncIterable<Uint8Array> {
+  return counted(remote.opened.plaintext, (n) => ctx.progress('decrypt', n));
+}

@@ -1,0 +1,187 @@
+/**
+ * The manager's observable state: the backup status the document's status card shows
+ * (idle / in progress / success / failed, last success, last attempt, last error), the
+ * live progress of the running operation, and whether backups are enabled. A tiny
+ * external store with immutable snapshots, the shape React's `useSyncExternalStore`
+ * wants (the same snapshot object until something changes).
+ * @module
+ */
+import { NoahError } from '@noah-backup/core/errors';
+
+/** Where the backup job stands. */
+export type BackupState = 'idle' | 'in_progress' | 'success' | 'failed';
+
+/** A failure as the status shows it: a stable code and a message without secrets. */
+export interface ErrorSummary {
+  code: string;
+  message: string;
+}
+
+/** The persisted backup status. Times are RFC 3339 strings from the injected clock. */
+export interface BackupStatus {
+  state: BackupState;
+  /** When the last backup completed, or null. */
+  lastSuccessAt: string | null;
+  /** When the last backup started, or null. */
+  lastAttemptAt: string | null;
+  /** Why the last backup failed; null after a success. */
+  lastError: ErrorSummary | null;
+}
+
+/** What the manager is doing right now. */
+export type Activity = 'backup' | 'restore' | 'verify';
+
+/** The steps of a backup (snapshot → complete) and of a restore or verify (download → swap). */
+export type ProgressPhase =
+  | 'snapshot'
+  | 'encrypt'
+  | 'upload'
+  | 'complete'
+  | 'download'
+  | 'decrypt'
+  | 'verify'
+  | 'swap';
+
+/** A progress event: bytes done in the phase, and the total when known. */
+export interface ProgressEvent {
+  activity: Activity;
+  phase: ProgressPhase;
+  bytes: number;
+  totalBytes?: number;
+}
+
+/** Everything a UI renders, as one immutable value. */
+export interface ManagerSnapshot {
+  status: BackupStatus;
+  /** The running operation, or null. */
+  activity: Activity | null;
+  /** The latest progress event of the running operation, or null. */
+  progress: ProgressEvent | null;
+  /** The server's `backup_enabled` as last seen, or null before it is known. */
+  backupEnabled: boolean | null;
+}
+
+/** The status of a device that never backed up. */
+export const INITIAL_STATUS: BackupStatus = {
+  state: 'idle',
+  lastSuccessAt: null,
+  lastAttemptAt: null,
+  lastError: null,
+};
+
+/** A listener gets the new snapshot. */
+export type SnapshotListener = (snapshot: ManagerSnapshot) => void;
+
+/** An observable holder of {@link ManagerSnapshot}. */
+export interface SnapshotStore {
+  get(): ManagerSnapshot;
+  /** Replaces the fields in `patch` (a new snapshot object) and notifies listeners. */
+  update(patch: Partial<ManagerSnapshot>): void;
+  /** Registers a listener; returns the unsubscribe function. */
+  subscribe(listener: SnapshotListener): () => void;
+}
+
+/**
+ * Creates a {@link SnapshotStore}. A listener that throws does not stop the others.
+ * @example
+ * ```ts
+ * const store = createSnapshotStore();
+ * const off = store.subscribe((s) => render(s.status));
+ * store.update({ activity: 'backup' });
+ * off();
+ * ```
+ */
+export function createSnapshotStore(initial?: Partial<ManagerSnapshot>): SnapshotStore {
+  let snapshot: ManagerSnapshot = {
+    status: INITIAL_STATUS,
+    activity: null,
+    progress: null,
+    backupEnabled: null,
+    ...initial,
+  };
+  const listeners = new Set<SnapshotListener>();
+  return {
+    get: () => snapshot,
+    update(patch) {
+      snapshot = { ...snapshot, ...patch };
+      for (const l of [...listeners]) {
+        try {
+          l(snapshot);
+        } catch {
+          // A broken UI listener must not break a backup.
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+}
+
+/**
+ * Parses a persisted status, falling back to {@link INITIAL_STATUS} for anything
+ * malformed (a status is advisory; it must never stop a backup).
+ * @example
+ * ```ts
+ * parseStatus(await state.get('backup_status'));
+ * ```
+ */
+export function parseStatus(text: string | null): BackupStatus {
+  if (text === null) return INITIAL_STATUS;
+  try {
+    const v = JSON.parse(text) as Partial<BackupStatus>;
+    const states: BackupState[] = ['idle', 'in_progress', 'success', 'failed'];
+    const str = (x: unknown) => (typeof x === 'string' ? x : null);
+    const err = v.lastError;
+    return {
+      state: states.includes(v.state as BackupState) ? (v.state as BackupState) : 'idle',
+      lastSuccessAt: str(v.lastSuccessAt),
+      lastAttemptAt: str(v.lastAttemptAt),
+      lastError:
+        err && typeof err.code === 'string' && typeof err.message === 'string'
+          ? { code: err.code, message: err.message }
+          : null,
+    };
+  } catch {
+    return INITIAL_STATUS;
+  }
+}
+
+/** Longest message kept in a status or report. */
+const MAX_MESSAGE = 300;
+
+/**
+ * Summarises an error for the status and for reports: our errors keep their code and
+ * message (written never to hold secrets); anything else becomes `unexpected` with its
+ * message cut short.
+ * @example
+ * ```ts
+ * summarizeError(new DecryptionError()); // { code: 'decryption_failed', message: 'wrong seedphrase, …' }
+ * ```
+ */
+export function summarizeError(err: unknown): ErrorSummary {
+  if (err instanceof NoahError)
+    return { code: err.code, message: err.message.slice(0, MAX_MESSAGE) };
+  if (err instanceof Error)
+    return { code: 'unexpected', message: `${err.name}: ${err.message}`.slice(0, MAX_MESSAGE) };
+  return { code: 'unexpected', message: 'unexpected error' };
+}
+
+/**
+ * Whether two instants fall on the same UTC calendar day (the "backed up today" rule
+ * of the daily trigger, DESIGN.md "Daily trigger").
+ * @example
+ * ```ts
+ * sameUtcDay(new Date('2026-01-01T23:59Z'), new Date('2026-01-02T00:00Z')); // false
+ * ```
+ */
+export function sameUtcDay(a: Date, b: Date): boolean {
+  return (
+    a.getUTCFullYear() === b.getUTCFullYear() &&
+    a.getUTCMonth() === b.getUTCMonth() &&
+    a.getUTCDate() === b.getUTCDate()
+  );
+}
