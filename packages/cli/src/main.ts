@@ -12,4 +12,6 @@ program
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 
+(await import('./commands/serve.ts')).registerServe(program);
+
 await program.parseAsync(process.argv);

@@ -7,7 +7,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type Clock, type RandomBytes, secureRandom, systemClock } from '@noah-backup/core/clock';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -27,7 +27,6 @@ import type { BlobStore } from './stores/blob.ts';
 import type { MetadataStore } from './stores/metadata.ts';
 import { startSweeper } from './sweeper.ts';
 import { type WebUiOptions, webUiRoutes } from './web-ui.ts';
-import { webUiRoutes } from './web-ui.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,7 +48,7 @@ declare module 'fastify' {
 }
 
 function attach(server: Server) {
-  return (handler: (req: never, res: never) => void) => {
+  return (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
     server.on('request', handler);
     return server;
   };
@@ -74,7 +73,7 @@ export interface ServerDeps {
    * store's URLs can name the port) instead of creating one; the caller closes it.
    */
   httpServer?: Server;
-  /** Serve the web app (src/web-ui.ts) at `/`: true for the default build location. */
+  /** The web app (src/web-ui.ts) at `/`: default on, at the default build location. */
   webUi?: boolean | WebUiOptions;
 }
 
@@ -160,9 +159,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   // The fs blob store serves its own signed PUT/GET URLs (DESIGN.md "Seams").
   if (blobs.routes) await app.register(blobs.routes);
-  // The web app last: its SPA fallback hands API paths back to the JSON 404.
-  if (deps.webUi) await app.register(webUiRoutes, deps.webUi === true ? {} : deps.webUi);
-  await app.register(webUiRoutes); // the web app (packages/web/dist) at `/`
+  // The web app (packages/web/dist) at `/`, last: its SPA fallback hands API paths back
+  // to the JSON 404.
+  if (deps.webUi !== false)
+    await app.register(webUiRoutes, typeof deps.webUi === 'object' ? deps.webUi : {});
 
   if (config.sweepIntervalSec > 0) {
     const sweeper = startSweeper(

@@ -1,0 +1,74 @@
+/**
+ * `noah-backup serve [--port P] [--host H] [--data DIR]` (issue 3 item 1): runs the
+ * backup server on the environment's configuration (docs/OPERATIONS.md), flags
+ * overriding PORT, HOST and DATA_DIR. Embedded defaults: SQLite file and filesystem blob
+ * store under ./data. Stops gracefully on SIGINT/SIGTERM. The server modules are loaded
+ * only when the command runs, so other commands start fast.
+ * @module
+ */
+import type { Command } from 'commander';
+
+/** Exit code for invalid configuration (EX_CONFIG from sysexits.h). */
+const EXIT_CONFIG = 78;
+
+/**
+ * Adds the `serve` command to the program.
+ *
+ * @param program - the root `noah-backup` command
+ * @example
+ * ```ts
+ * registerServe(program);
+ * ```
+ */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'Run the backup server (configured by environment variables; see docs/OPERATIONS.md)',
+    )
+    .option('-p, --port <port>', 'port to listen on (env PORT, default 8080)')
+    .option('-H, --host <host>', 'address to bind (env HOST, default 127.0.0.1)')
+    .option(
+      '-d, --data <dir>',
+      'data directory for the embedded stores (env DATA_DIR, default ./data)',
+    )
+    .action(async (flags: { port?: string; host?: string; data?: string }) => {
+      const { ConfigError, loadConfig } = await import('@noah-backup/server/config');
+      let config: ReturnType<typeof loadConfig>;
+      try {
+        config = loadConfig(process.env, {
+          ...(flags.port === undefined ? {} : { port: flags.port }),
+          ...(flags.host === undefined ? {} : { host: flags.host }),
+          ...(flags.data === undefined ? {} : { dataDir: flags.data }),
+        });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`noah-backup serve: ${err.message}\n`);
+        process.exitCode = EXIT_CONFIG;
+        return;
+      }
+      const { startServer } = await import('@noah-backup/server/start');
+      const server = await startServer(config);
+      process.stdout.write(
+        `noah-backup: listening on ${server.url} (public URL ${config.publicUrl}, data ${config.dataDir})\n`,
+      );
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          process.stderr.write(`noah-backup: ${signal} again, exiting now\n`);
+          process.exit(1);
+        }
+        stopping = true;
+        process.stderr.write(`noah-backup: ${signal}, shutting down\n`);
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`noah-backup: shutdown failed: ${String(err)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}
