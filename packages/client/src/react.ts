@@ -1,0 +1,74 @@
+/**
+ * React binding of the BackupManager: the architecture document's `useBackupManager`
+ * hook, with the manager's status, activity and progress live through
+ * `useSyncExternalStore` (one immutable snapshot per change, so React re-renders only
+ * on real changes and never tears). Import as `@noah-backup/client/react`.
+ * @module
+ */
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import type { BackupManager } from './manager.ts';
+import type { Activity, BackupStatus, ProgressEvent } from './status.ts';
+
+/** What the hook returns: the document's surface plus live state. */
+export interface UseBackupManager {
+  /** The server's `backup_enabled` as last seen; null until known (loaded on mount). */
+  isBackupEnabled: boolean | null;
+  setBackupEnabled: BackupManager['setBackupEnabled'];
+  triggerBackup: BackupManager['triggerBackup'];
+  listBackups: BackupManager['listBackups'];
+  restoreBackup: BackupManager['restoreBackup'];
+  deleteBackup: BackupManager['deleteBackup'];
+  verifyBackup: BackupManager['verifyBackup'];
+  /** Re-reads `backup_enabled` from the server. */
+  refreshBackupEnabled: BackupManager['isBackupEnabled'];
+  /** Backup status: state, last success, last attempt, last error. */
+  status: BackupStatus;
+  /** The running operation, or null. */
+  activity: Activity | null;
+  /** Progress of the running operation, or null. */
+  progress: ProgressEvent | null;
+}
+
+/**
+ * Subscribes a component to a BackupManager.
+ *
+ * @param manager - from `createBackupManager` (keep it stable, e.g. in a context)
+ * @returns the manager's operations and its live status and progress
+ * @example
+ * ```tsx
+ * function BackupCard() {
+ *   const { status, progress, triggerBackup } = useBackupManager(manager);
+ *   return <button disabled={status.state === 'in_progress'} onClick={() => triggerBackup()}>
+ *     {progress ? `${progress.phase} ${progress.bytes}` : `Last backup: ${status.lastSuccessAt ?? 'never'}`}
+ *   </button>;
+ * }
+ * ```
+ */
+export function useBackupManager(manager: BackupManager): UseBackupManager {
+  const snapshot = useSyncExternalStore(
+    manager.subscribe,
+    manager.getSnapshot,
+    manager.getSnapshot,
+  );
+  const known = snapshot.backupEnabled !== null;
+  useEffect(() => {
+    // The document's hook loads the setting on mount; failures leave it null (unknown).
+    if (!known) manager.isBackupEnabled().catch(() => {});
+  }, [manager, known]);
+  return useMemo(
+    () => ({
+      isBackupEnabled: snapshot.backupEnabled,
+      setBackupEnabled: manager.setBackupEnabled,
+      triggerBackup: manager.triggerBackup,
+      listBackups: manager.listBackups,
+      restoreBackup: manager.restoreBackup,
+      deleteBackup: manager.deleteBackup,
+      verifyBackup: manager.verifyBackup,
+      refreshBackupEnabled: manager.isBackupEnabled,
+      status: snapshot.status,
+      activity: snapshot.activity,
+      progress: snapshot.progress,
+    }),
+    [manager, snapshot],
+  );
+}
