@@ -12,10 +12,10 @@ import { NoahError } from '@noah-backup/core/errors';
 export type BackupState = 'idle' | 'in_progress' | 'success' | 'failed';
 
 /** A failure as the status shows it: a stable code and a message without secrets. */
-export interface ErrorSummary {
+export type ErrorSummary = {
   code: string;
   message: string;
-}
+};
 
 /** The persisted backup status. Times are RFC 3339 strings from the injected clock. */
 export interface BackupStatus {
