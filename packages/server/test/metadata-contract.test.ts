@@ -349,15 +349,30 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
       expect(await store.listBackups(u.id)).toEqual([]);
     });
 
-    it('an unknown or expired pending upload cannot be completed', async () => {
+    it('an unknown upload, or one the sweeper removed, cannot be completed', async () => {
       const u = await newUser();
       const unknown = { userId: u.id, objectKey: freshKey('obj'), version: 1 as const, size: 5 };
       expect(await store.completeUpload({ ...unknown, now: at(1) })).toBeNull();
       const objectKey = await pending(u, 1, { expiresAt: at(100) });
+      await store.deletePendingUpload(objectKey);
       const args = { userId: u.id, objectKey, version: 1 as const, size: 5 };
-      expect(await store.completeUpload({ ...args, now: at(100) })).toBeNull();
+      expect(await store.completeUpload({ ...args, now: at(50) })).toBeNull();
       expect(await store.listBackups(u.id)).toEqual([]);
       expect((await store.getUser(u.id))?.lastBackupAt).toBeNull();
+    });
+
+    it('a pending upload past its expiry completes until the sweeper removes it', async () => {
+      const u = await newUser();
+      const objectKey = await pending(u, 1, { expiresAt: at(100) });
+      const r = await store.completeUpload({
+        userId: u.id,
+        objectKey,
+        version: 1,
+        size: 5,
+        now: at(200),
+      });
+      expect(r?.alreadyCompleted).toBe(false);
+      expect(await store.isObjectReferenced(objectKey)).toBe(true);
     });
 
     it('deleteBackup returns the removed backup once, then null', async () => {

@@ -102,9 +102,9 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
     },
 
     /**
-     * A pending upload whose `expiresAt` is not after `now` counts as absent: once the
-     * sweeper may have listed it (listExpiredPendingUploads) it can no longer be
-     * completed, so the sweeper never deletes an object a backup points at.
+     * A pending upload past its `expiresAt` can still be completed until the sweeper
+     * removes its row; a sweeper must therefore delete the row (deletePendingUpload)
+     * before it checks isObjectReferenced and deletes the object.
      */
     async completeUpload({ userId, objectKey, version, size, now }) {
       assertKey('userId', userId);
@@ -120,7 +120,7 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
           await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
         const pending = await trx
           .selectFrom('pending_uploads')
-          .select(['version', 'expires_at'])
+          .select('version')
           .where('object_key', '=', objectKey)
           .where('user_id', '=', userId)
           .executeTakeFirst();
@@ -130,7 +130,7 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
           .where('user_id', '=', userId)
           .where('version', '=', version)
           .executeTakeFirst();
-        if (!pending || pending.version !== version || num(pending.expires_at) <= ms(now)) {
+        if (!pending || pending.version !== version) {
           if (slot && slot.object_key === objectKey)
             return { backup: backupFromRow(slot), replacedObjectKey: null, alreadyCompleted: true };
           return null;

@@ -108,8 +108,9 @@ export function sqliteFlavor(kind: 'sqlite' | 'libsql'): SqlFlavor {
 }
 
 /**
- * A numeric column or aggregate as a JavaScript number.
- * @throws RangeError when the value is not a finite safe integer-or-number.
+ * A numeric column or aggregate as a JavaScript number (SQL NULL, as from `sum` over no
+ * rows, is 0).
+ * @throws RangeError when the value is not numeric or beyond Number.MAX_SAFE_INTEGER.
  */
 export function num(v: number | string | bigint | null | undefined): number {
   if (v === null || v === undefined) return 0;
