@@ -9,8 +9,6 @@ import type { RandomBytes } from './clock.ts';
 import { DecryptionError, LimitExceededError, NotABackupError } from './errors.ts';
 import type { Keyring } from './keys.ts';
 import {
-  base64TextLength,
-  decodeLegacyText,
   encryptNoahV1,
   encryptSeedV0,
   inspectLegacy,
@@ -19,6 +17,7 @@ import {
   openNoahV1Blob,
   openSeedV0Blob,
 } from './legacy.ts';
+import { base64TextLength, decodeLegacyText } from './legacy-text.ts';
 import { collect, fromBytes } from './stream.ts';
 import {
   encryptV2,

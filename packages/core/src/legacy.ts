@@ -2,15 +2,17 @@
  * The two legacy backup formats, byte-compatible with the architecture document's
  * Swift/Kotlin code (`seed-v0`) and with what Noah's apps shipped later (`noah-v1`).
  * Both are one base64 text holding one AES-256-GCM message, so they hold the whole
- * file in memory by nature (FORMAT.md §3, §4, §6.7); new backups should use v2.
+ * file in memory by nature (FORMAT.md §3, §4, §6.10.4); new backups should use v2.
  * @module
  */
-import { base64 } from '@scure/base';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { aesGcm, pbkdf2Sha256 } from '#platform';
 import { abytes, astring, concatBytes, utf8ToBytes, wipe } from './bytes.ts';
 import { type RandomBytes, secureRandom } from './clock.ts';
 import { DecryptionError, NotABackupError } from './errors.ts';
+import { base64TextLength, decodeLegacyText, encodeLegacyText } from './legacy-text.ts';
+
+export { base64TextLength, decodeLegacyText, encodeLegacyText };
 
 /** PBKDF2 iterations of seed-v0 (FORMAT.md §3.2). */
 export const SEED_V0_ITERATIONS = 10_000;
@@ -152,64 +154,11 @@ async function noahV1Key(seedphrase: string, salt: Uint8Array): Promise<Uint8Arr
   }
 }
 
-/** Base64 alphabet and padding (RFC 4648 §4) as byte flags. */
-const B64 = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
-  B64[c.charCodeAt(0)] = 1;
-
-/** Whether byte `b` is ASCII whitespace a legacy text may end with. */
-function isTrailingSpace(b: number): boolean {
-  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
-}
-
-/**
- * Length of `text` without trailing whitespace, if every other byte is in the base64
- * alphabet; -1 otherwise.
- */
-export function base64TextLength(text: Uint8Array): number {
-  let end = text.length;
-  while (end > 0 && isTrailingSpace(text[end - 1]!)) end--;
-  for (let i = 0; i < end; i++) if (text[i]! >= 128 || B64[text[i]!] !== 1) return -1;
-  return end;
-}
-
-/**
- * Decodes a legacy backup's text strictly: standard alphabet, `=` padding required,
- * canonical (zero) pad bits, no embedded whitespace or line breaks; trailing ASCII
- * whitespace (a final newline) is tolerated (FORMAT.md §3.3).
- *
- * @param text - the backup file's bytes (ASCII base64)
- * @returns the decoded bytes
- * @throws TypeError if `text` is not a Uint8Array; NotABackupError ("not a backup:
- *   invalid base64") for anything else
- * @example
- * ```ts
- * decodeLegacyText(utf8ToBytes('AQID\n')); // Uint8Array [1, 2, 3]
- * ```
- */
-export function decodeLegacyText(text: Uint8Array): Uint8Array {
-  abytes('data', text);
-  const end = base64TextLength(text);
-  if (end <= 0 || end % 4 !== 0) throw new NotABackupError('not a backup: invalid base64');
-  let s = '';
-  for (let i = 0; i < end; i += 0x8000)
-    s += String.fromCharCode(...text.subarray(i, Math.min(end, i + 0x8000)));
-  try {
-    return base64.decode(s);
-  } catch {
-    throw new NotABackupError('not a backup: invalid base64');
-  }
-}
-
-function encodeText(blob: Uint8Array): Uint8Array {
-  return utf8ToBytes(base64.encode(blob));
-}
-
 async function openOrThrow(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array) {
   try {
     return await aesGcm(key).decrypt(iv, sealed);
   } catch {
-    // One opaque error for every authentication failure (FORMAT.md §6).
+    // One opaque error for every authentication failure (FORMAT.md §2.2, §6.10.5).
     throw new DecryptionError();
   }
 }
@@ -244,16 +193,22 @@ export async function encryptSeedV0(
   const { key, owned } = await seedV0Key(seedphrase, opts);
   try {
     const sealed = await aesGcm(key).encrypt(iv, plaintext);
-    return encodeText(concatBytes(iv, sealed));
+    return encodeLegacyText(concatBytes(iv, sealed));
   } finally {
     if (owned) wipe(key);
   }
 }
 
 /**
- * Splits a decoded seed-v0 blob (FORMAT.md §3.1).
+ * Splits a decoded seed-v0 blob into IV and `ciphertext || tag` (FORMAT.md §3.4, §3.5).
  *
+ * @param blob - the base64-decoded file
+ * @returns subarrays of `blob` (no copies)
  * @throws NotABackupError if it is too short to hold IV and tag
+ * @example
+ * ```ts
+ * const { iv, sealed } = splitSeedV0(decodeLegacyText(text));
+ * ```
  */
 export function splitSeedV0(blob: Uint8Array): { iv: Uint8Array; sealed: Uint8Array } {
   if (blob.length < SEED_V0_MIN) throw new NotABackupError('not a backup: too short');
@@ -261,9 +216,15 @@ export function splitSeedV0(blob: Uint8Array): { iv: Uint8Array; sealed: Uint8Ar
 }
 
 /**
- * Splits a decoded noah-v1 blob (FORMAT.md §4.1).
+ * Splits a decoded noah-v1 blob into salt, IV and `ciphertext || tag` (FORMAT.md §4.1).
  *
+ * @param blob - the base64-decoded file
+ * @returns subarrays of `blob` (no copies)
  * @throws NotABackupError if it is too short or its first byte is not 0x01
+ * @example
+ * ```ts
+ * const { salt, iv, sealed } = splitNoahV1(decodeLegacyText(text));
+ * ```
  */
 export function splitNoahV1(blob: Uint8Array): {
   salt: Uint8Array;
@@ -280,9 +241,18 @@ export function splitNoahV1(blob: Uint8Array): {
 }
 
 /**
- * Decrypts a decoded seed-v0 blob (the facade's entry after it has decoded base64 once).
+ * Decrypts a decoded seed-v0 blob (FORMAT.md §3.5); the facade's entry point once it has
+ * decoded the text.
  *
+ * @param blob - the base64-decoded file
+ * @param seedphrase - the seedphrase text
+ * @param opts - `keyCache` to reuse the derived key
+ * @returns the plaintext, only after the tag verified
  * @throws NotABackupError if too short; DecryptionError on authentication failure
+ * @example
+ * ```ts
+ * const pt = await openSeedV0Blob(decodeLegacyText(text), keyring.legacySeedphrase);
+ * ```
  */
 export async function openSeedV0Blob(
   blob: Uint8Array,
@@ -299,10 +269,17 @@ export async function openSeedV0Blob(
 }
 
 /**
- * Decrypts a decoded noah-v1 blob (runs 600,000 PBKDF2 iterations).
+ * Decrypts a decoded noah-v1 blob (FORMAT.md §4.3); runs 600,000 PBKDF2 iterations.
  *
+ * @param blob - the base64-decoded file
+ * @param seedphrase - the seedphrase text
+ * @returns the plaintext, only after the tag verified
  * @throws NotABackupError if too short or not version 0x01; DecryptionError on
  *   authentication failure
+ * @example
+ * ```ts
+ * const pt = await openNoahV1Blob(decodeLegacyText(text), keyring.legacySeedphrase);
+ * ```
  */
 export async function openNoahV1Blob(blob: Uint8Array, seedphrase: string): Promise<Uint8Array> {
   const { salt, iv, sealed } = splitNoahV1(blob);
@@ -364,7 +341,7 @@ export async function encryptNoahV1(
   const key = await noahV1Key(seedphrase, salt);
   try {
     const sealed = await aesGcm(key).encrypt(iv, plaintext);
-    return encodeText(concatBytes(Uint8Array.of(NOAH_V1_VERSION), salt, iv, sealed));
+    return encodeLegacyText(concatBytes(Uint8Array.of(NOAH_V1_VERSION), salt, iv, sealed));
   } finally {
     wipe(key);
   }
