@@ -13,7 +13,9 @@ import {
 // Properties of seed-v0 and of detection (FORMAT.md §2.1, §3). noah-v1 shares the code
 // paths but costs 600k PBKDF2 iterations per run, so it is covered by example tests.
 
-const phrase = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => /[^\p{White_Space}]/u.test(s));
+const phrase = fc
+  .string({ minLength: 1, maxLength: 40 })
+  .filter((s) => /[^\p{White_Space}]/u.test(s));
 
 describe('seed-v0 properties', () => {
   it('round-trips any plaintext under any seedphrase, and detection never says v2', async () => {
