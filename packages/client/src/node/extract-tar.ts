@@ -29,6 +29,13 @@ export async function extractTar(
 ): Promise<void> {
   const extract = tar.extract();
   let sourceError: { error: unknown } | undefined;
+  // The parser's own error (bad checksum, unexpected end…); entry streams then fail
+  // with a generic "destroyed" error, so it is kept to classify the failure.
+  let parseError: Error | undefined;
+  extract.on('error', (e: Error) => {
+    parseError ??= e;
+  });
+  const closed = new Promise<void>((resolve) => extract.once('close', () => resolve()));
 
   const feeding = (async () => {
     try {
@@ -59,8 +66,11 @@ export async function extractTar(
     }
   } catch (e) {
     extract.destroy();
+    await closed;
     if (sourceError) throw sourceError.error;
     if (e instanceof NoahError) throw e;
+    if (parseError)
+      throw unsafeArchive(`malformed tar (${parseError.message})`, parseError);
     if (isTarFormatError(e)) throw unsafeArchive(`malformed tar (${(e as Error).message})`, e);
     throw e;
   }

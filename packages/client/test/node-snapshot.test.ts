@@ -1,0 +1,226 @@
+/**
+ * Snapshot of a wallet data directory (issue 4 §4): consistent under a concurrent
+ * writer, no raw journals, skipped symlinks/special files, free-space check first,
+ * temp files removed; tar and zip round trips.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { manualClock } from '@noah-backup/core/clock';
+import { NoahError } from '@noah-backup/core/errors';
+import { describe, expect, it } from 'vitest';
+import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
+import { createNodeWalletAdapter } from '../src/node/wallet.ts';
+import {
+  collect,
+  exited,
+  leftovers,
+  tarEntries,
+  tempDir,
+  waitForLine,
+} from './fixtures/node-helpers.ts';
+
+const writerScript = fileURLToPath(new URL('./fixtures/node-writer.mjs', import.meta.url));
+
+function pairCount(db: string): number {
+  const c = new Database(db, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  try {
+    return Number(c.prepare('SELECT count(*) FROM pairs').pluck().get());
+  } finally {
+    c.close();
+  }
+}
+
+describe('snapshot', () => {
+  it('copies a database consistently while another process keeps writing to it', async () => {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 12 });
+    const writer = spawn(process.execPath, [writerScript, wallet.database], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await waitForLine(writer, /^ready$/);
+      const before = pairCount(wallet.database);
+      const tmp = join(root, 'tmp');
+      const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: tmp });
+      const snap = await adapter.snapshot({ kind: 'tar' });
+      const archive = await collect(snap.archive);
+      await snap.cleanup();
+      const after = pairCount(wallet.database);
+      // The writer was committing during the whole snapshot.
+      expect(after).toBeGreaterThan(before);
+
+      const names = (await tarEntries(archive)).map((e) => e.name);
+      expect(names).toContain('wallet.sqlite');
+      expect(names.filter((n) => /-(wal|shm|journal)$/.test(n))).toEqual([]);
+      // The journals existed (the writer holds the database open) and were skipped.
+      const skipped = snap.items.filter((i) => i.kind === 'skipped').map((i) => i.path);
+      expect(skipped).toContain('wallet.sqlite-wal');
+
+      const restored = join(root, 'restored');
+      await createNodeWalletAdapter({ dataDir: restored }).restore(
+        (async function* () {
+          yield archive;
+        })(),
+        { kind: 'tar' },
+      );
+      const db = new Database(join(restored, 'wallet.sqlite'), { readonly: true });
+      try {
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+        const split = db
+          .prepare('SELECT pair FROM pairs GROUP BY pair HAVING count(*) != 2')
+          .pluck()
+          .all();
+        expect(split).toEqual([]);
+        const rows = Number(db.prepare('SELECT count(*) FROM pairs').pluck().get());
+        expect(rows % 2).toBe(0);
+        expect(rows).toBeGreaterThanOrEqual(before);
+        expect(rows).toBeLessThanOrEqual(after);
+        expect(db.prepare('SELECT count(*) FROM payments').pluck().get()).toBe(wallet.payments);
+        // The copy keeps the wallet's journal mode.
+        expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      } finally {
+        db.close();
+      }
+      expect(await leftovers(tmp)).toEqual([]);
+    } finally {
+      writer.kill('SIGKILL');
+      await exited(writer);
+    }
+  });
+
+  it('detects databases by header, skips symlinks and special files, notes them', async () => {
+    const root = await tempDir();
+    const data = join(root, 'data');
+    await fsp.mkdir(join(data, 'sub', 'empty'), { recursive: true });
+    const db = new Database(join(data, 'sub', 'state.bin'));
+    db.exec("CREATE TABLE t (x); INSERT INTO t VALUES ('hello')");
+    db.close();
+    await fsp.writeFile(join(data, 'fake.sqlite'), 'not a database');
+    await fsp.symlink('/etc/passwd', join(data, 'link'));
+    execFileSync('mkfifo', [join(data, 'fifo')]);
+    const adapter = createNodeWalletAdapter({ dataDir: data, tmpDir: join(root, 'tmp') });
+    const snap = await adapter.snapshot({ kind: 'tar' });
+    const archive = await collect(snap.archive);
+    await snap.cleanup();
+    const kinds = Object.fromEntries(snap.items.map((i) => [i.path, i.kind]));
+    expect(kinds).toEqual({
+      'fake.sqlite': 'file',
+      fifo: 'skipped',
+      link: 'skipped',
+      sub: 'directory',
+      'sub/empty': 'directory',
+      'sub/state.bin': 'database',
+    });
+    expect(snap.items.find((i) => i.path === 'link')?.note).toMatch(/symbolic link/);
+    expect(snap.items.find((i) => i.path === 'fifo')?.note).toMatch(/special file/);
+    expect(snap.entries).toBe(2);
+    const entries = await tarEntries(archive);
+    expect(entries).toEqual([
+      { name: 'fake.sqlite', type: 'file' },
+      { name: 'sub/', type: 'directory' },
+      { name: 'sub/empty/', type: 'directory' },
+      { name: 'sub/state.bin', type: 'file' },
+    ]);
+  });
+
+  it('refuses with insufficient_space before writing anything', async () => {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
+    const tmp = join(root, 'tmp');
+    const probed: string[] = [];
+    const adapter = createNodeWalletAdapter({
+      dataDir: wallet.dir,
+      tmpDir: tmp,
+      reserveBytes: 0,
+      freeSpace: async (dir) => {
+        probed.push(dir);
+        return 500_000; // less than the ~1 MiB of data
+      },
+    });
+    const err = await adapter.snapshot({ kind: 'tar' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoahError);
+    expect((err as NoahError).code).toBe('insufficient_space');
+    expect((err as NoahError).message).toMatch(/snapshot/);
+    expect(probed).toEqual([tmp]);
+    expect(await fsp.readdir(tmp)).toEqual([]);
+  });
+
+  it('removes its temp directory when a copy fails', async () => {
+    const root = await tempDir();
+    const data = join(root, 'data');
+    await fsp.mkdir(data);
+    await fsp.writeFile(join(data, 'a.txt'), 'fine');
+    // The SQLite header followed by garbage: VACUUM INTO fails.
+    await fsp.writeFile(
+      join(data, 'broken.db'),
+      Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(4000, 7)]),
+    );
+    const tmp = join(root, 'tmp');
+    const adapter = createNodeWalletAdapter({ dataDir: data, tmpDir: tmp });
+    await expect(adapter.snapshot({ kind: 'tar' })).rejects.toThrow();
+    expect(await fsp.readdir(tmp)).toEqual([]);
+  });
+
+  it('cleanup removes the temp copies and is idempotent', async () => {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
+    const tmp = join(root, 'tmp');
+    const snap = await createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: tmp }).snapshot({
+      kind: 'tar',
+    });
+    expect(await leftovers(tmp)).toHaveLength(1);
+    await snap.cleanup();
+    await snap.cleanup();
+    expect(await fsp.readdir(tmp)).toEqual([]);
+  });
+
+  it('writes a reproducible tar: clock mtime, private modes, relative names', async () => {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
+    const clock = manualClock(Date.UTC(2026, 0, 2, 3, 4, 5));
+    const adapter = createNodeWalletAdapter({
+      dataDir: wallet.dir,
+      clock,
+      tmpDir: join(root, 't'),
+    });
+    const take = async () => {
+      const s = await adapter.snapshot({ kind: 'tar' });
+      try {
+        return await collect(s.archive);
+      } finally {
+        await s.cleanup();
+      }
+    };
+    const a = await take();
+    const b = await take();
+    expect(a.equals(b)).toBe(true);
+    // ustar header of the first entry: mode at 100, mtime at 136 (octal), magic at 257.
+    expect(a.subarray(257, 263).toString('latin1')).toBe('ustar\0');
+    expect(Number.parseInt(a.subarray(100, 107).toString('latin1'), 8)).toBe(0o700);
+    expect(Number.parseInt(a.subarray(136, 147).toString('latin1'), 8)).toBe(
+      Date.UTC(2026, 0, 2, 3, 4, 5) / 1000,
+    );
+  });
+
+  it.each(['tar', 'zip'] as const)('%s round trip gives the same wallet digest', async (kind) => {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 2, seed: 7 });
+    const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: join(root, 't') });
+    const snap = await adapter.snapshot({ kind });
+    const archive = await collect(snap.archive);
+    await snap.cleanup();
+    if (kind === 'zip') expect(archive.subarray(0, 4).toString('latin1')).toBe('PK\x03\x04');
+    const target = createNodeWalletAdapter({ dataDir: join(root, 'new'), tmpDir: join(root, 't') });
+    const one = async function* () {
+      yield archive;
+    };
+    expect(await target.verify(one(), { kind })).toEqual({ entries: 7, databases: 1 });
+    expect(await target.restore(one(), { kind })).toEqual({ entries: 7, databases: 1 });
+    expect(await walletDigest(join(root, 'new'))).toBe(await walletDigest(wallet.dir));
+    expect(await leftovers(root)).toEqual([]);
+    expect(await leftovers(join(root, 't'))).toEqual([]);
+  });
+});
