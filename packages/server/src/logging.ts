@@ -79,6 +79,6 @@ export function createLogger(opts: { level: string; destination?: DestinationStr
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },
     },
-    opts.destination ?? pino.destination({ sync: false }),
+    opts.destination ?? pino.destination({ sync: true }),
   );
 }
