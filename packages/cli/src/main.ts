@@ -13,5 +13,6 @@ program
   .showHelpAfterError('(run with --help for usage)');
 
 (await import('./commands/serve.ts')).registerServe(program);
+(await import('./commands/client.ts')).registerClientCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,225 @@
+/**
+ * The client commands (issue 4 §7): `backup --data DIR`, `restore --to DIR [--version N]
+ * [--yes-older]`, `list`, `delete N`, `verify [N]`, `settings [--enable|--disable]` and
+ * `demo-wallet DIR`. Every one takes `--server URL` (or NOAH_SERVER), the seedphrase
+ * from `--mnemonic-file F` or NOAH_MNEMONIC (never an argument: arguments show in `ps`),
+ * `--state DIR` for the device state, and `--json` for scripts. Progress bars go to
+ * stderr on a terminal only; errors are one line plus a hint on stderr, with the exit
+ * codes in {@link EXIT}.
+ * @module
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  type CommonOptions,
+  classify,
+  defaultServer,
+  defaultStateDir,
+  EXIT,
+  EXIT_HELP,
+  openSession,
+  progressReporter,
+  type Session,
+  UsageError,
+} from './client-support.ts';
+
+/** Parses a backup slot argument. */
+function parseVersion(value: string): 1 | 2 {
+  if (value !== '1' && value !== '2') throw new InvalidArgumentError('a backup version is 1 or 2');
+  return Number(value) as 1 | 2;
+}
+
+/** JSON with bigints as decimal strings. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+}
+
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
+
+/** Prints the result: JSON on --json, else the human line. */
+function print(opts: CommonOptions, value: unknown, human: string): void {
+  process.stdout.write(opts.json ? `${toJson(value)}\n` : `${human}\n`);
+}
+
+/** Runs a command body with a session, mapping every failure to one line and an exit code. */
+async function run(
+  opts: CommonOptions,
+  dataDir: string | undefined,
+  body: (s: Session) => Promise<void>,
+): Promise<void> {
+  let session: Session | undefined;
+  const bar = await progressReporter(!opts.json);
+  try {
+    session = await openSession(opts, dataDir);
+    session.manager.subscribe((snap) => bar.onEvent(snap.progress));
+    await body(session);
+  } catch (err) {
+    bar.stop();
+    fail(opts, err);
+  } finally {
+    bar.stop();
+    await session?.close();
+  }
+}
+
+/** Reports a failure: one line and a hint on stderr, JSON on stdout with --json. */
+function fail(opts: CommonOptions, err: unknown): void {
+  const { exit, hint } = classify(err, opts.server);
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(
+    `noah-backup: error: ${message}${typeof code === 'string' ? ` [${code}]` : ''}\n`,
+  );
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
+  if (opts.verbose && err instanceof Error && exit === EXIT.generic && err.stack)
+    process.stderr.write(`${err.stack}\n`);
+  if (opts.json)
+    process.stdout.write(`${toJson({ error: { code: code ?? 'unexpected', message } })}\n`);
+  process.exitCode = exit;
+}
+
+/** Adds the shared options and the usage exit code to a command. */
+function common(cmd: Command): Command {
+  return cmd
+    .option('--server <url>', 'backup server URL (env NOAH_SERVER)', defaultServer())
+    .option('--mnemonic-file <file>', 'file holding the seedphrase (or set NOAH_MNEMONIC)')
+    .option('--state <dir>', 'device state directory', defaultStateDir())
+    .option('--json', 'machine-readable output on stdout')
+    .option('-v, --verbose', 'log retries and warnings on stderr')
+    .addHelpText('after', EXIT_HELP)
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+    });
+}
+
+/**
+ * Adds the client commands to the program.
+ * @param program - the root `noah-backup` command
+ * @example
+ * ```ts
+ * registerClientCommands(program);
+ * ```
+ */
+export function registerClientCommands(program: Command): void {
+  // Root options (-V/--version) only before a subcommand, so `restore --version 2` is
+  // restore's own option, not the program's version flag.
+  program.enablePositionalOptions();
+  common(program.command('backup'))
+    .description('Back up a wallet data directory now')
+    .requiredOption('--data <dir>', 'the wallet data directory')
+    .action((o: CommonOptions & { data: string }) =>
+      run(o, o.data, async ({ manager }) => {
+        const r = await manager.triggerBackup();
+        if (r.status === 'skipped') throw new UsageError('a backup or restore is already running');
+        print(
+          o,
+          { ...r.backup, sequence: r.sequence, bytes: r.bytes },
+          `backed up ${o.data} as backup ${r.backup.backup_version} (${mib(r.bytes)}, created ${r.backup.created_at})`,
+        );
+      }),
+    );
+
+  common(program.command('restore'))
+    .description('Restore a backup (default: the latest) into a directory, atomically')
+    .requiredOption('--to <dir>', 'the wallet data directory to restore into')
+    .option('--version <n>', 'backup version to restore (1 or 2)', parseVersion)
+    .option('--yes-older', 'restore even if it is older than the newest backup seen here')
+    .action((o: CommonOptions & { to: string; version?: 1 | 2; yesOlder?: boolean }) =>
+      run(o, o.to, async ({ manager }) => {
+        const r = await manager.restoreBackup(o.version, { confirmRollback: Boolean(o.yesOlder) });
+        print(
+          o,
+          r,
+          `restored backup ${r.backup_version} (created ${r.created_at}, ${r.format}) into ${o.to}: ${r.entries} entries`,
+        );
+      }),
+    );
+
+  common(program.command('list'))
+    .description('List the backups on the server, newest first')
+    .action((o: CommonOptions) =>
+      run(o, undefined, async ({ manager }) => {
+        const list = await manager.listBackups();
+        const lines = list.map(
+          (b) =>
+            `${String(b.backup_version).padEnd(8)}${b.created_at.padEnd(28)}${mib(b.backup_size)}`,
+        );
+        print(
+          o,
+          list,
+          list.length
+            ? [`${'VERSION'.padEnd(8)}${'CREATED'.padEnd(28)}SIZE`, ...lines].join('\n')
+            : 'no backups',
+        );
+      }),
+    );
+
+  common(program.command('delete'))
+    .description('Delete a backup from the server')
+    .argument('<version>', 'backup version (1 or 2)', parseVersion)
+    .action((version: 1 | 2, o: CommonOptions) =>
+      run(o, undefined, async ({ manager }) => {
+        await manager.deleteBackup(version);
+        print(o, { deleted: true, backup_version: version }, `deleted backup ${version}`);
+      }),
+    );
+
+  common(program.command('verify'))
+    .description('Download, decrypt and check a backup without restoring it')
+    .argument('[version]', 'backup version (1 or 2; default: the latest)', parseVersion)
+    .action((version: 1 | 2 | undefined, o: CommonOptions) =>
+      run(o, undefined, async ({ manager }) => {
+        const r = await manager.verifyBackup(version);
+        print(
+          o,
+          { ok: true, ...r },
+          `backup ${r.backup_version} is intact: ${r.format}, created ${r.created_at}, ${r.entries} entries, ${r.databases} databases checked`,
+        );
+      }),
+    );
+
+  common(program.command('settings'))
+    .description('Show, enable or disable the daily automatic backup')
+    .option('--enable', 'enable daily backups')
+    .option('--disable', 'disable daily backups')
+    .action((o: CommonOptions & { enable?: boolean; disable?: boolean }) =>
+      run(o, undefined, async ({ api }) => {
+        if (o.enable && o.disable)
+          throw new UsageError('--enable and --disable exclude each other');
+        const settings =
+          o.enable || o.disable
+            ? await api.setSettings({ backup_enabled: Boolean(o.enable) })
+            : await api.getSettings();
+        print(
+          o,
+          settings,
+          `daily backups ${settings.backup_enabled ? 'enabled' : 'disabled'}; last backup ${settings.last_backup_at ?? 'never'}`,
+        );
+      }),
+    );
+
+  program
+    .command('demo-wallet')
+    .description('Create a realistic demo wallet data directory (SQLite in WAL mode)')
+    .argument('<dir>', 'directory to create')
+    .option('--size-mb <n>', 'size of the wallet database in MiB', '4')
+    .option('--json', 'machine-readable output on stdout')
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+    })
+    .action(async (dir: string, o: { sizeMb: string; json?: boolean }) => {
+      const sizeMb = Number(o.sizeMb);
+      try {
+        if (!(sizeMb > 0)) throw new UsageError('--size-mb must be a positive number');
+        const { createDemoWallet } = await import('@noah-backup/client/demo-wallet');
+        const w = await createDemoWallet(dir, { sizeMb });
+        const out = { dir: w.dir, database: w.database, payments: w.payments, coins: w.coins };
+        process.stdout.write(
+          o.json
+            ? `${toJson(out)}\n`
+            : `created a demo wallet in ${w.dir}: ${w.payments} payments, ${w.coins} coins\n`,
+        );
+      } catch (err) {
+        fail({ server: defaultServer(), state: defaultStateDir(), json: o.json }, err);
+      }
+    });
+}
