@@ -1,0 +1,119 @@
+/**
+ * Engine-independent parts of the platform seam: argument checks, input slicing for
+ * bounded decompression, the output cap, and Adler-32 (RFC 1950 §9) for the end-of-stream
+ * check. Shared by `node.ts` and `web.ts` so both enforce exactly the same rules.
+ * @module
+ */
+import { abytes, aint } from '../bytes.ts';
+import { LimitExceededError } from '../errors.ts';
+
+/** Largest input slice fed to a decompressor at once. */
+export const MAX_SLICE = 16 * 1024;
+/** Smallest input slice (when the output cap is close). */
+export const MIN_SLICE = 64;
+/** Worst-case expansion of DEFLATE (RFC 1951): 258-byte matches in ~2 bits each. */
+export const DEFLATE_MAX_RATIO = 1032;
+/** Compression input is re-cut to this size: few engine calls for tiny reads, and
+ * bounded buffering for huge ones. */
+export const DEFLATE_SLICE = 64 * 1024;
+
+/** Asserts the arguments of an AES-256-GCM call (FORMAT.md §1). */
+export function checkGcmArgs(nonce: unknown, data: unknown, aad: unknown, minData = 0): void {
+  abytes('nonce', nonce, 12);
+  abytes('data', data);
+  if (data.length < minData) throw new RangeError(`data must be at least ${minData} bytes`);
+  if (aad !== undefined) abytes('aad', aad);
+}
+
+/** Asserts the arguments of a PBKDF2 call. */
+export function checkPbkdf2Args(
+  password: unknown,
+  salt: unknown,
+  iterations: unknown,
+  length: unknown,
+): void {
+  abytes('password', password);
+  abytes('salt', salt);
+  aint('iterations', iterations, 1, 2 ** 31 - 1);
+  aint('length', length, 1, 1024);
+}
+
+/** Asserts `maxOutputBytes`. */
+export function checkCap(maxOutputBytes: unknown): asserts maxOutputBytes is number {
+  aint('maxOutputBytes', maxOutputBytes, 0);
+}
+
+/**
+ * How many input bytes to feed next so that even a worst-case expansion cannot overshoot
+ * the remaining output budget by more than `MIN_SLICE × DEFLATE_MAX_RATIO` (66 KiB).
+ * @param remaining - output bytes still allowed
+ */
+export function inflateSliceSize(remaining: number): number {
+  return Math.max(MIN_SLICE, Math.min(MAX_SLICE, Math.floor(remaining / DEFLATE_MAX_RATIO)));
+}
+
+/**
+ * Splits each source chunk into subarrays no longer than `size()` (asked again before
+ * every slice) and counts them. No copies.
+ */
+export async function* slices(
+  source: AsyncIterable<Uint8Array>,
+  size: () => number,
+  counter: { fed: number },
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    abytes('chunk', chunk);
+    for (let off = 0; off < chunk.length; ) {
+      const n = Math.min(size(), chunk.length - off);
+      const part = chunk.subarray(off, off + n);
+      off += n;
+      counter.fed += n;
+      yield part;
+    }
+  }
+}
+
+/**
+ * Throws LimitExceededError if adding `n` output bytes to `produced` would pass `max`.
+ * Called before yielding, so callers never yield more than `max` bytes in total.
+ */
+export function checkOutput(produced: number, n: number, max: number): number {
+  const total = produced + n;
+  if (total > max)
+    throw new LimitExceededError(`decompressed data exceeds the cap of ${max} bytes`);
+  return total;
+}
+
+/** Running Adler-32 (RFC 1950 §9); start with 1. */
+export function adler32(state: number, bytes: Uint8Array): number {
+  let a = state & 0xffff;
+  let b = state >>> 16;
+  // 5552 is the largest n with 255·n·(n+1)/2 + (n+1)·65520 < 2^32 (zlib's NMAX).
+  for (let i = 0; i < bytes.length; ) {
+    const end = Math.min(bytes.length, i + 5552);
+    for (; i < end; i++) {
+      a += bytes[i]!;
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+/** Keeps the last four bytes seen (the zlib trailer candidate). */
+export function updateTail(tail: Uint8Array, filled: number, bytes: Uint8Array): number {
+  if (bytes.length >= 4) {
+    tail.set(bytes.subarray(bytes.length - 4));
+    return 4;
+  }
+  const keep = Math.min(filled, 4 - bytes.length);
+  tail.copyWithin(0, filled - keep, filled);
+  tail.set(bytes, keep);
+  return keep + bytes.length;
+}
+
+/** Reads the big-endian u32 in `tail` (four bytes). */
+export function readU32(tail: Uint8Array): number {
+  return ((tail[0]! << 24) | (tail[1]! << 16) | (tail[2]! << 8) | tail[3]!) >>> 0;
+}

@@ -1,0 +1,170 @@
+/**
+ * The Node.js platform (export condition `node` of `#platform`): node:crypto for
+ * AES-256-GCM and PBKDF2, node:zlib streams for deflate. The only file in `core` that
+ * may touch Node APIs and `Buffer`; everything it returns is a plain `Uint8Array` view.
+ * @module
+ */
+import { createCipheriv, createDecipheriv, createSecretKey, pbkdf2 as pbkdf2Cb } from 'node:crypto';
+import { Readable, pipeline } from 'node:stream';
+import { createDeflate, createInflate } from 'node:zlib';
+import { abytes, wipe } from '../bytes.ts';
+import {
+  checkCap,
+  checkGcmArgs,
+  checkOutput,
+  checkPbkdf2Args,
+  DEFLATE_SLICE,
+  inflateSliceSize,
+  slices,
+} from './common.ts';
+import { rechunk } from '../stream.ts';
+import type { AesGcm, InflateOptions, Platform } from './types.ts';
+
+const TAG = 16;
+
+/** A `Uint8Array` view of a Buffer's bytes (no copy, and no `Buffer` methods leak out). */
+function view(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/**
+ * Binds AES-256-GCM to a key (FORMAT.md §1). The key is copied into a node:crypto
+ * KeyObject once; the caller may wipe its buffer after this call.
+ * @param key - 32 bytes
+ * @returns `{ encrypt, decrypt }`, each returning a new buffer
+ * @throws TypeError / RangeError for a key that is not 32 bytes
+ * @example
+ * ```ts
+ * const gcm = aesGcm(key);
+ * const sealed = await gcm.encrypt(nonce12, utf8ToBytes('hi')); // ciphertext || tag
+ * ```
+ */
+export function aesGcm(key: Uint8Array): AesGcm {
+  abytes('key', key, 32);
+  const keyObject = createSecretKey(key);
+  return {
+    async encrypt(nonce, plaintext, aad) {
+      checkGcmArgs(nonce, plaintext, aad);
+      const cipher = createCipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
+      if (aad) cipher.setAAD(aad);
+      // One output buffer per message: ciphertext || tag.
+      const out = new Uint8Array(plaintext.length + TAG);
+      out.set(cipher.update(plaintext));
+      cipher.final();
+      out.set(cipher.getAuthTag(), plaintext.length);
+      return out;
+    },
+    async decrypt(nonce, sealed, aad) {
+      checkGcmArgs(nonce, sealed, aad, TAG);
+      const body = sealed.length - TAG;
+      const decipher = createDecipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
+      if (aad) decipher.setAAD(aad);
+      decipher.setAuthTag(sealed.subarray(body));
+      const out = decipher.update(sealed.subarray(0, body));
+      try {
+        decipher.final();
+      } catch {
+        out.fill(0); // never let unverified plaintext escape
+        throw new Error('AES-GCM authentication failed');
+      }
+      return view(out);
+    },
+  };
+}
+
+/**
+ * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) on libuv's thread pool.
+ * @param password - the password bytes
+ * @param salt - the salt bytes
+ * @param iterations - iteration count, ≥ 1
+ * @param length - output length in bytes (1..1024)
+ * @returns the derived key
+ * @throws TypeError / RangeError for bad arguments
+ * @example
+ * ```ts
+ * const k = await pbkdf2Sha256(utf8ToBytes('pw'), salt, 600_000, 32);
+ * ```
+ */
+export function pbkdf2Sha256(
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+): Promise<Uint8Array> {
+  checkPbkdf2Args(password, salt, iterations, length);
+  return new Promise((resolve, reject) => {
+    pbkdf2Cb(password, salt, iterations, length, 'sha256', (err, key) => {
+      if (err) return reject(err);
+      const out = Uint8Array.from(key); // own copy outside Node's buffer pool
+      wipe(key);
+      resolve(out);
+    });
+  });
+}
+
+/**
+ * zlib "deflate" (RFC 1950) compression of an async byte stream, default level.
+ * @param source - the bytes to compress, in chunks of any size
+ * @returns the compressed stream, in chunks of zlib's choosing
+ * @throws whatever `source` throws
+ * @example
+ * ```ts
+ * const z = await collect(deflate(fromBytes(data)));
+ * ```
+ */
+export async function* deflate(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const z = createDeflate();
+  const input = Readable.from(rechunk(source, DEFLATE_SLICE));
+  // Errors from either side destroy both; they surface through `z`'s iterator.
+  pipeline(input, z, () => {});
+  try {
+    for await (const out of z) yield view(out as Buffer);
+  } finally {
+    input.destroy();
+    z.destroy();
+  }
+}
+
+/**
+ * zlib "deflate" (RFC 1950) decompression with an output cap. Input is fed in small
+ * slices and node:zlib applies backpressure inside a slice, so at most a few 16 KiB
+ * chunks are ever buffered beyond what the consumer has taken.
+ * @param source - the compressed stream
+ * @param opts - `maxOutputBytes`: the cap on decompressed bytes
+ * @returns the decompressed bytes
+ * @throws LimitExceededError past the cap (having yielded at most the cap); Error for
+ *   a corrupt or truncated stream or data after its end; whatever `source` throws
+ * @example
+ * ```ts
+ * const data = await collect(inflate(fromBytes(z), { maxOutputBytes: 1 << 20 }));
+ * ```
+ */
+export async function* inflate(
+  source: AsyncIterable<Uint8Array>,
+  opts: InflateOptions,
+): AsyncGenerator<Uint8Array> {
+  const max = opts?.maxOutputBytes;
+  checkCap(max);
+  let produced = 0;
+  const counter = { fed: 0 };
+  const z = createInflate();
+  const input = Readable.from(slices(source, () => inflateSliceSize(max - produced), counter));
+  pipeline(input, z, () => {});
+  try {
+    for await (const out of z) {
+      produced = checkOutput(produced, (out as Buffer).length, max);
+      yield view(out as Buffer);
+    }
+    // node:zlib ends its readable side either after our end() (complete stream) or as
+    // soon as input arrives after the end of the zlib stream, which it then ignores:
+    // bytesWritten counts only the bytes the engine consumed. RFC 1950 allows nothing
+    // after ADLER32; FORMAT.md §5 makes decoders reject it.
+    if (z.bytesWritten !== counter.fed) throw new Error('zlib: data after the end of the stream');
+  } finally {
+    input.destroy();
+    z.destroy();
+  }
+}
+
+/** The Node.js platform as one object. */
+export const platform: Platform = { name: 'node', aesGcm, pbkdf2Sha256, deflate, inflate };

@@ -1,0 +1,63 @@
+/**
+ * The platform seam: the few primitives `core` takes from the host instead of pure
+ * JavaScript, because the host's native code is much faster (AES-GCM, PBKDF2, zlib).
+ * Two implementations share this shape: `node.ts` (node:crypto, node:zlib) and `web.ts`
+ * (WebCrypto, CompressionStream). `#platform` picks one by the `node` export condition.
+ * @module
+ */
+
+/**
+ * AES-256-GCM bound to one key (FORMAT.md §1: 12-byte nonce, 16-byte tag). The key is
+ * imported once, on first use, so each message costs little more than the cipher itself.
+ */
+export interface AesGcm {
+  /**
+   * Encrypts one message.
+   * @param nonce - 12 bytes; never reuse one with the same key
+   * @param plaintext - the message; not modified
+   * @param aad - optional additional authenticated data
+   * @returns a new buffer `ciphertext || tag(16)`
+   */
+  encrypt(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Decrypts and verifies one message.
+   * @param nonce - 12 bytes
+   * @param sealed - `ciphertext || tag(16)`; not modified
+   * @param aad - optional additional authenticated data
+   * @returns a new buffer with the plaintext, only once the tag verified
+   * @throws Error when the tag does not verify (callers map it to DecryptionError)
+   */
+  decrypt(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Options for {@link Platform.inflate}. */
+export interface InflateOptions {
+  /** Throw LimitExceededError as soon as the output would exceed this many bytes. */
+  maxOutputBytes: number;
+}
+
+/** What each platform file exports (also as a `platform` object of this type). */
+export interface Platform {
+  /** Engine name, for diagnostics and the differential test. */
+  readonly name: 'node' | 'web';
+  /**
+   * Binds AES-256-GCM to a 32-byte key. The key bytes are copied; the caller may wipe
+   * its own buffer right after the call.
+   */
+  aesGcm(key: Uint8Array): AesGcm;
+  /** PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2), native and asynchronous. */
+  pbkdf2Sha256(
+    password: Uint8Array,
+    salt: Uint8Array,
+    iterations: number,
+    length: number,
+  ): Promise<Uint8Array>;
+  /** zlib "deflate" (RFC 1950) compression as an async transform. */
+  deflate(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array>;
+  /**
+   * zlib "deflate" (RFC 1950) decompression as an async transform. Throws on a corrupt
+   * or truncated stream and on any byte after the end of the zlib stream; throws
+   * LimitExceededError (having yielded at most `maxOutputBytes`) past the cap.
+   */
+  inflate(source: AsyncIterable<Uint8Array>, opts: InflateOptions): AsyncGenerator<Uint8Array>;
+}

@@ -1,0 +1,207 @@
+/**
+ * The web platform (default of `#platform`): WebCrypto (`crypto.subtle`) for AES-256-GCM
+ * and PBKDF2, CompressionStream / DecompressionStream for deflate. No Node APIs; also
+ * runs in Node ≥ 20, where the differential test checks it against `node.ts`.
+ * @module
+ */
+import { abytes, wipe } from '../bytes.ts';
+import {
+  adler32,
+  checkCap,
+  checkGcmArgs,
+  checkOutput,
+  checkPbkdf2Args,
+  DEFLATE_SLICE,
+  inflateSliceSize,
+  readU32,
+  slices,
+  updateTail,
+} from './common.ts';
+import { rechunk } from '../stream.ts';
+import type { AesGcm, InflateOptions, Platform } from './types.ts';
+
+const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
+
+/** WebCrypto's `BufferSource` wants an ArrayBuffer-backed view; copy only if shared. */
+function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer
+    ? (bytes as Uint8Array<ArrayBuffer>)
+    : (bytes.slice() as Uint8Array<ArrayBuffer>);
+}
+
+/**
+ * Binds AES-256-GCM to a key (FORMAT.md §1). The key is copied now, imported as a
+ * non-extractable CryptoKey on first use, and the copy is then wiped; the caller may
+ * wipe its own buffer after this call.
+ * @param key - 32 bytes
+ * @returns `{ encrypt, decrypt }`, each returning a new buffer
+ * @throws TypeError / RangeError for a key that is not 32 bytes
+ * @example
+ * ```ts
+ * const gcm = aesGcm(key);
+ * const sealed = await gcm.encrypt(nonce12, utf8ToBytes('hi')); // ciphertext || tag
+ * ```
+ */
+export function aesGcm(key: Uint8Array): AesGcm {
+  abytes('key', key, 32);
+  let copy: Uint8Array | undefined = key.slice();
+  let imported: Promise<CryptoKey> | undefined;
+  const cryptoKey = (): Promise<CryptoKey> => {
+    imported ??= (async () => {
+      try {
+        return await subtle().importKey('raw', bs(copy!), 'AES-GCM', false, ['encrypt', 'decrypt']);
+      } finally {
+        wipe(copy);
+        copy = undefined;
+      }
+    })();
+    return imported;
+  };
+  const params = (nonce: Uint8Array, aad?: Uint8Array): AesGcmParams => {
+    const p: AesGcmParams = { name: 'AES-GCM', iv: bs(nonce), tagLength: 128 };
+    if (aad) p.additionalData = bs(aad);
+    return p;
+  };
+  return {
+    async encrypt(nonce, plaintext, aad) {
+      checkGcmArgs(nonce, plaintext, aad);
+      const k = await cryptoKey();
+      return new Uint8Array(await subtle().encrypt(params(nonce, aad), k, bs(plaintext)));
+    },
+    async decrypt(nonce, sealed, aad) {
+      checkGcmArgs(nonce, sealed, aad, 16);
+      const k = await cryptoKey();
+      let out: ArrayBuffer;
+      try {
+        out = await subtle().decrypt(params(nonce, aad), k, bs(sealed));
+      } catch {
+        throw new Error('AES-GCM authentication failed');
+      }
+      return new Uint8Array(out);
+    },
+  };
+}
+
+/**
+ * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) with WebCrypto `deriveBits`.
+ * @param password - the password bytes
+ * @param salt - the salt bytes
+ * @param iterations - iteration count, ≥ 1
+ * @param length - output length in bytes (1..1024)
+ * @returns the derived key
+ * @throws TypeError / RangeError for bad arguments
+ * @example
+ * ```ts
+ * const k = await pbkdf2Sha256(utf8ToBytes('pw'), salt, 600_000, 32);
+ * ```
+ */
+export async function pbkdf2Sha256(
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+): Promise<Uint8Array> {
+  checkPbkdf2Args(password, salt, iterations, length);
+  const k = await subtle().importKey('raw', bs(password), 'PBKDF2', false, ['deriveBits']);
+  const bits = await subtle().deriveBits(
+    { name: 'PBKDF2', hash: 'SHA-256', salt: bs(salt), iterations },
+    k,
+    length * 8,
+  );
+  return new Uint8Array(bits);
+}
+
+/**
+ * Runs `input` through a WHATWG transform stream and yields its output. A concurrent
+ * pump writes one slice at a time (respecting `writer.ready`); a failure of the source
+ * aborts the transform with the same error, which the reader then throws.
+ */
+async function* through(
+  ts: ReadableWritablePair<Uint8Array, BufferSource>,
+  input: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  const writer = ts.writable.getWriter();
+  const reader = ts.readable.getReader();
+  const pump = (async () => {
+    try {
+      for await (const part of input) {
+        await writer.ready;
+        writer.write(bs(part)).catch(() => {}); // failures surface through the reader
+      }
+      await writer.close();
+    } catch (err) {
+      await writer.abort(err).catch(() => {});
+    }
+  })();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      yield r.value;
+    }
+    done = true;
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    await pump;
+  }
+}
+
+/**
+ * zlib "deflate" (RFC 1950) compression with CompressionStream, default level.
+ * @param source - the bytes to compress, in chunks of any size
+ * @returns the compressed stream
+ * @throws whatever `source` throws
+ * @example
+ * ```ts
+ * const z = await collect(deflate(fromBytes(data)));
+ * ```
+ */
+export function deflate(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  return through(new CompressionStream('deflate'), rechunk(source, DEFLATE_SLICE));
+}
+
+/**
+ * zlib "deflate" (RFC 1950) decompression with DecompressionStream and an output cap.
+ * Browsers decompress a whole written chunk at once, so input is fed in slices sized
+ * from the remaining budget: one slice can never overshoot the cap by more than 66 KiB.
+ * @param source - the compressed stream
+ * @param opts - `maxOutputBytes`: the cap on decompressed bytes
+ * @returns the decompressed bytes
+ * @throws LimitExceededError past the cap (having yielded at most the cap); Error for
+ *   a corrupt or truncated stream or data after its end; whatever `source` throws
+ * @example
+ * ```ts
+ * const data = await collect(inflate(fromBytes(z), { maxOutputBytes: 1 << 20 }));
+ * ```
+ */
+export async function* inflate(
+  source: AsyncIterable<Uint8Array>,
+  opts: InflateOptions,
+): AsyncGenerator<Uint8Array> {
+  const max = opts?.maxOutputBytes;
+  checkCap(max);
+  let produced = 0;
+  let adler = 1;
+  const tail = new Uint8Array(4);
+  let tailLength = 0;
+  async function* tap(): AsyncGenerator<Uint8Array> {
+    for await (const part of slices(source, () => inflateSliceSize(max - produced), { fed: 0 })) {
+      tailLength = updateTail(tail, tailLength, part);
+      yield part;
+    }
+  }
+  for await (const out of through(new DecompressionStream('deflate'), tap())) {
+    produced = checkOutput(produced, out.length, max);
+    adler = adler32(adler, out);
+    yield out;
+  }
+  // The engine verified the stream's own ADLER32 trailer (RFC 1950 §2.2). Not every
+  // engine rejects bytes after it (the Compression spec says to; Node 20 does not), so
+  // check that the input ends exactly with that trailer (FORMAT.md §5).
+  if (tailLength < 4 || readU32(tail) !== adler)
+    throw new Error('zlib: data after the end of the stream');
+}
+
+/** The web platform as one object. */
+export const platform: Platform = { name: 'web', aesGcm, pbkdf2Sha256, deflate, inflate };
