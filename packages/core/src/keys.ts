@@ -1,0 +1,163 @@
+/**
+ * Key derivation from the wallet's BIP39 seedphrase (FORMAT.md §5.2). One keyring per
+ * session: the BIP39 seed (PBKDF2-HMAC-SHA512, 2048 rounds) is computed once, and every
+ * key is separated from the others by a distinct HKDF label or BIP32 path.
+ *
+ * JavaScript cannot wipe strings, so the seedphrase itself (and `legacySeedphrase`)
+ * stays in memory until garbage-collected; the byte keys are zeroed by `destroy()`.
+ * @module
+ */
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { mnemonicToSeed as bip39Seed, validateMnemonic as bip39Validate } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { abytes, astring, utf8ToBytes, wipe } from './bytes.ts';
+import { InvalidMnemonicError } from './errors.ts';
+
+/** HKDF info label of the v2 root key (FORMAT.md §5.2). */
+export const V2_ROOT_LABEL = 'noah-backup/v2/backup-root';
+
+const WORD_COUNTS = [12, 15, 18, 21, 24];
+const WORDS: ReadonlySet<string> = new Set(wordlist);
+
+/**
+ * Normalises a seedphrase the BIP39 way: Unicode NFKD, trimmed, runs of whitespace
+ * collapsed to one ASCII space. Case is kept (the English wordlist is lower case).
+ * @param mnemonic - the seedphrase as typed
+ * @returns the normalised seedphrase
+ * @throws TypeError if `mnemonic` is not a string
+ * @example
+ * ```ts
+ * normalizeMnemonic('  abandon\u3000abandon\n about ') // 'abandon abandon about'
+ * ```
+ */
+export function normalizeMnemonic(mnemonic: string): string {
+  astring('mnemonic', mnemonic);
+  const s = mnemonic.normalize('NFKD').trim();
+  return s === '' ? '' : s.split(/\s+/u).join(' ');
+}
+
+/** Why a mnemonic is invalid, without ever echoing its words. */
+function mnemonicProblem(words: string[]): string | undefined {
+  if (!WORD_COUNTS.includes(words.length))
+    return `a BIP39 seedphrase has 12, 15, 18, 21 or 24 words, got ${words.length}`;
+  const bad = words.findIndex((w) => !WORDS.has(w));
+  if (bad >= 0) return `word ${bad + 1} is not in the BIP39 English wordlist`;
+  // BIP39: the last ENT/32 bits are SHA-256(entropy)[0..ENT/32]; @scure/bip39 checks it.
+  if (!bip39Validate(words.join(' '), wordlist))
+    return 'the BIP39 checksum does not match (a word is wrong or the words are out of order)';
+  return undefined;
+}
+
+/**
+ * Normalises and validates a BIP39 English seedphrase (wordlist and checksum).
+ * @param mnemonic - the seedphrase as typed
+ * @returns the normalised seedphrase ({@link normalizeMnemonic})
+ * @throws InvalidMnemonicError (the message names the problem, never a word);
+ *   TypeError if `mnemonic` is not a string
+ * @example
+ * ```ts
+ * const m = validateMnemonic(input); // throws on a typo
+ * ```
+ */
+export function validateMnemonic(mnemonic: string): string {
+  const normalized = normalizeMnemonic(mnemonic);
+  const problem = mnemonicProblem(normalized === '' ? [] : normalized.split(' '));
+  if (problem) throw new InvalidMnemonicError(`the seedphrase is not valid: ${problem}`);
+  return normalized;
+}
+
+/**
+ * The 64-byte BIP39 seed of a valid seedphrase, with the empty passphrase
+ * (PBKDF2-HMAC-SHA512, 2048 iterations, salt "mnemonic").
+ * @param mnemonic - the seedphrase
+ * @returns 64 bytes; the caller owns (and should wipe) them
+ * @throws InvalidMnemonicError; TypeError if `mnemonic` is not a string
+ * @example
+ * ```ts
+ * const seed = await mnemonicToSeed(words);
+ * ```
+ */
+export async function mnemonicToSeed(mnemonic: string): Promise<Uint8Array> {
+  return bip39Seed(validateMnemonic(mnemonic), '');
+}
+
+/**
+ * The v2 root key: HKDF-SHA-256(ikm = seed, salt = empty, info = "noah-backup/v2/backup-root",
+ * L = 32) (FORMAT.md §5.2).
+ * @param seed - the 64-byte BIP39 seed
+ * @returns 32 bytes; the caller owns them
+ * @throws TypeError / RangeError if `seed` is not 64 bytes
+ * @example
+ * ```ts
+ * const root = deriveV2RootKey(await mnemonicToSeed(words));
+ * ```
+ */
+export function deriveV2RootKey(seed: Uint8Array): Uint8Array {
+  abytes('seed', seed, 64);
+  return hkdf(sha256, seed, new Uint8Array(0), utf8ToBytes(V2_ROOT_LABEL), 32);
+}
+
+/** The keys of one seedphrase, derived once per session (see {@link createKeyring}). */
+export interface Keyring {
+  /**
+   * The seedphrase exactly as given, only trimmed: the legacy formats (FORMAT.md §3, §4)
+   * feed it to PBKDF2 without normalisation, as the native apps did.
+   */
+  readonly legacySeedphrase: string;
+  /**
+   * The 32-byte v2 root key. Owned by the keyring: do not modify; zeroed by `destroy()`.
+   * @throws InvalidMnemonicError if the seedphrase is not valid BIP39; Error after destroy
+   */
+  v2Key(): Uint8Array;
+  /**
+   * The 64-byte BIP39 seed (for BIP32, e.g. the LNURL-auth linking key). Owned by the
+   * keyring: do not modify; zeroed by `destroy()`.
+   * @throws InvalidMnemonicError if the seedphrase is not valid BIP39; Error after destroy
+   */
+  seed(): Uint8Array;
+  /** Zeroes the seed and the root key; later calls to `v2Key()` / `seed()` throw. */
+  destroy(): void;
+}
+
+/**
+ * Builds the keyring of a seedphrase: validates it and, if it is valid BIP39, derives the
+ * BIP39 seed and the v2 root key now. An invalid seedphrase still gives a keyring (the
+ * legacy formats accept any passphrase); only `v2Key()` and `seed()` then throw.
+ * @param mnemonic - the seedphrase as typed
+ * @returns the keyring
+ * @throws TypeError if `mnemonic` is not a string
+ * @example
+ * ```ts
+ * const keyring = await createKeyring(words);
+ * try { await encryptV2Bytes(data, { key: keyring.v2Key(), ... }); } finally { keyring.destroy(); }
+ * ```
+ */
+export async function createKeyring(mnemonic: string): Promise<Keyring> {
+  astring('mnemonic', mnemonic);
+  let problem: string | undefined;
+  let seed: Uint8Array | undefined;
+  let root: Uint8Array | undefined;
+  try {
+    seed = await mnemonicToSeed(mnemonic);
+    root = deriveV2RootKey(seed);
+  } catch (err) {
+    if (!(err instanceof InvalidMnemonicError)) throw err;
+    problem = err.message;
+  }
+  let destroyed = false;
+  const get = (key: Uint8Array | undefined): Uint8Array => {
+    if (destroyed) throw new Error('the keyring was destroyed');
+    if (!key) throw new InvalidMnemonicError(problem);
+    return key;
+  };
+  return {
+    legacySeedphrase: mnemonic.trim(),
+    v2Key: () => get(root),
+    seed: () => get(seed),
+    destroy() {
+      destroyed = true;
+      wipe(seed, root);
+    },
+  };
+}
