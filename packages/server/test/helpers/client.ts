@@ -87,7 +87,7 @@ export async function putBytes(
   bytes: Uint8Array,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, { method: 'PUT', body: bytes, headers });
+  const res = await fetch(url, { method: 'PUT', body: Buffer.from(bytes), headers });
   return { status: res.status, text: await res.text() };
 }
 

@@ -159,6 +159,9 @@ export async function putRawObject(srv: TestServer, key: string, bytes: Uint8Arr
     return;
   }
   const s3 = srv.blob.s3!;
-  const res = await fetch(`${s3.rawEndpoint}/${s3.bucket}/${key}`, { method: 'PUT', body: bytes });
+  const res = await fetch(`${s3.rawEndpoint}/${s3.bucket}/${key}`, {
+    method: 'PUT',
+    body: Buffer.from(bytes),
+  });
   if (!res.ok) throw new Error(`raw PUT failed: ${res.status}`);
 }
