@@ -1,0 +1,28 @@
+/**
+ * Constant memory (issue 4 §4: "Peak memory independent of data size"): a tar snapshot
+ * of a data directory with a 192 MiB file, streamed straight into a restore, in a child
+ * process whose peak RSS is measured by getrusage.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exited, spawnTs, stdoutOf, tempDir } from './fixtures/node-helpers.ts';
+
+describe('snapshot → restore memory', () => {
+  it('peak RSS grows by far less than the data size', async () => {
+    const root = await tempDir();
+    const sizeMb = 192;
+    const child = spawnTs('node-memory-child.ts', [root, String(sizeMb)]);
+    const out = stdoutOf(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    expect((await exited(child)).code, stderr).toBe(0);
+    const { baseline, peak, restored } = JSON.parse((await out).trim()) as Record<string, number>;
+    expect(restored).toBe(sizeMb * 1024 * 1024);
+    // maxRSS is in KiB. A whole-file buffer would add ≥ 192 MiB; streaming adds a few MiB.
+    expect((peak! - baseline!) / 1024).toBeLessThan(64);
+    expect(await fsp.readdir(join(root, 'tmp'))).toEqual([]);
+  });
+});
