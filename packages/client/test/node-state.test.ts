@@ -97,7 +97,8 @@ describe('createFileStateStore', () => {
     for (const c of children) c.stdin?.write('go\n');
     const results = await Promise.all(
       outputs.map(
-        async (o) => JSON.parse((await o).trim().split('\n').pop()!) as { id: string; wins: string[] },
+        async (o) =>
+          JSON.parse((await o).trim().split('\n').pop()!) as { id: string; wins: string[] },
       ),
     );
     for (const c of children) expect((await exited(c)).code).toBe(0);

@@ -69,8 +69,7 @@ export async function extractTar(
     await closed;
     if (sourceError) throw sourceError.error;
     if (e instanceof NoahError) throw e;
-    if (parseError)
-      throw unsafeArchive(`malformed tar (${parseError.message})`, parseError);
+    if (parseError) throw unsafeArchive(`malformed tar (${parseError.message})`, parseError);
     if (isTarFormatError(e)) throw unsafeArchive(`malformed tar (${(e as Error).message})`, e);
     throw e;
   }
