@@ -10,6 +10,15 @@
  */
 import type { DeviceStateStore } from '@noah-backup/client/adapters';
 
+/** The store, plus a compare-and-swap for callers that evaluate predicates elsewhere. */
+export interface LocalStorageState extends DeviceStateStore {
+  /**
+   * Writes `value` only if the current value is still `expected` (null = absent).
+   * Synchronous underneath, so atomic within this tab. Returns true if it wrote.
+   */
+  swap(key: string, expected: string | null, value: string): Promise<boolean>;
+}
+
 /**
  * Creates a device state store over a `Storage` (the page's `localStorage` by default).
  *
@@ -25,7 +34,7 @@ import type { DeviceStateStore } from '@noah-backup/client/adapters';
 export function createLocalStorageState(
   prefix = 'noah.state.',
   storage: Storage = localStorage,
-): DeviceStateStore {
+): LocalStorageState {
   const k = (key: string) => prefix + key;
   return {
     async get(key) {
@@ -41,6 +50,11 @@ export function createLocalStorageState(
       // Synchronous read-check-write: no other code of this tab can run in between.
       const current = storage.getItem(k(key));
       if (current !== null && !canReplace(current)) return false;
+      storage.setItem(k(key), value);
+      return true;
+    },
+    async swap(key, expected, value) {
+      if (storage.getItem(k(key)) !== expected) return false;
       storage.setItem(k(key), value);
       return true;
     },

@@ -1,0 +1,120 @@
+/**
+ * The backup status card on the settings screen (the document's phase 4): last backup
+ * time, "backup recommended" when the last one is over a day old, a failure with a
+ * retry, and live progress while a backup runs.
+ * @module
+ */
+import type { BackupManager } from '@noah-backup/client/manager';
+import { useBackupManager } from '@noah-backup/client/react';
+import type { Clock } from '@noah-backup/core/clock';
+import { type ReactNode, useEffect, useState } from 'react';
+import { ErrorNotice, ProgressBar } from '../ui/components.tsx';
+import { formatDateTime, timeAgo } from '../ui/format.ts';
+import { progressView } from '../ui/progress.ts';
+
+/** A backup older than this is stale: the card recommends a new one. */
+export const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** Re-renders every `ms` so relative times stay true. */
+export function useNow(clock: Clock, ms = 30_000): Date {
+  const [now, setNow] = useState(() => clock.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(clock.now()), ms);
+    return () => clearInterval(t);
+  }, [clock, ms]);
+  return now;
+}
+
+/** Props of {@link StatusCard}. */
+export interface StatusCardProps {
+  manager: BackupManager;
+  clock: Clock;
+  onOpenSettings(): void;
+}
+
+/** The status card. */
+export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) {
+  const { status, activity, progress, isBackupEnabled, triggerBackup } = useBackupManager(manager);
+  const now = useNow(clock);
+  const [error, setError] = useState<unknown>(null);
+  const backUp = async () => {
+    setError(null);
+    try {
+      await triggerBackup();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const last = status.lastSuccessAt;
+  const stale = last !== null && now.getTime() - Date.parse(last) > STALE_AFTER_MS;
+
+  let body: ReactNode;
+  let tone = 'ok';
+  if (activity === 'backup' || activity === 'restore') {
+    tone = 'busy';
+    body = progress ? (
+      <ProgressBar {...progressView(progress)} />
+    ) : (
+      <ProgressBar label={activity === 'backup' ? 'Starting the backup' : 'Starting the restore'} />
+    );
+  } else if (status.state === 'failed' && status.lastError) {
+    tone = 'bad';
+    body = (
+      <>
+        <p>Your last backup did not finish.</p>
+        <ErrorNotice
+          error={error ?? status.lastError}
+          action={{ label: 'Retry backup', onClick: backUp }}
+        />
+      </>
+    );
+  } else if (last === null) {
+    tone = 'warn';
+    body = (
+      <>
+        <p className="status-line">Backup recommended: this wallet has never been backed up.</p>
+        <button type="button" className="button primary" onClick={backUp}>
+          Back up now
+        </button>
+      </>
+    );
+  } else if (stale) {
+    tone = 'warn';
+    body = (
+      <>
+        <p className="status-line">
+          Backup recommended: your last backup was {timeAgo(last, now)}.
+        </p>
+        <button type="button" className="button primary" onClick={backUp}>
+          Back up now
+        </button>
+      </>
+    );
+  } else {
+    body = (
+      <p className="status-line">
+        Backed up {timeAgo(last, now)} <span className="muted small">({formatDateTime(last)})</span>
+      </p>
+    );
+  }
+
+  return (
+    <section
+      className={`card status-card tone-${tone}`}
+      aria-labelledby="status-title"
+      data-testid="status-card"
+    >
+      <div className="card-head">
+        <h2 id="status-title">Backup</h2>
+        <span className="badge">
+          Automatic backups {isBackupEnabled === null ? '…' : isBackupEnabled ? 'on' : 'off'}
+        </span>
+      </div>
+      <div aria-live="polite">{body}</div>
+      {error && status.state !== 'failed' ? <ErrorNotice error={error} /> : null}
+      <button type="button" className="link-button" onClick={onOpenSettings}>
+        Backup settings
+      </button>
+    </section>
+  );
+}

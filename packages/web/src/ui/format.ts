@@ -1,0 +1,77 @@
+/**
+ * Display formatting for the screens: satoshi amounts, byte sizes, dates and "3 hours
+ * ago". Pure functions; "now" is passed in (the app's clock), never read here.
+ * @module
+ */
+
+const sats = new Intl.NumberFormat('en-US');
+
+/**
+ * Formats a satoshi amount, e.g. `12,500 sats` or `−3,000 sats`.
+ *
+ * @param amount - satoshis
+ * @param signed - prefix positive amounts with "+"
+ * @returns the text
+ */
+export function formatSats(amount: number, signed = false): string {
+  const body = `${sats.format(Math.abs(amount))} sats`;
+  if (amount < 0) return `\u2212${body}`;
+  return signed && amount > 0 ? `+${body}` : body;
+}
+
+/**
+ * Formats a byte count with binary units, e.g. `512 B`, `3.4 KiB`, `12.0 MiB`.
+ *
+ * @param bytes - a non-negative count
+ * @returns the text
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+const dateTime = new Intl.DateTimeFormat('en-US', {
+  dateStyle: 'medium',
+  timeStyle: 'short',
+});
+
+/**
+ * Formats a date and time in the user's locale style, e.g. `Jan 2, 2026, 3:04 AM`.
+ *
+ * @param when - a Date or an RFC 3339 string
+ * @returns the text
+ */
+export function formatDateTime(when: Date | string): string {
+  return dateTime.format(typeof when === 'string' ? new Date(when) : when);
+}
+
+/**
+ * Says how long ago `when` was, e.g. `just now`, `5 minutes ago`, `2 days ago`.
+ *
+ * @param when - a Date or an RFC 3339 string
+ * @param now - the current time (from the app's clock)
+ * @returns the text
+ */
+export function timeAgo(when: Date | string, now: Date): string {
+  const t = typeof when === 'string' ? Date.parse(when) : when.getTime();
+  const s = Math.max(0, Math.round((now.getTime() - t) / 1000));
+  if (s < 60) return 'just now';
+  const steps: [number, string][] = [
+    [60, 'minute'],
+    [3600, 'hour'],
+    [86400, 'day'],
+  ];
+  let out = '';
+  for (const [size, unit] of steps) {
+    const n = Math.floor(s / size);
+    if (n >= 1) out = `${n} ${unit}${n === 1 ? '' : 's'} ago`;
+  }
+  return out;
+}
