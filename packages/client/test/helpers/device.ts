@@ -1,0 +1,100 @@
+/**
+ * A wallet device for end-to-end tests: session keys, the real ApiClient against the
+ * real Noah server (`startTestServer`), and the BackupManager over the real Node
+ * adapters (wallet directory, temp-file spooler, file state store) in a temp dir.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Clock, manualClock } from '@noah-backup/core/clock';
+import { createKeyring, type Keyring } from '@noah-backup/core/keys';
+import { generateMnemonic } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+import Database from 'better-sqlite3';
+import type { BackupFormat } from '@noah-backup/core/format';
+import { type ApiClient, createApiClient } from '../../src/api-client.ts';
+import { createSessionKeys, type SessionKeys } from '../../src/keys.ts';
+import { type BackupManager, createBackupManager } from '../../src/manager.ts';
+import { createFileSpooler } from '../../src/node/spool.ts';
+import { createFileStateStore } from '../../src/node/state.ts';
+import { createNodeWalletAdapter } from '../../src/node/wallet.ts';
+import type { DeviceStateStore } from '../../src/adapters.ts';
+
+export { startTestServer, type TestServer } from '../../../server/test/helpers/server.ts';
+
+/** A fresh random BIP39 mnemonic (one user per test). */
+export const newMnemonic = (): string => generateMnemonic(wordlist);
+
+export interface Device {
+  manager: BackupManager;
+  api: ApiClient;
+  keys: SessionKeys;
+  state: DeviceStateStore;
+  clock: ReturnType<typeof manualClock>;
+  walletDir: string;
+  close(): void;
+}
+
+export interface DeviceOptions {
+  /** Device root (wallet dir, state, temp files go below it). */
+  root: string;
+  mnemonic: string;
+  /** Decrypt with this seedphrase's keyring instead (the account stays `mnemonic`'s). */
+  decryptWith?: string;
+  clock?: ReturnType<typeof manualClock>;
+  format?: BackupFormat;
+  lockTtlMs?: number;
+}
+
+/** Opens a device against `serverUrl`. */
+export async function openDevice(serverUrl: string, opts: DeviceOptions): Promise<Device> {
+  const clock = opts.clock ?? manualClock(new Date());
+  const walletDir = join(opts.root, 'wallet');
+  const tmp = join(opts.root, 'tmp');
+  await mkdir(tmp, { recursive: true });
+  const keys = await createSessionKeys(opts.mnemonic, serverUrl);
+  let other: Keyring | undefined;
+  if (opts.decryptWith) other = await createKeyring(opts.decryptWith);
+  const api = createApiClient({
+    baseUrl: serverUrl,
+    signer: keys.signer,
+    clock: clock as Clock,
+    sleep: async () => {},
+  });
+  const state = createFileStateStore(join(opts.root, 'state.json'));
+  const manager = createBackupManager({
+    api,
+    keys: other ? { keyring: other } : keys,
+    wallet: createNodeWalletAdapter({ dataDir: walletDir, tmpDir: tmp, clock }),
+    spooler: createFileSpooler(tmp),
+    state,
+    clock,
+    ...(opts.format ? { format: opts.format } : {}),
+    ...(opts.lockTtlMs ? { lockTtlMs: opts.lockTtlMs } : {}),
+  });
+  await manager.ready;
+  return {
+    manager,
+    api,
+    keys,
+    state,
+    clock,
+    walletDir,
+    close() {
+      keys.destroy();
+      other?.destroy();
+    },
+  };
+}
+
+/** Adds a payment row to a demo wallet (so two backups differ). */
+export function addPayment(walletDir: string, n: number): void {
+  const db = new Database(join(walletDir, 'wallet.sqlite'));
+  try {
+    db.prepare(
+      `INSERT INTO payments (payment_hash, direction, status, amount_sat, fee_sat, description, created_at)
+       VALUES (?, 'incoming', 'complete', ?, 0, ?, ?)`,
+    ).run(`marker-hash-${n}`, 1000 + n, `marker payment ${n}`, 1_700_000_000 + n);
+  } finally {
+    db.close();
+  }
+}
