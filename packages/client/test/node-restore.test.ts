@@ -46,7 +46,7 @@ describe('restore', () => {
     const r = await createNodeWalletAdapter({ dataDir: target }).restore(chunks(archive, 10_000), {
       kind: 'tar',
     });
-    expect(r).toEqual({ entries: 7, databases: 1 });
+    expect(r).toEqual({ entries: 5, databases: 1 });
     expect(await walletDigest(target)).toBe(await walletDigest(wallet.dir));
     expect((await fsp.stat(join(target, 'settings.json'))).mode & 0o777).toBe(0o600);
     expect((await fsp.stat(join(target, 'channels'))).mode & 0o777).toBe(0o700);
@@ -170,7 +170,7 @@ describe('restore', () => {
     const archive = await archiveOf(wallet.dir, 'tar', join(root, 't'));
     const adapter = createNodeWalletAdapter({ dataDir: join(root, 'nowhere'), tmpDir: tmp });
     expect(await adapter.verify(chunks(archive), { kind: 'tar' })).toEqual({
-      entries: 8,
+      entries: 6,
       databases: 2,
     });
     expect(await fsp.readdir(tmp)).toEqual([]);

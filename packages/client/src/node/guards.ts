@@ -83,8 +83,10 @@ export interface EntryGuard {
   admit(raw: string, type: 'file' | 'directory', declaredSize?: number): string;
   /** Counts `n` real bytes written to the current file; throws past a limit. */
   addBytes(n: number): void;
-  /** Entries admitted so far. */
+  /** Entries (files and directories) admitted so far. */
   readonly entries: number;
+  /** File entries admitted so far. */
+  readonly files: number;
   /** Bytes written so far. */
   readonly totalBytes: number;
 }
@@ -97,6 +99,7 @@ export function createEntryGuard(limits: ExtractLimits): EntryGuard {
   // path → what it is; 'implicit' = a parent directory created for a nested entry.
   const seen = new Map<string, 'file' | 'directory' | 'implicit'>();
   let entries = 0;
+  let files = 0;
   let total = 0;
   let current = 0;
   return {
@@ -116,6 +119,7 @@ export function createEntryGuard(limits: ExtractLimits): EntryGuard {
       if (prior !== undefined && !(prior === 'implicit' && type === 'directory'))
         throw unsafeArchive('duplicate entry');
       seen.set(path, type);
+      if (type === 'file') files++;
       if (type === 'file' && declaredSize !== undefined) {
         if (declaredSize > limits.maxEntryBytes)
           throw unsafeArchive(`entry larger than ${limits.maxEntryBytes} bytes (maxEntryBytes)`);
@@ -135,6 +139,9 @@ export function createEntryGuard(limits: ExtractLimits): EntryGuard {
     },
     get entries() {
       return entries;
+    },
+    get files() {
+      return files;
     },
     get totalBytes() {
       return total;

@@ -58,7 +58,9 @@ export interface RestoreOptions extends ExtractOptions {
 
 /** Counts of a checked archive. */
 export interface CheckedArchive {
+  /** Files in the archive, databases included (as `WalletSnapshot.entries` counts them). */
   readonly entries: number;
+  /** SQLite databases among them, each of which passed `PRAGMA integrity_check`. */
   readonly databases: number;
 }
 
@@ -90,7 +92,7 @@ export async function extractAndCheck(
   }
   // After the checks (which may checkpoint and delete a WAL): directories to disk.
   await writer.finish();
-  return { entries: guard.entries, databases };
+  return { entries: guard.files, databases };
 }
 
 /**

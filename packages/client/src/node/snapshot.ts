@@ -8,6 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
+import { NoahError } from '@noah-backup/core/errors';
 import type { ArchiveKind, WalletSnapshot } from '../adapters.ts';
 import { type ArchiveEntry, tarArchive, zipArchive } from './archive.ts';
 import {
@@ -57,10 +58,16 @@ export interface SnapshotOptions {
  * Takes the snapshot. Free space in `tmpDir` is checked before anything is written (the
  * data's size, counting each database's WAL, plus `reserveBytes`). The temp directory is
  * removed on any failure; on success the caller removes it with `cleanup()`.
- * @throws NoahError `insufficient_space`; SQLite and I/O errors
+ * @throws NoahError `invalid_data_dir` if the data directory does not exist,
+ *   `insufficient_space`; SQLite and I/O errors
  */
 export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapshot> {
   o.signal?.throwIfAborted();
+  if (!(await pathExists(o.dataDir)))
+    throw new NoahError(
+      'invalid_data_dir',
+      `the wallet data directory ${o.dataDir} does not exist`,
+    );
   const walked = await walkDataDir(o.dataDir);
   // A database's copy can be as large as the file plus its WAL's committed pages.
   const needed = walked.reduce((n, i) => n + (i.kind === 'skipped' ? 0 : i.size), 0);
