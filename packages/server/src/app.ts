@@ -162,7 +162,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // The web app (packages/web/dist) at `/`, last: its SPA fallback hands API paths back
   // to the JSON 404.
   if (deps.webUi !== false)
-    await app.register(webUiRoutes, typeof deps.webUi === 'object' ? deps.webUi : {});
+    await app.register(webUiRoutes, {
+      publicUrl: config.publicUrl,
+      ...(typeof deps.webUi === 'object' ? deps.webUi : {}),
+    });
 
   if (config.sweepIntervalSec > 0) {
     const sweeper = startSweeper(

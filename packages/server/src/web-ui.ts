@@ -16,10 +16,20 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 export interface WebUiOptions {
   /** The built app's directory (default: `packages/web/dist` of this checkout). */
   root?: string;
+  /**
+   * The server's public URL. When it is a loopback URL (`http://localhost:8080`) and a
+   * page is asked for under another loopback name (`127.0.0.1`), the page redirects to
+   * it: the blob store's signed URLs name the public origin (another origin would need
+   * CORS), and the LNURL-auth identity is per host name (LUD-05), so the web app must
+   * run on the same host the CLI and the signed URLs use.
+   */
+  publicUrl?: string;
 }
 
 /** The default location of the built web app. */
 export const DEFAULT_WEB_ROOT = resolve(import.meta.dirname, '../../web/dist');
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** Path prefixes that belong to the API and operations routes: never the SPA. */
 const API_PREFIXES = ['/v0/', '/blob/', '/health', '/ready', '/metrics'];
@@ -70,6 +80,14 @@ function sendIndex(reply: FastifyReply): FastifyReply {
  */
 export const webUiRoutes: FastifyPluginAsync<WebUiOptions> = async (app, opts) => {
   const root = resolve(opts.root ?? DEFAULT_WEB_ROOT);
+  const canonical = opts.publicUrl ? new URL(opts.publicUrl) : null;
+  if (canonical && LOOPBACK.has(canonical.hostname)) {
+    // Only loopback → loopback: behind a proxy that rewrites Host this could loop.
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.host === canonical.host || !LOOPBACK.has(request.hostname)) return;
+      return reply.redirect(new URL(request.url, canonical.origin).href, 307);
+    });
+  }
   if (!existsSync(join(root, 'index.html'))) {
     app.log.warn({ root }, 'web app not built: run `npm run build -w packages/web`');
     app.get('/', async (_request, reply) =>
