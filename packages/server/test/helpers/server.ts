@@ -165,3 +165,35 @@ export async function putRawObject(srv: TestServer, key: string, bytes: Uint8Arr
   });
   if (!res.ok) throw new Error(`raw PUT failed: ${res.status}`);
 }
+
+/**
+ * A second server instance on the same stores (as N instances share a database and a
+ * bucket), with other configuration or another blob store; not listening, call it with
+ * `app.inject`. The caller closes it.
+ */
+export async function buildPeer(
+  srv: TestServer,
+  opts: { config?: Partial<ServerConfig>; blobs?: BlobStore } = {},
+): Promise<FastifyInstance> {
+  return buildServer({
+    config: { ...srv.config, ...opts.config },
+    metadata: srv.metadata,
+    blobs: opts.blobs ?? srv.blobs,
+    clock: srv.clock,
+    logger: createLogger({ level: 'silent' }),
+    webUi: false,
+  });
+}
+
+/** Calls `/v0/backup/<name>` on an un-listened app with a bearer token. */
+export function injectApi(app: FastifyInstance, token: string) {
+  return async <T = unknown>(name: string, body?: unknown, method: 'GET' | 'POST' = 'POST') => {
+    const r = await app.inject({
+      method,
+      url: `/v0/backup/${name}`,
+      headers: { authorization: `Bearer ${token}` },
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
+    return { status: r.statusCode, body: r.json() as T };
+  };
+}
