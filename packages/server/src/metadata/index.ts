@@ -1,7 +1,7 @@
 /**
  * `createMetadataStore(url)`: opens the MetadataStore backend a DATABASE_URL names
  * (DESIGN.md "Seams"), runs the schema migrations, and returns the store. One Kysely
- * implementation (auth.ts, backups.ts, ops.ts) serves every dialect; sqlite.ts,
+ * implementation (auth.ts, backups.ts, ops.ts, devices.ts, triggers.ts) serves every dialect; sqlite.ts,
  * libsql.ts and postgres.ts only open connections, and schema.ts holds the few
  * dialect differences.
  * @module
@@ -12,12 +12,14 @@ import type { MetadataStore } from '../stores/metadata.ts';
 import { authMethods } from './auth.ts';
 import { backupMethods } from './backups.ts';
 import type { StoreContext } from './context.ts';
+import { deviceMethods } from './devices.ts';
 import { openLibsql } from './libsql.ts';
 import { migrateToLatest } from './migrations.ts';
 import { opsMethods } from './ops.ts';
 import { openPostgres } from './postgres.ts';
 import { type MetadataDb, postgresFlavor, type SqlFlavor, sqliteFlavor } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
+import { triggerMethods } from './triggers.ts';
 import { parseDatabaseUrl, redactDatabaseUrl } from './url.ts';
 
 export { ACCEPTED_DATABASE_URLS, parseDatabaseUrl, redactDatabaseUrl } from './url.ts';
@@ -102,6 +104,8 @@ export async function createMetadataStore(
     ...authMethods(ctx),
     ...backupMethods(ctx),
     ...opsMethods(ctx),
+    ...deviceMethods(ctx),
+    ...triggerMethods(ctx),
     close() {
       // Idempotent: a second close waits for the first (pg's Pool.end throws if repeated).
       closing ??= db.destroy();

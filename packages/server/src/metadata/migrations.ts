@@ -6,7 +6,7 @@
  * applies them, so several server instances may open one database at the same time.
  *
  * Rules: never edit or reorder a migration once committed; add a new one with the next
- * number (devices and push tables come next).
+ * number.
  * @module
  */
 import { type Kysely, type Migration, Migrator, sql } from 'kysely';
@@ -108,9 +108,76 @@ const initial: Migration = {
   },
 };
 
+// Issue 5 (DESIGN.md "Daily trigger"): devices, the per-day trigger rows whose primary
+// key is the dedupe, Expo tickets awaiting receipts, and the job records.
+const push: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('devices')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('device_id', 'text', (c) => c.notNull())
+      .addColumn('provider', 'text', (c) => c.notNull())
+      .addColumn('address', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('devices_pk', ['user_id', 'device_id'])
+      .addCheckConstraint('devices_provider', sql`provider in ('expo', 'unifiedpush')`)
+      .execute();
+
+    await db.schema
+      .createTable('push_triggers')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('notification_id', 'text', (c) => c.notNull().unique())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('messages', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('outcome', 'text')
+      .addColumn('outcome_at', 'bigint')
+      .addPrimaryKeyConstraint('push_triggers_pk', ['user_id', 'day'])
+      .addCheckConstraint('push_triggers_status', sql`status in ('claimed', 'sent', 'failed')`)
+      .addCheckConstraint(
+        'push_triggers_outcome',
+        sql`outcome is null or outcome in ('success', 'failure')`,
+      )
+      .execute();
+    await db.schema
+      .createIndex('push_triggers_created_at')
+      .on('push_triggers')
+      .column('created_at')
+      .execute();
+
+    await db.schema
+      .createTable('push_tickets')
+      .addColumn('ticket_id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull())
+      .addColumn('address', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('push_tickets_created_at')
+      .on('push_tickets')
+      .columns(['created_at', 'ticket_id'])
+      .execute();
+
+    await db.schema
+      .createTable('push_jobs')
+      .addColumn('day', 'text', (c) => c.primaryKey())
+      .addColumn('holder', 'text', (c) => c.notNull())
+      .addColumn('started_at', 'bigint', (c) => c.notNull())
+      .addColumn('finished_at', 'bigint')
+      .addColumn('runs', 'integer', (c) => c.notNull())
+      .addColumn('triggered', 'bigint', (c) => c.notNull())
+      .addColumn('failed', 'bigint', (c) => c.notNull())
+      .addColumn('pruned', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
+  '0002_push': push,
 });
 
 /**

@@ -75,6 +75,51 @@ export interface LeasesTable {
   expires_at: Int64;
 }
 
+/** `devices`: push registrations, primary key (user_id, device_id), address unique. */
+export interface DevicesTable {
+  user_id: string;
+  device_id: string;
+  provider: string;
+  address: string;
+  created_at: Int64;
+  updated_at: Int64;
+}
+
+/** `push_triggers`: one row per user and UTC day, primary key (user_id, day). */
+export interface PushTriggersTable {
+  user_id: string;
+  day: string;
+  notification_id: string;
+  status: string;
+  messages: ColumnType<number | string, number | undefined, number>;
+  created_at: Int64;
+  outcome: string | null;
+  outcome_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+}
+
+/** `push_tickets`: Expo tickets awaiting their receipts. */
+export interface PushTicketsTable {
+  ticket_id: string;
+  user_id: string;
+  address: string;
+  created_at: Int64;
+}
+
+/** A counter column: read as number or string (bigint), written as a number or `col + n`. */
+type Counter = ColumnType<number | string, number, number | string>;
+
+/** `push_jobs`: one row per day's trigger job. */
+export interface PushJobsTable {
+  day: string;
+  holder: string;
+  started_at: Int64;
+  finished_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+  runs: Counter;
+  triggered: Counter;
+  failed: Counter;
+  pruned: Counter;
+}
+
 /** The whole metadata database. */
 export interface MetadataDb {
   users: UsersTable;
@@ -84,6 +129,10 @@ export interface MetadataDb {
   pending_uploads: PendingUploadsTable;
   object_deletions: ObjectDeletionsTable;
   leases: LeasesTable;
+  devices: DevicesTable;
+  push_triggers: PushTriggersTable;
+  push_tickets: PushTicketsTable;
+  push_jobs: PushJobsTable;
 }
 
 /** What differs between the SQL dialects, kept small on purpose. */

@@ -11,6 +11,7 @@
  * @module
  */
 import type { BackupVersion } from '@noah-backup/core/api';
+import type { PushStore } from './push.ts';
 
 export interface UserRow {
   id: string;
@@ -46,7 +47,8 @@ export interface CompleteUploadResult {
   alreadyCompleted: boolean;
 }
 
-export interface MetadataStore {
+/** The whole store; the daily trigger's slice is {@link PushStore} (stores/push.ts). */
+export interface MetadataStore extends PushStore {
   /** Backend name for logs and metrics ("sqlite" | "libsql" | "postgres"). */
   readonly kind: string;
 

@@ -1,0 +1,402 @@
+/**
+ * MetadataStore methods of the daily job (issue 5 item 3): the keyset scan of users to
+ * trigger, the per-day trigger rows whose primary key (user_id, day) is the dedupe
+ * (inserted before anything is sent, so two instances or a restart cannot double-send),
+ * outcome reports, Expo tickets awaiting receipts, and job records.
+ * @module
+ */
+import { type ExpressionBuilder, type Selectable, sql } from 'kysely';
+import type { PushJobRow, PushStore, TicketRow, TriggerRow } from '../stores/push.ts';
+import { assertCount, assertDate, assertKey, type StoreContext } from './context.ts';
+import { chunks, IN_LIST_CHUNK } from './devices.ts';
+import {
+  type MetadataDb,
+  ms,
+  num,
+  type PushJobsTable,
+  type PushTriggersTable,
+  type SqlFlavor,
+  toDate,
+} from './schema.ts';
+
+/** The job slice of the push store. */
+export type TriggerMethods = Omit<
+  PushStore,
+  'registerDevice' | 'unregisterDevice' | 'listDevices' | 'listDevicesOfUsers' | 'pruneAddresses'
+>;
+
+const DAY_MS = 86_400_000;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Asserts a `YYYY-MM-DD` day. */
+export function assertDay(name: string, v: unknown): asserts v is string {
+  if (typeof v !== 'string') throw new TypeError(`${name}: expected a YYYY-MM-DD string`);
+  if (!DAY_RE.test(v))
+    throw new RangeError(`${name}: expected YYYY-MM-DD, got ${JSON.stringify(v)}`);
+}
+
+function triggerFromRow(r: Selectable<PushTriggersTable>): TriggerRow {
+  const status = r.status;
+  if (status !== 'claimed' && status !== 'sent' && status !== 'failed')
+    throw new RangeError(`trigger status out of range: ${status}`);
+  const outcome = r.outcome;
+  if (outcome !== null && outcome !== 'success' && outcome !== 'failure')
+    throw new RangeError(`trigger outcome out of range: ${outcome}`);
+  return {
+    userId: r.user_id,
+    day: r.day,
+    notificationId: r.notification_id,
+    status,
+    messages: num(r.messages),
+    createdAt: toDate(r.created_at),
+    outcome,
+    outcomeAt: r.outcome_at === null ? null : toDate(r.outcome_at),
+  };
+}
+
+function jobFromRow(r: Selectable<PushJobsTable>): PushJobRow {
+  return {
+    day: r.day,
+    holder: r.holder,
+    startedAt: toDate(r.started_at),
+    finishedAt: r.finished_at === null ? null : toDate(r.finished_at),
+    runs: num(r.runs),
+    triggered: num(r.triggered),
+    failed: num(r.failed),
+    pruned: num(r.pruned),
+  };
+}
+
+/** The candidate predicate of a `users` row (DESIGN.md "Daily trigger"). */
+function candidate(flavor: SqlFlavor, day: string, staleBefore: number) {
+  return (eb: ExpressionBuilder<MetadataDb, 'users'>) =>
+    eb.and([
+      eb('users.backup_enabled', '=', flavor.bool(true)),
+      eb.or([eb('users.last_backup_at', 'is', null), eb('users.last_backup_at', '<', staleBefore)]),
+      eb.exists(
+        eb
+          .selectFrom('devices')
+          .select(sql`1`.as('one'))
+          .whereRef('devices.user_id', '=', 'users.id'),
+      ),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('push_triggers')
+            .select(sql`1`.as('one'))
+            .whereRef('push_triggers.user_id', '=', 'users.id')
+            .where('push_triggers.day', '=', day),
+        ),
+      ),
+    ]);
+}
+
+/** Builds the job methods over a store context. */
+export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
+  return {
+    async listTriggerCandidates({ day, staleBefore, afterId, limit }) {
+      assertDay('day', day);
+      assertDate('staleBefore', staleBefore);
+      if (afterId !== null) assertKey('afterId', afterId);
+      assertCount('limit', limit);
+      let q = db
+        .selectFrom('users')
+        .select(['users.id', 'users.pubkey'])
+        .where(candidate(flavor, day, ms(staleBefore)));
+      if (afterId !== null) q = q.where('users.id', '>', afterId);
+      return q.orderBy('users.id').limit(limit).execute();
+    },
+
+    async countTriggerCandidates({ day, staleBefore }) {
+      assertDay('day', day);
+      assertDate('staleBefore', staleBefore);
+      const r = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where(candidate(flavor, day, ms(staleBefore)))
+        .executeTakeFirstOrThrow();
+      return num(r.n);
+    },
+
+    async claimTriggers(day, rows, now) {
+      assertDay('day', day);
+      assertDate('now', now);
+      if (!Array.isArray(rows)) throw new TypeError('rows: expected an array');
+      for (const r of rows) {
+        assertKey('userId', r.userId);
+        assertKey('notificationId', r.notificationId);
+      }
+      const t = ms(now);
+      const claimed: string[] = [];
+      // 4 parameters per row: chunks stay far below every dialect's parameter limit.
+      for (const part of chunks(rows, IN_LIST_CHUNK)) {
+        const inserted = await db
+          .insertInto('push_triggers')
+          .values(
+            part.map((r) => ({
+              user_id: r.userId,
+              day,
+              notification_id: r.notificationId,
+              status: 'claimed',
+              created_at: t,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['user_id', 'day']).doNothing())
+          .returning('user_id')
+          .execute();
+        for (const r of inserted) claimed.push(r.user_id);
+      }
+      return claimed;
+    },
+
+    async settleTriggers(day, rows) {
+      assertDay('day', day);
+      if (!Array.isArray(rows)) throw new TypeError('rows: expected an array');
+      // One UPDATE per (status, messages) group: a page is mostly one group.
+      type Group = { status: 'sent' | 'failed'; messages: number; ids: string[] };
+      const groups = new Map<string, Group>();
+      for (const r of rows) {
+        assertKey('userId', r.userId);
+        assertCount('messages', r.messages);
+        const key = `${r.status}:${r.messages}`;
+        const g: Group = groups.get(key) ?? { status: r.status, messages: r.messages, ids: [] };
+        groups.set(key, g);
+        g.ids.push(r.userId);
+      }
+      for (const g of groups.values())
+        for (const part of chunks(g.ids, IN_LIST_CHUNK))
+          await db
+            .updateTable('push_triggers')
+            .set({ status: g.status, messages: g.messages })
+            .where('day', '=', day)
+            .where('user_id', 'in', part)
+            .execute();
+    },
+
+    async getTrigger(userId, day) {
+      assertKey('userId', userId);
+      assertDay('day', day);
+      const row = await db
+        .selectFrom('push_triggers')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('day', '=', day)
+        .executeTakeFirst();
+      return row ? triggerFromRow(row) : null;
+    },
+
+    async recordTriggerOutcome({ userId, notificationId, status, now }) {
+      assertKey('userId', userId);
+      assertKey('notificationId', notificationId);
+      if (status !== 'success' && status !== 'failure')
+        throw new RangeError(`status: expected "success" or "failure", got ${String(status)}`);
+      assertDate('now', now);
+      // A success is final: a later failure (another device of the user, a retry) does
+      // not undo a completed backup.
+      await db
+        .updateTable('push_triggers')
+        .set({ outcome: status, outcome_at: ms(now) })
+        .where('user_id', '=', userId)
+        .where('notification_id', '=', notificationId)
+        .where((eb) => eb.or([eb('outcome', 'is', null), eb('outcome', '<>', 'success')]))
+        .execute();
+      const row = await db
+        .selectFrom('push_triggers')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('notification_id', '=', notificationId)
+        .executeTakeFirst();
+      return row ? triggerFromRow(row) : null;
+    },
+
+    async triggerOutcomeStats(from, to) {
+      assertDate('from', from);
+      assertDate('to', to);
+      const r = await db
+        .selectFrom('push_triggers')
+        .select((eb) => [
+          eb.fn.countAll().as('sent'),
+          eb.fn
+            .sum(
+              eb
+                .case()
+                .when(
+                  eb.and([
+                    eb('outcome', '=', 'success'),
+                    eb('outcome_at', '<=', eb('created_at', '+', DAY_MS)),
+                  ]),
+                )
+                .then(1)
+                .else(0)
+                .end(),
+            )
+            .as('ok'),
+        ])
+        .where('status', '=', 'sent')
+        .where('created_at', '>=', ms(from))
+        .where('created_at', '<', ms(to))
+        .executeTakeFirstOrThrow();
+      return { sent: num(r.sent), succeededWithinDay: num(r.ok) };
+    },
+
+    async saveTickets(rows) {
+      if (!Array.isArray(rows)) throw new TypeError('rows: expected an array');
+      for (const r of rows) {
+        assertKey('ticketId', r.ticketId);
+        assertKey('userId', r.userId);
+        assertKey('address', r.address);
+        assertDate('createdAt', r.createdAt);
+      }
+      for (const part of chunks(rows, IN_LIST_CHUNK))
+        await db
+          .insertInto('push_tickets')
+          .values(
+            part.map((r) => ({
+              ticket_id: r.ticketId,
+              user_id: r.userId,
+              address: r.address,
+              created_at: ms(r.createdAt),
+            })),
+          )
+          .onConflict((oc) => oc.column('ticket_id').doNothing())
+          .execute();
+    },
+
+    async listTickets(createdBefore, after, limit) {
+      assertDate('createdBefore', createdBefore);
+      assertCount('limit', limit);
+      let q = db
+        .selectFrom('push_tickets')
+        .selectAll()
+        .where('created_at', '<=', ms(createdBefore));
+      if (after !== null) {
+        assertDate('after.createdAt', after.createdAt);
+        assertKey('after.ticketId', after.ticketId);
+        const t = ms(after.createdAt);
+        q = q.where((eb) =>
+          eb.or([
+            eb('created_at', '>', t),
+            eb.and([eb('created_at', '=', t), eb('ticket_id', '>', after.ticketId)]),
+          ]),
+        );
+      }
+      const rows = await q.orderBy('created_at').orderBy('ticket_id').limit(limit).execute();
+      return rows.map(
+        (r): TicketRow => ({
+          ticketId: r.ticket_id,
+          userId: r.user_id,
+          address: r.address,
+          createdAt: toDate(r.created_at),
+        }),
+      );
+    },
+
+    async deleteTickets(ticketIds) {
+      if (!Array.isArray(ticketIds)) throw new TypeError('ticketIds: expected an array');
+      for (const part of chunks(ticketIds, IN_LIST_CHUNK))
+        await db.deleteFrom('push_tickets').where('ticket_id', 'in', part).execute();
+    },
+
+    async startPushJob(day, holder, now) {
+      assertDay('day', day);
+      assertKey('holder', holder);
+      assertDate('now', now);
+      const t = ms(now);
+      const row = await db
+        .insertInto('push_jobs')
+        .values({
+          day,
+          holder,
+          started_at: t,
+          finished_at: null,
+          runs: 1,
+          triggered: 0,
+          failed: 0,
+          pruned: 0,
+        })
+        .onConflict((oc) =>
+          oc.column('day').doUpdateSet((eb) => ({
+            holder,
+            finished_at: null,
+            runs: eb('push_jobs.runs', '+', 1),
+          })),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return jobFromRow(row);
+    },
+
+    async addPushJobCounts(day, counts) {
+      assertDay('day', day);
+      assertCount('triggered', counts.triggered);
+      assertCount('failed', counts.failed);
+      assertCount('pruned', counts.pruned);
+      await db
+        .updateTable('push_jobs')
+        .set((eb) => ({
+          triggered: eb('triggered', '+', counts.triggered),
+          failed: eb('failed', '+', counts.failed),
+          pruned: eb('pruned', '+', counts.pruned),
+        }))
+        .where('day', '=', day)
+        .execute();
+    },
+
+    async finishPushJob(day, now) {
+      assertDay('day', day);
+      assertDate('now', now);
+      await db
+        .updateTable('push_jobs')
+        .set({ finished_at: ms(now) })
+        .where('day', '=', day)
+        .execute();
+    },
+
+    async getPushJob(day) {
+      assertDay('day', day);
+      const row = await db
+        .selectFrom('push_jobs')
+        .selectAll()
+        .where('day', '=', day)
+        .executeTakeFirst();
+      return row ? jobFromRow(row) : null;
+    },
+
+    async pushStats(staleBefore) {
+      assertDate('staleBefore', staleBefore);
+      const t = ms(staleBefore);
+      const devices = await db
+        .selectFrom('devices')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      const stale = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('users.backup_enabled', '=', flavor.bool(true))
+        .where((eb) =>
+          eb.or([eb('users.last_backup_at', 'is', null), eb('users.last_backup_at', '<', t)]),
+        )
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('devices')
+              .select(sql`1`.as('one'))
+              .whereRef('devices.user_id', '=', 'users.id'),
+          ),
+        )
+        .executeTakeFirstOrThrow();
+      const last = await db
+        .selectFrom('push_jobs')
+        .selectAll()
+        .orderBy('started_at', 'desc')
+        .orderBy('day', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return {
+        devices: num(devices.n),
+        staleUsers: num(stale.n),
+        lastJob: last ? jobFromRow(last) : null,
+      };
+    },
+  };
+}

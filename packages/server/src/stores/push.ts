@@ -1,0 +1,207 @@
+/**
+ * PushStore: the MetadataStore slice of the daily trigger (DESIGN.md "Daily trigger",
+ * issue 5): registered devices, one trigger row per user and UTC day (the insert is the
+ * dedupe), Expo tickets awaiting their receipts, and a record of each day's job. The
+ * scheduler and the push routes take this slice, not the whole store.
+ *
+ * Error contract (as MetadataStore): "not found" is `null`, `false` or an empty list;
+ * methods marked idempotent may be repeated; every other failure throws.
+ *
+ * Push addresses (Expo tokens, UnifiedPush endpoints) are secrets-ish: the store keeps
+ * them to send, callers never log them in full (src/push/redact.ts).
+ * @module
+ */
+import type { PushProvider } from '@noah-backup/core/api';
+
+/** A registered device. The push address is unique across all devices. */
+export interface DeviceRow {
+  userId: string;
+  /** Chosen by the install; unique per user, not globally. */
+  deviceId: string;
+  provider: PushProvider;
+  /** Expo push token or UnifiedPush endpoint URL. */
+  address: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What {@link PushStore.registerDevice} did. */
+export interface RegisterDeviceResult {
+  device: DeviceRow;
+  /** True when the (user, device) pair existed and was updated. */
+  updated: boolean;
+  /** Devices that held the same address before (another user's or device id) and were removed. */
+  displaced: number;
+  /** The user's least recently updated devices removed to stay within the per-user cap. */
+  evicted: number;
+}
+
+/** A user the daily job may trigger (the job applies the rollout predicate itself). */
+export interface TriggerCandidate {
+  id: string;
+  pubkey: string;
+}
+
+/** Where a trigger stands. `claimed`: inserted, not yet handed to a sender. */
+export type TriggerStatus = 'claimed' | 'sent' | 'failed';
+
+/** One user's trigger of one UTC day. */
+export interface TriggerRow {
+  userId: string;
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  notificationId: string;
+  status: TriggerStatus;
+  /** Messages the senders accepted for this trigger. */
+  messages: number;
+  createdAt: Date;
+  /** The client's report: null until one arrives. */
+  outcome: 'success' | 'failure' | null;
+  outcomeAt: Date | null;
+}
+
+/** An Expo ticket whose receipt has not been read yet. */
+export interface TicketRow {
+  ticketId: string;
+  userId: string;
+  /** The token the message went to (pruned when its receipt says DeviceNotRegistered). */
+  address: string;
+  createdAt: Date;
+}
+
+/** The record of one day's job, accumulated over every holder that ran it. */
+export interface PushJobRow {
+  day: string;
+  /** The last holder that started or resumed it. */
+  holder: string;
+  startedAt: Date;
+  /** Null while unfinished (or after its holder died). */
+  finishedAt: Date | null;
+  /** How many times a holder started it (1 + takeovers and re-runs). */
+  runs: number;
+  triggered: number;
+  failed: number;
+  pruned: number;
+}
+
+/** Counts added to a job row after each batch. */
+export interface PushJobCounts {
+  triggered: number;
+  failed: number;
+  pruned: number;
+}
+
+/** The daily trigger's figures for `admin stats` and metrics. */
+export interface PushStats {
+  devices: number;
+  /** Enabled users with a device whose last backup is older than `staleBefore` (or none). */
+  staleUsers: number;
+  /** The most recently started job, or null. */
+  lastJob: PushJobRow | null;
+}
+
+/** Triggers of a time window and how many led to a successful backup within a day. */
+export interface TriggerOutcomeStats {
+  /** Triggers created in the window that a sender accepted. */
+  sent: number;
+  /** Of those, reported successful at most 24 h after the trigger was created. */
+  succeededWithinDay: number;
+}
+
+export interface PushStore {
+  // ---- devices ----
+  /**
+   * Registers or updates the device `(userId, deviceId)` with a provider and address.
+   * Idempotent. The address moves with the registration: any other device row holding
+   * it (another user's, or another device id of this user) is removed, because one
+   * install has one address and it now belongs to the caller. Keeps at most `maxDevices`
+   * devices per user, removing the least recently updated ones.
+   */
+  registerDevice(args: {
+    userId: string;
+    deviceId: string;
+    provider: PushProvider;
+    address: string;
+    now: Date;
+    maxDevices: number;
+  }): Promise<RegisterDeviceResult>;
+  /** Removes the caller's device; false when it had none by that id. Idempotent. */
+  unregisterDevice(userId: string, deviceId: string): Promise<boolean>;
+  /** A user's devices, most recently updated first. */
+  listDevices(userId: string): Promise<DeviceRow[]>;
+  /** The devices of several users (any order). */
+  listDevicesOfUsers(userIds: readonly string[]): Promise<DeviceRow[]>;
+  /** Removes the devices with these addresses (dead tokens); returns how many. Idempotent. */
+  pruneAddresses(addresses: readonly string[]): Promise<number>;
+
+  // ---- the daily job ----
+  /**
+   * One keyset page of users to trigger on `day`: backups enabled, at least one
+   * device, last backup before `staleBefore` (or never), no trigger row for `day`,
+   * id greater than `afterId` (null = from the start); ascending by id, at most `limit`.
+   */
+  listTriggerCandidates(args: {
+    day: string;
+    staleBefore: Date;
+    afterId: string | null;
+    limit: number;
+  }): Promise<TriggerCandidate[]>;
+  /** How many users {@link listTriggerCandidates} would return over all pages. */
+  countTriggerCandidates(args: { day: string; staleBefore: Date }): Promise<number>;
+  /**
+   * Inserts `claimed` trigger rows for `day`; rows whose (user, day) already exists are
+   * left alone. Returns the user ids whose rows this call inserted: of racing callers
+   * exactly one claims each user (the insert is the dedupe).
+   */
+  claimTriggers(
+    day: string,
+    rows: readonly { userId: string; notificationId: string }[],
+    now: Date,
+  ): Promise<string[]>;
+  /** Sets the status (and accepted message count) of claimed triggers of `day`. Idempotent. */
+  settleTriggers(
+    day: string,
+    rows: readonly { userId: string; status: 'sent' | 'failed'; messages: number }[],
+  ): Promise<void>;
+  /** A user's trigger of `day`, or null. */
+  getTrigger(userId: string, day: string): Promise<TriggerRow | null>;
+  /**
+   * Records the client's report on its trigger (matched by user and notification id).
+   * A success is final; a failure may be followed by a success. Returns the updated
+   * row, or null when the user has no trigger with that id.
+   */
+  recordTriggerOutcome(args: {
+    userId: string;
+    notificationId: string;
+    status: 'success' | 'failure';
+    now: Date;
+  }): Promise<TriggerRow | null>;
+  /** Sent triggers created in `[from, to)` and how many succeeded within a day. */
+  triggerOutcomeStats(from: Date, to: Date): Promise<TriggerOutcomeStats>;
+
+  // ---- Expo tickets (receipts are read ~15 min later) ----
+  /** Stores tickets. Idempotent per ticket id. */
+  saveTickets(rows: readonly TicketRow[]): Promise<void>;
+  /**
+   * Tickets created at or before `createdBefore`, oldest first, after the keyset
+   * cursor `after` (null = from the start), at most `limit`.
+   */
+  listTickets(
+    createdBefore: Date,
+    after: { createdAt: Date; ticketId: string } | null,
+    limit: number,
+  ): Promise<TicketRow[]>;
+  /** Removes tickets. Idempotent. */
+  deleteTickets(ticketIds: readonly string[]): Promise<void>;
+
+  // ---- job records ----
+  /** Creates the day's job row, or marks it resumed by `holder` (runs + 1, unfinished). */
+  startPushJob(day: string, holder: string, now: Date): Promise<PushJobRow>;
+  /** Adds counts to the day's job row. */
+  addPushJobCounts(day: string, counts: PushJobCounts): Promise<void>;
+  /** Marks the day's job finished. */
+  finishPushJob(day: string, now: Date): Promise<void>;
+  getPushJob(day: string): Promise<PushJobRow | null>;
+  /** Devices, stale users and the last job. */
+  pushStats(staleBefore: Date): Promise<PushStats>;
+}

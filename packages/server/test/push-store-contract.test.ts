@@ -1,0 +1,392 @@
+/**
+ * MetadataStore contract, part 3 (issue 5): devices, per-day trigger rows, outcomes,
+ * Expo tickets and job records, against every backend. Tests that read global state
+ * (candidate scans, stats) get a fresh database each.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetadataStore } from '../src/metadata/index.ts';
+import type { MetadataStore, UserRow } from '../src/stores/metadata.ts';
+import {
+  createTestDatabase,
+  freshKey,
+  freshPubkey,
+  metadataStoreKinds,
+  openTestMetadataStore,
+} from './helpers/metadata.ts';
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
+const HOUR = 3_600_000;
+const DAY = '2026-01-01';
+const token = () => `ExponentPushToken[${freshKey('t')}]`;
+
+describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  async function fresh(): Promise<MetadataStore> {
+    const { store, cleanup } = await openTestMetadataStore(kind);
+    cleanups.push(cleanup);
+    return store;
+  }
+  const register = (store: MetadataStore, user: UserRow, deviceId: string, address: string) =>
+    store.registerDevice({
+      userId: user.id,
+      deviceId,
+      provider: 'expo',
+      address,
+      now: at(0),
+      maxDevices: 10,
+    });
+  async function backedUp(store: MetadataStore, user: UserRow, when: Date): Promise<void> {
+    const objectKey = freshKey('obj');
+    await store.createPendingUpload({
+      objectKey,
+      userId: user.id,
+      version: 1,
+      declaredSize: 10,
+      createdAt: when,
+      expiresAt: new Date(when.getTime() + HOUR),
+    });
+    await store.completeUpload({ userId: user.id, objectKey, version: 1, size: 10, now: when });
+  }
+
+  describe('devices', () => {
+    it('registers several devices per user and updates one on re-registration', async () => {
+      const store = await fresh();
+      const u = await store.upsertUser(freshPubkey(), at(0));
+      const a = await register(store, u, 'phone', token());
+      expect(a).toMatchObject({ updated: false, displaced: 0, evicted: 0 });
+      await register(store, u, 'tablet', token());
+      const newToken = token();
+      const again = await store.registerDevice({
+        userId: u.id,
+        deviceId: 'phone',
+        provider: 'expo',
+        address: newToken,
+        now: at(5),
+        maxDevices: 10,
+      });
+      expect(again.updated).toBe(true);
+      expect(again.device).toMatchObject({ address: newToken, updatedAt: at(5), createdAt: at(0) });
+      const list = await store.listDevices(u.id);
+      expect(list.map((d) => d.deviceId)).toEqual(['phone', 'tablet']);
+    });
+
+    it('an address moves to the latest registration, across users and device ids', async () => {
+      const store = await fresh();
+      const [a, b] = await Promise.all([1, 2].map(() => store.upsertUser(freshPubkey(), at(0))));
+      if (!a || !b) throw new Error('users');
+      const shared = token();
+      await register(store, a, 'dev-a', shared);
+      const moved = await register(store, b, 'dev-b', shared);
+      expect(moved.displaced).toBe(1);
+      expect(await store.listDevices(a.id)).toEqual([]);
+      expect((await store.listDevices(b.id)).map((d) => d.address)).toEqual([shared]);
+      // The same user's other device id: the address moves too.
+      expect((await register(store, b, 'dev-b2', shared)).displaced).toBe(1);
+      expect((await store.listDevices(b.id)).map((d) => d.deviceId)).toEqual(['dev-b2']);
+    });
+
+    it('a device id belongs to its user: another user registering it leaves the first alone', async () => {
+      const store = await fresh();
+      const [a, b] = await Promise.all([1, 2].map(() => store.upsertUser(freshPubkey(), at(0))));
+      if (!a || !b) throw new Error('users');
+      await register(store, a, 'same-id', token());
+      await register(store, b, 'same-id', token());
+      expect(await store.listDevices(a.id)).toHaveLength(1);
+      expect(await store.listDevices(b.id)).toHaveLength(1);
+      expect(await store.unregisterDevice(b.id, 'same-id')).toBe(true);
+      expect(await store.unregisterDevice(b.id, 'same-id')).toBe(false);
+      expect(await store.listDevices(a.id)).toHaveLength(1);
+    });
+
+    it('keeps at most maxDevices per user, evicting the least recently updated', async () => {
+      const store = await fresh();
+      const u = await store.upsertUser(freshPubkey(), at(0));
+      for (const [i, id] of ['d1', 'd2', 'd3'].entries())
+        await store.registerDevice({
+          userId: u.id,
+          deviceId: id,
+          provider: 'unifiedpush',
+          address: `https://push.example/${freshKey('up')}`,
+          now: at(i),
+          maxDevices: 2,
+        });
+      expect((await store.listDevices(u.id)).map((d) => d.deviceId)).toEqual(['d3', 'd2']);
+    });
+
+    it('racing registrations of one address leave exactly one owner', async () => {
+      const store = await fresh();
+      const users = await Promise.all(
+        Array.from({ length: 6 }, () => store.upsertUser(freshPubkey(), at(0))),
+      );
+      const shared = token();
+      await Promise.all(users.map((u, i) => register(store, u, `dev-${i}`, shared)));
+      const owners = (await store.listDevicesOfUsers(users.map((u) => u.id))).filter(
+        (d) => d.address === shared,
+      );
+      expect(owners).toHaveLength(1);
+    });
+
+    it('prunes by address and cascades when a user goes', async () => {
+      const store = await fresh();
+      const u = await store.upsertUser(freshPubkey(), at(0));
+      const dead = token();
+      await register(store, u, 'dead', dead);
+      await register(store, u, 'live', token());
+      expect(await store.pruneAddresses([dead, token()])).toBe(1);
+      expect(await store.pruneAddresses([dead])).toBe(0);
+      expect((await store.listDevices(u.id)).map((d) => d.deviceId)).toEqual(['live']);
+    });
+
+    it('validates arguments', async () => {
+      const store = await fresh();
+      const u = await store.upsertUser(freshPubkey(), at(0));
+      await expect(
+        store.registerDevice({
+          userId: u.id,
+          deviceId: 'x',
+          provider: 'apns' as 'expo',
+          address: 'a',
+          now: at(0),
+          maxDevices: 1,
+        }),
+      ).rejects.toThrow(RangeError);
+      await expect(store.unregisterDevice(u.id, '')).rejects.toThrow(TypeError);
+    });
+  });
+
+  describe('the daily job', () => {
+    it('candidates: enabled, stale, with a device, not yet triggered that day; keyset pages', async () => {
+      const store = await fresh();
+      const mk = async (opts: { enabled?: boolean; device?: boolean; backupAt?: Date }) => {
+        const u = await store.upsertUser(freshPubkey(), at(-48 * HOUR));
+        if (opts.enabled === false) await store.setBackupEnabled(u.id, false);
+        if (opts.device !== false) await register(store, u, 'd', token());
+        if (opts.backupAt) await backedUp(store, u, opts.backupAt);
+        return u;
+      };
+      const never = await mk({});
+      const old = await mk({ backupAt: at(-21 * HOUR) });
+      await mk({ backupAt: at(-19 * HOUR) }); // fresh
+      await mk({ enabled: false }); // disabled
+      await mk({ device: false }); // no device
+      const triggered = await mk({});
+      expect(
+        await store.claimTriggers(DAY, [{ userId: triggered.id, notificationId: 'n-t' }], at(0)),
+      ).toEqual([triggered.id]);
+
+      const staleBefore = at(-20 * HOUR);
+      const expected = [never.id, old.id].sort();
+      expect(await store.countTriggerCandidates({ day: DAY, staleBefore })).toBe(2);
+      const first = await store.listTriggerCandidates({
+        day: DAY,
+        staleBefore,
+        afterId: null,
+        limit: 1,
+      });
+      expect(first.map((c) => c.id)).toEqual([expected[0]]);
+      const second = await store.listTriggerCandidates({
+        day: DAY,
+        staleBefore,
+        afterId: first[0]!.id,
+        limit: 1,
+      });
+      expect(second.map((c) => c.id)).toEqual([expected[1]]);
+      expect(
+        await store.listTriggerCandidates({
+          day: DAY,
+          staleBefore,
+          afterId: second[0]!.id,
+          limit: 1,
+        }),
+      ).toEqual([]);
+      // The next day the triggered user is a candidate again.
+      expect(await store.countTriggerCandidates({ day: '2026-01-02', staleBefore })).toBe(3);
+      expect(first[0]?.pubkey).toMatch(/^02[0-9a-f]{64}$/);
+    });
+
+    it('claims are the dedupe: of racing claimers exactly one gets each user', async () => {
+      const store = await fresh();
+      const users = await Promise.all(
+        Array.from({ length: 20 }, () => store.upsertUser(freshPubkey(), at(0))),
+      );
+      const attempt = (tag: string) =>
+        store.claimTriggers(
+          DAY,
+          users.map((u) => ({ userId: u.id, notificationId: `${tag}-${u.id}` })),
+          at(0),
+        );
+      const results = await Promise.all(['a', 'b', 'c', 'd'].map(attempt));
+      const all = results.flat();
+      expect(all.sort()).toEqual(users.map((u) => u.id).sort());
+      expect(await attempt('e')).toEqual([]);
+      const t = await store.getTrigger(users[0]!.id, DAY);
+      expect(t).toMatchObject({ status: 'claimed', messages: 0, outcome: null, createdAt: at(0) });
+    });
+
+    it('settles triggers and records outcomes; a success is final', async () => {
+      const store = await fresh();
+      const [u, other] = await Promise.all(
+        [1, 2].map(() => store.upsertUser(freshPubkey(), at(0))),
+      );
+      if (!u || !other) throw new Error('users');
+      await store.claimTriggers(DAY, [{ userId: u.id, notificationId: 'n-1' }], at(0));
+      await store.settleTriggers(DAY, [{ userId: u.id, status: 'sent', messages: 2 }]);
+      expect(await store.getTrigger(u.id, DAY)).toMatchObject({ status: 'sent', messages: 2 });
+      // Someone else's notification id is not theirs to report on.
+      expect(
+        await store.recordTriggerOutcome({
+          userId: other.id,
+          notificationId: 'n-1',
+          status: 'success',
+          now: at(1),
+        }),
+      ).toBeNull();
+      const failed = await store.recordTriggerOutcome({
+        userId: u.id,
+        notificationId: 'n-1',
+        status: 'failure',
+        now: at(HOUR),
+      });
+      expect(failed).toMatchObject({ outcome: 'failure', outcomeAt: at(HOUR) });
+      await store.recordTriggerOutcome({
+        userId: u.id,
+        notificationId: 'n-1',
+        status: 'success',
+        now: at(2 * HOUR),
+      });
+      const final = await store.recordTriggerOutcome({
+        userId: u.id,
+        notificationId: 'n-1',
+        status: 'failure',
+        now: at(3 * HOUR),
+      });
+      expect(final).toMatchObject({ outcome: 'success', outcomeAt: at(2 * HOUR) });
+    });
+
+    it('outcome stats count sent triggers and successes within a day', async () => {
+      const store = await fresh();
+      const users = await Promise.all(
+        Array.from({ length: 4 }, () => store.upsertUser(freshPubkey(), at(0))),
+      );
+      await store.claimTriggers(
+        DAY,
+        users.map((u, i) => ({ userId: u.id, notificationId: `n${i}` })),
+        at(0),
+      );
+      await store.settleTriggers(DAY, [
+        { userId: users[0]!.id, status: 'sent', messages: 1 },
+        { userId: users[1]!.id, status: 'sent', messages: 1 },
+        { userId: users[2]!.id, status: 'sent', messages: 1 },
+        { userId: users[3]!.id, status: 'failed', messages: 0 },
+      ]);
+      await store.recordTriggerOutcome({
+        userId: users[0]!.id,
+        notificationId: 'n0',
+        status: 'success',
+        now: at(HOUR),
+      });
+      // Too late: more than a day after the trigger.
+      await store.recordTriggerOutcome({
+        userId: users[1]!.id,
+        notificationId: 'n1',
+        status: 'success',
+        now: at(25 * HOUR),
+      });
+      expect(await store.triggerOutcomeStats(at(-1), at(1))).toEqual({
+        sent: 3,
+        succeededWithinDay: 1,
+      });
+      expect(await store.triggerOutcomeStats(at(1), at(2))).toEqual({
+        sent: 0,
+        succeededWithinDay: 0,
+      });
+    });
+
+    it('tickets: saved idempotently, listed oldest first with a keyset cursor, deleted', async () => {
+      const store = await fresh();
+      const mk = (id: string, t: number) => ({
+        ticketId: id,
+        userId: 'u',
+        address: `addr-${id}`,
+        createdAt: at(t),
+      });
+      await store.saveTickets([mk('b', 0), mk('a', 0), mk('c', 10), mk('late', 100)]);
+      await store.saveTickets([mk('a', 0)]);
+      const page1 = await store.listTickets(at(50), null, 2);
+      expect(page1.map((t) => t.ticketId)).toEqual(['a', 'b']);
+      const last = page1[1]!;
+      const page2 = await store.listTickets(
+        at(50),
+        { createdAt: last.createdAt, ticketId: last.ticketId },
+        2,
+      );
+      expect(page2).toEqual([mk('c', 10)]);
+      await store.deleteTickets(['a', 'c', 'missing']);
+      expect((await store.listTickets(at(1000), null, 10)).map((t) => t.ticketId)).toEqual([
+        'b',
+        'late',
+      ]);
+    });
+
+    it('job records accumulate over runs and holders', async () => {
+      const store = await fresh();
+      expect(await store.getPushJob(DAY)).toBeNull();
+      const first = await store.startPushJob(DAY, 'a', at(0));
+      expect(first).toMatchObject({ holder: 'a', runs: 1, finishedAt: null, triggered: 0 });
+      await store.addPushJobCounts(DAY, { triggered: 5, failed: 1, pruned: 2 });
+      const resumed = await store.startPushJob(DAY, 'b', at(10));
+      expect(resumed).toMatchObject({ holder: 'b', runs: 2, startedAt: at(0), triggered: 5 });
+      await store.addPushJobCounts(DAY, { triggered: 3, failed: 0, pruned: 0 });
+      await store.finishPushJob(DAY, at(20));
+      expect(await store.getPushJob(DAY)).toMatchObject({
+        triggered: 8,
+        failed: 1,
+        pruned: 2,
+        finishedAt: at(20),
+      });
+      await expect(store.getPushJob('2026-1-1')).rejects.toThrow(RangeError);
+    });
+
+    it('push stats: devices, stale users with devices, last job', async () => {
+      const store = await fresh();
+      expect(await store.pushStats(at(0))).toEqual({ devices: 0, staleUsers: 0, lastJob: null });
+      const [a, b, c] = await Promise.all(
+        [1, 2, 3].map(() => store.upsertUser(freshPubkey(), at(-5 * HOUR))),
+      );
+      if (!a || !b || !c) throw new Error('users');
+      await register(store, a, 'd1', token());
+      await register(store, a, 'd2', token());
+      await register(store, b, 'd1', token());
+      await backedUp(store, b, at(-1 * HOUR));
+      await store.startPushJob('2025-12-31', 'x', at(-24 * HOUR));
+      await store.startPushJob(DAY, 'y', at(0));
+      const stats = await store.pushStats(at(-2 * HOUR));
+      expect(stats).toMatchObject({ devices: 3, staleUsers: 1 });
+      expect(stats.lastJob?.day).toBe(DAY);
+    });
+  });
+
+  it('two instances on one database share devices and trigger claims', async () => {
+    const database = await createTestDatabase(kind);
+    cleanups.push(database.cleanup);
+    const a = await createMetadataStore(database.url);
+    const b = await createMetadataStore(database.url);
+    try {
+      const u = await a.upsertUser(freshPubkey(), at(0));
+      await register(a, u, 'd', token());
+      expect(await b.listDevices(u.id)).toHaveLength(1);
+      const [ca, cb] = await Promise.all([
+        a.claimTriggers(DAY, [{ userId: u.id, notificationId: 'na' }], at(0)),
+        b.claimTriggers(DAY, [{ userId: u.id, notificationId: 'nb' }], at(0)),
+      ]);
+      expect([...(ca ?? []), ...(cb ?? [])]).toEqual([u.id]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
