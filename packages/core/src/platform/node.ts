@@ -27,6 +27,13 @@ function view(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+/** Tears a pipeline down and waits until the source has been closed (its `return`). */
+async function stop(input: Readable, z: Readable, slicer: AsyncGenerator<Uint8Array>) {
+  input.destroy();
+  z.destroy();
+  await slicer.return(undefined).catch(() => {});
+}
+
 /**
  * Binds AES-256-GCM to a key (FORMAT.md §1). The key is copied into a node:crypto
  * KeyObject once; the caller may wipe its buffer after this call.
@@ -85,7 +92,7 @@ export function aesGcm(key: Uint8Array): AesGcm {
  * const k = await pbkdf2Sha256(utf8ToBytes('pw'), salt, 600_000, 32);
  * ```
  */
-export function pbkdf2Sha256(
+export async function pbkdf2Sha256(
   password: Uint8Array,
   salt: Uint8Array,
   iterations: number,
@@ -114,14 +121,14 @@ export function pbkdf2Sha256(
  */
 export async function* deflate(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const z = createDeflate();
-  const input = Readable.from(rechunk(source, DEFLATE_SLICE));
+  const slicer = rechunk(source, DEFLATE_SLICE);
+  const input = Readable.from(slicer);
   // Errors from either side destroy both; they surface through `z`'s iterator.
   pipeline(input, z, () => {});
   try {
     for await (const out of z) yield view(out as Buffer);
   } finally {
-    input.destroy();
-    z.destroy();
+    await stop(input, z, slicer);
   }
 }
 
@@ -148,7 +155,8 @@ export async function* inflate(
   let produced = 0;
   const counter = { fed: 0 };
   const z = createInflate();
-  const input = Readable.from(slices(source, () => inflateSliceSize(max - produced), counter));
+  const slicer = slices(source, () => inflateSliceSize(max - produced), counter);
+  const input = Readable.from(slicer);
   pipeline(input, z, () => {});
   try {
     for await (const out of z) {
@@ -161,8 +169,7 @@ export async function* inflate(
     // after ADLER32; FORMAT.md §5 makes decoders reject it.
     if (z.bytesWritten !== counter.fed) throw new Error('zlib: data after the end of the stream');
   } finally {
-    input.destroy();
-    z.destroy();
+    await stop(input, z, slicer);
   }
 }
 

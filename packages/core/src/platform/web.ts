@@ -113,8 +113,8 @@ export async function pbkdf2Sha256(
 
 /**
  * Runs `input` through a WHATWG transform stream and yields its output. A concurrent
- * pump writes one slice at a time (respecting `writer.ready`); a failure of the source
- * aborts the transform with the same error, which the reader then throws.
+ * pump writes one slice at a time; a failure of the source aborts the transform with
+ * the same error, which the reader then throws (a write's own failure does too).
  */
 async function* through(
   ts: ReadableWritablePair<Uint8Array, BufferSource>,
@@ -122,11 +122,15 @@ async function* through(
 ): AsyncGenerator<Uint8Array> {
   const writer = ts.writable.getWriter();
   const reader = ts.readable.getReader();
+  let stopped = false; // set when the consumer is gone: stop pulling the source
   const pump = (async () => {
     try {
       for await (const part of input) {
-        await writer.ready;
-        writer.write(bs(part)).catch(() => {}); // failures surface through the reader
+        if (stopped) return;
+        // One slice in flight: its write settles once the engine has taken all of it,
+        // which backpressure delays until the reader has drained most of its output.
+        // (`writer.ready` alone does not pace Node 20's DecompressionStream.)
+        await writer.write(bs(part));
       }
       await writer.close();
     } catch (err) {
@@ -142,6 +146,7 @@ async function* through(
     }
     done = true;
   } finally {
+    stopped = true;
     if (!done) await reader.cancel().catch(() => {});
     await pump;
   }
