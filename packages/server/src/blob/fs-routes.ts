@@ -1,0 +1,248 @@
+/**
+ * HTTP side of the fs BlobStore: `PUT /blob/<key>?exp=&size=&sig=` and
+ * `GET /blob/<key>?exp=&sig=`, with the semantics of S3 pre-signed URLs (AWS SigV4
+ * query authentication): a bad signature or changed key is 403 `signature_invalid`, an
+ * expired URL 403 `url_expired`; a PUT must carry the signed Content-Length (missing →
+ * 411, different → 400 `size_mismatch`, above the limit → 413 `payload_too_large`, as
+ * S3 answers MissingContentLength / a signature error / EntityTooLarge).
+ *
+ * A PUT streams into a temp file beside the target, counting bytes; only a body of
+ * exactly the signed size is fsynced and renamed into place (then the directory is
+ * fsynced), so a client dying mid-upload leaves no object. Errors are JSON
+ * `{code, message, request_id}`. The query string (the signature) never reaches the
+ * logs: these routes log the path only.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '@noah-backup/core/api';
+import type { Clock } from '@noah-backup/core/clock';
+import type { BlobLogger } from './log.ts';
+import { type BlobUrlClaims, verifyBlobUrl } from './fs-sign.ts';
+import { assertBlobKey } from './keys.ts';
+
+/** Everything the routes need from a store; internal to the fs backend. */
+export interface FsContext {
+  dir: string;
+  clock: Clock;
+  secret: Uint8Array;
+  maxObjectSize: number;
+  logger: BlobLogger;
+  /** Absolute path of a (valid) key. */
+  pathOf(key: string): string;
+}
+
+/** Temp files older than this are abandoned uploads. */
+export const TEMP_MAX_AGE_MS = 3600_000;
+/** Temp file names: `.tmp-<clock ms>-<random hex>`. */
+export const TEMP_RE = /^\.tmp-(\d+)-[0-9a-f]+$/;
+
+/** A fresh temp file name stamped with the clock's time (for the age check). */
+export function tempName(now: Date): string {
+  return `.tmp-${now.getTime()}-${randomBytes(8).toString('hex')}`;
+}
+
+const DIGITS = /^\d{1,15}$/;
+
+interface Failure {
+  status: number;
+  code: ErrorCode;
+  message: string;
+}
+
+const fail = (status: number, code: ErrorCode, message: string): Failure => ({
+  status,
+  code,
+  message,
+});
+
+/** Log the method and path only: the query string carries the signature. */
+const logSerializers = {
+  req: (req: FastifyRequest) => ({
+    method: req.method,
+    url: req.url.split('?', 1)[0],
+    remoteAddress: req.ip,
+  }),
+};
+
+function send(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  f: Failure,
+  close: boolean,
+): FastifyReply {
+  // Closing the connection spares reading an upload we refuse.
+  if (close) reply.header('connection', 'close');
+  return reply.code(f.status).send({ code: f.code, message: f.message, request_id: request.id });
+}
+
+/** Checks key, signature and expiry of a request; the claims when valid. */
+function authorize(
+  ctx: FsContext,
+  method: 'GET' | 'PUT',
+  request: FastifyRequest,
+): BlobUrlClaims | Failure {
+  const invalid = fail(403, 'signature_invalid', 'the URL signature is invalid');
+  const key = (request.params as Record<string, unknown>)['*'];
+  const q = request.query as Record<string, unknown>;
+  try {
+    assertBlobKey('key', key);
+  } catch {
+    return invalid; // no URL we issue names such a key
+  }
+  const { exp, sig, size } = q;
+  if (typeof exp !== 'string' || !DIGITS.test(exp) || typeof sig !== 'string') return invalid;
+  const claims: BlobUrlClaims = { method, key, exp: Number(exp) };
+  if (method === 'PUT') {
+    if (typeof size !== 'string' || !DIGITS.test(size)) return invalid;
+    claims.size = Number(size);
+  }
+  if (!verifyBlobUrl(ctx.secret, claims, sig)) return invalid;
+  if (ctx.clock.now().getTime() > claims.exp * 1000)
+    return fail(403, 'url_expired', 'the URL has expired');
+  return claims;
+}
+
+/** Checks the PUT's Content-Length against the signed size and the store's limit. */
+function checkLength(ctx: FsContext, request: FastifyRequest, signed: number): Failure | null {
+  const cl = request.headers['content-length'];
+  if (cl === undefined || request.headers['transfer-encoding'] !== undefined)
+    return fail(411, 'size_mismatch', 'Content-Length is required');
+  if (!DIGITS.test(cl)) return fail(400, 'size_mismatch', 'Content-Length is invalid');
+  const n = Number(cl);
+  if (n > ctx.maxObjectSize || signed > ctx.maxObjectSize)
+    return fail(413, 'payload_too_large', 'the object is larger than the store accepts');
+  if (n !== signed)
+    return fail(
+      400,
+      'size_mismatch',
+      'Content-Length differs from the size the URL was signed for',
+    );
+  return null;
+}
+
+async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < chunk.length) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+class BodyLengthError extends Error {}
+
+/**
+ * Streams `body` to a temp file, checks it is exactly `size` bytes, fsyncs, renames it
+ * to the key's path and fsyncs the directory. On any failure the temp file is removed.
+ */
+async function receive(
+  ctx: FsContext,
+  key: string,
+  size: number,
+  body: AsyncIterable<Uint8Array>,
+): Promise<void> {
+  const path = ctx.pathOf(key);
+  const dir = dirname(path);
+  const tmp = join(dir, tempName(ctx.clock.now()));
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, 'wx', 0o600);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    fh = await open(tmp, 'wx', 0o600);
+  }
+  try {
+    let n = 0;
+    for await (const chunk of body) {
+      n += chunk.length;
+      if (n > size) throw new BodyLengthError('body longer than declared');
+      await writeAll(fh, chunk);
+    }
+    if (n !== size) throw new BodyLengthError('body shorter than declared');
+    const now = ctx.clock.now();
+    await fh.utimes(now, now);
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, path);
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+/**
+ * The Fastify plugin serving a store's signed URLs. Register it unprefixed (its routes
+ * are `/blob/*`); it installs a pass-through body parser for any content type in its
+ * own encapsulated scope, so uploads are streamed, never buffered.
+ * @param ctx - the store's internals (see createFsBlobStore)
+ * @returns the plugin, exposed as `store.routes`
+ */
+export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
+  return async (app) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+
+    app.put('/blob/*', { logSerializers }, async (request, reply) => {
+      const claims = authorize(ctx, 'PUT', request);
+      if ('status' in claims) return send(reply, request, claims, true);
+      const size = claims.size ?? 0;
+      const bad = checkLength(ctx, request, size);
+      if (bad) return send(reply, request, bad, true);
+      try {
+        await receive(ctx, claims.key, size, request.raw);
+      } catch (err) {
+        if (request.raw.destroyed || err instanceof BodyLengthError) {
+          request.log.info({ key: claims.key }, 'upload aborted or incomplete; nothing stored');
+          return send(
+            reply,
+            request,
+            fail(400, 'size_mismatch', 'the body does not match Content-Length'),
+            true,
+          );
+        }
+        throw err;
+      }
+      return reply.code(200).send();
+    });
+
+    app.get('/blob/*', { logSerializers, exposeHeadRoute: false }, async (request, reply) => {
+      const claims = authorize(ctx, 'GET', request);
+      if ('status' in claims) return send(reply, request, claims, false);
+      let fh: FileHandle;
+      try {
+        fh = await open(ctx.pathOf(claims.key), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP')
+          return send(reply, request, fail(404, 'not_found', 'no such object'), false);
+        throw err;
+      }
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await fh.close();
+        return send(reply, request, fail(404, 'not_found', 'no such object'), false);
+      }
+      reply
+        .header('content-length', st.size)
+        .header('content-type', 'application/octet-stream')
+        .header('cache-control', 'private, no-store')
+        .header('last-modified', st.mtime.toUTCString());
+      return reply.send(fh.createReadStream());
+    });
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Object keys and prefixes: the server names every object itself (DESIGN.md "Server
+ * rules"), so keys are a narrow alphabet — `[a-z0-9_-]` segments joined by `/`. Anything
+ * else is a programming error and throws a TypeError, which also rules out path
+ * traversal in the fs store (no `.`, no empty segment, no leading or trailing `/`).
+ * @module
+ */
+
+/** Longest key accepted (S3 allows 1,024 bytes; ours are far shorter). */
+export const MAX_KEY_LENGTH = 512;
+
+const KEY_RE = /^[a-z0-9_-]+(?:\/[a-z0-9_-]+)*$/;
+const PREFIX_RE = /^[a-z0-9/_-]*$/;
+
+/**
+ * Asserts `key` is a valid object key.
+ * @param name - argument name for the error message
+ * @param key - the value to check
+ * @throws TypeError when `key` is not a string of `[a-z0-9_-]` segments joined by `/`
+ * @example assertBlobKey('key', 'u/3f2a/b-1')
+ */
+export function assertBlobKey(name: string, key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length > MAX_KEY_LENGTH || !KEY_RE.test(key))
+    throw new TypeError(`${name} must be [a-z0-9_-] segments joined by "/"`);
+}
+
+/**
+ * Asserts `prefix` is a valid list prefix: any string over the key alphabet (it need not
+ * end at a segment boundary, as with S3's Prefix), possibly empty.
+ * @throws TypeError otherwise
+ * @example assertBlobPrefix('prefix', 'u/')
+ */
+export function assertBlobPrefix(name: string, prefix: unknown): asserts prefix is string {
+  if (typeof prefix !== 'string' || prefix.length > MAX_KEY_LENGTH || !PREFIX_RE.test(prefix))
+    throw new TypeError(`${name} must be a string over [a-z0-9/_-]`);
+}
+
+/** Longest pre-signed URL lifetime: one week, as for AWS SigV4 pre-signed URLs. */
+export const MAX_EXPIRES_SEC = 7 * 24 * 3600;
+
+/**
+ * Asserts `value` is a whole number of seconds in [1, one week] (AWS SigV4 limit).
+ * @throws TypeError for a non-integer, RangeError outside the range
+ */
+export function assertExpiresIn(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value))
+    throw new TypeError(`${name} must be an integer`);
+  if (value < 1 || value > MAX_EXPIRES_SEC)
+    throw new RangeError(`${name} must be in [1, ${MAX_EXPIRES_SEC}], got ${value}`);
+}
+
+/**
+ * Asserts `size` is a whole number of bytes in [0, maxObjectSize]: a store never signs a
+ * URL for more bytes than it accepts.
+ * @throws TypeError for a non-integer, RangeError outside the range
+ */
+export function assertObjectSize(
+  name: string,
+  size: unknown,
+  maxObjectSize: number,
+): asserts size is number {
+  if (typeof size !== 'number' || !Number.isSafeInteger(size))
+    throw new TypeError(`${name} must be an integer`);
+  if (size < 0 || size > maxObjectSize)
+    throw new RangeError(`${name} must be in [0, ${maxObjectSize}], got ${size}`);
+}
