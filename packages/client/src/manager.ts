@@ -272,7 +272,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
       try {
         return await body(ctx, remote);
       } finally {
-        await remote.opened.plaintext.return(undefined);
+        await remote.close();
       }
     };
     // A restore takes the lock (no backup may snapshot a wallet being swapped); a verify

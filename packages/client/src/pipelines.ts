@@ -128,32 +128,55 @@ export interface RemoteBackup {
   kind: ArchiveKind;
   /** The v2 sequence, or null for a legacy format. */
   sequence: bigint | null;
+  /**
+   * Ends the plaintext and the download under it (whether or not it was read). Always
+   * call it: a generator never started does not close its source on `return()`.
+   */
+  close(): Promise<void>;
 }
 
-/** download_url → download → open. The caller must finish or `return()` the plaintext. */
+/** download_url → download → open. The caller must call `close()` when done. */
 export async function openRemote(
   ctx: PipelineContext,
   version: BackupVersion | undefined,
 ): Promise<RemoteBackup> {
   const { api, signal } = ctx;
   const target = await api.downloadUrl({ backup_version: version ?? null }, { signal });
+  // Our own cancellation of the download, for when the plaintext is abandoned.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
   const download = api.download(target, {
-    signal,
+    signal: stop.signal,
     onProgress: (bytes, total) => ctx.progress('download', bytes, total),
   });
-  const opened = await openBackup(download, {
-    keyring: ctx.keyring,
-    ...(ctx.maxPlaintextBytes !== undefined ? { maxPlaintextBytes: ctx.maxPlaintextBytes } : {}),
-  });
+  const end = () => {
+    signal.removeEventListener('abort', onAbort);
+    stop.abort();
+  };
+  let opened: OpenedBackup;
+  try {
+    opened = await openBackup(download, {
+      keyring: ctx.keyring,
+      ...(ctx.maxPlaintextBytes !== undefined ? { maxPlaintextBytes: ctx.maxPlaintextBytes } : {}),
+    });
+  } catch (err) {
+    end();
+    throw err;
+  }
+  const close = async () => {
+    await opened.plaintext.return(undefined).catch(() => {});
+    end();
+  };
   let kind: ArchiveKind = 'zip';
   if (opened.header) {
     if (opened.header.payloadKind === 'raw') {
-      await opened.plaintext.return(undefined);
+      await close();
       throw new NoahError('not_a_wallet_archive', 'the backup does not hold a wallet archive');
     }
     kind = opened.header.payloadKind;
   }
-  return { target, opened, kind, sequence: opened.header?.sequence ?? null };
+  return { target, opened, kind, sequence: opened.header?.sequence ?? null, close };
 }
 
 /** The plaintext with decrypt progress. */
