@@ -114,7 +114,10 @@ export interface ByteReader {
   read(n: number): Promise<Uint8Array>;
   /** True when no byte is left (pulls one more source chunk if needed). */
   atEnd(): Promise<boolean>;
-  /** Stops the source early (calls its `return`); safe to call more than once. */
+  /**
+   * Drops buffered bytes and stops the source early (calls its `return`); later reads
+   * see the end. Safe to call more than once.
+   */
   close(): Promise<void>;
 }
 
@@ -171,6 +174,8 @@ export function byteReader(source: AsyncIterable<Uint8Array>): ByteReader {
       return !(await pull());
     },
     async close() {
+      cur = new Uint8Array(0);
+      pos = 0;
       if (ended) return;
       ended = true;
       await it.return?.();
