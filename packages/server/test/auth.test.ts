@@ -174,6 +174,8 @@ describe.each(fullCombos)('auth (LUD-04) on $metadataKind + $blobKind', (combo) 
 
   it('logout revokes the token', async () => {
     const token = await login(srv.url);
+    const odd = await call(`${srv.url}/v0/auth/logout`, { token, body: { everywhere: true } });
+    expect(odd.status).toBe(400);
     const out = await call(`${srv.url}/v0/auth/logout`, { token });
     expect(out.status).toBe(200);
     expect(out.body).toEqual({ revoked: true });

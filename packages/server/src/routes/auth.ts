@@ -7,6 +7,7 @@ import type { LoginRequest } from '@noah-backup/core/api';
 import type { FastifyInstance } from 'fastify';
 import { authLimitKey, rateLimitHook } from '../http/rate-limit.ts';
 import {
+  emptyBody,
   errorResponses,
   getK1Response,
   loginBody,
@@ -75,10 +76,16 @@ export async function authRoutes(
       onRequest: async (request) => {
         request.principal = await auth.authenticate(request.headers.authorization);
       },
+      // No body, or `{}`.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         summary: 'Revoke the bearer token',
         tags: ['auth'],
         security: [{ bearer: [] }],
+        body: emptyBody,
+        bodyRequired: false,
         response: { 200: logoutResponse, ...errorResponses(401) },
       },
     },

@@ -38,9 +38,9 @@ export async function backupRoutes(
   app.addHook('onRequest', async (request) => {
     request.principal = await auth.authenticate(request.headers.authorization);
   });
-  // `list`, `download_url` and `report`-less calls may omit the body entirely.
+  // `list` and `download_url` may omit the body entirely: it means `{}`.
   app.addHook('preValidation', async (request) => {
-    if (request.body === undefined || request.body === null) request.body = {};
+    request.body ??= {};
   });
   const limit = rateLimitHook(app, {
     perMinute: deps.userPerMinute,
