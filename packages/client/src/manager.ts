@@ -108,7 +108,14 @@ export interface BackupManager {
   deleteBackup(version: BackupVersion): Promise<void>;
   /** Downloads, decrypts and checks a backup without restoring it. */
   verifyBackup(version?: BackupVersion, opts?: OperationOptions): Promise<VerifyResult>;
-  /** Handles a push's data payload (`{type: 'backup_trigger', notification_id}`); never throws. */
+  /**
+   * Handles a push's data payload (`{type: 'backup_trigger', notification_id}`); never
+   * throws. A React Native app calls it from its background notification handler, e.g.
+   * with expo-notifications: `TaskManager.defineTask(TASK, ({ data }) =>
+   * manager.handleBackupNotification(data.body ?? data))` plus
+   * `Notifications.registerTaskAsync(TASK)`; with UnifiedPush, from the distributor's
+   * `onMessage` after `JSON.parse` of the message.
+   */
   handleBackupNotification(data: unknown): Promise<NotificationResult>;
   /** The backup status (as loaded from the state store once {@link ready} resolves). */
   getStatus(): BackupStatus;

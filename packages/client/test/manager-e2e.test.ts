@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecryptionError } from '@noah-backup/core/errors';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createApiClient } from '../src/api-client.ts';
 import { LOCK_KEY } from '../src/backup-lock.ts';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { AbortedError, ApiError, IntegrityError } from '../src/errors.ts';
@@ -311,5 +312,32 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
       lastError: { code: 'interrupted' },
     });
     expect(await reopened.manager.triggerBackup()).toMatchObject({ status: 'completed' });
+  });
+
+  // Last: it moves the server's clock a day on.
+  it('logs in again when the server says the token expired, then retries the call', async () => {
+    const a = await device(newMnemonic());
+    const paths: string[] = [];
+    const api = createApiClient({
+      baseUrl: srv.url,
+      signer: a.keys.signer,
+      clock: a.clock, // the device's clock does not move: it believes its token is fresh
+      fetch: (url, init) => {
+        paths.push(new URL(url).pathname);
+        return fetch(url, init);
+      },
+    });
+    expect(await api.list()).toEqual([]);
+    srv.clock.advance(25 * 3600_000); // past the server's token lifetime
+    expect(await api.list()).toEqual([]);
+    expect(paths).toEqual([
+      '/v0/getk1',
+      '/v0/auth/login',
+      '/v0/backup/list',
+      '/v0/backup/list', // refused: token_expired
+      '/v0/getk1',
+      '/v0/auth/login',
+      '/v0/backup/list',
+    ]);
   });
 });
