@@ -41,7 +41,7 @@ function referenceV2(plain: Uint8Array, root: Uint8Array, nonce: Uint8Array, kin
   header.writeBigUInt64BE(77n, 20);
   Buffer.from(nonce).copy(header, 28);
   createHmac('sha256', hk).update(header.subarray(0, 60)).digest().copy(header, 60);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   const n = Math.max(1, Math.ceil(plain.length / C));
   for (let i = 0; i < n; i++) {
     const iv = Buffer.alloc(12);
