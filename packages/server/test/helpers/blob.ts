@@ -34,6 +34,7 @@ export interface TestBlobStore {
     rawEndpoint: string;
     endpoint: string;
     rejections: { method: string; code: string; status: number }[];
+    forwarded: { method: string; path: string; params: string[] }[];
   };
   /** fs only: the object directory and the URL signing secret (tamper with files there). */
   fs?: { dir: string; signingSecret: Uint8Array };
@@ -83,6 +84,7 @@ export async function openTestBlobStore(
         rawEndpoint: h.rawEndpoint,
         endpoint: h.endpoint,
         rejections: h.rejections,
+        forwarded: h.forwarded,
       },
       cleanup: async () => {
         await store.close?.();

@@ -20,6 +20,10 @@
  * ListObjectsV2 continuation tokens use DES, which Node 20's OpenSSL 3 only has in the
  * legacy provider (so paging works with no vitest configuration). One child per test
  * process, one bucket per harness; the child exits when the test process does.
+ *
+ * s3rver quirk: it lists in directory-walk order, so a key like `a-b` (0x2d) comes after
+ * `a/…` (0x2f), unlike S3's byte order; with paging it may then skip it. Tests that
+ * check order should not mix `-` or `.` siblings with `/` under one prefix.
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -51,6 +55,8 @@ export interface S3Harness {
   storeUrl: string;
   /** Every request the front refused: S3 error code and HTTP status. */
   rejections: { method: string; code: string; status: number }[];
+  /** Every request the front forwarded: method, path and query parameter names. */
+  forwarded: { method: string; path: string; params: string[] }[];
   close(): Promise<void>;
 }
 
@@ -107,8 +113,8 @@ function startS3rver(): Promise<{ rawEndpoint: string; child: ChildProcess }> {
 
 // ---- SigV4 verification ----
 
-/** SHA-256 / HMAC-SHA256 for @smithy/signature-v4, from node:crypto. */
-class Sha256 {
+/** SHA-256 (or HMAC-SHA256 when given a secret) for @smithy/signature-v4, from node:crypto. */
+export class Sha256 {
   private h;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuf(secret));
@@ -356,11 +362,11 @@ async function handle(
   raw: URL,
   req: IncomingMessage,
   res: ServerResponse,
-  rejections: S3Harness['rejections'],
+  log: Pick<S3Harness, 'rejections' | 'forwarded'>,
 ): Promise<void> {
   const method = req.method ?? 'GET';
   const reject = (r: Refusal) => {
-    rejections.push({ method, code: r.code, status: r.status });
+    log.rejections.push({ method, code: r.code, status: r.status });
     refuse(res, method, r);
   };
   const url = req.url ?? '/';
@@ -396,6 +402,7 @@ async function handle(
     });
 
   // Forward without the signature: s3rver only stores.
+  log.forwarded.push({ method, path, params: pairs.map(([k]) => k) });
   const headers: Record<string, string | string[] | undefined> = {
     ...req.headers,
     host: raw.host,
@@ -461,10 +468,10 @@ export async function startS3Harness(opts: { clock?: Clock } = {}): Promise<S3Ha
     clock: opts.clock ?? systemClock,
     accessKeyId: credentials.accessKeyId,
   };
-  const rejections: S3Harness['rejections'] = [];
+  const log: Pick<S3Harness, 'rejections' | 'forwarded'> = { rejections: [], forwarded: [] };
   const raw = new URL(rawEndpoint);
   const server = createServer((req, res) => {
-    handle(ctx, raw, req, res, rejections).catch(() => {
+    handle(ctx, raw, req, res, log).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
@@ -481,7 +488,7 @@ export async function startS3Harness(opts: { clock?: Clock } = {}): Promise<S3Ha
     region: REGION,
     credentials,
     storeUrl,
-    rejections,
+    ...log,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
