@@ -127,10 +127,7 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
             action={opError.retry ? { label: 'Try again', onClick: opError.retry } : undefined}
           />
         ) : null}
-        <p className="sr-only" role="status">
-          {notice}
-        </p>
-        {notice ? <p className="notice ok">{notice}</p> : null}
+        <div role="status">{notice ? <p className="notice ok">{notice}</p> : null}</div>
       </section>
 
       <section className="card" aria-labelledby="history-title">

@@ -1,0 +1,307 @@
+/**
+ * The whole promise in a real browser (issue 6 item 4): create a wallet, enable backups,
+ * add payments, back up and watch the progress complete, see the history, restore on a
+ * new device (a fresh browser context) from the seedphrase alone and find the same
+ * payments; restore a chosen backup and delete one, each after a confirmation; a wrong
+ * seedphrase shows its error and changes nothing. Real server, real Chromium. Saves a
+ * screenshot of each screen to docs/screenshots/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateMnemonic } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AppServer,
+  anyFileContains,
+  buildWebApp,
+  launchChromium,
+  startAppServer,
+} from './helpers/harness.ts';
+
+const SHOTS = resolve(import.meta.dirname, '../../../docs/screenshots');
+const PAYMENTS = [
+  { direction: 'Received', amount: '50000', description: 'Salary marker-7QX' },
+  { direction: 'Sent', amount: '12000', description: 'Groceries marker-7QX' },
+  { direction: 'Received', amount: '1234', description: 'Refund marker-7QX' },
+];
+const BALANCE = '39,234 sats';
+
+let srv: AppServer;
+let browser: Browser;
+let device2: BrowserContext;
+let page1: Page;
+let page2: Page;
+let mnemonic = '';
+
+async function newDevice(): Promise<[BrowserContext, Page]> {
+  const ctx = await browser.newContext({ viewport: { width: 960, height: 820 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(20_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  (page as Page & { errors: string[] }).errors = errors;
+  await page.goto(srv.url);
+  return [ctx, page];
+}
+
+const T = { timeout: 20_000, interval: 100 };
+/** The element's visible text, or '' while it does not exist. */
+const textOf = (loc: Locator) =>
+  loc.textContent({ timeout: 500 }).then(
+    (t) => t ?? '',
+    () => '',
+  );
+const attrOf = (loc: Locator, name: string) =>
+  loc.getAttribute(name, { timeout: 500 }).catch(() => null);
+const heading = (page: Page) => textOf(page.getByRole('heading', { level: 1 }));
+
+/** Saves a screenshot; dialogs in the viewport only (the backdrop covers the viewport). */
+const shot = (page: Page, name: string, fullPage = true) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+
+const backupItems = (page: Page) => page.getByTestId('backup-item');
+
+async function openBackupSettings(page: Page): Promise<void> {
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
+  await page.getByRole('button', { name: 'Backup settings' }).click();
+  await expect.poll(() => heading(page), T).toBe('Backup settings');
+}
+
+/** Records every label the backup progress bar shows, in order. */
+async function recordProgress(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+    const area = document.querySelector('[data-testid="backup-progress"]');
+    if (!area) throw new Error('no progress area');
+    new MutationObserver(() => {
+      const bar = area.querySelector('[role="progressbar"]');
+      const text = bar?.getAttribute('aria-valuetext');
+      if (text && seen[seen.length - 1] !== text) seen.push(text);
+    }).observe(area, { subtree: true, childList: true, attributes: true });
+  });
+}
+
+async function walletIsEmpty(page: Page): Promise<boolean> {
+  return page.evaluate(
+    () =>
+      new Promise<boolean>((res, rej) => {
+        const req = indexedDB.open('noah-wallet', 1);
+        req.onerror = () => rej(req.error);
+        req.onsuccess = () => {
+          const db = req.result;
+          const get = db.transaction('kv').objectStore('kv').getAllKeys();
+          get.onsuccess = () => res(get.result.length === 0);
+          get.onerror = () => rej(get.error);
+        };
+      }),
+  );
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  await buildWebApp();
+  srv = await startAppServer();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+describe('web app journey', () => {
+  it('creates a wallet and shows its seedphrase once, behind a confirmation', async () => {
+    [, page1] = await newDevice();
+    await expect.poll(() => heading(page1), T).toBe('Your wallet, safely backed up');
+    await shot(page1, '01-welcome');
+    await page1.getByRole('button', { name: 'Create a new wallet' }).click();
+    const words = await page1.getByTestId('seedphrase').locator('.seed-word').allTextContents();
+    expect(words).toHaveLength(12);
+    mnemonic = words.join(' ');
+    const cont = page1.getByRole('button', { name: 'Continue' });
+    expect(await cont.isDisabled()).toBe(true);
+    await shot(page1, '02-seedphrase');
+    await page1.getByLabel('I wrote down these 12 words, in order').check();
+    await cont.click();
+    await expect.poll(() => heading(page1), T).toBe('Turn on automatic backups?');
+  });
+
+  it('enables automatic backups', async () => {
+    await shot(page1, '03-enable-backups');
+    await page1.getByRole('button', { name: 'Turn on backups' }).click();
+    await expect.poll(() => heading(page1), T).toBe('Wallet');
+    await page1.getByRole('link', { name: 'Settings', exact: true }).click();
+    await expect
+      .poll(() => textOf(page1.getByTestId('status-card')), T)
+      .toContain('Automatic backups on');
+    await expect
+      .poll(() => textOf(page1.getByTestId('status-card')), T)
+      .toContain('never been backed up');
+  });
+
+  it('adds payments to the SQLite database, which survive a reload', async () => {
+    await page1.getByRole('link', { name: 'Wallet', exact: true }).click();
+    for (const p of PAYMENTS) {
+      await page1.getByRole('radio', { name: p.direction }).check();
+      await page1.getByLabel('Amount (sats)').fill(p.amount);
+      await page1.getByLabel('Description').fill(p.description);
+      await page1.getByRole('button', { name: 'Add payment' }).click();
+      await expect.poll(() => textOf(page1.locator('.payments')), T).toContain(p.description);
+    }
+    await expect.poll(() => textOf(page1.getByTestId('balance')), T).toBe(BALANCE);
+    await page1.reload();
+    await expect.poll(() => textOf(page1.getByTestId('balance')), T).toBe(BALANCE);
+    await expect.poll(() => page1.locator('.payment').count(), T).toBe(3);
+    await shot(page1, '04-wallet');
+  });
+
+  it('backs up now, off the main thread, and shows the progress complete', async () => {
+    await openBackupSettings(page1);
+    await page1.getByText('No backups yet.').waitFor();
+    await recordProgress(page1);
+    await page1.getByRole('button', { name: 'Back up now' }).click();
+    const bar = page1.getByTestId('backup-progress').getByRole('progressbar');
+    await expect.poll(() => attrOf(bar, 'aria-valuetext'), T).toBe('Backup complete, 100%');
+    const seen = await page1.evaluate(
+      () => (window as unknown as { progressSeen: string[] }).progressSeen,
+    );
+    expect(seen.at(-1)).toBe('Backup complete, 100%');
+    expect(seen.length).toBeGreaterThan(1); // at least one phase before the end
+    await expect.poll(() => backupItems(page1).count(), T).toBe(1);
+    await shot(page1, '05-backup-settings');
+    // The manager ran in the backup worker, and the server holds only ciphertext.
+    expect(page1.workers().some((w) => w.url().includes('backup.worker'))).toBe(true);
+    expect(anyFileContains(srv.dataDir, 'marker-7QX')).toBe(false);
+    await page1.getByRole('link', { name: 'Settings', exact: true }).click();
+    await expect
+      .poll(() => textOf(page1.getByTestId('status-card')), T)
+      .toContain('Backed up just now');
+    await shot(page1, '06-settings-status');
+  });
+
+  it('on a new device, a wrong seedphrase shows its error and changes nothing', async () => {
+    [device2, page2] = await newDevice();
+    await page2.getByRole('button', { name: 'Restore from a seedphrase' }).click();
+    const field = page2.getByLabel('Seedphrase', { exact: true });
+    const restore = page2.getByRole('button', { name: 'Restore wallet' });
+    await field.fill(Array(12).fill('abandon').join(' '));
+    await restore.click();
+    await expect
+      .poll(() => textOf(page2.getByRole('alert')), T)
+      .toContain('That is not a valid seedphrase.');
+    let other = generateMnemonic(wordlist, 128);
+    while (other === mnemonic) other = generateMnemonic(wordlist, 128);
+    await field.fill(other);
+    await restore.click();
+    await expect
+      .poll(() => textOf(page2.getByRole('alert')), T)
+      .toContain('We found no backups for this seedphrase.');
+    await shot(page2, '07-restore-wrong-seedphrase');
+    await expect.poll(() => heading(page2), T).toBe('Restore from your seedphrase');
+    expect(await walletIsEmpty(page2)).toBe(true);
+    const state = await page2.evaluate(() =>
+      Object.keys(localStorage).filter((k) => k.startsWith('noah.')),
+    );
+    expect(state).toEqual([]);
+  });
+
+  it('restores on the new device from the seedphrase alone, with the same payments', async () => {
+    // Stray spaces and line breaks are normalised (BIP39 NFKD, single spaces).
+    await page2
+      .getByLabel('Seedphrase', { exact: true })
+      .fill(`  ${mnemonic.split(' ').join('  \n')}  `);
+    await page2.getByRole('button', { name: 'Restore wallet' }).click();
+    await expect.poll(() => heading(page2), T).toBe('Wallet');
+    await expect
+      .poll(() => textOf(page2.locator('.notice.ok')), T)
+      .toContain('Restored 3 payments');
+    await expect.poll(() => textOf(page2.getByTestId('balance')), T).toBe(BALANCE);
+    const descs = await page2.locator('.payment-desc').allTextContents();
+    expect(descs.sort()).toEqual(PAYMENTS.map((p) => p.description).sort());
+    await shot(page2, '08-restored-wallet');
+  });
+
+  it('restores a chosen (older) backup after a confirmation', async () => {
+    await page2.getByLabel('Amount (sats)').fill('777');
+    await page2.getByLabel('Description').fill('After the first backup');
+    await page2.getByRole('button', { name: 'Add payment' }).click();
+    await expect.poll(() => page2.locator('.payment').count(), T).toBe(4);
+    await openBackupSettings(page2);
+    await page2.getByRole('button', { name: 'Back up now' }).click();
+    await expect.poll(() => backupItems(page2).count(), T).toBe(2);
+    const older = backupItems(page2).nth(1);
+    // Cancel first: nothing happens.
+    await older.getByRole('button', { name: /^Restore the backup from/ }).click();
+    const dialog = page2.getByRole('dialog', { name: 'Restore this backup?' });
+    await dialog.waitFor();
+    await expect.poll(() => textOf(dialog), T).toContain('This is not your newest backup.');
+    await shot(page2, '09-restore-confirmation', false);
+    await page2.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await older.getByRole('button', { name: /^Restore the backup from/ }).click();
+    await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+    await page2.getByText(/^Restored the backup from/).waitFor();
+    await page2.getByRole('link', { name: 'Wallet', exact: true }).click();
+    await expect.poll(() => page2.locator('.payment').count(), T).toBe(3);
+    await expect.poll(() => textOf(page2.getByTestId('balance')), T).toBe(BALANCE);
+  });
+
+  it('deletes a backup after a confirmation', async () => {
+    await openBackupSettings(page2);
+    await expect.poll(() => backupItems(page2).count(), T).toBe(2);
+    await backupItems(page2)
+      .nth(0)
+      .getByRole('button', { name: /^Delete the backup from/ })
+      .click();
+    const dialog = page2.getByRole('dialog', { name: 'Delete this backup?' });
+    await dialog.waitFor();
+    await shot(page2, '10-delete-confirmation', false);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => backupItems(page2).count(), T).toBe(2);
+    await backupItems(page2)
+      .nth(0)
+      .getByRole('button', { name: /^Delete the backup from/ })
+      .click();
+    await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page2.getByText(/^Deleted the backup from/).waitFor();
+    await expect.poll(() => backupItems(page2).count(), T).toBe(1);
+    // The first device sees the same history.
+    await page1.getByRole('button', { name: 'Backup settings' }).click();
+    await expect.poll(() => backupItems(page1).count(), T).toBe(1);
+  });
+
+  it('the status card recommends a backup when the last one is over a day old', async () => {
+    await page1.clock.setFixedTime(new Date(Date.now() + 2 * 24 * 3600 * 1000));
+    await page1.getByRole('link', { name: 'Wallet', exact: true }).click();
+    await page1.getByRole('link', { name: 'Settings', exact: true }).click();
+    await expect
+      .poll(() => textOf(page1.getByTestId('status-card')), T)
+      .toContain('Backup recommended: your last backup was 2 days ago.');
+    await shot(page1, '11-status-stale');
+  });
+
+  it('a failed backup says why and retries from the status card', async () => {
+    // The upload URL request cannot connect (the worker's fetch goes through the context).
+    await device2.route('**/v0/backup/upload_url', (route) => route.abort('connectionrefused'));
+    await page2.getByRole('button', { name: 'Back up now' }).click();
+    await expect
+      .poll(() => textOf(page2.getByRole('alert')), T)
+      .toContain('We could not reach the backup server.');
+    await page2.getByRole('link', { name: 'Settings', exact: true }).click();
+    const card = page2.getByTestId('status-card');
+    await expect.poll(() => textOf(card), T).toContain('Your last backup did not finish.');
+    await expect.poll(() => textOf(card), T).toContain('Check your internet connection');
+    await shot(page2, '12-status-failed');
+    await device2.unroute('**/v0/backup/upload_url');
+    await card.getByRole('button', { name: 'Retry backup' }).click();
+    await expect.poll(() => textOf(card), T).toContain('Backed up just now');
+    const errors = (page2 as Page & { errors: string[] }).errors;
+    expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+  });
+});
