@@ -1,0 +1,109 @@
+/**
+ * The UnifiedPush sender (issue 5 item 2; UnifiedPush spec SERV_1.2.0, "Server"): the
+ * application server POSTs the message to the device's endpoint.
+ * - The body is the message, 1 to 4,096 bytes: here the JSON trigger payload.
+ * - 201 accepts it; any 2xx is taken as 201. 404 and 410: the endpoint no longer
+ *   exists and is pruned. 429: slow down (retried with backoff, honouring Retry-After).
+ *   413: too large. Other answers are unknown errors: 5xx and network failures are
+ *   retried, other 4xx are not.
+ * - Redirects MUST NOT be followed.
+ * - RFC 8030 §5.2 `TTL` and §5.3 `Urgency: high` headers, which WebPush-style push
+ *   servers honour.
+ *
+ * A bearer token goes only to the origins it was configured for (UNIFIEDPUSH_BEARER is
+ * `origin=token` pairs): endpoints are chosen by devices, and a token sent to every
+ * endpoint would be sent to anyone who registers one.
+ * @module
+ */
+import type { Clock } from '@noah-backup/core/clock';
+import { mapLimit, type PushSender, retryAfterMs, type SendResult } from './sender.ts';
+
+/** UnifiedPush SERV_1.2.0: a message is at most 4,096 bytes. */
+export const UNIFIEDPUSH_MAX_MESSAGE = 4096;
+
+/** Options of {@link createUnifiedPushSender}. */
+export interface UnifiedPushSenderOptions {
+  clock: Clock;
+  /** Bearer tokens by endpoint origin (`https://push.example.com`). */
+  bearerByOrigin?: ReadonlyMap<string, string>;
+  /** Requests in flight at once within one batch (default 16). */
+  parallel?: number;
+  /** Per-request timeout (default 15 s). */
+  timeoutMs?: number;
+  /** RFC 8030 TTL, seconds (default a day). */
+  ttlSec?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Creates the UnifiedPush sender.
+ *
+ * @param opts - clock, per-origin bearer tokens, limits
+ * @returns the sender
+ * @example
+ * ```ts
+ * const up = createUnifiedPushSender({ clock: systemClock });
+ * const [result] = await up.send([{ address: endpoint, payload }]);
+ * ```
+ */
+export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSender {
+  const doFetch = opts.fetch ?? fetch;
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const ttl = String(opts.ttlSec ?? 86_400);
+
+  const sendOne = async (address: string, body: string): Promise<SendResult> => {
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      return { status: 'failed', reason: 'invalid_endpoint' };
+    }
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      ttl,
+      urgency: 'high',
+    };
+    const bearer = opts.bearerByOrigin?.get(url.origin);
+    if (bearer) headers.authorization = `Bearer ${bearer}`;
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.arrayBuffer(); // the body may be ignored, but it must be drained
+    } catch (err) {
+      return { status: 'retry', reason: `network: ${(err as Error).name}` };
+    }
+    const s = res.status;
+    if (s >= 200 && s < 300) return { status: 'ok' };
+    if (s === 404 || s === 410) return { status: 'dead', reason: `http_${s}` };
+    if (s === 429 || s >= 500) {
+      const after = retryAfterMs(res.headers.get('retry-after'), opts.clock.now());
+      return {
+        status: 'retry',
+        reason: `http_${s}`,
+        ...(after === undefined ? {} : { retryAfterMs: after }),
+      };
+    }
+    return { status: 'failed', reason: `http_${s}` };
+  };
+
+  return {
+    name: 'unifiedpush',
+    maxBatch: 50,
+    concurrency: 4,
+    async send(messages) {
+      if (messages.length > 50) throw new RangeError('messages: at most 50 per batch');
+      return mapLimit(messages, opts.parallel ?? 16, async (m) => {
+        const body = JSON.stringify(m.payload);
+        if (new TextEncoder().encode(body).length > UNIFIEDPUSH_MAX_MESSAGE)
+          return { status: 'failed', reason: 'message_too_big' };
+        return sendOne(m.address, body);
+      });
+    },
+  };
+}
