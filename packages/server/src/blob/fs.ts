@@ -184,9 +184,8 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
 
   const sweepTemp = async (): Promise<number> => {
     const swept = { n: 0 };
-    for await (const _ of walk(dir, '', '\0', swept)) {
-      // '\0' matches no key: only the sweeping side effect runs.
-    }
+    // Walk everything; the objects themselves are not needed, only the sweeping.
+    for await (const _ of walk(dir, '', '', swept));
     if (swept.n > 0)
       logger.info({ blobStore: 'fs', removed: swept.n }, 'removed abandoned temp files');
     return swept.n;
