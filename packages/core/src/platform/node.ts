@@ -18,6 +18,7 @@ import {
   slices,
 } from './common.ts';
 import { rechunk } from '../stream.ts';
+import { checkBase64 } from './base64.ts';
 import type { AesGcm, InflateOptions, Platform } from './types.ts';
 
 const TAG = 16;
@@ -173,5 +174,52 @@ export async function* inflate(
   }
 }
 
+/** A Uint8Array that owns its memory: small Buffers live in Node's shared pool. */
+function owned(buf: Buffer): Uint8Array {
+  return buf.byteLength === buf.buffer.byteLength ? view(buf) : new Uint8Array(buf);
+}
+
+/**
+ * Strict base64 decoding (RFC 4648 §4, FORMAT.md §3.3): a one-pass check of the whole
+ * text, then Node's native decoder (which alone would skip junk and accept bad padding).
+ * @param text - the text as ASCII bytes
+ * @returns the decoded bytes
+ * @throws SyntaxError for anything but canonical padded base64; TypeError for a non-Uint8Array
+ * @example
+ * ```ts
+ * base64Decode(utf8ToBytes('AQID')); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function base64Decode(text: Uint8Array): Uint8Array {
+  abytes('text', text);
+  const s = Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
+  checkBase64(s);
+  return owned(Buffer.from(s, 'base64'));
+}
+
+/**
+ * Standard padded base64 encoding (RFC 4648 §4), no line breaks, with Node's encoder.
+ * @param bytes - the data
+ * @returns the text as ASCII bytes
+ * @throws TypeError for a non-Uint8Array
+ * @example
+ * ```ts
+ * base64Encode(Uint8Array.of(1, 2, 3)); // bytes of "AQID"
+ * ```
+ */
+export function base64Encode(bytes: Uint8Array): Uint8Array {
+  abytes('bytes', bytes);
+  const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return owned(Buffer.from(s, 'latin1'));
+}
+
 /** The Node.js platform as one object. */
-export const platform: Platform = { name: 'node', aesGcm, pbkdf2Sha256, deflate, inflate };
+export const platform: Platform = {
+  name: 'node',
+  aesGcm,
+  pbkdf2Sha256,
+  deflate,
+  inflate,
+  base64Decode,
+  base64Encode,
+};

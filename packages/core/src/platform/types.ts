@@ -60,4 +60,13 @@ export interface Platform {
    * LimitExceededError (having yielded at most `maxOutputBytes`) past the cap.
    */
   inflate(source: AsyncIterable<Uint8Array>, opts: InflateOptions): AsyncGenerator<Uint8Array>;
+  /**
+   * Strict base64 decoding (RFC 4648 §4): standard alphabet, `=` padding, canonical pad
+   * bits; nothing else, not even whitespace (FORMAT.md §3.3).
+   * @param text - the text as ASCII bytes
+   * @throws SyntaxError for anything else
+   */
+  base64Decode(text: Uint8Array): Uint8Array;
+  /** Standard padded base64 (RFC 4648 §4), no line breaks, as ASCII bytes. */
+  base64Encode(bytes: Uint8Array): Uint8Array;
 }

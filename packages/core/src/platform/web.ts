@@ -18,6 +18,7 @@ import {
   updateTail,
 } from './common.ts';
 import { rechunk } from '../stream.ts';
+import { base64DecodePortable, base64EncodePortable } from './base64.ts';
 import type { AesGcm, InflateOptions, Platform } from './types.ts';
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
@@ -208,5 +209,18 @@ export async function* inflate(
     throw new Error('zlib: data after the end of the stream');
 }
 
+/** Strict base64 decoding (portable: `atob` after a strict check). */
+export const base64Decode = base64DecodePortable;
+/** Standard padded base64 encoding (portable: `btoa` over slices). */
+export const base64Encode = base64EncodePortable;
+
 /** The web platform as one object. */
-export const platform: Platform = { name: 'web', aesGcm, pbkdf2Sha256, deflate, inflate };
+export const platform: Platform = {
+  name: 'web',
+  aesGcm,
+  pbkdf2Sha256,
+  deflate,
+  inflate,
+  base64Decode,
+  base64Encode,
+};
