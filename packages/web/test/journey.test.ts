@@ -6,8 +6,8 @@
  * seedphrase shows its error and changes nothing. Real server, real Chromium. Saves a
  * screenshot of each screen to docs/screenshots/.
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -16,6 +16,7 @@ import {
   type AppServer,
   anyFileContains,
   buildWebApp,
+  filesUnder,
   launchChromium,
   startAppServer,
 } from './helpers/harness.ts';
@@ -303,5 +304,31 @@ describe('web app journey', () => {
     await expect.poll(() => textOf(card), T).toContain('Backed up just now');
     const errors = (page2 as Page & { errors: string[] }).errors;
     expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+  });
+
+  it('a corrupted backup is refused with its error, and the wallet stays as it was', async () => {
+    // Flip one bit near the end of the newest stored object: detected late, mid-stream.
+    const objects = filesUnder(join(srv.dataDir, 'blobs')).filter(
+      (f) => !basename(f).startsWith('.tmp-'),
+    );
+    const newest = objects.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
+    const bytes = readFileSync(newest);
+    bytes[bytes.length - 40]! ^= 0x01;
+    writeFileSync(newest, bytes);
+    await page2.getByTestId('status-card').getByRole('button', { name: 'Backup settings' }).click();
+    await expect.poll(() => backupItems(page2).count(), T).toBe(2);
+    await backupItems(page2)
+      .nth(0)
+      .getByRole('button', { name: /^Restore the backup from/ })
+      .click();
+    const dialog = page2.getByRole('dialog', { name: 'Restore this backup?' });
+    await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+    await expect
+      .poll(() => textOf(page2.getByRole('alert')), T)
+      .toContain('could not be opened with this seedphrase, or it is corrupted');
+    await shot(page2, '13-restore-corrupted');
+    await page2.getByRole('link', { name: 'Wallet', exact: true }).click();
+    await expect.poll(() => page2.locator('.payment').count(), T).toBe(3);
+    await expect.poll(() => textOf(page2.getByTestId('balance')), T).toBe(BALANCE);
   });
 });

@@ -20,7 +20,12 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
   const m = useBackupManager(manager);
   const [backups, setBackups] = useState<BackupInfo[] | null>(null);
   const [listError, setListError] = useState<unknown>(null);
-  const [opError, setOpError] = useState<{ error: unknown; retry?: () => void } | null>(null);
+  /** The last failure, shown in the card of the action that failed. */
+  const [opError, setOpError] = useState<{
+    error: unknown;
+    card: 'backup' | 'history';
+    retry?: () => void;
+  } | null>(null);
   const [done, setDone] = useState<Done>(null);
   const [notice, setNotice] = useState('');
   const [pending, setPending] = useState<Pending>(null);
@@ -44,7 +49,7 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
       await m.setBackupEnabled(enabled);
       setNotice(enabled ? 'Automatic backups are on.' : 'Automatic backups are off.');
     } catch (err) {
-      setOpError({ error: err, retry: () => void toggle(enabled) });
+      setOpError({ error: err, card: 'backup', retry: () => void toggle(enabled) });
     }
   };
 
@@ -57,7 +62,7 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
       if (r.status === 'completed') setDone({ label: 'Backup complete', bytes: r.bytes });
       else setNotice('A backup is already running on this device.');
     } catch (err) {
-      setOpError({ error: err, retry: () => void backUpNow() });
+      setOpError({ error: err, card: 'backup', retry: () => void backUpNow() });
     }
     await refresh();
   };
@@ -80,7 +85,7 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
         setNotice(`Deleted the backup from ${when}.`);
       }
     } catch (err) {
-      setOpError({ error: err });
+      setOpError({ error: err, card: 'history' });
     }
     await refresh();
   };
@@ -121,7 +126,7 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
             />
           ) : null}
         </div>
-        {opError ? (
+        {opError?.card === 'backup' ? (
           <ErrorNotice
             error={opError.error}
             action={opError.retry ? { label: 'Try again', onClick: opError.retry } : undefined}
@@ -137,6 +142,7 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
             Refresh
           </button>
         </div>
+        {opError?.card === 'history' ? <ErrorNotice error={opError.error} /> : null}
         {listError ? (
           <ErrorNotice error={listError} action={{ label: 'Try again', onClick: refresh }} />
         ) : backups === null ? (
