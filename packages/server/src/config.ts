@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type PushConfig, parsePushConfig } from './push/config.ts';
 import { type Rollout, parseRollout } from './rollout.ts';
 
 /** Validated server configuration. Durations are in seconds, sizes in bytes. */
@@ -40,6 +41,8 @@ export interface ServerConfig {
   sweepIntervalSec: number;
   /** Unreferenced objects younger than this are never swept as orphans. */
   orphanMinAgeSec: number;
+  /** Push senders and the daily trigger (src/push/config.ts). */
+  push: PushConfig;
 }
 
 /** Values the CLI flags override (`noah-backup serve --port --host --data`). */
@@ -252,6 +255,8 @@ export function loadConfig(
     else trustProxy = tp;
   }
 
+  const push = parsePushConfig(raw, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -273,6 +278,7 @@ export function loadConfig(
     trustProxy,
     sweepIntervalSec,
     orphanMinAgeSec,
+    push,
   };
 }
 

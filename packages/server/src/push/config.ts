@@ -1,0 +1,185 @@
+/**
+ * The daily trigger's configuration (issue 5; docs/PUSH.md "Configuration"), parsed
+ * from the environment as part of `loadConfig` (src/config.ts): every bad value is added
+ * to the one list of problems that `ConfigError` reports.
+ * @module
+ */
+import type { PushProvider } from '@noah-backup/core/api';
+import { Cron } from 'croner';
+import { parseDuration } from '../config.ts';
+
+/** Validated push and scheduler settings. Durations are in seconds. */
+export interface PushConfig {
+  /** Providers that really deliver; devices of other providers go to the log sender. */
+  providers: PushProvider[];
+  /** Expo push API base URL (EXPO_PUSH_URL, default https://exp.host). */
+  expoPushUrl: string;
+  /** EXPO_ACCESS_TOKEN, or null. */
+  expoAccessToken: string | null;
+  /** UNIFIEDPUSH_BEARER: bearer tokens by endpoint origin. */
+  unifiedPushBearer: ReadonlyMap<string, string>;
+  /** UNIFIEDPUSH_ALLOW_HTTP: accept `http:` endpoints at registration (tests, a LAN distributor). */
+  unifiedPushAllowHttp: boolean;
+  /** BACKUP_CRON in UTC (default `0 3 * * *`); null = `off`, no timer (the CLI can still run it). */
+  cron: string | null;
+  /** BACKUP_STALE_AFTER: a user is triggered when their last backup is older (default 20 h). */
+  staleAfterSec: number;
+  /** BACKUP_SPREAD: the sends of a job are spread over this window (default 1 h; 0 = at once). */
+  spreadSec: number;
+  /** PUSH_RATE: messages per second at most (default 500; 0 = no cap). */
+  rate: number;
+  /** PUSH_RECEIPT_DELAY: Expo receipts are read this long after sending (default 15 min). */
+  receiptDelaySec: number;
+  /** PUSH_MAX_DEVICES: devices per user (default 10; the least recently updated go). */
+  maxDevicesPerUser: number;
+}
+
+/** The defaults, for docs and tests. */
+export const PUSH_DEFAULTS = {
+  expoPushUrl: 'https://exp.host',
+  cron: '0 3 * * *',
+  staleAfterSec: 20 * 3600,
+  spreadSec: 3600,
+  rate: 500,
+  receiptDelaySec: 900,
+  maxDevicesPerUser: 10,
+} as const;
+
+const PROVIDERS: readonly string[] = ['expo', 'unifiedpush'];
+
+function httpUrl(text: string): string | null {
+  try {
+    const u = new URL(text);
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search || u.hash) return null;
+    return u.href.replace(/\/+$/, '');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Parses the push settings.
+ *
+ * @param raw - reads a trimmed variable (undefined when unset or blank)
+ * @param problems - where a line is added per invalid variable
+ * @returns the settings (defaults in place of invalid values)
+ * @example
+ * ```ts
+ * const problems: string[] = [];
+ * const push = parsePushConfig((n) => process.env[n], problems);
+ * ```
+ */
+export function parsePushConfig(
+  raw: (name: string) => string | undefined,
+  problems: string[],
+): PushConfig {
+  const duration = (name: string, def: number, min: number, max: number) => {
+    const text = raw(name);
+    if (text === undefined) return def;
+    const n = parseDuration(text);
+    if (n === null || n < min || n > max) {
+      problems.push(
+        `${name}=${JSON.stringify(text)}: must be a duration from ${min}s to ${max}s (seconds, or e.g. 15m, 20h)`,
+      );
+      return def;
+    }
+    return n;
+  };
+
+  let providers: PushProvider[] = [];
+  const providersText = raw('PUSH_PROVIDERS');
+  if (providersText !== undefined && providersText.toLowerCase() !== 'log') {
+    const list = providersText
+      .toLowerCase()
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '' && s !== 'log');
+    const bad = list.filter((p) => !PROVIDERS.includes(p));
+    if (bad.length > 0)
+      problems.push(
+        `PUSH_PROVIDERS=${JSON.stringify(providersText)}: must be "log" or a comma-separated list of expo, unifiedpush`,
+      );
+    else providers = [...new Set(list)] as PushProvider[];
+  }
+
+  const expoText = raw('EXPO_PUSH_URL') ?? PUSH_DEFAULTS.expoPushUrl;
+  const expoPushUrl = httpUrl(expoText);
+  if (expoPushUrl === null)
+    problems.push(
+      `EXPO_PUSH_URL=${JSON.stringify(expoText)}: must be an http(s) base URL without query, e.g. https://exp.host`,
+    );
+
+  const unifiedPushBearer = new Map<string, string>();
+  const bearerText = raw('UNIFIEDPUSH_BEARER');
+  if (bearerText !== undefined) {
+    for (const pair of bearerText.split(',')) {
+      const i = pair.lastIndexOf('=');
+      const origin = i > 0 ? httpUrl(pair.slice(0, i).trim()) : null;
+      const token = i > 0 ? pair.slice(i + 1).trim() : '';
+      if (origin === null || token === '' || new URL(origin).pathname !== '/') {
+        // Never echo the value: it holds tokens.
+        problems.push(
+          'UNIFIEDPUSH_BEARER: must be comma-separated ORIGIN=TOKEN pairs, e.g. https://push.example.com=TOKEN (a token is sent only to endpoints of its origin)',
+        );
+        break;
+      }
+      unifiedPushBearer.set(new URL(origin).origin, token);
+    }
+  }
+
+  const allowText = raw('UNIFIEDPUSH_ALLOW_HTTP')?.toLowerCase();
+  if (allowText !== undefined && allowText !== 'true' && allowText !== 'false')
+    problems.push(`UNIFIEDPUSH_ALLOW_HTTP=${JSON.stringify(allowText)}: must be true or false`);
+
+  let cron: string | null = PUSH_DEFAULTS.cron;
+  const cronText = raw('BACKUP_CRON');
+  if (cronText !== undefined) {
+    if (cronText.toLowerCase() === 'off') cron = null;
+    else {
+      try {
+        new Cron(cronText, { timezone: 'UTC', paused: true }).stop();
+        cron = cronText;
+      } catch {
+        problems.push(
+          `BACKUP_CRON=${JSON.stringify(cronText)}: must be a cron expression (5 or 6 fields, UTC), e.g. "0 3 * * *", or off`,
+        );
+      }
+    }
+  }
+
+  let rate: number = PUSH_DEFAULTS.rate;
+  const rateText = raw('PUSH_RATE');
+  if (rateText !== undefined) {
+    const n = /^\d+$/.test(rateText) ? Number(rateText) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n > 1_000_000)
+      problems.push(
+        `PUSH_RATE=${JSON.stringify(rateText)}: must be messages per second from 0 (no cap) to 1000000`,
+      );
+    else rate = n;
+  }
+
+  let maxDevicesPerUser: number = PUSH_DEFAULTS.maxDevicesPerUser;
+  const maxText = raw('PUSH_MAX_DEVICES');
+  if (maxText !== undefined) {
+    const n = /^\d+$/.test(maxText) ? Number(maxText) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 1 || n > 100)
+      problems.push(
+        `PUSH_MAX_DEVICES=${JSON.stringify(maxText)}: must be an integer from 1 to 100`,
+      );
+    else maxDevicesPerUser = n;
+  }
+
+  return {
+    providers,
+    expoPushUrl: expoPushUrl ?? PUSH_DEFAULTS.expoPushUrl,
+    expoAccessToken: raw('EXPO_ACCESS_TOKEN') ?? null,
+    unifiedPushBearer,
+    unifiedPushAllowHttp: allowText === 'true',
+    cron,
+    staleAfterSec: duration('BACKUP_STALE_AFTER', PUSH_DEFAULTS.staleAfterSec, 60, 30 * 86400),
+    spreadSec: duration('BACKUP_SPREAD', PUSH_DEFAULTS.spreadSec, 0, 86400),
+    rate,
+    receiptDelaySec: duration('PUSH_RECEIPT_DELAY', PUSH_DEFAULTS.receiptDelaySec, 0, 86400),
+    maxDevicesPerUser,
+  };
+}

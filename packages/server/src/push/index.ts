@@ -1,0 +1,132 @@
+/**
+ * Wiring of the daily trigger (issue 5): the senders PUSH_PROVIDERS enables, the push
+ * service behind the routes, the metrics and the scheduler, from the server's
+ * configuration. The app (src/app.ts) and `noah-backup admin` (push/admin.ts) build it
+ * the same way.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock, RandomBytes } from '@noah-backup/core/clock';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ServerConfig } from '../config.ts';
+import { createPushService, type PushService } from '../services/push.ts';
+import type { MetadataStore } from '../stores/metadata.ts';
+import type { PushConfig } from './config.ts';
+import { createExpoSender } from './expo.ts';
+import { createLogSender } from './log.ts';
+import { createPushMetrics, type PushMetrics } from './metrics.ts';
+import type { Sleep } from './pace.ts';
+import { createTriggerScheduler, type TriggerScheduler } from './scheduler.ts';
+import { createSenderSet, type PushSender, type SenderSet } from './sender.ts';
+import { createUnifiedPushSender } from './unifiedpush.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The daily trigger's parts (push/index.ts), for tests and operations. */
+    noahPush: PushRuntime;
+  }
+}
+
+/** The daily trigger's parts. */
+export interface PushRuntime {
+  senders: SenderSet;
+  service: PushService;
+  metrics: PushMetrics;
+  scheduler: TriggerScheduler;
+  /** This instance's lease holder id. */
+  holder: string;
+}
+
+/**
+ * Builds the senders a configuration enables; every other provider goes to the log
+ * sender.
+ *
+ * @param config - the push settings
+ * @param deps - clock, logger, and a fetch to use (default the global one)
+ * @returns the sender set
+ */
+export function createSenders(
+  config: PushConfig,
+  deps: { clock: Clock; logger: Logger; fetch?: typeof fetch },
+): SenderSet {
+  const enabled: Partial<Record<'expo' | 'unifiedpush', PushSender>> = {};
+  const f = deps.fetch ? { fetch: deps.fetch } : {};
+  if (config.providers.includes('expo'))
+    enabled.expo = createExpoSender({
+      baseUrl: config.expoPushUrl,
+      accessToken: config.expoAccessToken,
+      clock: deps.clock,
+      ...f,
+    });
+  if (config.providers.includes('unifiedpush'))
+    enabled.unifiedpush = createUnifiedPushSender({
+      clock: deps.clock,
+      bearerByOrigin: config.unifiedPushBearer,
+      ...f,
+    });
+  return createSenderSet(enabled, createLogSender(deps.logger));
+}
+
+/**
+ * Creates the daily trigger's parts (the scheduler is not started).
+ *
+ * @param deps - configuration, store, clock, randomness, logger and metrics registry;
+ *   optionally the holder id, the job's sleep and fetch (tests)
+ * @returns the runtime
+ * @example
+ * ```ts
+ * const push = createPushRuntime({ config, store, clock, random, logger, registry });
+ * if (config.push.cron) push.scheduler.start();
+ * ```
+ */
+export function createPushRuntime(deps: {
+  config: ServerConfig;
+  store: MetadataStore;
+  clock: Clock;
+  random: RandomBytes;
+  logger: Logger;
+  registry: Registry;
+  holder?: string;
+  sleep?: Sleep;
+  fetch?: typeof fetch;
+}): PushRuntime {
+  const { config, store, clock, logger } = deps;
+  const push = config.push;
+  const holder = deps.holder ?? randomUUID();
+  const senders = createSenders(push, {
+    clock,
+    logger,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  const metrics = createPushMetrics(deps.registry, {
+    store,
+    clock,
+    staleAfterSec: push.staleAfterSec,
+  });
+  const service = createPushService({
+    store,
+    clock,
+    logger,
+    metrics,
+    allowHttpEndpoints: push.unifiedPushAllowHttp,
+    maxDevicesPerUser: push.maxDevicesPerUser,
+  });
+  const scheduler = createTriggerScheduler({
+    store,
+    senders,
+    clock,
+    random: deps.random,
+    logger,
+    metrics,
+    rollout: config.rollout,
+    holder,
+    staleAfterSec: push.staleAfterSec,
+    spreadSec: push.spreadSec,
+    rate: push.rate,
+    cron: push.cron,
+    receiptDelayMs: push.receiptDelaySec * 1000,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  return { senders, service, metrics, scheduler, holder };
+}

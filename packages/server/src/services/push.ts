@@ -1,0 +1,183 @@
+/**
+ * The push endpoints' logic (issue 5 items 1 and 4): device registration and the link
+ * from a client's outcome report to the trigger that asked for it.
+ *
+ * Registration rules (docs/PUSH.md "Devices"): a device is `(user, device_id)`; a user
+ * may have several (PUSH_MAX_DEVICES, the least recently updated go first);
+ * re-registering a device id updates it. A device id is scoped to its user: another
+ * user registering the same id gets their own device and never touches the first
+ * user's. The push address (token or endpoint) is what moves: it belongs to exactly one
+ * device, the latest to register it, because one install wakes one wallet, the one now
+ * logged in there.
+ * @module
+ */
+import type {
+  PushRegisterRequest,
+  PushUnregisterRequest,
+  ReportRequest,
+} from '@noah-backup/core/api';
+import type { Clock } from '@noah-backup/core/clock';
+import type { Logger } from 'pino';
+import { apiError } from '../errors.ts';
+import type { PushMetrics } from '../push/metrics.ts';
+import { redactAddress } from '../push/redact.ts';
+import type { PushStore } from '../stores/push.ts';
+import type { BackupService } from './backups.ts';
+
+/** `POST /v0/push/register` response. */
+export interface PushRegisterResponse {
+  registered: true;
+  device_id: string;
+  provider: 'expo' | 'unifiedpush';
+}
+
+/** `POST /v0/push/unregister` response. */
+export interface PushUnregisterResponse {
+  /** False when the caller had no device by that id (still a success: idempotent). */
+  unregistered: boolean;
+}
+
+/** What the push routes call. Every method throws HttpError for client-visible failures. */
+export interface PushService {
+  register(userId: string, body: PushRegisterRequest): Promise<PushRegisterResponse>;
+  unregister(userId: string, body: PushUnregisterRequest): Promise<PushUnregisterResponse>;
+  /** Marks the trigger a backup report names (by notification id) with its outcome. */
+  recordReport(userId: string, body: ReportRequest): Promise<void>;
+}
+
+/** Expo push tokens as Expo issues them (`ExponentPushToken[…]`, `ExpoPushToken[…]`). */
+export const EXPO_TOKEN_PATTERN = '^Expo(nent)?PushToken\\[[A-Za-z0-9_+/=.:-]{1,200}\\]$';
+/** UnifiedPush SERV_1.2.0: an endpoint is at most 1,000 bytes. */
+export const MAX_ENDPOINT_LENGTH = 1000;
+
+/**
+ * Checks a UnifiedPush endpoint: an absolute https URL (http only when allowed by
+ * UNIFIEDPUSH_ALLOW_HTTP), no credentials in it.
+ *
+ * @param endpoint - the registered endpoint
+ * @param allowHttp - whether `http:` is accepted
+ * @returns null when acceptable, else a public reason
+ */
+export function endpointProblem(endpoint: string, allowHttp: boolean): string | null {
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    return 'endpoint must be an absolute URL';
+  }
+  if (u.protocol !== 'https:' && !(allowHttp && u.protocol === 'http:'))
+    return allowHttp ? 'endpoint must be an http(s) URL' : 'endpoint must be an https URL';
+  if (u.username || u.password) return 'endpoint must not carry credentials';
+  if (new TextEncoder().encode(endpoint).length > MAX_ENDPOINT_LENGTH)
+    return `endpoint must be at most ${MAX_ENDPOINT_LENGTH} bytes`;
+  return null;
+}
+
+/**
+ * Creates the push service.
+ *
+ * @param deps - the store, clock, logger, metrics and registration limits
+ * @returns the service
+ */
+export function createPushService(deps: {
+  store: PushStore;
+  clock: Clock;
+  logger: Logger;
+  metrics?: PushMetrics;
+  allowHttpEndpoints: boolean;
+  maxDevicesPerUser: number;
+}): PushService {
+  const { store, clock, logger, metrics } = deps;
+  const tokenRe = new RegExp(EXPO_TOKEN_PATTERN);
+  return {
+    async register(userId, body) {
+      let address: string;
+      if (body.provider === 'expo') {
+        if (body.endpoint !== undefined)
+          throw apiError('bad_request', 'provider "expo" takes token, not endpoint');
+        if (body.token === undefined || !tokenRe.test(body.token))
+          throw apiError('bad_request', 'token must be an Expo push token, ExponentPushToken[…]');
+        address = body.token;
+      } else {
+        if (body.token !== undefined)
+          throw apiError('bad_request', 'provider "unifiedpush" takes endpoint, not token');
+        if (body.endpoint === undefined)
+          throw apiError('bad_request', 'provider "unifiedpush" needs endpoint');
+        const problem = endpointProblem(body.endpoint, deps.allowHttpEndpoints);
+        if (problem) throw apiError('bad_request', problem);
+        address = body.endpoint;
+      }
+      const r = await store.registerDevice({
+        userId,
+        deviceId: body.device_id,
+        provider: body.provider,
+        address,
+        now: clock.now(),
+        maxDevices: deps.maxDevicesPerUser,
+      });
+      logger.info(
+        {
+          userId,
+          deviceId: body.device_id,
+          provider: body.provider,
+          to: redactAddress(address),
+          updated: r.updated,
+          displaced: r.displaced,
+          evicted: r.evicted,
+        },
+        'push device registered',
+      );
+      return { registered: true, device_id: body.device_id, provider: body.provider };
+    },
+
+    async unregister(userId, body) {
+      const removed = await store.unregisterDevice(userId, body.device_id);
+      logger.info({ userId, deviceId: body.device_id, removed }, 'push device unregistered');
+      return { unregistered: removed };
+    },
+
+    async recordReport(userId, body) {
+      if (body.kind !== 'backup' || body.notification_id === undefined) return;
+      const now = clock.now();
+      const trigger = await store.recordTriggerOutcome({
+        userId,
+        notificationId: body.notification_id,
+        status: body.status,
+        now,
+      });
+      if (!trigger) {
+        logger.info({ userId }, 'report names no trigger of this user; not linked');
+        return;
+      }
+      // Count a report once: a repeat (or a failure after a success) changes nothing.
+      if (trigger.outcome !== body.status || trigger.outcomeAt?.getTime() !== now.getTime()) return;
+      const within =
+        trigger.outcomeAt !== null &&
+        trigger.outcomeAt.getTime() - trigger.createdAt.getTime() <= 86_400_000;
+      metrics?.outcomes.inc({ status: body.status, within_day: String(within) });
+    },
+  };
+}
+
+/**
+ * Links outcome reports to triggers: `report` of the returned service first records the
+ * outcome on the trigger (when the report names one), then does what the backup service
+ * does (count, log).
+ *
+ * @param backups - the backup service
+ * @param push - the push service
+ * @returns the backup service with a linking `report`
+ * @example
+ * ```ts
+ * const backups = linkReports(createBackupService(deps), push);
+ * ```
+ */
+export function linkReports(backups: BackupService, push: PushService): BackupService {
+  return {
+    ...backups,
+    async report(userId, body) {
+      await push.recordReport(userId, body);
+      return backups.report(userId, body);
+    },
+  };
+}
