@@ -119,7 +119,18 @@ export async function openV2(
     }
     const gcm = platform.aesGcm(payloadKey);
     wipe(payloadKey);
-    return { header, plaintext: plaintextOf(reader, gcm, header, cap) };
+    const plaintext = plaintextOf(reader, gcm, header, cap);
+    // `return()` on a generator never started skips its body, `finally` included: close
+    // the source here too, so abandoning the plaintext unread ends the download under it.
+    const end = plaintext.return.bind(plaintext);
+    plaintext.return = async (value) => {
+      try {
+        return await end(value);
+      } finally {
+        await reader.close();
+      }
+    };
+    return { header, plaintext };
   } catch (err) {
     await reader.close();
     throw err;
