@@ -74,7 +74,9 @@ def seed_v0_key(password):
 
 
 def b64decode_strict(text):
-    text = text.rstrip(b" \t\r\n")
+    # FORMAT.md §3.3: CR and LF are ignored anywhere (line-wrapped base64), other
+    # whitespace only at the end; anything else must be strict base64.
+    text = text.rstrip(b" \t\r\n").replace(b"\r", b"").replace(b"\n", b"")
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:

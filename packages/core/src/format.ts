@@ -17,7 +17,7 @@ import {
   openNoahV1Blob,
   openSeedV0Blob,
 } from './legacy.ts';
-import { base64TextLength, decodeLegacyText } from './legacy-text.ts';
+import { base64TextLength, decodeLegacyText, legacyFirstByte } from './legacy-text.ts';
 import { collect, fromBytes } from './stream.ts';
 import {
   encryptV2,
@@ -65,8 +65,8 @@ export function detectFormat(prefix: Uint8Array): BackupFormat | 'legacy' {
   const end = base64TextLength(prefix);
   if (end <= 0) throw new NotABackupError();
   // FORMAT.md §2.1: the first four base64 characters hold the first decoded byte.
-  if (end >= 4 && decodeLegacyText(prefix.subarray(0, 4))[0] !== NOAH_V1_VERSION) return 'seed-v0';
-  return 'legacy';
+  const b0 = legacyFirstByte(prefix);
+  return b0 !== undefined && b0 !== NOAH_V1_VERSION ? 'seed-v0' : 'legacy';
 }
 
 /** Options of {@link encryptBackup}. */
@@ -219,9 +219,14 @@ function capError(cap: number): LimitExceededError {
   return new LimitExceededError(`plaintext exceeds the cap of ${cap} bytes`);
 }
 
-/** Largest legacy text that can hold `cap` plaintext bytes, plus room for a final newline. */
+/**
+ * Largest legacy text that can hold `cap` plaintext bytes (FORMAT.md §2.3): its base64
+ * characters, up to two line-break bytes per 64 of them (wrapped text, §3.3), and a
+ * little trailing whitespace.
+ */
 function legacyTextCap(cap: number): number {
-  return 4 * Math.ceil((cap + NOAH_V1_OVERHEAD) / 3) + 64;
+  const chars = 4 * Math.ceil((cap + NOAH_V1_OVERHEAD) / 3);
+  return chars + 2 * Math.ceil(chars / 64) + 64;
 }
 
 /**

@@ -374,7 +374,7 @@ export interface LegacyInfo {
   format: 'seed-v0' | 'legacy';
   /** Formats that could hold this blob, in the order a reader tries them. */
   candidates: ('noah-v1' | 'seed-v0')[];
-  /** Length of the base64 text (without trailing whitespace). */
+  /** Base64 characters in the text (line breaks and trailing whitespace not counted). */
   encodedLength: number;
   /** Length of the decoded blob. */
   decodedLength: number;

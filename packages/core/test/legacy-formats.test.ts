@@ -2,6 +2,7 @@ import { createCipheriv, createHash, pbkdf2Sync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bytesToUtf8, concatBytes, utf8ToBytes } from '../src/bytes.ts';
 import { DecryptionError, NotABackupError } from '../src/errors.ts';
+import { detectFormat } from '../src/format.ts';
 import {
   createSeedV0KeyCache,
   decodeLegacyText,
@@ -154,13 +155,33 @@ describe('legacy base64 text (FORMAT.md §3.3)', () => {
     expect(decodeLegacyText(ascii('AAE='))).toEqual(Uint8Array.of(0, 1));
   });
 
-  it('rejects junk, missing or wrong padding, non-canonical bits, line breaks, url alphabet', () => {
+  it('ignores CR and LF anywhere: line-wrapped text (Android Base64.DEFAULT, MIME)', () => {
+    const want = decodeLegacyText(ascii(ok));
+    for (const wrapped of [
+      `${ok.slice(0, 20)}\n${ok.slice(20)}`,
+      `${ok.slice(0, 20)}\r\n${ok.slice(20)}\r\n`,
+      `${ok.slice(0, 1)}\n${ok.slice(1, 43)}\r${ok.slice(43)}\n\n`,
+      `\n${ok}`,
+    ])
+      expect(decodeLegacyText(ascii(wrapped)), JSON.stringify(wrapped)).toEqual(want);
+  });
+
+  it('detection finds the first decoded byte past line breaks (FORMAT.md §2.1)', () => {
+    expect(detectFormat(ascii('A\r\nQID'))).toBe('legacy'); // 0x01 …
+    expect(detectFormat(ascii('Ag\nID\n'))).toBe('seed-v0'); // 0x02 …
+    expect(() => detectFormat(ascii('A\tQID'))).toThrow(NotABackupError);
+  });
+
+  it('rejects junk, missing or wrong padding, non-canonical bits, inner spaces, url alphabet', () => {
     const bad = [
       '',
       '\n',
+      '\r\n\r\n',
       ` ${ok}`,
-      `${ok.slice(0, 20)}\n${ok.slice(20)}`,
+      `${ok.slice(0, 20)}\t${ok.slice(20)}`,
       `${ok.slice(0, 20)} ${ok.slice(20)}`,
+      `${ok.slice(0, 40)}\nA=`,
+      `AAE\n=\nA`,
       `${ok}!`,
       'AAE',
       'AAE==',
