@@ -242,6 +242,8 @@ describe('web app journey', () => {
     const dialog = page2.getByRole('dialog', { name: 'Restore this backup?' });
     await dialog.waitFor();
     await expect.poll(() => textOf(dialog), T).toContain('This is not your newest backup.');
+    // Focus starts on the safe choice.
+    expect(await page2.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
     await shot(page2, '09-restore-confirmation', false);
     await page2.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
@@ -330,5 +332,16 @@ describe('web app journey', () => {
     await page2.getByRole('link', { name: 'Wallet', exact: true }).click();
     await expect.poll(() => page2.locator('.payment').count(), T).toBe(3);
     await expect.poll(() => textOf(page2.getByTestId('balance')), T).toBe(BALANCE);
+  });
+
+  it('removes the wallet from a browser after a confirmation, back to onboarding', async () => {
+    await page1.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page1.getByRole('button', { name: 'Remove wallet from this browser' }).click();
+    const dialog = page1.getByRole('dialog', { name: 'Remove the wallet from this browser?' });
+    await dialog.getByRole('button', { name: 'Remove wallet' }).click();
+    await expect.poll(() => heading(page1), T).toBe('Your wallet, safely backed up');
+    expect(await walletIsEmpty(page1)).toBe(true);
+    await page1.reload();
+    await expect.poll(() => heading(page1), T).toBe('Your wallet, safely backed up');
   });
 });
