@@ -11,7 +11,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
+import { type Dirent, type Stats, constants as fsc } from 'node:fs';
 import { access, lstat, mkdir, readdir, rmdir, unlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
@@ -100,6 +100,7 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
   let secret = opts.signingSecret;
+  const generated = secret === undefined;
   if (secret === undefined) {
     secret = new Uint8Array(randomBytes(32));
     logger.warn(
@@ -149,7 +150,7 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
     prefix: string,
     swept: { n: number },
   ): AsyncGenerator<BlobInfo> {
-    let entries: import('node:fs').Dirent[];
+    let entries: Dirent[];
     try {
       entries = await readdir(abs, { withFileTypes: true });
     } catch (err) {
@@ -170,7 +171,7 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
         const sub = `${key}/`;
         if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* walk(path, sub, prefix, swept);
       } else if (e.isFile() && key.startsWith(prefix)) {
-        let st: import('node:fs').Stats;
+        let st: Stats;
         try {
           st = await lstat(path);
         } catch (err) {
@@ -272,6 +273,9 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
     list,
     ping,
     sweepTemp,
-    close: async () => {},
+    // A generated secret is ours to wipe; a given one belongs to the caller.
+    close: async () => {
+      if (generated) secret.fill(0);
+    },
   };
 }

@@ -3,13 +3,15 @@
  * rules"), so keys are a narrow alphabet — `[a-z0-9_-]` segments joined by `/`. Anything
  * else is a programming error and throws a TypeError, which also rules out path
  * traversal in the fs store (no `.`, no empty segment, no leading or trailing `/`).
+ * A key is at most 512 characters, each segment at most 255.
  * @module
  */
 
 /** Longest key accepted (S3 allows 1,024 bytes; ours are far shorter). */
 export const MAX_KEY_LENGTH = 512;
 
-const KEY_RE = /^[a-z0-9_-]+(?:\/[a-z0-9_-]+)*$/;
+// Segments are file names in the fs store: at most 255 bytes (NAME_MAX).
+const KEY_RE = /^[a-z0-9_-]{1,255}(?:\/[a-z0-9_-]{1,255})*$/;
 const PREFIX_RE = /^[a-z0-9/_-]*$/;
 
 /**

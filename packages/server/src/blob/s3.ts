@@ -76,7 +76,7 @@ export interface S3BlobStore extends BlobStore {
 interface SdkError {
   name?: string;
   code?: string;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; requestId?: string };
 }
 
 function isNotFound(err: unknown): boolean {
@@ -85,14 +85,19 @@ function isNotFound(err: unknown): boolean {
   return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
 }
 
-/** Any SDK failure as BlobStoreUnavailableError: operation, S3 code and status; no URL. */
+/**
+ * Any SDK failure as BlobStoreUnavailableError: operation, S3 error code, HTTP status and
+ * S3 request id. The SDK error is not attached as `cause`: loggers serialise causes, and
+ * SDK errors can carry request and response details.
+ */
 function unavailable(op: string, err: unknown): BlobStoreUnavailableError {
   const e = err as SdkError;
   const what = e.code ?? e.name ?? 'error';
   const status = e.$metadata?.httpStatusCode;
+  const id = e.$metadata?.requestId;
+  const details = [what, status ? `HTTP ${status}` : '', id ? `request id ${id}` : ''];
   return new BlobStoreUnavailableError(
-    `s3 blob store: ${op} failed (${what}${status ? `, HTTP ${status}` : ''})`,
-    { cause: err },
+    `s3 blob store: ${op} failed (${details.filter(Boolean).join(', ')})`,
   );
 }
 
