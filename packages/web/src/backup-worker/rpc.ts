@@ -39,7 +39,7 @@ type Wire =
   | { k: 'err'; id: number; error: WireError }
   | { k: 'event'; name: string; payload: unknown };
 
-/** A handler may return a value to send back; `transfer` lists buffers to move. */
+/** A handler; its result (or error) is sent back to the caller. */
 export type Handler = (...args: never[]) => unknown;
 
 /** One side of the RPC. */
@@ -102,7 +102,13 @@ export function createRpc(port: MessageEndpoint, handlers: Record<string, Handle
     async '__stream.next'(id: number) {
       const it = streams.get(id);
       if (!it) throw new NoahError('stream_closed', 'the stream is closed');
-      const r = await it.next();
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        streams.delete(id); // a failed stream is over (sticky errors stay with the source)
+        throw err;
+      }
       if (r.done) streams.delete(id);
       return r.done ? { done: true } : { done: false, value: movable(r.value) };
     },
@@ -128,10 +134,10 @@ export function createRpc(port: MessageEndpoint, handlers: Record<string, Handle
         })
         .then(
           (value) => {
-            const v = value as { value?: unknown } | undefined;
-            const transfer =
-              v && typeof v === 'object' && v.value instanceof Uint8Array ? [v.value.buffer] : [];
-            send({ k: 'ok', id: msg.id, value }, transfer);
+            // Stream chunks move (their buffers are `movable` copies or whole buffers the
+            // producer gave away); every other value is copied by structured clone.
+            const chunk = msg.method === '__stream.next' && (value as { value?: Uint8Array }).value;
+            send({ k: 'ok', id: msg.id, value }, chunk ? [chunk.buffer] : []);
           },
           (err: unknown) => send({ k: 'err', id: msg.id, error: toWire(err) }),
         );

@@ -89,8 +89,8 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     next: 'Delete an old backup, then try again.',
   },
   backups_not_enabled: {
-    title: 'Backups are turned off for this wallet.',
-    next: 'Turn on automatic backups in Backup settings, then try again.',
+    title: 'Backups are not available for this account yet.',
+    next: 'The server is turning backups on gradually. Try again later.',
   },
   backup_not_found: {
     title: 'That backup no longer exists on the server.',
