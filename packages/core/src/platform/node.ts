@@ -55,12 +55,17 @@ export function aesGcm(key: Uint8Array): AesGcm {
       checkGcmArgs(nonce, plaintext, aad);
       const cipher = createCipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
       if (aad) cipher.setAAD(aad);
-      // One output buffer per message: ciphertext || tag.
-      const out = new Uint8Array(plaintext.length + TAG);
-      out.set(cipher.update(plaintext));
-      cipher.final();
+      const body = cipher.update(plaintext);
+      const rest = cipher.final(); // empty for GCM, a stream mode
+      if (body.length + rest.length !== plaintext.length)
+        throw new Error('AES-GCM produced an unexpected ciphertext length');
+      // One output buffer per message, ciphertext || tag; no zero-fill, as every byte of
+      // it is written right here.
+      const out = Buffer.allocUnsafeSlow(plaintext.length + TAG);
+      out.set(body);
+      out.set(rest, body.length);
       out.set(cipher.getAuthTag(), plaintext.length);
-      return out;
+      return view(out);
     },
     async decrypt(nonce, sealed, aad) {
       checkGcmArgs(nonce, sealed, aad, TAG);
