@@ -270,7 +270,18 @@ describe.each(blobStoreKinds)('BlobStore contract: %s', (kind) => {
   });
 
   test('invalid keys and arguments are refused before any I/O', async () => {
-    for (const bad of ['../etc/passwd', 'a/../b', '/abs', 'a//b', 'a/', 'UPPER', 'a.b', '', 'a\0b', 'x'.repeat(256)])
+    for (const bad of [
+      '../etc/passwd',
+      'a/../b',
+      '/abs',
+      'a//b',
+      'a/',
+      'UPPER',
+      'a.b',
+      '',
+      'a\0b',
+      'x'.repeat(256),
+    ])
       await expect(store.presignPut(bad, { size: 1, expiresInSec: 60 })).rejects.toThrow(TypeError);
     await expect(store.head('../x')).rejects.toThrow(TypeError);
     await expect(store.delete('a/../../x')).rejects.toThrow(TypeError);
