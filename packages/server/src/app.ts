@@ -18,11 +18,14 @@ import { installRequestHooks } from './http/hooks.ts';
 import { collectOpenApi } from './http/openapi.ts';
 import { createLogger } from './logging.ts';
 import { type Metrics, createMetrics } from './metrics.ts';
+import { createPushRuntime } from './push/index.ts';
 import { authRoutes } from './routes/auth.ts';
 import { backupRoutes } from './routes/backups.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { pushRoutes } from './routes/push.ts';
 import { type AuthService, type Principal, createAuthService } from './services/auth.ts';
 import { type BackupService, createBackupService } from './services/backups.ts';
+import { linkReports } from './services/push.ts';
 import type { BlobStore } from './stores/blob.ts';
 import type { MetadataStore } from './stores/metadata.ts';
 import { startSweeper } from './sweeper.ts';
@@ -119,7 +122,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     k1TtlSec: config.k1TtlSec,
     tokenTtlSec: config.tokenTtlSec,
   });
-  const backups = createBackupService({
+  // The daily trigger (issue 5): senders, push service, metrics, scheduler.
+  const push = createPushRuntime({
+    config,
+    store: metadata,
+    clock,
+    random,
+    logger,
+    registry: metrics.registry,
+  });
+  const unlinked = createBackupService({
     metadata,
     blobs,
     clock,
@@ -134,7 +146,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       rollout: config.rollout,
     },
   });
+  // Outcome reports name the trigger they answer (services/push.ts).
+  const backups = linkReports(unlinked, push.service);
   app.decorate('noah', { auth, backups, metrics });
+  app.decorate('noahPush', push);
 
   const openapi = collectOpenApi(app);
   installErrorHandlers(app);
@@ -154,6 +169,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       prefix: '/v0/backup',
       auth,
       backups,
+      userPerMinute: config.rateLimit.userPerMinute,
+    });
+    await api.register(pushRoutes, {
+      prefix: '/v0/push',
+      auth,
+      push: push.service,
       userPerMinute: config.rateLimit.userPerMinute,
     });
   });
@@ -182,6 +203,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     );
     app.addHook('onClose', async () => sweeper.stop());
   }
+
+  if (config.push.cron !== null) push.scheduler.start();
+  app.addHook('onClose', async () => push.scheduler.stop());
 
   await app.ready();
   return app;

@@ -17,6 +17,7 @@ import {
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
 const HOUR = 3_600_000;
+const MIN = 60_000;
 const DAY = '2026-01-01';
 const token = () => `ExponentPushToken[${freshKey('t')}]`;
 
@@ -251,20 +252,22 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
         status: 'failure',
         now: at(HOUR),
       });
-      expect(failed).toMatchObject({ outcome: 'failure', outcomeAt: at(HOUR) });
-      await store.recordTriggerOutcome({
-        userId: u.id,
-        notificationId: 'n-1',
-        status: 'success',
-        now: at(2 * HOUR),
+      expect(failed).toMatchObject({
+        changed: true,
+        trigger: { outcome: 'failure', outcomeAt: at(HOUR) },
       });
-      const final = await store.recordTriggerOutcome({
-        userId: u.id,
-        notificationId: 'n-1',
-        status: 'failure',
-        now: at(3 * HOUR),
+      const report = (status: 'success' | 'failure', t: number) =>
+        store.recordTriggerOutcome({ userId: u.id, notificationId: 'n-1', status, now: at(t) });
+      expect((await report('failure', 90 * MIN))?.changed).toBe(false);
+      expect(await report('success', 2 * HOUR)).toMatchObject({
+        changed: true,
+        trigger: { outcome: 'success', outcomeAt: at(2 * HOUR) },
       });
-      expect(final).toMatchObject({ outcome: 'success', outcomeAt: at(2 * HOUR) });
+      expect(await report('failure', 3 * HOUR)).toMatchObject({
+        changed: false,
+        trigger: { outcome: 'success', outcomeAt: at(2 * HOUR) },
+      });
+      expect((await report('success', 4 * HOUR))?.changed).toBe(false);
     });
 
     it('outcome stats count sent triggers and successes within a day', async () => {

@@ -192,21 +192,26 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         throw new RangeError(`status: expected "success" or "failure", got ${String(status)}`);
       assertDate('now', now);
       // A success is final: a later failure (another device of the user, a retry) does
-      // not undo a completed backup.
-      await db
+      // not undo a completed backup. A repeated report changes nothing.
+      const updated = await db
         .updateTable('push_triggers')
         .set({ outcome: status, outcome_at: ms(now) })
         .where('user_id', '=', userId)
         .where('notification_id', '=', notificationId)
-        .where((eb) => eb.or([eb('outcome', 'is', null), eb('outcome', '<>', 'success')]))
-        .execute();
+        .where((eb) =>
+          status === 'success'
+            ? eb.or([eb('outcome', 'is', null), eb('outcome', '=', 'failure')])
+            : eb('outcome', 'is', null),
+        )
+        .executeTakeFirst();
       const row = await db
         .selectFrom('push_triggers')
         .selectAll()
         .where('user_id', '=', userId)
         .where('notification_id', '=', notificationId)
         .executeTakeFirst();
-      return row ? triggerFromRow(row) : null;
+      if (!row) return null;
+      return { trigger: triggerFromRow(row), changed: num(updated.numUpdatedRows) > 0 };
     },
 
     async triggerOutcomeStats(from, to) {

@@ -139,18 +139,19 @@ export function createPushService(deps: {
     async recordReport(userId, body) {
       if (body.kind !== 'backup' || body.notification_id === undefined) return;
       const now = clock.now();
-      const trigger = await store.recordTriggerOutcome({
+      const recorded = await store.recordTriggerOutcome({
         userId,
         notificationId: body.notification_id,
         status: body.status,
         now,
       });
-      if (!trigger) {
+      if (!recorded) {
         logger.info({ userId }, 'report names no trigger of this user; not linked');
         return;
       }
-      // Count a report once: a repeat (or a failure after a success) changes nothing.
-      if (trigger.outcome !== body.status || trigger.outcomeAt?.getTime() !== now.getTime()) return;
+      // Count a report once: a failure after a success changes nothing.
+      if (!recorded.changed) return;
+      const trigger = recorded.trigger;
       const within =
         trigger.outcomeAt !== null &&
         trigger.outcomeAt.getTime() - trigger.createdAt.getTime() <= 86_400_000;

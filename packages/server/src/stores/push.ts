@@ -167,15 +167,16 @@ export interface PushStore {
   getTrigger(userId: string, day: string): Promise<TriggerRow | null>;
   /**
    * Records the client's report on its trigger (matched by user and notification id).
-   * A success is final; a failure may be followed by a success. Returns the updated
-   * row, or null when the user has no trigger with that id.
+   * A success is final; a failure may be followed by a success; a repeat changes
+   * nothing. Returns the row and
+   * whether this call changed it, or null when the user has no trigger with that id.
    */
   recordTriggerOutcome(args: {
     userId: string;
     notificationId: string;
     status: 'success' | 'failure';
     now: Date;
-  }): Promise<TriggerRow | null>;
+  }): Promise<{ trigger: TriggerRow; changed: boolean } | null>;
   /** Sent triggers created in `[from, to)` and how many succeeded within a day. */
   triggerOutcomeStats(from: Date, to: Date): Promise<TriggerOutcomeStats>;
 
