@@ -14,5 +14,6 @@ program
 
 (await import('./commands/serve.ts')).registerServe(program);
 (await import('./commands/client.ts')).registerClientCommands(program);
+(await import('./commands/crypto.ts')).registerCryptoCommands(program);
 
 await program.parseAsync(process.argv);

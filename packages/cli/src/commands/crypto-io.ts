@@ -1,0 +1,268 @@
+/**
+ * Plumbing of `encrypt`, `decrypt` and `inspect`: the input as a byte stream, the output
+ * written atomically (temp file in OUT's directory, mode 0600, fsync, rename; removed on
+ * any failure or signal), a progress bar on a terminal's stderr, and one-line errors with
+ * a hint and the exit codes of the client commands' table.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, unlinkSync } from 'node:fs';
+import { type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { NoahError } from '@noah-backup/core/errors';
+import { EXIT, UsageError } from './client-support.ts';
+
+/** Exit code after SIGINT / SIGTERM (128 + signal number), as shells report it. */
+export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The exit-code table of these commands (a subset of the client commands' table). */
+export const CRYPTO_EXIT_HELP = `
+Exit codes:
+  0    success
+  1    other failure (cannot read IN, cannot write OUT, disk full)
+  2    usage error (bad arguments, no seedphrase, OUT exists without --force)
+  3    wrong seedphrase, or the backup is corrupted or was tampered with; invalid
+       BIP39 seedphrase (v2)
+  6    not a backup, unsupported version, or over the --max-size cap
+  130  interrupted (SIGINT; 143 for SIGTERM); OUT is not written`;
+
+/** Where an input comes from: its bytes and, for a regular file, its size. */
+export interface Input {
+  source: AsyncIterable<Uint8Array>;
+  size: number | null;
+}
+
+/** Read size for input files: large reads, few syscalls, still constant memory. */
+const READ_SIZE = 1 << 20;
+
+/**
+ * Opens IN (`-` for stdin) as a byte stream.
+ * @throws the fs error if the file cannot be opened (ENOENT, EACCES, EISDIR)
+ */
+export async function openInput(path: string): Promise<Input> {
+  if (path === '-') return { source: process.stdin, size: null };
+  const s = await stat(path);
+  if (s.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
+  const stream = createReadStream(path, { highWaterMark: READ_SIZE });
+  await once(stream, 'open');
+  return { source: stream, size: s.isFile() ? s.size : null };
+}
+
+/** An output being written; nothing is visible at OUT until `commit`. */
+export interface Output {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Flushes, fsyncs, renames into place (and fsyncs the directory). */
+  commit(): Promise<void>;
+  /** Removes the temp file; safe to call after a failed commit or more than once. */
+  abort(): Promise<void>;
+}
+
+/** Temp files to remove if a signal arrives (a handler cannot await). */
+const pending = new Set<string>();
+
+/**
+ * Removes pending temp files and exits on SIGINT/SIGTERM, so an interrupted command
+ * leaves neither OUT nor a temp file. Call once per process.
+ */
+export function cleanUpOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      for (const p of pending) {
+        try {
+          unlinkSync(p);
+        } catch {
+          // already gone
+        }
+      }
+      process.stderr.write(`noah-backup: interrupted (${signal}); nothing was written\n`);
+      process.exit(EXIT_SIGNAL[signal]);
+    });
+}
+
+/** Coalesces small writes into one `writev` per ~1 MiB. */
+function batcher(fh: FileHandle) {
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (parts.length === 0) return;
+    const batch = parts;
+    parts = [];
+    size = 0;
+    await fh.writev(batch);
+  };
+  return {
+    async write(chunk: Uint8Array) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= READ_SIZE) await flush();
+    },
+    flush,
+  };
+}
+
+/** Writes to stdout with backpressure; stdout cannot be atomic (the reader must check the exit code). */
+function stdoutOutput(): Output {
+  return {
+    async write(chunk) {
+      if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    },
+    async commit() {},
+    async abort() {},
+  };
+}
+
+/**
+ * Opens OUT for an atomic write: a temp file `.<name>.<random>.tmp` in OUT's directory,
+ * created exclusively with mode 0600. `-` writes to stdout instead (not atomic).
+ * @param path - OUT
+ * @param force - replace an existing OUT
+ * @throws UsageError if OUT exists and `force` is false; the fs error if the directory
+ *   is not writable
+ */
+export async function openOutput(path: string, force: boolean): Promise<Output> {
+  if (path === '-') return stdoutOutput();
+  const target = resolve(path);
+  if (!force) {
+    const exists = await stat(target).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new UsageError(`${path} exists (use --force to replace it)`);
+  }
+  const dir = dirname(target);
+  const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
+  pending.add(tmp);
+  const out = batcher(fh);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await fh.close();
+  };
+  return {
+    write: out.write,
+    async commit() {
+      await out.flush();
+      await fh.sync();
+      await close();
+      await rename(tmp, target);
+      pending.delete(tmp);
+      // Make the rename itself durable.
+      const d = await open(dir, 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    },
+    async abort() {
+      await close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      pending.delete(tmp);
+    },
+  };
+}
+
+/** Counts bytes as they pass, for the progress bar. */
+export async function* counted(
+  source: AsyncIterable<Uint8Array>,
+  onBytes: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}
+
+/** Files below this size get no progress bar. */
+const PROGRESS_MIN = 16 * 2 ** 20;
+
+/**
+ * A progress bar over the input bytes, on stderr when it is a terminal and the input is
+ * a file of at least 16 MiB; otherwise a no-op.
+ */
+export async function progressBar(
+  label: string,
+  total: number | null,
+): Promise<{ add(n: number): void; stop(): void }> {
+  if (!process.stderr.isTTY || total === null || total < PROGRESS_MIN)
+    return { add() {}, stop() {} };
+  const { SingleBar, Presets } = await import('cli-progress');
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const bar = new SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} |{bar}| {percentage}% {done} / {all}`,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    Presets.shades_classic,
+  );
+  let done = 0;
+  let last = 0;
+  bar.start(total, 0, { done: mib(0), all: mib(total) });
+  return {
+    add(n) {
+      done += n;
+      // Redraw at most every 1 MiB: cheap at any size.
+      if (done - last < 2 ** 20 && done < total) return;
+      last = done;
+      bar.update(Math.min(done, total), { done: mib(done), all: mib(total) });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+/** Maps an error to its exit code and a hint (exit codes of CRYPTO_EXIT_HELP). */
+export function classifyCrypto(err: unknown): { exit: number; hint: string | null } {
+  const code = err instanceof NoahError ? err.code : (err as { code?: unknown })?.code;
+  switch (code) {
+    case 'usage':
+      return { exit: EXIT.usage, hint: 'run with --help for usage' };
+    case 'decryption_failed':
+      return {
+        exit: EXIT.auth,
+        hint: 'check the seedphrase (--mnemonic-file or NOAH_MNEMONIC), or that the file is complete and unmodified',
+      };
+    case 'invalid_mnemonic':
+      return {
+        exit: EXIT.auth,
+        hint: 'check the words and their order; v2 needs a valid BIP39 seedphrase',
+      };
+    case 'not_a_backup':
+      return { exit: EXIT.integrity, hint: 'is this a Noah backup? `noah-backup inspect FILE`' };
+    case 'unsupported_version':
+      return { exit: EXIT.integrity, hint: 'it was made by a newer Noah Backup: upgrade' };
+    case 'limit_exceeded':
+      return { exit: EXIT.integrity, hint: 'raise the cap with --max-size if you trust the file' };
+    case 'ENOSPC':
+      return { exit: EXIT.generic, hint: 'the disk is full; nothing was written' };
+    default:
+      return { exit: EXIT.generic, hint: null };
+  }
+}
+
+/** Reports a failure on stderr: one line, then a hint line; sets the exit code. */
+export function reportFailure(err: unknown): void {
+  const { exit, hint } = classifyCrypto(err);
+  const code = err instanceof NoahError ? ` [${err.code}]` : '';
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`noah-backup: error: ${message.split('\n')[0]}${code}\n`);
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
+  process.exitCode = exit;
+}
+
+/**
+ * Parses a size: bytes, or a number with K/M/G/T (powers of 1024, optional `iB`/`B`).
+ * @throws InvalidArgumentError-compatible Error for anything else
+ */
+export function parseSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(value.trim());
+  if (!m) throw new Error('a size is a number of bytes, optionally with K, M, G or T (e.g. 512M)');
+  const exp = ' KMGT'.indexOf((m[2] || ' ').toUpperCase());
+  const n = Math.floor(Number(m[1]) * 1024 ** exp);
+  if (!Number.isSafeInteger(n)) throw new Error('size too large');
+  return n;
+}
