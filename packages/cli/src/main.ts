@@ -13,6 +13,7 @@ program
   .showHelpAfterError('(run with --help for usage)');
 
 (await import('./commands/serve.ts')).registerServe(program);
+(await import('./commands/admin.ts')).registerAdmin(program);
 (await import('./commands/client.ts')).registerClientCommands(program);
 (await import('./commands/crypto.ts')).registerCryptoCommands(program);
 

@@ -1,0 +1,129 @@
+/**
+ * `noah-backup admin` (issue 5 item 6), on the same configuration as `serve`
+ * (environment variables, docs/OPERATIONS.md; `--data` overrides DATA_DIR):
+ * - `admin trigger-backups --now [--json]` runs today's daily trigger job once and
+ *   prints what it sent. Safe to run on several machines at once or repeatedly: the
+ *   day's lease lets one run, and no user is triggered twice a day.
+ * - `admin stats [--json]` prints users, enabled users, stale users, devices, bytes
+ *   stored and the last job run.
+ * The server modules are loaded only when a command runs.
+ * @module
+ */
+import type { Command } from 'commander';
+
+/** Exit code for invalid configuration (EX_CONFIG from sysexits.h). */
+const EXIT_CONFIG = 78;
+/** Exit code for a usage error. */
+const EXIT_USAGE = 2;
+
+interface AdminFlags {
+  data?: string;
+  json?: boolean;
+}
+
+async function config(command: string, flags: AdminFlags) {
+  const { ConfigError, loadConfig } = await import('@noah-backup/server/config');
+  try {
+    return loadConfig(process.env, flags.data === undefined ? {} : { dataDir: flags.data });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`noah-backup admin ${command}: ${err.message}\n`);
+    process.exitCode = EXIT_CONFIG;
+    return null;
+  }
+}
+
+const MIB = 1024 * 1024;
+const bytes = (n: number) => (n >= MIB ? `${(n / MIB).toFixed(1)} MiB (${n} bytes)` : `${n} bytes`);
+const iso = (d: Date | null) => (d ? d.toISOString() : '-');
+
+/**
+ * Adds the `admin` command group to the program.
+ *
+ * @param program - the root `noah-backup` command
+ * @example
+ * ```ts
+ * registerAdmin(program);
+ * ```
+ */
+export function registerAdmin(program: Command): void {
+  const admin = program
+    .command('admin')
+    .description('Operator commands on the server configuration (same env vars as serve)');
+
+  admin
+    .command('trigger-backups')
+    .description("Run today's daily backup trigger job once and print what it sent")
+    .option('--now', 'run it now (required)')
+    .option('-d, --data <dir>', 'data directory (env DATA_DIR, default ./data)')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: AdminFlags & { now?: boolean }) => {
+      if (!flags.now) {
+        process.stderr.write(
+          'noah-backup admin trigger-backups: add --now to run the job now (the server runs it at BACKUP_CRON)\n',
+        );
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      const cfg = await config('trigger-backups', flags);
+      if (!cfg) return;
+      const { runTriggerJobOnce } = await import('@noah-backup/server/push/admin');
+      const r = await runTriggerJobOnce(cfg);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const out = [`backup trigger job ${r.day}: ${r.status}`];
+      if (r.status === 'lease_held')
+        out.push("  another instance is running this day's job; nothing was sent from here");
+      else {
+        const sent = Object.entries(r.sent)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
+        out.push(
+          `  candidates         ${r.candidates}`,
+          `  triggered users    ${r.triggered}`,
+          `  messages sent      ${sent || '0'}`,
+          `  failed users       ${r.failed} (${r.messageFailures} messages given up, ${r.retries} retries)`,
+          `  pruned tokens      ${r.pruned}`,
+          `  skipped            ${r.skippedRollout} by the rollout, ${r.claimedElsewhere} by another instance`,
+        );
+      }
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+
+  admin
+    .command('stats')
+    .description('Print users, enabled and stale users, devices, bytes stored, the last job run')
+    .option('-d, --data <dir>', 'data directory (env DATA_DIR, default ./data)')
+    .option('--json', 'print the figures as JSON')
+    .action(async (flags: AdminFlags) => {
+      const cfg = await config('stats', flags);
+      if (!cfg) return;
+      const { readAdminStats } = await import('@noah-backup/server/push/admin');
+      const s = await readAdminStats(cfg);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(s)}\n`);
+        return;
+      }
+      const job = s.lastJob;
+      const ratio =
+        s.triggers7d.sent === 0
+          ? '-'
+          : `${((100 * s.triggers7d.succeededWithinDay) / s.triggers7d.sent).toFixed(1)} %`;
+      process.stdout.write(
+        [
+          `users              ${s.users}`,
+          `enabled users      ${s.enabledUsers}`,
+          `stale users        ${s.staleUsers} (enabled, with a device, no backup within BACKUP_STALE_AFTER)`,
+          `devices            ${s.devices}`,
+          `backups            ${s.backups}`,
+          `bytes stored       ${bytes(s.bytesStored)}`,
+          job
+            ? `last job run       ${job.day}: started ${iso(job.startedAt)}, ${job.finishedAt ? `finished ${iso(job.finishedAt)}` : 'unfinished'}, ${job.triggered} triggered, ${job.failed} failed, ${job.pruned} pruned, ${job.runs} run(s)`
+            : 'last job run       none',
+          `trigger success    ${ratio} of ${s.triggers7d.sent} triggers (last 7 days) led to a backup within a day`,
+        ].join('\n') + '\n',
+      );
+    });
+}

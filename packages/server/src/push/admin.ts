@@ -1,0 +1,132 @@
+/**
+ * What `noah-backup admin` does (issue 5 item 6), over the same configuration as
+ * `serve` (src/config.ts: environment variables and the `--data` flag): run today's
+ * trigger job once, and read the operator's figures. Each call opens the metadata store
+ * named by DATABASE_URL and closes it again; logs go to stderr, so stdout carries only
+ * the command's output.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { type Clock, secureRandom, systemClock } from '@noah-backup/core/clock';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { ServerConfig } from '../config.ts';
+import { createLogger } from '../logging.ts';
+import { createMetadataStore } from '../metadata/index.ts';
+import type { MetadataStore } from '../stores/metadata.ts';
+import type { PushJobRow } from '../stores/push.ts';
+import { createPushRuntime } from './index.ts';
+import type { TriggerJobResult } from './job.ts';
+
+/** Options of the admin calls. */
+export interface AdminOptions {
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: JSON lines on stderr at the configured level. */
+  logger?: Logger;
+}
+
+/** `admin stats`. */
+export interface AdminStats {
+  users: number;
+  enabledUsers: number;
+  /** Enabled users with a device and no backup within BACKUP_STALE_AFTER. */
+  staleUsers: number;
+  devices: number;
+  backups: number;
+  bytesStored: number;
+  lastJob: PushJobRow | null;
+  /** Triggers of the last 7 closed days and how many led to a backup within a day. */
+  triggers7d: { sent: number; succeededWithinDay: number };
+}
+
+function stderrLogger(config: ServerConfig): Logger {
+  return createLogger({
+    level: config.logLevel,
+    destination: pino.destination({ fd: 2, sync: true }),
+  });
+}
+
+async function withStore<T>(
+  config: ServerConfig,
+  logger: Logger,
+  fn: (store: MetadataStore) => Promise<T>,
+): Promise<T> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await createMetadataStore(config.databaseUrl, { logger });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Runs today's (UTC) trigger job once, now. Another instance holding the day's lease
+ * makes it return `lease_held` without sending; users already triggered today are
+ * skipped, so running it again (or on two machines) never triggers a user twice.
+ *
+ * @param config - the server configuration
+ * @param opts - clock and logger
+ * @returns what the job did
+ * @throws when the metadata store cannot be opened or fails
+ * @example
+ * ```ts
+ * const r = await runTriggerJobOnce(loadConfig(process.env));
+ * ```
+ */
+export async function runTriggerJobOnce(
+  config: ServerConfig,
+  opts: AdminOptions = {},
+): Promise<TriggerJobResult> {
+  const logger = opts.logger ?? stderrLogger(config);
+  return withStore(config, logger, (store) =>
+    createPushRuntime({
+      config,
+      store,
+      clock: opts.clock ?? systemClock,
+      random: secureRandom,
+      logger,
+      registry: new Registry(),
+      holder: `admin-${randomUUID()}`,
+    }).scheduler.runNow(),
+  );
+}
+
+/**
+ * Reads users, enabled users, stale users, devices, backups, bytes stored, the last
+ * job and the last week's trigger outcomes.
+ *
+ * @param config - the server configuration
+ * @param opts - clock and logger
+ * @returns the figures
+ * @throws when the metadata store cannot be opened or fails
+ */
+export async function readAdminStats(
+  config: ServerConfig,
+  opts: AdminOptions = {},
+): Promise<AdminStats> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? stderrLogger(config);
+  return withStore(config, logger, async (store) => {
+    const now = clock.now();
+    const day = 86_400_000;
+    const base = await store.stats(now);
+    const push = await store.pushStats(new Date(now.getTime() - config.push.staleAfterSec * 1000));
+    const triggers7d = await store.triggerOutcomeStats(
+      new Date(now.getTime() - 8 * day),
+      new Date(now.getTime() - day),
+    );
+    return {
+      users: base.users,
+      enabledUsers: base.enabledUsers,
+      staleUsers: push.staleUsers,
+      devices: push.devices,
+      backups: base.backups,
+      bytesStored: base.bytesStored,
+      lastJob: push.lastJob,
+      triggers7d,
+    };
+  });
+}
