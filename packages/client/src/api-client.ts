@@ -24,6 +24,7 @@ import type {
   UploadUrlResponse,
 } from '@noah-backup/core/api';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
+import { NoahError } from '@noah-backup/core/errors';
 import { ApiError } from './errors.ts';
 import { type FetchFn, requestJson } from './http.ts';
 import { type Logger, silentLogger } from './logger.ts';
@@ -38,6 +39,7 @@ import {
 import {
   DEFAULT_TRANSFER_TIMEOUTS,
   getBlob,
+  getBlobPrefix,
   type ProgressFn,
   putBlob,
   type TransferTimeouts,
@@ -103,11 +105,26 @@ export interface ApiClient {
   unregisterPush(req: PushUnregisterRequest, opts?: CallOptions): Promise<void>;
   /** PUTs `source` to `target.upload_url` with Content-Length and `upload_headers`, retried. */
   upload(target: UploadUrlResponse, source: UploadSource, opts?: TransferOptions): Promise<void>;
-  /** Streams the backup at `target.download_url`, exactly `backup_size` bytes, resumed on failure. */
+  /**
+   * Streams the backup at `target.download_url`, exactly `backup_size` bytes, resumed on
+   * failure. Given the whole `download_url` answer, a URL that has expired by the time
+   * of a retry is replaced by a fresh one for the same backup (a `backup_changed` error
+   * if the slot meanwhile holds another backup).
+   */
   download(
-    target: Pick<DownloadUrlResponse, 'download_url' | 'backup_size'>,
+    target: Pick<DownloadUrlResponse, 'download_url' | 'backup_size'> &
+      Partial<Pick<DownloadUrlResponse, 'backup_version' | 'created_at'>>,
     opts?: TransferOptions,
   ): AsyncIterable<Uint8Array>;
+  /**
+   * The first `n` bytes of the backup at `target.download_url` (fewer if it is shorter),
+   * by one ranged GET that stops after them; retried.
+   */
+  downloadPrefix(
+    target: Pick<DownloadUrlResponse, 'download_url' | 'backup_size'>,
+    n: number,
+    opts?: CallOptions,
+  ): Promise<Uint8Array>;
 }
 
 /** Error codes after which a fresh login may help (core `ErrorCode`). */
@@ -283,7 +300,46 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       getBlob(
         transfer,
         { url: target.download_url, size: target.backup_size },
-        { retry: retryOpts(o?.signal, 'download'), onProgress: o?.onProgress, signal: o?.signal },
+        {
+          retry: retryOpts(o?.signal, 'download'),
+          onProgress: o?.onProgress,
+          signal: o?.signal,
+          refresh: refresher(target, o?.signal),
+        },
+      ),
+    downloadPrefix: (target, n, o) =>
+      withRetry(
+        () =>
+          getBlobPrefix(
+            transfer,
+            { url: target.download_url, size: target.backup_size },
+            n,
+            o?.signal,
+          ),
+        retryOpts(o?.signal, 'download'),
       ),
   };
+
+  /** A fresh URL for the same backup, if `target` says which backup it is. */
+  function refresher(
+    target: Partial<Pick<DownloadUrlResponse, 'backup_version' | 'created_at' | 'backup_size'>>,
+    signal: AbortSignal | undefined,
+  ): (() => Promise<string>) | undefined {
+    const { backup_version, created_at, backup_size } = target;
+    if (backup_version === undefined || created_at === undefined) return undefined;
+    return async () => {
+      logger.info('the download URL was refused, asking for a fresh one', { backup_version });
+      const fresh = await call<DownloadUrlResponse>(
+        '/v0/backup/download_url',
+        { backup_version },
+        signal,
+      );
+      if (fresh.created_at !== created_at || fresh.backup_size !== backup_size)
+        throw new NoahError(
+          'backup_changed',
+          `backup ${backup_version} was replaced during the download; start again`,
+        );
+      return fresh.download_url;
+    };
+  }
 }

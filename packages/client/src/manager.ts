@@ -16,14 +16,8 @@ import type { ApiClient } from './api-client.ts';
 import { type BackupLock, createBackupLock } from './backup-lock.ts';
 import { AbortedError, NetworkError } from './errors.ts';
 import { type Logger, silentLogger } from './logger.ts';
-import {
-  openRemote,
-  type PipelineContext,
-  plaintextOf,
-  readSequence,
-  runBackup,
-  SEQUENCE_KEY,
-} from './pipelines.ts';
+import { openRemote, type PipelineContext, plaintextOf, runBackup } from './pipelines.ts';
+import { knownSequence, SEQUENCE_KEY } from './sequence.ts';
 import {
   type Activity,
   type BackupStatus,
@@ -307,7 +301,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
       await ready;
       try {
         const result = await verifyOrRestore('restore', version, o?.signal, async (ctx, remote) => {
-          const seen = await readSequence(state);
+          const seen = await knownSequence(ctx);
           const seq = remote.sequence;
           // FORMAT.md §6.6: an older sequence than we have seen may be a rollback.
           if (seq !== null && seq < seen && !o?.confirmRollback)

@@ -3,9 +3,9 @@
  * Backup: snapshot → encrypt (streaming) → spool (size known) → upload_url → PUT →
  * complete_upload; temp files always removed; a failure never touches the server's
  * previous backup (the server only switches after completion, and we never delete).
- * Restore/verify: download_url → streamed, resumable download → open (format
- * auto-detected, authenticated as it streams) → the wallet adapter stages, checks and
- * swaps (or only checks).
+ * Restore/verify: download_url → streamed download, resumed after a break (with a fresh
+ * URL if the old one expired meanwhile) → open (format auto-detected, authenticated as
+ * it streams) → the wallet adapter stages, checks and swaps (or only checks).
  * @module
  */
 import type { BackupInfo, BackupVersion, DownloadUrlResponse } from '@noah-backup/core/api';
@@ -28,10 +28,8 @@ import type {
 } from './adapters.ts';
 import type { ApiClient } from './api-client.ts';
 import type { Logger } from './logger.ts';
+import { knownSequence, SEQUENCE_KEY } from './sequence.ts';
 import type { ProgressPhase } from './status.ts';
-
-/** State store key of the highest v2 sequence this device has written or restored. */
-export const SEQUENCE_KEY = 'v2_sequence';
 
 /** What a pipeline needs. */
 export interface PipelineContext {
@@ -46,12 +44,6 @@ export interface PipelineContext {
   maxPlaintextBytes: number | undefined;
   signal: AbortSignal;
   progress(phase: ProgressPhase, bytes: number, totalBytes?: number): void;
-}
-
-/** The highest v2 sequence this device has seen (0 before any). */
-export async function readSequence(state: DeviceStateStore): Promise<bigint> {
-  const text = await state.get(SEQUENCE_KEY);
-  return text !== null && /^\d+$/.test(text) ? BigInt(text) : 0n;
 }
 
 /** Counts bytes flowing through an iterable. */
@@ -85,7 +77,8 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
   const v2 = ctx.format === 'v2';
   // DESIGN.md "Backup formats": tar for v2, ZIP for the legacy formats.
   const kind: ArchiveKind = v2 ? 'tar' : 'zip';
-  const sequence = v2 ? (await readSequence(ctx.state)) + 1n : null;
+  // FORMAT.md §6.6: continue the highest sequence known, read from the server if need be.
+  const sequence = v2 ? (await knownSequence(ctx)) + 1n : null;
   let snapshot: WalletSnapshot | undefined;
   let spooled: SpooledBlob | undefined;
   try {

@@ -148,9 +148,13 @@ function streamOf(
  * breaks or stalls is retried (bounded, backoff with jitter) from where it stopped:
  * with `Range: bytes=N-`, or by skipping N bytes when the store ignores Range, so the
  * consumer sees one continuous stream. Stopping the iteration aborts the request.
+ * When the store refuses the URL (403: expired — a retry can come after the URL's few
+ * minutes are up — or no longer valid) and `refresh` is given, a fresh URL is fetched
+ * once and the download resumes with it.
  *
  * @param target.url - pre-signed GET URL (secret)
  * @param target.size - `backup_size` from the server
+ * @param opts.refresh - gives a fresh URL for the same object (throws if it changed)
  * @throws {@link IntegrityError} when the object is longer than `size` or a store
  *   answers a resume with the wrong range; {@link ApiError} for an error status
  *   (4xx final); {@link NetworkError} once retries run out
@@ -166,16 +170,19 @@ export async function* getBlob(
     retry: RetryOptions;
     onProgress?: ProgressFn | undefined;
     signal?: AbortSignal | undefined;
+    refresh?: (() => Promise<string>) | undefined;
   },
 ): AsyncGenerator<Uint8Array> {
   const { size } = target;
+  let current = target;
   let received = 0;
   let failures = 0;
+  let refreshed = false;
   opts.onProgress?.(0, size);
   for (;;) {
     const before = received;
     try {
-      for await (const chunk of getFrom(deps, target, received, opts.signal)) {
+      for await (const chunk of getFrom(deps, current, received, opts.signal)) {
         received += chunk.byteLength;
         opts.onProgress?.(received, size);
         yield chunk;
@@ -186,7 +193,16 @@ export async function* getBlob(
         `the download ended after ${received} of ${size} bytes`,
       );
     } catch (err) {
-      if (received > before) failures = 0;
+      if (received > before) {
+        failures = 0;
+        refreshed = false;
+      }
+      // A refused URL: one fresh URL per stretch without progress, then resume at once.
+      if (opts.refresh && !refreshed && isUrlRefused(err) && !opts.signal?.aborted) {
+        refreshed = true;
+        current = { url: await opts.refresh(), size };
+        continue;
+      }
       failures++;
       const retryable = opts.retry.retryable ?? isRetryable;
       if (failures >= opts.retry.policy.maxAttempts || !retryable(err) || opts.signal?.aborted)
@@ -197,6 +213,74 @@ export async function* getBlob(
       opts.retry.onRetry?.({ attempt: failures, delayMs, error: err });
       await opts.retry.sleep(delayMs, opts.signal);
     }
+  }
+}
+
+/**
+ * True for a store's refusal of the URL itself: 403, whether the fs store's
+ * `url_expired` / `signature_invalid` or S3's `AccessDenied` ("Request has expired").
+ */
+export function isUrlRefused(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 403;
+}
+
+/**
+ * Reads the first `n` bytes of the object at a pre-signed URL (fewer if it is shorter)
+ * with one `Range: bytes=0-(n-1)` GET, and stops the transfer there: a store that
+ * ignores Range (answers 200 with the whole object) is cut off after `n` bytes. No
+ * retry here (the caller retries).
+ *
+ * @param target.url - pre-signed GET URL (secret)
+ * @param target.size - `backup_size` from the server
+ * @param n - bytes wanted
+ * @throws {@link ApiError} for an error status; {@link NetworkError}
+ * @example
+ * ```ts
+ * const head = await getBlobPrefix(deps, { url, size }, V2_HEADER_LENGTH);
+ * ```
+ */
+export async function getBlobPrefix(
+  deps: TransferDeps,
+  target: { url: string; size: number },
+  n: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const want = Math.min(n, target.size);
+  if (want <= 0) return new Uint8Array(0);
+  const wd = createWatchdog({
+    totalMs: transferDeadlineMs(want, deps.timeouts),
+    idleMs: deps.timeouts.idleMs,
+    signal,
+  });
+  try {
+    const res = await deps.fetch(target.url, {
+      method: 'GET',
+      headers: { range: `bytes=0-${want - 1}` },
+      signal: wd.signal,
+    });
+    if (!res.ok) throw await errorFromResponse(res, deps.clock);
+    if (!res.body) throw new NetworkError('incomplete_transfer', 'the download had no body');
+    const out = new Uint8Array(want);
+    let fill = 0;
+    const reader = res.body.getReader();
+    try {
+      while (fill < want) {
+        const r = await reader.read();
+        if (r.done) break;
+        wd.touch();
+        const k = Math.min(want - fill, r.value.byteLength);
+        out.set(r.value.subarray(0, k), fill);
+        fill += k;
+      }
+    } finally {
+      // Whatever the store sent past the prefix is not read: the transfer stops here.
+      await reader.cancel().catch(() => {});
+    }
+    return out.subarray(0, fill);
+  } catch (err) {
+    throw wd.translate(err);
+  } finally {
+    wd.done();
   }
 }
 

@@ -23,7 +23,7 @@ let dir: string;
 let server: LocalServer;
 let keys: SessionKeys;
 
-/** A server whose auth works and whose `upload_url` refuses: enough for a failing run. */
+/** A server whose auth works, with no backups, and whose `upload_url` refuses: a failing run. */
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'noah-react-'));
   let enabled = false;
@@ -35,6 +35,7 @@ beforeEach(async () => {
         token_type: 'Bearer',
         expires_at: '2100-01-01T00:00:00Z',
       });
+    if (req.path === '/v0/backup/list') return json(res, 200, []);
     if (req.path === '/v0/backup/settings') {
       if (req.method === 'POST') enabled = JSON.parse(req.body.toString()).backup_enabled;
       return json(res, 200, { backup_enabled: enabled, last_backup_at: null });

@@ -12,6 +12,7 @@ import { wordlist } from '@scure/bip39/wordlists/english.js';
 import Database from 'better-sqlite3';
 import type { BackupFormat } from '@noah-backup/core/format';
 import { type ApiClient, createApiClient } from '../../src/api-client.ts';
+import type { FetchFn } from '../../src/http.ts';
 import { createSessionKeys, type SessionKeys } from '../../src/keys.ts';
 import { type BackupManager, createBackupManager } from '../../src/manager.ts';
 import { createFileSpooler } from '../../src/node/spool.ts';
@@ -43,6 +44,8 @@ export interface DeviceOptions {
   clock?: ReturnType<typeof manualClock>;
   format?: BackupFormat;
   lockTtlMs?: number;
+  /** The device's network (default: the global fetch). */
+  fetch?: FetchFn;
 }
 
 /** Opens a device against `serverUrl`. */
@@ -59,6 +62,7 @@ export async function openDevice(serverUrl: string, opts: DeviceOptions): Promis
     signer: keys.signer,
     clock: clock as Clock,
     sleep: async () => {},
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   const state = createFileStateStore(join(opts.root, 'state.json'));
   const manager = createBackupManager({

@@ -1,0 +1,114 @@
+/**
+ * The v2 sequence this device knows (FORMAT.md §6.6, rollback detection): the highest
+ * sequence it has written or restored, kept in the device state. A device that has
+ * none yet (a new phone, a reinstall) must not start again at 1 — its backups would look
+ * older than the ones already on the server, and a rollback to those could not be told
+ * from a genuine restore. So the first time, it reads the v2 headers of the backups on
+ * the server (a ranged GET of the first `V2_HEADER_LENGTH` bytes of each), authenticates
+ * them with its own key, and starts from the highest sequence found.
+ * @module
+ */
+import type { BackupVersion } from '@noah-backup/core/api';
+import {
+  DecryptionError,
+  NotABackupError,
+  UnsupportedVersionError,
+} from '@noah-backup/core/errors';
+import type { Keyring } from '@noah-backup/core/keys';
+import { fromBytes } from '@noah-backup/core/stream';
+import { isV2, openV2, V2_HEADER_LENGTH } from '@noah-backup/core/v2';
+import type { DeviceStateStore } from './adapters.ts';
+import type { ApiClient } from './api-client.ts';
+import { ApiError } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+/** State store key of the highest v2 sequence this device has written or restored. */
+export const SEQUENCE_KEY = 'v2_sequence';
+
+/** What the sequence functions need. */
+export interface SequenceContext {
+  api: ApiClient;
+  keyring: Keyring;
+  state: DeviceStateStore;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * The highest v2 sequence stored on this device, or null before any.
+ * @param state - the device state
+ */
+export async function storedSequence(state: DeviceStateStore): Promise<bigint | null> {
+  const text = await state.get(SEQUENCE_KEY);
+  return text !== null && /^\d+$/.test(text) ? BigInt(text) : null;
+}
+
+/**
+ * The highest v2 sequence this device knows: the stored one; with none stored, the
+ * highest among the server's backups whose header authenticates under this device's key
+ * (then stored, if any was found); 0 if there is none (no backups, or only legacy ones).
+ *
+ * @param ctx - API client, keyring, device state, logger, cancellation
+ * @returns the sequence; a new backup takes the next one
+ * @throws whatever the API throws (no sequence is guessed when the server cannot answer)
+ * @example
+ * ```ts
+ * const sequence = (await knownSequence(ctx)) + 1n;
+ * ```
+ */
+export async function knownSequence(ctx: SequenceContext): Promise<bigint> {
+  const stored = await storedSequence(ctx.state);
+  if (stored !== null) return stored;
+  let highest = 0n;
+  for (const b of await ctx.api.list({ signal: ctx.signal })) {
+    const seq = await remoteSequence(ctx, b.backup_version);
+    if (seq !== null && seq > highest) highest = seq;
+  }
+  if (highest > 0n) {
+    await ctx.state.set(SEQUENCE_KEY, highest.toString());
+    ctx.logger.info('sequence taken from the server', { sequence: highest.toString() });
+  }
+  return highest;
+}
+
+/**
+ * The authenticated v2 sequence of one backup on the server, read from its header alone;
+ * null for a legacy backup, a backup gone meanwhile, or a header this key does not
+ * authenticate (another seedphrase's, or tampered: it says nothing we can trust).
+ *
+ * @param ctx - API client, keyring, logger, cancellation
+ * @param version - the backup slot
+ */
+export async function remoteSequence(
+  ctx: SequenceContext,
+  version: BackupVersion,
+): Promise<bigint | null> {
+  let target: Awaited<ReturnType<ApiClient['downloadUrl']>>;
+  try {
+    target = await ctx.api.downloadUrl({ backup_version: version }, { signal: ctx.signal });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  }
+  const head = await ctx.api.downloadPrefix(target, V2_HEADER_LENGTH, { signal: ctx.signal });
+  if (!isV2(head)) return null; // FORMAT.md §2.1: a legacy backup has no sequence
+  try {
+    // FORMAT.md §5.6: the header MAC is verified before any field is believed.
+    const opened = await openV2(fromBytes(head), { key: ctx.keyring.v2Key() });
+    await opened.plaintext.return(undefined);
+    return opened.header.sequence;
+  } catch (err) {
+    if (
+      err instanceof DecryptionError ||
+      err instanceof NotABackupError ||
+      err instanceof UnsupportedVersionError
+    ) {
+      ctx.logger.warn('a backup header on the server does not authenticate; ignored', {
+        version,
+        code: err.code,
+      });
+      return null;
+    }
+    throw err;
+  }
+}
