@@ -3,7 +3,9 @@
  * processes sharing the state store. A lock record `{owner, expiresAt}` is written
  * with the store's compare-and-set only if the current one is absent or expired; the
  * holder renews it while it works, so a slow backup keeps it, and a crashed holder's
- * lock goes stale at its expiry. Times come from the injected clock.
+ * lock goes stale at its expiry — or at once, when a platform {@link ProcessProbe} says
+ * the holder's process is gone (a killed CLI run must not block the next for minutes).
+ * Times come from the injected clock.
  * @module
  */
 import { bytesToHex } from '@noah-backup/core/bytes';
@@ -20,6 +22,16 @@ interface LockRecord {
   owner: string;
   /** Epoch ms after which the lock is free. */
   expiresAt: number;
+  /** The holder's process, as its {@link ProcessProbe} names it. */
+  process?: string;
+}
+
+/** Tells whether the process that holds a lock still runs (platform-specific). */
+export interface ProcessProbe {
+  /** This process's id as recorded in the lock, e.g. `host:pid`. */
+  readonly self: string;
+  /** True only when the process `id` is known to have ended. */
+  isGone(id: string): boolean;
 }
 
 /** Options of {@link createBackupLock}. */
@@ -31,6 +43,8 @@ export interface BackupLockOptions {
   /** Renewal period, ms (default a quarter of the TTL). */
   renewEveryMs?: number;
   logger?: Logger;
+  /** Frees a lock whose holder's process has ended (default: only expiry frees it). */
+  processProbe?: ProcessProbe;
 }
 
 /** A held lock. */
@@ -54,7 +68,9 @@ function parse(text: string | null): LockRecord | null {
   try {
     const v = JSON.parse(text) as Partial<LockRecord>;
     if (typeof v.owner === 'string' && typeof v.expiresAt === 'number')
-      return { owner: v.owner, expiresAt: v.expiresAt };
+      return typeof v.process === 'string'
+        ? { owner: v.owner, expiresAt: v.expiresAt, process: v.process }
+        : { owner: v.owner, expiresAt: v.expiresAt };
   } catch {
     // A corrupt record counts as no lock: better one extra backup than none ever again.
   }
@@ -75,8 +91,11 @@ export function createBackupLock(opts: BackupLockOptions): BackupLock {
   const ttl = opts.ttlMs ?? 5 * 60_000;
   const every = opts.renewEveryMs ?? Math.max(1, Math.floor(ttl / 4));
   const logger = opts.logger ?? silentLogger;
-  const { state, clock } = opts;
-  const live = (r: LockRecord | null) => r !== null && r.expiresAt > clock.now().getTime();
+  const { state, clock, processProbe: probe } = opts;
+  const live = (r: LockRecord | null) =>
+    r !== null &&
+    r.expiresAt > clock.now().getTime() &&
+    !(r.process !== undefined && probe?.isGone(r.process));
 
   return {
     async isHeld() {
@@ -84,7 +103,8 @@ export function createBackupLock(opts: BackupLockOptions): BackupLock {
     },
     async acquire() {
       const owner = bytesToHex(secureRandom(16));
-      const record = () => JSON.stringify({ owner, expiresAt: clock.now().getTime() + ttl });
+      const record = () =>
+        JSON.stringify({ owner, expiresAt: clock.now().getTime() + ttl, process: probe?.self });
       const taken = await state.compareAndSet(LOCK_KEY, record(), (cur) => !live(parse(cur)));
       if (!taken) return null;
       const mine = (cur: string) => parse(cur)?.owner === owner;

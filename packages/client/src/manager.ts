@@ -13,7 +13,7 @@ import type { BackupFormat } from '@noah-backup/core/format';
 import type { Keyring } from '@noah-backup/core/keys';
 import type { DeviceStateStore, Spooler, WalletDataAdapter } from './adapters.ts';
 import type { ApiClient } from './api-client.ts';
-import { type BackupLock, createBackupLock } from './backup-lock.ts';
+import { type BackupLock, createBackupLock, type ProcessProbe } from './backup-lock.ts';
 import { AbortedError, NetworkError } from './errors.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { openRemote, type PipelineContext, plaintextOf, runBackup } from './pipelines.ts';
@@ -49,6 +49,8 @@ export interface BackupManagerOptions {
   maxPlaintextBytes?: number;
   /** Lock lifetime without renewal, ms (default 5 min); renewed every quarter of it. */
   lockTtlMs?: number;
+  /** Frees the lock of a process known to be gone (Node: `nodeProcessProbe()`). */
+  processProbe?: ProcessProbe;
   logger?: Logger;
 }
 
@@ -138,7 +140,13 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
   const logger = opts.logger ?? silentLogger;
   const format: BackupFormat = opts.format ?? 'v2';
   const store = createSnapshotStore();
-  const lock: BackupLock = createBackupLock({ state, clock, ttlMs: opts.lockTtlMs, logger });
+  const lock: BackupLock = createBackupLock({
+    state,
+    clock,
+    ttlMs: opts.lockTtlMs,
+    logger,
+    processProbe: opts.processProbe,
+  });
   const now = () => clock.now().toISOString();
 
   const setStatus = async (patch: Partial<BackupStatus>) => {

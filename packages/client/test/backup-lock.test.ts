@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { manualClock } from '@noah-backup/core/clock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeviceStateStore } from '../src/adapters.ts';
 import { createBackupLock, LOCK_KEY } from '../src/backup-lock.ts';
+import { nodeProcessProbe } from '../src/node/process.ts';
 import { createFileStateStore } from '../src/node/state.ts';
 
 let dir: string;
@@ -76,4 +78,35 @@ describe('backup lock', () => {
     await lease!.release();
     expect(await state.get(LOCK_KEY)).toBe(other);
   });
+
+  it('frees at once the lock of a process that has ended, never of a live one', async () => {
+    const clock = manualClock(1_000_000);
+    const gone = await deadPid();
+    const probe = nodeProcessProbe();
+    const host = probe.self.slice(0, probe.self.lastIndexOf(':'));
+    expect(probe.isGone(`${host}:${gone}`)).toBe(true);
+    expect(probe.isGone(probe.self)).toBe(false);
+    expect(probe.isGone(`another-host:${gone}`)).toBe(false); // cannot tell: keep it
+    const lock = createBackupLock({ state, clock, ttlMs: 60_000, processProbe: probe });
+
+    const held = (proc: string) =>
+      JSON.stringify({ owner: 'killed', expiresAt: 1_060_000, process: proc });
+    await state.set(LOCK_KEY, held(`another-host:${gone}`));
+    expect(await lock.isHeld()).toBe(true);
+    expect(await lock.acquire()).toBeNull();
+    await state.set(LOCK_KEY, held(`${host}:${process.ppid}`)); // alive
+    expect(await lock.acquire()).toBeNull();
+    await state.set(LOCK_KEY, held(`${host}:${gone}`));
+    expect(await lock.isHeld()).toBe(false);
+    const lease = await lock.acquire();
+    expect(await record()).toMatchObject({ process: probe.self });
+    await lease!.release();
+  });
 });
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}

@@ -2,6 +2,7 @@
  * The file-backed DeviceStateStore: atomic writes, compareAndSet atomic across real
  * processes, stale lock takeover; and the file spooler.
  */
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { manualClock } from '@noah-backup/core/clock';
@@ -139,5 +140,21 @@ describe('createFileSpooler', () => {
     }
     await expect(createFileSpooler(dir).spool(source())).rejects.toBe(boom);
     expect(await fsp.readdir(dir)).toEqual([]);
+  });
+
+  it('removes the spool files of killed processes, not those of live ones', async () => {
+    const dir = await tempDir();
+    const child = spawn(process.execPath, ['-e', '']);
+    await exited(child);
+    const dead = `noah-spool-${child.pid}-00aa`;
+    const live = `noah-spool-${process.ppid}-00bb`;
+    for (const f of [dead, live, 'unrelated']) await fsp.writeFile(join(dir, f), 'x');
+    const blob = await createFileSpooler(dir).spool(
+      (async function* () {
+        yield new Uint8Array(10);
+      })(),
+    );
+    await blob.cleanup();
+    expect((await fsp.readdir(dir)).sort()).toEqual([live, 'unrelated'].sort());
   });
 });

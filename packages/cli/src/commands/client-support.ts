@@ -171,12 +171,17 @@ export async function openSession(
     import('@noah-backup/client/api-client'),
     import('@noah-backup/client/manager'),
   ]);
-  const [{ createNodeWalletAdapter }, { createFileSpooler }, { createFileStateStore }] =
-    await Promise.all([
-      import('@noah-backup/client/node/wallet'),
-      import('@noah-backup/client/node/spool'),
-      import('@noah-backup/client/node/state'),
-    ]);
+  const [
+    { createNodeWalletAdapter },
+    { createFileSpooler },
+    { createFileStateStore },
+    { nodeProcessProbe },
+  ] = await Promise.all([
+    import('@noah-backup/client/node/wallet'),
+    import('@noah-backup/client/node/spool'),
+    import('@noah-backup/client/node/state'),
+    import('@noah-backup/client/node/process'),
+  ]);
   let serverUrl: string;
   try {
     serverUrl = new URL(opts.server).href;
@@ -199,6 +204,8 @@ export async function openSession(
     spooler: createFileSpooler(),
     state,
     logger,
+    // A run killed mid-way (SIGKILL, power loss) does not block the next one.
+    processProbe: nodeProcessProbe(),
   });
   await manager.ready;
   return {

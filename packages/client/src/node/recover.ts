@@ -14,6 +14,7 @@ import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
 import { fsyncDir, isErrno, pathExists, removeTree } from './fs-util.ts';
+import { isProcessAlive } from './process.ts';
 import { integrityCheck } from './sqlite.ts';
 import { walkDataDir } from './walk.ts';
 
@@ -45,21 +46,10 @@ export function oldPath(dataDir: string, clock: Clock): string {
   return join(dirname(dataDir), `${basename(dataDir)}.noah-old-${tag}`);
 }
 
-/** True if a process with this id exists (EPERM: exists, owned by someone else). */
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return !isErrno(e, 'ESRCH');
-  }
-}
-
 /** Leftovers of a restore run by a live process other than this one (or by us, now). */
 function inUse(path: string, pid: number): boolean {
   if (activePaths.has(path)) return true;
-  return pid !== process.pid && isAlive(pid);
+  return pid !== process.pid && isProcessAlive(pid);
 }
 
 /**

@@ -20,6 +20,7 @@ import { extractTar } from './extract-tar.ts';
 import { extractZip } from './extract-zip.ts';
 import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';
 import { createEntryGuard, type ExtractLimits } from './guards.ts';
+import { removeLeftoversOfGone } from './process.ts';
 import { activePaths, oldPath, recoverInterruptedRestore, stagingPrefix } from './recover.ts';
 import { integrityCheck } from './sqlite.ts';
 import { createTreeWriter } from './tree-writer.ts';
@@ -195,8 +196,9 @@ export async function verifyArchive(
   o: ExtractOptions,
 ): Promise<CheckedArchive> {
   await fsp.mkdir(scratchParent, { recursive: true });
+  await removeLeftoversOfGone(scratchParent, /^noah-verify-(\d+)-/);
   await ensureFreeSpace(o.freeSpace, scratchParent, o.reserveBytes, 'verify');
-  const scratch = await fsp.mkdtemp(join(scratchParent, 'noah-verify-'));
+  const scratch = await fsp.mkdtemp(join(scratchParent, `noah-verify-${process.pid}-`));
   try {
     return await extractAndCheck(source, scratch, o);
   } finally {

@@ -18,8 +18,12 @@ import {
   pathExists,
   removeTree,
 } from './fs-util.ts';
+import { removeLeftoversOfGone } from './process.ts';
 import { vacuumInto } from './sqlite.ts';
 import { walkDataDir } from './walk.ts';
+
+/** `noah-snapshot-<pid>-<random>`: the pid tells a killed run's copies from a live one's. */
+const SNAPSHOT_NAME = /^noah-snapshot-(\d+)-/;
 
 /** One line of a snapshot's entry list. */
 export interface SnapshotItem {
@@ -57,7 +61,8 @@ export interface SnapshotOptions {
 /**
  * Takes the snapshot. Free space in `tmpDir` is checked before anything is written (the
  * data's size, counting each database's WAL, plus `reserveBytes`). The temp directory is
- * removed on any failure; on success the caller removes it with `cleanup()`.
+ * removed on any failure; on success the caller removes it with `cleanup()`; the temp
+ * directories of snapshots whose process was killed are removed first.
  * @throws NoahError `invalid_data_dir` if the data directory does not exist,
  *   `insufficient_space`; SQLite and I/O errors
  */
@@ -72,9 +77,10 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
   // A database's copy can be as large as the file plus its WAL's committed pages.
   const needed = walked.reduce((n, i) => n + (i.kind === 'skipped' ? 0 : i.size), 0);
   await fsp.mkdir(o.tmpDir, { recursive: true });
+  await removeLeftoversOfGone(o.tmpDir, SNAPSHOT_NAME); // before counting free space
   await ensureFreeSpace(o.freeSpace, o.tmpDir, needed + o.reserveBytes, 'snapshot');
 
-  const tmp = await fsp.mkdtemp(join(o.tmpDir, 'noah-snapshot-'));
+  const tmp = await fsp.mkdtemp(join(o.tmpDir, `noah-snapshot-${process.pid}-`));
   try {
     const items: SnapshotItem[] = [];
     const entries: ArchiveEntry[] = [];

@@ -1,0 +1,78 @@
+/**
+ * Whether the process that left something behind is still running: for temp files and
+ * restore leftovers named with a pid, and for the backup lock of a process that was
+ * killed (issue 4 §3: "a crashed run's lock goes stale safely" — here as soon as the
+ * holder is known to be gone, not only at the lock's expiry). A reused pid only makes
+ * us wait longer, never take what a live process holds.
+ * @module
+ */
+import { promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { ProcessProbe } from '../backup-lock.ts';
+import { isErrno, removeTree } from './fs-util.ts';
+
+/**
+ * True if a process with this id exists on this machine (EPERM: exists, owned by
+ * someone else). This process counts as alive.
+ * @param pid - a process id
+ */
+export function isProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return !isErrno(e, 'ESRCH');
+  }
+}
+
+/**
+ * The backup lock's {@link ProcessProbe} for Node: this process is `<host>:<pid>`; a
+ * holder recorded on this host whose pid no longer exists is gone. Holders on another
+ * host (a state directory shared over a network) are never judged gone.
+ * @example
+ * ```ts
+ * createBackupManager({ …, processProbe: nodeProcessProbe() });
+ * ```
+ */
+export function nodeProcessProbe(): ProcessProbe {
+  const host = hostname();
+  return {
+    self: `${host}:${process.pid}`,
+    isGone(id) {
+      const at = id.lastIndexOf(':');
+      if (at < 0 || id.slice(0, at) !== host) return false;
+      const pid = id.slice(at + 1);
+      return /^\d{1,10}$/.test(pid) && !isProcessAlive(Number(pid));
+    },
+  };
+}
+
+/**
+ * Removes the entries of `dir` that a process now gone left behind: names matching
+ * `pattern`, whose first capture group is the pid of the process that made them (temp
+ * files and directories of a run killed before its own cleanup). A missing `dir` is
+ * not an error.
+ * @param dir - a temp directory
+ * @param pattern - e.g. `/^noah-spool-(\d+)-/`
+ * @returns how many entries were removed
+ */
+export async function removeLeftoversOfGone(dir: string, pattern: RegExp): Promise<number> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return 0;
+    throw e;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const pid = pattern.exec(name)?.[1];
+    if (pid === undefined || isProcessAlive(Number(pid))) continue;
+    await removeTree(join(dir, name));
+    removed++;
+  }
+  return removed;
+}
