@@ -9,10 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encryptBackupBytes } from '@noah-backup/core/format';
 import { createKeyring } from '@noah-backup/core/keys';
-import { fromBytes } from '@noah-backup/core/stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SpooledBlob } from '../src/adapters.ts';
-import type { ApiClient } from '../src/api-client.ts';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import type { FetchFn } from '../src/http.ts';
 import { SEQUENCE_KEY } from '../src/sequence.ts';
@@ -25,31 +22,13 @@ import {
   openDevice,
   startTestServer,
   type TestServer,
+  uploadRaw,
 } from './helpers/device.ts';
 
 const devices: Device[] = [];
 afterEach(() => {
   for (const d of devices.splice(0)) d.close();
 });
-
-/** Bytes as a spooled blob, for uploads made by hand. */
-function spooled(bytes: Uint8Array): SpooledBlob {
-  return { size: bytes.length, open: () => fromBytes(bytes), cleanup: async () => {} };
-}
-
-/** Uploads `bytes` into `version` through the API, as any client of the account could. */
-async function uploadRaw(api: ApiClient, bytes: Uint8Array, version?: 1 | 2) {
-  const target = await api.uploadUrl({
-    backup_size: bytes.length,
-    ...(version ? { backup_version: version } : {}),
-  });
-  await api.upload(target, spooled(bytes));
-  return api.completeUpload({
-    s3_key: target.s3_key,
-    backup_version: target.backup_version,
-    backup_size: bytes.length,
-  });
-}
 
 /** What a device's network did: path (or "blob") and status, and the Range asked for. */
 interface Seen {

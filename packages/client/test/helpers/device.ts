@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, manualClock } from '@noah-backup/core/clock';
 import { createKeyring, type Keyring } from '@noah-backup/core/keys';
+import { fromBytes } from '@noah-backup/core/stream';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import Database from 'better-sqlite3';
@@ -46,6 +47,8 @@ export interface DeviceOptions {
   lockTtlMs?: number;
   /** The device's network (default: the global fetch). */
   fetch?: FetchFn;
+  /** Plaintext cap on restore and verify. */
+  maxPlaintextBytes?: number;
 }
 
 /** Opens a device against `serverUrl`. */
@@ -74,6 +77,7 @@ export async function openDevice(serverUrl: string, opts: DeviceOptions): Promis
     clock,
     ...(opts.format ? { format: opts.format } : {}),
     ...(opts.lockTtlMs ? { lockTtlMs: opts.lockTtlMs } : {}),
+    ...(opts.maxPlaintextBytes ? { maxPlaintextBytes: opts.maxPlaintextBytes } : {}),
   });
   await manager.ready;
   return {
@@ -101,4 +105,22 @@ export function addPayment(walletDir: string, n: number): void {
   } finally {
     db.close();
   }
+}
+
+/** Uploads `bytes` as a completed backup through the API, as any client of the account could. */
+export async function uploadRaw(api: ApiClient, bytes: Uint8Array, version?: 1 | 2) {
+  const target = await api.uploadUrl({
+    backup_size: bytes.length,
+    ...(version ? { backup_version: version } : {}),
+  });
+  await api.upload(target, {
+    size: bytes.length,
+    open: () => fromBytes(bytes),
+    cleanup: async () => {},
+  });
+  return api.completeUpload({
+    s3_key: target.s3_key,
+    backup_version: target.backup_version,
+    backup_size: bytes.length,
+  });
 }
