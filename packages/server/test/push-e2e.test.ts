@@ -19,7 +19,7 @@ import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePushConfig } from '../src/push/config.ts';
-import { utcDay } from '../src/push/job.ts';
+import { addDays, utcDay } from '../src/push/job.ts';
 import { type FakeExpo, startFakeExpo } from './helpers/fake-expo.ts';
 import { expoToken, HOUR } from './helpers/push.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -96,10 +96,8 @@ describe('daily trigger, end to end', () => {
         status: 'sent',
         outcome: 'success',
       });
-      const stats = await srv.metadata.triggerOutcomeStats(
-        new Date(srv.clock.now().getTime() - HOUR),
-        new Date(srv.clock.now().getTime() + HOUR),
-      );
+      const today = utcDay(srv.clock.now());
+      const stats = await srv.metadata.triggerOutcomeStats(today, addDays(today, 1));
       expect(stats).toEqual({ sent: 1, succeededWithinDay: 1 });
 
       // A second delivery of the same push (a transport retry): the wallet skips it.

@@ -125,10 +125,8 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
       );
       const shared = token();
       await Promise.all(users.map((u, i) => register(store, u, `dev-${i}`, shared)));
-      const owners = (await store.listDevicesOfUsers(users.map((u) => u.id))).filter(
-        (d) => d.address === shared,
-      );
-      expect(owners).toHaveLength(1);
+      const lists = await Promise.all(users.map((u) => store.listDevices(u.id)));
+      expect(lists.flat().filter((d) => d.address === shared)).toHaveLength(1);
     });
 
     it('prunes by address and cascades when a user goes', async () => {
@@ -207,6 +205,9 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
       // The next day the triggered user is a candidate again.
       expect(await store.countTriggerCandidates({ day: '2026-01-02', staleBefore })).toBe(3);
       expect(first[0]?.pubkey).toMatch(/^02[0-9a-f]{64}$/);
+      expect(first[0]?.devices).toEqual([
+        { deviceId: 'd', provider: 'expo', address: expect.stringMatching(/^ExponentPushToken\[/) },
+      ]);
     });
 
     it('claims are the dedupe: of racing claimers exactly one gets each user', async () => {
@@ -270,43 +271,55 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
       expect((await report('success', 4 * HOUR))?.changed).toBe(false);
     });
 
-    it('outcome stats count sent triggers and successes within a day', async () => {
+    it('outcome stats: successes within a day are counted per job day', async () => {
       const store = await fresh();
       const users = await Promise.all(
         Array.from({ length: 4 }, () => store.upsertUser(freshPubkey(), at(0))),
       );
+      await store.startPushJob(DAY, 'h', at(0));
       await store.claimTriggers(
         DAY,
         users.map((u, i) => ({ userId: u.id, notificationId: `n${i}` })),
         at(0),
       );
-      await store.settleTriggers(DAY, [
-        { userId: users[0]!.id, status: 'sent', messages: 1 },
-        { userId: users[1]!.id, status: 'sent', messages: 1 },
-        { userId: users[2]!.id, status: 'sent', messages: 1 },
-        { userId: users[3]!.id, status: 'failed', messages: 0 },
-      ]);
-      await store.recordTriggerOutcome({
-        userId: users[0]!.id,
-        notificationId: 'n0',
-        status: 'success',
-        now: at(HOUR),
-      });
-      // Too late: more than a day after the trigger.
-      await store.recordTriggerOutcome({
-        userId: users[1]!.id,
-        notificationId: 'n1',
-        status: 'success',
-        now: at(25 * HOUR),
-      });
-      expect(await store.triggerOutcomeStats(at(-1), at(1))).toEqual({
+      await store.addPushJobCounts(DAY, { triggered: 3, failed: 1, pruned: 0 });
+      const report = (i: number, status: 'success' | 'failure', t: number) =>
+        store.recordTriggerOutcome({
+          userId: users[i]!.id,
+          notificationId: `n${i}`,
+          status,
+          now: at(t),
+        });
+      await report(0, 'success', HOUR);
+      await report(0, 'success', 2 * HOUR); // a repeat is not counted again
+      await report(1, 'success', 25 * HOUR); // too late: more than a day after
+      await report(2, 'failure', HOUR);
+      expect(await store.triggerOutcomeStats(DAY, '2026-01-02')).toEqual({
         sent: 3,
         succeededWithinDay: 1,
       });
-      expect(await store.triggerOutcomeStats(at(1), at(2))).toEqual({
+      expect((await store.getPushJob(DAY))?.succeeded).toBe(1);
+      expect(await store.triggerOutcomeStats('2026-01-02', '2026-01-09')).toEqual({
         sent: 0,
         succeededWithinDay: 0,
       });
+    });
+
+    it('prunes trigger rows of days before a cutoff, in batches, idempotently', async () => {
+      const store = await fresh();
+      const users = await Promise.all(
+        Array.from({ length: 12 }, () => store.upsertUser(freshPubkey(), at(0))),
+      );
+      for (const day of ['2025-12-30', '2025-12-31', DAY])
+        await store.claimTriggers(
+          day,
+          users.map((u) => ({ userId: u.id, notificationId: `${day}-${u.id}` })),
+          at(0),
+        );
+      expect(await store.pruneTriggers(DAY)).toBe(24);
+      expect(await store.pruneTriggers(DAY)).toBe(0);
+      expect(await store.getTrigger(users[0]!.id, '2025-12-31')).toBeNull();
+      expect(await store.getTrigger(users[0]!.id, DAY)).not.toBeNull();
     });
 
     it('tickets: saved idempotently, listed oldest first with a keyset cursor, deleted', async () => {

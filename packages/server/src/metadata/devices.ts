@@ -14,7 +14,7 @@ import { type DevicesTable, ms, num, toDate } from './schema.ts';
 /** The device slice of the push store. */
 export type DeviceMethods = Pick<
   PushStore,
-  'registerDevice' | 'unregisterDevice' | 'listDevices' | 'listDevicesOfUsers' | 'pruneAddresses'
+  'registerDevice' | 'unregisterDevice' | 'listDevices' | 'pruneAddresses'
 >;
 
 /** Rows per `IN (…)` list, well under every dialect's bound-parameter limit. */
@@ -146,20 +146,6 @@ export function deviceMethods({ db, flavor }: StoreContext): DeviceMethods {
         .orderBy('device_id')
         .execute();
       return rows.map(deviceFromRow);
-    },
-
-    async listDevicesOfUsers(userIds) {
-      if (!Array.isArray(userIds)) throw new TypeError('userIds: expected an array');
-      const out: DeviceRow[] = [];
-      for (const part of chunks(userIds, IN_LIST_CHUNK)) {
-        const rows = await db
-          .selectFrom('devices')
-          .selectAll()
-          .where('user_id', 'in', part)
-          .execute();
-        for (const r of rows) out.push(deviceFromRow(r));
-      }
-      return out;
     },
 
     async pruneAddresses(addresses) {

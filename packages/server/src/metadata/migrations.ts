@@ -174,10 +174,49 @@ const push: Migration = {
   },
 };
 
+// The daily job writes a million trigger rows a day: keep only the primary key on
+// them. Reports find their trigger by (user_id, notification_id) through the primary
+// key's user_id prefix (a user has a row per day, a few days kept); the share of
+// triggers that led to a backup is counted per day in push_jobs.succeeded instead of
+// scanning triggers by creation time. SQLite cannot drop a UNIQUE column constraint,
+// so the table is rebuilt (it holds at most a few days of rows).
+const pushLean: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('push_triggers_v3')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('notification_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('messages', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('outcome', 'text')
+      .addColumn('outcome_at', 'bigint')
+      .addPrimaryKeyConstraint('push_triggers_v3_pk', ['user_id', 'day'])
+      .addCheckConstraint('push_triggers_v3_status', sql`status in ('claimed', 'sent', 'failed')`)
+      .addCheckConstraint(
+        'push_triggers_v3_outcome',
+        sql`outcome is null or outcome in ('success', 'failure')`,
+      )
+      .execute();
+    await sql`insert into push_triggers_v3 (user_id, day, notification_id, status, messages, created_at, outcome, outcome_at)
+      select user_id, day, notification_id, status, messages, created_at, outcome, outcome_at from push_triggers`.execute(
+      db,
+    );
+    await db.schema.dropTable('push_triggers').execute();
+    await db.schema.alterTable('push_triggers_v3').renameTo('push_triggers').execute();
+    await db.schema
+      .alterTable('push_jobs')
+      .addColumn('succeeded', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
   '0002_push': push,
+  '0003_push_lean': pushLean,
 });
 
 /**

@@ -118,6 +118,7 @@ export interface PushJobsTable {
   triggered: Counter;
   failed: Counter;
   pruned: Counter;
+  succeeded: ColumnType<number | string, number | undefined, number | string>;
 }
 
 /** The whole metadata database. */

@@ -6,9 +6,15 @@
  * @module
  */
 import { type ExpressionBuilder, type Selectable, sql } from 'kysely';
-import type { PushJobRow, PushStore, TicketRow, TriggerRow } from '../stores/push.ts';
+import type {
+  PushJobRow,
+  PushStore,
+  TicketRow,
+  TriggerCandidate,
+  TriggerRow,
+} from '../stores/push.ts';
 import { assertCount, assertDate, assertKey, type StoreContext } from './context.ts';
-import { chunks, IN_LIST_CHUNK } from './devices.ts';
+import { assertProvider, chunks, IN_LIST_CHUNK } from './devices.ts';
 import {
   type MetadataDb,
   ms,
@@ -22,10 +28,12 @@ import {
 /** The job slice of the push store. */
 export type TriggerMethods = Omit<
   PushStore,
-  'registerDevice' | 'unregisterDevice' | 'listDevices' | 'listDevicesOfUsers' | 'pruneAddresses'
+  'registerDevice' | 'unregisterDevice' | 'listDevices' | 'pruneAddresses'
 >;
 
 const DAY_MS = 86_400_000;
+/** Trigger rows per pruning statement (about). */
+const PRUNE_BATCH = 5000;
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Asserts a `YYYY-MM-DD` day. */
@@ -64,6 +72,7 @@ function jobFromRow(r: Selectable<PushJobsTable>): PushJobRow {
     triggered: num(r.triggered),
     failed: num(r.failed),
     pruned: num(r.pruned),
+    succeeded: num(r.succeeded),
   };
 }
 
@@ -99,12 +108,31 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
       assertDate('staleBefore', staleBefore);
       if (afterId !== null) assertKey('afterId', afterId);
       assertCount('limit', limit);
-      let q = db
+      let page = db
         .selectFrom('users')
         .select(['users.id', 'users.pubkey'])
         .where(candidate(flavor, day, ms(staleBefore)));
-      if (afterId !== null) q = q.where('users.id', '>', afterId);
-      return q.orderBy('users.id').limit(limit).execute();
+      if (afterId !== null) page = page.where('users.id', '>', afterId);
+      // The page of users, then their devices: one round trip per page.
+      const rows = await db
+        .selectFrom(page.orderBy('users.id').limit(limit).as('u'))
+        .innerJoin('devices', 'devices.user_id', 'u.id')
+        .select(['u.id', 'u.pubkey', 'devices.device_id', 'devices.provider', 'devices.address'])
+        .orderBy('u.id')
+        .orderBy('devices.device_id')
+        .execute();
+      const out: TriggerCandidate[] = [];
+      for (const r of rows) {
+        const provider = r.provider;
+        assertProvider('provider', provider);
+        let last = out[out.length - 1];
+        if (last?.id !== r.id) {
+          last = { id: r.id, pubkey: r.pubkey, devices: [] };
+          out.push(last);
+        }
+        last.devices.push({ deviceId: r.device_id, provider, address: r.address });
+      }
+      return out;
     },
 
     async countTriggerCandidates({ day, staleBefore }) {
@@ -193,55 +221,73 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
       assertDate('now', now);
       // A success is final: a later failure (another device of the user, a retry) does
       // not undo a completed backup. A repeated report changes nothing.
-      const updated = await db
-        .updateTable('push_triggers')
-        .set({ outcome: status, outcome_at: ms(now) })
-        .where('user_id', '=', userId)
-        .where('notification_id', '=', notificationId)
-        .where((eb) =>
-          status === 'success'
-            ? eb.or([eb('outcome', 'is', null), eb('outcome', '=', 'failure')])
-            : eb('outcome', 'is', null),
-        )
-        .executeTakeFirst();
-      const row = await db
-        .selectFrom('push_triggers')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .where('notification_id', '=', notificationId)
-        .executeTakeFirst();
-      if (!row) return null;
-      return { trigger: triggerFromRow(row), changed: num(updated.numUpdatedRows) > 0 };
+      return db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('push_triggers')
+          .set({ outcome: status, outcome_at: ms(now) })
+          .where('user_id', '=', userId)
+          .where('notification_id', '=', notificationId)
+          .where((eb) =>
+            status === 'success'
+              ? eb.or([eb('outcome', 'is', null), eb('outcome', '=', 'failure')])
+              : eb('outcome', 'is', null),
+          )
+          .executeTakeFirst();
+        const row = await trx
+          .selectFrom('push_triggers')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .where('notification_id', '=', notificationId)
+          .executeTakeFirst();
+        if (!row) return null;
+        const trigger = triggerFromRow(row);
+        const changed = num(updated.numUpdatedRows) > 0;
+        if (changed && status === 'success' && ms(now) - trigger.createdAt.getTime() <= DAY_MS)
+          await trx
+            .updateTable('push_jobs')
+            .set((eb) => ({ succeeded: eb('succeeded', '+', 1) }))
+            .where('day', '=', trigger.day)
+            .execute();
+        return { trigger, changed };
+      });
     },
 
-    async triggerOutcomeStats(from, to) {
-      assertDate('from', from);
-      assertDate('to', to);
+    async triggerOutcomeStats(fromDay, toDay) {
+      assertDay('fromDay', fromDay);
+      assertDay('toDay', toDay);
       const r = await db
-        .selectFrom('push_triggers')
+        .selectFrom('push_jobs')
         .select((eb) => [
-          eb.fn.countAll().as('sent'),
-          eb.fn
-            .sum(
-              eb
-                .case()
-                .when(
-                  eb.and([
-                    eb('outcome', '=', 'success'),
-                    eb('outcome_at', '<=', eb('created_at', '+', DAY_MS)),
-                  ]),
-                )
-                .then(1)
-                .else(0)
-                .end(),
-            )
-            .as('ok'),
+          eb.fn.coalesce(eb.fn.sum('triggered'), sql<number>`0`).as('sent'),
+          eb.fn.coalesce(eb.fn.sum('succeeded'), sql<number>`0`).as('ok'),
         ])
-        .where('status', '=', 'sent')
-        .where('created_at', '>=', ms(from))
-        .where('created_at', '<', ms(to))
+        .where('day', '>=', fromDay)
+        .where('day', '<', toDay)
         .executeTakeFirstOrThrow();
       return { sent: num(r.sent), succeededWithinDay: num(r.ok) };
+    },
+
+    async pruneTriggers(beforeDay) {
+      assertDay('beforeDay', beforeDay);
+      // Keyset batches over the primary key's user_id, so each statement touches a
+      // bounded slice and a large table never holds the write lock for long.
+      let n = 0;
+      let after: string | null = null;
+      for (;;) {
+        let bound = db.selectFrom('push_triggers').select('user_id');
+        if (after !== null) bound = bound.where('user_id', '>', after);
+        const upper = await bound
+          .orderBy('user_id')
+          .offset(PRUNE_BATCH)
+          .limit(1)
+          .executeTakeFirst();
+        let del = db.deleteFrom('push_triggers').where('day', '<', beforeDay);
+        if (after !== null) del = del.where('user_id', '>', after);
+        if (upper) del = del.where('user_id', '<=', upper.user_id);
+        n += num((await del.executeTakeFirst()).numDeletedRows);
+        if (!upper) return n;
+        after = upper.user_id;
+      }
     },
 
     async saveTickets(rows) {

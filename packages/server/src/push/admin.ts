@@ -17,7 +17,7 @@ import { createMetadataStore } from '../metadata/index.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
 import type { PushJobRow } from '../stores/push.ts';
 import { createPushRuntime } from './index.ts';
-import type { TriggerJobResult } from './job.ts';
+import { addDays, type TriggerJobResult, utcDay } from './job.ts';
 
 /** Options of the admin calls. */
 export interface AdminOptions {
@@ -37,7 +37,7 @@ export interface AdminStats {
   backups: number;
   bytesStored: number;
   lastJob: PushJobRow | null;
-  /** Triggers of the last 7 closed days and how many led to a backup within a day. */
+  /** Triggers of the 7 days before yesterday and how many led to a backup within a day. */
   triggers7d: { sent: number; succeededWithinDay: number };
 }
 
@@ -111,13 +111,10 @@ export async function readAdminStats(
   const logger = opts.logger ?? stderrLogger(config);
   return withStore(config, logger, async (store) => {
     const now = clock.now();
-    const day = 86_400_000;
+    const today = utcDay(now);
     const base = await store.stats(now);
     const push = await store.pushStats(new Date(now.getTime() - config.push.staleAfterSec * 1000));
-    const triggers7d = await store.triggerOutcomeStats(
-      new Date(now.getTime() - 8 * day),
-      new Date(now.getTime() - day),
-    );
+    const triggers7d = await store.triggerOutcomeStats(addDays(today, -8), addDays(today, -1));
     return {
       users: base.users,
       enabledUsers: base.enabledUsers,

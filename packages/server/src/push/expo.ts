@@ -10,11 +10,14 @@
  *
  * Why not expo-server-sdk 6.1.0 (installed): it reads its base URL once, at import,
  * from `process.env.EXPO_BASE_URL` ("only for internal Expo use"), so a per-instance
- * EXPO_PUSH_URL (self-hosters, tests with a local fake) cannot be set cleanly. The
- * protocol is small; its classification of errors follows the SDK's README.
+ * EXPO_PUSH_URL (self-hosters, tests with a local fake) cannot be set cleanly; and it
+ * sends with fetch, which costs several times more CPU per request than node:http
+ * (push/http.ts). The protocol is small; the classification of errors follows the
+ * SDK's README.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
+import { createHttpClient, type HttpClient, type HttpResponse, headerValue } from './http.ts';
 import {
   type PushMessage,
   type PushSender,
@@ -41,7 +44,8 @@ export interface ExpoSenderOptions {
   timeoutMs?: number;
   /** Seconds Expo and the platform keep an undelivered message (default a day). */
   ttlSec?: number;
-  fetch?: typeof fetch;
+  /** Default: a keep-alive client with `concurrency` sockets. */
+  http?: HttpClient;
 }
 
 interface ExpoTicket {
@@ -80,7 +84,8 @@ function ticketResult(t: ExpoTicket | undefined): SendResult {
  */
 export function createExpoSender(opts: ExpoSenderOptions): PushSender {
   const base = opts.baseUrl.replace(/\/+$/, '');
-  const doFetch = opts.fetch ?? fetch;
+  const concurrency = opts.concurrency ?? 6;
+  const client = opts.http ?? createHttpClient({ maxSockets: concurrency });
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const ttl = opts.ttlSec ?? 86_400;
   const headers: Record<string, string> = {
@@ -89,18 +94,13 @@ export function createExpoSender(opts: ExpoSenderOptions): PushSender {
   };
   if (opts.accessToken) headers.authorization = `Bearer ${opts.accessToken}`;
 
-  const post = (path: string, body: unknown) =>
-    doFetch(`${base}${path}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+  const post = (path: string, body: unknown): Promise<HttpResponse> =>
+    client.post(`${base}${path}`, JSON.stringify(body), headers, timeoutMs);
 
   return {
     name: 'expo',
     maxBatch: EXPO_SEND_LIMIT,
-    concurrency: opts.concurrency ?? 6,
+    concurrency,
 
     async send(messages) {
       if (messages.length > EXPO_SEND_LIMIT)
@@ -116,16 +116,14 @@ export function createExpoSender(opts: ExpoSenderOptions): PushSender {
         _contentAvailable: true,
         ttl,
       }));
-      let res: Response;
-      let text: string;
+      let res: HttpResponse;
       try {
         res = await post('/--/api/v2/push/send', body);
-        text = await res.text();
       } catch (err) {
         return all({ status: 'retry', reason: `network: ${(err as Error).name}` });
       }
       if (res.status === 429 || res.status >= 500) {
-        const after = retryAfterMs(res.headers.get('retry-after'), opts.clock.now());
+        const after = retryAfterMs(headerValue(res.headers, 'retry-after'), opts.clock.now());
         return all({
           status: 'retry',
           reason: `http_${res.status}`,
@@ -134,11 +132,11 @@ export function createExpoSender(opts: ExpoSenderOptions): PushSender {
       }
       let parsed: { data?: unknown; errors?: { code?: unknown }[] };
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(res.body);
       } catch {
         return all({ status: 'failed', reason: `http_${res.status}_not_json` });
       }
-      if (!res.ok || parsed.errors) {
+      if (res.status !== 200 || parsed.errors) {
         const code = parsed.errors?.[0]?.code;
         return all({
           status: 'failed',
@@ -157,9 +155,8 @@ export function createExpoSender(opts: ExpoSenderOptions): PushSender {
       for (let i = 0; i < ticketIds.length; i += EXPO_RECEIPTS_LIMIT) {
         const ids = ticketIds.slice(i, i + EXPO_RECEIPTS_LIMIT);
         const res = await post('/--/api/v2/push/getReceipts', { ids });
-        const text = await res.text();
-        if (!res.ok) throw new Error(`Expo getReceipts answered HTTP ${res.status}`);
-        const parsed = JSON.parse(text) as { data?: Record<string, ExpoTicket> };
+        if (res.status !== 200) throw new Error(`Expo getReceipts answered HTTP ${res.status}`);
+        const parsed = JSON.parse(res.body) as { data?: Record<string, ExpoTicket> };
         if (!parsed.data || typeof parsed.data !== 'object' || Array.isArray(parsed.data))
           throw new Error('Expo getReceipts answered no receipt map');
         for (const id of ids) {

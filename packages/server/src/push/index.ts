@@ -43,27 +43,24 @@ export interface PushRuntime {
  * sender.
  *
  * @param config - the push settings
- * @param deps - clock, logger, and a fetch to use (default the global one)
+ * @param deps - clock and logger
  * @returns the sender set
  */
 export function createSenders(
   config: PushConfig,
-  deps: { clock: Clock; logger: Logger; fetch?: typeof fetch },
+  deps: { clock: Clock; logger: Logger },
 ): SenderSet {
   const enabled: Partial<Record<'expo' | 'unifiedpush', PushSender>> = {};
-  const f = deps.fetch ? { fetch: deps.fetch } : {};
   if (config.providers.includes('expo'))
     enabled.expo = createExpoSender({
       baseUrl: config.expoPushUrl,
       accessToken: config.expoAccessToken,
       clock: deps.clock,
-      ...f,
     });
   if (config.providers.includes('unifiedpush'))
     enabled.unifiedpush = createUnifiedPushSender({
       clock: deps.clock,
       bearerByOrigin: config.unifiedPushBearer,
-      ...f,
     });
   return createSenderSet(enabled, createLogSender(deps.logger));
 }
@@ -72,7 +69,7 @@ export function createSenders(
  * Creates the daily trigger's parts (the scheduler is not started).
  *
  * @param deps - configuration, store, clock, randomness, logger and metrics registry;
- *   optionally the holder id, the job's sleep and fetch (tests)
+ *   optionally the holder id and the job's sleep (tests)
  * @returns the runtime
  * @example
  * ```ts
@@ -89,16 +86,11 @@ export function createPushRuntime(deps: {
   registry: Registry;
   holder?: string;
   sleep?: Sleep;
-  fetch?: typeof fetch;
 }): PushRuntime {
   const { config, store, clock, logger } = deps;
   const push = config.push;
   const holder = deps.holder ?? randomUUID();
-  const senders = createSenders(push, {
-    clock,
-    logger,
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
-  });
+  const senders = createSenders(push, { clock, logger });
   const metrics = createPushMetrics(deps.registry, {
     store,
     clock,

@@ -13,29 +13,24 @@
  *    and BACKUP_SPREAD, retrying transient failures with exponential backoff;
  * 5. prune dead addresses, keep Expo tickets for the receipts pass, record the result.
  *
+ * Pages are pipelined: the next page is read and claimed while up to two are being
+ * sent and recorded (push/dispatch.ts), so the database and the senders work at once.
+ *
  * Delivery is at most once per user and day at the trigger level. A crash between a
- * claim and its send loses that page's triggers for the day (the next holder skips
- * claimed users); a transport retry after an ambiguous failure (a timeout) may deliver
- * one message twice, which the client absorbs (it skips when it backed up today).
+ * claim and its send loses those triggers for the day (at most three pages: the next
+ * holder skips claimed users); a transport retry after an ambiguous failure (a timeout)
+ * may deliver one message twice, which the client absorbs (it skips when it backed up
+ * today).
  * @module
  */
-import type { BackupTriggerPayload, PushProvider } from '@noah-backup/core/api';
 import type { Clock, RandomBytes } from '@noah-backup/core/clock';
 import { type Rollout, rolloutAllows } from '../rollout.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
-import type { DeviceRow, PushStore, TicketRow } from '../stores/push.ts';
+import type { PushStore } from '../stores/push.ts';
+import { type Claimed, type DispatchContext, dispatchPage } from './dispatch.ts';
 import type { PushMetrics } from './metrics.ts';
-import {
-  backoffMs,
-  createLeaseKeeper,
-  createPacer,
-  type LeaseKeeper,
-  type Pacer,
-  paceInterval,
-  realSleep,
-  type Sleep,
-} from './pace.ts';
-import { mapLimit, type PushSender, type SendResult, type SenderSet } from './sender.ts';
+import { createLeaseKeeper, createPacer, paceInterval, realSleep, type Sleep } from './pace.ts';
+import type { SenderSet } from './sender.ts';
 
 /** The logger a job writes to (a pino logger fits). */
 export interface PushLogger {
@@ -111,61 +106,20 @@ export function utcDay(t: Date): string {
   return t.toISOString().slice(0, 10);
 }
 
-interface Outgoing {
-  userId: string;
-  device: DeviceRow;
-  sender: PushSender;
+/**
+ * The UTC day `n` days after `day` (negative: before).
+ *
+ * @example
+ * ```ts
+ * addDays('2026-03-01', -1); // '2026-02-28'
+ * ```
+ */
+export function addDays(day: string, n: number): string {
+  return utcDay(new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000));
 }
 
-/** Sends every outgoing message, retrying transient failures; one result per message. */
-async function deliver(
-  out: readonly Outgoing[],
-  payloadOf: (userId: string) => BackupTriggerPayload,
-  ctx: { pacer: Pacer; keeper: LeaseKeeper; retry: NonNullable<TriggerJobDeps['retry']> },
-  counts: { retries: number },
-): Promise<SendResult[]> {
-  const results = new Array<SendResult>(out.length);
-  let pending = out.map((_, i) => i);
-  for (let attempt = 0; ; attempt++) {
-    const bySender = new Map<PushSender, number[]>();
-    for (const i of pending) {
-      const s = out[i]!.sender;
-      const list = bySender.get(s) ?? [];
-      list.push(i);
-      bySender.set(s, list);
-    }
-    await Promise.all(
-      [...bySender].map(([sender, idx]) => {
-        const batches: number[][] = [];
-        for (let i = 0; i < idx.length; i += sender.maxBatch)
-          batches.push(idx.slice(i, i + sender.maxBatch));
-        return mapLimit(batches, sender.concurrency, async (batch) => {
-          await ctx.pacer.take(batch.length);
-          const res = await sender.send(
-            batch.map((i) => ({
-              address: out[i]!.device.address,
-              payload: payloadOf(out[i]!.userId),
-            })),
-          );
-          batch.forEach((i, k) => {
-            results[i] = res[k] ?? { status: 'failed', reason: 'no_result' };
-          });
-        });
-      }),
-    );
-    const again = pending.filter((i) => results[i]!.status === 'retry');
-    if (again.length === 0 || attempt >= ctx.retry.attempts || ctx.keeper.lost) return results;
-    let asked = 0;
-    for (const i of again) {
-      const r = results[i]!;
-      if (r.status === 'retry' && r.retryAfterMs !== undefined)
-        asked = Math.max(asked, r.retryAfterMs);
-    }
-    await ctx.keeper.sleep(backoffMs(attempt + 1, ctx.retry.baseMs, ctx.retry.maxMs, asked));
-    counts.retries += again.length;
-    pending = again;
-  }
-}
+/** Pages being sent or recorded at once (the next one is read and claimed meanwhile). */
+const MAX_IN_FLIGHT = 2;
 
 /**
  * Runs (or resumes) the trigger job of `day`.
@@ -232,95 +186,75 @@ export async function runTriggerJob(deps: TriggerJobDeps, day: string): Promise<
       paceInterval(deps.rate, deps.spreadSec, result.candidates),
       (ms) => keeper.sleep(ms),
     );
-    const hex = (n: number) => Buffer.from(deps.random(n)).toString('hex');
     let afterId: string | null = null;
 
-    while (deps.rollout.mode !== 'off') {
-      if (deps.signal?.aborted) return finish('aborted');
-      if (!(await keeper.renewIfDue())) return finish('lease_lost');
-      const page = await store.listTriggerCandidates({
-        day,
-        staleBefore,
-        afterId,
-        limit: pageSize,
-      });
-      if (page.length === 0) break;
-      afterId = page[page.length - 1]!.id;
-
-      const eligible = page.filter((u) => rolloutAllows(deps.rollout, u.pubkey));
-      result.skippedRollout += page.length - eligible.length;
-      if (eligible.length === 0) continue;
-      const ids = new Map(eligible.map((u) => [u.id, hex(16)]));
-      const claimed = await store.claimTriggers(
-        day,
-        eligible.map((u) => ({ userId: u.id, notificationId: ids.get(u.id)! })),
-        clock.now(),
-      );
-      result.claimedElsewhere += eligible.length - claimed.length;
-      if (claimed.length === 0) continue;
-
-      // From here on these users are ours for the day, lease or not: finish the page.
-      const devices = await store.listDevicesOfUsers(claimed);
-      const out: Outgoing[] = devices.map((device) => ({
-        userId: device.userId,
-        device,
-        sender: deps.senders.forProvider(device.provider),
-      }));
-      const payloadOf = (userId: string): BackupTriggerPayload => ({
-        type: 'backup_trigger',
-        notification_id: ids.get(userId)!,
-      });
-      const results = await deliver(out, payloadOf, { pacer, keeper, retry }, result);
-
-      const accepted = new Map<string, number>();
-      const tickets: TicketRow[] = [];
-      const dead: { address: string; provider: PushProvider }[] = [];
-      const now = clock.now();
-      results.forEach((r, i) => {
-        const o = out[i]!;
-        metrics?.messages.inc({ provider: o.sender.name, result: r.status });
-        if (r.status === 'ok') {
-          accepted.set(o.userId, (accepted.get(o.userId) ?? 0) + 1);
-          result.sent[o.sender.name] = (result.sent[o.sender.name] ?? 0) + 1;
-          if (r.ticketId)
-            tickets.push({
-              ticketId: r.ticketId,
-              userId: o.userId,
-              address: o.device.address,
-              createdAt: now,
-            });
-          return;
-        }
-        result.messageFailures++;
-        // Only a delivering sender's verdict prunes (never the log sender's).
-        if (r.status === 'dead' && o.sender.name === o.device.provider)
-          dead.push({ address: o.device.address, provider: o.device.provider });
-      });
-      if (tickets.length > 0) await store.saveTickets(tickets);
-      let pruned = 0;
-      if (dead.length > 0) {
-        pruned = await store.pruneAddresses(dead.map((d) => d.address));
-        for (const d of dead)
-          metrics?.pruned.inc({
-            provider: d.provider,
-            source: d.provider === 'expo' ? 'ticket' : 'endpoint',
-          });
+    /** Reads pages until one has users to claim; claims them and reads their devices. */
+    const prepare = async (): Promise<Claimed | null> => {
+      for (;;) {
+        const page = await store.listTriggerCandidates({
+          day,
+          staleBefore,
+          afterId,
+          limit: pageSize,
+        });
+        if (page.length === 0) return null;
+        afterId = page[page.length - 1]!.id;
+        const eligible = page.filter((u) => rolloutAllows(deps.rollout, u.pubkey));
+        result.skippedRollout += page.length - eligible.length;
+        if (eligible.length === 0) continue;
+        // One call for the page's notification ids (16 random bytes each, hex).
+        const bytes = Buffer.from(deps.random(16 * eligible.length));
+        const ids = new Map(
+          eligible.map((u, i) => [u.id, bytes.toString('hex', 16 * i, 16 * i + 16)]),
+        );
+        const claimed = await store.claimTriggers(
+          day,
+          eligible.map((u) => ({ userId: u.id, notificationId: ids.get(u.id)! })),
+          clock.now(),
+        );
+        result.claimedElsewhere += eligible.length - claimed.length;
+        if (claimed.length === 0) continue;
+        const mine = new Set(claimed);
+        const devices = eligible
+          .filter((u) => mine.has(u.id))
+          .flatMap((u) =>
+            u.devices.map((d) => ({ userId: u.id, provider: d.provider, address: d.address })),
+          );
+        return { claimed, ids, devices };
       }
-      const settled = claimed.map((userId) => {
-        const messages = accepted.get(userId) ?? 0;
-        return { userId, status: messages > 0 ? ('sent' as const) : ('failed' as const), messages };
-      });
-      await store.settleTriggers(day, settled);
-      const triggered = settled.filter((s) => s.status === 'sent').length;
-      const failed = settled.length - triggered;
-      result.triggered += triggered;
-      result.failed += failed;
-      result.pruned += pruned;
-      metrics?.triggers.inc({ result: 'sent' }, triggered);
-      metrics?.triggers.inc({ result: 'failed' }, failed);
-      await store.addPushJobCounts(day, { triggered, failed, pruned });
-      if (keeper.lost) return finish('lease_lost');
+    };
+    const ctx: DispatchContext = { deps, day, pacer, keeper, retry, result };
+
+    // A pipeline: the next page is read and claimed while the current one is sent, and
+    // up to MAX_IN_FLIGHT pages are being sent or recorded at once.
+    const inFlight = new Set<Promise<void>>();
+    let next: Promise<Claimed | null> | null = prepare();
+    let stop: 'aborted' | 'lease_lost' | null = null;
+    try {
+      while (next) {
+        const current: Claimed | null = await next;
+        next = null;
+        if (current === null) break;
+        if (deps.signal?.aborted) stop = 'aborted';
+        else if (!(await keeper.renewIfDue())) stop = 'lease_lost';
+        if (!stop) next = prepare();
+        // Claimed users are ours for the day, lease or not: always send them.
+        const sending: Promise<void> = dispatchPage(ctx, current).finally(() => {
+          inFlight.delete(sending);
+        });
+        // Observed by the race or the final wait; this only keeps a rejection that
+        // arrives meanwhile from counting as unhandled.
+        sending.catch(() => {});
+        inFlight.add(sending);
+        if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    } catch (err) {
+      await Promise.allSettled([...inFlight, ...(next ? [next] : [])]);
+      throw err;
     }
+    if (stop) return finish(stop);
+    if (keeper.lost) return finish('lease_lost');
     await store.finishPushJob(day, clock.now());
     return finish('done');
   } catch (err) {

@@ -10,6 +10,7 @@
 import type { Clock } from '@noah-backup/core/clock';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PushStats, PushStore, TriggerOutcomeStats } from '../stores/push.ts';
+import { addDays, utcDay } from './job.ts';
 
 /** The trigger's counters. */
 export interface PushMetrics {
@@ -27,7 +28,6 @@ export interface PushMetrics {
   receipts: Counter<'result'>;
 }
 
-const DAY_MS = 86_400_000;
 const CACHE_MS = 60_000;
 
 /**
@@ -64,8 +64,8 @@ export function createPushMetrics(
   );
   // Triggers of the last 7 days whose day to succeed has passed.
   const outcomes = cached<TriggerOutcomeStats>(() => {
-    const now = deps.clock.now().getTime();
-    return deps.store.triggerOutcomeStats(new Date(now - 8 * DAY_MS), new Date(now - DAY_MS));
+    const today = utcDay(deps.clock.now());
+    return deps.store.triggerOutcomeStats(addDays(today, -8), addDays(today, -1));
   });
   const gauge = <T>(name: string, help: string, read: () => Promise<T>, pick: (v: T) => number) =>
     new Gauge({
@@ -95,7 +95,7 @@ export function createPushMetrics(
   );
   gauge(
     'noah_push_trigger_success_ratio',
-    'Share of sent triggers (last 7 closed days) that led to a successful backup within a day',
+    'Share of triggers (the 7 days before yesterday) that led to a successful backup within a day',
     outcomes,
     (o) => (o.sent === 0 ? 0 : o.succeededWithinDay / o.sent),
   );

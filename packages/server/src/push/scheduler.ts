@@ -13,10 +13,18 @@
  */
 import { Cron } from 'croner';
 import { collectReceipts, type ReceiptsResult } from './receipts.ts';
-import { runTriggerJob, type TriggerJobDeps, type TriggerJobResult, utcDay } from './job.ts';
+import {
+  addDays,
+  runTriggerJob,
+  type TriggerJobDeps,
+  type TriggerJobResult,
+  utcDay,
+} from './job.ts';
 
 /** A due day is given up this long after its cron fire time. */
 const DUE_FOR_MS = 24 * 3_600_000;
+/** Trigger rows are kept this many days (the dedupe needs today's, reports come within a day or so). */
+export const TRIGGER_RETENTION_DAYS = 3;
 
 /** What the scheduler needs beyond a job's dependencies. */
 export interface SchedulerDeps extends Omit<TriggerJobDeps, 'signal'> {
@@ -68,6 +76,19 @@ export function createTriggerScheduler(deps: SchedulerDeps): TriggerScheduler {
   let nextReceiptsAt = clock.now().getTime() + deps.receiptDelayMs;
   let timer: ReturnType<typeof setInterval> | null = null;
   let running: Promise<unknown> | null = null;
+  let prunedBefore: string | null = null;
+
+  /** Once a day (per instance, one instance at a time): drop old trigger rows. */
+  const prune = async (now: Date) => {
+    const before = addDays(utcDay(now), -TRIGGER_RETENTION_DAYS);
+    if (prunedBefore === before) return;
+    const lease = `push-prune:${before}`;
+    if (await store.tryAcquireLease(lease, deps.holder, now, 10 * 60_000)) {
+      const n = await store.pruneTriggers(before);
+      if (n > 0) deps.logger?.info({ before, rows: n }, 'old trigger rows pruned');
+    }
+    prunedBefore = before;
+  };
 
   const init = () => {
     if (!cron || nextRun) return;
@@ -106,6 +127,7 @@ export function createTriggerScheduler(deps: SchedulerDeps): TriggerScheduler {
       jobs.push(r);
       if (r.status === 'done') due.delete(day);
     }
+    if (!aborter.signal.aborted) await prune(now);
     let receiptsResult: ReceiptsResult | null = null;
     if (!aborter.signal.aborted && now.getTime() >= nextReceiptsAt) {
       nextReceiptsAt = now.getTime() + deps.receiptDelayMs;

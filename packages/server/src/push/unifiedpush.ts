@@ -16,6 +16,7 @@
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
+import { createHttpClient, type HttpClient, type HttpResponse, headerValue } from './http.ts';
 import { mapLimit, type PushSender, retryAfterMs, type SendResult } from './sender.ts';
 
 /** UnifiedPush SERV_1.2.0: a message is at most 4,096 bytes. */
@@ -32,7 +33,8 @@ export interface UnifiedPushSenderOptions {
   timeoutMs?: number;
   /** RFC 8030 TTL, seconds (default a day). */
   ttlSec?: number;
-  fetch?: typeof fetch;
+  /** Default: a keep-alive client. */
+  http?: HttpClient;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface UnifiedPushSenderOptions {
  * ```
  */
 export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSender {
-  const doFetch = opts.fetch ?? fetch;
+  const client = opts.http ?? createHttpClient({ maxSockets: 4 });
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const ttl = String(opts.ttlSec ?? 86_400);
 
@@ -65,16 +67,12 @@ export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSen
     };
     const bearer = opts.bearerByOrigin?.get(url.origin);
     if (bearer) headers.authorization = `Bearer ${bearer}`;
-    let res: Response;
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      return { status: 'failed', reason: 'invalid_endpoint' };
+    let res: HttpResponse;
     try {
-      res = await doFetch(url, {
-        method: 'POST',
-        headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await res.arrayBuffer(); // the body may be ignored, but it must be drained
+      // Never follows redirects (http.request does not).
+      res = await client.post(url, body, headers, timeoutMs);
     } catch (err) {
       return { status: 'retry', reason: `network: ${(err as Error).name}` };
     }
@@ -82,7 +80,7 @@ export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSen
     if (s >= 200 && s < 300) return { status: 'ok' };
     if (s === 404 || s === 410) return { status: 'dead', reason: `http_${s}` };
     if (s === 429 || s >= 500) {
-      const after = retryAfterMs(res.headers.get('retry-after'), opts.clock.now());
+      const after = retryAfterMs(headerValue(res.headers, 'retry-after'), opts.clock.now());
       return {
         status: 'retry',
         reason: `http_${s}`,

@@ -36,10 +36,19 @@ export interface RegisterDeviceResult {
   evicted: number;
 }
 
+/** A device as the daily job reads it with its user. */
+export interface CandidateDevice {
+  deviceId: string;
+  provider: PushProvider;
+  address: string;
+}
+
 /** A user the daily job may trigger (the job applies the rollout predicate itself). */
 export interface TriggerCandidate {
   id: string;
   pubkey: string;
+  /** The user's devices (at least one). */
+  devices: CandidateDevice[];
 }
 
 /** Where a trigger stands. `claimed`: inserted, not yet handed to a sender. */
@@ -82,6 +91,8 @@ export interface PushJobRow {
   triggered: number;
   failed: number;
   pruned: number;
+  /** Triggers of this day reported successful within a day of being sent. */
+  succeeded: number;
 }
 
 /** Counts added to a job row after each batch. */
@@ -100,11 +111,11 @@ export interface PushStats {
   lastJob: PushJobRow | null;
 }
 
-/** Triggers of a time window and how many led to a successful backup within a day. */
+/** Triggers of some days and how many led to a successful backup within a day. */
 export interface TriggerOutcomeStats {
-  /** Triggers created in the window that a sender accepted. */
+  /** Users triggered on those days (a sender accepted a message). */
   sent: number;
-  /** Of those, reported successful at most 24 h after the trigger was created. */
+  /** Of those, reported successful at most 24 h after the trigger was sent. */
   succeededWithinDay: number;
 }
 
@@ -129,16 +140,15 @@ export interface PushStore {
   unregisterDevice(userId: string, deviceId: string): Promise<boolean>;
   /** A user's devices, most recently updated first. */
   listDevices(userId: string): Promise<DeviceRow[]>;
-  /** The devices of several users (any order). */
-  listDevicesOfUsers(userIds: readonly string[]): Promise<DeviceRow[]>;
   /** Removes the devices with these addresses (dead tokens); returns how many. Idempotent. */
   pruneAddresses(addresses: readonly string[]): Promise<number>;
 
   // ---- the daily job ----
   /**
-   * One keyset page of users to trigger on `day`: backups enabled, at least one
-   * device, last backup before `staleBefore` (or never), no trigger row for `day`,
-   * id greater than `afterId` (null = from the start); ascending by id, at most `limit`.
+   * One keyset page of users to trigger on `day`, with their devices: backups
+   * enabled, at least one device, last backup before `staleBefore` (or never), no
+   * trigger row for `day`, id greater than `afterId` (null = from the start);
+   * ascending by id, at most `limit` users.
    */
   listTriggerCandidates(args: {
     day: string;
@@ -168,7 +178,8 @@ export interface PushStore {
   /**
    * Records the client's report on its trigger (matched by user and notification id).
    * A success is final; a failure may be followed by a success; a repeat changes
-   * nothing. Returns the row and
+   * nothing. A success at most 24 h after the trigger is counted in the day's job
+   * record (`succeeded`). Returns the row and
    * whether this call changed it, or null when the user has no trigger with that id.
    */
   recordTriggerOutcome(args: {
@@ -177,8 +188,14 @@ export interface PushStore {
     status: 'success' | 'failure';
     now: Date;
   }): Promise<{ trigger: TriggerRow; changed: boolean } | null>;
-  /** Sent triggers created in `[from, to)` and how many succeeded within a day. */
-  triggerOutcomeStats(from: Date, to: Date): Promise<TriggerOutcomeStats>;
+  /** Triggers of the days `[fromDay, toDay)` and how many succeeded within a day (job records). */
+  triggerOutcomeStats(fromDay: string, toDay: string): Promise<TriggerOutcomeStats>;
+  /**
+   * Deletes trigger rows of days before `beforeDay` (their dedupe and outcome link are
+   * no longer needed; the job records keep the counts), in batches. Returns how many.
+   * Idempotent.
+   */
+  pruneTriggers(beforeDay: string): Promise<number>;
 
   // ---- Expo tickets (receipts are read ~15 min later) ----
   /** Stores tickets. Idempotent per ticket id. */

@@ -63,7 +63,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
  * Starts the fake on 127.0.0.1, port 0.
  *
  * @param opts.accessToken - when set, send and getReceipts require `Bearer <token>`
- * @param opts.record - keep every message (default true; the benchmark turns it off)
+ * @param opts.record - keep every message and receipt (default true; the benchmark turns
+ *   it off, and then getReceipts answers nothing ready)
  */
 export async function startFakeExpo(
   opts: { accessToken?: string; record?: boolean } = {},
@@ -114,6 +115,7 @@ export async function startFakeExpo(
           if (typeof b === 'object' && 'ticketError' in b)
             return { status: 'error', message: b.ticketError, details: { error: b.ticketError } };
           const id = `ticket-${++nextTicket}`;
+          if (!record) return { status: 'ok', id };
           if (b === 'ok') receipts.set(id, { status: 'ok' });
           else if (typeof b === 'object' && 'receiptError' in b)
             receipts.set(id, {
