@@ -4,9 +4,11 @@
  * new device (a fresh browser context) from the seedphrase alone and find the same
  * payments; restore a chosen backup and delete one, each after a confirmation; a wrong
  * seedphrase shows its error and changes nothing. Real server, real Chromium. Saves a
- * screenshot of each screen to docs/screenshots/.
+ * screenshot of each screen: to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (how the
+ * committed ones are refreshed), otherwise to a temp dir so a test run leaves the tree clean.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -21,7 +23,9 @@ import {
   startAppServer,
 } from './helpers/harness.ts';
 
-const SHOTS = resolve(import.meta.dirname, '../../../docs/screenshots');
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? resolve(import.meta.dirname, '../../../docs/screenshots')
+  : join(tmpdir(), 'noah-web-screenshots');
 const PAYMENTS = [
   { direction: 'Received', amount: '50000', description: 'Salary marker-7QX' },
   { direction: 'Sent', amount: '12000', description: 'Groceries marker-7QX' },
