@@ -67,6 +67,18 @@ export function aesGcm(key: Uint8Array): AesGcm {
       out.set(cipher.getAuthTag(), plaintext.length);
       return view(out);
     },
+    async seal(nonce, plaintext, aad) {
+      checkGcmArgs(nonce, plaintext, aad);
+      const cipher = createCipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
+      if (aad) cipher.setAAD(aad);
+      const body = cipher.update(plaintext);
+      const rest = cipher.final(); // empty for GCM, a stream mode
+      if (body.length + rest.length !== plaintext.length)
+        throw new Error('AES-GCM produced an unexpected ciphertext length');
+      // node:crypto's outputs are fresh, unpooled buffers: hand them out without a copy.
+      const ciphertext = rest.length === 0 ? owned(body) : Buffer.concat([body, rest]);
+      return { ciphertext, tag: owned(cipher.getAuthTag()) };
+    },
     async decrypt(nonce, sealed, aad) {
       checkGcmArgs(nonce, sealed, aad, TAG);
       const body = sealed.length - TAG;

@@ -20,6 +20,17 @@ export interface AesGcm {
    */
   encrypt(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
   /**
+   * Encrypts one message like `encrypt`, but returns ciphertext and tag apart, so a
+   * writer that streams them need not join them (a copy and an allocation per message:
+   * about a third of v2's encryption time on Node).
+   * @returns `{ ciphertext, tag(16) }`, new buffers or views of one new buffer
+   */
+  seal(
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }>;
+  /**
    * Decrypts and verifies one message.
    * @param nonce - 12 bytes
    * @param sealed - `ciphertext || tag(16)`; not modified

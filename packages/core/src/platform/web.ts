@@ -63,11 +63,17 @@ export function aesGcm(key: Uint8Array): AesGcm {
     if (aad) p.additionalData = bs(aad);
     return p;
   };
+  const encrypt = async (nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) => {
+    checkGcmArgs(nonce, plaintext, aad);
+    const k = await cryptoKey();
+    return new Uint8Array(await subtle().encrypt(params(nonce, aad), k, bs(plaintext)));
+  };
   return {
-    async encrypt(nonce, plaintext, aad) {
-      checkGcmArgs(nonce, plaintext, aad);
-      const k = await cryptoKey();
-      return new Uint8Array(await subtle().encrypt(params(nonce, aad), k, bs(plaintext)));
+    encrypt,
+    async seal(nonce, plaintext, aad) {
+      const sealed = await encrypt(nonce, plaintext, aad);
+      const n = sealed.length - 16;
+      return { ciphertext: sealed.subarray(0, n), tag: sealed.subarray(n) };
     },
     async decrypt(nonce, sealed, aad) {
       checkGcmArgs(nonce, sealed, aad, 16);

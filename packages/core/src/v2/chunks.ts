@@ -42,11 +42,17 @@ export async function* sealChunks(
   let pending: Uint8Array | undefined;
   let counter = 0;
   for await (const chunk of chunks) {
-    if (pending) yield await gcm.encrypt(chunkNonce(counter++, false, maxChunks), pending);
+    if (pending) yield* parts(await gcm.seal(chunkNonce(counter++, false, maxChunks), pending));
     pending = chunk;
   }
   // An empty final chunk only when the whole payload is empty.
-  yield await gcm.encrypt(chunkNonce(counter, true, maxChunks), pending ?? EMPTY);
+  yield* parts(await gcm.seal(chunkNonce(counter, true, maxChunks), pending ?? EMPTY));
+}
+
+/** A sealed chunk as its ciphertext then its tag: the same bytes, without joining them. */
+function* parts(sealed: { ciphertext: Uint8Array; tag: Uint8Array }): Generator<Uint8Array> {
+  if (sealed.ciphertext.length > 0) yield sealed.ciphertext;
+  yield sealed.tag;
 }
 
 /**
