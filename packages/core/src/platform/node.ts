@@ -203,8 +203,11 @@ function owned(buf: Buffer): Uint8Array {
 }
 
 /**
- * Strict base64 decoding (RFC 4648 §4, FORMAT.md §3.3): a one-pass check of the whole
- * text, then Node's native decoder (which alone would skip junk and accept bad padding).
+ * Strict base64 decoding (RFC 4648 §4, FORMAT.md §3.3) with Node's native codec. Node's
+ * decoder alone is lenient (it skips junk, accepts the URL-safe alphabet and missing
+ * padding), but canonical padded base64 is the one text that encodes its bytes: so the
+ * input is strict exactly when encoding the decoded bytes gives it back. Two native
+ * passes; several times faster than a regular expression over the text.
  * @param text - the text as ASCII bytes
  * @returns the decoded bytes
  * @throws SyntaxError for anything but canonical padded base64; TypeError for a non-Uint8Array
@@ -216,8 +219,12 @@ function owned(buf: Buffer): Uint8Array {
 export function base64Decode(text: Uint8Array): Uint8Array {
   abytes('text', text);
   const s = Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
-  checkBase64(s);
-  return owned(Buffer.from(s, 'base64'));
+  const out = Buffer.from(s, 'base64');
+  if (out.toString('base64') !== s) {
+    checkBase64(s); // names the rule broken
+    throw new SyntaxError('base64: not canonical padded base64');
+  }
+  return owned(out);
 }
 
 /**
