@@ -61,11 +61,16 @@ export interface Output {
 /** Temp files to remove if a signal arrives (a handler cannot await). */
 const pending = new Set<string>();
 
+let handling = false;
+
 /**
  * Removes pending temp files and exits on SIGINT/SIGTERM, so an interrupted command
- * leaves neither OUT nor a temp file. Call once per process.
+ * leaves neither OUT nor a temp file. Only the format commands call it (`serve` has its
+ * own graceful shutdown); later calls do nothing.
  */
 export function cleanUpOnSignals(): void {
+  if (handling) return;
+  handling = true;
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
       for (const p of pending) {

@@ -81,8 +81,12 @@ async function writeAll(out: Output, chunks: AsyncIterable<Uint8Array>): Promise
   }
 }
 
-/** Runs a command body; any failure becomes one line, a hint and an exit code. */
+/**
+ * Runs a command body; any failure becomes one line, a hint and an exit code. Signal
+ * handlers (remove temp files, exit 130/143) are installed only now, for these commands.
+ */
 async function run(body: () => Promise<void>): Promise<void> {
+  cleanUpOnSignals();
   try {
     await body();
   } catch (err) {
@@ -180,7 +184,6 @@ const MNEMONIC_HELP = 'file holding the seedphrase (or set NOAH_MNEMONIC)';
  * ```
  */
 export function registerCryptoCommands(program: Command): void {
-  cleanUpOnSignals();
   common(program.command('encrypt'))
     .description('Encrypt IN into a backup file OUT (default format v2)')
     .argument('<in>', 'plaintext file, or - for stdin')
