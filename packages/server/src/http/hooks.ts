@@ -1,12 +1,16 @@
 /**
  * Per-request hooks: the `x-request-id` response header, one JSON log line per request
  * (method, route pattern, path without query, status, duration, user) and the HTTP
- * metrics. Replaces Fastify's own request lines, which would log full URLs.
+ * metrics. Replaces Fastify's own request lines, which would log full URLs. The log line
+ * is only built when `info` is enabled.
  * @module
  */
 import type { FastifyInstance } from 'fastify';
+import { levels } from 'pino';
 import { stripQuery } from '../logging.ts';
 import type { Metrics } from '../metrics.ts';
+
+const INFO = levels.values.info ?? 30;
 
 /**
  * Installs the request hooks on the root instance.
@@ -21,13 +25,15 @@ export function installRequestHooks(app: FastifyInstance, metrics: Metrics): voi
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the concrete URL (cardinality, and no keys in labels).
     const route = request.routeOptions.url ?? 'unmatched';
+    const { method } = request;
     const status = reply.statusCode;
-    const seconds = reply.elapsedTime / 1000;
-    metrics.httpRequests.inc({ method: request.method, route, status });
-    metrics.httpDuration.observe({ method: request.method, route }, seconds);
+    metrics.httpRequests.inc({ method, route, status });
+    metrics.httpDuration.observe({ method, route }, reply.elapsedTime / 1000);
+    // 'silent' has no numeric value in pino's table.
+    if ((levels.values[request.log.level] ?? Number.POSITIVE_INFINITY) > INFO) return;
     request.log.info(
       {
-        method: request.method,
+        method,
         route,
         path: stripQuery(request.url),
         status,

@@ -5,6 +5,7 @@
  */
 import type { MetadataStore } from '../stores/metadata.ts';
 import { assertDate, assertKey, type StoreContext } from './context.ts';
+import { precompile } from './precompiled.ts';
 import { ms, num, toDate, userFromRow } from './schema.ts';
 
 /** The auth slice of MetadataStore. */
@@ -23,6 +24,17 @@ export type AuthMethods = Pick<
 
 /** Builds the auth methods over a store context. */
 export function authMethods({ db, flavor, newId }: StoreContext): AuthMethods {
+  // Every authenticated request runs this one (a primary-key point query).
+  const liveSession = precompile(
+    db,
+    db
+      .selectFrom('sessions')
+      .select(['user_id', 'expires_at'])
+      .where('token_hash', '=', '')
+      .where('revoked', '=', flavor.bool(false))
+      .where('expires_at', '>', 0),
+    3,
+  );
   return {
     async createChallenge(k1, expiresAt) {
       assertKey('k1', k1);
@@ -110,13 +122,7 @@ export function authMethods({ db, flavor, newId }: StoreContext): AuthMethods {
     async getSession(tokenHash, now) {
       assertKey('tokenHash', tokenHash);
       assertDate('now', now);
-      const row = await db
-        .selectFrom('sessions')
-        .select(['user_id', 'expires_at'])
-        .where('token_hash', '=', tokenHash)
-        .where('revoked', '=', flavor.bool(false))
-        .where('expires_at', '>', ms(now))
-        .executeTakeFirst();
+      const [row] = await liveSession([tokenHash, flavor.bool(false), ms(now)]);
       return row ? { userId: row.user_id, expiresAt: toDate(row.expires_at) } : null;
     },
 

@@ -9,6 +9,7 @@
  */
 import type { CompleteUploadResult, MetadataStore } from '../stores/metadata.ts';
 import { assertCount, assertDate, assertKey, assertVersion, type StoreContext } from './context.ts';
+import { precompile } from './precompiled.ts';
 import { backupFromRow, ms, num, pendingFromRow, toBool, userFromRow } from './schema.ts';
 
 /** The backup and sweeping slice of MetadataStore. */
@@ -32,16 +33,30 @@ export type BackupMethods = Pick<
 
 /** Builds the backup methods over a store context. */
 export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
+  // The per-request reads of `list`, `upload_url` and `download_url`.
+  const userBackups = precompile(
+    db,
+    db
+      .selectFrom('backups')
+      .selectAll()
+      .where('user_id', '=', '')
+      .orderBy('created_at', 'desc')
+      .orderBy('version', 'desc'),
+    1,
+  );
+  const livePendingCount = precompile(
+    db,
+    db
+      .selectFrom('pending_uploads')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('user_id', '=', '')
+      .where('expires_at', '>', 0),
+    2,
+  );
   return {
     async listBackups(userId) {
       assertKey('userId', userId);
-      const rows = await db
-        .selectFrom('backups')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .orderBy('created_at', 'desc')
-        .orderBy('version', 'desc')
-        .execute();
+      const rows = await userBackups([userId]);
       return rows.map(backupFromRow);
     },
 
@@ -92,13 +107,8 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
     async countPendingUploads(userId, now) {
       assertKey('userId', userId);
       assertDate('now', now);
-      const r = await db
-        .selectFrom('pending_uploads')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where('user_id', '=', userId)
-        .where('expires_at', '>', ms(now))
-        .executeTakeFirstOrThrow();
-      return num(r.n);
+      const [r] = await livePendingCount([userId, ms(now)]);
+      return num(r?.n);
     },
 
     /**

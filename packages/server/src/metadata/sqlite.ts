@@ -4,6 +4,10 @@
  * all use of the single connection; we make every transaction `BEGIN IMMEDIATE`, so a
  * write transaction takes the write lock up front and another process on the same file
  * waits (busy_timeout) instead of failing on a read-to-write upgrade.
+ *
+ * Kysely's SQLite driver calls `prepare(sql)` for every query; compiling the same SQL
+ * text again is most of a point query's cost, so the connection hands Kysely a
+ * statement cache instead ({@link cachingDatabase}: LRU by SQL text, cleared on close).
  * @module
  */
 import { mkdirSync } from 'node:fs';
@@ -16,7 +20,9 @@ import {
   Kysely,
   SqliteAdapter,
   SqliteDialect,
+  type SqliteDatabase,
   SqliteDriver,
+  type SqliteStatement,
 } from 'kysely';
 import type { MetadataDb } from './schema.ts';
 
@@ -30,6 +36,54 @@ export class TransactionalSqliteAdapter extends SqliteAdapter {
   }
 }
 
+/** Prepared statements kept per connection (distinct SQL texts; the store has ~100). */
+export const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * A better-sqlite3 connection as Kysely sees it, with `prepare` answered from a bounded
+ * LRU cache keyed by SQL text. Reusing a statement is safe here: Kysely's driver holds
+ * the single connection for the whole of a query (and of a streamed query), so no
+ * statement runs twice at once; SQLite re-prepares a statement itself after a schema
+ * change. `close` drops the statements, then closes the connection.
+ *
+ * @param database - an open better-sqlite3 connection
+ * @param maxStatements - cache bound (least recently used statements are dropped)
+ * @returns the object to give Kysely's SqliteDialect as `database`
+ * @example
+ * ```ts
+ * new SqliteDialect({ database: cachingDatabase(new Database(path)) });
+ * ```
+ */
+export function cachingDatabase(
+  database: Database.Database,
+  maxStatements = STATEMENT_CACHE_SIZE,
+): SqliteDatabase & { readonly cachedStatements: number } {
+  if (!Number.isSafeInteger(maxStatements) || maxStatements < 1)
+    throw new RangeError(`maxStatements: expected a positive integer, got ${maxStatements}`);
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    prepare(sql) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        // Map order is insertion order: re-insert to mark it most recently used.
+        cache.delete(sql);
+      } else {
+        stmt = database.prepare(sql);
+        if (cache.size >= maxStatements) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+    close() {
+      cache.clear();
+      database.close();
+    },
+    get cachedStatements() {
+      return cache.size;
+    },
+  };
+}
+
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
@@ -37,8 +91,8 @@ class ImmediateSqliteDriver extends SqliteDriver {
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  readonly #database: Database.Database;
-  constructor(database: Database.Database) {
+  readonly #database: SqliteDatabase;
+  constructor(database: SqliteDatabase) {
     super({ database });
     this.#database = database;
   }
@@ -72,5 +126,5 @@ export function openSqlite(path: string): Kysely<MetadataDb> {
     database.close();
     throw err;
   }
-  return new Kysely<MetadataDb>({ dialect: new ImmediateSqliteDialect(database) });
+  return new Kysely<MetadataDb>({ dialect: new ImmediateSqliteDialect(cachingDatabase(database)) });
 }
