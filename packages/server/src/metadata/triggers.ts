@@ -76,28 +76,34 @@ function jobFromRow(r: Selectable<PushJobsTable>): PushJobRow {
   };
 }
 
-/** The candidate predicate of a `users` row (DESIGN.md "Daily trigger"). */
-function candidate(flavor: SqlFlavor, day: string, staleBefore: number) {
-  return (eb: ExpressionBuilder<MetadataDb, 'users'>) =>
-    eb.and([
+/**
+ * The candidate predicate of a `users` row (DESIGN.md "Daily trigger"). `afterId`, the
+ * keyset cursor, is repeated inside the subqueries: logically redundant, it lets
+ * PostgreSQL's merge joins start at the cursor instead of at the start of each index
+ * (without it every page rescans all devices before the cursor: quadratic).
+ */
+function candidate(flavor: SqlFlavor, day: string, staleBefore: number, afterId: string | null) {
+  return (eb: ExpressionBuilder<MetadataDb, 'users'>) => {
+    let devices = eb
+      .selectFrom('devices')
+      .select(sql`1`.as('one'))
+      .whereRef('devices.user_id', '=', 'users.id');
+    let triggers = eb
+      .selectFrom('push_triggers')
+      .select(sql`1`.as('one'))
+      .whereRef('push_triggers.user_id', '=', 'users.id')
+      .where('push_triggers.day', '=', day);
+    const conds = [
       eb('users.backup_enabled', '=', flavor.bool(true)),
       eb.or([eb('users.last_backup_at', 'is', null), eb('users.last_backup_at', '<', staleBefore)]),
-      eb.exists(
-        eb
-          .selectFrom('devices')
-          .select(sql`1`.as('one'))
-          .whereRef('devices.user_id', '=', 'users.id'),
-      ),
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('push_triggers')
-            .select(sql`1`.as('one'))
-            .whereRef('push_triggers.user_id', '=', 'users.id')
-            .where('push_triggers.day', '=', day),
-        ),
-      ),
-    ]);
+    ];
+    if (afterId !== null) {
+      devices = devices.where('devices.user_id', '>', afterId);
+      triggers = triggers.where('push_triggers.user_id', '>', afterId);
+      conds.push(eb('users.id', '>', afterId));
+    }
+    return eb.and([...conds, eb.exists(devices), eb.not(eb.exists(triggers))]);
+  };
 }
 
 /** Builds the job methods over a store context. */
@@ -108,29 +114,36 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
       assertDate('staleBefore', staleBefore);
       if (afterId !== null) assertKey('afterId', afterId);
       assertCount('limit', limit);
-      let page = db
+      const users = await db
         .selectFrom('users')
         .select(['users.id', 'users.pubkey'])
-        .where(candidate(flavor, day, ms(staleBefore)));
-      if (afterId !== null) page = page.where('users.id', '>', afterId);
-      // The page of users, then their devices: one round trip per page.
-      const rows = await db
-        .selectFrom(page.orderBy('users.id').limit(limit).as('u'))
-        .innerJoin('devices', 'devices.user_id', 'u.id')
-        .select(['u.id', 'u.pubkey', 'devices.device_id', 'devices.provider', 'devices.address'])
-        .orderBy('u.id')
-        .orderBy('devices.device_id')
+        .where(candidate(flavor, day, ms(staleBefore), afterId))
+        .orderBy('users.id')
+        .limit(limit)
         .execute();
-      const out: TriggerCandidate[] = [];
-      for (const r of rows) {
-        const provider = r.provider;
+      if (users.length === 0) return [];
+      // Their devices: one range scan of the devices' primary key over the page's ids
+      // (devices of non-candidates in the range are skipped below).
+      const devices = await db
+        .selectFrom('devices')
+        .select(['user_id', 'device_id', 'provider', 'address'])
+        .where('user_id', '>=', users[0]!.id)
+        .where('user_id', '<=', users[users.length - 1]!.id)
+        .orderBy('user_id')
+        .orderBy('device_id')
+        .execute();
+      const byId = new Map<string, TriggerCandidate>();
+      const out = users.map((u) => {
+        const c: TriggerCandidate = { id: u.id, pubkey: u.pubkey, devices: [] };
+        byId.set(u.id, c);
+        return c;
+      });
+      for (const d of devices) {
+        const c = byId.get(d.user_id);
+        if (!c) continue;
+        const provider = d.provider;
         assertProvider('provider', provider);
-        let last = out[out.length - 1];
-        if (last?.id !== r.id) {
-          last = { id: r.id, pubkey: r.pubkey, devices: [] };
-          out.push(last);
-        }
-        last.devices.push({ deviceId: r.device_id, provider, address: r.address });
+        c.devices.push({ deviceId: d.device_id, provider, address: d.address });
       }
       return out;
     },
@@ -141,7 +154,7 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
       const r = await db
         .selectFrom('users')
         .select((eb) => eb.fn.countAll().as('n'))
-        .where(candidate(flavor, day, ms(staleBefore)))
+        .where(candidate(flavor, day, ms(staleBefore), null))
         .executeTakeFirstOrThrow();
       return num(r.n);
     },
