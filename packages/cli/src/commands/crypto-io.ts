@@ -108,8 +108,14 @@ function batcher(fh: FileHandle) {
 
 /** Writes to stdout with backpressure; stdout cannot be atomic (the reader must check the exit code). */
 function stdoutOutput(): Output {
+  // A reader that goes away (EPIPE) fails the next write instead of crashing the process.
+  let failed: unknown;
+  process.stdout.on('error', (err) => {
+    failed ??= err;
+  });
   return {
     async write(chunk) {
+      if (failed) throw failed;
       if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
     },
     async commit() {},
