@@ -96,6 +96,10 @@ export async function putBlob(
       signal: wd.signal,
       // Node's fetch needs this for a stream body; browsers get a Blob instead.
       duplex: 'half',
+      // A pre-signed URL never redirects (and a stream body could not follow). Besides,
+      // any other mode makes Node's fetch (undici) tee the body to replay it on a
+      // redirect, and the unread branch keeps every chunk: the whole upload in memory.
+      redirect: 'error',
     } as RequestInit);
     if (!res.ok) throw await errorFromResponse(res, deps.clock);
     await res.arrayBuffer();
