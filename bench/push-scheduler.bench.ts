@@ -1,14 +1,17 @@
 /**
  * `npm run bench -- push-scheduler` (issue 5 item 8): one daily trigger job over
  * 1,000,000 enabled, stale users with one Expo device each (synthetic rows), sending to
- * a local fake Expo endpoint (in its own process) with no rate cap and no spread, on
+ * a local fake Expo endpoint (in its own process, in its lean mode: it counts messages
+ * without parsing them, as the real service's work is not ours) with no rate cap and
+ * no spread, on
  * SQLite and on PostgreSQL (a throwaway cluster, as the test setup starts one).
  *
  * Each backend runs in its own process, so its peak RSS is its own. Figures: seeding
  * time (not part of the goal), a baseline (the raw keyset scan of the same candidate
  * query, sending nothing), the job's wall time, users per second planned and handed to
  * the sender, the job/baseline ratio, peak RSS. Goals: peak RSS < 256 MiB, ≥ 20,000
- * triggers per second. `NOAH_BENCH_USERS` changes the user count.
+ * triggers per second. `NOAH_BENCH_USERS` changes the user count; `NOAH_BENCH_PROFILE=DIR`
+ * writes a CPU profile of each backend's process there.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -193,7 +196,10 @@ async function runBackend(backend: 'sqlite' | 'postgres'): Promise<void> {
 }
 
 function child(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', '--expose-gc', SELF, ...args], {
+  // NOAH_BENCH_PROFILE=DIR: a CPU profile of each backend's process, for finding hot spots.
+  const dir = process.env.NOAH_BENCH_PROFILE;
+  const prof = dir && args[0] !== 'fake-expo' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  return spawn(process.execPath, [...prof, '--import', 'tsx', '--expose-gc', SELF, ...args], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -258,7 +264,7 @@ async function main(): Promise<void> {
 
 const mode = process.argv[2];
 if (mode === 'fake-expo') {
-  const f = await startFakeExpo({ record: false });
+  const f = await startFakeExpo({ record: false, lean: true });
   process.stdout.write(`${JSON.stringify({ url: f.url })}\n`);
   process.stdin.resume();
   process.stdin.once('end', () => {

@@ -348,6 +348,38 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
       ]);
     });
 
+    it('bulk statements keep values with array and quoting metacharacters intact', async () => {
+      const store = await fresh();
+      const odd = ['a,b', 'q"uote', 'br{a}ce', 'back\\slash', "it's", 'NULL', 'sp ace', 'ü'];
+      const users = await Promise.all(odd.map(() => store.upsertUser(freshPubkey(), at(0))));
+      const claimed = await store.claimTriggers(
+        DAY,
+        users.map((u, i) => ({ userId: u.id, notificationId: `n-${odd[i]}` })),
+        at(0),
+      );
+      expect(claimed.sort()).toEqual(users.map((u) => u.id).sort());
+      await store.settleTriggers(
+        DAY,
+        users.map((u) => ({ userId: u.id, status: 'sent' as const, messages: 1 })),
+      );
+      for (const [i, u] of users.entries())
+        expect(await store.getTrigger(u.id, DAY)).toMatchObject({
+          notificationId: `n-${odd[i]}`,
+          status: 'sent',
+        });
+      await store.saveTickets(
+        odd.map((o, i) => ({
+          ticketId: `t-${o}`,
+          userId: users[i]!.id,
+          address: o,
+          createdAt: at(i),
+        })),
+      );
+      const tickets = await store.listTickets(at(100), null, 100);
+      expect(tickets.map((t) => t.address)).toEqual(odd);
+      expect(tickets.map((t) => t.ticketId)).toEqual(odd.map((o) => `t-${o}`));
+    });
+
     it('job records accumulate over runs and holders', async () => {
       const store = await fresh();
       expect(await store.getPushJob(DAY)).toBeNull();

@@ -1,9 +1,9 @@
 /**
  * `createMetadataStore(url)`: opens the MetadataStore backend a DATABASE_URL names
  * (DESIGN.md "Seams"), runs the schema migrations, and returns the store. One Kysely
- * implementation (auth.ts, backups.ts, ops.ts, devices.ts, triggers.ts) serves every dialect; sqlite.ts,
- * libsql.ts and postgres.ts only open connections, and schema.ts holds the few
- * dialect differences.
+ * implementation (auth.ts, backups.ts, ops.ts, devices.ts, triggers.ts, push-jobs.ts)
+ * serves every dialect; sqlite.ts, libsql.ts and postgres.ts only open connections, and
+ * schema.ts holds the few dialect differences.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -19,6 +19,7 @@ import { opsMethods } from './ops.ts';
 import { openPostgres } from './postgres.ts';
 import { type MetadataDb, postgresFlavor, type SqlFlavor, sqliteFlavor } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
+import { pushJobMethods } from './push-jobs.ts';
 import { triggerMethods } from './triggers.ts';
 import { parseDatabaseUrl, redactDatabaseUrl } from './url.ts';
 
@@ -106,6 +107,7 @@ export async function createMetadataStore(
     ...opsMethods(ctx),
     ...deviceMethods(ctx),
     ...triggerMethods(ctx),
+    ...pushJobMethods(ctx),
     close() {
       // Idempotent: a second close waits for the first (pg's Pool.end throws if repeated).
       closing ??= db.destroy();

@@ -2,33 +2,32 @@
  * MetadataStore methods of the daily job (issue 5 item 3): the keyset scan of users to
  * trigger, the per-day trigger rows whose primary key (user_id, day) is the dedupe
  * (inserted before anything is sent, so two instances or a restart cannot double-send),
- * outcome reports, Expo tickets awaiting receipts, and job records.
+ * outcome reports, and pruning. Tickets and job records are in push-jobs.ts.
  * @module
  */
 import { type ExpressionBuilder, type Selectable, sql } from 'kysely';
-import type {
-  PushJobRow,
-  PushStore,
-  TicketRow,
-  TriggerCandidate,
-  TriggerRow,
-} from '../stores/push.ts';
+import type { PushStore, TriggerCandidate, TriggerRow } from '../stores/push.ts';
 import { assertCount, assertDate, assertKey, type StoreContext } from './context.ts';
 import { assertProvider, chunks, IN_LIST_CHUNK } from './devices.ts';
 import {
   type MetadataDb,
   ms,
   num,
-  type PushJobsTable,
   type PushTriggersTable,
   type SqlFlavor,
   toDate,
 } from './schema.ts';
 
-/** The job slice of the push store. */
-export type TriggerMethods = Omit<
+/** The trigger slice of the push store. */
+export type TriggerMethods = Pick<
   PushStore,
-  'registerDevice' | 'unregisterDevice' | 'listDevices' | 'pruneAddresses'
+  | 'listTriggerCandidates'
+  | 'countTriggerCandidates'
+  | 'claimTriggers'
+  | 'settleTriggers'
+  | 'getTrigger'
+  | 'recordTriggerOutcome'
+  | 'pruneTriggers'
 >;
 
 const DAY_MS = 86_400_000;
@@ -59,20 +58,6 @@ function triggerFromRow(r: Selectable<PushTriggersTable>): TriggerRow {
     createdAt: toDate(r.created_at),
     outcome,
     outcomeAt: r.outcome_at === null ? null : toDate(r.outcome_at),
-  };
-}
-
-function jobFromRow(r: Selectable<PushJobsTable>): PushJobRow {
-  return {
-    day: r.day,
-    holder: r.holder,
-    startedAt: toDate(r.started_at),
-    finishedAt: r.finished_at === null ? null : toDate(r.finished_at),
-    runs: num(r.runs),
-    triggered: num(r.triggered),
-    failed: num(r.failed),
-    pruned: num(r.pruned),
-    succeeded: num(r.succeeded),
   };
 }
 
@@ -168,6 +153,18 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         assertKey('notificationId', r.notificationId);
       }
       const t = ms(now);
+      if (flavor.kind === 'postgres') {
+        if (rows.length === 0) return [];
+        // One array per column (unnest) instead of a VALUES list of thousands of
+        // parameters: PostgreSQL parses and plans it in microseconds.
+        const r = await sql<{ user_id: string }>`
+          insert into push_triggers (user_id, day, notification_id, status, created_at)
+          select x.u, ${day}, x.n, 'claimed', ${t}
+          from unnest(${rows.map((r) => r.userId)}::text[], ${rows.map((r) => r.notificationId)}::text[]) as x(u, n)
+          on conflict (user_id, day) do nothing
+          returning user_id`.execute(db);
+        return r.rows.map((row) => row.user_id);
+      }
       const claimed: string[] = [];
       // 4 parameters per row: chunks stay far below every dialect's parameter limit.
       for (const part of chunks(rows, IN_LIST_CHUNK)) {
@@ -204,7 +201,12 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         groups.set(key, g);
         g.ids.push(r.userId);
       }
-      for (const g of groups.values())
+      for (const g of groups.values()) {
+        if (flavor.kind === 'postgres') {
+          await sql`update push_triggers set status = ${g.status}, messages = ${g.messages}
+            where day = ${day} and user_id = any(${g.ids}::text[])`.execute(db);
+          continue;
+        }
         for (const part of chunks(g.ids, IN_LIST_CHUNK))
           await db
             .updateTable('push_triggers')
@@ -212,6 +214,7 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
             .where('day', '=', day)
             .where('user_id', 'in', part)
             .execute();
+      }
     },
 
     async getTrigger(userId, day) {
@@ -265,21 +268,6 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
       });
     },
 
-    async triggerOutcomeStats(fromDay, toDay) {
-      assertDay('fromDay', fromDay);
-      assertDay('toDay', toDay);
-      const r = await db
-        .selectFrom('push_jobs')
-        .select((eb) => [
-          eb.fn.coalesce(eb.fn.sum('triggered'), sql<number>`0`).as('sent'),
-          eb.fn.coalesce(eb.fn.sum('succeeded'), sql<number>`0`).as('ok'),
-        ])
-        .where('day', '>=', fromDay)
-        .where('day', '<', toDay)
-        .executeTakeFirstOrThrow();
-      return { sent: num(r.sent), succeededWithinDay: num(r.ok) };
-    },
-
     async pruneTriggers(beforeDay) {
       assertDay('beforeDay', beforeDay);
       // Keyset batches over the primary key's user_id, so each statement touches a
@@ -301,166 +289,6 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         if (!upper) return n;
         after = upper.user_id;
       }
-    },
-
-    async saveTickets(rows) {
-      if (!Array.isArray(rows)) throw new TypeError('rows: expected an array');
-      for (const r of rows) {
-        assertKey('ticketId', r.ticketId);
-        assertKey('userId', r.userId);
-        assertKey('address', r.address);
-        assertDate('createdAt', r.createdAt);
-      }
-      for (const part of chunks(rows, IN_LIST_CHUNK))
-        await db
-          .insertInto('push_tickets')
-          .values(
-            part.map((r) => ({
-              ticket_id: r.ticketId,
-              user_id: r.userId,
-              address: r.address,
-              created_at: ms(r.createdAt),
-            })),
-          )
-          .onConflict((oc) => oc.column('ticket_id').doNothing())
-          .execute();
-    },
-
-    async listTickets(createdBefore, after, limit) {
-      assertDate('createdBefore', createdBefore);
-      assertCount('limit', limit);
-      let q = db
-        .selectFrom('push_tickets')
-        .selectAll()
-        .where('created_at', '<=', ms(createdBefore));
-      if (after !== null) {
-        assertDate('after.createdAt', after.createdAt);
-        assertKey('after.ticketId', after.ticketId);
-        const t = ms(after.createdAt);
-        q = q.where((eb) =>
-          eb.or([
-            eb('created_at', '>', t),
-            eb.and([eb('created_at', '=', t), eb('ticket_id', '>', after.ticketId)]),
-          ]),
-        );
-      }
-      const rows = await q.orderBy('created_at').orderBy('ticket_id').limit(limit).execute();
-      return rows.map(
-        (r): TicketRow => ({
-          ticketId: r.ticket_id,
-          userId: r.user_id,
-          address: r.address,
-          createdAt: toDate(r.created_at),
-        }),
-      );
-    },
-
-    async deleteTickets(ticketIds) {
-      if (!Array.isArray(ticketIds)) throw new TypeError('ticketIds: expected an array');
-      for (const part of chunks(ticketIds, IN_LIST_CHUNK))
-        await db.deleteFrom('push_tickets').where('ticket_id', 'in', part).execute();
-    },
-
-    async startPushJob(day, holder, now) {
-      assertDay('day', day);
-      assertKey('holder', holder);
-      assertDate('now', now);
-      const t = ms(now);
-      const row = await db
-        .insertInto('push_jobs')
-        .values({
-          day,
-          holder,
-          started_at: t,
-          finished_at: null,
-          runs: 1,
-          triggered: 0,
-          failed: 0,
-          pruned: 0,
-        })
-        .onConflict((oc) =>
-          oc.column('day').doUpdateSet((eb) => ({
-            holder,
-            finished_at: null,
-            runs: eb('push_jobs.runs', '+', 1),
-          })),
-        )
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return jobFromRow(row);
-    },
-
-    async addPushJobCounts(day, counts) {
-      assertDay('day', day);
-      assertCount('triggered', counts.triggered);
-      assertCount('failed', counts.failed);
-      assertCount('pruned', counts.pruned);
-      await db
-        .updateTable('push_jobs')
-        .set((eb) => ({
-          triggered: eb('triggered', '+', counts.triggered),
-          failed: eb('failed', '+', counts.failed),
-          pruned: eb('pruned', '+', counts.pruned),
-        }))
-        .where('day', '=', day)
-        .execute();
-    },
-
-    async finishPushJob(day, now) {
-      assertDay('day', day);
-      assertDate('now', now);
-      await db
-        .updateTable('push_jobs')
-        .set({ finished_at: ms(now) })
-        .where('day', '=', day)
-        .execute();
-    },
-
-    async getPushJob(day) {
-      assertDay('day', day);
-      const row = await db
-        .selectFrom('push_jobs')
-        .selectAll()
-        .where('day', '=', day)
-        .executeTakeFirst();
-      return row ? jobFromRow(row) : null;
-    },
-
-    async pushStats(staleBefore) {
-      assertDate('staleBefore', staleBefore);
-      const t = ms(staleBefore);
-      const devices = await db
-        .selectFrom('devices')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow();
-      const stale = await db
-        .selectFrom('users')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where('users.backup_enabled', '=', flavor.bool(true))
-        .where((eb) =>
-          eb.or([eb('users.last_backup_at', 'is', null), eb('users.last_backup_at', '<', t)]),
-        )
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('devices')
-              .select(sql`1`.as('one'))
-              .whereRef('devices.user_id', '=', 'users.id'),
-          ),
-        )
-        .executeTakeFirstOrThrow();
-      const last = await db
-        .selectFrom('push_jobs')
-        .selectAll()
-        .orderBy('started_at', 'desc')
-        .orderBy('day', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      return {
-        devices: num(devices.n),
-        staleUsers: num(stale.n),
-        lastJob: last ? jobFromRow(last) : null,
-      };
     },
   };
 }

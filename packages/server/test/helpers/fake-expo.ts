@@ -65,9 +65,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
  * @param opts.accessToken - when set, send and getReceipts require `Bearer <token>`
  * @param opts.record - keep every message and receipt (default true; the benchmark turns
  *   it off, and then getReceipts answers nothing ready)
+ * @param opts.lean - the benchmark's mode: count the messages of a send without parsing
+ *   them and answer ok tickets, so the fake takes little of the CPU the benchmark
+ *   shares with the server (the real Expo service is remote)
  */
 export async function startFakeExpo(
-  opts: { accessToken?: string; record?: boolean } = {},
+  opts: { accessToken?: string; record?: boolean; lean?: boolean } = {},
 ): Promise<FakeExpo> {
   const record = opts.record ?? true;
   const behaviours = new Map<string, ExpoTokenBehaviour>();
@@ -91,6 +94,16 @@ export async function startFakeExpo(
       if (req.method !== 'POST') return json(405, { errors: [{ code: 'METHOD_NOT_ALLOWED' }] });
       if (opts.accessToken && req.headers.authorization !== `Bearer ${opts.accessToken}`)
         return json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad access token' }] });
+      if (opts.lean && req.url === '/--/api/v2/push/send') {
+        sends++;
+        const text = body.toString('latin1');
+        let n = 0;
+        for (let i = text.indexOf('"to":'); i >= 0; i = text.indexOf('"to":', i + 5)) n++;
+        seen += n;
+        const tickets = Array.from({ length: n }, () => `{"status":"ok","id":"t${++nextTicket}"}`);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(`{"data":[${tickets.join(',')}]}`);
+      }
       const parsed = JSON.parse(body.toString('utf8')) as unknown;
       if (req.url === '/--/api/v2/push/send') {
         sends++;
