@@ -325,6 +325,25 @@ describe.each(['sqlite', 'postgres'] as MetadataStoreKind[])('trigger job (%s)',
     expect(await store.listDevices(u.id)).toHaveLength(1); // transient: not pruned
   });
 
+  it('stopping the scheduler cuts a pacing wait short and leaves the day resumable', async () => {
+    const users = await Promise.all(Array.from({ length: 6 }, () => seedUser(store, now())));
+    const scheduler = createTriggerScheduler({
+      // Real sleeps: one user every 20 minutes would keep a shutdown waiting.
+      ...jobDeps(store, senders, clock, { spreadSec: 7200, pageSize: 1, sleep: undefined }),
+      cron: null,
+      receiptDelayMs: 900_000,
+    });
+    const running = scheduler.runNow();
+    const sent = () => users.flatMap((u) => expoCount(u.addresses)).reduce((a, b) => a + b, 0);
+    while (sent() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await scheduler.stop();
+    const r = await running;
+    expect(r.status).toBe('aborted');
+    expect(r.triggered).toBeLessThan(users.length);
+    expect(users.flatMap((u) => expoCount(u.addresses)).every((c) => c <= 1)).toBe(true);
+    expect((await store.getPushJob(DAY))?.finishedAt).toBeNull();
+  });
+
   it('the cron and the pacing run on the injected clock', async () => {
     clock.set(AT_3 - 5 * 60_000);
     const users = await Promise.all(Array.from({ length: 10 }, () => seedUser(store, now())));

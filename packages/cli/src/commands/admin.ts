@@ -2,8 +2,9 @@
  * `noah-backup admin` (issue 5 item 6), on the same configuration as `serve`
  * (environment variables, docs/OPERATIONS.md; `--data` overrides DATA_DIR):
  * - `admin trigger-backups --now [--json]` runs today's daily trigger job once and
- *   prints what it sent. Safe to run on several machines at once or repeatedly: the
- *   day's lease lets one run, and no user is triggered twice a day.
+ *   prints what it sent (at once: BACKUP_SPREAD does not apply, PUSH_RATE does). Safe
+ *   to run on several machines at once or repeatedly: the day's lease lets one run, and
+ *   no user is triggered twice a day.
  * - `admin stats [--json]` prints users, enabled users, stale users, devices, bytes
  *   stored and the last job run.
  * The server modules are loaded only when a command runs.
@@ -53,7 +54,9 @@ export function registerAdmin(program: Command): void {
 
   admin
     .command('trigger-backups')
-    .description("Run today's daily backup trigger job once and print what it sent")
+    .description(
+      "Run today's daily backup trigger job once, now (PUSH_RATE applies, BACKUP_SPREAD does not), and print what it sent",
+    )
     .option('--now', 'run it now (required)')
     .option('-d, --data <dir>', 'data directory (env DATA_DIR, default ./data)')
     .option('--json', 'print the result as JSON')

@@ -63,7 +63,8 @@ async function withStore<T>(
 }
 
 /**
- * Runs today's (UTC) trigger job once, now. Another instance holding the day's lease
+ * Runs today's (UTC) trigger job once, now: without the BACKUP_SPREAD window, at most
+ * PUSH_RATE messages per second. Another instance holding the day's lease
  * makes it return `lease_held` without sending; users already triggered today are
  * skipped, so running it again (or on two machines) never triggers a user twice.
  *
@@ -81,9 +82,11 @@ export async function runTriggerJobOnce(
   opts: AdminOptions = {},
 ): Promise<TriggerJobResult> {
   const logger = opts.logger ?? stderrLogger(config);
+  // "Now" means now: no BACKUP_SPREAD window; PUSH_RATE still caps the send rate.
+  const now = { ...config, push: { ...config.push, spreadSec: 0 } };
   return withStore(config, logger, (store) =>
     createPushRuntime({
-      config,
+      config: now,
       store,
       clock: opts.clock ?? systemClock,
       random: secureRandom,

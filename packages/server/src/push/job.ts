@@ -136,7 +136,7 @@ const MAX_IN_FLIGHT = 2;
  */
 export async function runTriggerJob(deps: TriggerJobDeps, day: string): Promise<TriggerJobResult> {
   const { store, clock, logger, metrics } = deps;
-  const sleep = deps.sleep ?? realSleep;
+  const sleep = deps.sleep ?? ((ms: number) => realSleep(ms, deps.signal));
   const ttlMs = deps.leaseTtlMs ?? 60_000;
   const pageSize = deps.pageSize ?? 1000;
   const retry = deps.retry ?? { attempts: 3, baseMs: 1000, maxMs: 30_000 };
@@ -174,6 +174,7 @@ export async function runTriggerJob(deps: TriggerJobDeps, day: string): Promise<
     clock,
     ttlMs,
     sleep,
+    ...(deps.signal ? { signal: deps.signal } : {}),
   });
   try {
     await store.startPushJob(day, deps.holder, startedAt);

@@ -11,18 +11,36 @@ import type { MetadataStore } from '../stores/metadata.ts';
 /** Waits `ms` (real time by default; tests pass one that advances a manual clock). */
 export type Sleep = (ms: number) => Promise<void>;
 
-/** The real sleep. */
-export const realSleep: Sleep = (ms) =>
-  new Promise((resolve) => {
-    setTimeout(resolve, Math.max(0, ms));
+/**
+ * The real sleep, cut short when `signal` aborts (a server shutting down does not wait
+ * out a pacing delay).
+ *
+ * @param ms - how long
+ * @param signal - ends the wait early
+ * @returns a promise that resolves (never rejects) after `ms` or on abort
+ */
+export function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener('abort', done, { once: true });
   });
+}
 
 /** Renews a lease while work runs; `lost` once another holder has it. */
 export interface LeaseKeeper {
   readonly lost: boolean;
   /** Renews when a third of the lease's lifetime has passed since the last renewal. */
   renewIfDue(): Promise<boolean>;
-  /** Waits `ms` in slices, renewing between them; stops early when the lease is lost. */
+  /**
+   * Waits `ms` in slices, renewing between them; stops early when the lease is lost or
+   * the job is aborted.
+   */
   sleep(ms: number): Promise<void>;
 }
 
@@ -39,6 +57,7 @@ export function createLeaseKeeper(deps: {
   clock: Clock;
   ttlMs: number;
   sleep: Sleep;
+  signal?: AbortSignal;
 }): LeaseKeeper {
   const { store, name, holder, clock, ttlMs } = deps;
   const slice = Math.max(1, Math.floor(ttlMs / 3));
@@ -59,7 +78,7 @@ export function createLeaseKeeper(deps: {
     renewIfDue,
     async sleep(ms) {
       let left = ms;
-      while (left > 0 && !lost) {
+      while (left > 0 && !lost && !deps.signal?.aborted) {
         const step = Math.min(left, slice);
         await deps.sleep(step);
         left -= step;
