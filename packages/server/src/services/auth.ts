@@ -4,7 +4,7 @@
  * token. Only the SHA-256 of a token is stored.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { GetK1Response, LoginRequest, LoginResponse } from '@noah-backup/core/api';
 import type { Clock, RandomBytes } from '@noah-backup/core/clock';
 import { parseLinkingKey, verifyK1 } from '@noah-backup/core/lnurl';
@@ -41,7 +41,8 @@ const EPOCH = new Date(0);
  * @returns 64 hex characters
  */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  // One-shot: no Hash object per request.
+  return hash('sha256', token, 'hex');
 }
 
 function toHex(bytes: Uint8Array): string {
