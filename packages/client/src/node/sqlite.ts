@@ -7,6 +7,9 @@
 import Database from 'better-sqlite3';
 import { NoahError } from '@noah-backup/core/errors';
 
+/** Page cache of the snapshot's connection, KiB (SQLite's own default is 2000). */
+const VACUUM_CACHE_KIB = 2048;
+
 /**
  * Copies the database at `src` to the new file `dest` as one consistent transaction,
  * while other processes may keep writing to `src`.
@@ -27,6 +30,9 @@ export function vacuumInto(src: string, dest: string, busyTimeoutMs: number): st
   let mode: string;
   try {
     mode = String(db.pragma('journal_mode', { simple: true }));
+    // better-sqlite3 builds SQLite with a 16 MB page cache per database, and VACUUM INTO
+    // gives the copy one too: 2 MB each copies as fast, with ~30 MB less peak memory.
+    db.pragma(`cache_size = -${VACUUM_CACHE_KIB}`);
     db.prepare('VACUUM INTO ?').run(dest);
   } finally {
     db.close();
