@@ -112,6 +112,12 @@ export interface ByteReader {
    * source chunk when it holds all `n` bytes, otherwise a fresh buffer.
    */
   read(n: number): Promise<Uint8Array>;
+  /**
+   * Reads `n` bytes without waiting, only if the current source chunk already holds them
+   * and `ahead` more (then a subarray of it); otherwise reads nothing and returns
+   * undefined. A decoder's fast path: no promise when the data is already there.
+   */
+  readBuffered(n: number, ahead?: number): Uint8Array | undefined;
   /** True when no byte is left (pulls one more source chunk if needed). */
   atEnd(): Promise<boolean>;
   /**
@@ -169,6 +175,12 @@ export function byteReader(source: AsyncIterable<Uint8Array>): ByteReader {
         fill += k;
       }
       return fill === n ? out : out.subarray(0, fill);
+    },
+    readBuffered(n, ahead = 0) {
+      if (cur.length - pos < n + ahead) return undefined;
+      const out = cur.subarray(pos, pos + n);
+      pos += n;
+      return out;
     },
     async atEnd() {
       return !(await pull());

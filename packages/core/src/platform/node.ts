@@ -45,7 +45,8 @@ async function stop(input: Readable, z: Readable, slicer: AsyncGenerator<Uint8Ar
  * Binds AES-256-GCM to a key (FORMAT.md §1). The key is copied into a node:crypto
  * KeyObject once; the caller may wipe its buffer after this call.
  * @param key - 32 bytes
- * @returns `{ encrypt, decrypt }`, each returning a new buffer
+ * @returns `{ encrypt, seal, decrypt }`, each returning new buffers, and their
+ *   synchronous forms `sealSync`, `decryptSync` (node:crypto does not block on I/O)
  * @throws TypeError / RangeError for a key that is not 32 bytes
  * @example
  * ```ts
@@ -56,50 +57,52 @@ async function stop(input: Readable, z: Readable, slicer: AsyncGenerator<Uint8Ar
 export function aesGcm(key: Uint8Array): AesGcm {
   abytes('key', key, 32);
   const keyObject = createSecretKey(key);
+  // node:crypto copies the nonce into the cipher, so callers may reuse their nonce buffer.
+  const sealSync = (nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array) => {
+    checkGcmArgs(nonce, plaintext, aad);
+    const cipher = createCipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
+    if (aad) cipher.setAAD(aad);
+    const body = cipher.update(plaintext);
+    const rest = cipher.final(); // empty for GCM, a stream mode
+    if (body.length + rest.length !== plaintext.length)
+      throw new Error('AES-GCM produced an unexpected ciphertext length');
+    // node:crypto's outputs are fresh, unpooled buffers: hand them out without a copy.
+    const ciphertext = rest.length === 0 ? owned(body) : Buffer.concat([body, rest]);
+    return { ciphertext, tag: owned(cipher.getAuthTag()) };
+  };
+  const decryptSync = (nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) => {
+    checkGcmArgs(nonce, sealed, aad, TAG);
+    const body = sealed.length - TAG;
+    const decipher = createDecipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
+    if (aad) decipher.setAAD(aad);
+    decipher.setAuthTag(sealed.subarray(body));
+    const out = decipher.update(sealed.subarray(0, body));
+    try {
+      decipher.final();
+    } catch {
+      out.fill(0); // never let unverified plaintext escape
+      throw new Error('AES-GCM authentication failed');
+    }
+    return view(out);
+  };
   return {
     async encrypt(nonce, plaintext, aad) {
-      checkGcmArgs(nonce, plaintext, aad);
-      const cipher = createCipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
-      if (aad) cipher.setAAD(aad);
-      const body = cipher.update(plaintext);
-      const rest = cipher.final(); // empty for GCM, a stream mode
-      if (body.length + rest.length !== plaintext.length)
-        throw new Error('AES-GCM produced an unexpected ciphertext length');
+      const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
       // One output buffer per message, ciphertext || tag; no zero-fill, as every byte of
       // it is written right here.
       const out = Buffer.allocUnsafeSlow(plaintext.length + TAG);
-      out.set(body);
-      out.set(rest, body.length);
-      out.set(cipher.getAuthTag(), plaintext.length);
+      out.set(ciphertext);
+      out.set(tag, plaintext.length);
       return view(out);
     },
     async seal(nonce, plaintext, aad) {
-      checkGcmArgs(nonce, plaintext, aad);
-      const cipher = createCipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
-      if (aad) cipher.setAAD(aad);
-      const body = cipher.update(plaintext);
-      const rest = cipher.final(); // empty for GCM, a stream mode
-      if (body.length + rest.length !== plaintext.length)
-        throw new Error('AES-GCM produced an unexpected ciphertext length');
-      // node:crypto's outputs are fresh, unpooled buffers: hand them out without a copy.
-      const ciphertext = rest.length === 0 ? owned(body) : Buffer.concat([body, rest]);
-      return { ciphertext, tag: owned(cipher.getAuthTag()) };
+      return sealSync(nonce, plaintext, aad);
     },
     async decrypt(nonce, sealed, aad) {
-      checkGcmArgs(nonce, sealed, aad, TAG);
-      const body = sealed.length - TAG;
-      const decipher = createDecipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
-      if (aad) decipher.setAAD(aad);
-      decipher.setAuthTag(sealed.subarray(body));
-      const out = decipher.update(sealed.subarray(0, body));
-      try {
-        decipher.final();
-      } catch {
-        out.fill(0); // never let unverified plaintext escape
-        throw new Error('AES-GCM authentication failed');
-      }
-      return view(out);
+      return decryptSync(nonce, sealed, aad);
     },
+    sealSync,
+    decryptSync,
   };
 }
 

@@ -39,6 +39,18 @@ export interface AesGcm {
    * @throws Error when the tag does not verify (callers map it to DecryptionError)
    */
   decrypt(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * `seal`, synchronously: present only where the engine is synchronous (node:crypto).
+   * Streaming writers use it when present, saving a promise per chunk. The nonce is
+   * copied before this returns, so the caller may reuse its buffer.
+   */
+  sealSync?(
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad?: Uint8Array,
+  ): { ciphertext: Uint8Array; tag: Uint8Array };
+  /** `decrypt`, synchronously, where the engine allows it (as `sealSync`). */
+  decryptSync?(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array;
 }
 
 /** Options for {@link Platform.inflate}. */

@@ -4,55 +4,122 @@
  * counter || last-chunk flag. The decoder reads one byte ahead to know the last chunk.
  * @module
  */
+import { abytes } from '../bytes.ts';
 import { DecryptionError } from '../errors.ts';
 import type { AesGcm } from '../platform/types.ts';
 import type { ByteReader } from '../stream.ts';
-import { V2_MAX_CHUNKS, V2_SEALED_CHUNK_SIZE, V2_TAG_SIZE } from './constants.ts';
+import { V2_CHUNK_SIZE, V2_MAX_CHUNKS, V2_SEALED_CHUNK_SIZE, V2_TAG_SIZE } from './constants.ts';
 
 const EMPTY = new Uint8Array(0);
 
 /**
  * The nonce of chunk `counter`: counter as 11 bytes big-endian || 0x01 if last else 0x00.
+ * @param out - 12 bytes to write it into (a fresh buffer if absent)
  * @throws RangeError once `counter` reaches `max` (never wrap a counter)
  */
-export function chunkNonce(counter: number, last: boolean, max = V2_MAX_CHUNKS): Uint8Array {
+export function chunkNonce(
+  counter: number,
+  last: boolean,
+  max = V2_MAX_CHUNKS,
+  out = new Uint8Array(12),
+): Uint8Array {
   if (!Number.isSafeInteger(counter) || counter < 0 || counter >= max)
     throw new RangeError(`chunk counter out of range (at most ${max} chunks)`);
-  const nonce = new Uint8Array(12);
-  const view = new DataView(nonce.buffer);
   // counter < 2^53, so bytes 0..3 stay zero: bytes 4..6 take the high 21 bits.
-  view.setUint32(3, Math.floor(counter / 2 ** 32));
-  view.setUint32(7, counter >>> 0);
-  nonce[11] = last ? 1 : 0;
-  return nonce;
+  const high = Math.floor(counter / 2 ** 32);
+  const low = counter >>> 0;
+  out[0] = out[1] = out[2] = 0;
+  out[3] = high >>> 24;
+  out[4] = (high >>> 16) & 0xff;
+  out[5] = (high >>> 8) & 0xff;
+  out[6] = high & 0xff;
+  out[7] = low >>> 24;
+  out[8] = (low >>> 16) & 0xff;
+  out[9] = (low >>> 8) & 0xff;
+  out[10] = low & 0xff;
+  out[11] = last ? 1 : 0;
+  return out;
 }
 
 /**
- * Seals a stream already cut into chunks of exactly 64 KiB (the last may be shorter or
- * absent). Holds one chunk back to know which one is last.
- * @param chunks - from `rechunk(payload, V2_CHUNK_SIZE)`
+ * Cuts the payload into 64 KiB chunks and seals them (FORMAT.md §5.4). A chunk that lies
+ * inside one source chunk is sealed from a subarray of it; only chunks that straddle
+ * source chunks are assembled in a buffer. Holds one full chunk back to know which one is
+ * last. With a synchronous engine (`gcm.sealSync`), every whole chunk of a source chunk is
+ * sealed in the same step, with one nonce buffer.
+ * @param payload - the payload, in chunks of any size
  * @param gcm - AES-256-GCM under the payload key
  * @param maxChunks - the counter limit (a parameter for tests; FORMAT.md §5.4)
  */
 export async function* sealChunks(
-  chunks: AsyncIterable<Uint8Array>,
+  payload: AsyncIterable<Uint8Array>,
   gcm: AesGcm,
   maxChunks = V2_MAX_CHUNKS,
 ): AsyncGenerator<Uint8Array> {
-  let pending: Uint8Array | undefined;
+  const nonce = new Uint8Array(12);
   let counter = 0;
-  for await (const chunk of chunks) {
-    if (pending) yield* parts(await gcm.seal(chunkNonce(counter++, false, maxChunks), pending));
-    pending = chunk;
+  const seal = (chunk: Uint8Array, last: boolean) =>
+    gcm.sealSync
+      ? gcm.sealSync(chunkNonce(counter++, last, maxChunks, nonce), chunk)
+      : gcm.seal(chunkNonce(counter++, last, maxChunks), chunk);
+  const cutter = chunkCutter();
+  for await (const input of payload) {
+    for (const chunk of cutter.cut(input)) {
+      const sealed = seal(chunk, false);
+      const { ciphertext, tag } = sealed instanceof Promise ? await sealed : sealed;
+      yield ciphertext;
+      yield tag;
+    }
   }
   // An empty final chunk only when the whole payload is empty.
-  yield* parts(await gcm.seal(chunkNonce(counter, true, maxChunks), pending ?? EMPTY));
+  const sealed = seal(cutter.rest(), true);
+  const { ciphertext, tag } = sealed instanceof Promise ? await sealed : sealed;
+  if (ciphertext.length > 0) yield ciphertext;
+  yield tag;
 }
 
-/** A sealed chunk as its ciphertext then its tag: the same bytes, without joining them. */
-function* parts(sealed: { ciphertext: Uint8Array; tag: Uint8Array }): Generator<Uint8Array> {
-  if (sealed.ciphertext.length > 0) yield sealed.ciphertext;
-  yield sealed.tag;
+/**
+ * Cuts a stream into 64 KiB chunks, holding the latest full one back until more data
+ * follows it. `cut` returns the chunks now known not to be last; `rest` the final one.
+ */
+function chunkCutter() {
+  let pending: Uint8Array | undefined; // a full chunk; not last once more data follows
+  let buf: Uint8Array | undefined; // a chunk being assembled across source chunks
+  let fill = 0;
+  const out: Uint8Array[] = [];
+  const full = (chunk: Uint8Array) => {
+    if (pending) out.push(pending);
+    pending = chunk;
+  };
+  return {
+    cut(input: Uint8Array): Uint8Array[] {
+      abytes('chunk', input);
+      out.length = 0;
+      let off = 0;
+      if (buf) {
+        off = Math.min(V2_CHUNK_SIZE - fill, input.length);
+        buf.set(input.subarray(0, off), fill);
+        fill += off;
+        if (fill < V2_CHUNK_SIZE) return out;
+        full(buf);
+        buf = undefined;
+        fill = 0;
+      }
+      for (; input.length - off >= V2_CHUNK_SIZE; off += V2_CHUNK_SIZE)
+        full(input.subarray(off, off + V2_CHUNK_SIZE));
+      if (off < input.length) {
+        if (pending) out.push(pending);
+        pending = undefined;
+        buf = new Uint8Array(V2_CHUNK_SIZE);
+        fill = input.length - off;
+        buf.set(input.subarray(off));
+      }
+      return out;
+    },
+    rest(): Uint8Array {
+      return buf ? buf.subarray(0, fill) : (pending ?? EMPTY);
+    },
+  };
 }
 
 /**
@@ -69,16 +136,27 @@ export async function* openChunks(
   gcm: AesGcm,
   maxChunks = V2_MAX_CHUNKS,
 ): AsyncGenerator<Uint8Array> {
+  const nonce = new Uint8Array(12);
+  const open = (counter: number, last: boolean, sealed: Uint8Array) =>
+    gcm.decryptSync
+      ? gcm.decryptSync(chunkNonce(counter, last, maxChunks, nonce), sealed)
+      : gcm.decrypt(chunkNonce(counter, last, maxChunks), sealed);
   for (let counter = 0; ; counter++) {
     if (counter >= maxChunks) throw new DecryptionError();
-    const sealed = await reader.read(V2_SEALED_CHUNK_SIZE);
-    // One byte of look-ahead: a full chunk is the last one only if nothing follows it.
-    const last = sealed.length < V2_SEALED_CHUNK_SIZE || (await reader.atEnd());
+    // Fast path: a full chunk and the byte after it already buffered, so it is not last.
+    let sealed = reader.readBuffered(V2_SEALED_CHUNK_SIZE, 1);
+    let last = false;
+    if (!sealed) {
+      sealed = await reader.read(V2_SEALED_CHUNK_SIZE);
+      // One byte of look-ahead: a full chunk is the last one only if nothing follows it.
+      last = sealed.length < V2_SEALED_CHUNK_SIZE || (await reader.atEnd());
+    }
     if (sealed.length < V2_TAG_SIZE) throw new DecryptionError(); // missing final chunk
     if (last && sealed.length === V2_TAG_SIZE && counter > 0) throw new DecryptionError();
     let plaintext: Uint8Array;
     try {
-      plaintext = await gcm.decrypt(chunkNonce(counter, last, maxChunks), sealed);
+      const opened = open(counter, last, sealed);
+      plaintext = opened instanceof Promise ? await opened : opened;
     } catch {
       throw new DecryptionError();
     }

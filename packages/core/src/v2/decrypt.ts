@@ -32,11 +32,10 @@ export interface OpenedV2 {
   plaintext: AsyncGenerator<Uint8Array>;
 }
 
-/** Verified chunks, decompressed if need be, capped; errors mapped per FORMAT.md §5.6. */
+/** Verified chunks, decompressed and capped; errors mapped per FORMAT.md §5.6. */
 async function* plaintextOf(
   reader: ByteReader,
   gcm: AesGcm,
-  header: V2Header,
   cap: number,
 ): AsyncGenerator<Uint8Array> {
   let upstream: unknown;
@@ -49,20 +48,33 @@ async function* plaintextOf(
     }
   }
   try {
-    if (header.compression === 'deflate') {
-      yield* platform.inflate(chunks(), { maxOutputBytes: cap });
-      return;
-    }
-    let produced = 0;
-    for await (const chunk of chunks()) {
-      produced += chunk.length;
-      if (produced > cap) throw new LimitExceededError(`plaintext exceeds the cap of ${cap} bytes`);
-      yield chunk;
-    }
+    yield* platform.inflate(chunks(), { maxOutputBytes: cap });
   } catch (err) {
     if (err === upstream || err instanceof LimitExceededError) throw err;
     // A zlib failure inside authenticated data: corrupt at the source. Same opaque error.
     throw new DecryptionError();
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Verified chunks of a stored payload, capped. No wrapper between the chunks and the
+ * consumer (a generator step per chunk costs): errors pass through as they are, the
+ * opaque DecryptionError, the source's own, or LimitExceededError.
+ */
+async function* storedPlaintextOf(
+  reader: ByteReader,
+  gcm: AesGcm,
+  cap: number,
+): AsyncGenerator<Uint8Array> {
+  try {
+    let produced = 0;
+    for await (const chunk of openChunks(reader, gcm)) {
+      produced += chunk.length;
+      if (produced > cap) throw new LimitExceededError(`plaintext exceeds the cap of ${cap} bytes`);
+      yield chunk;
+    }
   } finally {
     await reader.close();
   }
@@ -119,7 +131,10 @@ export async function openV2(
     }
     const gcm = platform.aesGcm(payloadKey);
     wipe(payloadKey);
-    const plaintext = plaintextOf(reader, gcm, header, cap);
+    const plaintext =
+      header.compression === 'none'
+        ? storedPlaintextOf(reader, gcm, cap)
+        : plaintextOf(reader, gcm, cap);
     // `return()` on a generator never started skips its body, `finally` included: close
     // the source here too, so abandoning the plaintext unread ends the download under it.
     const end = plaintext.return.bind(plaintext);

@@ -6,9 +6,9 @@
 import { platform } from '#platform';
 import { abytes, wipe } from '../bytes.ts';
 import { type RandomBytes, secureRandom } from '../clock.ts';
-import { collect, fromBytes, rechunk } from '../stream.ts';
+import { collect, fromBytes } from '../stream.ts';
 import { sealChunks } from './chunks.ts';
-import { V2_CHUNK_SIZE, V2_MAX_CREATED_AT } from './constants.ts';
+import { V2_MAX_CREATED_AT } from './constants.ts';
 import { deriveFileKeys, encodeHeader, type PayloadKind } from './header.ts';
 
 /** Options of {@link encryptV2}. */
@@ -91,7 +91,7 @@ export function encryptV2(
   return (async function* () {
     yield header;
     const payload = compress ? platform.deflate(source) : source;
-    yield* sealChunks(rechunk(payload, V2_CHUNK_SIZE), gcm);
+    yield* sealChunks(payload, gcm);
   })();
 }
 
