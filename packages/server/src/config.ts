@@ -41,6 +41,8 @@ export interface ServerConfig {
   sweepIntervalSec: number;
   /** Unreferenced objects younger than this are never swept as orphans. */
   orphanMinAgeSec: number;
+  /** How long a stop waits for requests in flight before it closes their connections. */
+  shutdownTimeoutSec: number;
   /** Push senders and the daily trigger (src/push/config.ts). */
   push: PushConfig;
 }
@@ -216,6 +218,7 @@ export function loadConfig(
   const k1TtlSec = duration('K1_TTL', 600, 1, 86400);
   const sweepIntervalSec = duration('SWEEP_INTERVAL', 300, 0, 86400);
   const orphanMinAgeSec = duration('ORPHAN_MIN_AGE', 3600, 60, 30 * 86400);
+  const shutdownTimeoutSec = duration('SHUTDOWN_TIMEOUT', 10, 0, 3600);
 
   let rollout = parseRollout('all')!;
   const rolloutText = raw('ROLLOUT');
@@ -278,6 +281,7 @@ export function loadConfig(
     trustProxy,
     sweepIntervalSec,
     orphanMinAgeSec,
+    shutdownTimeoutSec,
     push,
   };
 }

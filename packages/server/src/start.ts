@@ -1,6 +1,8 @@
 /**
  * Start-up wiring (issue 3 item 1): configuration → stores → app → listen, and a
- * graceful stop (close the server, waiting for requests in flight, then the stores).
+ * bounded graceful stop: stop accepting, let requests in flight finish for up to
+ * SHUTDOWN_TIMEOUT, then close the connections still open (a download a slow client is
+ * still reading would otherwise hold the stop until it ends), and close the stores last.
  * `noah-backup serve` and `npm start` call {@link startServer}.
  * @module
  */
@@ -25,8 +27,44 @@ export interface RunningServer {
   metadata: MetadataStore;
   blobs: BlobStore;
   logger: Logger;
-  /** Stops accepting, finishes requests in flight, closes the stores. Idempotent. */
+  /**
+   * Stops accepting, lets requests in flight finish for up to `shutdownTimeoutSec`, then
+   * closes every connection still open; closes the stores last. Idempotent.
+   */
   close(): Promise<void>;
+}
+
+/** While closing, connections whose request finished are closed this often. */
+const REAP_INTERVAL_MS = 100;
+
+/**
+ * Closes the app: no new connections, idle keep-alive connections closed at once,
+ * requests on the others answered until `timeoutMs`, each connection closed as soon as
+ * its request is done (Node would keep it open for the keep-alive timeout, and the stop
+ * with it); then every remaining connection is closed (its client sees a cut transfer
+ * and retries or resumes, as after any network failure). Resolves when the app's close
+ * hooks have run.
+ *
+ * @param app - a listening Fastify app
+ * @param timeoutMs - how long requests in flight may take
+ * @param logger - told when connections had to be cut
+ */
+export async function closeWithin(
+  app: FastifyInstance,
+  timeoutMs: number,
+  logger: Pick<Logger, 'warn'>,
+): Promise<void> {
+  const reap = setInterval(() => app.server.closeIdleConnections(), REAP_INTERVAL_MS);
+  const cut = setTimeout(() => {
+    logger.warn({ timeoutMs }, 'requests still in flight at the shutdown deadline; closing them');
+    app.server.closeAllConnections();
+  }, timeoutMs);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(reap);
+    clearTimeout(cut);
+  }
 }
 
 /**
@@ -88,7 +126,7 @@ export async function startServer(
       logger,
       close() {
         closing ??= (async () => {
-          await server.app.close();
+          await closeWithin(server.app, config.shutdownTimeoutSec * 1000, logger);
           await server.blobs.close?.();
           await metadata.close();
         })();

@@ -120,6 +120,13 @@ describe('loadConfig', () => {
     expect((err as Error).message).not.toContain('"short"');
   });
 
+  it('reads the shutdown deadline (default 10 s, 0 closes connections at once)', () => {
+    expect(loadConfig({}).shutdownTimeoutSec).toBe(10);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT: '30s' }).shutdownTimeoutSec).toBe(30);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT: '0' }).shutdownTimeoutSec).toBe(0);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT: '2h' })).toThrow(/SHUTDOWN_TIMEOUT="2h"/);
+  });
+
   it('names the flag when a flag is bad', () => {
     expect(() => loadConfig({}, { port: '70000' })).toThrow(/--port="70000"/);
   });
