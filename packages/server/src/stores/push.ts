@@ -159,8 +159,9 @@ export interface PushStore {
   /** How many users {@link listTriggerCandidates} would return over all pages. */
   countTriggerCandidates(args: { day: string; staleBefore: Date }): Promise<number>;
   /**
-   * Inserts `claimed` trigger rows for `day`; rows whose (user, day) already exists are
-   * left alone. Returns the user ids whose rows this call inserted: of racing callers
+   * Inserts `claimed` trigger rows for `day` (for existing users: SQLite checks it with
+   * a foreign key, PostgreSQL does not, for speed); rows whose (user, day) already
+   * exists are left alone. Returns the user ids whose rows this call inserted: of racing callers
    * exactly one claims each user (the insert is the dedupe).
    */
   claimTriggers(
