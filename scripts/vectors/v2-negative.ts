@@ -165,9 +165,9 @@ export function headerNegatives(keyring: Keyring, p: Positives): Vector[] {
 }
 
 export async function chunkNegatives(keyring: Keyring, p: Positives): Promise<Vector[]> {
-  const two = p.get('v2-none-65537')!; // chunks: full (not last), 1 byte (last)
-  const three = p.get('v2-none-131073')!; // full, full, 1 byte (last)
-  const full = p.get('v2-none-65536')!; // one full chunk (last)
+  const two = p.get(`v2-none-${C + 1}`)!; // chunks: full (not last), 1 byte (last)
+  const three = p.get(`v2-none-${2 * C + 1}`)!; // full, full, 1 byte (last)
+  const full = p.get(`v2-none-${C}`)!; // one full chunk (last)
   const t2 = chunksOf(two.blob);
   const t3 = chunksOf(three.blob);
   const [a, b, c] = [t3.chunks[0]!, t3.chunks[1]!, t3.chunks[2]!];
@@ -279,7 +279,7 @@ export async function compressionNegatives(keyring: Keyring, p: Positives): Prom
       .seal(0, true, payload)
       .then((c) => concatBytes(craft.header({ compression: 'deflate' }), c));
   const z = new Uint8Array(deflateSync(base.plaintext));
-  const bomb = p.get('v2-deflate-zeros-262144')!;
+  const bomb = p.get(`v2-deflate-zeros-${4 * C}`)!;
   return [
     derive(
       base,
@@ -301,7 +301,7 @@ export async function compressionNegatives(keyring: Keyring, p: Positives): Prom
       'v2-over-cap',
       'limit_exceeded',
       bomb.blob,
-      'decompresses to 262144 bytes, read with a cap of 65536',
+      `decompresses to ${4 * C} bytes, read with a cap of ${C}`,
       { maxPlaintextBytes: C, maxReleasedBytes: C },
     ),
   ];

@@ -77,16 +77,16 @@ function positiveSpecs(): V2Spec[] {
       });
   specs.push(
     {
-      name: 'v2-none-131073',
+      name: `v2-none-${2 * C + 1}`,
       length: 2 * C + 1,
-      generator: 'sha256-stream:v2-none-131073',
+      generator: `sha256-stream:v2-none-${2 * C + 1}`,
       compress: false,
       note: 'three chunks: two full, one of 1 byte (base of the chunk-level negatives)',
     },
     {
-      name: 'v2-deflate-random-70000',
-      length: 70000,
-      generator: 'sha256-stream:v2-deflate-random-70000',
+      name: `v2-deflate-random-${C + 4464}`,
+      length: C + 4464,
+      generator: `sha256-stream:v2-deflate-random-${C + 4464}`,
       compress: true,
       note: 'incompressible data: the zlib stream spans two chunks',
     },
@@ -123,11 +123,11 @@ export async function v2Vectors(): Promise<Vector[]> {
   try {
     const specs = positiveSpecs();
     specs.push({
-      name: 'v2-deflate-zeros-262144',
+      name: `v2-deflate-zeros-${4 * C}`,
       length: 4 * C,
       generator: 'zeros',
       compress: true,
-      note: '256 KiB of zeros, compressed to a few hundred bytes (base of the cap vector)',
+      note: `${4 * C} zero bytes, compressed to about a thousandth (base of the cap vector)`,
     });
     const positives: Positives = new Map();
     for (const s of specs) positives.set(s.name, await positive(keyring, s));

@@ -1,6 +1,6 @@
 /**
  * STREAM chunked encryption (FORMAT.md §5.4), the shape of age's payload and C2SP's
- * chunked encryption: fixed 64 KiB chunks, AES-256-GCM, nonce = 11-byte big-endian
+ * chunked encryption: fixed 256 KiB chunks, AES-256-GCM, nonce = 11-byte big-endian
  * counter || last-chunk flag. The decoder reads one byte ahead to know the last chunk.
  * @module
  */
@@ -42,7 +42,7 @@ export function chunkNonce(
 }
 
 /**
- * Cuts the payload into 64 KiB chunks and seals them (FORMAT.md §5.4). A chunk that lies
+ * Cuts the payload into 256 KiB chunks and seals them (FORMAT.md §5.4). A chunk that lies
  * inside one source chunk is sealed from a subarray of it; only chunks that straddle
  * source chunks are assembled in a buffer. Holds one full chunk back to know which one is
  * last. With a synchronous engine (`gcm.sealSync`), every whole chunk of a source chunk is
@@ -79,7 +79,7 @@ export async function* sealChunks(
 }
 
 /**
- * Cuts a stream into 64 KiB chunks, holding the latest full one back until more data
+ * Cuts a stream into 256 KiB chunks, holding the latest full one back until more data
  * follows it. `cut` returns the chunks now known not to be last; `rest` the final one.
  */
 function chunkCutter() {

@@ -11,13 +11,13 @@ export const V2_VERSION = 2;
 export const V2_HEADER_LENGTH = 92;
 /** Bytes of the header covered by the header MAC (all but the MAC itself). */
 export const V2_HEADER_MAC_OFFSET = 60;
-/** Plaintext bytes per chunk; only the final chunk may be shorter (FORMAT.md §5.4). */
-export const V2_CHUNK_SIZE = 65536;
+/** Plaintext bytes per chunk (256 KiB); only the final chunk may be shorter (FORMAT.md §5.4). */
+export const V2_CHUNK_SIZE = 262144;
 /** AES-GCM tag bytes appended to every chunk. */
 export const V2_TAG_SIZE = 16;
 /** Bytes of a full sealed chunk: ciphertext and tag. */
 export const V2_SEALED_CHUNK_SIZE = V2_CHUNK_SIZE + V2_TAG_SIZE;
-/** Most chunks a v2 file may have (2^32, i.e. 256 TiB of payload; FORMAT.md §5.4). */
+/** Most chunks a v2 file may have (2^32, i.e. 1 PiB of payload; FORMAT.md §5.4). */
 export const V2_MAX_CHUNKS = 2 ** 32;
 /** Largest created_at value: the ECMAScript time value limit (8.64e15 ms). */
 export const V2_MAX_CREATED_AT = 8.64e15;

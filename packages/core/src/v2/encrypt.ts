@@ -1,6 +1,6 @@
 /**
  * The v2 writer (FORMAT.md §5): header, then the payload (optionally zlib-compressed)
- * sealed in 64 KiB chunks. Constant memory at any size.
+ * sealed in 256 KiB chunks. Constant memory at any size.
  * @module
  */
 import { platform } from '#platform';

@@ -12,17 +12,17 @@ import {
   V2_TAG_SIZE,
 } from './constants.ts';
 
-/** Largest payload a v2 file can carry: 2^32 full chunks (2^48 bytes). */
+/** Largest payload a v2 file can carry: 2^32 full chunks (2^50 bytes). */
 export const V2_MAX_PAYLOAD = V2_MAX_CHUNKS * V2_CHUNK_SIZE;
 
 /**
- * Number of chunks for a payload: ⌈n / 65536⌉, and 1 for the empty payload.
+ * Number of chunks for a payload: ⌈n / 262144⌉, and 1 for the empty payload.
  * @param payloadLength - payload bytes (after compression, if any)
  * @returns the chunk count
  * @throws RangeError past {@link V2_MAX_PAYLOAD}; TypeError if not an integer
  * @example
  * ```ts
- * v2ChunkCount(65537) // 2
+ * v2ChunkCount(262145) // 2
  * ```
  */
 export function v2ChunkCount(payloadLength: number): number {
