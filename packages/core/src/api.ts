@@ -169,6 +169,7 @@ export type ErrorCode =
   | 'upload_not_found'
   | 'upload_incomplete'
   | 'size_mismatch'
+  | 'conflict'
   | 'backup_too_large'
   | 'quota_exceeded'
   | 'payload_too_large'

@@ -41,6 +41,10 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
     status: 409,
     message: 'the uploaded object does not have the declared size; request a new upload_url',
   },
+  conflict: {
+    status: 409,
+    message: 'an object was already uploaded to this URL; upload URLs accept one PUT',
+  },
   backup_too_large: { status: 413, message: 'the backup exceeds the maximum backup size' },
   quota_exceeded: {
     status: 429,

@@ -132,6 +132,37 @@ describe.each(blobStoreKinds)('BlobStore contract: %s', (kind) => {
     expect((await store.head('u/empty'))?.size).toBe(0);
   });
 
+  test('objects are write-once: a replayed or second upload URL never replaces one', async () => {
+    const first = new Uint8Array(randomBytes(500));
+    const put = await store.presignPut('u/once', { size: 500, expiresInSec: 900 });
+    const send = (url: string, headers: Record<string, string>, bytes: Uint8Array) =>
+      rawPut(url, { ...headers, 'content-length': String(bytes.length) }, bytes);
+    // fs: 409 {code: conflict}; S3: 412 PreconditionFailed (If-None-Match: *).
+    const refused = kind === 'fs' ? 409 : 412;
+    expect(await send(put.url, put.headers, first)).toBe(200);
+    expect(await send(put.url, put.headers, new Uint8Array(randomBytes(500)))).toBe(refused);
+    const fresh = await store.presignPut('u/once', { size: 500, expiresInSec: 900 });
+    expect(await send(fresh.url, fresh.headers, new Uint8Array(randomBytes(500)))).toBe(refused);
+    if (kind === 's3') {
+      // The condition is signed: a client cannot drop it.
+      const { 'if-none-match': _, ...rest } = put.headers;
+      expect(await send(put.url, rest, new Uint8Array(randomBytes(500)))).toBe(403);
+    }
+    const got = await fetch((await store.presignGet('u/once', { expiresInSec: 60 })).url);
+    expect(new Uint8Array(await got.arrayBuffer())).toEqual(first);
+  });
+
+  test('two PUTs racing on one upload URL: exactly one is stored', async () => {
+    const put = await store.presignPut('u/race', { size: 2000, expiresInSec: 900 });
+    const bodies = [new Uint8Array(randomBytes(2000)), new Uint8Array(randomBytes(2000))];
+    const h = { ...put.headers, 'content-length': '2000' };
+    const statuses = await Promise.all(bodies.map((b) => rawPut(put.url, h, b)));
+    expect([...statuses].sort()).toEqual([200, kind === 'fs' ? 409 : 412]);
+    const winner = bodies[statuses.indexOf(200)]!;
+    const got = await fetch((await store.presignGet('u/race', { expiresInSec: 60 })).url);
+    expect(new Uint8Array(await got.arrayBuffer())).toEqual(winner);
+  });
+
   test('a tampered signature is refused with 403 and stores nothing', async () => {
     const bytes = new Uint8Array(randomBytes(100));
     const put = await store.presignPut('u/tamper', { size: 100, expiresInSec: 60 });

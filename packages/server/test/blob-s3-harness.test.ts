@@ -67,10 +67,11 @@ describe('pre-signed PUT URLs', () => {
 
   test('the URL as signed is accepted and reaches s3rver', async () => {
     const p = await store.presignPut('ok/1', { size: 10, expiresInSec: 60 });
-    expect(new URL(p.url).searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain(
-      'content-length',
-    );
-    const res = await put(p.url, { 'content-length': '10' }, body);
+    const signed = new URL(p.url).searchParams.get('X-Amz-SignedHeaders')?.split(';');
+    expect(signed).toContain('content-length');
+    expect(signed).toContain('if-none-match');
+    expect(p.headers).toEqual({ 'if-none-match': '*' });
+    const res = await put(p.url, { ...p.headers, 'content-length': '10' }, body);
     expect(res.status).toBe(200);
     expect(await rawObject('ok/1')).toEqual(body);
   });
@@ -80,7 +81,7 @@ describe('pre-signed PUT URLs', () => {
     const u = new URL(p.url);
     const sig = u.searchParams.get('X-Amz-Signature') ?? '';
     u.searchParams.set('X-Amz-Signature', (sig[0] === '0' ? '1' : '0') + sig.slice(1));
-    const res = await put(u.href, { 'content-length': '10' }, body);
+    const res = await put(u.href, { ...p.headers, 'content-length': '10' }, body);
     expect(res.status).toBe(403);
     expect(res.text).toContain('<Code>SignatureDoesNotMatch</Code>');
     expect(await rawObject('t/sig')).toBe(404);
@@ -90,7 +91,7 @@ describe('pre-signed PUT URLs', () => {
     const p = await store.presignPut('t/key-a', { size: 10, expiresInSec: 60 });
     const res = await put(
       p.url.replace('/t/key-a?', '/t/key-b?'),
-      { 'content-length': '10' },
+      { ...p.headers, 'content-length': '10' },
       body,
     );
     expect(res.status).toBe(403);
@@ -102,16 +103,16 @@ describe('pre-signed PUT URLs', () => {
     const p = await store.presignPut('t/exp', { size: 10, expiresInSec: 60 });
     const u = new URL(p.url);
     u.searchParams.set('X-Amz-Expires', '604800');
-    expect((await put(u.href, { 'content-length': '10' }, body)).status).toBe(403);
+    expect((await put(u.href, { ...p.headers, 'content-length': '10' }, body)).status).toBe(403);
     expect(lastRejection()).toBe('SignatureDoesNotMatch');
   });
 
   test('an expired URL is AccessDenied, by the injected clock', async () => {
     const p = await store.presignPut('t/late', { size: 10, expiresInSec: 60 });
     clock.advance(60_000); // exactly at expiry: still valid
-    expect((await put(p.url, { 'content-length': '10' }, body)).status).toBe(200);
+    expect((await put(p.url, { ...p.headers, 'content-length': '10' }, body)).status).toBe(200);
     clock.advance(1_000);
-    const res = await put(p.url, { 'content-length': '10' }, body);
+    const res = await put(p.url, { ...p.headers, 'content-length': '10' }, body);
     expect(res.status).toBe(403);
     expect(res.text).toContain('<Code>AccessDenied</Code>');
     expect(res.text).toContain('expired');
@@ -119,8 +120,8 @@ describe('pre-signed PUT URLs', () => {
 
   test('a Content-Length other than signed is SignatureDoesNotMatch', async () => {
     const p = await store.presignPut('t/len', { size: 10, expiresInSec: 60 });
-    const short = await put(p.url, { 'content-length': '9' }, body.subarray(0, 9));
-    const long = await put(p.url, { 'content-length': '11' }, new Uint8Array(11));
+    const short = await put(p.url, { ...p.headers, 'content-length': '9' }, body.subarray(0, 9));
+    const long = await put(p.url, { ...p.headers, 'content-length': '11' }, new Uint8Array(11));
     expect([short.status, long.status]).toEqual([403, 403]);
     expect(h.rejections.slice(-2).map((r) => r.code)).toEqual([
       'SignatureDoesNotMatch',
@@ -131,7 +132,7 @@ describe('pre-signed PUT URLs', () => {
 
   test('a PUT without Content-Length is MissingContentLength (411)', async () => {
     const p = await store.presignPut('t/chunked', { size: 10, expiresInSec: 60 });
-    const res = await put(p.url, { 'transfer-encoding': 'chunked' }, body);
+    const res = await put(p.url, { ...p.headers, 'transfer-encoding': 'chunked' }, body);
     expect(res.status).toBe(411);
     expect(await rawObject('t/chunked')).toBe(404);
   });
@@ -226,9 +227,8 @@ describe('S3 store specifics', () => {
       maxObjectSize: 1024,
     });
     const p = await prefixed.presignPut('u/x', { size: 3, expiresInSec: 60 });
-    expect((await put(p.url, { 'content-length': '3' }, new Uint8Array([1, 2, 3]))).status).toBe(
-      200,
-    );
+    const body3 = new Uint8Array([1, 2, 3]);
+    expect((await put(p.url, { ...p.headers, 'content-length': '3' }, body3)).status).toBe(200);
     expect(await rawObject('tenant-1/u/x')).toEqual(new Uint8Array([1, 2, 3]));
     const listed = [];
     for await (const i of prefixed.list('')) listed.push(i.key);
@@ -245,11 +245,12 @@ describe('S3 store specifics', () => {
       maxObjectSize: 1024,
     });
     const p = await sse.presignPut('sse/1', { size: 2, expiresInSec: 60 });
-    expect(p.headers).toEqual({ 'x-amz-server-side-encryption': 'AES256' });
+    expect(p.headers).toEqual({ 'if-none-match': '*', 'x-amz-server-side-encryption': 'AES256' });
     expect(new URL(p.url).searchParams.get('X-Amz-SignedHeaders')).toContain(
       'x-amz-server-side-encryption',
     );
-    expect((await put(p.url, { 'content-length': '2' }, new Uint8Array(2))).status).toBe(403);
+    const without = { 'if-none-match': '*', 'content-length': '2' };
+    expect((await put(p.url, without, new Uint8Array(2))).status).toBe(403);
     const ok = await put(p.url, { ...p.headers, 'content-length': '2' }, new Uint8Array(2));
     expect(ok.status).toBe(200);
     await sse.close?.();

@@ -7,15 +7,19 @@
  * S3 answers MissingContentLength / a signature error / EntityTooLarge).
  *
  * A PUT streams into a temp file beside the target, counting bytes; only a body of
- * exactly the signed size is fsynced and renamed into place (then the directory is
- * fsynced), so a client dying mid-upload leaves no object. Errors are JSON
+ * exactly the signed size is fsynced and linked into place (then the directory is
+ * fsynced), so a client dying mid-upload leaves no object. Objects are write-once: a PUT
+ * to a key that already has an object is refused with 409 `conflict`, before the body is
+ * read and again atomically when the file is linked (`link` fails if the name exists),
+ * so a reused upload URL can never replace an object — the S3 store gets the same
+ * behaviour from a signed `If-None-Match: *` (412 there). Errors are JSON
  * `{code, message, request_id}`. The query string (the signature) never reaches the
  * logs: these routes log the path only.
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '@noah-backup/core/api';
@@ -143,9 +147,29 @@ async function fsyncDir(dir: string): Promise<void> {
 
 class BodyLengthError extends Error {}
 
+/** The key already has an object (write-once). */
+class ObjectExistsError extends Error {}
+
+const conflict = (): Failure =>
+  fail(409, 'conflict', 'an object was already uploaded to this URL; upload URLs accept one PUT');
+
+/** True when the key's path exists (an object, or anything else in the way). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw err;
+  }
+}
+
 /**
- * Streams `body` to a temp file, checks it is exactly `size` bytes, fsyncs, renames it
- * to the key's path and fsyncs the directory. On any failure the temp file is removed.
+ * Streams `body` to a temp file, checks it is exactly `size` bytes, fsyncs, links it to
+ * the key's path (refusing an existing one: write-once) and fsyncs the directory. On any
+ * failure the temp file is removed; the object of an earlier PUT is never touched.
+ * @throws ObjectExistsError when the key already has an object
  */
 async function receive(
   ctx: FsContext,
@@ -176,12 +200,18 @@ async function receive(
     await fh.utimes(now, now);
     await fh.sync();
     await fh.close();
-    await rename(tmp, path);
+    try {
+      await link(tmp, path);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'EEXIST') throw new ObjectExistsError();
+      throw err;
+    }
   } catch (err) {
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
     throw err;
   }
+  await rm(tmp, { force: true });
   await fsyncDir(dir);
 }
 
@@ -203,9 +233,12 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
       const size = claims.size ?? 0;
       const bad = checkLength(ctx, request, size);
       if (bad) return send(reply, request, bad, true);
+      // Write-once: refuse before reading the body (checked again atomically at the end).
+      if (await exists(ctx.pathOf(claims.key))) return send(reply, request, conflict(), true);
       try {
         await receive(ctx, claims.key, size, request.raw);
       } catch (err) {
+        if (err instanceof ObjectExistsError) return send(reply, request, conflict(), true);
         if (request.raw.destroyed || err instanceof BodyLengthError) {
           request.log.info({ key: claims.key }, 'upload aborted or incomplete; nothing stored');
           return send(

@@ -8,6 +8,11 @@
  *   which S3 then rejects for the real one.
  * - The PUT URL signs `content-length` (AWS SigV4 SignedHeaders), so S3 itself refuses a
  *   body of any other size.
+ * - Write-once: the PUT URL also signs `If-None-Match: *` (S3 conditional writes), a
+ *   header the client must send (`PresignedPut.headers`), so a second PUT with the same
+ *   URL — even a replay before it expires — gets 412 PreconditionFailed instead of
+ *   replacing the object (the fs store answers 409 `conflict`). Services that ignore
+ *   the condition lose this protection; docs/OPERATIONS.md lists them.
  * - Server-side encryption: `sse: 'AES256'` adds `x-amz-server-side-encryption: AES256`
  *   to every PUT URL as a signed header the client must send (`PresignedPut.headers`).
  * - Errors are normalised: not found → `null` (head) or success (delete); anything else
@@ -154,6 +159,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
       Bucket: bucket,
       Key: prefix + key,
       ContentLength: o.size,
+      IfNoneMatch: '*',
       ...(sse ? { ServerSideEncryption: sse } : {}),
     });
     const url = await getSignedUrl(client, cmd, {
@@ -163,9 +169,10 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
       signableHeaders: new Set(['content-length']),
     });
     const signed = new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';') ?? [];
-    if (!signed.includes('content-length'))
-      throw new Error('s3 blob store: the presigner did not sign content-length');
-    const headers: Record<string, string> = sse ? { 'x-amz-server-side-encryption': sse } : {};
+    for (const h of ['content-length', 'if-none-match'])
+      if (!signed.includes(h)) throw new Error(`s3 blob store: the presigner did not sign ${h}`);
+    const headers: Record<string, string> = { 'if-none-match': '*' };
+    if (sse) headers['x-amz-server-side-encryption'] = sse;
     return { url, headers, expiresAt };
   };
 

@@ -12,7 +12,10 @@
  *   sign `content-length` (harness policy: our stores always do);
  * - header-signed requests: X-Amz-Date within 15 minutes of real time, and the body
  *   against x-amz-content-sha256;
- * - a PUT carries Content-Length and a body of exactly that length.
+ * - a PUT carries Content-Length and a body of exactly that length;
+ * - conditional writes: a PUT with `If-None-Match: *` to a key that has an object gets
+ *   412 PreconditionFailed, as from S3 (s3rver ignores the condition, so the front checks
+ *   it, one conditional PUT per key at a time).
  * Failures answer like S3 (403 SignatureDoesNotMatch / AccessDenied XML) and are recorded
  * in `rejections`; accepted requests are forwarded to s3rver without their signature.
  *
@@ -137,6 +140,38 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
   });
 }
 
+/** S3 conditional write: the refusal when `If-None-Match` does not hold, else null. */
+async function checkIfNoneMatch(
+  raw: URL,
+  path: string,
+  value: string | string[],
+): Promise<Refusal | null> {
+  if (value !== '*')
+    return { status: 501, code: 'NotImplemented', message: 'If-None-Match must be *' };
+  const head = await httpStatus(raw, 'HEAD', path);
+  return head === 200
+    ? {
+        status: 412,
+        code: 'PreconditionFailed',
+        message: 'At least one of the pre-conditions you specified did not hold',
+      }
+    : null;
+}
+
+function httpStatus(raw: URL, method: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ host: raw.hostname, port: raw.port, method, path }, (r) => {
+      r.resume();
+      r.on('end', () => resolve(r.statusCode ?? 0));
+    })
+      .once('error', reject)
+      .end();
+  });
+}
+
+/** Conditional PUTs in progress, by path: checked and stored one at a time per key. */
+const conditionalPuts = new Map<string, Promise<void>>();
+
 async function handle(
   ctx: VerifyContext,
   raw: URL,
@@ -181,7 +216,32 @@ async function handle(
       message: 'body length differs from Content-Length',
     });
 
-  // Forward without the signature: s3rver only stores.
+  const condition = method === 'PUT' ? req.headers['if-none-match'] : undefined;
+  if (condition === undefined) return forward(raw, req, res, log, path, pairs, body);
+  const previous = conditionalPuts.get(path) ?? Promise.resolve();
+  const mine = previous.then(async () => {
+    const failed = await checkIfNoneMatch(raw, path, condition);
+    if (failed) return reject(failed);
+    await forward(raw, req, res, log, path, pairs, body);
+  });
+  const settled = mine.catch(() => {});
+  conditionalPuts.set(path, settled);
+  await mine.finally(() => {
+    if (conditionalPuts.get(path) === settled) conditionalPuts.delete(path);
+  });
+}
+
+/** Forwards an accepted request to s3rver without its signature (s3rver only stores). */
+async function forward(
+  raw: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: Pick<S3Harness, 'rejections' | 'forwarded'>,
+  path: string,
+  pairs: [string, string][],
+  body: Buffer,
+): Promise<void> {
+  const method = req.method ?? 'GET';
   log.forwarded.push({ method, path, params: pairs.map(([k]) => k) });
   const headers: Record<string, string | string[] | undefined> = {
     ...req.headers,
