@@ -287,13 +287,23 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     },
     upload: (target, source, o) =>
       withRetry(
-        () =>
-          putBlob(
-            transfer,
-            { url: target.upload_url, headers: target.upload_headers ?? {} },
-            source,
-            o ?? {},
-          ),
+        async (attempt) => {
+          try {
+            await putBlob(
+              transfer,
+              { url: target.upload_url, headers: target.upload_headers ?? {} },
+              source,
+              o ?? {},
+            );
+          } catch (err) {
+            // Upload URLs are write-once (docs/API.md): on a retry, "already stored" means
+            // an earlier attempt got through and only its answer was lost. complete_upload
+            // checks the object's size.
+            if (attempt === 1 || !isAlreadyStored(err)) throw err;
+            logger.info('an earlier attempt stored the upload; going on', { attempt });
+            o?.onProgress?.(source.size, source.size);
+          }
+        },
         retryOpts(o?.signal, 'upload'),
       ),
     download: (target, o) =>
@@ -342,4 +352,12 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       return fresh.download_url;
     };
   }
+}
+
+/**
+ * True for a store's answer that the upload URL already holds an object: 409 `conflict`
+ * (the filesystem store) or 412 PreconditionFailed (S3's `If-None-Match: *`).
+ */
+export function isAlreadyStored(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === 412 || err.code === 'conflict');
 }
