@@ -21,6 +21,7 @@ import type {
 import type { Clock, RandomBytes } from '@noah-backup/core/clock';
 import type { Logger } from 'pino';
 import { apiError } from '../errors.ts';
+import { scrubSecrets } from '../logging.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Rollout, rolloutAllows } from '../rollout.ts';
 import type { BlobStore } from '../stores/blob.ts';
@@ -275,7 +276,8 @@ export function createBackupService(deps: {
           kind: body.kind,
           status: body.status,
           notificationId: body.notification_id,
-          clientError: body.error,
+          // Free text from the client: it may quote a URL or a header.
+          clientError: body.error === undefined ? undefined : scrubSecrets(body.error),
         },
         'client report',
       );
