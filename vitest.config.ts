@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'testdata/**/*.test.ts'],
-    globalSetup: ['./scripts/test-global-setup.ts'],
+    // The CLI bundle first: tests that spawn `noah-backup` run what users get.
+    globalSetup: ['./scripts/build-cli.ts', './scripts/test-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
