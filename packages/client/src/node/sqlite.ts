@@ -7,8 +7,8 @@
 import Database from 'better-sqlite3';
 import { NoahError } from '@noah-backup/core/errors';
 
-/** Page cache of the snapshot's connection, KiB (SQLite's own default is 2000). */
-const VACUUM_CACHE_KIB = 2048;
+/** Page cache of our connections, KiB (SQLite's own default is 2000). */
+const SMALL_CACHE_KIB = 2048;
 
 /**
  * Copies the database at `src` to the new file `dest` as one consistent transaction,
@@ -32,7 +32,7 @@ export function vacuumInto(src: string, dest: string, busyTimeoutMs: number): st
     mode = String(db.pragma('journal_mode', { simple: true }));
     // better-sqlite3 builds SQLite with a 16 MB page cache per database, and VACUUM INTO
     // gives the copy one too: 2 MB each copies as fast, with ~30 MB less peak memory.
-    db.pragma(`cache_size = -${VACUUM_CACHE_KIB}`);
+    db.pragma(`cache_size = -${SMALL_CACHE_KIB}`);
     db.prepare('VACUUM INTO ?').run(dest);
   } finally {
     db.close();
@@ -66,6 +66,9 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
     try {
       // An archive is untrusted input: never run schema-defined SQL functions from it.
       db.pragma('trusted_schema = OFF');
+      // As for the snapshot: the check is as fast with a small cache (measured), and
+      // better-sqlite3's 16 MB one made it the restore's peak of memory.
+      db.pragma(`cache_size = -${SMALL_CACHE_KIB}`);
       const rows = db.pragma('integrity_check') as { integrity_check: string }[];
       ok = rows.length === 1 && rows[0]?.integrity_check === 'ok';
     } finally {
