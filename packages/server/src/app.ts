@@ -109,7 +109,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         : trustProxy,
     // Strict validation: reject unknown fields and wrong types instead of fixing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    return503OnClosing: true,
+    // While closing, requests on connections still open get a JSON 503 (src/http/hooks.ts).
+    return503OnClosing: false,
     ...(deps.httpServer ? { serverFactory: attach(deps.httpServer) } : {}),
   });
   app.decorateRequest('principal', null);

@@ -6,7 +6,7 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, type IncomingMessage, createServer, get } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -124,4 +124,33 @@ describe('graceful stop', () => {
     expect(logs.join('')).toMatch(/shutdown deadline; closing them/);
     await expect(server.metadata.ping()).rejects.toThrow();
   }, 20_000);
+
+  it('answers a request still arriving while closing with the JSON 503 not_ready', async () => {
+    const { server } = await start('10m');
+    const size = 4 * 1024 * 1024;
+    const url = new URL(await storedObject(server, size));
+    const socket = connect(Number(url.port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    // A download under way when the stop starts; a second request follows on the same
+    // connection (pipelined) after that.
+    const host = `Host: ${url.host}\r\n`;
+    socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\n${host}\r\n`);
+    const chunks: Buffer[] = [];
+    let closed: Promise<void> | undefined;
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (closed) return;
+      closed = server.close();
+      socket.write(`GET /health HTTP/1.1\r\n${host}\r\n`);
+    });
+    await new Promise((resolve) => socket.once('close', resolve));
+    await closed;
+    const answer = Buffer.concat(chunks).toString('latin1');
+    expect(answer.startsWith('HTTP/1.1 200')).toBe(true);
+    const second = answer.slice(answer.indexOf('\r\n\r\n') + 4 + size);
+    const [head, body] = second.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 503/);
+    expect(head?.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(body ?? '')).toMatchObject({ code: 'not_ready' });
+  });
 });

@@ -1,12 +1,15 @@
 /**
  * Per-request hooks: the `x-request-id` response header, one JSON log line per request
  * (method, route pattern, path without query, status, duration, user) and the HTTP
- * metrics. Replaces Fastify's own request lines, which would log full URLs. The log line
+ * metrics. Once the app is closing, a request that still arrives on an open connection
+ * is answered 503 `not_ready` with `Connection: close` (the catalog's JSON, unlike
+ * Fastify's own closing answer), so the client retries on another instance. Replaces Fastify's own request lines, which would log full URLs. The log line
  * is only built when `info` is enabled.
  * @module
  */
 import type { FastifyInstance } from 'fastify';
 import { levels } from 'pino';
+import { apiError } from '../errors.ts';
 import { stripQuery } from '../logging.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -19,8 +22,17 @@ const INFO = levels.values.info ?? 30;
  * @param metrics - HTTP counters and histogram
  */
 export function installRequestHooks(app: FastifyInstance, metrics: Metrics): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing)
+      throw apiError('not_ready', 'the server is shutting down; retry', {
+        headers: { connection: 'close' },
+      });
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the concrete URL (cardinality, and no keys in labels).
