@@ -305,7 +305,7 @@ async function main(): Promise<void> {
       console.log(`  noah restore     ${fmt(r.m)}`);
       const worst = Math.max(o.backup.rssMib, r.m.rssMib);
       console.log(
-        `  goal: peak RSS < ${GOAL_RSS_MIB} MiB: ${worst < GOAL_RSS_MIB ? 'met' : 'MISSED'} (${worst.toFixed(0)} MiB; baseline ${baseline.rssMib.toFixed(0)} MiB)`,
+        `  goal: peak RSS < ${GOAL_RSS_MIB} MiB: ${worst < GOAL_RSS_MIB ? 'met' : 'MISSED'} (${worst.toFixed(1)} MiB; baseline ${baseline.rssMib.toFixed(1)} MiB)`,
       );
     }
   } finally {
