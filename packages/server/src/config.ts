@@ -125,6 +125,37 @@ function parseTrustProxy(text: string): boolean | number | string[] | null {
 }
 
 /**
+ * A reader for duration variables (seconds, or e.g. `15m`, `24h`): returns the value in
+ * seconds, or records one problem line and returns `def` when it is invalid or out of range.
+ *
+ * @param raw - looks a variable up (trimmed; undefined when unset or blank)
+ * @param problems - collects one line per invalid value
+ * @returns `(name, def, min, max) => seconds`
+ * @example
+ * ```ts
+ * const duration = durationReader((n) => env[n], problems);
+ * const ttl = duration('TOKEN_TTL', 86_400, 60, 30 * 86_400);
+ * ```
+ */
+export function durationReader(
+  raw: (name: string) => string | undefined,
+  problems: string[],
+): (name: string, def: number, min: number, max: number) => number {
+  return (name, def, min, max) => {
+    const text = raw(name);
+    if (text === undefined) return def;
+    const n = parseDuration(text);
+    if (n === null || n < min || n > max) {
+      problems.push(
+        `${name}=${JSON.stringify(text)}: must be a duration from ${min}s to ${max}s (seconds, or e.g. 15m, 24h)`,
+      );
+      return def;
+    }
+    return n;
+  };
+}
+
+/**
  * Reads and validates the configuration. CLI overrides win over the environment.
  *
  * @param env - usually `process.env`
@@ -154,18 +185,7 @@ export function loadConfig(
     }
     return n;
   };
-  const duration = (name: string, def: number, min: number, max: number) => {
-    const text = raw(name);
-    if (text === undefined) return def;
-    const n = parseDuration(text);
-    if (n === null || n < min || n > max) {
-      problems.push(
-        `${name}=${JSON.stringify(text)}: must be a duration from ${min}s to ${max}s (seconds, or e.g. 15m, 24h)`,
-      );
-      return def;
-    }
-    return n;
-  };
+  const duration = durationReader(raw, problems);
 
   const port = int(
     overrides.port === undefined ? 'PORT' : '--port',

@@ -6,7 +6,7 @@
  */
 import type { PushProvider } from '@noah-backup/core/api';
 import { Cron } from 'croner';
-import { parseDuration } from '../config.ts';
+import { durationReader } from '../config.ts';
 
 /** Validated push and scheduler settings. Durations are in seconds. */
 export interface PushConfig {
@@ -73,18 +73,7 @@ export function parsePushConfig(
   raw: (name: string) => string | undefined,
   problems: string[],
 ): PushConfig {
-  const duration = (name: string, def: number, min: number, max: number) => {
-    const text = raw(name);
-    if (text === undefined) return def;
-    const n = parseDuration(text);
-    if (n === null || n < min || n > max) {
-      problems.push(
-        `${name}=${JSON.stringify(text)}: must be a duration from ${min}s to ${max}s (seconds, or e.g. 15m, 20h)`,
-      );
-      return def;
-    }
-    return n;
-  };
+  const duration = durationReader(raw, problems);
 
   let providers: PushProvider[] = [];
   const providersText = raw('PUSH_PROVIDERS');
