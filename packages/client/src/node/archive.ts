@@ -7,6 +7,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { zipSync, type Zippable } from 'fflate';
 import tar from 'tar-stream';
+import { drained } from './fs-util.ts';
 
 /** One entry to archive: a directory, or a file whose bytes come from `source`. */
 export type ArchiveEntry =
@@ -92,19 +93,6 @@ async function produceTar(
     await done;
   }
   pack.finalize();
-}
-
-/** Resolves when a streamx writable can take more data (or is closed). */
-function drained(w: NodeJS.EventEmitter): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      w.off('drain', done);
-      w.off('close', done);
-      resolve();
-    };
-    w.on('drain', done);
-    w.on('close', done);
-  });
 }
 
 /** ZIP's DOS timestamps cannot go before 1980 (APPNOTE §4.4.6); fflate throws on them. */

@@ -7,6 +7,7 @@ import { NoahError } from '@noah-backup/core/errors';
 import tar from 'tar-stream';
 import { type EntryGuard, unsafeArchive } from './guards.ts';
 import type { TreeWriter } from './tree-writer.ts';
+import { drained } from './fs-util.ts';
 
 /**
  * Extracts the tar stream `source` through `writer`. Only `file` and `directory` entries
@@ -80,17 +81,4 @@ export async function extractTar(
 /** tar-stream's parse errors (plain Errors), as opposed to I/O errors (with a `code`). */
 function isTarFormatError(e: unknown): boolean {
   return e instanceof Error && e.name === 'Error' && !('code' in e);
-}
-
-/** Resolves when a streamx writable can take more data (or is closed). */
-function drained(w: NodeJS.EventEmitter): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      w.off('drain', done);
-      w.off('close', done);
-      resolve();
-    };
-    w.on('drain', done);
-    w.on('close', done);
-  });
 }

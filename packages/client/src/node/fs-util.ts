@@ -133,3 +133,17 @@ export function mapSpaceError(e: unknown, what: string): unknown {
     });
   return e;
 }
+
+/** Resolves when a streamx writable can take more data (or is closed): backpressure for
+ * tar-stream's pack and extract streams. */
+export function drained(w: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      w.off('drain', done);
+      w.off('close', done);
+      resolve();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+  });
+}
