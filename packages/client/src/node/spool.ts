@@ -8,17 +8,18 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SpooledBlob, Spooler } from '../adapters.ts';
-import { mapSpaceError, writeAll } from './fs-util.ts';
+import { batchedWriter, mapSpaceError } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
 
-const READ_CHUNK = 64 * 1024;
+/** Upload read size: 256 KiB, one v2 chunk, a quarter of the syscalls of 64 KiB. */
+const READ_CHUNK = 256 * 1024;
 /** `noah-spool-<pid>-<random>`: the pid tells a killed run's file from a live one's. */
 const SPOOL_NAME = /^noah-spool-(\d+)-[0-9a-f]+$/;
 
 /**
  * Creates a spooler writing temp files (mode 0600) under `tmpDir`.
  * `spool` writes and fsyncs the whole stream; if the stream throws, the file is removed
- * and the error rethrown. Spool files that a killed process left are removed first. The blob's `open()` streams the file from the start in 64 KiB
+ * and the error rethrown. Spool files that a killed process left are removed first. The blob's `open()` streams the file from the start in 256 KiB
  * chunks and may be called again (upload retries); `cleanup()` unlinks it (idempotent).
  * @param tmpDir - directory for the temp files (default: the OS temp dir)
  * @returns the spooler
@@ -38,14 +39,17 @@ export function createFileSpooler(tmpDir?: string): Spooler {
       const path = join(dir, `noah-spool-${process.pid}-${randomBytes(8).toString('hex')}`);
       const fh = await fsp.open(path, 'wx', 0o600);
       let size = 0;
+      const out = batchedWriter(fh);
       try {
         for await (const chunk of data) {
           opts?.signal?.throwIfAborted();
-          await writeAll(fh, chunk);
+          await out.write(chunk);
           size += chunk.length;
         }
+        await out.flush();
         await fh.sync();
       } catch (e) {
+        await out.abandon();
         await fh.close();
         await fsp.rm(path, { force: true });
         throw mapSpaceError(e, 'spooling');

@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, isErrno, mapSpaceError, writeAll } from './fs-util.ts';
+import { batchedWriter, fsyncDir, isErrno, mapSpaceError } from './fs-util.ts';
 import { type EntryGuard, unsafeArchive } from './guards.ts';
 
 /** Called after every `SPACE_CHECK_INTERVAL` bytes written; throws to stop the extraction. */
@@ -68,19 +68,23 @@ export function createTreeWriter(
         if (isErrno(e, 'EEXIST')) throw unsafeArchive('entry names collide on this filesystem', e);
         throw mapSpaceError(e, 'extraction');
       }
+      const out = batchedWriter(fh);
+      const spaceError = (e: unknown) => {
+        throw mapSpaceError(e, 'extraction');
+      };
       try {
         for await (const chunk of chunks) {
           guard.addBytes(chunk.length);
-          await writeAll(fh, chunk).catch((e: unknown) => {
-            throw mapSpaceError(e, 'extraction');
-          });
+          await out.write(chunk).catch(spaceError);
           if (checkSpace && guard.totalBytes >= nextCheck) {
             nextCheck = guard.totalBytes + SPACE_CHECK_INTERVAL;
             await checkSpace(guard.totalBytes);
           }
         }
+        await out.flush().catch(spaceError);
         await fh.sync();
       } finally {
+        await out.abandon(); // on an error, the write in flight settles before the close
         await fh.close();
       }
     },
