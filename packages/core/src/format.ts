@@ -18,6 +18,7 @@ import {
   openSeedV0Blob,
 } from './legacy.ts';
 import { base64TextLength, decodeLegacyText, legacyFirstByte } from './legacy-text.ts';
+import { checkLevel } from './platform/common.ts';
 import { collect, fromBytes } from './stream.ts';
 import {
   encryptV2,
@@ -83,6 +84,11 @@ export interface EncryptBackupOptions {
   payloadKind?: PayloadKind;
   /** v2: compress before encryption (default true). Legacy formats cannot compress. */
   compress?: boolean;
+  /**
+   * v2: zlib level when compressing, 1 (fastest) to 9 (smallest); default 6. Checked
+   * for every format, used only where compression happens (not by the legacy formats).
+   */
+  compressionLevel?: number;
   /** Source of nonces, IVs and salts (default: the platform CSPRNG). */
   random?: RandomBytes;
 }
@@ -101,7 +107,7 @@ function checkKeyring(keyring: unknown): asserts keyring is Keyring {
  *
  * @param source - the payload, in chunks of any size
  * @param opts - format (default v2), keyring, createdAt, sequence (v2), payloadKind,
- *   compress, random
+ *   compress, compressionLevel, random
  * @returns the backup file as a stream of byte chunks
  * @throws TypeError / RangeError for bad options (a v2 backup without `sequence`, a
  *   legacy one with `compress: true`); InvalidMnemonicError for v2 with a seedphrase that
@@ -130,11 +136,13 @@ export function encryptBackup(
       sequence: opts.sequence,
       payloadKind: opts.payloadKind,
       compress: opts.compress,
+      compressionLevel: opts.compressionLevel,
       random: opts.random,
     });
   }
   // FORMAT.md §3, §4: no compression flag, so a legacy writer never compresses.
   if (opts.compress === true) throw new RangeError(`${format} cannot record compression`);
+  checkLevel(opts.compressionLevel, 'compressionLevel'); // checked, then unused
   const seedphrase = opts.keyring.legacySeedphrase;
   const random = opts.random;
   return (async function* () {

@@ -17,6 +17,20 @@ export const DEFLATE_MAX_RATIO = 1032;
  * bounded buffering for huge ones. */
 export const DEFLATE_SLICE = 64 * 1024;
 
+/** The default zlib compression level (zlib's own, Z_DEFAULT_COMPRESSION). */
+export const DEFAULT_LEVEL = 6;
+
+/**
+ * Asserts a zlib compression level (RFC 1950's FLEVEL spans 1..9; 0, "stored", is not
+ * offered: turn compression off instead) and applies the default.
+ * @returns the level, {@link DEFAULT_LEVEL} when undefined
+ */
+export function checkLevel(level: unknown, name = 'level'): number {
+  if (level === undefined) return DEFAULT_LEVEL;
+  aint(name, level, 1, 9);
+  return level;
+}
+
 /** Asserts the arguments of an AES-256-GCM call (FORMAT.md §1). */
 export function checkGcmArgs(nonce: unknown, data: unknown, aad: unknown, minData = 0): void {
   abytes('nonce', nonce, 12);
@@ -84,13 +98,27 @@ export function checkOutput(produced: number, n: number, max: number): number {
   return total;
 }
 
-/** Running Adler-32 (RFC 1950 §9); start with 1. */
+/**
+ * Running Adler-32 (RFC 1950 §9); start with 1. Four bytes per step (the serial
+ * `b += a` chain is what limits a byte loop): `b` gains `4a + 4x0 + 3x1 + 2x2 + x3`, the
+ * same sums as byte by byte, so the NMAX bound below still holds. About 1 GB/s in V8.
+ */
 export function adler32(state: number, bytes: Uint8Array): number {
   let a = state & 0xffff;
   let b = state >>> 16;
+  const n = bytes.length;
   // 5552 is the largest n with 255·n·(n+1)/2 + (n+1)·65520 < 2^32 (zlib's NMAX).
-  for (let i = 0; i < bytes.length; ) {
-    const end = Math.min(bytes.length, i + 5552);
+  for (let i = 0; i < n; ) {
+    const end = Math.min(n, i + 5552);
+    const end4 = end - ((end - i) & 3);
+    for (; i < end4; i += 4) {
+      const x0 = bytes[i]!;
+      const x1 = bytes[i + 1]!;
+      const x2 = bytes[i + 2]!;
+      const x3 = bytes[i + 3]!;
+      b += 4 * a + 4 * x0 + 3 * x1 + 2 * x2 + x3;
+      a += x0 + x1 + x2 + x3;
+    }
     for (; i < end; i++) {
       a += bytes[i]!;
       b += a;

@@ -1,31 +1,31 @@
 /**
  * The Node.js platform (export condition `node` of `#platform`): node:crypto for
- * AES-256-GCM and PBKDF2, node:zlib streams for deflate. The only file in `core` that
- * may touch Node APIs and `Buffer`; everything it returns is a plain `Uint8Array` view.
+ * AES-256-GCM and PBKDF2, node:zlib for deflate (in parallel segments: `node-deflate.ts`)
+ * and inflate. With `node-deflate.ts`, the only file in `core` that may touch Node APIs
+ * and `Buffer`; everything it returns is a plain `Uint8Array` view.
  * @module
  */
 import { createCipheriv, createDecipheriv, createSecretKey, pbkdf2 as pbkdf2Cb } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
-import { createDeflate, createInflate } from 'node:zlib';
+import { createInflate } from 'node:zlib';
 import { abytes, wipe } from '../bytes.ts';
 import {
   checkCap,
   checkGcmArgs,
   checkOutput,
   checkPbkdf2Args,
-  DEFLATE_SLICE,
   inflateSliceSize,
   slices,
 } from './common.ts';
-import { rechunk } from '../stream.ts';
 import { checkBase64 } from './base64.ts';
+import { deflate } from './node-deflate.ts';
 import type { AesGcm, InflateOptions, Platform } from './types.ts';
 
 const TAG = 16;
 /**
- * node:zlib's output buffer size. Each buffer filled is one thread-pool round trip, so
- * the default 16 KiB leaves a 100 MB restore latency-bound; 64 KiB inflates ~1.7x faster
- * (bench/backup-restore.bench.ts). The compressed bytes do not depend on it.
+ * node:zlib's inflate output buffer size. Each buffer filled is one thread-pool round
+ * trip, so the default 16 KiB leaves a 100 MB restore latency-bound; 64 KiB inflates
+ * ~1.7x faster (bench/backup-restore.bench.ts).
  */
 const ZLIB_CHUNK = 64 * 1024;
 
@@ -137,29 +137,6 @@ export async function pbkdf2Sha256(
 }
 
 /**
- * zlib "deflate" (RFC 1950) compression of an async byte stream, default level.
- * @param source - the bytes to compress, in chunks of any size
- * @returns the compressed stream, in chunks of zlib's choosing
- * @throws whatever `source` throws
- * @example
- * ```ts
- * const z = await collect(deflate(fromBytes(data)));
- * ```
- */
-export async function* deflate(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const z = createDeflate({ chunkSize: ZLIB_CHUNK });
-  const slicer = rechunk(source, DEFLATE_SLICE);
-  const input = Readable.from(slicer);
-  // Errors from either side destroy both; they surface through `z`'s iterator.
-  pipeline(input, z, () => {});
-  try {
-    for await (const out of z) yield view(out as Buffer);
-  } finally {
-    await stop(input, z, slicer);
-  }
-}
-
-/**
  * zlib "deflate" (RFC 1950) decompression with an output cap. Input is fed in small
  * slices and node:zlib applies backpressure inside a slice, so at most a few 64 KiB
  * chunks are ever buffered beyond what the consumer has taken.
@@ -245,6 +222,8 @@ export function base64Encode(bytes: Uint8Array): Uint8Array {
   const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   return owned(Buffer.from(s, 'latin1'));
 }
+
+export { deflate };
 
 /** The Node.js platform as one object. */
 export const platform: Platform = {

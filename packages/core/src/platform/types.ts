@@ -59,6 +59,15 @@ export interface InflateOptions {
   maxOutputBytes: number;
 }
 
+/** Options for {@link Platform.deflate}. */
+export interface DeflateOptions {
+  /**
+   * zlib compression level, 1 (fastest) to 9 (smallest); default 6. The web platform's
+   * CompressionStream has no level and ignores it (after checking it).
+   */
+  level?: number;
+}
+
 /** What each platform file exports (also as a `platform` object of this type). */
 export interface Platform {
   /** Engine name, for diagnostics and the differential test. */
@@ -75,8 +84,12 @@ export interface Platform {
     iterations: number,
     length: number,
   ): Promise<Uint8Array>;
-  /** zlib "deflate" (RFC 1950) compression as an async transform. */
-  deflate(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array>;
+  /**
+   * zlib "deflate" (RFC 1950) compression as an async transform: one valid zlib stream,
+   * whose exact bytes depend on the engine (node: segments compressed in parallel).
+   * @throws RangeError / TypeError (at call time) for a level that is not an integer 1..9
+   */
+  deflate(source: AsyncIterable<Uint8Array>, opts?: DeflateOptions): AsyncGenerator<Uint8Array>;
   /**
    * zlib "deflate" (RFC 1950) decompression as an async transform. Throws on a corrupt
    * or truncated stream and on any byte after the end of the zlib stream; throws

@@ -8,6 +8,7 @@ import { abytes, wipe } from '../bytes.ts';
 import {
   adler32,
   checkCap,
+  checkLevel,
   checkGcmArgs,
   checkOutput,
   checkPbkdf2Args,
@@ -19,7 +20,7 @@ import {
 } from './common.ts';
 import { rechunk } from '../stream.ts';
 import { base64DecodePortable, base64EncodePortable } from './base64.ts';
-import type { AesGcm, InflateOptions, Platform } from './types.ts';
+import type { AesGcm, DeflateOptions, InflateOptions, Platform } from './types.ts';
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 
@@ -160,16 +161,23 @@ async function* through(
 }
 
 /**
- * zlib "deflate" (RFC 1950) compression with CompressionStream, default level.
+ * zlib "deflate" (RFC 1950) compression with CompressionStream. The Compression Standard
+ * has no level: `opts.level` is checked, like the Node platform's, and then ignored (the
+ * engine's default, level 6 in browsers' and Node's zlib).
  * @param source - the bytes to compress, in chunks of any size
+ * @param opts - `level`: 1..9, checked and ignored
  * @returns the compressed stream
- * @throws whatever `source` throws
+ * @throws RangeError / TypeError (at call time) for a bad level; whatever `source` throws
  * @example
  * ```ts
  * const z = await collect(deflate(fromBytes(data)));
  * ```
  */
-export function deflate(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export function deflate(
+  source: AsyncIterable<Uint8Array>,
+  opts?: DeflateOptions,
+): AsyncGenerator<Uint8Array> {
+  checkLevel(opts?.level);
   return through(new CompressionStream('deflate'), rechunk(source, DEFLATE_SLICE));
 }
 

@@ -5,6 +5,7 @@
  */
 import { platform } from '#platform';
 import { abytes, wipe } from '../bytes.ts';
+import { checkLevel } from '../platform/common.ts';
 import { type RandomBytes, secureRandom } from '../clock.ts';
 import { collect, fromBytes } from '../stream.ts';
 import { sealChunks } from './chunks.ts';
@@ -23,6 +24,11 @@ export interface EncryptV2Options {
   payloadKind?: PayloadKind;
   /** zlib-compress the payload before encryption (default true). */
   compress?: boolean;
+  /**
+   * zlib level when compressing, 1 (fastest) to 9 (smallest); default 6. Not recorded:
+   * any level gives a valid payload (FORMAT.md §5.4). The web platform ignores it.
+   */
+  compressionLevel?: number;
   /** Source of the 32-byte file nonce (default: WebCrypto's CSPRNG). */
   random?: RandomBytes;
 }
@@ -53,7 +59,8 @@ function toCreatedAt(createdAt: unknown): number {
  * chunk at a time. Arguments are checked, and the keys derived, before this returns.
  * @param source - the payload, in chunks of any size; a chunk must not be modified after
  *   it was yielded (the writer may keep a subarray of it until the next one)
- * @param opts - key, createdAt, sequence, and optionally payloadKind, compress, random
+ * @param opts - key, createdAt, sequence, and optionally payloadKind, compress,
+ *   compressionLevel, random
  * @returns the v2 file as a stream of byte chunks
  * @throws TypeError / RangeError for bad options (at call time); whatever `source` throws
  * @example
@@ -75,6 +82,7 @@ export function encryptV2(
   if (!KINDS.includes(payloadKind)) throw new RangeError('payloadKind must be raw, tar or zip');
   const compress = opts.compress ?? true;
   if (typeof compress !== 'boolean') throw new TypeError('compress must be a boolean');
+  const level = checkLevel(opts.compressionLevel, 'compressionLevel');
   const fields = {
     compression: compress ? ('deflate' as const) : ('none' as const),
     payloadKind,
@@ -90,7 +98,7 @@ export function encryptV2(
   wipe(headerKey, payloadKey);
   return (async function* () {
     yield header;
-    const payload = compress ? platform.deflate(source) : source;
+    const payload = compress ? platform.deflate(source, { level }) : source;
     yield* sealChunks(payload, gcm);
   })();
 }
