@@ -9,10 +9,11 @@
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { mnemonicToSeed as bip39Seed, validateMnemonic as bip39Validate } from '@scure/bip39';
+import { validateMnemonic as bip39Validate } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { abytes, astring, utf8ToBytes, wipe } from './bytes.ts';
 import { InvalidMnemonicError } from './errors.ts';
+import { platform } from '#platform';
 
 /** HKDF info label of the v2 root key (FORMAT.md §5.2). */
 export const V2_ROOT_LABEL = 'noah-backup/v2/backup-root';
@@ -79,7 +80,10 @@ export function validateMnemonic(mnemonic: string): string {
  * ```
  */
 export async function mnemonicToSeed(mnemonic: string): Promise<Uint8Array> {
-  return bip39Seed(validateMnemonic(mnemonic), '');
+  // BIP39: PBKDF2-HMAC-SHA512(NFKD(mnemonic), "mnemonic" || NFKD(passphrase), 2048, 64),
+  // with the platform's native PBKDF2 (JavaScript's took ~90 ms of every command).
+  const words = validateMnemonic(mnemonic); // NFKD already
+  return platform.pbkdf2Sha512(utf8ToBytes(words), utf8ToBytes('mnemonic'), 2048, 64);
 }
 
 /**

@@ -1,5 +1,9 @@
 import { hkdfSync, pbkdf2Sync } from 'node:crypto';
-import { entropyToMnemonic, validateMnemonic as scureValidate } from '@scure/bip39';
+import {
+  entropyToMnemonic,
+  mnemonicToSeed as scureSeed,
+  validateMnemonic as scureValidate,
+} from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -106,6 +110,23 @@ describe('normalizeMnemonic / validateMnemonic', () => {
           expect(ours).toBe(scureValidate(m, wordlist));
         },
       ),
+    );
+  });
+
+  it('derives the seed @scure/bip39 derives, for phrases of every length', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .constantFrom(16, 20, 24, 28, 32)
+          .chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+        async (entropy) => {
+          const m = entropyToMnemonic(entropy, wordlist);
+          expect(bytesToHex(await mnemonicToSeed(`  ${m}\n`))).toBe(
+            bytesToHex(await scureSeed(m, '')),
+          );
+        },
+      ),
+      { numRuns: 20 },
     );
   });
 });

@@ -4,7 +4,7 @@
  */
 import { deflateSync } from 'node:zlib';
 import { pbkdf2 as noblePbkdf2 } from '@noble/hashes/pbkdf2.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { platform as resolved } from '#platform';
@@ -103,6 +103,29 @@ describe('PBKDF2-HMAC-SHA-256: node, web and @noble/hashes agree', () => {
     }
     await expect(node.pbkdf2Sha256(enc('p'), enc('s'), 0, 32)).rejects.toThrow(RangeError);
     await expect(web.pbkdf2Sha256(enc('p'), enc('s'), 1, 0)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('PBKDF2-HMAC-SHA-512: node, web and @noble/hashes agree', () => {
+  it('on a few parameter sets, the BIP39 one included', async () => {
+    const cases: [string, string, number, number][] = [
+      ['password', 'salt', 1, 64],
+      [
+        'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about',
+        'mnemonic',
+        2048,
+        64,
+      ],
+      ['pässwörd', 'NaCl', 3, 32],
+    ];
+    const enc = (s: string) => new TextEncoder().encode(s);
+    for (const [pw, salt, c, len] of cases) {
+      const [a, b] = await both((p) => p.pbkdf2Sha512(enc(pw), enc(salt), c, len));
+      expect(a).toEqual(b);
+      expect(a).toEqual(noblePbkdf2(sha512, enc(pw), enc(salt), { c, dkLen: len }));
+    }
+    await expect(node.pbkdf2Sha512(enc('p'), enc('s'), 0, 64)).rejects.toThrow(RangeError);
+    await expect(web.pbkdf2Sha512(enc('p'), enc('s'), 1, 0)).rejects.toThrow(RangeError);
   });
 });
 

@@ -106,6 +106,25 @@ export function aesGcm(key: Uint8Array): AesGcm {
   };
 }
 
+/** PBKDF2-HMAC with `hash` on libuv's thread pool; the result is our own copy. */
+function pbkdf2With(
+  hash: 'sha256' | 'sha512',
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+): Promise<Uint8Array> {
+  checkPbkdf2Args(password, salt, iterations, length);
+  return new Promise((resolve, reject) => {
+    pbkdf2Cb(password, salt, iterations, length, hash, (err, key) => {
+      if (err) return reject(err);
+      const out = Uint8Array.from(key); // own copy outside Node's buffer pool
+      wipe(key);
+      resolve(out);
+    });
+  });
+}
+
 /**
  * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) on libuv's thread pool.
  * @param password - the password bytes
@@ -125,15 +144,30 @@ export async function pbkdf2Sha256(
   iterations: number,
   length: number,
 ): Promise<Uint8Array> {
-  checkPbkdf2Args(password, salt, iterations, length);
-  return new Promise((resolve, reject) => {
-    pbkdf2Cb(password, salt, iterations, length, 'sha256', (err, key) => {
-      if (err) return reject(err);
-      const out = Uint8Array.from(key); // own copy outside Node's buffer pool
-      wipe(key);
-      resolve(out);
-    });
-  });
+  return pbkdf2With('sha256', password, salt, iterations, length);
+}
+
+/**
+ * PBKDF2-HMAC-SHA-512 (RFC 8018 §5.2) on libuv's thread pool: the BIP39 seed function,
+ * natively (about 30x faster than the same in JavaScript).
+ * @param password - the password bytes
+ * @param salt - the salt bytes
+ * @param iterations - iteration count, ≥ 1
+ * @param length - output length in bytes (1..1024)
+ * @returns the derived key
+ * @throws TypeError / RangeError for bad arguments
+ * @example
+ * ```ts
+ * const seed = await pbkdf2Sha512(utf8ToBytes(words), utf8ToBytes('mnemonic'), 2048, 64);
+ * ```
+ */
+export async function pbkdf2Sha512(
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+): Promise<Uint8Array> {
+  return pbkdf2With('sha512', password, salt, iterations, length);
 }
 
 /**
@@ -230,6 +264,7 @@ export const platform: Platform = {
   name: 'node',
   aesGcm,
   pbkdf2Sha256,
+  pbkdf2Sha512,
   deflate,
   inflate,
   base64Decode,

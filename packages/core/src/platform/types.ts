@@ -84,6 +84,13 @@ export interface Platform {
     iterations: number,
     length: number,
   ): Promise<Uint8Array>;
+  /** PBKDF2-HMAC-SHA-512 (RFC 8018 §5.2), native and asynchronous (the BIP39 seed). */
+  pbkdf2Sha512(
+    password: Uint8Array,
+    salt: Uint8Array,
+    iterations: number,
+    length: number,
+  ): Promise<Uint8Array>;
   /**
    * zlib "deflate" (RFC 1950) compression as an async transform: one valid zlib stream,
    * whose exact bytes depend on the engine (node: segments compressed in parallel).

@@ -90,6 +90,24 @@ export function aesGcm(key: Uint8Array): AesGcm {
   };
 }
 
+/** PBKDF2-HMAC with `hash` through WebCrypto `deriveBits`. */
+async function pbkdf2With(
+  hash: 'SHA-256' | 'SHA-512',
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+): Promise<Uint8Array> {
+  checkPbkdf2Args(password, salt, iterations, length);
+  const k = await subtle().importKey('raw', bs(password), 'PBKDF2', false, ['deriveBits']);
+  const bits = await subtle().deriveBits(
+    { name: 'PBKDF2', hash, salt: bs(salt), iterations },
+    k,
+    length * 8,
+  );
+  return new Uint8Array(bits);
+}
+
 /**
  * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) with WebCrypto `deriveBits`.
  * @param password - the password bytes
@@ -109,14 +127,29 @@ export async function pbkdf2Sha256(
   iterations: number,
   length: number,
 ): Promise<Uint8Array> {
-  checkPbkdf2Args(password, salt, iterations, length);
-  const k = await subtle().importKey('raw', bs(password), 'PBKDF2', false, ['deriveBits']);
-  const bits = await subtle().deriveBits(
-    { name: 'PBKDF2', hash: 'SHA-256', salt: bs(salt), iterations },
-    k,
-    length * 8,
-  );
-  return new Uint8Array(bits);
+  return pbkdf2With('SHA-256', password, salt, iterations, length);
+}
+
+/**
+ * PBKDF2-HMAC-SHA-512 (RFC 8018 §5.2) with WebCrypto `deriveBits`: the BIP39 seed function.
+ * @param password - the password bytes
+ * @param salt - the salt bytes
+ * @param iterations - iteration count, ≥ 1
+ * @param length - output length in bytes (1..1024)
+ * @returns the derived key
+ * @throws TypeError / RangeError for bad arguments
+ * @example
+ * ```ts
+ * const seed = await pbkdf2Sha512(utf8ToBytes(words), utf8ToBytes('mnemonic'), 2048, 64);
+ * ```
+ */
+export async function pbkdf2Sha512(
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+): Promise<Uint8Array> {
+  return pbkdf2With('SHA-512', password, salt, iterations, length);
 }
 
 /**
@@ -233,6 +266,7 @@ export const platform: Platform = {
   name: 'web',
   aesGcm,
   pbkdf2Sha256,
+  pbkdf2Sha512,
   deflate,
   inflate,
   base64Decode,
