@@ -8,7 +8,7 @@
  *   {id: receipt}}` holds the receipts that are ready (Expo keeps them about a day);
  * - an access token, when the project requires one, as `Authorization: Bearer`.
  *
- * Why not expo-server-sdk 6.1.0 (installed): it reads its base URL once, at import,
+ * Why not expo-server-sdk 6.1.0 (not a dependency): it reads its base URL once, at import,
  * from `process.env.EXPO_BASE_URL` ("only for internal Expo use"), so a per-instance
  * EXPO_PUSH_URL (self-hosters, tests with a local fake) cannot be set cleanly; and it
  * sends with fetch, which costs several times more CPU per request than node:http
