@@ -10,8 +10,52 @@ import type { Clock } from '@noah-backup/core/clock';
 import { AbortedError, ApiError, NetworkError, systemErrorCode } from './errors.ts';
 import { parseRetryAfter } from './retry.ts';
 
-/** The `fetch` function the SDK calls (injectable; defaults to the global one). */
-export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
+/**
+ * What the SDK passes to `fetch`: a subset of `RequestInit` that the global `fetch` and
+ * the Node transport (`node/http-fetch.ts`) both take.
+ */
+export interface FetchInit {
+  method?: string;
+  /** Plain header names and values, lower case. */
+  headers?: Record<string, string>;
+  body?: string | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | Blob | undefined;
+  signal?: AbortSignal | undefined;
+  /** Node's `fetch` needs it for a stream body. */
+  duplex?: 'half';
+  /** The SDK never follows a redirect. */
+  redirect?: 'error';
+}
+
+/** One chunk read from a {@link FetchBody}: `value` is set until `done`. */
+export interface FetchChunk {
+  done: boolean;
+  value?: Uint8Array | undefined;
+}
+
+/** A response body as the SDK reads it: the reader side of a web `ReadableStream`. */
+export interface FetchBody {
+  getReader(): {
+    read(): Promise<FetchChunk>;
+    /** Stops the transfer; the unread rest is discarded. */
+    cancel(): Promise<void>;
+  };
+}
+
+/** The members of a `Response` the SDK reads. */
+export interface FetchResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: FetchBody | null;
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/**
+ * The `fetch` function the SDK calls (injectable; defaults to the global one, which
+ * satisfies it; in Node, `nodeFetch` from `node/http-fetch.ts` costs far less memory).
+ */
+export type FetchFn = (input: string, init?: FetchInit) => Promise<FetchResponse>;
 
 /**
  * A cancellation source that fires on a total deadline, on a lack of progress, or
@@ -116,7 +160,7 @@ const MAX_ERROR_BODY = 64 * 1024;
  * if (!res.ok) throw await errorFromResponse(res, clock);
  * ```
  */
-export async function errorFromResponse(res: Response, clock: Clock): Promise<ApiError> {
+export async function errorFromResponse(res: FetchResponse, clock: Clock): Promise<ApiError> {
   const text = (await res.text().catch(() => '')).slice(0, MAX_ERROR_BODY);
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), clock.now());
   const headerId = res.headers.get('x-request-id') ?? res.headers.get('x-amz-request-id');

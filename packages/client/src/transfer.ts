@@ -9,7 +9,13 @@
 import type { Clock } from '@noah-backup/core/clock';
 import type { SpooledBlob } from './adapters.ts';
 import { ApiError, IntegrityError, NetworkError } from './errors.ts';
-import { createWatchdog, errorFromResponse, type FetchFn } from './http.ts';
+import {
+  createWatchdog,
+  errorFromResponse,
+  type FetchBody,
+  type FetchFn,
+  type FetchResponse,
+} from './http.ts';
 import { backoffDelay, isRetryable, type RetryOptions } from './retry.ts';
 
 /** How long a transfer may take. */
@@ -100,7 +106,7 @@ export async function putBlob(
       // any other mode makes Node's fetch (undici) tee the body to replay it on a
       // redirect, and the unread branch keeps every chunk: the whole upload in memory.
       redirect: 'error',
-    } as RequestInit);
+    });
     if (!res.ok) throw await errorFromResponse(res, deps.clock);
     await res.arrayBuffer();
     if (source.blob) opts.onProgress?.(size, size);
@@ -270,7 +276,7 @@ export async function getBlobPrefix(
     try {
       while (fill < want) {
         const r = await reader.read();
-        if (r.done) break;
+        if (r.done || !r.value) break;
         wd.touch();
         const k = Math.min(want - fill, r.value.byteLength);
         out.set(r.value.subarray(0, k), fill);
@@ -306,38 +312,60 @@ async function* getFrom(
     if (offset > 0) headers.range = `bytes=${offset}-`;
     const res = await deps.fetch(target.url, { method: 'GET', headers, signal: wd.signal });
     if (!res.ok) throw await errorFromResponse(res, deps.clock);
-    let skip = 0;
-    let expected = target.size;
-    if (res.status === 206) {
-      const start = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1];
-      if (Number(start) !== offset)
-        throw new IntegrityError('the store answered a resumed download with the wrong range');
-      expected = remaining;
-    } else skip = offset;
-    const declared = res.headers.get('content-length');
-    if (declared !== null && !res.headers.get('content-encoding') && Number(declared) !== expected)
-      throw new IntegrityError(
-        `the stored backup is ${declared} bytes, the server said ${expected}`,
-      );
     if (!res.body) throw new NetworkError('incomplete_transfer', 'the download had no body');
-    let yielded = 0;
-    for await (const raw of res.body as unknown as AsyncIterable<Uint8Array>) {
-      wd.touch();
-      let chunk = raw;
-      if (skip > 0) {
-        const drop = Math.min(skip, chunk.byteLength);
-        skip -= drop;
-        chunk = chunk.subarray(drop);
-        if (chunk.byteLength === 0) continue;
-      }
-      yielded += chunk.byteLength;
-      if (yielded > remaining)
-        throw new IntegrityError(`the stored backup is longer than ${target.size} bytes`);
-      yield chunk;
+    // Read through one reader, cancelled however this ends: a body left unread would hold
+    // its connection (Node's transport) until the server drops it.
+    const reader = res.body.getReader();
+    try {
+      yield* checkedChunks(res, reader, target.size, offset, wd.touch);
+    } finally {
+      await reader.cancel().catch(() => {});
     }
   } catch (err) {
     throw wd.translate(err);
   } finally {
     wd.done();
+  }
+}
+
+/**
+ * The bytes of one GET answer at or after `offset`: checks the range a 206 covers and
+ * the declared length, skips what a 200 repeats, refuses bytes past `size`.
+ */
+async function* checkedChunks(
+  res: FetchResponse,
+  reader: ReturnType<FetchBody['getReader']>,
+  size: number,
+  offset: number,
+  touch: () => void,
+): AsyncGenerator<Uint8Array> {
+  const remaining = size - offset;
+  let skip = 0;
+  let expected = size;
+  if (res.status === 206) {
+    const start = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1];
+    if (Number(start) !== offset)
+      throw new IntegrityError('the store answered a resumed download with the wrong range');
+    expected = remaining;
+  } else skip = offset;
+  const declared = res.headers.get('content-length');
+  if (declared !== null && !res.headers.get('content-encoding') && Number(declared) !== expected)
+    throw new IntegrityError(`the stored backup is ${declared} bytes, the server said ${expected}`);
+  let yielded = 0;
+  for (;;) {
+    const r = await reader.read();
+    if (r.done || !r.value) return;
+    touch();
+    let chunk = r.value;
+    if (skip > 0) {
+      const drop = Math.min(skip, chunk.byteLength);
+      skip -= drop;
+      chunk = chunk.subarray(drop);
+      if (chunk.byteLength === 0) continue;
+    }
+    yielded += chunk.byteLength;
+    if (yielded > remaining)
+      throw new IntegrityError(`the stored backup is longer than ${size} bytes`);
+    yield chunk;
   }
 }
