@@ -174,6 +174,7 @@ export type ErrorCode =
   | 'quota_exceeded'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'range_not_satisfiable'
   | 'method_not_allowed'
   | 'signature_invalid'
   | 'url_expired'

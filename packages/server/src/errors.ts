@@ -51,6 +51,10 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
     message: 'too many uploads in progress; complete or abandon one and retry later',
   },
   payload_too_large: { status: 413, message: 'the request body is too large' },
+  range_not_satisfiable: {
+    status: 416,
+    message: 'the requested range is not satisfiable (the object is shorter)',
+  },
   unsupported_media_type: {
     status: 415,
     message: 'unsupported Content-Type; send application/json',

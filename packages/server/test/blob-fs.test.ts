@@ -274,3 +274,35 @@ describe('options', () => {
     });
   });
 });
+
+describe('ranges', () => {
+  test('a GET with Range answers 206 with the bytes and Content-Range, as S3 does', async () => {
+    const body = new Uint8Array(randomBytes(500));
+    const p = await store.presignPut('r/a', { size: body.length, expiresInSec: 60 });
+    expect(await rawPut(p.url, { 'content-length': '500' }, body)).toMatchObject({ status: 200 });
+    const url = (await store.presignGet('r/a', { expiresInSec: 60 })).url;
+    const whole = await fetch(url);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect(new Uint8Array(await whole.arrayBuffer())).toEqual(body);
+    for (const [range, start, end] of [
+      ['bytes=100-', 100, 499],
+      ['bytes=0-0', 0, 0],
+      ['bytes=490-10000', 490, 499],
+      ['bytes=-20', 480, 499],
+    ] as const) {
+      const res = await fetch(url, { headers: { range } });
+      expect(res.status, range).toBe(206);
+      expect(res.headers.get('content-range')).toBe(`bytes ${start}-${end}/500`);
+      expect(res.headers.get('content-length')).toBe(String(end - start + 1));
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(body.subarray(start, end + 1));
+    }
+    // Past the end: 416 with the size; several ranges, other units or nonsense: the whole object.
+    const past = await fetch(url, { headers: { range: 'bytes=500-' } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe('bytes */500');
+    expect(await past.json()).toMatchObject({ code: 'range_not_satisfiable' });
+    for (const range of ['bytes=0-1,5-6', 'items=0-1', 'bytes=9-3', 'bytes=x-'])
+      expect((await fetch(url, { headers: { range } })).status, range).toBe(200);
+  });
+});

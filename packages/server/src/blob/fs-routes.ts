@@ -216,6 +216,36 @@ async function receive(
 }
 
 /**
+ * The one byte range of a `Range` header (RFC 9110 §14.1.2: `bytes=N-`, `bytes=N-M`,
+ * `bytes=-N`), clamped to the object. Null means "send the whole object": no header, a
+ * unit other than bytes, several ranges or a malformed one (a server may ignore Range).
+ * @param header - the request's Range header
+ * @param size - the object's size
+ * @returns inclusive `{ start, end }`, null, or `unsatisfiable` (answer 416)
+ * @example
+ * ```ts
+ * byteRange('bytes=100-', 1000); // { start: 100, end: 999 }
+ * ```
+ */
+export function byteRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | null {
+  const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return null; // invalid: ignored, per RFC 9110
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+/**
  * The Fastify plugin serving a store's signed URLs. Register it unprefixed (its routes
  * are `/blob/*`); it installs a pass-through body parser for any content type in its
  * own encapsulated scope, so uploads are streamed, never buffered.
@@ -270,12 +300,32 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
         await fh.close();
         return send(reply, request, fail(404, 'not_found', 'no such object'), false);
       }
+      const range = byteRange(request.headers.range, st.size);
+      if (range === 'unsatisfiable') {
+        await fh.close();
+        reply.header('content-range', `bytes */${st.size}`);
+        return send(
+          reply,
+          request,
+          fail(416, 'range_not_satisfiable', 'the range is not satisfiable'),
+          false,
+        );
+      }
       reply
-        .header('content-length', st.size)
         .header('content-type', 'application/octet-stream')
         .header('cache-control', 'private, no-store')
+        .header('accept-ranges', 'bytes')
         .header('last-modified', st.mtime.toUTCString());
-      return reply.send(fh.createReadStream());
+      if (range === null) {
+        reply.header('content-length', st.size);
+        return reply.send(fh.createReadStream());
+      }
+      // A resumed download (the client SDK sends `Range: bytes=N-`), as S3 answers it.
+      reply
+        .code(206)
+        .header('content-length', range.end - range.start + 1)
+        .header('content-range', `bytes ${range.start}-${range.end}/${st.size}`);
+      return reply.send(fh.createReadStream({ start: range.start, end: range.end }));
     });
   };
 }
