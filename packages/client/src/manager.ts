@@ -7,6 +7,7 @@
  * @module
  */
 import type { BackupInfo, BackupVersion, ListResponse } from '@noah-backup/core/api';
+import { aint } from '@noah-backup/core/bytes';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
 import type { BackupFormat } from '@noah-backup/core/format';
@@ -16,7 +17,13 @@ import type { ApiClient } from './api-client.ts';
 import { type BackupLock, createBackupLock, type ProcessProbe } from './backup-lock.ts';
 import { AbortedError, NetworkError } from './errors.ts';
 import { type Logger, silentLogger } from './logger.ts';
-import { openRemote, type PipelineContext, plaintextOf, runBackup } from './pipelines.ts';
+import {
+  BACKUP_COMPRESSION_LEVEL,
+  openRemote,
+  type PipelineContext,
+  plaintextOf,
+  runBackup,
+} from './pipelines.ts';
 import { knownSequence, SEQUENCE_KEY } from './sequence.ts';
 import {
   type Activity,
@@ -45,6 +52,12 @@ export interface BackupManagerOptions {
   clock?: Clock;
   /** Format to write (default v2; the legacy ones for old readers only). */
   format?: BackupFormat;
+  /**
+   * zlib level of v2 backups, 1 (fastest) to 9 (smallest); default
+   * {@link BACKUP_COMPRESSION_LEVEL}. An app on metered mobile data may prefer 6 or more
+   * (smaller uploads); the legacy formats never compress.
+   */
+  compressionLevel?: number;
   /** Plaintext cap on restore and verify (default: the format's own). */
   maxPlaintextBytes?: number;
   /** Lock lifetime without renewal, ms (default 5 min); renewed every quarter of it. */
@@ -126,7 +139,9 @@ export interface BackupManager {
 /**
  * Creates a BackupManager.
  *
- * @param opts - API client, session keys, platform adapters, clock, format, logger
+ * @param opts - API client, session keys, platform adapters, clock, format,
+ *   compressionLevel, logger
+ * @throws TypeError / RangeError for a compressionLevel that is not an integer 1..9
  * @example
  * ```ts
  * const manager = createBackupManager({ api, keys, wallet, spooler, state });
@@ -139,6 +154,8 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
   const format: BackupFormat = opts.format ?? 'v2';
+  const compressionLevel = opts.compressionLevel ?? BACKUP_COMPRESSION_LEVEL;
+  aint('compressionLevel', compressionLevel, 1, 9);
   const store = createSnapshotStore();
   const lock: BackupLock = createBackupLock({
     state,
@@ -208,6 +225,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         clock,
         logger,
         format,
+        compressionLevel,
         maxPlaintextBytes: opts.maxPlaintextBytes,
         signal: controller.signal,
         progress: (phase, bytes, totalBytes) =>

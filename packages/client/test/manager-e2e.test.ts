@@ -2,7 +2,7 @@
  * The BackupManager end to end: the real server (sqlite+fs and postgres+s3), the real
  * Node adapters, real files. Each test is its own user (a fresh mnemonic).
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecryptionError } from '@noah-backup/core/errors';
@@ -98,6 +98,26 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     ).toBe(true);
     // The second device has now seen sequence 1, so its next backup is sequence 2.
     expect(await b.manager.triggerBackup()).toMatchObject({ status: 'completed', sequence: 2n });
+  });
+
+  it('writes at the chosen compression level (several parallel segments) and restores', async () => {
+    const mnemonic = newMnemonic();
+    await expect(device(mnemonic, { compressionLevel: 0 })).rejects.toThrow(RangeError);
+    const sizes: number[] = [];
+    let walletDir = '';
+    for (const compressionLevel of [1, 9]) {
+      const d = await device(mnemonic, { compressionLevel });
+      if (walletDir) await cp(walletDir, d.walletDir, { recursive: true });
+      else await createDemoWallet(d.walletDir, { sizeMb: 3 }); // 3 MiB: several segments
+      walletDir = d.walletDir;
+      const r = await d.manager.triggerBackup();
+      expect(r.status).toBe('completed');
+      if (r.status === 'completed') sizes.push(r.bytes);
+    }
+    expect(sizes[0]).toBeGreaterThan(sizes[1]!);
+    const b = await device(mnemonic);
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(await walletDigest(walletDir));
   });
 
   it('keeps two backups: a third replaces the oldest, and the newest restores', async () => {

@@ -49,6 +49,8 @@ export interface DeviceOptions {
   fetch?: FetchFn;
   /** Plaintext cap on restore and verify. */
   maxPlaintextBytes?: number;
+  /** zlib level of v2 backups. */
+  compressionLevel?: number;
 }
 
 /** Opens a device against `serverUrl`. */
@@ -78,6 +80,7 @@ export async function openDevice(serverUrl: string, opts: DeviceOptions): Promis
     ...(opts.format ? { format: opts.format } : {}),
     ...(opts.lockTtlMs ? { lockTtlMs: opts.lockTtlMs } : {}),
     ...(opts.maxPlaintextBytes ? { maxPlaintextBytes: opts.maxPlaintextBytes } : {}),
+    ...(opts.compressionLevel !== undefined ? { compressionLevel: opts.compressionLevel } : {}),
   });
   await manager.ready;
   return {
