@@ -33,6 +33,8 @@ describe('round trips', () => {
   for (const [format, extra] of [
     ['v2', []],
     ['v2', ['--no-compress', '--kind', 'tar', '--sequence', '18446744073709551615']],
+    ['v2', ['--level', '1']],
+    ['v2', ['--level', '9']],
     ['noah-v1', []],
     ['seed-v0', []],
   ] as const) {
@@ -255,6 +257,10 @@ describe('usage', () => {
       ['--sequence', '-1'],
       ['--sequence', '18446744073709551616'],
       ['--kind', 'rar'],
+      ['--format', 'seed-v0', '--level', '1'],
+      ['--level', '0'],
+      ['--level', '10'],
+      ['--level', 'fast'],
     ]) {
       const r = await cli(['encrypt', ...args, ...mfile(), 'in', 'b'], { cwd: d });
       expect(r.code, args.join(' ')).toBe(2);

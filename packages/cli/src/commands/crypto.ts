@@ -28,6 +28,7 @@ import { describeFile, printInfo } from './crypto-inspect.ts';
 interface EncryptOptions {
   format: BackupFormat;
   compress: boolean;
+  level?: number;
   kind?: 'raw' | 'tar' | 'zip';
   sequence?: bigint;
   mnemonicFile?: string;
@@ -53,6 +54,11 @@ function parseSequence(value: string): bigint {
   if (!/^\d{1,20}$/.test(value) || BigInt(value) >= 2n ** 64n)
     throw new InvalidArgumentError('a sequence is an integer in [0, 2^64)');
   return BigInt(value);
+}
+
+function parseLevel(value: string): number {
+  if (!/^[1-9]$/.test(value)) throw new InvalidArgumentError('a level is an integer from 1 to 9');
+  return Number(value);
 }
 
 function sizeArg(value: string): number {
@@ -101,8 +107,8 @@ function summary(verbose: boolean | undefined, line: string): void {
 
 async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Promise<void> {
   const v2 = o.format === 'v2';
-  if (!v2 && (o.kind !== undefined || o.sequence !== undefined))
-    throw new UsageError('--kind and --sequence are recorded by v2 only');
+  if (!v2 && (o.kind !== undefined || o.sequence !== undefined || o.level !== undefined))
+    throw new UsageError('--kind, --sequence and --level are for v2 only');
   const keyring = await keyringFor(o.mnemonicFile);
   try {
     if (v2) keyring.v2Key(); // an invalid BIP39 seedphrase fails here, before any output
@@ -115,7 +121,9 @@ async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Prom
         format: o.format,
         keyring,
         createdAt: systemClock.now(),
-        ...(v2 ? { sequence: o.sequence ?? 1n, payloadKind: o.kind ?? 'raw' } : {}),
+        ...(v2
+          ? { sequence: o.sequence ?? 1n, payloadKind: o.kind ?? 'raw', compressionLevel: o.level }
+          : {}),
         compress: v2 ? o.compress : false,
       });
       await writeAll(out, file);
@@ -194,6 +202,7 @@ export function registerCryptoCommands(program: Command): void {
         .default('v2'),
     )
     .option('--no-compress', 'v2: do not compress before encrypting')
+    .option('--level <n>', 'v2: zlib level, 1 (fastest) to 9 (smallest; default 6)', parseLevel)
     .addOption(
       new Option('--kind <kind>', 'v2: what the payload is (default raw)').choices([
         'raw',
