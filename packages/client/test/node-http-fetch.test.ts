@@ -190,7 +190,7 @@ describe('nodeFetch', () => {
     await (await nodeFetch(url, { method: 'PUT', body: new Blob([new Uint8Array(data)]) })).text();
     await (await nodeFetch(url, { method: 'PUT', body: new Uint8Array(data) })).text();
     expect(bodies.map((b) => b.body.equals(data))).toEqual([true, true]);
-    expect(bodies[1]!.len).toBe('100000');
+    expect(bodies.map((b) => b.len)).toEqual(['100000', '100000']);
   });
 
   it('reads a download through a reader or whole, and a 206 answer to Range', async () => {

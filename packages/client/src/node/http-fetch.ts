@@ -76,8 +76,10 @@ export const nodeFetch: FetchFn = (input, init = {}) =>
     };
     const headers: Record<string, string> = { ...init.headers };
     const fixed = fixedBody(init.body);
-    if (fixed && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length'))
-      headers['content-length'] = String(fixed.byteLength);
+    // Like fetch, a body whose length is known goes with it (a stream goes chunked).
+    const length = fixed?.byteLength ?? (init.body instanceof Blob ? init.body.size : undefined);
+    if (length !== undefined && !Object.keys(headers).some((k) => /^content-length$/i.test(k)))
+      headers['content-length'] = String(length);
     let req: ClientRequest;
     try {
       req = send(url, { method: init.method ?? 'GET', headers });
