@@ -13,8 +13,8 @@ export const MAX_SLICE = 64 * 1024;
 export const MIN_SLICE = 64;
 /** Worst-case expansion of DEFLATE (RFC 1951): 258-byte matches in ~2 bits each. */
 export const DEFLATE_MAX_RATIO = 1032;
-/** Compression input is re-cut to this size: few engine calls for tiny reads, and
- * bounded buffering for huge ones. */
+/** The web platform's compression input is re-cut to this size: few engine calls for
+ * tiny reads, and bounded buffering for huge ones (node cuts segments: node-deflate.ts). */
 export const DEFLATE_SLICE = 64 * 1024;
 
 /** The default zlib compression level (zlib's own, Z_DEFAULT_COMPRESSION). */
