@@ -7,8 +7,8 @@
 import { abytes, aint } from '../bytes.ts';
 import { LimitExceededError } from '../errors.ts';
 
-/** Largest input slice fed to a decompressor at once (fewer engine calls than 16 KiB). */
-export const MAX_SLICE = 64 * 1024;
+/** Largest input slice fed to a decompressor at once (one engine call per output buffer). */
+export const MAX_SLICE = 256 * 1024;
 /** Smallest input slice (when the output cap is close). */
 export const MIN_SLICE = 64;
 /** Worst-case expansion of DEFLATE (RFC 1951): 258-byte matches in ~2 bits each. */
