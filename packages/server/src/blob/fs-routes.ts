@@ -57,6 +57,10 @@ interface Failure {
   message: string;
 }
 
+/** Read size of a download (Node's default 64 KiB made the loopback download of a
+ * 50 MB backup take ~1.5x as long). */
+const READ_CHUNK = 256 * 1024;
+
 const fail = (status: number, code: ErrorCode, message: string): Failure => ({
   status,
   code,
@@ -318,14 +322,16 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
         .header('last-modified', st.mtime.toUTCString());
       if (range === null) {
         reply.header('content-length', st.size);
-        return reply.send(fh.createReadStream());
+        return reply.send(fh.createReadStream({ highWaterMark: READ_CHUNK }));
       }
       // A resumed download (the client SDK sends `Range: bytes=N-`), as S3 answers it.
       reply
         .code(206)
         .header('content-length', range.end - range.start + 1)
         .header('content-range', `bytes ${range.start}-${range.end}/${st.size}`);
-      return reply.send(fh.createReadStream({ start: range.start, end: range.end }));
+      return reply.send(
+        fh.createReadStream({ start: range.start, end: range.end, highWaterMark: READ_CHUNK }),
+      );
     });
   };
 }
