@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encryptBackupBytes } from '@noah-backup/core/format';
@@ -17,45 +16,17 @@ import type { PayloadKind } from '@noah-backup/core/v2';
 import Database from 'better-sqlite3';
 import { zipSync } from 'fflate';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
 import { buildTar, exited, type TarSpec, treeHash, waitForLine } from './fixtures/node-helpers.ts';
-import {
-  type Device,
-  type DeviceOptions,
-  newMnemonic,
-  openDevice,
-  startTestServer,
-  type TestServer,
-  uploadRaw,
-} from './helpers/device.ts';
+import { newMnemonic, deviceSuite, type TestServer, uploadRaw } from './helpers/device.ts';
 
 const writerScript = fileURLToPath(new URL('./fixtures/node-writer.mjs', import.meta.url));
 
-const devices: Device[] = [];
-afterEach(() => {
-  for (const d of devices.splice(0)) d.close();
-});
-
 describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
-  let srv: TestServer;
-  let root: string;
-  beforeAll(async () => {
-    root = await fsp.mkdtemp(join(tmpdir(), `noah-fail-${combo.metadataKind}-`));
-    srv = await startTestServer({ ...combo, config: { maxBackupSize: 32 * 2 ** 20 } });
-  });
-  afterAll(async () => {
-    await srv?.close();
-    await fsp.rm(root, { recursive: true, force: true });
-  });
-
-  let n = 0;
-  async function device(mnemonic: string, extra: Partial<DeviceOptions> = {}) {
-    const d = await openDevice(srv.url, { root: join(root, `d${++n}`), mnemonic, ...extra });
-    devices.push(d);
-    return d;
-  }
+  const suite = deviceSuite(combo, 'fail', 32 * 2 ** 20);
+  const device = suite.device;
 
   it('backs up while another process writes: the restore is consistent, no pair split', async () => {
     const mnemonic = newMnemonic();
@@ -133,7 +104,7 @@ describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
         const siblings = await besides(parent);
         const hostile = await encryptBackupBytes(await build(), {
           keyring: a.keys.keyring,
-          createdAt: srv.clock.now(),
+          createdAt: suite.srv.clock.now(),
           sequence: 7n,
           payloadKind: kind,
         });
@@ -144,7 +115,7 @@ describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
         await expect(a.manager.verifyBackup()).rejects.toMatchObject({ code: 'unsafe_archive' });
         expect(await treeHash(a.walletDir)).toBe(before);
         expect(await besides(parent)).toEqual(siblings); // no staging left, no evil
-        expect((await fsp.readdir(root)).filter((f) => f.includes('evil'))).toEqual([]);
+        expect((await fsp.readdir(suite.root)).filter((f) => f.includes('evil'))).toEqual([]);
         await expect(fsp.access('/tmp/noah-evil-abs')).rejects.toThrow();
       },
     );
@@ -162,7 +133,7 @@ describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
       ]);
       const bomb = await encryptBackupBytes(tarball, {
         keyring: a.keys.keyring,
-        createdAt: srv.clock.now(),
+        createdAt: suite.srv.clock.now(),
         sequence: 7n,
         payloadKind: 'tar',
       });
@@ -181,7 +152,7 @@ describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
     await createDemoWallet(a.walletDir, { sizeMb: 2, marker });
     await a.manager.setBackupEnabled(true);
     await a.manager.triggerBackup();
-    srv.clock.advance(60_000);
+    suite.srv.clock.advance(60_000);
     await a.manager.triggerBackup();
     const b = await device(mnemonic);
     await b.manager.restoreBackup();
@@ -191,18 +162,18 @@ describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
     expect(plain).toContain(marker);
 
     const needles = forbidden(marker, mnemonic);
-    const objects = await blobObjects(srv);
+    const objects = await blobObjects(suite.srv);
     expect(objects.length).toBeGreaterThanOrEqual(2);
     for (const { key, bytes } of objects) {
       const text = bytes.toString('latin1');
       for (const needle of needles)
         expect(text.includes(needle), `${needle} in object ${key}`).toBe(false);
     }
-    const dump = await metadataDump(srv);
+    const dump = await metadataDump(suite.srv);
     expect(dump).toContain(a.keys.signer.linkingKey); // the dump does hold the rows
     for (const needle of needles)
       expect(dump.includes(needle), `${needle} in the database`).toBe(false);
-    const logs = srv.logs.join('\n');
+    const logs = suite.srv.logs.join('\n');
     for (const needle of needles)
       expect(logs.includes(needle), `${needle} in the logs`).toBe(false);
   });

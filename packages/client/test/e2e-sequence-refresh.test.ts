@@ -1,34 +1,11 @@
-/**
- * Against the real server (sqlite+fs and postgres+s3): a device with no stored v2
- * sequence continues from the highest authenticated sequence on the server (FORMAT.md
- * §6.6), and a download whose pre-signed URL expired before a retry resumes with a
- * fresh URL (the server's manual clock moves past the URL's lifetime mid-download).
- */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { encryptBackupBytes } from '@noah-backup/core/format';
 import { createKeyring } from '@noah-backup/core/keys';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import type { FetchFn } from '../src/http.ts';
 import { SEQUENCE_KEY } from '../src/sequence.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
-import {
-  addPayment,
-  type Device,
-  type DeviceOptions,
-  newMnemonic,
-  openDevice,
-  startTestServer,
-  type TestServer,
-  uploadRaw,
-} from './helpers/device.ts';
-
-const devices: Device[] = [];
-afterEach(() => {
-  for (const d of devices.splice(0)) d.close();
-});
+import { addPayment, newMnemonic, deviceSuite, uploadRaw } from './helpers/device.ts';
 
 /** What a device's network did: path (or "blob") and status, and the Range asked for. */
 interface Seen {
@@ -38,23 +15,8 @@ interface Seen {
 }
 
 describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind', (combo) => {
-  let srv: TestServer;
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), `noah-seq-${combo.metadataKind}-`));
-    srv = await startTestServer({ ...combo, config: { maxBackupSize: 16 * 2 ** 20 } });
-  });
-  afterAll(async () => {
-    await srv?.close();
-    await rm(root, { recursive: true, force: true });
-  });
-
-  let n = 0;
-  async function device(mnemonic: string, extra: Partial<DeviceOptions> = {}) {
-    const d = await openDevice(srv.url, { root: join(root, `d${++n}`), mnemonic, ...extra });
-    devices.push(d);
-    return d;
-  }
+  const suite = deviceSuite(combo, 'seq', 16 * 2 ** 20);
+  const device = suite.device;
 
   /** A fetch that records what it did, and lets a test rewrite a blob response. */
   function recordingFetch(
@@ -76,7 +38,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
     const a = await device(mnemonic);
     await createDemoWallet(a.walletDir, { sizeMb: 1 });
     expect(await a.manager.triggerBackup()).toMatchObject({ sequence: 1n });
-    srv.clock.advance(60_000);
+    suite.srv.clock.advance(60_000);
     addPayment(a.walletDir, 1);
     expect(await a.manager.triggerBackup()).toMatchObject({ sequence: 2n });
 
@@ -84,7 +46,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
     const b = await device(mnemonic, { fetch: recordingFetch(seen) });
     await createDemoWallet(b.walletDir, { sizeMb: 1, seed: 5 });
     expect(await b.state.get(SEQUENCE_KEY)).toBeNull();
-    srv.clock.advance(60_000);
+    suite.srv.clock.advance(60_000);
     expect(await b.manager.triggerBackup()).toMatchObject({ sequence: 3n });
     expect(await b.state.get(SEQUENCE_KEY)).toBe('3');
     // Both headers were read with a ranged GET of the header only; the PUT followed.
@@ -94,7 +56,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
 
     // Once known, the sequence is not read from the server again.
     seen.length = 0;
-    srv.clock.advance(60_000);
+    suite.srv.clock.advance(60_000);
     expect(await b.manager.triggerBackup()).toMatchObject({ sequence: 4n });
     expect(seen.filter((s) => s.range !== null)).toEqual([]);
   });
@@ -105,7 +67,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
     await createDemoWallet(a.walletDir, { sizeMb: 1 });
     await a.manager.triggerBackup();
     const first = await walletDigest(a.walletDir);
-    srv.clock.advance(60_000);
+    suite.srv.clock.advance(60_000);
     addPayment(a.walletDir, 2);
     await a.manager.triggerBackup();
     const [newest, older] = await a.manager.listBackups();
@@ -134,12 +96,12 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
     const foreign = await createKeyring(newMnemonic());
     const forged = await encryptBackupBytes(new Uint8Array(1000), {
       keyring: foreign,
-      createdAt: srv.clock.now(),
+      createdAt: suite.srv.clock.now(),
       sequence: 50n,
       payloadKind: 'tar',
     });
     foreign.destroy();
-    srv.clock.advance(60_000);
+    suite.srv.clock.advance(60_000);
     await uploadRaw(legacy.api, forged);
     expect(await legacy.manager.listBackups()).toHaveLength(2);
 
@@ -163,7 +125,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
         broken = true;
         // The connection drops after 64 KiB, and the URL's lifetime passes meanwhile.
         return cutAfter(res, 64 * 1024, () => {
-          srv.clock.advance(srv.config.downloadUrlTtlSec * 1000 + 1000);
+          suite.srv.clock.advance(suite.srv.config.downloadUrlTtlSec * 1000 + 1000);
         });
       }),
     });
@@ -198,7 +160,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
         if (broken || range !== undefined || !res.ok) return res;
         broken = true;
         return cutAfter(res, 64 * 1024, () => {
-          srv.clock.advance(srv.config.downloadUrlTtlSec * 1000 + 1000);
+          suite.srv.clock.advance(suite.srv.config.downloadUrlTtlSec * 1000 + 1000);
           // Meanwhile another device overwrites that very slot.
           replaced = uploadRaw(a.api, new Uint8Array(5000), only!.backup_version);
           return replaced;

@@ -2,49 +2,20 @@
  * The BackupManager end to end: the real server (sqlite+fs and postgres+s3), the real
  * Node adapters, real files. Each test is its own user (a fresh mnemonic).
  */
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DecryptionError } from '@noah-backup/core/errors';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApiClient } from '../src/api-client.ts';
 import { LOCK_KEY } from '../src/backup-lock.ts';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { AbortedError, ApiError, IntegrityError } from '../src/errors.ts';
 import { fullCombos, putRawObject } from '../../server/test/helpers/server.ts';
-import {
-  addPayment,
-  type Device,
-  type DeviceOptions,
-  newMnemonic,
-  openDevice,
-  startTestServer,
-  type TestServer,
-} from './helpers/device.ts';
-
-const devices: Device[] = [];
-afterEach(() => {
-  for (const d of devices.splice(0)) d.close();
-});
+import { addPayment, type Device, newMnemonic, deviceSuite } from './helpers/device.ts';
 
 describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
-  let srv: TestServer;
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), `noah-e2e-${combo.metadataKind}-`));
-    srv = await startTestServer({ ...combo, config: { maxBackupSize: 16 * 2 ** 20 } });
-  });
-  afterAll(async () => {
-    await srv?.close();
-    await rm(root, { recursive: true, force: true });
-  });
-
-  let n = 0;
-  async function device(mnemonic: string, extra: Partial<DeviceOptions> = {}) {
-    const d = await openDevice(srv.url, { root: join(root, `d${++n}`), mnemonic, ...extra });
-    devices.push(d);
-    return d;
-  }
+  const suite = deviceSuite(combo, 'e2e', 16 * 2 ** 20);
+  const device = suite.device;
 
   /** A device with a 1 MiB demo wallet and one completed backup; returns the new object key. */
   async function backedUp(mnemonic: string) {
@@ -58,7 +29,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
 
   async function objectKeys(): Promise<Set<string>> {
     const keys = new Set<string>();
-    for await (const o of srv.blobs.list('')) keys.add(o.key);
+    for await (const o of suite.srv.blobs.list('')) keys.add(o.key);
     return keys;
   }
 
@@ -94,7 +65,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     expect(restored).toMatchObject({ backup_version: list[0]!.backup_version, format: 'v2' });
     expect(await walletDigest(b.walletDir)).toBe(await walletDigest(a.walletDir));
     expect(
-      srv.logs.some((l) => l.includes('client report') && l.includes('"kind":"restore"')),
+      suite.srv.logs.some((l) => l.includes('client report') && l.includes('"kind":"restore"')),
     ).toBe(true);
     // The second device has now seen sequence 1, so its next backup is sequence 2.
     expect(await b.manager.triggerBackup()).toMatchObject({ status: 'completed', sequence: 2n });
@@ -129,7 +100,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
       addPayment(a.walletDir, i);
       digests.push(await walletDigest(a.walletDir));
       expect(await a.manager.triggerBackup()).toMatchObject({ sequence: BigInt(i) });
-      srv.clock.advance(60_000);
+      suite.srv.clock.advance(60_000);
     }
     const list = await a.manager.listBackups();
     expect(list).toHaveLength(2);
@@ -160,7 +131,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     expect(err).toBeInstanceOf(DecryptionError);
     expect(await walletDigest(wrong.walletDir)).toBe(before.digest);
     expect(await siblings(wrong)).toEqual(before.parent);
-    expect(srv.logs.some((l) => l.includes('"clientError":"decryption_failed"'))).toBe(true);
+    expect(suite.srv.logs.some((l) => l.includes('"clientError":"decryption_failed"'))).toBe(true);
   });
 
   it('a corrupted blob served back is refused and the target is untouched', async () => {
@@ -169,7 +140,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     const target = await a.api.downloadUrl();
     const bytes = new Uint8Array(await (await fetch(target.download_url)).arrayBuffer());
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
-    await putRawObject(srv, key, bytes);
+    await putRawObject(suite.srv, key, bytes);
 
     const b = await device(mnemonic);
     const before = await occupied(b);
@@ -179,7 +150,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     expect(await siblings(b)).toEqual(before.parent);
 
     // A truncated object no longer matches the size the server recorded.
-    await putRawObject(srv, key, bytes.subarray(0, bytes.length - 100));
+    await putRawObject(suite.srv, key, bytes.subarray(0, bytes.length - 100));
     await expect(b.manager.restoreBackup()).rejects.toBeInstanceOf(IntegrityError);
     expect(await walletDigest(b.walletDir)).toBe(before.digest);
   });
@@ -189,7 +160,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     await createDemoWallet(a.walletDir, { sizeMb: 1 });
     await a.manager.triggerBackup();
     const first = await walletDigest(a.walletDir);
-    srv.clock.advance(60_000);
+    suite.srv.clock.advance(60_000);
     addPayment(a.walletDir, 1);
     await a.manager.triggerBackup();
     const second = await walletDigest(a.walletDir);
@@ -263,7 +234,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     });
     expect(first).toMatchObject({ status: 'success' });
     expect(
-      srv.logs.some(
+      suite.srv.logs.some(
         (l) => l.includes('"notificationId":"n-1"') && l.includes('"status":"success"'),
       ),
     ).toBe(true);
@@ -321,12 +292,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     expect(await a.manager.triggerBackup()).toEqual({ status: 'skipped', reason: 'running' });
 
     a.clock.advance(60_001);
-    const reopened = await openDevice(srv.url, {
-      root: join(root, `d${n}`),
-      mnemonic,
-      clock: a.clock,
-    });
-    devices.push(reopened);
+    const reopened = await suite.reopen(a, mnemonic, { clock: a.clock });
     expect(reopened.manager.getStatus()).toMatchObject({
       state: 'failed',
       lastError: { code: 'interrupted' },
@@ -339,7 +305,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     const a = await device(newMnemonic());
     const paths: string[] = [];
     const api = createApiClient({
-      baseUrl: srv.url,
+      baseUrl: suite.srv.url,
       signer: a.keys.signer,
       clock: a.clock, // the device's clock does not move: it believes its token is fresh
       fetch: (url, init) => {
@@ -348,7 +314,7 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
       },
     });
     expect(await api.list()).toEqual([]);
-    srv.clock.advance(25 * 3600_000); // past the server's token lifetime
+    suite.srv.clock.advance(25 * 3600_000); // past the server's token lifetime
     expect(await api.list()).toEqual([]);
     expect(paths).toEqual([
       '/v0/getk1',

@@ -3,8 +3,10 @@
  * real Noah server (`startTestServer`), and the BackupManager over the real Node
  * adapters (wallet directory, temp-file spooler, file state store) in a temp dir.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type Clock, manualClock } from '@noah-backup/core/clock';
 import { createKeyring, type Keyring } from '@noah-backup/core/keys';
 import { fromBytes } from '@noah-backup/core/stream';
@@ -21,7 +23,13 @@ import { createFileStateStore } from '../../src/node/state.ts';
 import { createNodeWalletAdapter } from '../../src/node/wallet.ts';
 import type { DeviceStateStore } from '../../src/adapters.ts';
 
-export { startTestServer, type TestServer } from '../../../server/test/helpers/server.ts';
+import {
+  type StartTestServerOptions,
+  startTestServer,
+  type TestServer,
+} from '../../../server/test/helpers/server.ts';
+
+export { startTestServer, type TestServer };
 
 /** A fresh random BIP39 mnemonic (one user per test). */
 export const newMnemonic = (): string => generateMnemonic(wordlist);
@@ -126,4 +134,69 @@ export async function uploadRaw(api: ApiClient, bytes: Uint8Array, version?: 1 |
     backup_version: target.backup_version,
     backup_size: bytes.length,
   });
+}
+
+/** A describe block's server and devices (see {@link deviceSuite}). */
+export interface DeviceSuite {
+  /** The suite's server, started in `beforeAll`. */
+  readonly srv: TestServer;
+  /** The suite's temp directory; each device gets one below it. */
+  readonly root: string;
+  /** Opens a device in a fresh directory under the suite's temp root. */
+  device(mnemonic: string, extra?: Partial<DeviceOptions>): Promise<Device>;
+  /** Opens a device again in `dev`'s directory (its state and wallet as it left them). */
+  reopen(dev: Device, mnemonic: string, extra?: Partial<DeviceOptions>): Promise<Device>;
+}
+
+/**
+ * Registers, in the calling `describe`, one real server on `combo` (started before the
+ * suite, closed after it with its temp root) and devices that are closed after each test.
+ * @param combo - the metadata and blob store kinds
+ * @param name - a label for the temp root
+ * @param maxBackupSize - the server's MAX_BACKUP_SIZE
+ * @example
+ * ```ts
+ * describe.each(fullCombos)('on $metadataKind + $blobKind', (combo) => {
+ *   const suite = deviceSuite(combo, 'e2e', 16 * 2 ** 20);
+ *   it('backs up', async () => { const a = await suite.device(newMnemonic()); ... });
+ * });
+ * ```
+ */
+export function deviceSuite(
+  combo: Pick<StartTestServerOptions, 'metadataKind' | 'blobKind'>,
+  name: string,
+  maxBackupSize: number,
+): DeviceSuite {
+  let srv: TestServer | undefined;
+  let root = '';
+  let n = 0;
+  const open: Device[] = [];
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), `noah-${name}-${combo.metadataKind}-`));
+    srv = await startTestServer({ ...combo, config: { maxBackupSize } });
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    for (const d of open.splice(0)) d.close();
+  });
+  const at = async (dir: string, mnemonic: string, extra: Partial<DeviceOptions>) => {
+    if (!srv) throw new Error('deviceSuite: the server is not started (use it inside a test)');
+    const d = await openDevice(srv.url, { root: dir, mnemonic, ...extra });
+    open.push(d);
+    return d;
+  };
+  return {
+    get srv() {
+      if (!srv) throw new Error('deviceSuite: the server is not started (use it inside a test)');
+      return srv;
+    },
+    get root() {
+      return root;
+    },
+    device: (mnemonic, extra = {}) => at(join(root, `d${++n}`), mnemonic, extra),
+    reopen: (dev, mnemonic, extra = {}) => at(dirname(dev.walletDir), mnemonic, extra),
+  };
 }
