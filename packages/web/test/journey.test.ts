@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AppServer,
@@ -339,6 +339,34 @@ describe('web app journey', () => {
     await page2.getByRole('link', { name: 'Wallet', exact: true }).click();
     await expect.poll(() => page2.locator('.payment').count(), T).toBe(3);
     await expect.poll(() => textOf(page2.getByTestId('balance')), T).toBe(BALANCE);
+  });
+
+  it('a backup cancelled during its upload changes nothing on the server', async () => {
+    const stored = () =>
+      filesUnder(join(srv.dataDir, 'blobs'))
+        .filter((f) => !basename(f).startsWith('.tmp-'))
+        .sort();
+    const before = stored();
+    await openBackupSettings(page2);
+    await expect.poll(() => backupItems(page2).count(), T).toBe(2);
+    const listed = await backupItems(page2).allTextContents();
+    // The object PUT hangs (the worker's fetch goes through the context) until cancelled.
+    let held: Route | undefined;
+    await device2.route('**/blob/**', async (route) => {
+      if (route.request().method() === 'PUT') held = route;
+      else await route.continue();
+    });
+    await page2.getByRole('button', { name: 'Back up now' }).click();
+    await expect.poll(() => held !== undefined, T).toBe(true);
+    await page2.getByRole('button', { name: 'Cancel backup' }).click();
+    await page2.getByText('Backup cancelled. Your backups on the server are unchanged.').waitFor();
+    await held?.abort().catch(() => undefined); // the page already gave up on it
+    await device2.unroute('**/blob/**');
+    await expect
+      .poll(() => page2.getByRole('button', { name: 'Cancel backup' }).count(), T)
+      .toBe(0);
+    expect(await backupItems(page2).allTextContents()).toEqual(listed);
+    expect(stored()).toEqual(before);
   });
 
   it('removes the wallet from a browser after a confirmation, back to onboarding', async () => {

@@ -35,6 +35,27 @@ const need = (): BackupManager => {
   return manager;
 };
 
+/**
+ * Operations the page may cancel, by the id it gave them: AbortSignals cannot cross
+ * postMessage, so the page sends `cancel(id)` and the worker aborts the operation's own
+ * signal. Calls arrive in order, so an operation is registered before its cancel.
+ */
+const running = new Map<number, AbortController>();
+
+async function cancellable<T>(
+  op: number | null,
+  run: (opts: { signal?: AbortSignal }) => Promise<T>,
+): Promise<T> {
+  if (op === null) return run({});
+  const controller = new AbortController();
+  running.set(op, controller);
+  try {
+    return await run({ signal: controller.signal });
+  } finally {
+    running.delete(op);
+  }
+}
+
 const rpc = createRpc(globalThis as unknown as MessageEndpoint, {
   async init({ mnemonic, serverUrl }: WorkerInit) {
     keys?.destroy();
@@ -53,13 +74,16 @@ const rpc = createRpc(globalThis as unknown as MessageEndpoint, {
   },
   isBackupEnabled: () => need().isBackupEnabled(),
   setBackupEnabled: (enabled: boolean) => need().setBackupEnabled(enabled),
-  // AbortSignals cannot cross postMessage; the screens offer no cancel button.
-  triggerBackup: () => need().triggerBackup(),
+  triggerBackup: (op: number | null) => cancellable(op, (o) => need().triggerBackup(o)),
   listBackups: () => need().listBackups(),
-  restoreBackup: (version: 1 | 2 | undefined, confirmRollback: boolean) =>
-    need().restoreBackup(version, { confirmRollback }),
+  restoreBackup: (version: 1 | 2 | undefined, confirmRollback: boolean, op: number | null) =>
+    cancellable(op, (o) => need().restoreBackup(version, { ...o, confirmRollback })),
   deleteBackup: (version: 1 | 2) => need().deleteBackup(version),
-  verifyBackup: (version: 1 | 2 | undefined) => need().verifyBackup(version),
+  verifyBackup: (version: 1 | 2 | undefined, op: number | null) =>
+    cancellable(op, (o) => need().verifyBackup(version, o)),
+  cancel: (op: number) => {
+    running.get(op)?.abort();
+  },
   handleBackupNotification: (data: unknown) => need().handleBackupNotification(data),
 });
 

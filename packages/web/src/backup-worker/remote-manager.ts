@@ -6,6 +6,7 @@
  * @module
  */
 import type { WalletDataAdapter } from '@noah-backup/client/adapters';
+import { AbortedError } from '@noah-backup/client/errors';
 import type { BackupManager } from '@noah-backup/client/manager';
 import {
   INITIAL_STATUS,
@@ -116,16 +117,37 @@ export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): Bac
     return rpc.call<T>(method, ...args);
   };
 
+  /** Runs `method` in the worker; aborting `signal` cancels it there, by its id. */
+  let lastOp = 0;
+  const cancellable = async <T>(
+    signal: AbortSignal | undefined,
+    method: string,
+    ...args: unknown[]
+  ): Promise<T> => {
+    if (!signal) return call<T>(method, ...args, null);
+    if (signal.aborted) throw new AbortedError();
+    const op = ++lastOp;
+    const onAbort = () => {
+      call('cancel', op).catch(() => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await call<T>(method, ...args, op);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  };
+
   const manager: BackupManager = {
     ready,
     isBackupEnabled: () => call('isBackupEnabled'),
     setBackupEnabled: (enabled) => call('setBackupEnabled', enabled),
-    triggerBackup: () => call('triggerBackup'),
+    triggerBackup: (opts) => cancellable(opts?.signal, 'triggerBackup'),
     listBackups: () => call('listBackups'),
     restoreBackup: (version, opts) =>
-      call('restoreBackup', version, opts?.confirmRollback ?? false),
+      cancellable(opts?.signal, 'restoreBackup', version, opts?.confirmRollback ?? false),
     deleteBackup: (version) => call('deleteBackup', version),
-    verifyBackup: (version) => call('verifyBackup', version),
+    verifyBackup: (version, opts) => cancellable(opts?.signal, 'verifyBackup', version),
     handleBackupNotification: (data) => call('handleBackupNotification', data),
     getStatus: () => snapshot.status,
     getSnapshot: () => snapshot,

@@ -1,12 +1,14 @@
 /**
  * Backup settings (the document's phase 3): the automatic-backup switch, "Back up now"
  * with a progress bar by phase and bytes, the (at most two) backups with date and size,
- * restore one after a confirmation, delete one after a confirmation.
+ * restore one after a confirmation, delete one after a confirmation. A backup or restore
+ * started here can be cancelled; neither the server's backups nor the wallet change then.
  * @module
  */
 import type { BackupInfo } from '@noah-backup/core/api';
 import type { BackupManager } from '@noah-backup/client/manager';
 import { useBackupManager } from '@noah-backup/client/react';
+import { NoahError } from '@noah-backup/core/errors';
 import { useCallback, useEffect, useState } from 'react';
 import { ConfirmDialog, ErrorNotice, ProgressBar, Switch } from '../ui/components.tsx';
 import { formatBytes, formatDateTime } from '../ui/format.ts';
@@ -29,7 +31,20 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
   const [done, setDone] = useState<Done>(null);
   const [notice, setNotice] = useState('');
   const [pending, setPending] = useState<Pending>(null);
+  /** The backup or restore started here, while it runs: its Cancel button aborts it. */
+  const [running, setRunning] = useState<AbortController | null>(null);
   const busy = m.activity !== null;
+
+  const cancellable = async <T,>(run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const controller = new AbortController();
+    setRunning(controller);
+    try {
+      return await run(controller.signal);
+    } finally {
+      setRunning((r) => (r === controller ? null : r));
+    }
+  };
+  const cancelled = (err: unknown) => err instanceof NoahError && err.code === 'aborted';
 
   const refresh = useCallback(async () => {
     setListError(null);
@@ -58,11 +73,12 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
     setDone(null);
     setNotice('');
     try {
-      const r = await m.triggerBackup();
+      const r = await cancellable((signal) => m.triggerBackup({ signal }));
       if (r.status === 'completed') setDone({ label: 'Backup complete', bytes: r.bytes });
       else setNotice('A backup is already running on this device.');
     } catch (err) {
-      setOpError({ error: err, card: 'backup', retry: () => void backUpNow() });
+      if (cancelled(err)) setNotice('Backup cancelled. Your backups on the server are unchanged.');
+      else setOpError({ error: err, card: 'backup', retry: () => void backUpNow() });
     }
     await refresh();
   };
@@ -77,7 +93,9 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
     try {
       if (p.op === 'restore') {
         // The dialog told the user when the chosen backup is not the newest.
-        await m.restoreBackup(p.backup.backup_version, { confirmRollback: !p.newest });
+        await cancellable((signal) =>
+          m.restoreBackup(p.backup.backup_version, { confirmRollback: !p.newest, signal }),
+        );
         setDone({ label: 'Wallet restored' });
         setNotice(`Restored the backup from ${when}.`);
       } else {
@@ -85,7 +103,8 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
         setNotice(`Deleted the backup from ${when}.`);
       }
     } catch (err) {
-      setOpError({ error: err, card: 'history' });
+      if (cancelled(err)) setNotice('Restore cancelled. Your wallet is unchanged.');
+      else setOpError({ error: err, card: 'history' });
     }
     await refresh();
   };
@@ -126,6 +145,11 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
             />
           ) : null}
         </div>
+        {running && busy ? (
+          <button type="button" className="button secondary" onClick={() => running.abort()}>
+            {m.activity === 'restore' ? 'Cancel restore' : 'Cancel backup'}
+          </button>
+        ) : null}
         {opError?.card === 'backup' ? (
           <ErrorNotice
             error={opError.error}
