@@ -219,6 +219,27 @@ describe('web app journey', () => {
     expect(state).toEqual([]);
   });
 
+  it('on a new device, a restore cancelled mid-download keeps nothing', async () => {
+    // The object GET hangs (the worker's fetch goes through the context) until cancelled.
+    let held: Route | undefined;
+    await device2.route('**/blob/**', async (route) => {
+      if (route.request().method() === 'GET') held = route;
+      else await route.continue();
+    });
+    await page2.getByLabel('Seedphrase', { exact: true }).fill(mnemonic);
+    await page2.getByRole('button', { name: 'Restore wallet' }).click();
+    await expect.poll(() => held !== undefined, T).toBe(true);
+    await page2.getByRole('button', { name: 'Cancel restore' }).click();
+    await page2.getByText('Restore cancelled. Nothing was kept on this device.').waitFor();
+    await held?.abort().catch(() => undefined); // the page already gave up on it
+    await device2.unroute('**/blob/**');
+    expect(await walletIsEmpty(page2)).toBe(true);
+    // Nothing kept: after a reload this browser has no wallet and no seedphrase.
+    await page2.reload();
+    await expect.poll(() => heading(page2), T).toBe('Your wallet, safely backed up');
+    await page2.getByRole('button', { name: 'Restore from a seedphrase' }).click();
+  });
+
   it('restores on the new device from the seedphrase alone, with the same payments', async () => {
     // Stray spaces and line breaks are normalised (BIP39 NFKD, single spaces).
     await page2

@@ -4,6 +4,7 @@
  * One backup worker per seedphrase runs the BackupManager off the main thread.
  * @module
  */
+import { AbortedError } from '@noah-backup/client/errors';
 import { validateMnemonic } from '@noah-backup/core/keys';
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { type BackupWorker, startBackupWorker } from '../backup-worker/remote-manager.ts';
@@ -117,20 +118,26 @@ export function App() {
       adoptWorker(start(mnemonic));
       setPhase({ k: 'enable' });
     },
-    async restore(phrase, onProgress) {
+    async restore(phrase, onProgress, signal) {
       const mnemonic = validateMnemonic(phrase); // InvalidMnemonicError: nothing started
+      const stopped = () => {
+        if (signal.aborted) throw new AbortedError();
+      };
       const w = start(mnemonic);
       const off = w.manager.subscribe((s) => {
         if (s.progress) onProgress(progressView(s.progress));
       });
       try {
         await w.manager.ready;
+        stopped();
         onProgress({ label: 'Looking for your backups' });
         const list = await w.manager.listBackups();
+        stopped();
         const newest = list[0];
         if (!newest) throw new NoBackupsError();
         // A new device has seen no sequence yet, so the newest backup is no rollback.
-        await w.manager.restoreBackup(newest.backup_version);
+        // Once the restore has finished, a late cancel changes nothing: the wallet is here.
+        await w.manager.restoreBackup(newest.backup_version, { signal });
         await services.saveMnemonic(mnemonic);
         const n = services.wallet.payments().length;
         setWelcome(

@@ -3,6 +3,7 @@
  * restore one from a seedphrase, then the "enable automatic backups" step.
  * @module
  */
+import { NoahError } from '@noah-backup/core/errors';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
@@ -12,8 +13,15 @@ import { ErrorNotice, ProgressBar, type ProgressBarProps } from '../ui/component
 export interface OnboardingActions {
   /** Creates the wallet for a new seedphrase and stores the seedphrase. */
   create(mnemonic: string): Promise<void>;
-  /** Restores the newest backup of `mnemonic`; reports progress; throws a human-mappable error. */
-  restore(mnemonic: string, onProgress: (p: ProgressBarProps) => void): Promise<void>;
+  /**
+   * Restores the newest backup of `mnemonic`; reports progress; throws a human-mappable
+   * error (`aborted` once `signal` aborts: nothing is then kept on this device).
+   */
+  restore(
+    mnemonic: string,
+    onProgress: (p: ProgressBarProps) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
 }
 
 type Step = 'welcome' | 'create' | 'restore';
@@ -130,21 +138,31 @@ function RestoreWallet({ actions, onBack }: { actions: OnboardingActions; onBack
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<ProgressBarProps | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState('');
+  /** Aborts the restore in progress (the Cancel button). */
+  const [running, setRunning] = useState<AbortController | null>(null);
   const h = useFocusHeading<HTMLHeadingElement>();
   const fieldId = useId();
   const hintId = useId();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    const controller = new AbortController();
+    setRunning(controller);
     setBusy(true);
     setError(null);
+    setNotice('');
     setProgress({ label: 'Checking your seedphrase' });
     try {
-      await actions.restore(phrase, setProgress);
+      await actions.restore(phrase, setProgress, controller.signal);
     } catch (err) {
-      setError(err);
+      if (err instanceof NoahError && err.code === 'aborted')
+        setNotice('Restore cancelled. Nothing was kept on this device.');
+      else setError(err);
       setProgress(null);
       setBusy(false);
+    } finally {
+      setRunning(null);
     }
   };
 
@@ -187,6 +205,12 @@ function RestoreWallet({ actions, onBack }: { actions: OnboardingActions; onBack
         </div>
       </form>
       {progress ? <ProgressBar {...progress} /> : null}
+      {running && busy ? (
+        <button type="button" className="button secondary" onClick={() => running.abort()}>
+          Cancel restore
+        </button>
+      ) : null}
+      <div role="status">{notice ? <p className="notice ok">{notice}</p> : null}</div>
       {error ? <ErrorNotice error={error} /> : null}
     </section>
   );
