@@ -7,9 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, unlinkSync } from 'node:fs';
-import { type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
+import { batchedWriter } from '@noah-backup/client/node/fs-util';
 import { NoahError } from '@noah-backup/core/errors';
 import { EXIT, UsageError } from './client-support.ts';
 
@@ -89,27 +90,6 @@ export function cleanUpOnSignals(): void {
     });
 }
 
-/** Coalesces small writes into one `writev` per ~256 KiB. */
-function batcher(fh: FileHandle) {
-  let parts: Uint8Array[] = [];
-  let size = 0;
-  const flush = async () => {
-    if (parts.length === 0) return;
-    const batch = parts;
-    parts = [];
-    size = 0;
-    await fh.writev(batch);
-  };
-  return {
-    async write(chunk: Uint8Array) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size >= READ_SIZE) await flush();
-    },
-    flush,
-  };
-}
-
 /** Writes to stdout with backpressure; stdout cannot be atomic (the reader must check the exit code). */
 function stdoutOutput(): Output {
   // A reader that goes away (EPIPE) fails the next write instead of crashing the process.
@@ -149,7 +129,9 @@ export async function openOutput(path: string, force: boolean): Promise<Output> 
   const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o600);
   pending.add(tmp);
-  const out = batcher(fh);
+  // One writev per chunk's worth, the next gathered while the last is written; a partial
+  // writev is finished rather than lost.
+  const out = batchedWriter(fh, READ_SIZE);
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -173,6 +155,7 @@ export async function openOutput(path: string, force: boolean): Promise<Output> 
       }
     },
     async abort() {
+      await out.abandon();
       await close().catch(() => {});
       await unlink(tmp).catch(() => {});
       pending.delete(tmp);
