@@ -50,6 +50,8 @@ interface Record {
   created_at_ms?: number;
   sequence?: string;
   compress?: boolean;
+  /** The algorithm of a compressed payload, when not deflate. */
+  compression?: 'deflate' | 'zstd';
   payload_kind?: 'raw' | 'tar' | 'zip';
   line_wrap?: LineWrap;
   base?: string;
@@ -159,7 +161,7 @@ describe('test vectors: decrypt every vector', () => {
           expect(h.createdAt.toISOString()).toBe(r.created_at);
           expect(h.createdAt.getTime()).toBe(r.created_at_ms);
           expect(h.sequence.toString()).toBe(r.sequence);
-          expect(h.compression).toBe(r.compress ? 'deflate' : 'none');
+          expect(h.compression).toBe(r.compress ? (r.compression ?? 'deflate') : 'none');
           expect(h.payloadKind).toBe(r.payload_kind);
         } else expect(opened!.header).toBeUndefined();
         return;
@@ -192,6 +194,7 @@ describe('test vectors: re-encrypt every positive with the recorded randomness',
           ...(r.sequence === undefined ? {} : { sequence: BigInt(r.sequence) }),
           ...(r.payload_kind === undefined ? {} : { payloadKind: r.payload_kind }),
           compress: r.compress ?? false,
+          ...(r.compression ? { compression: r.compression } : {}),
           random: replay.random,
         });
         replay.done();

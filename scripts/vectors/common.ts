@@ -49,6 +49,7 @@ export interface Vector {
     createdAt?: Date;
     sequence?: bigint;
     compress?: boolean;
+    compression?: 'deflate' | 'zstd';
     payloadKind?: 'raw' | 'tar' | 'zip';
     lineWrap?: LineWrap;
   };

@@ -38,6 +38,7 @@ export function vectorRecord(v: Vector): Record<string, unknown> {
     }
     if (w.sequence !== undefined) r.sequence = w.sequence.toString();
     r.compress = w.compress ?? false;
+    if (w.compression) r.compression = w.compression;
     if (w.payloadKind) r.payload_kind = w.payloadKind;
     if (w.lineWrap) r.line_wrap = w.lineWrap;
   } else {

@@ -4,6 +4,7 @@
  * zlib stream) use the format's own parts under the vectors' key.
  * @module
  */
+import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -29,6 +30,11 @@ import {
   OTHER_MNEMONIC,
   type Vector,
 } from './common.ts';
+
+/** libzstd's one-shot compressor (single-threaded, default level): frames not made by our writer. */
+const zstdOneShot = (
+  createRequire(import.meta.url)('zstd-napi') as { compress(data: Uint8Array): Uint8Array }
+).compress;
 
 /** The positive v2 vectors, by name. */
 export type Positives = Map<string, Vector>;
@@ -124,8 +130,8 @@ export function headerNegatives(keyring: Keyring, p: Positives): Vector[] {
       base,
       'v2-compression-valid-mac',
       'not_a_backup',
-      withByte(9, 2),
-      'compression byte set to 2 (undefined) and the header MAC recomputed with the key',
+      withByte(9, 3),
+      'compression byte set to 3 (undefined) and the header MAC recomputed with the key',
     ),
     derive(
       base,
@@ -278,8 +284,12 @@ export async function compressionNegatives(keyring: Keyring, p: Positives): Prom
     craft
       .seal(0, true, payload)
       .then((c) => concatBytes(craft.header({ compression: 'deflate' }), c));
+  const zstded = (payload: Uint8Array) =>
+    craft.seal(0, true, payload).then((c) => concatBytes(craft.header({ compression: 'zstd' }), c));
   const z = new Uint8Array(deflateSync(base.plaintext));
+  const zs = new Uint8Array(zstdOneShot(base.plaintext));
   const bomb = p.get(`v2-deflate-zeros-${4 * C}`)!;
+  const zstdBomb = p.get(`v2-zstd-zeros-${4 * C}`)!;
   return [
     derive(
       base,
@@ -295,6 +305,37 @@ export async function compressionNegatives(keyring: Keyring, p: Positives): Prom
       await deflated(concatBytes(z, Uint8Array.of(0))),
       'crafted: one byte after the end of the zlib stream, inside the authenticated payload',
       { maxReleasedBytes: 1 },
+    ),
+    derive(
+      base,
+      'v2-zstd-corrupt',
+      'decryption_failed',
+      await zstded(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8)),
+      'crafted: the compression byte says zstd but the authenticated payload is not a zstd frame',
+    ),
+    derive(
+      base,
+      'v2-zstd-truncated-frame',
+      'decryption_failed',
+      await zstded(zs.subarray(0, zs.length - 1)),
+      'crafted: a zstd frame missing its last byte, inside the authenticated payload',
+      { maxReleasedBytes: 1 },
+    ),
+    derive(
+      base,
+      'v2-zstd-trailing-data',
+      'decryption_failed',
+      await zstded(concatBytes(zs, Uint8Array.of(0))),
+      'crafted: one byte after the end of the zstd frame, inside the authenticated payload',
+      { maxReleasedBytes: 1 },
+    ),
+    derive(
+      zstdBomb,
+      'v2-zstd-over-cap',
+      'limit_exceeded',
+      zstdBomb.blob,
+      `zstd: decompresses to ${4 * C} bytes, read with a cap of ${C}`,
+      { maxPlaintextBytes: C, maxReleasedBytes: C },
     ),
     derive(
       bomb,

@@ -29,6 +29,8 @@ interface V2Spec {
   length: number;
   generator: string;
   compress: boolean;
+  /** The algorithm when compressing (default deflate). */
+  compression?: 'deflate' | 'zstd';
   note: string;
   sequence?: bigint;
   createdAt?: Date;
@@ -48,6 +50,7 @@ async function positive(keyring: Keyring, spec: V2Spec): Promise<Vector> {
     sequence,
     payloadKind,
     compress: spec.compress,
+    ...(spec.compression ? { compression: spec.compression } : {}),
     random,
   });
   return {
@@ -59,21 +62,34 @@ async function positive(keyring: Keyring, spec: V2Spec): Promise<Vector> {
     plaintext,
     ...(spec.length > INLINE_PLAINTEXT_MAX ? { plaintextGenerator: spec.generator } : {}),
     blob,
-    writer: { random: used(), createdAt, sequence, compress: spec.compress, payloadKind },
+    writer: {
+      random: used(),
+      createdAt,
+      sequence,
+      compress: spec.compress,
+      ...(spec.compression ? { compression: spec.compression } : {}),
+      payloadKind,
+    },
   };
 }
 
 /** Positive specs: every edge size with compression off and on, plus header extremes. */
 function positiveSpecs(): V2Spec[] {
   const specs: V2Spec[] = [];
-  for (const compress of [false, true])
+  const modes = [
+    ['none', 'stored'],
+    ['deflate', 'zlib-compressed'],
+    ['zstd', 'zstd-compressed'],
+  ] as const;
+  for (const [mode, how] of modes)
     for (const n of [0, 1, C - 1, C, C + 1])
       specs.push({
-        name: `v2-${compress ? 'deflate' : 'none'}-${n}`,
+        name: `v2-${mode}-${n}`,
         length: n,
         generator: 'pattern',
-        compress,
-        note: `${n}-byte payload, ${compress ? 'zlib-compressed' : 'stored'}`,
+        compress: mode !== 'none',
+        ...(mode === 'zstd' ? { compression: mode } : {}),
+        note: `${n}-byte payload, ${how}`,
       });
   specs.push(
     {
@@ -89,6 +105,14 @@ function positiveSpecs(): V2Spec[] {
       generator: `sha256-stream:v2-deflate-random-${C + 4464}`,
       compress: true,
       note: 'incompressible data: the zlib stream spans two chunks',
+    },
+    {
+      name: `v2-zstd-random-${C + 4464}`,
+      length: C + 4464,
+      generator: `sha256-stream:v2-zstd-random-${C + 4464}`,
+      compress: true,
+      compression: 'zstd',
+      note: 'incompressible data: the zstd frame spans two chunks',
     },
     {
       name: 'v2-header-min',
@@ -122,13 +146,23 @@ export async function v2Vectors(): Promise<Vector[]> {
   const keyring = await createKeyring(MNEMONIC);
   try {
     const specs = positiveSpecs();
-    specs.push({
-      name: `v2-deflate-zeros-${4 * C}`,
-      length: 4 * C,
-      generator: 'zeros',
-      compress: true,
-      note: `${4 * C} zero bytes, compressed to about a thousandth (base of the cap vector)`,
-    });
+    specs.push(
+      {
+        name: `v2-deflate-zeros-${4 * C}`,
+        length: 4 * C,
+        generator: 'zeros',
+        compress: true,
+        note: `${4 * C} zero bytes, compressed to about a thousandth (base of the cap vector)`,
+      },
+      {
+        name: `v2-zstd-zeros-${4 * C}`,
+        length: 4 * C,
+        generator: 'zeros',
+        compress: true,
+        compression: 'zstd',
+        note: `${4 * C} zero bytes, zstd-compressed to a few dozen bytes (base of a cap vector)`,
+      },
+    );
     const positives: Positives = new Map();
     for (const s of specs) positives.set(s.name, await positive(keyring, s));
     return [

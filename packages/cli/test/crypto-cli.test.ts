@@ -30,13 +30,15 @@ const mfile = () => ['--mnemonic-file', join(dir, 'm.txt')];
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 
 describe('round trips', () => {
-  for (const [format, extra] of [
-    ['v2', []],
-    ['v2', ['--no-compress', '--kind', 'tar', '--sequence', '18446744073709551615']],
-    ['v2', ['--level', '1']],
-    ['v2', ['--level', '9']],
-    ['noah-v1', []],
-    ['seed-v0', []],
+  for (const [format, extra, compression] of [
+    ['v2', [], 'zstd'],
+    ['v2', ['--no-compress', '--kind', 'tar', '--sequence', '18446744073709551615'], 'none'],
+    ['v2', ['--level', '1'], 'zstd'],
+    ['v2', ['--level', '19'], 'zstd'],
+    ['v2', ['--compression', 'deflate'], 'deflate'],
+    ['v2', ['--compression', 'deflate', '--level', '9'], 'deflate'],
+    ['noah-v1', [], null],
+    ['seed-v0', [], null],
   ] as const) {
     it(`${format} ${extra.join(' ')}`, async () => {
       const d = scratch();
@@ -47,6 +49,10 @@ describe('round trips', () => {
       expect(enc.code, enc.stderr).toBe(0);
       expect(enc.stderr).toBe(''); // not a terminal: no progress, no summary
       expect(statSync(join(d, 'backup')).mode & 0o777).toBe(0o600);
+      if (compression) {
+        const info = await cli(['inspect', '--json', 'backup'], { cwd: d });
+        expect(JSON.parse(String(info.stdout)).compression).toBe(compression);
+      }
       const dec = await cli(['decrypt', ...mfile(), 'backup', 'out'], { cwd: d });
       expect(dec.code, dec.stderr).toBe(0);
       expect(same(readFileSync(join(d, 'out')), plain)).toBe(true);
@@ -259,7 +265,10 @@ describe('usage', () => {
       ['--kind', 'rar'],
       ['--format', 'seed-v0', '--level', '1'],
       ['--level', '0'],
-      ['--level', '10'],
+      ['--level', '20'],
+      ['--compression', 'deflate', '--level', '10'],
+      ['--compression', 'brotli'],
+      ['--format', 'noah-v1', '--compression', 'zstd'],
       ['--level', 'fast'],
     ]) {
       const r = await cli(['encrypt', ...args, ...mfile(), 'in', 'b'], { cwd: d });

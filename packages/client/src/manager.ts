@@ -10,7 +10,8 @@ import type { BackupInfo, BackupVersion, ListResponse } from '@noah-backup/core/
 import { aint } from '@noah-backup/core/bytes';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { BackupFormat } from '@noah-backup/core/format';
+import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
+import { checkCompression, MAX_ZSTD_LEVEL } from '@noah-backup/core/v2';
 import type { Keyring } from '@noah-backup/core/keys';
 import type { DeviceStateStore, Spooler, WalletDataAdapter } from './adapters.ts';
 import type { ApiClient } from './api-client.ts';
@@ -18,7 +19,7 @@ import { type BackupLock, createBackupLock, type ProcessProbe } from './backup-l
 import { AbortedError, NetworkError } from './errors.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import {
-  BACKUP_COMPRESSION_LEVEL,
+  backupCompression,
   openRemote,
   type PipelineContext,
   plaintextOf,
@@ -53,9 +54,14 @@ export interface BackupManagerOptions {
   /** Format to write (default v2; the legacy ones for old readers only). */
   format?: BackupFormat;
   /**
-   * zlib level of v2 backups, 1 (fastest) to 9 (smallest); default
-   * {@link BACKUP_COMPRESSION_LEVEL}. An app on metered mobile data may prefer 6 or more
-   * (smaller uploads); the legacy formats never compress.
+   * Compression of v2 backups: `'zstd'` (the default where the platform writes it: Node)
+   * or `'deflate'` (the default elsewhere: the web). The legacy formats never compress.
+   */
+  compression?: CompressionAlgorithm;
+  /**
+   * Level of that compression: zstd 1..19, default {@link BACKUP_ZSTD_LEVEL}; zlib 1..9,
+   * default {@link BACKUP_COMPRESSION_LEVEL}. An app on metered mobile data may prefer a
+   * higher one (smaller uploads, slower backups).
    */
   compressionLevel?: number;
   /** Plaintext cap on restore and verify (default: the format's own). */
@@ -140,8 +146,9 @@ export interface BackupManager {
  * Creates a BackupManager.
  *
  * @param opts - API client, session keys, platform adapters, clock, format,
- *   compressionLevel, logger
- * @throws TypeError / RangeError for a compressionLevel that is not an integer 1..9
+ *   compression, compressionLevel, logger
+ * @throws TypeError / RangeError for a compression that is not zstd or deflate, or a
+ *   compressionLevel out of its range (1..19; 1..9 for deflate)
  * @example
  * ```ts
  * const manager = createBackupManager({ api, keys, wallet, spooler, state });
@@ -154,8 +161,17 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
   const format: BackupFormat = opts.format ?? 'v2';
-  const compressionLevel = opts.compressionLevel ?? BACKUP_COMPRESSION_LEVEL;
-  aint('compressionLevel', compressionLevel, 1, 9);
+  // Checked now as far as it can be: the default algorithm is known only once the
+  // platform has been asked, so without one the level is checked against zstd's range
+  // now, and against the algorithm's own at the first backup.
+  if (opts.compression !== undefined) checkCompression(opts.compression, opts.compressionLevel);
+  else if (opts.compressionLevel !== undefined)
+    aint('compressionLevel', opts.compressionLevel, 1, MAX_ZSTD_LEVEL);
+  let compression: Promise<{ algorithm: CompressionAlgorithm; level: number }> | undefined;
+  const compressionOf = () => {
+    compression ??= backupCompression(opts.compression, opts.compressionLevel);
+    return compression;
+  };
   const store = createSnapshotStore();
   const lock: BackupLock = createBackupLock({
     state,
@@ -225,7 +241,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         clock,
         logger,
         format,
-        compressionLevel,
+        compression: await compressionOf(),
         maxPlaintextBytes: opts.maxPlaintextBytes,
         signal: controller.signal,
         progress: (phase, bytes, totalBytes) =>

@@ -5,6 +5,7 @@
 import { cp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DecryptionError } from '@noah-backup/core/errors';
+import { parseV2Header } from '@noah-backup/core/v2';
 import { describe, expect, it } from 'vitest';
 import { createApiClient } from '../src/api-client.ts';
 import { LOCK_KEY } from '../src/backup-lock.ts';
@@ -71,24 +72,53 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
     expect(await b.manager.triggerBackup()).toMatchObject({ status: 'completed', sequence: 2n });
   });
 
-  it('writes at the chosen compression level (several parallel segments) and restores', async () => {
-    const mnemonic = newMnemonic();
-    await expect(device(mnemonic, { compressionLevel: 0 })).rejects.toThrow(RangeError);
-    const sizes: number[] = [];
-    let walletDir = '';
-    for (const compressionLevel of [1, 9]) {
-      const d = await device(mnemonic, { compressionLevel });
-      if (walletDir) await cp(walletDir, d.walletDir, { recursive: true });
-      else await createDemoWallet(d.walletDir, { sizeMb: 3 }); // 3 MiB: several segments
-      walletDir = d.walletDir;
-      const r = await d.manager.triggerBackup();
-      expect(r.status).toBe('completed');
-      if (r.status === 'completed') sizes.push(r.bytes);
-    }
-    expect(sizes[0]).toBeGreaterThan(sizes[1]!);
-    const b = await device(mnemonic);
-    await b.manager.restoreBackup();
-    expect(await walletDigest(b.walletDir)).toBe(await walletDigest(walletDir));
+  /** The compression byte of the newest backup's authenticated header, as stored. */
+  async function storedCompression(d: Device): Promise<string> {
+    const t = await d.api.downloadUrl({ backup_version: null });
+    const res = await fetch(t.download_url, { headers: { range: 'bytes=0-91' } });
+    return parseV2Header(new Uint8Array(await res.arrayBuffer())).compression;
+  }
+
+  it('writes zstd by default on Node, at level 1 (FORMAT.md §5.4)', async () => {
+    const d = await device(newMnemonic());
+    await createDemoWallet(d.walletDir, { sizeMb: 1 });
+    expect((await d.manager.triggerBackup()).status).toBe('completed');
+    expect(await storedCompression(d)).toBe('zstd');
+  });
+
+  for (const [compression, levels] of [
+    ['deflate', [1, 9]],
+    ['zstd', [1, 19]],
+  ] as const) {
+    it(`writes ${compression} at the chosen level and restores`, async () => {
+      const mnemonic = newMnemonic();
+      await expect(device(mnemonic, { compression, compressionLevel: 0 })).rejects.toThrow(
+        RangeError,
+      );
+      const sizes: number[] = [];
+      let walletDir = '';
+      for (const compressionLevel of levels) {
+        const d = await device(mnemonic, { compression, compressionLevel });
+        if (walletDir) await cp(walletDir, d.walletDir, { recursive: true });
+        else await createDemoWallet(d.walletDir, { sizeMb: 3 }); // 3 MiB: several deflate segments
+        walletDir = d.walletDir;
+        const r = await d.manager.triggerBackup();
+        expect(r.status).toBe('completed');
+        if (r.status === 'completed') sizes.push(r.bytes);
+        expect(await storedCompression(d)).toBe(compression);
+      }
+      expect(sizes[0]).toBeGreaterThan(sizes[1]!);
+      const b = await device(mnemonic);
+      await b.manager.restoreBackup();
+      expect(await walletDigest(b.walletDir)).toBe(await walletDigest(walletDir));
+    });
+  }
+
+  it('refuses a level out of range for the algorithm (deflate 1..9, zstd 1..19)', async () => {
+    await expect(
+      device(newMnemonic(), { compression: 'deflate', compressionLevel: 10 }),
+    ).rejects.toThrow(RangeError);
+    await expect(device(newMnemonic(), { compressionLevel: 20 })).rejects.toThrow(RangeError);
   });
 
   it('keeps two backups: a third replaces the oldest, and the newest restores', async () => {

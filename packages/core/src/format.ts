@@ -17,10 +17,12 @@ import {
   openNoahV1Blob,
   openSeedV0Blob,
 } from './legacy.ts';
+import { platform } from '#platform';
 import { base64TextLength, decodeLegacyText, legacyFirstByte } from './legacy-text.ts';
-import { checkLevel } from './platform/common.ts';
 import { collect, fromBytes } from './stream.ts';
 import {
+  type CompressionAlgorithm,
+  checkCompression,
   encryptV2,
   isV2,
   openV2,
@@ -31,6 +33,8 @@ import {
 } from './v2/index.ts';
 
 /** The formats a writer can choose (DESIGN.md "Backup formats"). */
+export type { CompressionAlgorithm };
+
 export type BackupFormat = 'v2' | 'noah-v1' | 'seed-v0';
 
 /** Bytes {@link detectFormat} wants to see (fewer only if the file is shorter). */
@@ -85,7 +89,12 @@ export interface EncryptBackupOptions {
   /** v2: compress before encryption (default true). Legacy formats cannot compress. */
   compress?: boolean;
   /**
-   * v2: zlib level when compressing, 1 (fastest) to 9 (smallest); default 6. Checked
+   * v2: the algorithm when compressing, `'deflate'` (default) or `'zstd'` (where
+   * `platform.zstdCompressAvailable()`). Checked for every format, like the level.
+   */
+  compression?: CompressionAlgorithm;
+  /**
+   * v2: level when compressing (zlib 1..9, default 6; zstd 1..19, default 1). Checked
    * for every format, used only where compression happens (not by the legacy formats).
    */
   compressionLevel?: number;
@@ -107,7 +116,7 @@ function checkKeyring(keyring: unknown): asserts keyring is Keyring {
  *
  * @param source - the payload, in chunks of any size
  * @param opts - format (default v2), keyring, createdAt, sequence (v2), payloadKind,
- *   compress, compressionLevel, random
+ *   compress, compression, compressionLevel, random
  * @returns the backup file as a stream of byte chunks
  * @throws TypeError / RangeError for bad options (a v2 backup without `sequence`, a
  *   legacy one with `compress: true`); InvalidMnemonicError for v2 with a seedphrase that
@@ -136,13 +145,14 @@ export function encryptBackup(
       sequence: opts.sequence,
       payloadKind: opts.payloadKind,
       compress: opts.compress,
+      compression: opts.compression,
       compressionLevel: opts.compressionLevel,
       random: opts.random,
     });
   }
   // FORMAT.md §3, §4: no compression flag, so a legacy writer never compresses.
   if (opts.compress === true) throw new RangeError(`${format} cannot record compression`);
-  checkLevel(opts.compressionLevel, 'compressionLevel'); // checked, then unused
+  checkCompression(opts.compression, opts.compressionLevel); // checked, then unused
   const seedphrase = opts.keyring.legacySeedphrase;
   const random = opts.random;
   return (async function* () {
@@ -151,6 +161,20 @@ export function encryptBackup(
       ? await encryptSeedV0(plaintext, seedphrase, { random })
       : await encryptNoahV1(plaintext, seedphrase, { random });
   })();
+}
+
+/**
+ * The compression a v2 writer on this platform should choose by default: zstd where
+ * this engine can write it (Node with its addon: about 5x faster than zlib to write, 3x
+ * to read, at the same size on wallet data), else deflate (the web platform).
+ * @returns `'zstd'` or `'deflate'`
+ * @example
+ * ```ts
+ * const compression = await preferredCompression();
+ * ```
+ */
+export async function preferredCompression(): Promise<CompressionAlgorithm> {
+  return (await platform.zstdCompressAvailable()) ? 'zstd' : 'deflate';
 }
 
 /** Options of {@link openBackup}. */

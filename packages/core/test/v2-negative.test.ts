@@ -207,7 +207,7 @@ describe('v2 header rules', () => {
   it('unknown compression, payload kind, or created_at out of range, under a valid MAC', async () => {
     const base = await craft(DATA.subarray(0, 10));
     const edits: [string, (h: Uint8Array) => void][] = [
-      ['compression', (h) => (h[9] = 2)],
+      ['compression', (h) => (h[9] = 3)],
       ['payload kind', (h) => (h[10] = 3)],
       ['created_at', (h) => new DataView(h.buffer).setBigUint64(12, 2n ** 63n)],
     ];

@@ -28,20 +28,22 @@ const cases = [
 ];
 
 describe('v2 round trips: sizes × read sizes × compression', () => {
-  for (const compress of [false, true]) {
-    it.each(cases)(`compress=${compress}: %i bytes read %i at a time`, async (n, readSize) => {
+  for (const compression of ['none', 'deflate', 'zstd'] as const) {
+    it.each(cases)(`${compression}: %i bytes read %i at a time`, async (n, readSize) => {
       const data = payload(n);
+      const compress = compression !== 'none';
       const opts = {
         key: KEY,
         createdAt: CREATED_AT,
         sequence: 42n,
         compress,
+        ...(compress ? { compression } : {}),
         random: fixedRandom(),
       };
       const file = await collect(encryptV2(pieces(data, readSize), opts));
       if (!compress) expect(file.length).toBe(v2CiphertextSize(n));
       const { header, plaintext } = await openV2(pieces(file, readSize), { key: KEY });
-      expect(header.compression).toBe(compress ? 'deflate' : 'none');
+      expect(header.compression).toBe(compression);
       expect(header.sequence).toBe(42n);
       expect(header.createdAt.getTime()).toBe(CREATED_AT.getTime());
       const out = await collect(plaintext);

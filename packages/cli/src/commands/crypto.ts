@@ -9,7 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { systemClock } from '@noah-backup/core/clock';
-import type { BackupFormat } from '@noah-backup/core/format';
+import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
 import { EXIT, readMnemonic, UsageError } from './client-support.ts';
 import {
   CRYPTO_EXIT_HELP,
@@ -28,6 +28,7 @@ import { describeFile, printInfo } from './crypto-inspect.ts';
 interface EncryptOptions {
   format: BackupFormat;
   compress: boolean;
+  compression?: CompressionAlgorithm;
   level?: number;
   kind?: 'raw' | 'tar' | 'zip';
   sequence?: bigint;
@@ -57,7 +58,8 @@ function parseSequence(value: string): bigint {
 }
 
 function parseLevel(value: string): number {
-  if (!/^[1-9]$/.test(value)) throw new InvalidArgumentError('a level is an integer from 1 to 9');
+  if (!/^[1-9]$|^1[0-9]$/.test(value))
+    throw new InvalidArgumentError('a level is an integer from 1 to 19 (1 to 9 for deflate)');
   return Number(value);
 }
 
@@ -107,13 +109,22 @@ function summary(verbose: boolean | undefined, line: string): void {
 
 async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Promise<void> {
   const v2 = o.format === 'v2';
-  if (!v2 && (o.kind !== undefined || o.sequence !== undefined || o.level !== undefined))
-    throw new UsageError('--kind, --sequence and --level are for v2 only');
+  if (
+    !v2 &&
+    (o.kind !== undefined ||
+      o.sequence !== undefined ||
+      o.level !== undefined ||
+      o.compression !== undefined)
+  )
+    throw new UsageError('--kind, --sequence, --compression and --level are for v2 only');
   const keyring = await keyringFor(o.mnemonicFile);
   try {
     if (v2) keyring.v2Key(); // an invalid BIP39 seedphrase fails here, before any output
     const input = await openInput(inPath);
-    const { encryptBackup } = await import('@noah-backup/core/format');
+    const { encryptBackup, preferredCompression } = await import('@noah-backup/core/format');
+    const compression = o.compression ?? (await preferredCompression());
+    if (compression === 'deflate' && o.level !== undefined && o.level > 9)
+      throw new UsageError('--level for deflate is 1 to 9');
     const bar = await progressBar('encrypt', input.size);
     const out = await openOutput(outPath, Boolean(o.force));
     try {
@@ -122,7 +133,12 @@ async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Prom
         keyring,
         createdAt: systemClock.now(),
         ...(v2
-          ? { sequence: o.sequence ?? 1n, payloadKind: o.kind ?? 'raw', compressionLevel: o.level }
+          ? {
+              sequence: o.sequence ?? 1n,
+              payloadKind: o.kind ?? 'raw',
+              compression,
+              compressionLevel: o.level,
+            }
           : {}),
         compress: v2 ? o.compress : false,
       });
@@ -202,7 +218,17 @@ export function registerCryptoCommands(program: Command): void {
         .default('v2'),
     )
     .option('--no-compress', 'v2: do not compress before encrypting')
-    .option('--level <n>', 'v2: zlib level, 1 (fastest) to 9 (smallest; default 6)', parseLevel)
+    .addOption(
+      new Option(
+        '--compression <algorithm>',
+        'v2: zstd (default where available: Node) or deflate (zlib: what every reader, web included, writes)',
+      ).choices(['zstd', 'deflate']),
+    )
+    .option(
+      '--level <n>',
+      'v2: compression level: zstd 1 (fastest; default) to 19, deflate 1 to 9 (default 6)',
+      parseLevel,
+    )
     .addOption(
       new Option('--kind <kind>', 'v2: what the payload is (default raw)').choices([
         'raw',

@@ -13,7 +13,7 @@ import { fromBytes } from '@noah-backup/core/stream';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import Database from 'better-sqlite3';
-import type { BackupFormat } from '@noah-backup/core/format';
+import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
 import { type ApiClient, createApiClient } from '../../src/api-client.ts';
 import type { FetchFn } from '../../src/http.ts';
 import { createSessionKeys, type SessionKeys } from '../../src/keys.ts';
@@ -57,7 +57,9 @@ export interface DeviceOptions {
   fetch?: FetchFn;
   /** Plaintext cap on restore and verify. */
   maxPlaintextBytes?: number;
-  /** zlib level of v2 backups. */
+  /** Compression of v2 backups (default: the platform's preferred one). */
+  compression?: CompressionAlgorithm;
+  /** Its level. */
   compressionLevel?: number;
 }
 
@@ -88,6 +90,7 @@ export async function openDevice(serverUrl: string, opts: DeviceOptions): Promis
     ...(opts.format ? { format: opts.format } : {}),
     ...(opts.lockTtlMs ? { lockTtlMs: opts.lockTtlMs } : {}),
     ...(opts.maxPlaintextBytes ? { maxPlaintextBytes: opts.maxPlaintextBytes } : {}),
+    ...(opts.compression !== undefined ? { compression: opts.compression } : {}),
     ...(opts.compressionLevel !== undefined ? { compressionLevel: opts.compressionLevel } : {}),
   });
   await manager.ready;

@@ -31,6 +31,22 @@ export function checkLevel(level: unknown, name = 'level'): number {
   return level;
 }
 
+/** The default zstd level: 1 (measured in `node-zstd.ts` and the client's pipelines). */
+export const DEFAULT_ZSTD_LEVEL = 1;
+/** The highest zstd level offered: 19, whose window (8 MiB) every decoder accepts. */
+export const MAX_ZSTD_LEVEL = 19;
+
+/**
+ * Asserts a zstd compression level, 1..19 (FORMAT.md §5.4: levels past 19 need windows
+ * decoders may refuse), and applies the default.
+ * @returns the level, {@link DEFAULT_ZSTD_LEVEL} when undefined
+ */
+export function checkZstdLevel(level: unknown, name = 'level'): number {
+  if (level === undefined) return DEFAULT_ZSTD_LEVEL;
+  aint(name, level, 1, MAX_ZSTD_LEVEL);
+  return level;
+}
+
 /** Asserts the arguments of an AES-256-GCM call (FORMAT.md §1). */
 export function checkGcmArgs(nonce: unknown, data: unknown, aad: unknown, minData = 0): void {
   abytes('nonce', nonce, 12);
@@ -64,6 +80,26 @@ export function checkCap(maxOutputBytes: unknown): asserts maxOutputBytes is num
  */
 export function inflateSliceSize(remaining: number): number {
   return Math.max(MIN_SLICE, Math.min(MAX_SLICE, Math.floor(remaining / DEFLATE_MAX_RATIO)));
+}
+
+/**
+ * Worst-case expansion of a zstd block (RFC 8878 §3.1.1.2): a 4-byte RLE block (3-byte
+ * header and the byte) stands for up to 128 KiB.
+ */
+export const ZSTD_MAX_RATIO = 32768;
+/** Largest slice fed to a decoder that decodes a whole slice at once (fzstd). */
+export const ZSTD_MAX_SLICE = 16 * 1024;
+/** Smallest zstd slice: at least one block header and its byte. */
+export const ZSTD_MIN_SLICE = 16;
+
+/**
+ * How many input bytes to feed a whole-slice zstd decoder next, from the output budget
+ * left: one slice can then overshoot the budget by at most 512 KiB, and never expands
+ * past 512 MiB even with no cap in sight.
+ * @param remaining - output bytes still allowed
+ */
+export function zstdSliceSize(remaining: number): number {
+  return Math.max(ZSTD_MIN_SLICE, Math.min(ZSTD_MAX_SLICE, Math.floor(remaining / ZSTD_MAX_RATIO)));
 }
 
 /**

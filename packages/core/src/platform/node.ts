@@ -19,6 +19,7 @@ import {
 } from './common.ts';
 import { checkBase64 } from './base64.ts';
 import { deflate } from './node-deflate.ts';
+import { zstdCompress, zstdCompressAvailable, zstdDecompress } from './node-zstd.ts';
 import type { AesGcm, InflateOptions, Platform } from './types.ts';
 
 const TAG = 16;
@@ -258,7 +259,7 @@ export function base64Encode(bytes: Uint8Array): Uint8Array {
   return owned(Buffer.from(s, 'latin1'));
 }
 
-export { deflate };
+export { deflate, zstdCompress, zstdCompressAvailable, zstdDecompress };
 
 /** The Node.js platform as one object. */
 export const platform: Platform = {
@@ -268,6 +269,9 @@ export const platform: Platform = {
   pbkdf2Sha512,
   deflate,
   inflate,
+  zstdCompress,
+  zstdCompressAvailable,
+  zstdDecompress,
   base64Decode,
   base64Encode,
 };

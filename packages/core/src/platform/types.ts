@@ -68,6 +68,12 @@ export interface DeflateOptions {
   level?: number;
 }
 
+/** Options for {@link Platform.zstdCompress}. */
+export interface ZstdOptions {
+  /** zstd compression level, 1 (fastest) to 19; checked by the caller (`checkZstdLevel`). */
+  level: number;
+}
+
 /** What each platform file exports (also as a `platform` object of this type). */
 export interface Platform {
   /** Engine name, for diagnostics and the differential test. */
@@ -103,6 +109,24 @@ export interface Platform {
    * LimitExceededError (having yielded at most `maxOutputBytes`) past the cap.
    */
   inflate(source: AsyncIterable<Uint8Array>, opts: InflateOptions): AsyncGenerator<Uint8Array>;
+  /**
+   * Zstandard (RFC 8878) compression as an async transform: one zstd frame (FORMAT.md
+   * §5.4). Only where {@link Platform.zstdCompressAvailable} says so (Node with its addon);
+   * elsewhere the stream throws at its first step.
+   */
+  zstdCompress(source: AsyncIterable<Uint8Array>, opts: ZstdOptions): AsyncGenerator<Uint8Array>;
+  /** Whether {@link Platform.zstdCompress} works here. */
+  zstdCompressAvailable(): Promise<boolean>;
+  /**
+   * Zstandard decompression of one or more concatenated frames, with the same contract
+   * as `inflate`: throws on a corrupt stream, one that ends inside a frame, or bytes that
+   * are not a frame; LimitExceededError (having yielded at most `maxOutputBytes`) past
+   * the cap. Every platform has it (web: the pure-JavaScript fzstd).
+   */
+  zstdDecompress(
+    source: AsyncIterable<Uint8Array>,
+    opts: InflateOptions,
+  ): AsyncGenerator<Uint8Array>;
   /**
    * Strict base64 decoding (RFC 4648 §4): standard alphabet, `=` padding, canonical pad
    * bits; nothing else, not even whitespace (FORMAT.md §3.3).

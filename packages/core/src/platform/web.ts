@@ -1,6 +1,6 @@
 /**
  * The web platform (default of `#platform`): WebCrypto (`crypto.subtle`) for AES-256-GCM
- * and PBKDF2, CompressionStream / DecompressionStream for deflate. No Node APIs; also
+ * and PBKDF2, CompressionStream / DecompressionStream for deflate, fzstd to read zstd. No Node APIs; also
  * runs in Node ≥ 20, where the differential test checks it against `node.ts`.
  * @module
  */
@@ -21,6 +21,7 @@ import {
 import { rechunk } from '../stream.ts';
 import { base64DecodePortable, base64EncodePortable } from './base64.ts';
 import type { AesGcm, DeflateOptions, InflateOptions, Platform } from './types.ts';
+import { zstdCompress, zstdCompressAvailable, zstdDecompress } from './web-zstd.ts';
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 
@@ -261,6 +262,8 @@ export const base64Decode = base64DecodePortable;
 /** Standard padded base64 encoding (portable: `btoa` over slices). */
 export const base64Encode = base64EncodePortable;
 
+export { zstdCompress, zstdCompressAvailable, zstdDecompress };
+
 /** The web platform as one object. */
 export const platform: Platform = {
   name: 'web',
@@ -269,6 +272,9 @@ export const platform: Platform = {
   pbkdf2Sha512,
   deflate,
   inflate,
+  zstdCompress,
+  zstdCompressAvailable,
+  zstdDecompress,
   base64Decode,
   base64Encode,
 };

@@ -37,7 +37,9 @@ async function* plaintextOf(
   reader: ByteReader,
   gcm: AesGcm,
   cap: number,
+  compression: 'deflate' | 'zstd',
 ): AsyncGenerator<Uint8Array> {
+  const decompress = compression === 'zstd' ? platform.zstdDecompress : platform.inflate;
   let upstream: unknown;
   async function* chunks(): AsyncGenerator<Uint8Array> {
     try {
@@ -48,10 +50,10 @@ async function* plaintextOf(
     }
   }
   try {
-    yield* platform.inflate(chunks(), { maxOutputBytes: cap });
+    yield* decompress(chunks(), { maxOutputBytes: cap });
   } catch (err) {
     if (err === upstream || err instanceof LimitExceededError) throw err;
-    // A zlib failure inside authenticated data: corrupt at the source. Same opaque error.
+    // A zlib or zstd failure inside authenticated data: corrupt at the source. Same opaque error.
     throw new DecryptionError();
   } finally {
     await reader.close();
@@ -134,7 +136,7 @@ export async function openV2(
     const plaintext =
       header.compression === 'none'
         ? storedPlaintextOf(reader, gcm, cap)
-        : plaintextOf(reader, gcm, cap);
+        : plaintextOf(reader, gcm, cap, header.compression);
     // `return()` on a generator never started skips its body, `finally` included: close
     // the source here too, so abandoning the plaintext unread ends the download under it.
     const end = plaintext.return.bind(plaintext);

@@ -1,11 +1,11 @@
 /**
- * The v2 writer (FORMAT.md §5): header, then the payload (optionally zlib-compressed)
+ * The v2 writer (FORMAT.md §5): header, then the payload (optionally compressed, zlib or zstd)
  * sealed in 256 KiB chunks. Constant memory at any size.
  * @module
  */
 import { platform } from '#platform';
 import { abytes, wipe } from '../bytes.ts';
-import { checkLevel } from '../platform/common.ts';
+import { checkLevel, checkZstdLevel } from '../platform/common.ts';
 import { type RandomBytes, secureRandom } from '../clock.ts';
 import { collect, fromBytes } from '../stream.ts';
 import { sealChunks } from './chunks.ts';
@@ -22,18 +22,46 @@ export interface EncryptV2Options {
   sequence: bigint | number;
   /** What the payload is (default `'raw'`). */
   payloadKind?: PayloadKind;
-  /** zlib-compress the payload before encryption (default true). */
+  /** Compress the payload before encryption (default true). */
   compress?: boolean;
   /**
-   * zlib level when compressing, 1 (fastest) to 9 (smallest); default 6. Not recorded:
-   * any level gives a valid payload (FORMAT.md §5.4). The web platform ignores it.
+   * The algorithm when compressing (FORMAT.md §5.4): `'deflate'` (zlib, the default;
+   * every platform writes it) or `'zstd'` (Zstandard: about 5x faster to write and 3x to
+   * read on Node; only where `platform.zstdCompressAvailable()`, not on the web).
+   */
+  compression?: CompressionAlgorithm;
+  /**
+   * Level when compressing: zlib 1 (fastest) to 9 (smallest), default 6; zstd 1 to 19,
+   * default 1. Not recorded: any level gives a valid payload (FORMAT.md §5.4). The web
+   * platform's deflate ignores it.
    */
   compressionLevel?: number;
   /** Source of the 32-byte file nonce (default: WebCrypto's CSPRNG). */
   random?: RandomBytes;
 }
 
+/** A compression algorithm of v2 (FORMAT.md §5.4). */
+export type CompressionAlgorithm = 'deflate' | 'zstd';
+
 const KINDS: readonly PayloadKind[] = ['raw', 'tar', 'zip'];
+const ALGORITHMS: readonly CompressionAlgorithm[] = ['deflate', 'zstd'];
+
+/**
+ * Asserts a compression algorithm and its level, applying the defaults.
+ * @returns the algorithm and the level for it
+ * @throws RangeError / TypeError naming `compression` or `compressionLevel`
+ */
+export function checkCompression(
+  compression: unknown,
+  level: unknown,
+): { algorithm: CompressionAlgorithm; level: number } {
+  const algorithm = compression ?? 'deflate';
+  if (!ALGORITHMS.includes(algorithm as CompressionAlgorithm))
+    throw new RangeError(`compression must be deflate or zstd, got ${String(compression)}`);
+  return algorithm === 'zstd'
+    ? { algorithm, level: checkZstdLevel(level, 'compressionLevel') }
+    : { algorithm: 'deflate', level: checkLevel(level, 'compressionLevel') };
+}
 
 function toSequence(sequence: unknown): bigint {
   if (typeof sequence === 'number') {
@@ -60,7 +88,7 @@ function toCreatedAt(createdAt: unknown): number {
  * @param source - the payload, in chunks of any size; a chunk must not be modified after
  *   it was yielded (the writer may keep a subarray of it until the next one)
  * @param opts - key, createdAt, sequence, and optionally payloadKind, compress,
- *   compressionLevel, random
+ *   compression, compressionLevel, random
  * @returns the v2 file as a stream of byte chunks
  * @throws TypeError / RangeError for bad options (at call time); whatever `source` throws
  * @example
@@ -82,9 +110,9 @@ export function encryptV2(
   if (!KINDS.includes(payloadKind)) throw new RangeError('payloadKind must be raw, tar or zip');
   const compress = opts.compress ?? true;
   if (typeof compress !== 'boolean') throw new TypeError('compress must be a boolean');
-  const level = checkLevel(opts.compressionLevel, 'compressionLevel');
+  const { algorithm, level } = checkCompression(opts.compression, opts.compressionLevel);
   const fields = {
-    compression: compress ? ('deflate' as const) : ('none' as const),
+    compression: compress ? algorithm : ('none' as const),
     payloadKind,
     createdAt: toCreatedAt(opts.createdAt),
     sequence: toSequence(opts.sequence),
@@ -98,7 +126,11 @@ export function encryptV2(
   wipe(headerKey, payloadKey);
   return (async function* () {
     yield header;
-    const payload = compress ? platform.deflate(source, { level }) : source;
+    const payload = !compress
+      ? source
+      : algorithm === 'zstd'
+        ? platform.zstdCompress(source, { level })
+        : platform.deflate(source, { level });
     yield* sealChunks(payload, gcm);
   })();
 }

@@ -21,7 +21,7 @@ import {
 /** What the payload is, so a restore knows how to unpack it (FORMAT.md §5.3). */
 export type PayloadKind = 'raw' | 'tar' | 'zip';
 /** How the payload was compressed before encryption. */
-export type V2Compression = 'none' | 'deflate';
+export type V2Compression = 'none' | 'deflate' | 'zstd';
 
 /** A parsed v2 header. Authenticated only when it came from `openV2`. */
 export interface V2Header {
@@ -46,7 +46,8 @@ export interface V2HeaderFields {
   sequence: bigint;
 }
 
-const COMPRESSION: readonly V2Compression[] = ['none', 'deflate'];
+// FORMAT.md §5.3: the compression byte's values, in order.
+const COMPRESSION: readonly V2Compression[] = ['none', 'deflate', 'zstd'];
 const KINDS: readonly PayloadKind[] = ['raw', 'tar', 'zip'];
 
 /**

@@ -16,7 +16,13 @@ export {
   V2_VERSION,
 } from './constants.ts';
 export { type OpenedV2, type OpenV2Options, decryptV2Bytes, openV2 } from './decrypt.ts';
-export { type EncryptV2Options, encryptV2, encryptV2Bytes } from './encrypt.ts';
+export {
+  type CompressionAlgorithm,
+  checkCompression,
+  type EncryptV2Options,
+  encryptV2,
+  encryptV2Bytes,
+} from './encrypt.ts';
 export {
   isV2,
   type PayloadKind,
@@ -24,4 +30,5 @@ export {
   type V2Compression,
   type V2Header,
 } from './header.ts';
+export { MAX_ZSTD_LEVEL } from '../platform/common.ts';
 export { V2_MAX_PAYLOAD, v2ChunkCount, v2CiphertextSize, v2PayloadSize } from './size.ts';

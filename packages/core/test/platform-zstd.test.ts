@@ -1,0 +1,203 @@
+/**
+ * zstd on both platforms (FORMAT.md §5.4): the Node writer (zstd-napi, with workers)
+ * against libzstd's own one-shot codec as an independent implementation, and the two
+ * readers (libzstd on Node, the pure-JavaScript fzstd on the web) against each other on
+ * the same valid and invalid inputs, caps and early exits.
+ */
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../src/bytes.ts';
+import { LimitExceededError } from '../src/errors.ts';
+import * as node from '../src/platform/node.ts';
+import type { Platform } from '../src/platform/types.ts';
+import * as web from '../src/platform/web.ts';
+import { collect, fromBytes } from '../src/stream.ts';
+import { encryptV2, V2_CHUNK_SIZE as C } from '../src/v2/index.ts';
+import { CREATED_AT, drain, firstDiff, KEY, payload, pieces } from './v2-helpers.ts';
+
+/** libzstd's one-shot codec, single-threaded: the independent reference. */
+const libzstd = createRequire(import.meta.url)('zstd-napi') as {
+  compress(data: Uint8Array, params?: { compressionLevel?: number }): Uint8Array;
+  decompress(data: Uint8Array): Uint8Array;
+};
+
+const READERS: Platform[] = [node.platform, web.platform];
+const BIG = { maxOutputBytes: 2 ** 40 };
+const SIZES = [0, 1, C - 1, C, C + 1, 2 * C + 7, 3 * 1024 * 1024 + 5];
+
+describe('zstd: the node writer', () => {
+  it.each(SIZES)('%i bytes: libzstd and both readers give the input back', async (n) => {
+    const data = payload(n);
+    for (const read of [4096, C + 3]) {
+      const z = await collect(node.zstdCompress(pieces(data, read), { level: 1 }));
+      expect(firstDiff(new Uint8Array(libzstd.decompress(z)), data)).toBe(-1);
+      for (const p of READERS) {
+        const out = await collect(p.zstdDecompress(pieces(z, 5000), BIG));
+        expect(firstDiff(out, data), `${p.name}, read ${read}`).toBe(-1);
+      }
+    }
+  });
+
+  it('writes the same bytes however the input is split, and compresses', async () => {
+    const data = payload(2 * 1024 * 1024);
+    const a = await collect(node.zstdCompress(pieces(data, 1000), { level: 3 }));
+    const b = await collect(node.zstdCompress(fromBytes(data), { level: 3 }));
+    expect(firstDiff(a, b)).toBe(-1);
+    expect(a.length).toBeLessThan(data.length * 0.75);
+  });
+
+  it('is available on node and not on the web, where it fails with a clear error', async () => {
+    expect(await node.zstdCompressAvailable()).toBe(true);
+    expect(await web.zstdCompressAvailable()).toBe(false);
+    const err = await drain(web.zstdCompress(fromBytes(payload(10)), { level: 1 }));
+    expect(String(err.error)).toMatch(/not available on the web platform/);
+  });
+
+  it('encryptV2 checks the zstd level at call time (1..19)', () => {
+    const opts = { key: KEY, createdAt: CREATED_AT, sequence: 1, compression: 'zstd' as const };
+    for (const bad of [0, 20])
+      expect(() => encryptV2(fromBytes(payload(1)), { ...opts, compressionLevel: bad })).toThrow(
+        RangeError,
+      );
+    expect(() => encryptV2(fromBytes(payload(1)), { ...opts, compressionLevel: 1.5 })).toThrow(
+      TypeError,
+    );
+    expect(() =>
+      encryptV2(fromBytes(payload(1)), { ...opts, compression: 'brotli' as never }),
+    ).toThrow(/compression must be deflate or zstd/);
+    expect(() => encryptV2(fromBytes(payload(1)), { ...opts, compressionLevel: 19 })).not.toThrow();
+  });
+
+  it('an abandoned stream does not spoil the next one (the context is reset and reused)', async () => {
+    const data = payload(3 * 1024 * 1024);
+    for await (const _ of node.zstdCompress(pieces(data, 65536), { level: 1 })) break;
+    const z = await collect(node.zstdCompress(fromBytes(payload(5000)), { level: 1 }));
+    expect(firstDiff(new Uint8Array(libzstd.decompress(z)), payload(5000))).toBe(-1);
+  });
+});
+
+describe('zstd: both readers reject the same inputs', () => {
+  const data = payload(12_000);
+  const z = new Uint8Array(libzstd.compress(data, { compressionLevel: 3 }));
+  const bad: Record<string, Uint8Array> = {
+    empty: new Uint8Array(0),
+    'truncated by one byte': z.subarray(0, -1),
+    'truncated mid-frame': z.subarray(0, z.length >> 1),
+    'one trailing byte': concatBytes(z, Uint8Array.of(0)),
+    'eight trailing bytes': concatBytes(z, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8)),
+    'a second frame cut short': concatBytes(z, z.subarray(0, 20)),
+    'a flipped bit in a block': (() => {
+      const b = z.slice();
+      b[b.length >> 1]! ^= 0x40;
+      return concatBytes(b, Uint8Array.of(0));
+    })(),
+    'not zstd at all': payload(500, 9),
+  };
+  for (const [name, input] of Object.entries(bad)) {
+    it(`rejects: ${name}`, async () => {
+      for (const read of [3, 65536]) {
+        for (const p of READERS) {
+          const r = await drain(p.zstdDecompress(pieces(input, read), BIG));
+          expect(r.error, `${p.name}, read ${read}`).toBeInstanceOf(Error);
+          expect(r.error).not.toBeInstanceOf(LimitExceededError);
+        }
+      }
+    });
+  }
+
+  it('accept concatenated frames (libzstd’s and ours) at any split', async () => {
+    const ours = await collect(node.zstdCompress(fromBytes(data), { level: 1 }));
+    const two = concatBytes(z, ours);
+    for (const read of [1, 4, 1000])
+      for (const p of READERS) {
+        const out = await collect(p.zstdDecompress(pieces(two, read), BIG));
+        expect(firstDiff(out, concatBytes(data, data)), p.name).toBe(-1);
+      }
+  });
+
+  it('node refuses a frame that asks for a window over 8 MiB', async () => {
+    // A frame header (RFC 8878 §3.1.1.1): magic, descriptor 0x00 (window descriptor
+    // follows), window descriptor 0x70 (exponent 14: 2^24 = 16 MiB), then a raw last block.
+    const frame = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70, 0x09, 0x00, 0x00, 0x41);
+    const r = await drain(node.zstdDecompress(fromBytes(frame), BIG));
+    expect(r.error).toBeInstanceOf(Error);
+    const ok = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x48, 0x09, 0x00, 0x00, 0x41);
+    expect(await collect(node.zstdDecompress(fromBytes(ok), BIG))).toEqual(Uint8Array.of(0x41));
+  });
+});
+
+describe('zstd: output cap', () => {
+  /** A zstd stream of `mib` MiB of zeros (a few bytes per MiB). */
+  const bomb = (mib: number) =>
+    collect(node.zstdCompress(repeat(new Uint8Array(1 << 20), mib), { level: 1 }));
+  async function* repeat(chunk: Uint8Array, times: number) {
+    for (let i = 0; i < times; i++) yield chunk;
+  }
+
+  it('stops at the cap on both, having yielded at most the cap', async () => {
+    const z = await bomb(64);
+    for (const cap of [0, 1, 1000, 1 << 20])
+      for (const p of READERS) {
+        const r = await drain(p.zstdDecompress(fromBytes(z, 4096), { maxOutputBytes: cap }));
+        expect(r.error, `${p.name} cap ${cap}`).toBeInstanceOf(LimitExceededError);
+        expect(r.bytes).toBeLessThanOrEqual(cap);
+      }
+  });
+
+  it('exactly the cap passes', async () => {
+    const data = payload(70_000);
+    const z = new Uint8Array(libzstd.compress(data));
+    for (const p of READERS) {
+      expect(
+        (await collect(p.zstdDecompress(fromBytes(z), { maxOutputBytes: 70_000 }))).length,
+      ).toBe(70_000);
+      const r = await drain(p.zstdDecompress(fromBytes(z), { maxOutputBytes: 69_999 }));
+      expect(r.error).toBeInstanceOf(LimitExceededError);
+    }
+  });
+
+  it('never holds more than a few output buffers of a bomb (node: 256 KiB each)', async () => {
+    const z = await bomb(256);
+    let biggest = 0;
+    const r = await drain(
+      (async function* () {
+        for await (const c of node.zstdDecompress(fromBytes(z), { maxOutputBytes: 64 << 20 })) {
+          biggest = Math.max(biggest, c.length);
+          yield c;
+        }
+      })(),
+    );
+    expect(r.error).toBeInstanceOf(LimitExceededError);
+    expect(biggest).toBeLessThanOrEqual(256 * 1024);
+  });
+});
+
+describe('zstd: errors and early exit', () => {
+  it('a source error passes through compression and decompression unchanged', async () => {
+    const boom = new Error('source failed');
+    const z = new Uint8Array(libzstd.compress(payload(100_000)));
+    async function* failing(first: Uint8Array) {
+      yield first;
+      throw boom;
+    }
+    expect((await drain(node.zstdCompress(failing(payload(1000)), { level: 1 }))).error).toBe(boom);
+    for (const p of READERS)
+      expect((await drain(p.zstdDecompress(failing(z.subarray(0, 1000)), BIG))).error).toBe(boom);
+  });
+
+  it('stopping early closes the source', async () => {
+    const z = new Uint8Array(libzstd.compress(payload(500_000)));
+    for (const p of READERS) {
+      let closed = false;
+      async function* src() {
+        try {
+          yield* pieces(z, 1000);
+        } finally {
+          closed = true;
+        }
+      }
+      for await (const _ of p.zstdDecompress(src(), BIG)) break;
+      expect(closed, p.name).toBe(true);
+    }
+  });
+});
