@@ -81,19 +81,31 @@ export async function extractAndCheck(
   const writer = createTreeWriter(dir, guard, () =>
     ensureFreeSpace(o.freeSpace, dir, o.reserveBytes, 'restore'),
   );
-  if (o.kind === 'tar') await extractTar(source, writer, guard, o.signal);
-  else await extractZip(source, writer, guard, o.limits, o.signal);
-  await onExtracted?.();
-  let databases = 0;
-  for (const item of await walkDataDir(dir)) {
-    o.signal?.throwIfAborted();
-    if (item.kind !== 'database') continue;
-    integrityCheck(item.abs, item.path);
-    databases++;
+  let synced: Promise<void> | undefined;
+  try {
+    if (o.kind === 'tar') await extractTar(source, writer, guard, o.signal);
+    else await extractZip(source, writer, guard, o.limits, o.signal);
+    await onExtracted?.();
+    const items = await walkDataDir(dir);
+    // The large files' fsyncs run on the thread pool while SQLite checks on this thread.
+    synced = writer.syncFiles();
+    synced.catch(() => {}); // awaited below, or abandoned with the staging directory
+    let databases = 0;
+    for (const item of items) {
+      o.signal?.throwIfAborted();
+      if (item.kind !== 'database') continue;
+      integrityCheck(item.abs, item.path);
+      databases++;
+    }
+    await synced;
+    // After the checks (which may checkpoint and delete a WAL): directories to disk.
+    await writer.finish();
+    return { entries: guard.files, databases };
+  } catch (err) {
+    await synced?.catch(() => {});
+    await writer.abandon();
+    throw err;
   }
-  // After the checks (which may checkpoint and delete a WAL): directories to disk.
-  await writer.finish();
-  return { entries: guard.files, databases };
 }
 
 /**

@@ -7,8 +7,10 @@
 import Database from 'better-sqlite3';
 import { NoahError } from '@noah-backup/core/errors';
 
-/** Page cache of our connections, KiB (SQLite's own default is 2000). */
+/** Page cache of the snapshot's connections, KiB (SQLite's own default is 2000). */
 const SMALL_CACHE_KIB = 2048;
+/** Page cache of the integrity check, KiB (measured in `integrityCheck`). */
+const CHECK_CACHE_KIB = 16384;
 
 /**
  * Copies the database at `src` to the new file `dest` as one consistent transaction,
@@ -66,9 +68,10 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
     try {
       // An archive is untrusted input: never run schema-defined SQL functions from it.
       db.pragma('trusted_schema = OFF');
-      // As for the snapshot: the check is as fast with a small cache (measured), and
-      // better-sqlite3's 16 MB one made it the restore's peak of memory.
-      db.pragma(`cache_size = -${SMALL_CACHE_KIB}`);
+      // The index checks look rows up in every index: on the 100 MB demo wallet the
+      // check takes 416 ms with a 2 MB page cache, 353 ms with 8 MB, 295 ms with 16 MB
+      // (+14 MiB of RSS) and no less with more.
+      db.pragma(`cache_size = -${CHECK_CACHE_KIB}`);
       const rows = db.pragma('integrity_check') as { integrity_check: string }[];
       ok = rows.length === 1 && rows[0]?.integrity_check === 'ok';
     } finally {
