@@ -18,9 +18,11 @@ const SPOOL_NAME = /^noah-spool-(\d+)-[0-9a-f]+$/;
 
 /**
  * Creates a spooler writing temp files (mode 0600) under `tmpDir`.
- * `spool` writes and fsyncs the whole stream; if the stream throws, the file is removed
- * and the error rethrown. Spool files that a killed process left are removed first. The blob's `open()` streams the file from the start in 256 KiB
- * chunks and may be called again (upload retries); `cleanup()` unlinks it (idempotent).
+ * `spool` writes the whole stream (no fsync: a spool never outlives its upload); if the
+ * stream throws, the file is removed and the error rethrown. Spool files that a killed
+ * process left are removed first. The blob's `open()` streams the file from the start in
+ * 256 KiB chunks and may be called again (upload retries); `cleanup()` unlinks it
+ * (idempotent).
  * @param tmpDir - directory for the temp files (default: the OS temp dir)
  * @returns the spooler
  * @example
@@ -46,8 +48,10 @@ export function createFileSpooler(tmpDir?: string): Spooler {
           await out.write(chunk);
           size += chunk.length;
         }
+        // No fsync: the spool is read back at once and removed after the upload; a crash
+        // leaves a leftover that the next spool removes (removeLeftoversOfGone), never a
+        // backup. (Page-cache contents are what the upload reads either way.)
         await out.flush();
-        await fh.sync();
       } catch (e) {
         await out.abandon();
         await fh.close();

@@ -10,7 +10,7 @@ import { NoahError } from '@noah-backup/core/errors';
 /** Page cache of the snapshot's connections, KiB (SQLite's own default is 2000). */
 const SMALL_CACHE_KIB = 2048;
 /** Page cache of the integrity check, KiB (measured in `integrityCheck`). */
-const CHECK_CACHE_KIB = 16384;
+export const CHECK_CACHE_KIB = 16384;
 
 /**
  * Copies the database at `src` to the new file `dest` as one consistent transaction,
@@ -35,6 +35,10 @@ export function vacuumInto(src: string, dest: string, busyTimeoutMs: number): st
     // better-sqlite3 builds SQLite with a 16 MB page cache per database, and VACUUM INTO
     // gives the copy one too: 2 MB each copies as fast, with ~30 MB less peak memory.
     db.pragma(`cache_size = -${SMALL_CACHE_KIB}`);
+    // VACUUM INTO writes the copy with the source connection's sync setting. The copy is
+    // a temporary file, read back at once and removed after the upload: nothing is gained
+    // by forcing it to disk (a crash leaves only a leftover to sweep). 100 MB: 400 -> 205 ms.
+    db.pragma('synchronous = OFF');
     db.prepare('VACUUM INTO ?').run(dest);
   } finally {
     db.close();
@@ -42,6 +46,7 @@ export function vacuumInto(src: string, dest: string, busyTimeoutMs: number): st
   if (mode === 'wal') {
     const copy = new Database(dest, { fileMustExist: true });
     try {
+      copy.pragma('synchronous = OFF'); // as above; else this fsyncs the whole copy
       copy.pragma('journal_mode = WAL');
     } finally {
       copy.close();

@@ -120,7 +120,8 @@ export function createTreeWriter(
       const handles = deferred.splice(0);
       const synced = await Promise.allSettled(handles.map((fh) => fh.sync()));
       await Promise.allSettled(handles.map((fh) => fh.close()));
-      for (const r of synced) if (r.status === 'rejected') throw mapSpaceError(r.reason, 'extraction');
+      for (const r of synced)
+        if (r.status === 'rejected') throw mapSpaceError(r.reason, 'extraction');
     },
     async abandon() {
       await Promise.allSettled(deferred.splice(0).map((fh) => fh.close()));

@@ -27,6 +27,15 @@ type CCtx = InstanceType<Binding['CCtx']>;
 export const ZSTD_WORKERS = 2;
 /** Output buffer of one engine call: a v2 chunk's worth (FORMAT.md §5.4). */
 const OUT = 256 * 1024;
+
+/**
+ * A buffer for the engine to fill: not zeroed (every byte handed out is one the engine
+ * wrote) and outside Node's small-buffer pool, as a plain `Uint8Array` view.
+ */
+function outputBuffer(size: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
 /**
  * log2 of the largest window a decoder accepts (FORMAT.md §5.4: 8 MiB). Levels 1..19 use
  * at most this; the limit keeps a hostile frame from making the decoder allocate more.
@@ -96,7 +105,7 @@ export function zstdCompress(
     try {
       cctx.setParameter(b.CParameter.compressionLevel, level);
       cctx.setParameter(b.CParameter.nbWorkers, ZSTD_WORKERS);
-      let out = new Uint8Array(OUT);
+      let out = outputBuffer(OUT);
       for await (const chunk of source) {
         abytes('chunk', chunk);
         let src = chunk;
@@ -105,7 +114,7 @@ export function zstdCompress(
           src = src.subarray(consumed);
           if (produced > 0) {
             yield out.subarray(0, produced);
-            out = new Uint8Array(OUT);
+            out = outputBuffer(OUT);
           }
         }
       }
@@ -113,7 +122,7 @@ export function zstdCompress(
         const [left, produced] = cctx.compressStream2(out, EMPTY, b.EndDirective.end);
         if (produced > 0) {
           yield out.subarray(0, produced);
-          out = new Uint8Array(OUT);
+          out = outputBuffer(OUT);
         }
         if (left === 0) break;
       }
@@ -156,7 +165,7 @@ export async function* zstdDecompress(
   // libzstd's hint: 0 exactly when the input so far ends on a frame boundary.
   let hint = 0;
   let seen = false;
-  let out = new Uint8Array(OUT);
+  let out = outputBuffer(OUT);
   for await (const chunk of source) {
     abytes('chunk', chunk);
     let src = chunk;
@@ -172,7 +181,7 @@ export async function* zstdDecompress(
       if (n > 0) {
         produced = checkOutput(produced, n, max);
         yield out.subarray(0, n);
-        out = new Uint8Array(OUT);
+        out = outputBuffer(OUT);
       } else if (consumed === 0 && src.length > 0) {
         throw new Error('zstd: the decoder made no progress');
       }
