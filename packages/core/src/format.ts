@@ -98,6 +98,8 @@ export interface EncryptBackupOptions {
    * for every format, used only where compression happens (not by the legacy formats).
    */
   compressionLevel?: number;
+  /** v2 with zstd: the compressor's worker threads (see `EncryptV2Options.zstdWorkers`). */
+  zstdWorkers?: number;
   /** Source of nonces, IVs and salts (default: the platform CSPRNG). */
   random?: RandomBytes;
 }
@@ -147,6 +149,7 @@ export function encryptBackup(
       compress: opts.compress,
       compression: opts.compression,
       compressionLevel: opts.compressionLevel,
+      zstdWorkers: opts.zstdWorkers,
       random: opts.random,
     });
   }

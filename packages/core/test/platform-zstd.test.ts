@@ -46,6 +46,17 @@ describe('zstd: the node writer', () => {
     expect(a.length).toBeLessThan(data.length * 0.75);
   });
 
+  it('compresses on this thread with workers: 0 (other bytes, same plaintext)', async () => {
+    const data = payload(3 * 1024 * 1024);
+    const here = await collect(node.zstdCompress(fromBytes(data), { level: 1, workers: 0 }));
+    const pooled = await collect(node.zstdCompress(fromBytes(data), { level: 1 }));
+    expect(firstDiff(new Uint8Array(libzstd.decompress(here)), data)).toBe(-1);
+    expect(firstDiff(here, pooled)).not.toBe(-1);
+    expect(() => node.zstdCompress(fromBytes(data), { level: 1, workers: -1 })).toThrow(RangeError);
+    const opts = { key: KEY, createdAt: CREATED_AT, sequence: 1, compression: 'zstd' as const };
+    expect(() => encryptV2(fromBytes(data), { ...opts, zstdWorkers: 9 })).toThrow(RangeError);
+  });
+
   it('is available on node and not on the web, where it fails with a clear error', async () => {
     expect(await node.zstdCompressAvailable()).toBe(true);
     expect(await web.zstdCompressAvailable()).toBe(false);

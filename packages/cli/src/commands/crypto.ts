@@ -138,6 +138,9 @@ async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Prom
               payloadKind: o.kind ?? 'raw',
               compression,
               compressionLevel: o.level,
+              // One thread: libzstd's workers cost ~15 MiB, and a 1 GiB file must stay
+              // under 96 MiB (bench/format-cli.ts); backups use the workers.
+              zstdWorkers: 0,
             }
           : {}),
         compress: v2 ? o.compress : false,

@@ -11,7 +11,7 @@
  * @module
  */
 import { createRequire } from 'node:module';
-import { abytes } from '../bytes.ts';
+import { abytes, aint } from '../bytes.ts';
 import { checkCap, checkOutput } from './common.ts';
 import type { InflateOptions, ZstdOptions } from './types.ts';
 
@@ -84,7 +84,8 @@ const idle: CCtx[] = [];
  * constant at any input size (a few MiB of libzstd buffers). Each call to the engine
  * may block this thread until a worker has room: it waits, it does not spin.
  * @param source - the bytes to compress, in chunks of any size
- * @param opts - `level`: 1 (fastest) to 19, default 1
+ * @param opts - `level`: 1 (fastest) to 19; `workers`: libzstd threads, default
+ *   {@link ZSTD_WORKERS}, 0 to compress on this thread (about 15 MiB less memory)
  * @returns the compressed frame, in chunks that are never reused
  * @throws RangeError / TypeError (at call time) for a bad level; Error if the addon is
  *   missing (at the first step); whatever `source` throws
@@ -98,13 +99,15 @@ export function zstdCompress(
   opts: ZstdOptions,
 ): AsyncGenerator<Uint8Array> {
   const level = opts.level;
+  const workers = opts.workers ?? ZSTD_WORKERS;
+  aint('workers', workers, 0, 8);
   return (async function* () {
     const b = need();
     const cctx = idle.pop() ?? new b.CCtx();
     let clean = false;
     try {
       cctx.setParameter(b.CParameter.compressionLevel, level);
-      cctx.setParameter(b.CParameter.nbWorkers, ZSTD_WORKERS);
+      cctx.setParameter(b.CParameter.nbWorkers, workers);
       let out = outputBuffer(OUT);
       for await (const chunk of source) {
         abytes('chunk', chunk);

@@ -72,6 +72,12 @@ export interface DeflateOptions {
 export interface ZstdOptions {
   /** zstd compression level, 1 (fastest) to 19; checked by the caller (`checkZstdLevel`). */
   level: number;
+  /**
+   * Worker threads of the compressor where the engine has them (Node: libzstd's own;
+   * default 2, 0 compresses on the calling thread). Output bytes do not depend on it
+   * among counts ≥ 1. The web platform has no zstd compressor.
+   */
+  workers?: number;
 }
 
 /** What each platform file exports (also as a `platform` object of this type). */
