@@ -68,3 +68,24 @@ export function firstDiff(a: Uint8Array, b: Uint8Array): number {
   for (let j = 0; j < n; j++) if (a[j] !== b[j]) return j;
   return n;
 }
+
+/**
+ * Whether stopping a transform after its first output closes its source: runs
+ * `transform` over `input` in 1000-byte pieces, breaks after one output, and reports
+ * whether the source's `finally` ran.
+ */
+export async function closesSourceOnEarlyStop(
+  input: Uint8Array,
+  transform: (source: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>,
+): Promise<boolean> {
+  let closed = false;
+  async function* src() {
+    try {
+      yield* pieces(input, 1000);
+    } finally {
+      closed = true;
+    }
+  }
+  for await (const _ of transform(src())) break;
+  return closed;
+}
