@@ -4,14 +4,11 @@
  * while SQLite works).
  * @module
  */
-import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { NoahError } from '@noah-backup/core/errors';
 
 /** Page cache of the snapshot's connections, KiB (SQLite's own default is 2000). */
 const SMALL_CACHE_KIB = 2048;
-/** Largest database the integrity check memory-maps (see `integrityCheck`). */
-export const CHECK_MMAP_MAX = 128 * 1024 * 1024;
 /** Page cache of the integrity check, KiB (measured in `integrityCheck`). */
 export const CHECK_CACHE_KIB = 16384;
 
@@ -80,12 +77,6 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
       // check takes 416 ms with a 2 MB page cache, 353 ms with 8 MB, 295 ms with 16 MB
       // (+14 MiB of RSS) and no less with more.
       db.pragma(`cache_size = -${CHECK_CACHE_KIB}`);
-      // A database of at most CHECK_MMAP_MAX bytes is read through a memory map: no
-      // pread per page (about 2 per page during the check; 100 MB demo wallet: 295 ->
-      // 237 ms). The mapped pages are the OS page cache, shared and reclaimable, but they
-      // count in the RSS, so a larger database is read as before and memory stays bounded.
-      const size = statSync(path).size;
-      if (size <= CHECK_MMAP_MAX) db.pragma(`mmap_size = ${size}`);
       const rows = db.pragma('integrity_check') as { integrity_check: string }[];
       ok = rows.length === 1 && rows[0]?.integrity_check === 'ok';
     } finally {
