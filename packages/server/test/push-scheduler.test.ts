@@ -175,25 +175,44 @@ describe.each(['sqlite', 'postgres'] as MetadataStoreKind[])('trigger job (%s)',
     });
     clock.set(AT_3);
 
-    // The leader sends its first batch, then hangs in every later send: it stops
-    // renewing its lease, as a killed process would.
+    // The leader sends its first batch, then hangs in its second send and, from then on,
+    // neither renews its lease nor claims more users, as a killed process would (a leader
+    // still claiming pages on a slow machine would otherwise renew the lease after the
+    // clock moved on). What it already sent is still recorded.
     let hung!: () => void;
     const reachedHang = new Promise<void>((resolve) => {
       hung = resolve;
     });
+    let dead = false;
     let calls = 0;
     const expoSender = senders.expo!;
     const dying: PushSender = {
       ...expoSender,
       send: (msgs) => {
         if (++calls === 1) return expoSender.send(msgs);
+        dead = true;
         hung();
         return new Promise(() => {});
       },
     };
     const leaderSenders: SenderSet = { forProvider: () => dying, expo: dying };
+    const frozen = new Set(['tryAcquireLease', 'listTriggerCandidates', 'claimTriggers']);
+    const leaderStore = new Proxy(store, {
+      get(target, key, receiver) {
+        const value: unknown = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function' || !frozen.has(String(key))) return value;
+        return (...args: unknown[]) =>
+          dead
+            ? new Promise(() => {})
+            : (value as (...a: unknown[]) => unknown).apply(target, args);
+      },
+    });
     void runTriggerJob(
-      jobDeps(store, leaderSenders, clock, { holder: 'leader', pageSize: 3, leaseTtlMs: 60_000 }),
+      jobDeps(leaderStore, leaderSenders, clock, {
+        holder: 'leader',
+        pageSize: 3,
+        leaseTtlMs: 60_000,
+      }),
       DAY,
     );
     await reachedHang;
