@@ -50,6 +50,16 @@ export class InvalidMnemonicError extends NoahError {
   }
 }
 
+/**
+ * The backup is compressed with an algorithm this installation cannot run (zstd where
+ * its addon did not load). Not a sign of damage: another installation can read it.
+ */
+export class UnsupportedCompressionError extends NoahError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unsupported_compression', message, options);
+  }
+}
+
 /** A configured limit was exceeded (decompressed size cap, archive entry count…). */
 export class LimitExceededError extends NoahError {
   constructor(message: string) {

@@ -5,14 +5,14 @@
  * the same valid and invalid inputs, caps and early exits.
  */
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { concatBytes } from '../src/bytes.ts';
-import { LimitExceededError } from '../src/errors.ts';
+import { LimitExceededError, UnsupportedCompressionError } from '../src/errors.ts';
 import * as node from '../src/platform/node.ts';
 import type { Platform } from '../src/platform/types.ts';
 import * as web from '../src/platform/web.ts';
 import { collect, fromBytes } from '../src/stream.ts';
-import { encryptV2, V2_CHUNK_SIZE as C } from '../src/v2/index.ts';
+import { encryptV2, openV2, V2_CHUNK_SIZE as C } from '../src/v2/index.ts';
 import {
   CREATED_AT,
   closesSourceOnEarlyStop,
@@ -92,6 +92,28 @@ describe('zstd: the node writer', () => {
     for await (const _ of node.zstdCompress(pieces(data, 65536), { level: 1 })) break;
     const z = await collect(node.zstdCompress(fromBytes(payload(5000)), { level: 1 }));
     expect(firstDiff(new Uint8Array(libzstd.decompress(z)), payload(5000))).toBe(-1);
+  });
+});
+
+describe('zstd: an installation without the addon', () => {
+  it('says so when reading a zstd backup, instead of "wrong seedphrase or tampered"', async () => {
+    const opts = { key: KEY, createdAt: CREATED_AT, sequence: 1, compression: 'zstd' as const };
+    const file = await collect(encryptV2(fromBytes(payload(5000)), opts));
+    // The addon cannot be unbuilt here: its loader's failure is what the platform throws.
+    const missing = vi.spyOn(node.platform, 'zstdDecompress').mockImplementation(() =>
+      // biome-ignore lint/correctness/useYield: fails at its first step, as the loader does
+      (async function* () {
+        throw new UnsupportedCompressionError('zstd is not available here');
+      })(),
+    );
+    try {
+      const { plaintext } = await openV2(fromBytes(file), { key: KEY });
+      const r = await drain(plaintext);
+      expect(r.error).toBeInstanceOf(UnsupportedCompressionError);
+      expect((r.error as { code: string }).code).toBe('unsupported_compression');
+    } finally {
+      missing.mockRestore();
+    }
   });
 });
 

@@ -235,6 +235,11 @@ export function classifyCrypto(err: unknown): { exit: number; hint: string | nul
       return { exit: EXIT.integrity, hint: 'it was made by a newer Noah Backup: upgrade' };
     case 'limit_exceeded':
       return { exit: EXIT.integrity, hint: 'raise the cap with --max-size if you trust the file' };
+    case 'unsupported_compression':
+      return {
+        exit: EXIT.generic,
+        hint: 'the file is intact; read it where zstd-napi is installed',
+      };
     case 'ENOSPC':
       return { exit: EXIT.generic, hint: 'the disk is full; nothing was written' };
     default:

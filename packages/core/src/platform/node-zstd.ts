@@ -12,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import { abytes, aint } from '../bytes.ts';
+import { UnsupportedCompressionError } from '../errors.ts';
 import { checkCap, checkOutput } from './common.ts';
 import type { InflateOptions, ZstdOptions } from './types.ts';
 
@@ -21,12 +22,18 @@ type CCtx = InstanceType<Binding['CCtx']>;
 /**
  * zstd worker threads per compression: both cores of a phone or a small server. Measured
  * on the tar of a 100 MB demo wallet at level 1 (2 cores): 0 workers 344 ms, 1 273 ms,
- * 2 179 ms. Output does not depend on the count (libzstd: any count ≥ 1 gives the
- * same bytes).
+ * 2 179 ms. Output does not depend on the count among counts ≥ 1 (0, compressing on
+ * the calling thread, gives other, equally valid bytes).
  */
 export const ZSTD_WORKERS = 2;
 /** Output buffer of one engine call: a v2 chunk's worth (FORMAT.md §5.4). */
 const OUT = 256 * 1024;
+
+/**
+ * log2 of the largest window a decoder accepts (FORMAT.md §5.4: 8 MiB). Levels 1..19 use
+ * at most this; the limit keeps a hostile frame from making the decoder allocate more.
+ */
+export const ZSTD_WINDOW_LOG_MAX = 23;
 
 /**
  * A buffer for the engine to fill: not zeroed (every byte handed out is one the engine
@@ -36,12 +43,6 @@ function outputBuffer(size: number): Uint8Array {
   const b = Buffer.allocUnsafeSlow(size);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
-/**
- * log2 of the largest window a decoder accepts (FORMAT.md §5.4: 8 MiB). Levels 1..19 use
- * at most this; the limit keeps a hostile frame from making the decoder allocate more.
- */
-export const ZSTD_WINDOW_LOG_MAX = 23;
-
 let binding: Binding | null | undefined;
 let loadError: unknown;
 
@@ -61,9 +62,10 @@ function load(): Binding | null {
 function need(): Binding {
   const b = load();
   if (!b)
-    throw new Error('zstd is not available: the zstd-napi addon did not load', {
-      cause: loadError,
-    });
+    throw new UnsupportedCompressionError(
+      'zstd is not available here: the zstd-napi addon did not load (reinstall with a C++ toolchain)',
+      { cause: loadError },
+    );
   return b;
 }
 
@@ -87,8 +89,9 @@ const idle: CCtx[] = [];
  * @param opts - `level`: 1 (fastest) to 19; `workers`: libzstd threads, default
  *   {@link ZSTD_WORKERS}, 0 to compress on this thread (about 15 MiB less memory)
  * @returns the compressed frame, in chunks that are never reused
- * @throws RangeError / TypeError (at call time) for a bad level; Error if the addon is
- *   missing (at the first step); whatever `source` throws
+ * @throws RangeError / TypeError (at call time) for a bad worker count;
+ *   UnsupportedCompressionError if the addon is missing (at the first step); whatever
+ *   `source` throws
  * @example
  * ```ts
  * const z = await collect(zstdCompress(fromBytes(data), { level: 1 }));
@@ -147,9 +150,9 @@ const EMPTY = new Uint8Array(0);
  * @param source - the compressed stream
  * @param opts - `maxOutputBytes`: the cap on decompressed bytes
  * @returns the decompressed bytes
- * @throws LimitExceededError past the cap (having yielded at most the cap); Error for a
- *   corrupt stream, one that ends inside a frame, or bytes that are not a frame;
- *   whatever `source` throws
+ * @throws LimitExceededError past the cap (having yielded at most the cap);
+ *   UnsupportedCompressionError if the addon is missing; Error for a corrupt stream,
+ *   one that ends inside a frame, or bytes that are not a frame; whatever `source` throws
  * @example
  * ```ts
  * const data = await collect(zstdDecompress(fromBytes(z), { maxOutputBytes: 1 << 20 }));

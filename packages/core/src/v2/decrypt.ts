@@ -5,7 +5,7 @@
  */
 import { platform } from '#platform';
 import { abytes, aint, wipe } from '../bytes.ts';
-import { DecryptionError, LimitExceededError } from '../errors.ts';
+import { DecryptionError, LimitExceededError, UnsupportedCompressionError } from '../errors.ts';
 import type { AesGcm } from '../platform/types.ts';
 import { type ByteReader, byteReader, collect, fromBytes } from '../stream.ts';
 import { openChunks } from './chunks.ts';
@@ -52,7 +52,12 @@ async function* plaintextOf(
   try {
     yield* decompress(chunks(), { maxOutputBytes: cap });
   } catch (err) {
-    if (err === upstream || err instanceof LimitExceededError) throw err;
+    if (
+      err === upstream ||
+      err instanceof LimitExceededError ||
+      err instanceof UnsupportedCompressionError
+    )
+      throw err;
     // A zlib or zstd failure inside authenticated data: corrupt at the source. Same opaque error.
     throw new DecryptionError();
   } finally {

@@ -132,24 +132,11 @@ function checkLength(ctx: FsContext, request: FastifyRequest, signed: number): F
   return null;
 }
 
-/**
- * Bytes gathered from the socket before one `writev`: the body's 64 KiB pieces reach
- * the file a MiB at a time (one awaited `write` per piece made the 50 MB upload of a
- * loopback backup about 100 ms slower).
- */
-const WRITE_BATCH = 1024 * 1024;
-
-/** Writes all of `parts` at the handle's position (a `writev` may be partial). */
-async function writeAll(fh: FileHandle, parts: Uint8Array[]): Promise<void> {
-  let { bytesWritten } = await fh.writev(parts);
-  for (const part of parts) {
-    if (bytesWritten >= part.length) {
-      bytesWritten -= part.length;
-      continue;
-    }
-    for (let off = bytesWritten; off < part.length; )
-      off += (await fh.write(part, off, part.length - off)).bytesWritten;
-    bytesWritten = 0;
+async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < chunk.length) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
   }
 }
 
@@ -207,20 +194,11 @@ async function receive(
   }
   try {
     let n = 0;
-    let batch: Uint8Array[] = [];
-    let gathered = 0;
     for await (const chunk of body) {
       n += chunk.length;
       if (n > size) throw new BodyLengthError('body longer than declared');
-      batch.push(chunk);
-      gathered += chunk.length;
-      if (gathered >= WRITE_BATCH) {
-        await writeAll(fh, batch);
-        batch = [];
-        gathered = 0;
-      }
+      await writeAll(fh, chunk);
     }
-    if (gathered > 0) await writeAll(fh, batch);
     if (n !== size) throw new BodyLengthError('body shorter than declared');
     const now = ctx.clock.now();
     await fh.utimes(now, now);

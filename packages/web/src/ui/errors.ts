@@ -44,6 +44,10 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     title: 'This backup was made by a newer version of the app.',
     next: 'Update the app, then try again.',
   },
+  unsupported_compression: {
+    title: 'This backup uses a compression this app cannot read.',
+    next: 'Update the app, or restore the other backup in the list.',
+  },
   corrupt_archive: {
     title: 'This backup is corrupted: its contents are damaged.',
     next: 'Restore the other backup in the list, or make a new backup.',
