@@ -6,12 +6,13 @@
  */
 import { Decompress } from 'fzstd';
 import { abytes } from '../bytes.ts';
+import { UnsupportedCompressionError } from '../errors.ts';
 import { checkCap, checkOutput, slices, zstdSliceSize } from './common.ts';
 import type { InflateOptions, ZstdOptions } from './types.ts';
 
 /**
  * No zstd compressor on this platform: the stream throws at its first step.
- * @throws Error always
+ * @throws UnsupportedCompressionError always
  */
 export function zstdCompress(
   _source: AsyncIterable<Uint8Array>,
@@ -19,7 +20,9 @@ export function zstdCompress(
 ): AsyncGenerator<Uint8Array> {
   // biome-ignore lint/correctness/useYield: a stream that fails at its first step, by design
   return (async function* () {
-    throw new Error('zstd compression is not available on the web platform: use deflate');
+    throw new UnsupportedCompressionError(
+      'zstd compression is not available on the web platform: use deflate',
+    );
   })();
 }
 
