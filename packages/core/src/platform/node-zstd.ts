@@ -134,9 +134,13 @@ export function zstdCompress(
       }
       clean = true;
     } finally {
-      // An abandoned stream leaves a frame half-made: drop it before the context is reused.
-      if (!clean) cctx.reset(b.ResetDirective.sessionOnly);
-      if (idle.length < 2) idle.push(cctx);
+      // Only a context whose frame ended goes back to the pool. An abandoned stream
+      // leaves libzstd's workers busy with its jobs, and libzstd 1.5.7 crashes the
+      // process (SIGSEGV in a worker, ZSTDMT_compressionJob) when such a context is
+      // reset and reused: 50 abandon-and-reuse cycles crashed every run here. The
+      // dropped context is freed by the garbage collector, and ZSTD_freeCCtx lets its
+      // workers finish before it frees their buffers.
+      if (clean && idle.length < 2) idle.push(cctx);
     }
   })();
 }
