@@ -132,6 +132,7 @@ function checkLength(ctx: FsContext, request: FastifyRequest, signed: number): F
   return null;
 }
 
+/** Writes all of `chunk` at the handle's position (a `write` may be partial). */
 async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
   let off = 0;
   while (off < chunk.length) {

@@ -45,7 +45,7 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     next: 'Update the app, then try again.',
   },
   unsupported_compression: {
-    title: 'This backup uses a compression this app cannot read.',
+    title: 'This backup is compressed in a way this app cannot read.',
     next: 'Update the app, or restore the other backup in the list.',
   },
   corrupt_archive: {
