@@ -343,8 +343,11 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
       await ready;
       try {
         const result = await verifyOrRestore('restore', version, o?.signal, async (ctx, remote) => {
-          const seen = await knownSequence(ctx);
           const seq = remote.sequence;
+          const seen = await knownSequence(ctx, {
+            version: remote.target.backup_version,
+            sequence: seq,
+          });
           // FORMAT.md §6.6: an older sequence than we have seen may be a rollback.
           if (seq !== null && seq < seen && !o?.confirmRollback)
             throw new NoahError(

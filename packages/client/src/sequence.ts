@@ -47,8 +47,11 @@ export async function storedSequence(state: DeviceStateStore): Promise<bigint | 
  * The highest v2 sequence this device knows: the stored one; with none stored, the
  * highest among the server's backups whose header authenticates under this device's key
  * (then stored, if any was found); 0 if there is none (no backups, or only legacy ones).
+ * The headers are read concurrently.
  *
  * @param ctx - API client, keyring, device state, logger, cancellation
+ * @param opened - a backup whose authenticated header the caller already holds (a
+ *   restore has just opened it): its sequence is taken as is, not read again
  * @returns the sequence; a new backup takes the next one
  * @throws whatever the API throws (no sequence is guessed when the server cannot answer)
  * @example
@@ -56,14 +59,22 @@ export async function storedSequence(state: DeviceStateStore): Promise<bigint | 
  * const sequence = (await knownSequence(ctx)) + 1n;
  * ```
  */
-export async function knownSequence(ctx: SequenceContext): Promise<bigint> {
+export async function knownSequence(
+  ctx: SequenceContext,
+  opened?: { readonly version: BackupVersion; readonly sequence: bigint | null },
+): Promise<bigint> {
   const stored = await storedSequence(ctx.state);
   if (stored !== null) return stored;
+  const backups = await ctx.api.list({ signal: ctx.signal });
+  const sequences = await Promise.all(
+    backups.map((b) =>
+      opened && b.backup_version === opened.version
+        ? opened.sequence
+        : remoteSequence(ctx, b.backup_version),
+    ),
+  );
   let highest = 0n;
-  for (const b of await ctx.api.list({ signal: ctx.signal })) {
-    const seq = await remoteSequence(ctx, b.backup_version);
-    if (seq !== null && seq > highest) highest = seq;
-  }
+  for (const seq of sequences) if (seq !== null && seq > highest) highest = seq;
   if (highest > 0n) {
     await ctx.state.set(SEQUENCE_KEY, highest.toString());
     ctx.logger.info('sequence taken from the server', { sequence: highest.toString() });

@@ -72,19 +72,26 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
     await a.manager.triggerBackup();
     const [newest, older] = await a.manager.listBackups();
 
-    const fresh = await device(mnemonic);
+    const seen: Seen[] = [];
+    const headerReads = () => seen.filter((s) => s.what === 'blob' && s.range !== null);
+    const fresh = await device(mnemonic, { fetch: recordingFetch(seen) });
     const err = await fresh.manager.restoreBackup(older!.backup_version).catch((e) => e);
     expect(err).toMatchObject({ code: 'rollback_confirmation_required' });
+    // Only the newest backup's header was read: the one being restored was already open.
+    expect(headerReads().map((s) => s.range)).toEqual(['bytes=0-91']);
     await expect(walletDigest(fresh.walletDir)).rejects.toThrow(); // nothing restored
     const r = await fresh.manager.restoreBackup(older!.backup_version, { confirmRollback: true });
     expect(r.sequence).toBe(1n);
     expect(await walletDigest(fresh.walletDir)).toBe(first);
 
-    const other = await device(mnemonic);
+    seen.length = 0;
+    const other = await device(mnemonic, { fetch: recordingFetch(seen) });
     expect(await other.manager.restoreBackup()).toMatchObject({
       backup_version: newest!.backup_version,
       sequence: 2n,
     });
+    expect(headerReads().map((s) => s.range)).toEqual(['bytes=0-91']); // the older one's
+    expect(await other.state.get(SEQUENCE_KEY)).toBe('2');
   });
 
   it('headers that do not authenticate, and legacy backups, say nothing', async () => {
