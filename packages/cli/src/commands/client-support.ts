@@ -139,13 +139,37 @@ export async function readMnemonic(opts: CommonOptions): Promise<string> {
   throw new UsageError('no seedphrase: use --mnemonic-file FILE or set NOAH_MNEMONIC');
 }
 
-/** Warnings (retries) on stderr with --verbose; never a secret (the SDK logs none). */
-export function stderrLogger(verbose: boolean): Logger {
+/**
+ * A retry wait at least this long is reported even without --verbose: a silent pause of
+ * many seconds (a server's Retry-After, a long backoff) looks like a hang.
+ */
+export const LONG_WAIT_MS = 5000;
+
+/**
+ * Warnings (retries) on stderr with --verbose, and without it one line for a retry that
+ * waits {@link LONG_WAIT_MS} or more; never a secret (the SDK logs none).
+ * @param verbose - print every info and warning with its fields
+ * @param write - where the lines go (default: stderr)
+ */
+export function stderrLogger(
+  verbose: boolean,
+  write: (text: string) => void = (text) => process.stderr.write(text),
+): Logger {
   const line = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-    if (verbose)
-      process.stderr.write(`${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
+    if (verbose) write(`${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
   };
-  return { debug: () => {}, info: line('info'), warn: line('warn') };
+  const verboseWarn = line('warn');
+  return {
+    debug: () => {},
+    info: line('info'),
+    warn(msg, fields) {
+      if (verbose) return verboseWarn(msg, fields);
+      const delay = fields?.delayMs;
+      if (typeof delay !== 'number' || delay < LONG_WAIT_MS) return;
+      const why = typeof fields?.code === 'string' ? ` (${fields.code})` : '';
+      write(`noah-backup: ${msg}${why}; waiting ${Math.ceil(delay / 1000)} s\n`);
+    },
+  };
 }
 
 /** An open client session. */

@@ -84,7 +84,10 @@ function common(cmd: Command): Command {
     .option('--mnemonic-file <file>', 'file holding the seedphrase (or set NOAH_MNEMONIC)')
     .option('--state <dir>', 'device state directory', defaultStateDir())
     .option('--json', 'machine-readable output on stdout')
-    .option('-v, --verbose', 'log retries and warnings on stderr')
+    .option(
+      '-v, --verbose',
+      'log every retry and warning on stderr (a wait of 5 s or more is always said)',
+    )
     .addHelpText('after', EXIT_HELP)
     .exitOverride((err) => {
       process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
