@@ -346,6 +346,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
           const seq = remote.sequence;
           const seen = await knownSequence(ctx, {
             version: remote.target.backup_version,
+            createdAt: remote.target.created_at,
             sequence: seq,
           });
           // FORMAT.md §6.6: an older sequence than we have seen may be a rollback.

@@ -51,7 +51,8 @@ export async function storedSequence(state: DeviceStateStore): Promise<bigint | 
  *
  * @param ctx - API client, keyring, device state, logger, cancellation
  * @param opened - a backup whose authenticated header the caller already holds (a
- *   restore has just opened it): its sequence is taken as is, not read again
+ *   restore has just opened it): its sequence is taken as is, not read again, while the
+ *   list shows that slot with the same creation time (else the slot was replaced since)
  * @returns the sequence; a new backup takes the next one
  * @throws whatever the API throws (no sequence is guessed when the server cannot answer)
  * @example
@@ -61,14 +62,18 @@ export async function storedSequence(state: DeviceStateStore): Promise<bigint | 
  */
 export async function knownSequence(
   ctx: SequenceContext,
-  opened?: { readonly version: BackupVersion; readonly sequence: bigint | null },
+  opened?: {
+    readonly version: BackupVersion;
+    readonly createdAt: string;
+    readonly sequence: bigint | null;
+  },
 ): Promise<bigint> {
   const stored = await storedSequence(ctx.state);
   if (stored !== null) return stored;
   const backups = await ctx.api.list({ signal: ctx.signal });
   const sequences = await Promise.all(
     backups.map((b) =>
-      opened && b.backup_version === opened.version
+      opened && b.backup_version === opened.version && b.created_at === opened.createdAt
         ? opened.sequence
         : remoteSequence(ctx, b.backup_version),
     ),

@@ -94,6 +94,41 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
     expect(await other.state.get(SEQUENCE_KEY)).toBe('2');
   });
 
+  it('reads a slot again that was replaced after the restore opened it', async () => {
+    const mnemonic = newMnemonic();
+    const a = await device(mnemonic);
+    await createDemoWallet(a.walletDir, { sizeMb: 1 });
+    await a.manager.triggerBackup();
+    const [only] = await a.manager.listBackups();
+    const keyring = await createKeyring(mnemonic);
+    // Another device's later backup (sequence 9), put into that very slot.
+    const later = await encryptBackupBytes(new Uint8Array(1000), {
+      keyring,
+      createdAt: new Date(suite.srv.clock.now().getTime() + 60_000),
+      sequence: 9n,
+      payloadKind: 'tar',
+    });
+    keyring.destroy();
+    let replaced = false;
+    const fresh = await device(mnemonic, {
+      fetch: recordingFetch([], async (res, init) => {
+        const range = ((init?.headers ?? {}) as Record<string, string>).range;
+        if (replaced || range !== undefined || !res.ok) return res;
+        replaced = true;
+        // The restore's download has begun: the slot changes before the restore reads the list.
+        suite.srv.clock.advance(60_000);
+        await uploadRaw(a.api, later, only!.backup_version);
+        return res;
+      }),
+    });
+    const err = await fresh.manager.restoreBackup(only!.backup_version).catch((e) => e);
+    expect(replaced).toBe(true);
+    // The list shows the slot with another creation time: its header is read (sequence 9),
+    // so the backup being restored (sequence 1) is older than the newest known.
+    expect(err).toMatchObject({ code: 'rollback_confirmation_required' });
+    expect(await fresh.state.get(SEQUENCE_KEY)).toBe('9');
+  });
+
   it('headers that do not authenticate, and legacy backups, say nothing', async () => {
     const mnemonic = newMnemonic();
     const legacy = await device(mnemonic, { format: 'noah-v1' });

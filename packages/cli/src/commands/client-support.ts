@@ -149,12 +149,9 @@ export const LONG_WAIT_MS = 5000;
  * Warnings (retries) on stderr with --verbose, and without it one line for a retry that
  * waits {@link LONG_WAIT_MS} or more; never a secret (the SDK logs none).
  * @param verbose - print every info and warning with its fields
- * @param write - where the lines go (default: stderr)
  */
-export function stderrLogger(
-  verbose: boolean,
-  write: (text: string) => void = (text) => process.stderr.write(text),
-): Logger {
+export function stderrLogger(verbose: boolean): Logger {
+  const write = (text: string) => process.stderr.write(text);
   const line = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
     if (verbose) write(`${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
   };
