@@ -7,6 +7,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { walletDigest } from '@noah-backup/client/demo-wallet';
+import { breakIndex } from '../../client/test/fixtures/node-helpers.ts';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,6 +182,23 @@ describe('noah-backup client commands', () => {
     expect(r.stderr).toContain('wrong seedphrase, or the backup is corrupted or was tampered with');
     expect(await walletDigest(join(dir, 'w-c2'))).toBe(digest);
     expect((await cli(['verify', ...u.as('st-c2')])).code).toBe(3);
+  });
+
+  it('exit 6 for a wallet database too damaged to back up; the backup on the server is kept', async () => {
+    const u = await user('damaged');
+    await cli(['demo-wallet', 'w-d', '--size-mb', '1']);
+    expect((await cli(['backup', '--data', 'w-d', ...u.as('st-d')])).code).toBe(0);
+    const listed = (await cli(['list', '--json', ...u.as('st-d')])).stdout;
+    breakIndex(join(dir, 'w-d', 'wallet.sqlite'), 'payments', 'payments_created_at', 'created_at');
+    srv.clock.advance(60_000);
+    const r = await cli(['backup', '--data', 'w-d', ...u.as('st-d')]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('the wallet database wallet.sqlite is damaged');
+    expect(r.stderr).toContain('hint: nothing was uploaded and the backups on the server are kept');
+    expectNoSecret(r, u.mnemonic);
+    const json = await cli(['backup', '--data', 'w-d', '--json', ...u.as('st-d')]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'corrupt_wallet_database' } });
+    expect((await cli(['list', '--json', ...u.as('st-d')])).stdout).toBe(listed);
   });
 
   it('exit 7 for an older backup until --yes-older', async () => {

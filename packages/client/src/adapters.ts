@@ -21,7 +21,10 @@ export interface WalletSnapshot {
 
 /**
  * Where the wallet's data lives. `snapshot` must be consistent while the wallet keeps
- * writing (SQLite via `VACUUM INTO`, never raw WAL/SHM copies). `restore` stages the
+ * writing (SQLite via `VACUUM INTO`, never raw WAL/SHM copies), and should refuse a
+ * database that `restore` would refuse (the Node adapter: `corrupt_wallet_database` when
+ * a copy fails `PRAGMA integrity_check`), so a damaged wallet never replaces a good
+ * backup. `restore` stages the
  * archive in a temporary place, verifies it (extraction guards, `PRAGMA integrity_check`
  * on every database), and only then swaps it in atomically, keeping the old data until
  * the new data is in place: no crash point leaves the user without a wallet. If

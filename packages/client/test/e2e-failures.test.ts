@@ -19,7 +19,14 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
-import { buildTar, exited, type TarSpec, treeHash, waitForLine } from './fixtures/node-helpers.ts';
+import {
+  breakIndex,
+  buildTar,
+  exited,
+  type TarSpec,
+  treeHash,
+  waitForLine,
+} from './fixtures/node-helpers.ts';
 import { newMnemonic, deviceSuite, type TestServer, uploadRaw } from './helpers/device.ts';
 
 const writerScript = fileURLToPath(new URL('./fixtures/node-writer.mjs', import.meta.url));
@@ -65,6 +72,45 @@ describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
     } finally {
       db.close();
     }
+  });
+
+  it('a damaged wallet database is not backed up: both good backups stay and restore', async () => {
+    const mnemonic = newMnemonic();
+    const a = await device(mnemonic);
+    const wallet = await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 9 });
+    await a.manager.setBackupEnabled(true);
+    await a.manager.triggerBackup();
+    suite.srv.clock.advance(60_000);
+    await a.manager.triggerBackup();
+    const good = await walletDigest(a.walletDir);
+    const before = await a.manager.listBackups();
+    expect(before).toHaveLength(2);
+
+    // The index no longer matches the table: VACUUM INTO would copy it as it is, and
+    // every restore of such a backup would refuse it (integrity_check_failed).
+    breakIndex(wallet.database, 'payments', 'payments_created_at', 'created_at');
+    a.clock.advance(86_400_000); // the next day's push
+    const outcome = await a.manager.handleBackupNotification({ type: 'backup_trigger' });
+    expect(outcome).toMatchObject({
+      status: 'failure',
+      error: { code: 'corrupt_wallet_database' },
+    });
+    expect(a.manager.getStatus()).toMatchObject({
+      state: 'failed',
+      lastError: { code: 'corrupt_wallet_database' },
+    });
+    await expect(a.manager.triggerBackup()).rejects.toMatchObject({
+      code: 'corrupt_wallet_database',
+      message: expect.stringMatching(/wallet\.sqlite is damaged/),
+    });
+    expect(await a.manager.listBackups()).toEqual(before); // nothing uploaded, nothing rotated
+
+    const b = await device(mnemonic);
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(good);
+    const older = before[1]?.backup_version;
+    expect(older).toBeDefined();
+    await expect(b.manager.verifyBackup(older)).resolves.toMatchObject({ databases: 1 });
   });
 
   describe('a hostile archive encrypted with the user’s own key', () => {

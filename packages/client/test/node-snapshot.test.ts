@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';
 import {
+  breakIndex,
   collect,
   exited,
   leftovers,
@@ -162,6 +163,28 @@ describe('snapshot', () => {
     const adapter = createNodeWalletAdapter({ dataDir: data, tmpDir: tmp });
     await expect(adapter.snapshot({ kind: 'tar' })).rejects.toThrow();
     expect(await fsp.readdir(tmp)).toEqual([]);
+  });
+
+  it('refuses a database whose index disagrees with its table, naming it, leaving nothing', async () => {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
+    breakIndex(wallet.database, 'payments', 'payments_created_at', 'created_at');
+    const tmp = join(root, 'tmp');
+    const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: tmp });
+    const err = await adapter.snapshot({ kind: 'tar' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoahError);
+    expect(err).toMatchObject({
+      code: 'corrupt_wallet_database',
+      message: expect.stringMatching(/wallet\.sqlite is damaged .*not backed up/),
+    });
+    expect(await fsp.readdir(tmp)).toEqual([]);
+    // The wallet itself is left as it was: still readable, still damaged.
+    const db = new Database(wallet.database, { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) FROM payments').pluck().get()).toBe(wallet.payments);
+    } finally {
+      db.close();
+    }
   });
 
   it('cleanup removes the temp copies and is idempotent', async () => {

@@ -36,7 +36,8 @@ Exit codes:
   3  authentication failed, wrong seedphrase, or the backup cannot be decrypted
   4  network error or server unavailable
   5  not found (no such backup)
-  6  integrity failure (damaged backup, unsafe archive, failed database check)
+  6  integrity failure (damaged backup, unsafe archive, failed database check, or a
+     wallet database too damaged to back up)
   7  needs confirmation (restoring an older backup: add --yes-older)`;
 
 /** A usage error: exit code 2. */
@@ -96,6 +97,11 @@ export function classify(err: unknown, server: string): { exit: number; hint: st
     };
   if (NOT_FOUND.has(code))
     return { exit: EXIT.notFound, hint: 'run `noah-backup list` to see the backups' };
+  if (code === 'corrupt_wallet_database')
+    return {
+      exit: EXIT.integrity,
+      hint: 'nothing was uploaded and the backups on the server are kept; repair or replace the wallet database before the next backup',
+    };
   if (INTEGRITY.has(code))
     return {
       exit: EXIT.integrity,

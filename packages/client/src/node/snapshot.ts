@@ -3,6 +3,13 @@
  * copied with `VACUUM INTO` from a read-only connection while the wallet keeps writing,
  * journals (`-wal`, `-shm`, `-journal`) never copied raw, other regular files copied,
  * symlinks and special files skipped; then archived as a stream from the temp copies.
+ *
+ * Every database copy must pass `PRAGMA integrity_check` (the check a restore runs
+ * before it swaps anything in) or the snapshot fails. `VACUUM INTO` copies an index that
+ * disagrees with its table as it is, so without this a damaged wallet database would be
+ * backed up as if it were fine, and with two backups kept, two days later neither one
+ * would restore. Refused at backup time, nothing is uploaded and the last good backups
+ * stay on the server.
  * @module
  */
 import { promises as fsp } from 'node:fs';
@@ -19,7 +26,7 @@ import {
   removeTree,
 } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
-import { vacuumInto } from './sqlite.ts';
+import { integrityCheck, vacuumInto } from './sqlite.ts';
 import { walkDataDir } from './walk.ts';
 
 /** `noah-snapshot-<pid>-<random>`: the pid tells a killed run's copies from a live one's. */
@@ -64,7 +71,8 @@ export interface SnapshotOptions {
  * removed on any failure; on success the caller removes it with `cleanup()`; the temp
  * directories of snapshots whose process was killed are removed first.
  * @throws NoahError `invalid_data_dir` if the data directory does not exist,
- *   `insufficient_space`; SQLite and I/O errors
+ *   `insufficient_space`, `corrupt_wallet_database` if a database's copy fails
+ *   `PRAGMA integrity_check`; SQLite and I/O errors
  */
 export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapshot> {
   o.signal?.throwIfAborted();
@@ -102,6 +110,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
         items.push({ path: item.path, kind: 'skipped', size: 0, note: 'vanished during snapshot' });
         continue;
       }
+      if (item.kind === 'database') checkCopy(copy, item.path);
       const size = (await fsp.stat(copy)).size;
       bytes += size;
       items.push({ path: item.path, kind: item.kind, size });
@@ -144,5 +153,22 @@ async function copyItem(
     // The wallet deleted it between the walk and the copy: not an error.
     if (!(await pathExists(src))) return false;
     throw e;
+  }
+}
+
+/**
+ * Runs the restore's own integrity check on a database copy: a copy that would fail it
+ * at restore time is refused now, before it can replace a good backup.
+ * @throws NoahError `corrupt_wallet_database` (the label only, never content)
+ */
+function checkCopy(copy: string, label: string): void {
+  try {
+    integrityCheck(copy, label);
+  } catch (e) {
+    throw new NoahError(
+      'corrupt_wallet_database',
+      `the wallet database ${label} is damaged (it fails PRAGMA integrity_check): it was not backed up, and the backups already on the server are kept`,
+      { cause: e },
+    );
   }
 }
