@@ -34,6 +34,8 @@ function toJson(value: unknown): string {
 }
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
+/** `1 entry`, `5 entries`: a count with its noun. */
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 /** Prints the result: JSON on --json, else the human line. */
 function print(opts: CommonOptions, value: unknown, human: string): void {
@@ -132,7 +134,7 @@ export function registerClientCommands(program: Command): void {
         print(
           o,
           r,
-          `restored backup ${r.backup_version} (created ${r.created_at}, ${r.format}) into ${o.to}: ${r.entries} entries`,
+          `restored backup ${r.backup_version} (created ${r.created_at}, ${r.format}) into ${o.to}: ${count(r.entries, 'entry', 'entries')}`,
         );
       }),
     );
@@ -175,7 +177,7 @@ export function registerClientCommands(program: Command): void {
         print(
           o,
           { ok: true, ...r },
-          `backup ${r.backup_version} is intact: ${r.format}, created ${r.created_at}, ${r.entries} entries, ${r.databases} databases checked`,
+          `backup ${r.backup_version} is intact: ${r.format}, created ${r.created_at}, ${count(r.entries, 'entry', 'entries')}, ${count(r.databases, 'database', 'databases')} checked`,
         );
       }),
     );
