@@ -25,7 +25,7 @@ import {
   plaintextOf,
   runBackup,
 } from './pipelines.ts';
-import { knownSequence, SEQUENCE_KEY } from './sequence.ts';
+import { knownSequence, SEQUENCE_KEY, serverSequence, storedSequence } from './sequence.ts';
 import {
   type Activity,
   type BackupStatus,
@@ -94,7 +94,7 @@ export interface VerifyResult extends RestoreResult {
 
 /** Result of {@link BackupManager.handleBackupNotification}. */
 export type NotificationResult =
-  | { skipped: 'ignored' | 'recent' | 'running' | 'disabled' }
+  | { skipped: 'ignored' | 'recent' | 'running' | 'disabled' | 'not_restored' }
   | { status: 'success'; backup: BackupInfo }
   | { status: 'failure'; error: ErrorSummary };
 
@@ -130,6 +130,10 @@ export interface BackupManager {
    * manager.handleBackupNotification(data.body ?? data))` plus
    * `Notifications.registerTaskAsync(TASK)`; with UnifiedPush, from the distributor's
    * `onMessage` after `JSON.parse` of the message.
+   *
+   * Skips (`not_restored`) on a device that has neither restored nor made a v2 backup
+   * while the server holds v2 backups of this seedphrase (a new phone, a reinstall):
+   * `restoreBackup()` or an explicit `triggerBackup()` ends that (docs/PUSH.md §3).
    */
   handleBackupNotification(data: unknown): Promise<NotificationResult>;
   /** The backup status (as loaded from the state store once {@link ready} resolves). */
@@ -291,6 +295,19 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     return { status: 'completed', ...result.value };
   };
 
+  /**
+   * A new phone or a reinstall: no v2 backup made or restored here (no stored sequence),
+   * while the server holds v2 backups of this seedphrase. Nothing says this device's
+   * wallet data descends from them (it may be a fresh, empty wallet), so a push must not
+   * replace them: two daily backups would. Restoring, or an explicit `triggerBackup`
+   * (the user's choice), stores a sequence and ends this. Legacy backups carry no
+   * sequence and do not count: a device upgraded from the apps that wrote them keeps
+   * backing up.
+   */
+  const notRestoredHere = async (): Promise<boolean> =>
+    (await storedSequence(state)) === null &&
+    (await serverSequence({ api, keyring: opts.keys.keyring, state, logger })) > 0n;
+
   const isBackupEnabled = async (): Promise<boolean> => {
     try {
       const { backup_enabled } = await api.getSettings();
@@ -409,6 +426,12 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         if (last !== null && sameUtcDay(new Date(last), clock.now())) return { skipped: 'recent' };
         if (await lock.isHeld()) return { skipped: 'running' };
         if (!(await isBackupEnabled())) return { skipped: 'disabled' };
+        if (await notRestoredHere()) {
+          logger.warn(
+            'automatic backup skipped: this device has neither restored nor made a backup, and the server holds backups of this seedphrase',
+          );
+          return { skipped: 'not_restored' };
+        }
         const result = await triggerBackup();
         if (result.status === 'skipped') return { skipped: 'running' };
         await report({ notification_id: notificationId, kind: 'backup', status: 'success' });

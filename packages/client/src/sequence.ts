@@ -45,14 +45,11 @@ export async function storedSequence(state: DeviceStateStore): Promise<bigint | 
 
 /**
  * The highest v2 sequence this device knows: the stored one; with none stored, the
- * highest among the server's backups whose header authenticates under this device's key
- * (then stored, if any was found); 0 if there is none (no backups, or only legacy ones).
- * The headers are read concurrently.
+ * highest among the server's backups ({@link serverSequence}), then stored if any was
+ * found; 0 if there is none (no backups, or only legacy ones).
  *
  * @param ctx - API client, keyring, device state, logger, cancellation
- * @param opened - a backup whose authenticated header the caller already holds (a
- *   restore has just opened it): its sequence is taken as is, not read again, while the
- *   list shows that slot with the same creation time (else the slot was replaced since)
+ * @param opened - as for {@link serverSequence}
  * @returns the sequence; a new backup takes the next one
  * @throws whatever the API throws (no sequence is guessed when the server cannot answer)
  * @example
@@ -60,16 +57,36 @@ export async function storedSequence(state: DeviceStateStore): Promise<bigint | 
  * const sequence = (await knownSequence(ctx)) + 1n;
  * ```
  */
-export async function knownSequence(
-  ctx: SequenceContext,
-  opened?: {
-    readonly version: BackupVersion;
-    readonly createdAt: string;
-    readonly sequence: bigint | null;
-  },
-): Promise<bigint> {
+export async function knownSequence(ctx: SequenceContext, opened?: OpenedSlot): Promise<bigint> {
   const stored = await storedSequence(ctx.state);
   if (stored !== null) return stored;
+  const highest = await serverSequence(ctx, opened);
+  if (highest > 0n) {
+    await ctx.state.set(SEQUENCE_KEY, highest.toString());
+    ctx.logger.info('sequence taken from the server', { sequence: highest.toString() });
+  }
+  return highest;
+}
+
+/** A backup whose authenticated header the caller already holds. */
+export interface OpenedSlot {
+  readonly version: BackupVersion;
+  readonly createdAt: string;
+  readonly sequence: bigint | null;
+}
+
+/**
+ * The highest sequence among the server's backups whose v2 header authenticates under
+ * this device's key; 0 if there is none. The headers are read concurrently; nothing is
+ * stored.
+ *
+ * @param ctx - API client, keyring, logger, cancellation
+ * @param opened - a backup whose authenticated header the caller already holds (a
+ *   restore has just opened it): its sequence is taken as is, not read again, while the
+ *   list shows that slot with the same creation time (else the slot was replaced since)
+ * @throws whatever the API throws
+ */
+export async function serverSequence(ctx: SequenceContext, opened?: OpenedSlot): Promise<bigint> {
   const backups = await ctx.api.list({ signal: ctx.signal });
   const sequences = await Promise.all(
     backups.map((b) =>
@@ -80,10 +97,6 @@ export async function knownSequence(
   );
   let highest = 0n;
   for (const seq of sequences) if (seq !== null && seq > highest) highest = seq;
-  if (highest > 0n) {
-    await ctx.state.set(SEQUENCE_KEY, highest.toString());
-    ctx.logger.info('sequence taken from the server', { sequence: highest.toString() });
-  }
   return highest;
 }
 

@@ -5,14 +5,16 @@
 import { cp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DecryptionError } from '@noah-backup/core/errors';
+import { encryptBackupBytes } from '@noah-backup/core/format';
 import { parseV2Header } from '@noah-backup/core/v2';
+import { strToU8, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { createApiClient } from '../src/api-client.ts';
 import { LOCK_KEY } from '../src/backup-lock.ts';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { AbortedError, ApiError, IntegrityError } from '../src/errors.ts';
 import { fullCombos, putRawObject } from '../../server/test/helpers/server.ts';
-import { addPayment, type Device, newMnemonic, deviceSuite } from './helpers/device.ts';
+import { addPayment, type Device, newMnemonic, deviceSuite, uploadRaw } from './helpers/device.ts';
 
 describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
   const suite = deviceSuite(combo, 'e2e', 16 * 2 ** 20);
@@ -301,6 +303,54 @@ describe.each(fullCombos)('manager on $metadataKind + $blobKind', (combo) => {
       status: 'success',
     });
     expect(m.getStatus().lastSuccessAt).toBe('2026-06-02T00:01:00.000Z');
+  });
+
+  it('a new device skips pushes over backups it has not restored, until it restores or backs up', async () => {
+    const mnemonic = newMnemonic();
+    const a = await device(mnemonic);
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 3 });
+    await a.manager.setBackupEnabled(true);
+    await a.manager.triggerBackup();
+    const list = await a.manager.listBackups();
+    const push = { type: 'backup_trigger', notification_id: 'n-new' };
+
+    // A reinstall whose wallet starts empty (other data, no device state): a push must not
+    // replace the backups that hold the user's history.
+    const b = await device(mnemonic);
+    await createDemoWallet(b.walletDir, { sizeMb: 1, seed: 5 });
+    expect(await b.manager.handleBackupNotification(push)).toEqual({ skipped: 'not_restored' });
+    expect(await b.manager.handleBackupNotification(push)).toEqual({ skipped: 'not_restored' });
+    expect(await a.manager.listBackups()).toEqual(list);
+    expect(b.manager.getStatus()).toMatchObject({ state: 'idle', lastAttemptAt: null });
+    // Once it has restored, pushes back up again.
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(await walletDigest(a.walletDir));
+    expect(await b.manager.handleBackupNotification(push)).toMatchObject({ status: 'success' });
+
+    // Another reinstall keeps its own data by choice: an explicit backup, then pushes.
+    const c = await device(mnemonic);
+    await createDemoWallet(c.walletDir, { sizeMb: 1, seed: 6 });
+    expect(await c.manager.handleBackupNotification(push)).toEqual({ skipped: 'not_restored' });
+    await c.manager.triggerBackup();
+    c.clock.advance(86_400_000);
+    expect(await c.manager.handleBackupNotification(push)).toMatchObject({ status: 'success' });
+  });
+
+  it('legacy backups (no sequence) do not hold a device back from pushes', async () => {
+    const a = await device(newMnemonic());
+    await createDemoWallet(a.walletDir, { sizeMb: 1 });
+    await a.manager.setBackupEnabled(true);
+    // What the native apps left on the server: a noah-v1 backup of a ZIP.
+    const legacy = await encryptBackupBytes(zipSync({ 'settings.json': strToU8('{}') }), {
+      format: 'noah-v1',
+      keyring: a.keys.keyring,
+      createdAt: suite.srv.clock.now(),
+    });
+    await uploadRaw(a.api, legacy);
+    expect(
+      await a.manager.handleBackupNotification({ type: 'backup_trigger', notification_id: 'n-l' }),
+    ).toMatchObject({ status: 'success' });
+    expect(await a.manager.listBackups()).toHaveLength(2);
   });
 
   it('a crashed run’s lock goes stale; its status reads as interrupted', async () => {
