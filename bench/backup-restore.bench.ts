@@ -91,7 +91,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `noah-backup serve` on embedded defaults in `dir`, rate limits lifted; resolves with its URL once listening. */
+/**
+ * `noah-backup serve` on embedded defaults in `dir`, rate limits lifted; resolves with its
+ * URL once listening.
+ */
 async function startServe(dir: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -101,8 +104,9 @@ async function startServe(dir: string): Promise<{ url: string; child: ChildProce
       PUBLIC_URL: url,
       LOG_LEVEL: 'warn',
       MAX_BACKUP_SIZE: '5GiB',
-      // The bench times the client: with the default limits (30 logins a minute), runs
-      // close together get a 429 and wait out its Retry-After inside a measured command.
+      // The bench times the client: with the default limit (30 auth requests a minute per
+      // IP, a k1 and a login each, so 15 logins), runs close together get a 429 and wait
+      // out its Retry-After inside a measured command.
       RATE_LIMIT_AUTH_PER_MINUTE: '100000',
       RATE_LIMIT_USER_PER_MINUTE: '100000',
     },
