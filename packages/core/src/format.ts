@@ -107,7 +107,7 @@ export interface EncryptBackupOptions {
 const FORMATS: readonly BackupFormat[] = ['v2', 'noah-v1', 'seed-v0'];
 
 function checkKeyring(keyring: unknown): asserts keyring is Keyring {
-  if (typeof keyring !== 'object' || keyring === null || !('legacySeedphrase' in keyring))
+  if (typeof keyring !== 'object' || keyring === null || !('legacySeedphrases' in keyring))
     throw new TypeError('keyring must be a Keyring (createKeyring)');
 }
 
@@ -265,25 +265,35 @@ function legacyTextCap(cap: number): number {
 }
 
 /**
- * Decrypts a decoded legacy blob by the FORMAT.md §2.2 rule: a first byte of 0x01 means
- * noah-v1 first, then seed-v0 on authentication failure; anything else, seed-v0 only.
+ * Decrypts a decoded legacy blob with each candidate text in turn (FORMAT.md §3.1: the
+ * canonical phrase, then the text as given), each by the §2.2 rule: a first byte of
+ * 0x01 means noah-v1 first, then seed-v0 on authentication failure; anything else,
+ * seed-v0 only.
  */
 async function openLegacy(
   blob: Uint8Array,
-  seedphrase: string,
+  seedphrases: readonly string[],
   cap: number,
 ): Promise<{ format: BackupFormat; plaintext: Uint8Array }> {
-  if (blob[0] === NOAH_V1_VERSION && blob.length >= NOAH_V1_OVERHEAD) {
-    if (blob.length - NOAH_V1_OVERHEAD > cap) throw capError(cap);
+  const noahV1 = blob[0] === NOAH_V1_VERSION && blob.length >= NOAH_V1_OVERHEAD;
+  if (noahV1 && blob.length - NOAH_V1_OVERHEAD > cap) throw capError(cap);
+  for (const seedphrase of seedphrases) {
+    if (noahV1) {
+      try {
+        return { format: 'noah-v1', plaintext: await openNoahV1Blob(blob, seedphrase) };
+      } catch (err) {
+        if (!(err instanceof DecryptionError)) throw err;
+      }
+    }
+    if (blob.length - SEED_V0_OVERHEAD > cap) throw capError(cap);
     try {
-      return { format: 'noah-v1', plaintext: await openNoahV1Blob(blob, seedphrase) };
+      return { format: 'seed-v0', plaintext: await openSeedV0Blob(blob, seedphrase) };
     } catch (err) {
       if (!(err instanceof DecryptionError)) throw err;
     }
   }
-  if (blob.length - SEED_V0_OVERHEAD > cap) throw capError(cap);
-  // Both failing is one DecryptionError: the reader never says which attempt failed.
-  return { format: 'seed-v0', plaintext: await openSeedV0Blob(blob, seedphrase) };
+  // Every attempt failing is one DecryptionError: the reader never says which failed.
+  throw new DecryptionError();
 }
 
 /**
@@ -326,7 +336,7 @@ export async function openBackup(
     const text = await collect(stream, legacyTextCap(cap)).catch((err: unknown) => {
       throw err instanceof LimitExceededError ? capError(cap) : err;
     });
-    const opened = await openLegacy(decodeLegacyText(text), keyring.legacySeedphrase, cap);
+    const opened = await openLegacy(decodeLegacyText(text), keyring.legacySeedphrases, cap);
     return { format: opened.format, plaintext: fromBytes(opened.plaintext) };
   } catch (err) {
     await close();

@@ -13,6 +13,7 @@ import { validateMnemonic as bip39Validate } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { abytes, astring, utf8ToBytes, wipe } from './bytes.ts';
 import { InvalidMnemonicError } from './errors.ts';
+import { legacyTrim } from './legacy.ts';
 import { platform } from '#platform';
 
 /** HKDF info label of the v2 root key (FORMAT.md §5.2). */
@@ -22,20 +23,26 @@ const WORD_COUNTS = [12, 15, 18, 21, 24];
 const WORDS: ReadonlySet<string> = new Set(wordlist);
 
 /**
- * Normalises a seedphrase the BIP39 way: Unicode NFKD, trimmed, runs of whitespace
- * collapsed to one ASCII space. Case is kept (the English wordlist is lower case).
+ * Normalises a seedphrase (FORMAT.md §5.2): Unicode NFKD, trimmed, runs of whitespace
+ * collapsed to one ASCII space, then ASCII letters A–Z folded to lower case. The BIP39
+ * English wordlist is lower case and phone keyboards capitalise the first word, so
+ * `Abandon` is `abandon`; nothing a BIP39 wallet could have derived keys from changes.
  * @param mnemonic - the seedphrase as typed
  * @returns the normalised seedphrase
  * @throws TypeError if `mnemonic` is not a string
  * @example
  * ```ts
- * normalizeMnemonic('  abandon\u3000abandon\n about ') // 'abandon abandon about'
+ * normalizeMnemonic('  Abandon\u3000abandon\n ABOUT ') // 'abandon abandon about'
  * ```
  */
 export function normalizeMnemonic(mnemonic: string): string {
   astring('mnemonic', mnemonic);
   const s = mnemonic.normalize('NFKD').trim();
-  return s === '' ? '' : s.split(/\s+/u).join(' ');
+  if (s === '') return '';
+  return s
+    .split(/\s+/u)
+    .join(' ')
+    .replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 /** Why a mnemonic is invalid, without ever echoing its words. */
@@ -81,8 +88,9 @@ export function validateMnemonic(mnemonic: string): string {
  */
 export async function mnemonicToSeed(mnemonic: string): Promise<Uint8Array> {
   // BIP39: PBKDF2-HMAC-SHA512(NFKD(mnemonic), "mnemonic" || NFKD(passphrase), 2048, 64),
-  // with the platform's native PBKDF2 (JavaScript's took ~90 ms of every command).
-  const words = validateMnemonic(mnemonic); // NFKD already
+  // over the canonical phrase (FORMAT.md §5.2), with the platform's native PBKDF2
+  // (JavaScript's took ~90 ms of every command).
+  const words = validateMnemonic(mnemonic); // NFKD, single spaces, lower case
   return platform.pbkdf2Sha512(utf8ToBytes(words), utf8ToBytes('mnemonic'), 2048, 64);
 }
 
@@ -105,10 +113,17 @@ export function deriveV2RootKey(seed: Uint8Array): Uint8Array {
 /** The keys of one seedphrase, derived once per session (see {@link createKeyring}). */
 export interface Keyring {
   /**
-   * The seedphrase exactly as given, only trimmed: the legacy formats (FORMAT.md §3, §4)
-   * feed it to PBKDF2 without normalisation, as the native apps did.
+   * The text a legacy writer feeds to PBKDF2 (FORMAT.md §3.1): the canonical phrase
+   * (§5.2) when the seedphrase is valid BIP39, which is the phrase Noah's apps hold;
+   * otherwise the text as given, trimmed (the legacy formats accept any passphrase).
    */
   readonly legacySeedphrase: string;
+  /**
+   * The texts a legacy reader tries, in order (FORMAT.md §3.1): {@link legacySeedphrase},
+   * then the text as given, trimmed, when that differs (a backup made from the text as
+   * typed stays readable). One or two entries.
+   */
+  readonly legacySeedphrases: readonly string[];
   /**
    * The 32-byte v2 root key. Owned by the keyring: do not modify; zeroed by `destroy()`.
    * @throws InvalidMnemonicError if the seedphrase is not valid BIP39; Error after destroy
@@ -142,8 +157,10 @@ export async function createKeyring(mnemonic: string): Promise<Keyring> {
   let problem: string | undefined;
   let seed: Uint8Array | undefined;
   let root: Uint8Array | undefined;
+  let canonical: string | undefined;
   try {
-    seed = await mnemonicToSeed(mnemonic);
+    canonical = validateMnemonic(mnemonic);
+    seed = await mnemonicToSeed(canonical);
     root = deriveV2RootKey(seed);
   } catch (err) {
     if (!(err instanceof InvalidMnemonicError)) throw err;
@@ -155,8 +172,12 @@ export async function createKeyring(mnemonic: string): Promise<Keyring> {
     if (!key) throw new InvalidMnemonicError(problem);
     return key;
   };
+  const asGiven = legacyTrim(mnemonic);
+  const legacySeedphrases =
+    canonical === undefined || canonical === asGiven ? [asGiven] : [canonical, asGiven];
   return {
-    legacySeedphrase: mnemonic.trim(),
+    legacySeedphrase: legacySeedphrases[0]!,
+    legacySeedphrases,
     v2Key: () => get(root),
     seed: () => get(seed),
     destroy() {

@@ -110,10 +110,26 @@ export function createSeedV0KeyCache(): SeedV0KeyCache {
  * ```
  */
 export function legacyPassword(seedphrase: string): Uint8Array {
-  astring('seedphrase', seedphrase);
-  const trimmed = seedphrase.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '');
+  const trimmed = legacyTrim(seedphrase);
   if (trimmed.length === 0) throw new RangeError('seedphrase must not be empty');
   return utf8ToBytes(trimmed);
+}
+
+/**
+ * The `trim` of FORMAT.md §3.1: removes leading and trailing Unicode White_Space and
+ * nothing else (unlike `String.prototype.trim`, which also removes U+FEFF).
+ *
+ * @param seedphrase - the seedphrase text
+ * @returns the trimmed text (may be empty)
+ * @throws TypeError if `seedphrase` is not a string
+ * @example
+ * ```ts
+ * legacyTrim('\u3000word1 word2\n'); // 'word1 word2'
+ * ```
+ */
+export function legacyTrim(seedphrase: string): string {
+  astring('seedphrase', seedphrase);
+  return seedphrase.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '');
 }
 
 /**

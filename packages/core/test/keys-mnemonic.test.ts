@@ -69,7 +69,6 @@ describe('normalizeMnemonic / validateMnemonic', () => {
       `${ABOUT.split(' ').slice(1).join(' ')} about`, // 11+1 words reordered: checksum
       ABOUT.split(' ').slice(0, 11).join(' '), // 11 words
       '',
-      'Abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about',
     ];
     for (const m of cases) {
       const err = thrown(() => validateMnemonic(m));
@@ -154,15 +153,19 @@ describe('keys', () => {
     b.destroy();
   });
 
-  it('createKeyring keeps the legacy seedphrase as given (trimmed only)', async () => {
+  it('createKeyring: legacy texts are the canonical phrase, then the text as given', async () => {
     const k = await createKeyring(`  ${ABOUT.replace(' ', '  ')}\n`);
-    expect(k.legacySeedphrase).toBe(ABOUT.replace(' ', '  '));
+    expect(k.legacySeedphrase).toBe(ABOUT);
+    expect(k.legacySeedphrases).toEqual([ABOUT, ABOUT.replace(' ', '  ')]);
     expect(bytesToHex(k.v2Key())).toBe(ABOUT_V2_KEY);
+    const plain = await createKeyring(ABOUT);
+    expect(plain.legacySeedphrases).toEqual([ABOUT]);
   });
 
   it('a non-BIP39 passphrase still gives a keyring, whose v2Key() and seed() throw', async () => {
     const k = await createKeyring(' my old passphrase ');
     expect(k.legacySeedphrase).toBe('my old passphrase');
+    expect(k.legacySeedphrases).toEqual(['my old passphrase']);
     expect(() => k.v2Key()).toThrow(InvalidMnemonicError);
     expect(() => k.seed()).toThrow(InvalidMnemonicError);
     expect(thrown(() => k.v2Key()).message).not.toMatch(/\bmy\b|\bold\b|passphrase/);

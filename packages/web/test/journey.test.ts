@@ -241,10 +241,14 @@ describe('web app journey', () => {
   });
 
   it('restores on the new device from the seedphrase alone, with the same payments', async () => {
-    // Stray spaces and line breaks are normalised (BIP39 NFKD, single spaces).
-    await page2
-      .getByLabel('Seedphrase', { exact: true })
-      .fill(`  ${mnemonic.split(' ').join('  \n')}  `);
+    // Typed as a phone keyboard types it: capitals, stray spaces and line breaks are
+    // normalised (docs/FORMAT.md §5.2: NFKD, single spaces, lower case).
+    const typed = mnemonic
+      .split(' ')
+      .map((w, i) =>
+        i === 0 ? w.charAt(0).toUpperCase() + w.slice(1) : i === 4 ? w.toUpperCase() : w,
+      );
+    await page2.getByLabel('Seedphrase', { exact: true }).fill(`  ${typed.join('  \n')}  `);
     await page2.getByRole('button', { name: 'Restore wallet' }).click();
     await expect.poll(() => heading(page2), T).toBe('Wallet');
     await expect
