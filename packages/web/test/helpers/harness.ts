@@ -5,10 +5,19 @@
  * Chromium headless through playwright-core.
  * @module
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { loadConfig } from '@noah-backup/server/config';
 import { type RunningServer, startServer } from '@noah-backup/server/start';
 import { type Browser, chromium } from 'playwright-core';
@@ -17,9 +26,79 @@ import { build } from 'vite';
 /** The web package's directory. */
 export const WEB_DIR = resolve(import.meta.dirname, '../..');
 
-/** Builds the app into `packages/web/dist`. */
+const REPO = resolve(WEB_DIR, '../..');
+/** What the build reads: a change in any of them means a new build. */
+const BUILD_INPUTS = [
+  'packages/web/src',
+  'packages/web/index.html',
+  'packages/web/vite.config.ts',
+  'packages/client/src',
+  'packages/core/src',
+  'package-lock.json',
+];
+const STAMP = join(WEB_DIR, 'dist', '.source-hash');
+/** One lock per checkout, outside it (a killed run leaves nothing in the tree). */
+const LOCK = join(
+  tmpdir(),
+  `noah-web-build-${createHash('sha256').update(WEB_DIR).digest('hex').slice(0, 12)}`,
+);
+
+function sourceHash(): string {
+  const h = createHash('sha256');
+  for (const input of BUILD_INPUTS) {
+    const abs = join(REPO, input);
+    const files = statSync(abs).isDirectory() ? filesUnder(abs).sort() : [abs];
+    for (const f of files) h.update(`${relative(REPO, f)}\0`).update(readFileSync(f));
+  }
+  return h.digest('hex');
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Takes the build lock (a directory holding the owner's pid); frees one left by a dead run. */
+async function lockBuild(): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      return;
+    } catch {
+      let owner = Number.NaN;
+      try {
+        owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
+      } catch {}
+      if (Number.isInteger(owner) && !alive(owner)) rmSync(LOCK, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/**
+ * Builds the app into `packages/web/dist` unless it is already built from these sources.
+ * Test files run in parallel processes, each serving `dist`: one builds while the others
+ * wait, and none rebuilds (emptying `dist`) under another's running server.
+ */
 export async function buildWebApp(): Promise<void> {
-  await build({ configFile: join(WEB_DIR, 'vite.config.ts'), logLevel: 'warn' });
+  await lockBuild();
+  try {
+    const hash = sourceHash();
+    let built = '';
+    try {
+      built = readFileSync(STAMP, 'utf8');
+    } catch {}
+    if (built === hash) return;
+    await build({ configFile: join(WEB_DIR, 'vite.config.ts'), logLevel: 'warn' });
+    writeFileSync(STAMP, hash);
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
 }
 
 function freePort(): Promise<number> {
