@@ -8,6 +8,7 @@ import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic } from 'sql.js';
 import wasmUrl from 'sql.js/dist/sql-wasm-browser.wasm?url';
 import { NoahError } from '@noah-backup/core/errors';
+import { ForeignWalletError } from './archive.ts';
 
 /** The wallet's schema: one payments table (amounts in satoshis, signed). */
 export const WALLET_SCHEMA = `
@@ -43,19 +44,29 @@ export class CorruptDatabaseError extends NoahError {
   }
 }
 
+/** The first 16 bytes of every SQLite database file ("SQLite format 3\0"). */
+const SQLITE_MAGIC = new TextEncoder().encode('SQLite format 3\u0000');
+
+/** The columns this wallet reads from `payments` (see `wallet-store.ts`). */
+const PAYMENT_COLUMNS = ['id', 'amount', 'description', 'created_at'];
+
 /**
- * Opens database bytes and proves they are a healthy wallet database: SQLite's
- * `PRAGMA integrity_check` must answer exactly "ok" and the `payments` table must exist.
+ * Opens database bytes and proves they are a healthy database of this wallet: SQLite's
+ * `PRAGMA integrity_check` must answer exactly "ok" (else it is damaged), and the
+ * `payments` table must have this wallet's columns (else it is another wallet's).
  *
  * @param bytes - an SQLite database file
  * @returns the open database; the caller closes it
- * @throws CorruptDatabaseError when the bytes are not a healthy wallet database
+ * @throws ForeignWalletError when the bytes are not an SQLite database or not this
+ *   wallet's; CorruptDatabaseError when the database is damaged
  * @example
  * ```ts
  * const db = await openVerifiedDatabase(files.get('wallet.sqlite')!);
  * ```
  */
 export async function openVerifiedDatabase(bytes: Uint8Array): Promise<Database> {
+  if (bytes.length < SQLITE_MAGIC.length || !SQLITE_MAGIC.every((b, i) => bytes[i] === b))
+    throw new ForeignWalletError('its wallet.sqlite is not an SQLite database');
   const SQL = await loadSqlite();
   let db: Database | undefined;
   try {
@@ -64,13 +75,15 @@ export async function openVerifiedDatabase(bytes: Uint8Array): Promise<Database>
     const verdict = check[0]?.values.map((row) => String(row[0]));
     if (verdict?.length !== 1 || verdict[0] !== 'ok')
       throw new CorruptDatabaseError('the wallet database in the backup is damaged');
-    const table = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payments'");
-    if (table.length === 0)
-      throw new CorruptDatabaseError('the backup does not hold a wallet database');
+    const columns = new Set(
+      (db.exec('PRAGMA table_info(payments)')[0]?.values ?? []).map((row) => String(row[1])),
+    );
+    if (!PAYMENT_COLUMNS.every((c) => columns.has(c)))
+      throw new ForeignWalletError("its database does not hold this web wallet's payments table");
     return db;
   } catch (err) {
     db?.close();
-    if (err instanceof CorruptDatabaseError) throw err;
+    if (err instanceof CorruptDatabaseError || err instanceof ForeignWalletError) throw err;
     throw new CorruptDatabaseError('the wallet database in the backup cannot be opened');
   }
 }

@@ -1,14 +1,19 @@
 /**
  * The browser's `WalletDataAdapter`: what the BackupManager backs up and restores.
  * A snapshot is an archive of `wallet.sqlite` (sql.js `export()`, consistent because
- * sql.js runs on this one thread) and `settings.json`. A restore unpacks with guards,
- * opens the database, runs `PRAGMA integrity_check`, and only then swaps it in
- * atomically (see `wallet-store.ts`).
+ * sql.js runs on this one thread) and `settings.json`. A restore reads any archive the
+ * Node side writes, with its guards (`archive-read.ts`); an archive holding anything but
+ * those two files, or a database without this wallet's tables, is another kind of
+ * wallet's backup (`foreign_wallet`), never "damaged". This wallet's database must pass
+ * `PRAGMA integrity_check` before it is swapped in atomically (see `wallet-store.ts`).
  * @module
  */
 import type { ArchiveKind, WalletDataAdapter, WalletSnapshot } from '@noah-backup/client/adapters';
+import { DEFAULT_LIMITS } from '@noah-backup/client/node/guards';
 import type { Clock } from '@noah-backup/core/clock';
-import { ArchiveError, packArchive, unpackArchive } from './archive.ts';
+import { LimitExceededError } from '@noah-backup/core/errors';
+import { ForeignWalletError, packArchive } from './archive.ts';
+import { type ArchiveItem, readArchive } from './archive-read.ts';
 import { openVerifiedDatabase } from './sqlite.ts';
 import type { WalletSettings, WalletStore } from './wallet-store.ts';
 
@@ -16,36 +21,27 @@ import type { WalletSettings, WalletStore } from './wallet-store.ts';
 export const DB_FILE = 'wallet.sqlite';
 export const SETTINGS_FILE = 'settings.json';
 
-/** Size caps for a restore (a demo wallet is kilobytes; these leave ample room). */
-export const RESTORE_LIMITS = {
-  allowedNames: [DB_FILE, SETTINGS_FILE],
-  maxEntryBytes: 64 * 1024 * 1024,
-  maxTotalBytes: 65 * 1024 * 1024,
-} as const;
+/** Largest file kept in memory on a restore, by name (a demo wallet is kilobytes). */
+export const KEEP_LIMITS: ReadonlyMap<string, number> = new Map([
+  [DB_FILE, 64 * 1024 * 1024],
+  [SETTINGS_FILE, 1024 * 1024],
+]);
 
 const enc = new TextEncoder();
 
-async function collect(
-  stream: AsyncIterable<Uint8Array>,
-  max: number,
-  signal?: AbortSignal,
-): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    signal?.throwIfAborted();
-    size += chunk.length;
-    // An archive is a little larger than its entries (headers, padding).
-    if (size > max + 1024 * 1024) throw new ArchiveError('its contents are too large');
-    parts.push(chunk);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/**
+ * Keeps this wallet's two files; anything else shows the backup is another wallet's.
+ * Reading stops there: the rest of a large backup need not be downloaded to say so.
+ */
+function keepWebFile(item: ArchiveItem): boolean {
+  const cap = item.type === 'file' ? KEEP_LIMITS.get(item.path) : undefined;
+  if (cap === undefined)
+    throw new ForeignWalletError(
+      'it holds files or folders this web wallet does not write (a wallet data directory backed up by the noah-backup command line or an app)',
+    );
+  if (item.size > cap)
+    throw new LimitExceededError(`${item.path} is larger than this app accepts (${cap} bytes)`);
+  return true;
 }
 
 function parseSettings(bytes: Uint8Array | undefined, clock: Clock): WalletSettings {
@@ -60,9 +56,10 @@ function parseSettings(bytes: Uint8Array | undefined, clock: Clock): WalletSetti
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw new ArchiveError('its settings file is not valid JSON');
+    throw new ForeignWalletError(`its ${SETTINGS_FILE} is not this web wallet's`);
   }
-  if (typeof raw !== 'object' || raw === null) throw new ArchiveError('its settings are invalid');
+  if (typeof raw !== 'object' || raw === null)
+    throw new ForeignWalletError(`its ${SETTINGS_FILE} is not this web wallet's`);
   const r = raw as Record<string, unknown>;
   return {
     version: 1,
@@ -94,10 +91,14 @@ export function createWebWalletData(wallet: WalletStore, clock: Clock): WalletDa
     kind: ArchiveKind,
     signal?: AbortSignal,
   ) {
-    const bytes = await collect(archive, RESTORE_LIMITS.maxTotalBytes, signal);
-    const files = unpackArchive(kind, bytes, RESTORE_LIMITS);
+    // The Node reader's limits (DEFAULT_LIMITS): what it accepts, this reader accepts.
+    const files = await readArchive(kind, archive, {
+      limits: DEFAULT_LIMITS,
+      keep: keepWebFile,
+      signal,
+    });
     const dbBytes = files.get(DB_FILE);
-    if (!dbBytes) throw new ArchiveError('it holds no wallet database');
+    if (!dbBytes) throw new ForeignWalletError(`it holds no ${DB_FILE}`);
     const settings = parseSettings(files.get(SETTINGS_FILE), clock);
     const db = await openVerifiedDatabase(dbBytes);
     return { db, settings, entries: files.size };

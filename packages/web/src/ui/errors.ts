@@ -1,6 +1,6 @@
 /**
  * Turns any error the SDK, the core or the adapters throw into a human sentence with
- * a next step (issue 6 item 3). Keyed on the stable `code` of NoahError subclasses;
+ * a next step. Keyed on the stable `code` of NoahError subclasses;
  * never shows a raw message that could hold a URL or a secret.
  * @module
  */
@@ -51,6 +51,15 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
   corrupt_archive: {
     title: 'This backup is corrupted: its contents are damaged.',
     next: 'Restore the other backup in the list, or make a new backup.',
+  },
+  foreign_wallet: {
+    title: 'This backup was made by another kind of wallet.',
+    next: 'It is intact, but this app cannot use what it holds. Restore it with the app or the noah-backup command line that made it. Nothing on this device changed.',
+  },
+  unsafe_archive: {
+    title:
+      'This backup holds entries this app refuses to unpack, such as links or paths outside the wallet.',
+    next: 'Nothing on this device changed. Restore the other backup in the list, or make a new backup.',
   },
   corrupt_database: {
     title: 'This backup is corrupted: its wallet database is damaged.',
