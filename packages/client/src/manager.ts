@@ -386,6 +386,10 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
             entries,
           };
         });
+        // Advisory, like every status: failing to record it does not undo the restore.
+        await setStatus({
+          restoredFrom: { backupCreatedAt: result.created_at, restoredAt: now() },
+        }).catch((err) => logger.warn('could not record the restore', summarizeError(err)));
         await report({ kind: 'restore', status: 'success' });
         return result;
       } catch (err) {

@@ -26,6 +26,11 @@ export interface BackupStatus {
   lastAttemptAt: string | null;
   /** Why the last backup failed; null after a success. */
   lastError: ErrorSummary | null;
+  /**
+   * The last restore on this device: when the restored backup was made, and when it was
+   * restored. Absent before any; a new phone's wallet is backed up as of that backup.
+   */
+  restoredFrom?: { backupCreatedAt: string; restoredAt: string };
 }
 
 /** What the manager is doing right now. */
@@ -136,7 +141,8 @@ export function parseStatus(text: string | null): BackupStatus {
     const states: BackupState[] = ['idle', 'in_progress', 'success', 'failed'];
     const str = (x: unknown) => (typeof x === 'string' ? x : null);
     const err = v.lastError;
-    return {
+    const restored = v.restoredFrom;
+    const status: BackupStatus = {
       state: states.includes(v.state as BackupState) ? (v.state as BackupState) : 'idle',
       lastSuccessAt: str(v.lastSuccessAt),
       lastAttemptAt: str(v.lastAttemptAt),
@@ -145,6 +151,12 @@ export function parseStatus(text: string | null): BackupStatus {
           ? { code: err.code, message: err.message }
           : null,
     };
+    if (str(restored?.backupCreatedAt) && str(restored?.restoredAt))
+      status.restoredFrom = {
+        backupCreatedAt: restored!.backupCreatedAt,
+        restoredAt: restored!.restoredAt,
+      };
+    return status;
   } catch {
     return INITIAL_STATUS;
   }
