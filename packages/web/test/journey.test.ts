@@ -1,18 +1,19 @@
 /**
- * The whole promise in a real browser (issue 6 item 4): create a wallet, enable backups,
- * add payments, back up and watch the progress complete, see the history, restore on a
- * new device (a fresh browser context) from the seedphrase alone and find the same
- * payments; restore a chosen backup and delete one, each after a confirmation; a wrong
- * seedphrase shows its error and changes nothing. Real server, real Chromium. Saves a
- * screenshot of each screen: to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (how the
- * committed ones are refreshed), otherwise to a temp dir so a test run leaves the tree clean.
+ * The whole promise in a real browser: create a wallet, enable backups (the first backup
+ * is made at once), add payments, back up and watch the progress complete, see the
+ * history, restore on a new device (a fresh browser context) from the seedphrase alone
+ * and find the same payments and the backup it came from; restore a chosen backup and
+ * delete one, each after a confirmation; a wrong seedphrase shows its error and changes
+ * nothing. Real server, real Chromium. Saves a screenshot of each screen: to
+ * docs/screenshots/ with UPDATE_SCREENSHOTS=1 (how the committed ones are refreshed),
+ * otherwise to a temp dir so a test run leaves the tree clean.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import type { Browser, BrowserContext, Locator, Page, Route } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AppServer,
@@ -22,6 +23,15 @@ import {
   launchChromium,
   startAppServer,
 } from './helpers/harness.ts';
+import {
+  attrOf,
+  heading,
+  newDevice as openDevice,
+  T,
+  type TrackedPage,
+  textOf,
+  walletIsEmpty,
+} from './helpers/page.ts';
 
 const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? resolve(import.meta.dirname, '../../../docs/screenshots')
@@ -36,34 +46,11 @@ const BALANCE = '39,234 sats';
 let srv: AppServer;
 let browser: Browser;
 let device2: BrowserContext;
-let page1: Page;
-let page2: Page;
+let page1: TrackedPage;
+let page2: TrackedPage;
 let mnemonic = '';
 
-async function newDevice(): Promise<[BrowserContext, Page]> {
-  const ctx = await browser.newContext({ viewport: { width: 960, height: 820 } });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(20_000);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  (page as Page & { errors: string[] }).errors = errors;
-  await page.goto(srv.url);
-  return [ctx, page];
-}
-
-const T = { timeout: 20_000, interval: 100 };
-/** The element's visible text, or '' while it does not exist. */
-const textOf = (loc: Locator) =>
-  loc.textContent({ timeout: 500 }).then(
-    (t) => t ?? '',
-    () => '',
-  );
-const attrOf = (loc: Locator, name: string) =>
-  loc.getAttribute(name, { timeout: 500 }).catch(() => null);
-const heading = (page: Page) => textOf(page.getByRole('heading', { level: 1 }));
+const newDevice = () => openDevice(browser, srv.url);
 
 /** Saves a screenshot; dialogs in the viewport only (the backdrop covers the viewport). */
 const shot = (page: Page, name: string, fullPage = true) =>
@@ -92,22 +79,6 @@ async function recordProgress(page: Page): Promise<void> {
   });
 }
 
-async function walletIsEmpty(page: Page): Promise<boolean> {
-  return page.evaluate(
-    () =>
-      new Promise<boolean>((res, rej) => {
-        const req = indexedDB.open('noah-wallet', 1);
-        req.onerror = () => rej(req.error);
-        req.onsuccess = () => {
-          const db = req.result;
-          const get = db.transaction('kv').objectStore('kv').getAllKeys();
-          get.onsuccess = () => res(get.result.length === 0);
-          get.onerror = () => rej(get.error);
-        };
-      }),
-  );
-}
-
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   await buildWebApp();
@@ -123,7 +94,7 @@ afterAll(async () => {
 describe('web app journey', () => {
   it('creates a wallet and shows its seedphrase once, behind a confirmation', async () => {
     [, page1] = await newDevice();
-    await expect.poll(() => heading(page1), T).toBe('Your wallet, safely backed up');
+    await expect.poll(() => heading(page1), T).toBe('Your wallet, backed up');
     await shot(page1, '01-welcome');
     await page1.getByRole('button', { name: 'Create a new wallet' }).click();
     const words = await page1.getByTestId('seedphrase').locator('.seed-word').allTextContents();
@@ -134,20 +105,17 @@ describe('web app journey', () => {
     await shot(page1, '02-seedphrase');
     await page1.getByLabel('I wrote down these 12 words, in order').check();
     await cont.click();
-    await expect.poll(() => heading(page1), T).toBe('Turn on automatic backups?');
+    await expect.poll(() => heading(page1), T).toBe('Back up automatically?');
   });
 
-  it('enables automatic backups', async () => {
+  it('enables automatic backups, which makes the first backup at once', async () => {
     await shot(page1, '03-enable-backups');
     await page1.getByRole('button', { name: 'Turn on backups' }).click();
     await expect.poll(() => heading(page1), T).toBe('Wallet');
     await page1.getByRole('link', { name: 'Settings', exact: true }).click();
-    await expect
-      .poll(() => textOf(page1.getByTestId('status-card')), T)
-      .toContain('Automatic backups on');
-    await expect
-      .poll(() => textOf(page1.getByTestId('status-card')), T)
-      .toContain('never been backed up');
+    const status = page1.getByTestId('status-card');
+    await expect.poll(() => textOf(status), T).toContain('Automatic backups on');
+    await expect.poll(() => textOf(status), T).toContain('Backed up just now');
   });
 
   it('adds payments to the SQLite database, which survive a reload', async () => {
@@ -168,7 +136,7 @@ describe('web app journey', () => {
 
   it('backs up now, off the main thread, and shows the progress complete', async () => {
     await openBackupSettings(page1);
-    await page1.getByText('No backups yet.').waitFor();
+    await expect.poll(() => backupItems(page1).count(), T).toBe(1);
     await recordProgress(page1);
     await page1.getByRole('button', { name: 'Back up now' }).click();
     const bar = page1.getByTestId('backup-progress').getByRole('progressbar');
@@ -179,9 +147,9 @@ describe('web app journey', () => {
     expect(seen.at(-1)).toBe('Backup complete, 100%');
     // The bar went through the phases (each progress event is its own message, so its
     // own render), bytes uploaded included.
-    expect(seen).toContain('Compressing and encrypting, 5%');
-    expect(seen.some((label) => label.startsWith('Uploading'))).toBe(true);
-    await expect.poll(() => backupItems(page1).count(), T).toBe(1);
+    expect(seen).toContain('Compressing and encrypting');
+    expect(seen.some((label) => /^Uploading, \d+%$/.test(label))).toBe(true);
+    await expect.poll(() => backupItems(page1).count(), T).toBe(2);
     await shot(page1, '05-backup-settings');
     // The manager ran in the backup worker, and the server holds only ciphertext.
     expect(page1.workers().some((w) => w.url().includes('backup.worker'))).toBe(true);
@@ -211,7 +179,7 @@ describe('web app journey', () => {
       .poll(() => textOf(page2.getByRole('alert')), T)
       .toContain('We found no backups for this seedphrase.');
     await shot(page2, '07-restore-wrong-seedphrase');
-    await expect.poll(() => heading(page2), T).toBe('Restore from your seedphrase');
+    await expect.poll(() => heading(page2), T).toBe('Restore your wallet');
     expect(await walletIsEmpty(page2)).toBe(true);
     const state = await page2.evaluate(() =>
       Object.keys(localStorage).filter((k) => k.startsWith('noah.')),
@@ -236,7 +204,7 @@ describe('web app journey', () => {
     expect(await walletIsEmpty(page2)).toBe(true);
     // Nothing kept: after a reload this browser has no wallet and no seedphrase.
     await page2.reload();
-    await expect.poll(() => heading(page2), T).toBe('Your wallet, safely backed up');
+    await expect.poll(() => heading(page2), T).toBe('Your wallet, backed up');
     await page2.getByRole('button', { name: 'Restore from a seedphrase' }).click();
   });
 
@@ -250,6 +218,10 @@ describe('web app journey', () => {
       );
     await page2.getByLabel('Seedphrase', { exact: true }).fill(`  ${typed.join('  \n')}  `);
     await page2.getByRole('button', { name: 'Restore wallet' }).click();
+    // A new device is asked about automatic backups too; the restored backup is fresh,
+    // so saying yes uploads nothing (it would replace one of the two backups).
+    await expect.poll(() => heading(page2), T).toBe('Back up automatically?');
+    await page2.getByRole('button', { name: 'Turn on backups' }).click();
     await expect.poll(() => heading(page2), T).toBe('Wallet');
     await expect
       .poll(() => textOf(page2.locator('.notice.ok')), T)
@@ -258,6 +230,11 @@ describe('web app journey', () => {
     const descs = await page2.locator('.payment-desc').allTextContents();
     expect(descs.sort()).toEqual(PAYMENTS.map((p) => p.description).sort());
     await shot(page2, '08-restored-wallet');
+    await page2.getByRole('link', { name: 'Settings', exact: true }).click();
+    const status = page2.getByTestId('status-card');
+    await expect.poll(() => textOf(status), T).toContain('Restored from your backup of');
+    expect(await textOf(status)).not.toContain('never been backed up');
+    await page2.getByRole('link', { name: 'Wallet', exact: true }).click();
   });
 
   it('restores a chosen (older) backup after a confirmation', async () => {
@@ -266,8 +243,14 @@ describe('web app journey', () => {
     await page2.getByRole('button', { name: 'Add payment' }).click();
     await expect.poll(() => page2.locator('.payment').count(), T).toBe(4);
     await openBackupSettings(page2);
-    await page2.getByRole('button', { name: 'Back up now' }).click();
     await expect.poll(() => backupItems(page2).count(), T).toBe(2);
+    const newest = () => textOf(backupItems(page2).first().locator('.backup-date'));
+    const before = await newest();
+    await page2.getByRole('button', { name: 'Back up now' }).click();
+    const bar = page2.getByTestId('backup-progress').getByRole('progressbar');
+    await expect.poll(() => attrOf(bar, 'aria-valuetext'), T).toBe('Backup complete, 100%');
+    await expect.poll(newest, T).not.toBe(before);
+    expect(await backupItems(page2).count()).toBe(2);
     const older = backupItems(page2).nth(1);
     // Cancel first: nothing happens.
     await older.getByRole('button', { name: /^Restore the backup from/ }).click();
@@ -396,12 +379,12 @@ describe('web app journey', () => {
 
   it('removes the wallet from a browser after a confirmation, back to onboarding', async () => {
     await page1.getByRole('link', { name: 'Settings', exact: true }).click();
-    await page1.getByRole('button', { name: 'Remove wallet from this browser' }).click();
-    const dialog = page1.getByRole('dialog', { name: 'Remove the wallet from this browser?' });
+    await page1.getByRole('button', { name: 'Remove from this browser' }).click();
+    const dialog = page1.getByRole('dialog', { name: 'Remove this wallet?' });
     await dialog.getByRole('button', { name: 'Remove wallet' }).click();
-    await expect.poll(() => heading(page1), T).toBe('Your wallet, safely backed up');
+    await expect.poll(() => heading(page1), T).toBe('Your wallet, backed up');
     expect(await walletIsEmpty(page1)).toBe(true);
     await page1.reload();
-    await expect.poll(() => heading(page1), T).toBe('Your wallet, safely backed up');
+    await expect.poll(() => heading(page1), T).toBe('Your wallet, backed up');
   });
 });

@@ -118,7 +118,7 @@ async function restoreInBrowser(mnemonic: string): Promise<TrackedPage> {
   await startRestore(page, mnemonic);
   await expect
     .poll(async () => (await textOf(page.getByRole('alert'))) || (await heading(page)), T)
-    .not.toMatch(/^Restore from your seedphrase$/);
+    .not.toMatch(/^Restore your wallet$/);
   return page;
 }
 
@@ -130,7 +130,7 @@ async function expectOtherKind(page: TrackedPage): Promise<void> {
     .toContain('This backup was made by another kind of wallet.');
   expect(await textOf(alert)).toContain('Error code: foreign_wallet');
   expect(await textOf(alert)).not.toMatch(/corrupt|damaged/i);
-  expect(await heading(page)).toBe('Restore from your seedphrase');
+  expect(await heading(page)).toBe('Restore your wallet');
   expect(await walletIsEmpty(page)).toBe(true);
   expect(page.errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
 }
@@ -171,6 +171,8 @@ describe('backups made by the CLI or the Node SDK, restored in the web app', () 
     "exactly this wallet's files, backed up by the SDK (%s): restored, payments and all",
     async (format) => {
       const page = await restoreInBrowser(await sdkBackup(webWalletDir(), format));
+      await expect.poll(() => heading(page), T).toBe('Back up automatically?');
+      await page.getByRole('button', { name: 'Not now' }).click();
       await expect.poll(() => heading(page), T).toBe('Wallet');
       await expect.poll(() => textOf(page.locator('.payments')), T).toContain('Made on Node');
       expect(await textOf(page.getByTestId('balance'))).toBe('4,321 sats');

@@ -14,7 +14,8 @@ import { Settings } from '../screens/Settings.tsx';
 import { WalletHome } from '../screens/WalletHome.tsx';
 import { ErrorNotice } from '../ui/components.tsx';
 import { NoBackupsError } from '../ui/errors.ts';
-import { formatDateTime } from '../ui/format.ts';
+import { firstBackupIfDue } from '../ui/backup-state.ts';
+import { backupTimes } from '../ui/format.ts';
 import { progressView } from '../ui/progress.ts';
 import { openServices, type Services } from './services.ts';
 
@@ -22,7 +23,7 @@ type Phase =
   | { k: 'loading' }
   | { k: 'fatal'; error: unknown }
   | { k: 'onboarding' }
-  | { k: 'enable' }
+  | { k: 'enable'; restored: boolean }
   | { k: 'ready' };
 
 type Route = 'wallet' | 'settings' | 'backups';
@@ -116,7 +117,7 @@ export function App() {
       await services.wallet.create();
       await services.saveMnemonic(mnemonic);
       adoptWorker(start(mnemonic));
-      setPhase({ k: 'enable' });
+      setPhase({ k: 'enable', restored: false });
     },
     async restore(phrase, onProgress, signal) {
       const mnemonic = validateMnemonic(phrase); // InvalidMnemonicError: nothing started
@@ -140,11 +141,13 @@ export function App() {
         await w.manager.restoreBackup(newest.backup_version, { signal });
         await services.saveMnemonic(mnemonic);
         const n = services.wallet.payments().length;
+        const when = backupTimes(list.map((b) => b.created_at))(newest.created_at);
         setWelcome(
-          `Welcome back. Restored ${n} ${n === 1 ? 'payment' : 'payments'} from your backup of ${formatDateTime(newest.created_at)}.`,
+          `Welcome back. Restored ${n} ${n === 1 ? 'payment' : 'payments'} from your backup of ${when}.`,
         );
         adoptWorker(w);
-        setPhase({ k: 'ready' });
+        // A new device asks about automatic backups too, as a new wallet does.
+        setPhase({ k: 'enable', restored: true });
       } catch (err) {
         w.terminate();
         throw err;
@@ -171,11 +174,13 @@ export function App() {
     return (
       <Frame>
         <EnableBackupsStep
-          enable={async () => {
-            await manager.setBackupEnabled(true);
-            setPhase({ k: 'ready' });
+          restored={phase.restored}
+          turnOn={() => manager.setBackupEnabled(true)}
+          turnOff={() => manager.setBackupEnabled(false)}
+          firstBackup={async (onProgress) => {
+            await firstBackupIfDue(manager, services.clock.now(), onProgress);
           }}
-          skip={() => setPhase({ k: 'ready' })}
+          done={() => setPhase({ k: 'ready' })}
         />
       </Frame>
     );
@@ -225,7 +230,7 @@ function Main({
       {route === 'wallet' ? (
         <>
           {welcome ? (
-            <p className="notice ok" role="status">
+            <p className="notice ok welcome" role="status">
               {welcome}
             </p>
           ) : null}
@@ -243,7 +248,7 @@ function Main({
           <a className="back-link" href="#/settings">
             ← Settings
           </a>
-          <BackupSettings manager={worker.manager} />
+          <BackupSettings manager={worker.manager} clock={services.clock} />
         </>
       )}
     </Frame>

@@ -1,35 +1,57 @@
 /**
- * Backup settings (the document's phase 3): the automatic-backup switch, "Back up now"
- * with a progress bar by phase and bytes, the (at most two) backups with date and size,
- * restore one after a confirmation, delete one after a confirmation. A backup or restore
- * started here can be cancelled; neither the server's backups nor the wallet change then.
+ * Backup settings (the document's phase 3): the automatic-backup switch (turning it on
+ * makes the first backup at once when one is due), "Back up now" with a progress bar by
+ * phase and bytes, the (at most two) backups with date and size (seconds when two share
+ * a minute), restore one after a confirmation, delete one after a confirmation. Each
+ * card shows its own action's progress, outcome and errors. A backup or restore started
+ * here can be cancelled; neither the server's backups nor the wallet change then.
  * @module
  */
-import type { BackupInfo } from '@noah-backup/core/api';
 import type { BackupManager } from '@noah-backup/client/manager';
 import { useBackupManager } from '@noah-backup/client/react';
+import type { BackupInfo } from '@noah-backup/core/api';
+import type { Clock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
 import { useCallback, useEffect, useState } from 'react';
+import { firstBackupIfDue } from '../ui/backup-state.ts';
 import { ConfirmDialog, ErrorNotice, ProgressBar, Switch } from '../ui/components.tsx';
-import { formatBytes, formatDateTime } from '../ui/format.ts';
+import { backupTimes, formatBytes } from '../ui/format.ts';
 import { progressView } from '../ui/progress.ts';
 
 type Pending = { op: 'restore' | 'delete'; backup: BackupInfo; newest: boolean } | null;
 type Done = { label: string; bytes?: number } | null;
+/** A failure, with a retry when one makes sense. */
+type Failure = { error: unknown; retry?: () => void } | null;
+
+/** A card's outcome: a notice (role="status") and an error, shown inside that card. */
+function Outcome({ notice, failure }: { notice: string; failure: Failure }) {
+  return (
+    <>
+      {failure ? (
+        <ErrorNotice
+          error={failure.error}
+          action={failure.retry ? { label: 'Try again', onClick: failure.retry } : undefined}
+        />
+      ) : null}
+      <div role="status">{notice ? <p className="notice ok">{notice}</p> : null}</div>
+    </>
+  );
+}
 
 /** The backup settings screen. */
-export function BackupSettings({ manager }: { manager: BackupManager }) {
+export function BackupSettings({ manager, clock }: { manager: BackupManager; clock: Clock }) {
   const m = useBackupManager(manager);
   const [backups, setBackups] = useState<BackupInfo[] | null>(null);
   const [listError, setListError] = useState<unknown>(null);
-  /** The last failure, shown in the card of the action that failed. */
-  const [opError, setOpError] = useState<{
-    error: unknown;
-    card: 'backup' | 'history';
-    retry?: () => void;
-  } | null>(null);
+  // Each card says what happened to its own action, next to it.
+  const [autoNotice, setAutoNotice] = useState('');
+  const [autoFailure, setAutoFailure] = useState<Failure>(null);
+  const [backupNotice, setBackupNotice] = useState('');
+  const [backupFailure, setBackupFailure] = useState<Failure>(null);
+  const [historyNotice, setHistoryNotice] = useState('');
+  const [historyFailure, setHistoryFailure] = useState<Failure>(null);
   const [done, setDone] = useState<Done>(null);
-  const [notice, setNotice] = useState('');
+  const [restored, setRestored] = useState(false);
   const [pending, setPending] = useState<Pending>(null);
   /** The backup or restore started here, while it runs: its Cancel button aborts it. */
   const [running, setRunning] = useState<AbortController | null>(null);
@@ -59,68 +81,92 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
   }, [refresh]);
 
   const toggle = async (enabled: boolean) => {
-    setOpError(null);
+    setAutoFailure(null);
+    setAutoNotice('');
+    let on = false;
     try {
       await m.setBackupEnabled(enabled);
-      setNotice(enabled ? 'Automatic backups are on.' : 'Automatic backups are off.');
+      on = enabled;
+      if (!enabled) return setAutoNotice('Automatic backups are off.');
+      setDone(null);
+      setBackupNotice('');
+      const made = await cancellable((signal) =>
+        firstBackupIfDue(manager, clock.now(), () => undefined, signal),
+      );
+      setAutoNotice(
+        made ? 'Automatic backups are on. Your first backup is made.' : 'Automatic backups are on.',
+      );
     } catch (err) {
-      setOpError({ error: err, card: 'backup', retry: () => void toggle(enabled) });
-    }
-  };
-
-  const backUpNow = async () => {
-    setOpError(null);
-    setDone(null);
-    setNotice('');
-    try {
-      const r = await cancellable((signal) => m.triggerBackup({ signal }));
-      if (r.status === 'completed') setDone({ label: 'Backup complete', bytes: r.bytes });
-      else setNotice('A backup is already running on this device.');
-    } catch (err) {
-      if (cancelled(err)) setNotice('Backup cancelled. Your backups on the server are unchanged.');
-      else setOpError({ error: err, card: 'backup', retry: () => void backUpNow() });
+      if (on) setAutoNotice('Automatic backups are on, but the first backup did not finish.');
+      setAutoFailure({ error: err, retry: () => void toggle(enabled) });
     }
     await refresh();
   };
+
+  const backUpNow = async () => {
+    setBackupFailure(null);
+    setDone(null);
+    setBackupNotice('');
+    try {
+      const r = await cancellable((signal) => m.triggerBackup({ signal }));
+      if (r.status === 'completed') setDone({ label: 'Backup complete', bytes: r.bytes });
+      else setBackupNotice('A backup is already running on this device.');
+    } catch (err) {
+      if (cancelled(err))
+        setBackupNotice('Backup cancelled. Your backups on the server are unchanged.');
+      else setBackupFailure({ error: err, retry: () => void backUpNow() });
+    }
+    await refresh();
+  };
+
+  const when = backupTimes((backups ?? []).map((b) => b.created_at));
 
   const confirm = async () => {
     const p = pending;
     setPending(null);
     if (!p) return;
-    setOpError(null);
-    setDone(null);
-    const when = formatDateTime(p.backup.created_at);
+    setHistoryFailure(null);
+    setHistoryNotice('');
+    setRestored(false);
+    const at = when(p.backup.created_at);
     try {
       if (p.op === 'restore') {
         // The dialog told the user when the chosen backup is not the newest.
         await cancellable((signal) =>
           m.restoreBackup(p.backup.backup_version, { confirmRollback: !p.newest, signal }),
         );
-        setDone({ label: 'Wallet restored' });
-        setNotice(`Restored the backup from ${when}.`);
+        setRestored(true);
+        setHistoryNotice(`Restored the backup from ${at}.`);
       } else {
         await m.deleteBackup(p.backup.backup_version);
-        setNotice(`Deleted the backup from ${when}.`);
+        setHistoryNotice(`Deleted the backup from ${at}.`);
       }
     } catch (err) {
-      if (cancelled(err)) setNotice('Restore cancelled. Your wallet is unchanged.');
-      else setOpError({ error: err, card: 'history' });
+      if (cancelled(err)) setHistoryNotice('Restore cancelled. Your wallet is unchanged.');
+      else setHistoryFailure({ error: err });
     }
     await refresh();
   };
 
   const live = m.progress ? progressView(m.progress) : null;
+  const cancel = (label: string) =>
+    running && busy ? (
+      <button type="button" className="button secondary" onClick={() => running.abort()}>
+        {label}
+      </button>
+    ) : null;
   return (
     <>
       <section className="card" aria-labelledby="auto-title">
         <h2 id="auto-title">Automatic backups</h2>
         <Switch
-          label="Back up automatically every day"
+          label="Back up every day"
           description="Encrypted on this device with a key from your seedphrase. The server keeps your two newest backups."
           checked={m.isBackupEnabled === true}
           disabled={m.isBackupEnabled === null || busy}
           onChange={toggle}
         />
+        <Outcome notice={autoNotice} failure={autoFailure} />
       </section>
 
       <section className="card" aria-labelledby="now-title">
@@ -133,10 +179,8 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
           {m.activity === 'backup' ? 'Backing up…' : 'Back up now'}
         </button>
         <div className="progress-area" data-testid="backup-progress">
-          {live ? (
-            <ProgressBar {...live} />
-          ) : busy ? (
-            <ProgressBar label="Starting" />
+          {m.activity === 'backup' ? (
+            <ProgressBar {...(live ?? { label: 'Starting' })} />
           ) : done ? (
             <ProgressBar
               label={done.label}
@@ -145,18 +189,8 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
             />
           ) : null}
         </div>
-        {running && busy ? (
-          <button type="button" className="button secondary" onClick={() => running.abort()}>
-            {m.activity === 'restore' ? 'Cancel restore' : 'Cancel backup'}
-          </button>
-        ) : null}
-        {opError?.card === 'backup' ? (
-          <ErrorNotice
-            error={opError.error}
-            action={opError.retry ? { label: 'Try again', onClick: opError.retry } : undefined}
-          />
-        ) : null}
-        <div role="status">{notice ? <p className="notice ok">{notice}</p> : null}</div>
+        {m.activity === 'backup' ? cancel('Cancel backup') : null}
+        <Outcome notice={backupNotice} failure={backupFailure} />
       </section>
 
       <section className="card" aria-labelledby="history-title">
@@ -166,7 +200,6 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
             Refresh
           </button>
         </div>
-        {opError?.card === 'history' ? <ErrorNotice error={opError.error} /> : null}
         {listError ? (
           <ErrorNotice error={listError} action={{ label: 'Try again', onClick: refresh }} />
         ) : backups === null ? (
@@ -176,23 +209,21 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
         ) : (
           <ul className="backups" aria-label="Backups on the server, newest first">
             {backups.map((b, i) => {
-              const when = formatDateTime(b.created_at);
+              const at = when(b.created_at);
               return (
                 <li key={b.backup_version} className="backup-item" data-testid="backup-item">
                   <div>
                     <div className="backup-date">
-                      {when} {i === 0 ? <span className="badge">Newest</span> : null}
+                      {at} {i === 0 ? <span className="badge">Newest</span> : null}
                     </div>
-                    <div className="muted small">
-                      {formatBytes(b.backup_size)} · slot {b.backup_version}
-                    </div>
+                    <div className="muted small">{formatBytes(b.backup_size)}</div>
                   </div>
                   <div className="row-actions">
                     <button
                       type="button"
                       className="button secondary"
                       disabled={busy}
-                      aria-label={`Restore the backup from ${when}`}
+                      aria-label={`Restore the backup from ${at}`}
                       onClick={() => setPending({ op: 'restore', backup: b, newest: i === 0 })}
                     >
                       Restore
@@ -201,7 +232,7 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
                       type="button"
                       className="button ghost-danger"
                       disabled={busy}
-                      aria-label={`Delete the backup from ${when}`}
+                      aria-label={`Delete the backup from ${at}`}
                       onClick={() => setPending({ op: 'delete', backup: b, newest: i === 0 })}
                     >
                       Delete
@@ -212,6 +243,15 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
             })}
           </ul>
         )}
+        <div className="progress-area" data-testid="restore-progress">
+          {m.activity === 'restore' ? (
+            <ProgressBar {...(live ?? { label: 'Starting the restore' })} />
+          ) : restored ? (
+            <ProgressBar label="Wallet restored" percent={100} />
+          ) : null}
+        </div>
+        {m.activity === 'restore' ? cancel('Cancel restore') : null}
+        <Outcome notice={historyNotice} failure={historyFailure} />
       </section>
 
       <ConfirmDialog
@@ -223,8 +263,8 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
       >
         <p>
           The wallet on this device will be replaced by the backup from{' '}
-          <strong>{pending ? formatDateTime(pending.backup.created_at) : ''}</strong>. Payments
-          added after that backup will be gone from this device.
+          <strong>{pending ? when(pending.backup.created_at) : ''}</strong>. Payments added after
+          that backup will be gone from this device.
         </p>
         {pending && !pending.newest ? (
           <p className="notice warn">This is not your newest backup.</p>
@@ -239,8 +279,7 @@ export function BackupSettings({ manager }: { manager: BackupManager }) {
         onCancel={() => setPending(null)}
       >
         <p>
-          The backup from{' '}
-          <strong>{pending ? formatDateTime(pending.backup.created_at) : ''}</strong> will be
+          The backup from <strong>{pending ? when(pending.backup.created_at) : ''}</strong> will be
           removed from the server. This cannot be undone.
         </p>
       </ConfirmDialog>

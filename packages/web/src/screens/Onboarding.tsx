@@ -48,7 +48,7 @@ function Welcome({ onCreate, onRestore }: { onCreate(): void; onRestore(): void 
   return (
     <section className="card hero" aria-labelledby="welcome-title">
       <h1 id="welcome-title" ref={h} tabIndex={-1}>
-        Your wallet, safely backed up
+        Your wallet, backed up
       </h1>
       <p>
         Noah keeps an encrypted copy of your wallet's data on a backup server. It is encrypted on
@@ -92,7 +92,7 @@ function CreateWallet({ actions, onBack }: { actions: OnboardingActions; onBack(
   return (
     <section className="card" aria-labelledby="seed-title">
       <h1 id="seed-title" ref={h} tabIndex={-1}>
-        Write down your seedphrase
+        Your seedphrase
       </h1>
       <p>
         These {words.length} words are the only way to restore your wallet and its backups. Write
@@ -169,7 +169,7 @@ function RestoreWallet({ actions, onBack }: { actions: OnboardingActions; onBack
   return (
     <section className="card" aria-labelledby="restore-title">
       <h1 id="restore-title" ref={h} tabIndex={-1}>
-        Restore from your seedphrase
+        Restore your wallet
       </h1>
       <p>
         Type the 12 or 24 words you wrote down when you created your wallet. Noah finds your newest
@@ -218,30 +218,68 @@ function RestoreWallet({ actions, onBack }: { actions: OnboardingActions; onBack
 
 /** Props of {@link EnableBackupsStep}. */
 export interface EnableBackupsStepProps {
-  enable(): Promise<void>;
-  skip(): void;
+  /** Turns automatic backups on (on the server). */
+  turnOn(): Promise<void>;
+  /** Turns them off: the server's default for a new account is on, and "Not now" means no. */
+  turnOff(): Promise<void>;
+  /** Makes the first backup when one is due (none, or over a day old); reports progress. */
+  firstBackup(onProgress: (p: ProgressBarProps) => void): Promise<void>;
+  /** Leaves the step (backups on, or not). */
+  done(): void;
+  /** After a restore: the wallet just came back from a backup. */
+  restored?: boolean;
 }
 
-/** The onboarding step that turns on automatic backups. */
-export function EnableBackupsStep({ enable, skip }: EnableBackupsStepProps) {
+/**
+ * The onboarding step that turns on automatic backups, after creating a wallet or
+ * restoring one. Saying yes makes the first backup at once when one is due, with its
+ * progress here; a failure of that backup leaves backups on and says so, with a retry.
+ */
+export function EnableBackupsStep({
+  turnOn,
+  turnOff,
+  firstBackup,
+  done,
+  restored,
+}: EnableBackupsStepProps) {
   const [busy, setBusy] = useState(false);
+  const [on, setOn] = useState(false);
+  const [progress, setProgress] = useState<ProgressBarProps | null>(null);
   const [error, setError] = useState<unknown>(null);
   const h = useFocusHeading<HTMLHeadingElement>();
+  const notNow = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await turnOff();
+      done();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
   const run = async () => {
     setBusy(true);
     setError(null);
     try {
-      await enable();
+      if (!on) {
+        await turnOn();
+        setOn(true);
+      }
+      await firstBackup(setProgress);
+      done();
     } catch (err) {
       setError(err);
+      setProgress(null);
       setBusy(false);
     }
   };
   return (
     <section className="card" aria-labelledby="enable-title">
       <h1 id="enable-title" ref={h} tabIndex={-1}>
-        Turn on automatic backups?
+        Back up automatically?
       </h1>
+      {restored ? <p>Your wallet is restored. Keep it backed up from this device.</p> : null}
       <ul className="bullets">
         <li>Once a day, Noah backs up your wallet's data to the backup server.</li>
         <li>
@@ -250,15 +288,38 @@ export function EnableBackupsStep({ enable, skip }: EnableBackupsStepProps) {
         </li>
         <li>The two newest backups are kept. You can restore or delete them any time.</li>
       </ul>
+      {progress ? (
+        <div className="progress-area" data-testid="first-backup-progress">
+          <ProgressBar {...progress} />
+        </div>
+      ) : null}
+      {on && error ? (
+        <p className="notice ok" role="status">
+          Automatic backups are on. The first backup did not finish:
+        </p>
+      ) : null}
+      {error ? <ErrorNotice error={error} /> : null}
       <div className="actions">
-        <button type="button" className="button secondary" onClick={skip} disabled={busy}>
-          Not now
-        </button>
-        <button type="button" className="button primary" onClick={run} disabled={busy}>
-          Turn on backups
-        </button>
+        {on ? (
+          <>
+            <button type="button" className="button secondary" onClick={done} disabled={busy}>
+              Continue
+            </button>
+            <button type="button" className="button primary" onClick={run} disabled={busy}>
+              Try again
+            </button>
+          </>
+        ) : (
+          <>
+            <button type="button" className="button secondary" onClick={notNow} disabled={busy}>
+              Not now
+            </button>
+            <button type="button" className="button primary" onClick={run} disabled={busy}>
+              Turn on backups
+            </button>
+          </>
+        )}
       </div>
-      {error ? <ErrorNotice error={error} action={{ label: 'Try again', onClick: run }} /> : null}
     </section>
   );
 }

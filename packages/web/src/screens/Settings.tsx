@@ -40,13 +40,13 @@ export function Settings({ manager, clock, onOpenBackups, onErase }: SettingsPro
           stay on the server: restore them with your seedphrase, here or on another device.
         </p>
         <button type="button" className="button ghost-danger" onClick={() => setConfirming(true)}>
-          Remove wallet from this browser
+          Remove from this browser
         </button>
         {error ? <ErrorNotice error={error} /> : null}
       </section>
       <ConfirmDialog
         open={confirming}
-        title="Remove the wallet from this browser?"
+        title="Remove this wallet?"
         confirmLabel="Remove wallet"
         danger
         onConfirm={erase}

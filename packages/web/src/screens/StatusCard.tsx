@@ -1,19 +1,17 @@
 /**
  * The backup status card on the settings screen (the document's phase 4): last backup
- * time, "backup recommended" when the last one is over a day old, a failure with a
- * retry, and live progress while a backup runs.
+ * time (or, after a restore, the backup the wallet came from), "backup recommended" when
+ * that is over a day old, a failure with a retry, and live progress while a backup runs.
  * @module
  */
 import type { BackupManager } from '@noah-backup/client/manager';
 import { useBackupManager } from '@noah-backup/client/react';
 import type { Clock } from '@noah-backup/core/clock';
 import { type ReactNode, useEffect, useState } from 'react';
+import { backupDue, lastBackup } from '../ui/backup-state.ts';
 import { ErrorNotice, ProgressBar } from '../ui/components.tsx';
 import { formatDateTime, timeAgo } from '../ui/format.ts';
 import { progressView } from '../ui/progress.ts';
-
-/** A backup older than this is stale: the card recommends a new one. */
-export const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /** Re-renders every `ms` so relative times stay true. */
 export function useNow(clock: Clock, ms = 30_000): Date {
@@ -45,8 +43,8 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
       setError(err);
     }
   };
-  const last = status.lastSuccessAt;
-  const stale = last !== null && now.getTime() - Date.parse(last) > STALE_AFTER_MS;
+  const last = lastBackup(status);
+  const stale = last !== null && backupDue(status, now);
 
   let body: ReactNode;
   let tone = 'ok';
@@ -83,17 +81,29 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
     body = (
       <>
         <p className="status-line">
-          Backup recommended: your last backup was {timeAgo(last, now)}.
+          {last.restored
+            ? `Backup recommended: this wallet was restored from a backup made ${timeAgo(last.at, now)}.`
+            : `Backup recommended: your last backup was ${timeAgo(last.at, now)}.`}
         </p>
         <button type="button" className="button primary" onClick={backUp}>
           Back up now
         </button>
       </>
     );
+  } else if (last.restored) {
+    body = (
+      <>
+        <p className="status-line">
+          Restored from your backup of {formatDateTime(last.at, { seconds: true })}
+        </p>
+        <p className="muted small">That backup was made {timeAgo(last.at, now)}.</p>
+      </>
+    );
   } else {
     body = (
       <p className="status-line">
-        Backed up {timeAgo(last, now)} <span className="muted small">({formatDateTime(last)})</span>
+        Backed up {timeAgo(last.at, now)}{' '}
+        <span className="muted small">({formatDateTime(last.at)})</span>
       </p>
     );
   }

@@ -12,28 +12,32 @@ import { formatBytes } from './format.ts';
 export interface ProgressBarProps {
   /** What is happening, e.g. "Encrypting". */
   label: string;
-  /** Bytes done and total, when known. */
-  bytes?: { done: number; total: number } | undefined;
+  /** Bytes done, and the total when known. */
+  bytes?: { done: number; total?: number | undefined } | undefined;
   /** 0–100, or undefined while indeterminate. */
   percent?: number | undefined;
 }
 
 /**
  * A determinate or indeterminate progress bar (`role="progressbar"`) with a visible,
- * politely announced phase label and byte count.
+ * politely announced phase label, and the bytes under it ("3.0 KiB of 12.0 KiB", the
+ * figures the fill is made of).
  */
 export function ProgressBar({ label, bytes, percent }: ProgressBarProps) {
   const id = useId();
   const pct = percent === undefined ? undefined : Math.max(0, Math.min(100, Math.round(percent)));
+  const amount =
+    bytes === undefined
+      ? null
+      : bytes.total !== undefined && bytes.total > 0
+        ? `${formatBytes(bytes.done)} of ${formatBytes(bytes.total)}`
+        : bytes.done > 0
+          ? formatBytes(bytes.done)
+          : null;
   return (
     <div className="progress">
       <div className="progress-text" id={id} aria-live="polite">
-        <span>{label}</span>
-        {bytes && bytes.total > 0 ? (
-          <span className="muted">
-            {formatBytes(bytes.done)} of {formatBytes(bytes.total)}
-          </span>
-        ) : null}
+        {label}
       </div>
       <div
         className={`progress-track${pct === undefined ? ' indeterminate' : ''}`}
@@ -49,6 +53,11 @@ export function ProgressBar({ label, bytes, percent }: ProgressBarProps) {
           style={pct === undefined ? undefined : { width: `${pct}%` }}
         />
       </div>
+      {amount ? (
+        <div className="progress-bytes muted small" data-testid="progress-bytes">
+          {amount}
+        </div>
+      ) : null}
     </div>
   );
 }

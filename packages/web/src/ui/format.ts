@@ -41,15 +41,51 @@ const dateTime = new Intl.DateTimeFormat('en-US', {
   dateStyle: 'medium',
   timeStyle: 'short',
 });
+const dateTimeSeconds = new Intl.DateTimeFormat('en-US', {
+  dateStyle: 'medium',
+  timeStyle: 'medium',
+});
+
+const toDate = (when: Date | string) => (typeof when === 'string' ? new Date(when) : when);
 
 /**
- * Formats a date and time in the user's locale style, e.g. `Jan 2, 2026, 3:04 AM`.
+ * Formats a date and time in the user's locale style, e.g. `Jan 2, 2026, 3:04 AM`, or
+ * `Jan 2, 2026, 3:04:05 AM` with seconds, with no-break spaces.
  *
  * @param when - a Date or an RFC 3339 string
+ * @param opts - `seconds`: show the seconds too
  * @returns the text
  */
-export function formatDateTime(when: Date | string): string {
-  return dateTime.format(typeof when === 'string' ? new Date(when) : when);
+export function formatDateTime(when: Date | string, opts: { seconds?: boolean } = {}): string {
+  // No-break spaces: a sentence may wrap before a date, never inside one.
+  return (opts.seconds ? dateTimeSeconds : dateTime).format(toDate(when)).replace(/ /g, '\u00a0');
+}
+
+/**
+ * A formatter for the times of a list of backups: minutes, unless two of them fall in
+ * the same minute, then seconds for all (milliseconds if two share a second), so no two
+ * backups ever read the same.
+ *
+ * @param times - the backups' `created_at` values
+ * @returns a function formatting one of them (or any time) the same way
+ * @example
+ * ```ts
+ * const when = backupTimes(list.map((b) => b.created_at));
+ * when(list[0].created_at); // 'Jan 2, 2026, 3:04:05 AM' if another was made at 3:04
+ * ```
+ */
+export function backupTimes(times: readonly string[]): (when: Date | string) => string {
+  const shared = (f: (t: string) => string) => new Set(times.map(f)).size < times.length;
+  const seconds = shared((t) => formatDateTime(t));
+  // Two in one second (made by a script, not a person): milliseconds tell them apart.
+  const millis = seconds && shared((t) => formatDateTime(t, { seconds: true }));
+  return (when) =>
+    millis
+      ? formatDateTime(when, { seconds: true }).replace(
+          /(:\d{2})(?=\D*$)/,
+          `$1.${String(toDate(when).getMilliseconds()).padStart(3, '0')}`,
+        )
+      : formatDateTime(when, { seconds });
 }
 
 /**

@@ -1,40 +1,41 @@
 /**
  * Maps the manager's progress events (phase and bytes) to what the progress bar shows:
- * a sentence per phase and an overall percentage, each phase owning a slice of the bar.
+ * a sentence per phase, its bytes, and a fill that is exactly those bytes' fraction.
  * @module
  */
 import type { ProgressEvent, ProgressPhase } from '@noah-backup/client/status';
 import type { ProgressBarProps } from './components.tsx';
 
-/** Label and slice [start, end) of the bar for each phase. */
-const PHASES: Record<ProgressPhase, { label: string; start: number; end: number }> = {
-  snapshot: { label: 'Taking a snapshot of your wallet', start: 0, end: 5 },
-  encrypt: { label: 'Compressing and encrypting', start: 5, end: 30 },
-  upload: { label: 'Uploading', start: 30, end: 95 },
-  complete: { label: 'Backup complete', start: 100, end: 100 },
-  download: { label: 'Downloading', start: 0, end: 60 },
-  decrypt: { label: 'Decrypting and checking', start: 60, end: 90 },
-  verify: { label: 'Backup checked', start: 100, end: 100 },
-  swap: { label: 'Wallet restored', start: 100, end: 100 },
+/** What the bar says in each phase. */
+const LABELS: Record<ProgressPhase, string> = {
+  snapshot: 'Taking a snapshot of your wallet',
+  encrypt: 'Compressing and encrypting',
+  upload: 'Uploading',
+  complete: 'Backup complete',
+  download: 'Downloading',
+  decrypt: 'Decrypting and checking',
+  verify: 'Backup checked',
+  swap: 'Wallet restored',
 };
 
 /**
- * The progress bar's props for a progress event.
+ * The progress bar's props for a progress event. The fill is the phase's own bytes done
+ * over its total, the very figures the bar prints beside it; a phase whose total is not
+ * known is indeterminate (its bytes so far are still shown).
  *
  * @param p - the manager's latest progress event
- * @returns label, bytes and overall percent
+ * @returns label, bytes and percent
  * @example
  * ```ts
- * progressView({ activity: 'backup', phase: 'upload', bytes: 50, totalBytes: 100 }); // 62.5 %
+ * progressView({ activity: 'backup', phase: 'upload', bytes: 50, totalBytes: 200 }); // 25 %
  * ```
  */
 export function progressView(p: ProgressEvent): ProgressBarProps {
-  const phase = PHASES[p.phase];
   const total = p.totalBytes;
-  const fraction = total && total > 0 ? Math.min(1, p.bytes / total) : 0;
+  if (total === undefined) return { label: LABELS[p.phase], bytes: { done: p.bytes } };
   return {
-    label: phase.label,
-    bytes: total !== undefined ? { done: p.bytes, total } : undefined,
-    percent: phase.start + (phase.end - phase.start) * fraction,
+    label: LABELS[p.phase],
+    bytes: { done: p.bytes, total },
+    percent: total > 0 ? Math.min(100, (100 * p.bytes) / total) : 100,
   };
 }
