@@ -15,6 +15,11 @@ export interface WalletSnapshot {
   readonly archive: AsyncIterable<Uint8Array>;
   /** Number of files and databases captured (for status and logs). */
   readonly entries: number;
+  /**
+   * The SQLite databases captured, as relative paths. Never empty: a snapshot without a
+   * database is no wallet's, and the manager refuses to upload it (`not_a_wallet`).
+   */
+  readonly databases: readonly string[];
   /** Removes every temporary file the snapshot made. Idempotent; always call it. */
   cleanup(): Promise<void>;
 }
@@ -23,8 +28,11 @@ export interface WalletSnapshot {
  * Where the wallet's data lives. `snapshot` must be consistent while the wallet keeps
  * writing (SQLite via `VACUUM INTO`, never raw WAL/SHM copies), and should refuse a
  * database that `restore` would refuse (the Node adapter: `corrupt_wallet_database` when
- * a copy fails `PRAGMA integrity_check`), so a damaged wallet never replaces a good
- * backup. `restore` stages the
+ * a file that should be a database is not one or a copy fails `PRAGMA integrity_check`),
+ * and data that is no wallet (`not_a_wallet`: nothing, or no database), so neither ever
+ * replaces a good backup (docs/WALLET.md §1). `databases` names the files that held a
+ * database in the last backup: the snapshot treats each one still there as a database
+ * that must be sound. `restore` stages the
  * archive in a temporary place, verifies it (extraction guards, `PRAGMA integrity_check`
  * on every database), and only then swaps it in atomically, keeping the old data until
  * the new data is in place: no crash point leaves the user without a wallet. If
@@ -32,7 +40,11 @@ export interface WalletSnapshot {
  * swapped and the staging area is removed.
  */
 export interface WalletDataAdapter {
-  snapshot(opts: { kind: ArchiveKind; signal?: AbortSignal }): Promise<WalletSnapshot>;
+  snapshot(opts: {
+    kind: ArchiveKind;
+    signal?: AbortSignal;
+    databases?: readonly string[];
+  }): Promise<WalletSnapshot>;
   restore(
     archive: AsyncIterable<Uint8Array>,
     opts: { kind: ArchiveKind; signal?: AbortSignal },

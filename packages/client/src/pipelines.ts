@@ -34,6 +34,22 @@ import type { Logger } from './logger.ts';
 import { knownSequence, SEQUENCE_KEY } from './sequence.ts';
 import type { ProgressPhase } from './status.ts';
 
+/**
+ * State store key of the databases the last backup held (a JSON array of relative
+ * paths): the next snapshot checks that each one still there is still a database.
+ */
+export const DATABASES_KEY = 'wallet_databases';
+
+/** The stored list of {@link DATABASES_KEY}; empty when absent or unreadable. */
+async function knownDatabases(state: DeviceStateStore): Promise<string[]> {
+  try {
+    const parsed: unknown = JSON.parse((await state.get(DATABASES_KEY)) ?? '[]');
+    return Array.isArray(parsed) ? parsed.filter((p): p is string => typeof p === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 /** What a pipeline needs. */
 export interface PipelineContext {
   api: ApiClient;
@@ -128,8 +144,19 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
   let spooled: SpooledBlob | undefined;
   try {
     ctx.progress('snapshot', 0);
-    snapshot = await ctx.wallet.snapshot({ kind, signal });
-    ctx.logger.info('snapshot taken', { entries: snapshot.entries });
+    const databases = await knownDatabases(ctx.state);
+    snapshot = await ctx.wallet.snapshot({ kind, signal, databases });
+    // Every platform's adapter should refuse this itself; checked here too, because an
+    // upload of no wallet would replace a good backup (docs/WALLET.md §1).
+    if (snapshot.databases.length === 0)
+      throw new NoahError(
+        'not_a_wallet',
+        'the wallet data holds no database, so there is no wallet to back up; nothing was backed up, and the backups already on the server are kept',
+      );
+    ctx.logger.info('snapshot taken', {
+      entries: snapshot.entries,
+      databases: snapshot.databases.length,
+    });
     const encrypted = encryptBackup(
       counted(snapshot.archive, (n) => ctx.progress('encrypt', n)),
       {
@@ -158,6 +185,7 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
       { signal },
     );
     if (sequence !== null) await ctx.state.set(SEQUENCE_KEY, sequence.toString());
+    await ctx.state.set(DATABASES_KEY, JSON.stringify(snapshot.databases));
     ctx.progress('complete', size, size);
     ctx.logger.info('backup completed', { version: backup.backup_version, bytes: size });
     return { backup, sequence, bytes: size };

@@ -127,7 +127,7 @@ describe('restore', () => {
   it('stops with insufficient_space when the disk fills during extraction', async () => {
     const root = await tempDir();
     const data = join(root, 'data');
-    await fsp.mkdir(data);
+    await createDemoWallet(data, { sizeMb: 1 });
     await fsp.writeFile(join(data, 'big.bin'), Buffer.alloc(40 * 1024 * 1024, 1));
     const archive = await archiveOf(data, 'tar', join(root, 't'));
     await fsp.rm(join(data, 'big.bin'));

@@ -99,7 +99,7 @@ describe('snapshot', () => {
     const db = new Database(join(data, 'sub', 'state.bin'));
     db.exec("CREATE TABLE t (x); INSERT INTO t VALUES ('hello')");
     db.close();
-    await fsp.writeFile(join(data, 'fake.sqlite'), 'not a database');
+    await fsp.writeFile(join(data, 'notes.txt'), 'SQLite format 2, not a database');
     await fsp.symlink('/etc/passwd', join(data, 'link'));
     execFileSync('mkfifo', [join(data, 'fifo')]);
     const adapter = createNodeWalletAdapter({ dataDir: data, tmpDir: join(root, 'tmp') });
@@ -108,7 +108,7 @@ describe('snapshot', () => {
     await snap.cleanup();
     const kinds = Object.fromEntries(snap.items.map((i) => [i.path, i.kind]));
     expect(kinds).toEqual({
-      'fake.sqlite': 'file',
+      'notes.txt': 'file',
       fifo: 'skipped',
       link: 'skipped',
       sub: 'directory',
@@ -120,7 +120,7 @@ describe('snapshot', () => {
     expect(snap.entries).toBe(2);
     const entries = await tarEntries(archive);
     expect(entries).toEqual([
-      { name: 'fake.sqlite', type: 'file' },
+      { name: 'notes.txt', type: 'file' },
       { name: 'sub/', type: 'directory' },
       { name: 'sub/empty/', type: 'directory' },
       { name: 'sub/state.bin', type: 'file' },
@@ -217,11 +217,12 @@ describe('snapshot', () => {
     expect(await fsp.readdir(tmp)).toEqual([]);
   });
 
-  it('refuses a data directory that does not exist', async () => {
+  it('refuses a data directory that does not exist: not_a_wallet', async () => {
     const root = await tempDir();
     const adapter = createNodeWalletAdapter({ dataDir: join(root, 'missing'), tmpDir: root });
     await expect(adapter.snapshot({ kind: 'tar' })).rejects.toMatchObject({
-      code: 'invalid_data_dir',
+      code: 'not_a_wallet',
+      message: expect.stringMatching(/missing does not exist: there is no wallet to back up/),
     });
   });
 

@@ -32,12 +32,12 @@ export const EXIT_HELP = `
 Exit codes:
   0  success
   1  other failure
-  2  usage error (bad arguments, no mnemonic)
+  2  usage error (bad arguments, no mnemonic, a --data directory that is no wallet)
   3  authentication failed, wrong seedphrase, or the backup cannot be decrypted
   4  network error or server unavailable
   5  not found (no such backup)
   6  integrity failure (damaged backup, unsafe archive, failed database check, or a
-     wallet database too damaged to back up)
+     damaged wallet database)
   7  needs confirmation (restoring an older backup: add --yes-older)`;
 
 /** A usage error: exit code 2. */
@@ -101,6 +101,11 @@ export function classify(err: unknown, server: string): { exit: number; hint: st
     return {
       exit: EXIT.integrity,
       hint: 'nothing was uploaded and the backups on the server are kept; repair or replace the wallet database before the next backup',
+    };
+  if (code === 'not_a_wallet')
+    return {
+      exit: EXIT.usage,
+      hint: '--data must be the wallet data directory, one holding its SQLite database (docs/WALLET.md §1); the backups on the server are kept',
     };
   if (INTEGRITY.has(code))
     return {

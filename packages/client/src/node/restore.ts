@@ -24,7 +24,7 @@ import { removeLeftoversOfGone } from './process.ts';
 import { activePaths, oldPath, recoverInterruptedRestore, stagingPrefix } from './recover.ts';
 import { integrityCheck } from './sqlite.ts';
 import { createTreeWriter } from './tree-writer.ts';
-import { walkDataDir } from './walk.ts';
+import { type WalkOptions, walkDataDir } from './walk.ts';
 
 /**
  * Points a restore passes, in order. `old-moved` is the window between the swap's two
@@ -45,6 +45,8 @@ export interface ExtractOptions {
   readonly freeSpace: FreeSpaceProbe;
   /** Bytes always left free on the target filesystem. */
   readonly reserveBytes: number;
+  /** What marks a file as a (damaged) database (`walk.ts`). */
+  readonly walk: WalkOptions;
   readonly signal?: AbortSignal;
 }
 
@@ -68,8 +70,9 @@ export interface CheckedArchive {
 /**
  * Extracts `source` into the empty directory `dir` with guards, fsyncs it, and runs
  * `PRAGMA integrity_check` on every database in it.
- * @throws NoahError `unsafe_archive`, `integrity_check_failed`, `insufficient_space`; or
- *   the original error of `source`
+ * @throws NoahError `unsafe_archive`, `integrity_check_failed` (also for a file that
+ *   should be a database and is not one), `insufficient_space`; or the original error of
+ *   `source`
  */
 export async function extractAndCheck(
   source: AsyncIterable<Uint8Array>,
@@ -86,13 +89,18 @@ export async function extractAndCheck(
     if (o.kind === 'tar') await extractTar(source, writer, guard, o.signal);
     else await extractZip(source, writer, guard, o.limits, o.signal);
     await onExtracted?.();
-    const items = await walkDataDir(dir);
+    const items = await walkDataDir(dir, o.walk);
     // The large files' fsyncs run on the thread pool while SQLite checks on this thread.
     synced = writer.syncFiles();
     synced.catch(() => {}); // awaited below, or abandoned with the staging directory
     let databases = 0;
     for (const item of items) {
       o.signal?.throwIfAborted();
+      if (item.kind === 'damaged')
+        throw new NoahError(
+          'integrity_check_failed',
+          `database ${item.path} failed the check: ${item.note ?? 'not a SQLite database'}`,
+        );
       if (item.kind !== 'database') continue;
       integrityCheck(item.abs, item.path);
       databases++;

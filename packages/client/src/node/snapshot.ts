@@ -9,7 +9,9 @@
  * disagrees with its table as it is, so without this a damaged wallet database would be
  * backed up as if it were fine, and with two backups kept, two days later neither one
  * would restore. Refused at backup time, nothing is uploaded and the last good backups
- * stay on the server.
+ * stay on the server. The same holds for a file that should be a database and is not
+ * (emptied, its header overwritten: `walk.ts`), and for a directory that is no wallet
+ * at all (`not_a_wallet`: empty, or without any database). docs/WALLET.md §1.
  * @module
  */
 import { promises as fsp } from 'node:fs';
@@ -26,8 +28,8 @@ import {
   removeTree,
 } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
-import { integrityCheck, vacuumInto } from './sqlite.ts';
-import { walkDataDir } from './walk.ts';
+import { integrityCheck, isCorruption, vacuumInto } from './sqlite.ts';
+import { type WalkItem, walkDataDir } from './walk.ts';
 
 /** `noah-snapshot-<pid>-<random>`: the pid tells a killed run's copies from a live one's. */
 const SNAPSHOT_NAME = /^noah-snapshot-(\d+)-/;
@@ -52,6 +54,16 @@ export interface NodeWalletSnapshot extends WalletSnapshot {
   readonly bytes: number;
 }
 
+/** Which files must be SQLite databases (docs/WALLET.md §1). */
+export interface WalletShape {
+  /** Declared by the app: each must be present and sound. */
+  readonly required: readonly string[];
+  /** Held a database in the last backup: each, if present, must be sound. */
+  readonly known: readonly string[];
+  /** Whether a database's usual name marks a file as one (off once the app declares). */
+  readonly byName: boolean;
+}
+
 /** What `takeSnapshot` needs. */
 export interface SnapshotOptions {
   readonly dataDir: string;
@@ -62,6 +74,7 @@ export interface SnapshotOptions {
   /** Bytes always left free on the temp filesystem. */
   readonly reserveBytes: number;
   readonly busyTimeoutMs: number;
+  readonly shape: WalletShape;
   readonly signal?: AbortSignal;
 }
 
@@ -70,18 +83,14 @@ export interface SnapshotOptions {
  * data's size, counting each database's WAL, plus `reserveBytes`). The temp directory is
  * removed on any failure; on success the caller removes it with `cleanup()`; the temp
  * directories of snapshots whose process was killed are removed first.
- * @throws NoahError `invalid_data_dir` if the data directory does not exist,
- *   `insufficient_space`, `corrupt_wallet_database` if a database's copy fails
- *   `PRAGMA integrity_check`; SQLite and I/O errors
+ * @throws NoahError `not_a_wallet` if the data directory is missing, empty, holds no
+ *   database or lacks a required one; `corrupt_wallet_database` if a file that should be
+ *   a database is not one, SQLite finds one malformed, or a copy fails
+ *   `PRAGMA integrity_check`; `insufficient_space`; SQLite and I/O errors
  */
 export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapshot> {
   o.signal?.throwIfAborted();
-  if (!(await pathExists(o.dataDir)))
-    throw new NoahError(
-      'invalid_data_dir',
-      `the wallet data directory ${o.dataDir} does not exist`,
-    );
-  const walked = await walkDataDir(o.dataDir);
+  const walked = await walkWallet(o.dataDir, o.shape);
   // A database's copy can be as large as the file plus its WAL's committed pages.
   const needed = walked.reduce((n, i) => n + (i.kind === 'skipped' ? 0 : i.size), 0);
   await fsp.mkdir(o.tmpDir, { recursive: true });
@@ -92,6 +101,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
   try {
     const items: SnapshotItem[] = [];
     const entries: ArchiveEntry[] = [];
+    const databases: string[] = [];
     let bytes = 0;
     for (const [index, item] of walked.entries()) {
       o.signal?.throwIfAborted();
@@ -100,17 +110,21 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
         entries.push({ type: 'directory', name: item.path });
         continue;
       }
-      if (item.kind === 'sidecar' || item.kind === 'skipped') {
+      // (`damaged` never reaches here: walkWallet refused it.)
+      if (item.kind !== 'database' && item.kind !== 'file') {
         items.push({ path: item.path, kind: 'skipped', size: 0, note: item.note ?? 'skipped' });
         continue;
       }
       const copy = join(tmp, `${index}.${item.kind === 'database' ? 'db' : 'bin'}`);
-      const copied = await copyItem(item.abs, copy, item.kind, o.busyTimeoutMs);
+      const copied = await copyItem(item.abs, item.path, copy, item.kind, o.busyTimeoutMs);
       if (!copied) {
         items.push({ path: item.path, kind: 'skipped', size: 0, note: 'vanished during snapshot' });
         continue;
       }
-      if (item.kind === 'database') checkCopy(copy, item.path);
+      if (item.kind === 'database') {
+        checkCopy(copy, item.path);
+        databases.push(item.path);
+      }
       const size = (await fsp.stat(copy)).size;
       bytes += size;
       items.push({ path: item.path, kind: item.kind, size });
@@ -123,6 +137,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
     return {
       archive,
       entries: entries.filter((e) => e.type === 'file').length,
+      databases,
       items,
       bytes,
       cleanup() {
@@ -136,15 +151,69 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
   }
 }
 
+/**
+ * Walks the data directory and refuses what is no wallet, or a damaged one, before
+ * anything is copied.
+ */
+async function walkWallet(dataDir: string, shape: WalletShape): Promise<WalkItem[]> {
+  const st = await fsp.stat(dataDir).catch(() => undefined);
+  if (!st?.isDirectory())
+    throw notAWallet(
+      `${dataDir} ${st ? 'is not a directory' : 'does not exist'}: there is no wallet to back up`,
+    );
+  const walked = await walkDataDir(dataDir, {
+    expected: new Set([...shape.required, ...shape.known]),
+    byName: shape.byName,
+  });
+  const damaged = walked.find((i) => i.kind === 'damaged');
+  if (damaged) throw corruptWallet(damaged.path, damaged.note ?? 'not a SQLite database');
+  const present = new Set(walked.filter((i) => i.kind === 'database').map((i) => i.path));
+  const missing = shape.required.find((p) => !present.has(p));
+  if (missing !== undefined)
+    throw notAWallet(`the wallet database ${missing} is missing from ${dataDir}`);
+  if (present.size === 0)
+    throw notAWallet(
+      walked.length === 0
+        ? `${dataDir} is empty: there is no wallet to back up`
+        : `${dataDir} holds no SQLite database, so it is no wallet data directory`,
+    );
+  return walked;
+}
+
+const KEPT = 'nothing was backed up, and the backups already on the server are kept';
+
+function notAWallet(what: string): NoahError {
+  return new NoahError('not_a_wallet', `${what}; ${KEPT}`);
+}
+
+/** `corrupt_wallet_database`, naming the database by its relative path only. */
+function corruptWallet(label: string, why: string, cause?: unknown): NoahError {
+  return new NoahError(
+    'corrupt_wallet_database',
+    `the wallet database ${label} is damaged (${why}): it was not backed up, and the backups already on the server are kept`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
 /** Copies one item into the temp dir; false if the file vanished before it was copied. */
 async function copyItem(
   src: string,
+  label: string,
   dest: string,
   kind: 'database' | 'file',
   busyTimeoutMs: number,
 ): Promise<boolean> {
   try {
-    if (kind === 'database') vacuumInto(src, dest, busyTimeoutMs);
+    if (kind === 'database') {
+      try {
+        vacuumInto(src, dest, busyTimeoutMs);
+      } catch (e) {
+        // Damage SQLite finds while copying (a malformed page, a broken header) is the
+        // wallet's, not an I/O failure of ours.
+        if (isCorruption(e)) throw corruptWallet(label, `SQLite: ${(e as Error).message}`, e);
+        throw e;
+      }
+    }
     // copyFile streams in the kernel (copy_file_range): constant memory.
     else await fsp.copyFile(src, dest);
     await fsp.chmod(dest, 0o600);
@@ -165,10 +234,6 @@ function checkCopy(copy: string, label: string): void {
   try {
     integrityCheck(copy, label);
   } catch (e) {
-    throw new NoahError(
-      'corrupt_wallet_database',
-      `the wallet database ${label} is damaged (it fails PRAGMA integrity_check): it was not backed up, and the backups already on the server are kept`,
-      { cause: e },
-    );
+    throw corruptWallet(label, 'it fails PRAGMA integrity_check', e);
   }
 }

@@ -56,6 +56,18 @@ export function vacuumInto(src: string, dest: string, busyTimeoutMs: number): st
 }
 
 /**
+ * True if `e` is SQLite saying the file is not a sound database (`SQLITE_CORRUPT`,
+ * `SQLITE_CORRUPT_*`, `SQLITE_NOTADB`), as opposed to busy, locked, I/O or permissions.
+ * @param e - anything thrown by better-sqlite3
+ */
+export function isCorruption(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')
+  );
+}
+
+/**
  * Runs `PRAGMA integrity_check` (not `quick_check`: it also verifies index contents) on
  * the database at `path`.
  * @param path - a SQLite database file

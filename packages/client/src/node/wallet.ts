@@ -1,6 +1,6 @@
 /**
  * The Node `WalletDataAdapter`: consistent snapshot, guarded restore and verify of a
- * wallet data directory (issue 4 §4–§6). See `snapshot.ts`, `restore.ts`, `recover.ts`.
+ * wallet data directory (docs/WALLET.md). See `snapshot.ts`, `restore.ts`, `recover.ts`.
  * @module
  */
 import { tmpdir } from 'node:os';
@@ -34,13 +34,27 @@ export interface NodeWalletAdapterOptions {
   reserveBytes?: number;
   /** How long a snapshot waits on a locked database (default 10 s). */
   busyTimeoutMs?: number;
+  /**
+   * The wallet's SQLite databases, as paths relative to `dataDir` (e.g.
+   * `['wallet.sqlite']`). A backup refuses a directory where one is missing
+   * (`not_a_wallet`) or is not a sound database (`corrupt_wallet_database`). Without
+   * it, a wallet is any directory with at least one SQLite database, and a file with a
+   * database's name (`*.sqlite`, `*.sqlite3`, `*.db`, `*.db3`) must be one; with it,
+   * names mark nothing, so `.db` files in other formats are plain files
+   * (docs/WALLET.md §1).
+   */
+  databases?: readonly string[];
   /** Called at each restore phase (progress; crash tests stop the process here). */
   onRestorePhase?: (phase: RestorePhase) => void | Promise<void>;
 }
 
 /** The Node adapter: the seam plus the richer snapshot and an explicit recovery. */
 export interface NodeWalletAdapter extends WalletDataAdapter {
-  snapshot(opts: { kind: ArchiveKind; signal?: AbortSignal }): Promise<NodeWalletSnapshot>;
+  snapshot(opts: {
+    kind: ArchiveKind;
+    signal?: AbortSignal;
+    databases?: readonly string[];
+  }): Promise<NodeWalletSnapshot>;
   restore(
     archive: AsyncIterable<Uint8Array>,
     opts: { kind: ArchiveKind; signal?: AbortSignal },
@@ -54,6 +68,19 @@ function positiveInt(name: string, v: number | undefined, fallback: number): num
   if (!Number.isSafeInteger(v)) throw new TypeError(`${name} must be an integer`);
   if (v < 0) throw new RangeError(`${name} must be ≥ 0, got ${v}`);
   return v;
+}
+
+/** Checks and normalises the `databases` option: relative paths inside the data directory. */
+function databaseList(list: unknown): string[] | undefined {
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list)) throw new TypeError('databases must be an array of paths');
+  return list.map((p: unknown) => {
+    if (typeof p !== 'string' || p === '') throw new TypeError('databases must hold paths');
+    const rel = p.replaceAll('\\', '/').replace(/^\.\//, '');
+    if (rel.startsWith('/') || rel.split('/').some((part) => part === '..' || part === ''))
+      throw new RangeError(`databases: ${p} is not a path inside the data directory`);
+    return rel;
+  });
 }
 
 function archiveKind(kind: unknown): ArchiveKind {
@@ -80,6 +107,7 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
   const freeSpace = opts.freeSpace ?? statfsFreeBytes;
   const reserveBytes = positiveInt('reserveBytes', opts.reserveBytes, 32 * 1024 * 1024);
   const busyTimeoutMs = positiveInt('busyTimeoutMs', opts.busyTimeoutMs, 10_000);
+  const declared = databaseList(opts.databases);
   const limits: ExtractLimits = {
     maxEntries: positiveInt(
       'limits.maxEntries',
@@ -97,18 +125,25 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
       DEFAULT_LIMITS.maxEntryBytes,
     ),
   };
+  const walk = { byName: declared === undefined, expected: new Set(declared ?? []) };
   const extractOpts = (kind: unknown, signal?: AbortSignal) => ({
     kind: archiveKind(kind),
     limits,
     freeSpace,
     reserveBytes,
+    walk,
     signal,
   });
 
   return {
-    async snapshot({ kind, signal }) {
+    async snapshot({ kind, signal, databases }) {
       await recoverInterruptedRestore(dataDir);
       return takeSnapshot({
+        shape: {
+          required: declared ?? [],
+          known: databases ?? [],
+          byName: declared === undefined,
+        },
         dataDir,
         tmpDir,
         kind: archiveKind(kind),

@@ -20,8 +20,12 @@ import { createSessionKeys, type SessionKeys } from '../../src/keys.ts';
 import { type BackupManager, createBackupManager } from '../../src/manager.ts';
 import { createFileSpooler } from '../../src/node/spool.ts';
 import { createFileStateStore } from '../../src/node/state.ts';
-import { createNodeWalletAdapter } from '../../src/node/wallet.ts';
-import type { DeviceStateStore } from '../../src/adapters.ts';
+import {
+  createNodeWalletAdapter,
+  type NodeWalletAdapter,
+  type NodeWalletAdapterOptions,
+} from '../../src/node/wallet.ts';
+import type { DeviceStateStore, WalletDataAdapter } from '../../src/adapters.ts';
 
 import {
   type StartTestServerOptions,
@@ -61,6 +65,10 @@ export interface DeviceOptions {
   compression?: CompressionAlgorithm;
   /** Its level. */
   compressionLevel?: number;
+  /** More options of the Node wallet adapter (`databases`, `replaceNonWallet`…). */
+  walletOptions?: Partial<NodeWalletAdapterOptions>;
+  /** Another platform's adapter in place of the Node one (given the Node one to wrap). */
+  wallet?: (node: NodeWalletAdapter) => WalletDataAdapter;
 }
 
 /** Opens a device against `serverUrl`. */
@@ -80,10 +88,16 @@ export async function openDevice(serverUrl: string, opts: DeviceOptions): Promis
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   const state = createFileStateStore(join(opts.root, 'state.json'));
+  const node = createNodeWalletAdapter({
+    dataDir: walletDir,
+    tmpDir: tmp,
+    clock,
+    ...opts.walletOptions,
+  });
   const manager = createBackupManager({
     api,
     keys: other ? { keyring: other } : keys,
-    wallet: createNodeWalletAdapter({ dataDir: walletDir, tmpDir: tmp, clock }),
+    wallet: opts.wallet ? opts.wallet(node) : node,
     spooler: createFileSpooler(tmp),
     state,
     clock,

@@ -116,7 +116,7 @@ export function createWebWalletData(wallet: WalletStore, clock: Clock): WalletDa
         ],
         clock.now(),
       );
-      return { archive: once(archive), entries: 2, cleanup: async () => {} };
+      return { archive: once(archive), entries: 2, databases: [DB_FILE], cleanup: async () => {} };
     },
     async restore(archive, { kind, signal }) {
       const { db, settings, entries } = await unpackAndCheck(archive, kind, signal);

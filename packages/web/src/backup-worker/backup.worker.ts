@@ -91,15 +91,17 @@ const rpc = createRpc(globalThis as unknown as MessageEndpoint, {
 const remoteWallet: WalletDataAdapter = {
   async snapshot({ kind, signal }) {
     signal?.throwIfAborted();
-    const { archive, entries } = await rpc.call<{ archive: Uint8Array; entries: number }>(
-      'wallet.snapshot',
-      kind,
-    );
+    const { archive, entries, databases } = await rpc.call<{
+      archive: Uint8Array;
+      entries: number;
+      databases: string[];
+    }>('wallet.snapshot', kind);
     return {
       archive: (async function* () {
         yield archive;
       })(),
       entries,
+      databases,
       cleanup: async () => {},
     };
   },

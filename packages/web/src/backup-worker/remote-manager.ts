@@ -77,7 +77,11 @@ export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): Bac
     async 'wallet.snapshot'(kind: ArchiveKind) {
       const snap = await wallet.snapshot({ kind });
       try {
-        return { archive: await collect(snap.archive), entries: snap.entries };
+        return {
+          archive: await collect(snap.archive),
+          entries: snap.entries,
+          databases: snap.databases,
+        };
       } finally {
         await snap.cleanup();
       }

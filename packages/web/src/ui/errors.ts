@@ -121,6 +121,14 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     title: 'The operation was cancelled.',
     next: 'Start it again when you are ready.',
   },
+  not_a_wallet: {
+    title: 'There is no wallet on this device to back up.',
+    next: 'Create or restore a wallet first. Your backups on the server are unchanged.',
+  },
+  corrupt_wallet_database: {
+    title: 'The wallet database on this device is damaged, so it was not backed up.',
+    next: 'Your backups on the server are unchanged. Restore one of them to repair this wallet.',
+  },
 };
 
 const SERVER_TROUBLE = {

@@ -1,0 +1,172 @@
+/**
+ * Mistakes and faults that must lose neither a wallet nor a good backup, through the
+ * real `noah-backup` binary against the real server (docs/WALLET.md): backing up a
+ * directory that is no wallet (exit 2) or a damaged wallet database (exit 6); verify and
+ * restore of a backup whose database is damaged (exit 6, never "intact").
+ */
+import { execFile } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createApiClient } from '@noah-backup/client/api-client';
+import { createDemoWallet, walletDigest } from '@noah-backup/client/demo-wallet';
+import { createSessionKeys } from '@noah-backup/client/keys';
+import { encryptBackupBytes } from '@noah-backup/core/format';
+import { generateMnemonic } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTar } from '../../client/test/fixtures/node-helpers.ts';
+import { uploadRaw } from '../../client/test/helpers/device.ts';
+import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
+
+const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let srv: TestServer;
+let dir: string;
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(join(tmpdir(), 'noah-cli-safety-'));
+  srv = await startTestServer({
+    metadataKind: 'sqlite',
+    blobKind: 'fs',
+    config: { maxBackupSize: 16 * 2 ** 20 },
+  });
+});
+afterAll(async () => {
+  await srv?.close();
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ PATH: process.env.PATH ?? '', HOME: dir, NOAH_SERVER: srv.url });
+
+/** Runs the CLI to the end. */
+function cli(args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: dir, env: env(), timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (err as { code?: unknown }).code : 0;
+        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A user: a mnemonic in a file; `as(state)` gives the options for a device state dir. */
+async function user(name: string) {
+  const mnemonic = generateMnemonic(wordlist);
+  const file = join(dir, `${name}.mnemonic`);
+  await fsp.writeFile(file, `${mnemonic}\n`, { mode: 0o600 });
+  return {
+    mnemonic,
+    as: (state: string) => ['--mnemonic-file', file, '--state', join(dir, state)],
+  };
+}
+
+/** A user with two good backups of a demo wallet in `name`; their list and digest. */
+async function twoBackups(name: string) {
+  const u = await user(name);
+  await createDemoWallet(join(dir, name), { sizeMb: 1, seed: 41 });
+  expect((await cli(['backup', '--data', name, ...u.as(`st-${name}`)])).code).toBe(0);
+  srv.clock.advance(60_000);
+  expect((await cli(['backup', '--data', name, ...u.as(`st-${name}`)])).code).toBe(0);
+  const list = (await cli(['list', '--json', ...u.as(`st-${name}`)])).stdout;
+  expect(JSON.parse(list)).toHaveLength(2);
+  return { u, list, digest: await walletDigest(join(dir, name)) };
+}
+
+/** The user's backups are exactly `list`, and the newest still restores with `digest`. */
+async function stillGood(g: Awaited<ReturnType<typeof twoBackups>>, to: string) {
+  expect((await cli(['list', '--json', ...g.u.as(`st-${to}`)])).stdout).toBe(g.list);
+  expect((await cli(['restore', '--to', to, ...g.u.as(`st-${to}`)])).code).toBe(0);
+  expect(await walletDigest(join(dir, to))).toBe(g.digest);
+}
+
+/** The one error line, its code in brackets, and the hint. */
+function expectError(r: Run, exit: number, code: string, hint: RegExp) {
+  expect(r.code).toBe(exit);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  expect(lines).toHaveLength(2);
+  expect(lines.at(-2)).toMatch(new RegExp(`^noah-backup: error: .*\\[${code}\\]$`));
+  expect(lines.at(-1)).toMatch(hint);
+}
+
+describe('noah-backup keeps wallets and good backups through mistakes', () => {
+  it('backup of an empty directory or one without a database: exit 2, backups kept', async () => {
+    const g = await twoBackups('nw');
+    await fsp.mkdir(join(dir, 'nw-empty'));
+    await fsp.mkdir(join(dir, 'nw-files'));
+    await fsp.writeFile(join(dir, 'nw-files', 'notes.txt'), 'hello');
+    for (const data of ['nw-empty', 'nw-empty', 'nw-files']) {
+      srv.clock.advance(60_000);
+      const r = await cli(['backup', '--data', data, ...g.u.as('st-nw')]);
+      expectError(r, 2, 'not_a_wallet', /^hint: --data must be the wallet data directory/);
+      expect(r.stdout).toBe('');
+    }
+    const json = await cli(['backup', '--data', 'nw-empty', '--json', ...g.u.as('st-nw')]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'not_a_wallet' } });
+    await stillGood(g, 'nw-r');
+  });
+
+  it.each([
+    ['emptied (0 bytes)', (db: string) => fsp.truncate(db, 0)],
+    ['overwritten at its header', (db: string) => overwrite(db, 0, 64)],
+    ['damaged just past its header', (db: string) => overwrite(db, 100, 64)],
+    ['damaged in a middle page', (db: string) => overwrite(db, 4096 * 20, 4096)],
+  ])('backup of a wallet whose database is %s: exit 6, backups kept', async (_n, damage) => {
+    const name = `cw-${Math.random().toString(36).slice(2, 8)}`;
+    const g = await twoBackups(name);
+    await damage(join(dir, name, 'wallet.sqlite'));
+    srv.clock.advance(60_000);
+    const r = await cli(['backup', '--data', name, ...g.u.as(`st-${name}`)]);
+    expectError(r, 6, 'corrupt_wallet_database', /^hint: nothing was uploaded/);
+    expect(r.stderr).toContain('the wallet database wallet.sqlite is damaged');
+    await stillGood(g, `${name}-r`);
+  });
+
+  it('verify and restore of a backup whose database is an empty file: exit 6', async () => {
+    const u = await user('vz');
+    // What the old client uploaded for such a wallet: the file, copied as it was.
+    const tarball = await buildTar([
+      { header: { name: 'settings.json' }, content: '{}' },
+      { header: { name: 'wallet.sqlite', size: 0 }, content: new Uint8Array(0) },
+    ]);
+    const keys = await createSessionKeys(u.mnemonic, new URL(srv.url).href);
+    try {
+      const api = createApiClient({ baseUrl: srv.url, signer: keys.signer });
+      const blob = await encryptBackupBytes(tarball, {
+        keyring: keys.keyring,
+        createdAt: srv.clock.now(),
+        sequence: 1n,
+        payloadKind: 'tar',
+      });
+      await uploadRaw(api, blob);
+    } finally {
+      keys.destroy();
+    }
+    const verify = await cli(['verify', ...u.as('st-vz')]);
+    expectError(verify, 6, 'integrity_check_failed', /^hint: the backup is damaged/);
+    expect(verify.stdout).not.toContain('intact');
+    expect(verify.stderr).toContain('database wallet.sqlite failed the check');
+    const restore = await cli(['restore', '--to', 'vz-w', ...u.as('st-vz')]);
+    expectError(restore, 6, 'integrity_check_failed', /^hint: the backup is damaged/);
+    await expect(fsp.access(join(dir, 'vz-w'))).rejects.toThrow();
+  });
+});
+
+/** Overwrites `n` bytes of the file at `path` from `offset` with garbage. */
+async function overwrite(path: string, offset: number, n: number): Promise<void> {
+  const fh = await fsp.open(path, 'r+');
+  try {
+    await fh.write(new Uint8Array(n).fill(0xa5), 0, n, offset);
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The manager against the real server (sqlite+fs and postgres+s3): a backup of no
+ * wallet, or of a damaged one, uploads nothing, so the two good backups survive any
+ * number of such runs (docs/WALLET.md §1), and the manager refuses it whatever the
+ * platform's adapter does.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
+import { fullCombos } from '../../server/test/helpers/server.ts';
+import { addPayment, deviceSuite, newMnemonic } from './helpers/device.ts';
+
+describe.each(fullCombos)('wallet safety on $metadataKind + $blobKind', (combo) => {
+  const suite = deviceSuite(combo, 'safety', 16 * 2 ** 20);
+  const device = suite.device;
+
+  /** A device with a demo wallet and two completed backups; their list and digest. */
+  async function twoBackups(mnemonic: string) {
+    const a = await device(mnemonic);
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 31 });
+    await a.manager.setBackupEnabled(true);
+    await a.manager.triggerBackup();
+    suite.srv.clock.advance(60_000);
+    addPayment(a.walletDir, 1);
+    await a.manager.triggerBackup();
+    const list = await a.manager.listBackups();
+    expect(list).toHaveLength(2);
+    return { a, list, digest: await walletDigest(a.walletDir) };
+  }
+
+  /** Both good backups still list, and the newest restores on a new device. */
+  async function stillGood(mnemonic: string, g: Awaited<ReturnType<typeof twoBackups>>) {
+    expect(await g.a.manager.listBackups()).toEqual(g.list);
+    const b = await device(mnemonic);
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(g.digest);
+    await expect(b.manager.verifyBackup(g.list[1]!.backup_version)).resolves.toMatchObject({
+      databases: 1,
+    });
+  }
+
+  it('an emptied wallet directory, twice: not_a_wallet, both good backups stay', async () => {
+    const mnemonic = newMnemonic();
+    const g = await twoBackups(mnemonic);
+    const aside = join(g.a.walletDir, '..', 'aside');
+    await fsp.rename(g.a.walletDir, aside);
+    await fsp.mkdir(g.a.walletDir); // the app lost its data and made a fresh directory
+    for (let day = 1; day <= 2; day++) {
+      g.a.clock.advance(86_400_000);
+      const outcome = await g.a.manager.handleBackupNotification({ type: 'backup_trigger' });
+      expect(outcome).toMatchObject({ status: 'failure', error: { code: 'not_a_wallet' } });
+    }
+    await fsp.writeFile(join(g.a.walletDir, 'settings.json'), '{}'); // files, no database
+    await expect(g.a.manager.triggerBackup()).rejects.toMatchObject({ code: 'not_a_wallet' });
+    expect(g.a.manager.getStatus()).toMatchObject({ lastError: { code: 'not_a_wallet' } });
+    await stillGood(mnemonic, g);
+  });
+
+  it('an emptied or overwritten database, twice: corrupt_wallet_database, both stay', async () => {
+    const mnemonic = newMnemonic();
+    const g = await twoBackups(mnemonic);
+    const db = join(g.a.walletDir, 'wallet.sqlite');
+    await fsp.truncate(db, 0);
+    g.a.clock.advance(86_400_000);
+    expect(await g.a.manager.handleBackupNotification({ type: 'backup_trigger' })).toMatchObject({
+      status: 'failure',
+      error: { code: 'corrupt_wallet_database' },
+    });
+    await fsp.writeFile(db, Buffer.alloc(1 << 20, 0x41));
+    await expect(g.a.manager.triggerBackup()).rejects.toMatchObject({
+      code: 'corrupt_wallet_database',
+      message: expect.stringMatching(/wallet\.sqlite is damaged/),
+    });
+    await stillGood(mnemonic, g);
+  });
+
+  it('remembers where the databases were: one overwritten under any name is refused', async () => {
+    const a = await device(newMnemonic());
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 32 });
+    await fsp.rename(join(a.walletDir, 'wallet.sqlite'), join(a.walletDir, 'ledger'));
+    const other = join(a.walletDir, '..', 'other');
+    await createDemoWallet(other, { sizeMb: 1, seed: 33 });
+    await fsp.copyFile(join(other, 'wallet.sqlite'), join(a.walletDir, 'index.sqlite'));
+    await a.manager.triggerBackup();
+    const list = await a.manager.listBackups();
+    const fh = await fsp.open(join(a.walletDir, 'ledger'), 'r+');
+    await fh.write(new Uint8Array(100), 0, 100, 0); // its header is gone
+    await fh.close();
+    suite.srv.clock.advance(60_000);
+    await expect(a.manager.triggerBackup()).rejects.toMatchObject({
+      code: 'corrupt_wallet_database',
+      message: expect.stringMatching(/database ledger is damaged .*where a database is expected/),
+    });
+    expect(await a.manager.listBackups()).toEqual(list);
+  });
+
+  it('the manager refuses a snapshot without a database whatever the adapter', async () => {
+    const mnemonic = newMnemonic();
+    // Another platform's adapter that does not check: it hands over an empty archive.
+    const careless = await device(mnemonic, {
+      wallet: (node) => ({
+        ...node,
+        snapshot: async () => ({
+          archive: (async function* () {
+            yield new Uint8Array(1024); // an empty tar: two zero blocks
+          })(),
+          entries: 0,
+          databases: [],
+          cleanup: async () => {},
+        }),
+      }),
+    });
+    await expect(careless.manager.triggerBackup()).rejects.toMatchObject({
+      code: 'not_a_wallet',
+    });
+    expect(await careless.manager.listBackups()).toEqual([]);
+  });
+});
