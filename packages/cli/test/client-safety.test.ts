@@ -2,9 +2,12 @@
  * Mistakes and faults that must lose neither a wallet nor a good backup, through the
  * real `noah-backup` binary against the real server (docs/WALLET.md): backing up a
  * directory that is no wallet (exit 2) or a damaged wallet database (exit 6); verify and
- * restore of a backup whose database is damaged (exit 6, never "intact").
+ * restore of a backup whose database is damaged (exit 6, never "intact"); restoring into
+ * a directory of other files (exit 2 until --force, which keeps them); a restore killed
+ * between its renames while the app then creates a new wallet (both kept, backups
+ * refused: exit 6).
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +23,7 @@ import { uploadRaw } from '../../client/test/helpers/device.ts';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
 
 const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
+const SHIM = resolve(import.meta.dirname, 'fixtures/stall-rename.mjs');
 
 interface Run {
   code: number;
@@ -89,11 +93,11 @@ async function stillGood(g: Awaited<ReturnType<typeof twoBackups>>, to: string) 
   expect(await walletDigest(join(dir, to))).toBe(g.digest);
 }
 
-/** The one error line, its code in brackets, and the hint. */
-function expectError(r: Run, exit: number, code: string, hint: RegExp) {
+/** The one error line, its code in brackets, and the hint, after `warnings` lines. */
+function expectError(r: Run, exit: number, code: string, hint: RegExp, warnings = 0) {
   expect(r.code).toBe(exit);
   const lines = r.stderr.split('\n').filter(Boolean);
-  expect(lines).toHaveLength(2);
+  expect(lines).toHaveLength(2 + warnings);
   expect(lines.at(-2)).toMatch(new RegExp(`^noah-backup: error: .*\\[${code}\\]$`));
   expect(lines.at(-1)).toMatch(hint);
 }
@@ -159,6 +163,64 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     expectError(restore, 6, 'integrity_check_failed', /^hint: the backup is damaged/);
     await expect(fsp.access(join(dir, 'vz-w'))).rejects.toThrow();
   });
+
+  it('restore --to a directory of other files: exit 2, then --force keeps them', async () => {
+    const g = await twoBackups('tn');
+    const target = join(dir, 'Documents');
+    await fsp.mkdir(join(target, 'photos'), { recursive: true });
+    await fsp.writeFile(join(target, 'thesis.txt'), 'years of work');
+    await fsp.writeFile(join(target, 'photos', 'cat.jpg'), Buffer.alloc(3000, 9));
+    const r = await cli(['restore', '--to', 'Documents', ...g.u.as('st-tn2')]);
+    expectError(r, 2, 'target_not_a_wallet', /^hint: .*add --force to replace it/);
+    expect((await fsp.readdir(target)).sort()).toEqual(['photos', 'thesis.txt']);
+    expect((await fsp.readdir(dir)).filter((n) => n.includes('Documents.'))).toEqual([]);
+
+    const forced = await cli(['restore', '--to', 'Documents', '--force', ...g.u.as('st-tn2')]);
+    expect(forced.code).toBe(0);
+    const kept = /is kept in (\S+Documents\.noah-replaced-\S+)$/m.exec(forced.stdout)?.[1];
+    expect(kept).toBeDefined();
+    expect(await walletDigest(target)).toBe(g.digest);
+    expect(await fsp.readFile(join(kept!, 'thesis.txt'), 'utf8')).toBe('years of work');
+    expect((await fsp.readFile(join(kept!, 'photos', 'cat.jpg'))).length).toBe(3000);
+
+    // Over a wallet, no --force is needed, and the old wallet is kept too (--json names it).
+    await createDemoWallet(join(dir, 'tn-mine'), { sizeMb: 1, seed: 42 });
+    const mine = await walletDigest(join(dir, 'tn-mine'));
+    const json = await cli(['restore', '--to', 'tn-mine', '--json', ...g.u.as('st-tn2')]);
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(out.previous).toMatch(/\/tn-mine\.noah-replaced-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(await walletDigest(out.previous)).toBe(mine);
+    expect(await walletDigest(join(dir, 'tn-mine'))).toBe(g.digest);
+  });
+
+  it('killed between the swap’s renames, then the app makes a new wallet: both kept', async () => {
+    const g = await twoBackups('cr');
+    const target = join(dir, 'cr-dst');
+    await createDemoWallet(target, { sizeMb: 1, seed: 45 });
+    const old = await walletDigest(target);
+    const args = ['restore', '--to', 'cr-dst', ...g.u.as('st-cr2')];
+    await kill(await stalled(args));
+    await expect(fsp.access(target)).rejects.toThrow(); // the wallet directory is gone
+    // The app starts before any recovery, finds no wallet and creates an empty one.
+    await createDemoWallet(target, { sizeMb: 1, seed: 46 });
+    const fresh = await walletDigest(target);
+
+    const r = await cli(['backup', '--data', 'cr-dst', ...g.u.as('st-cr2')]);
+    expectError(r, 6, 'restore_conflict', /^hint: both wallets are kept/, 1);
+    expect(r.stderr).toMatch(/^noah-backup: an interrupted restore left the previous wallet/);
+    const copy = /the previous one is kept at (\S+cr-dst\.noah-old-\S+?)\./.exec(r.stderr)?.[1];
+    expect(copy).toBeDefined();
+    expect(await walletDigest(copy!)).toBe(old);
+    expect(await walletDigest(target)).toBe(fresh);
+    expect((await cli(['list', '--json', ...g.u.as('st-cr2')])).stdout).toBe(g.list);
+    // The user keeps the old wallet: it goes back into place, and backups go on.
+    await fsp.rename(target, join(dir, 'cr-fresh'));
+    await fsp.rename(copy!, target);
+    srv.clock.advance(60_000);
+    expect((await cli(['backup', '--data', 'cr-dst', ...g.u.as('st-cr2')])).code).toBe(0);
+    expect(await walletDigest(target)).toBe(old);
+  });
 });
 
 /** Overwrites `n` bytes of the file at `path` from `offset` with garbage. */
@@ -169,4 +231,30 @@ async function overwrite(path: string, offset: number, n: number): Promise<void>
   } finally {
     await fh.close();
   }
+}
+
+/** Starts the CLI with the restore's swap stalling between its renames. */
+async function stalled(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', SHIM, BIN, ...args], {
+    cwd: dir,
+    env: { ...env(), NOAH_TEST_STALL: 'rename' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((ok, fail) => {
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.split('\n').includes('stalled rename')) ok();
+    });
+    child.once('exit', (code) => fail(new Error(`exited ${code} before stalling: ${err}`)));
+  });
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  const exit = new Promise<NodeJS.Signals | null>((ok) =>
+    child.once('exit', (_c, signal) => ok(signal)),
+  );
+  child.kill('SIGKILL');
+  expect(await exit).toBe('SIGKILL');
 }

@@ -45,10 +45,14 @@ export interface WalletDataAdapter {
     signal?: AbortSignal;
     databases?: readonly string[];
   }): Promise<WalletSnapshot>;
+  /**
+   * Returns the number of files restored and, where the platform keeps the data it
+   * replaced, where that is (`previous`, e.g. a directory beside the wallet's).
+   */
   restore(
     archive: AsyncIterable<Uint8Array>,
     opts: { kind: ArchiveKind; signal?: AbortSignal },
-  ): Promise<{ entries: number }>;
+  ): Promise<{ entries: number; previous?: string | null }>;
   /**
    * Verifies an archive without restoring it (extract to a scratch place, check every
    * database, delete). Used by `verify`.

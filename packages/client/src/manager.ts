@@ -78,8 +78,8 @@ export type TriggerResult =
   | { status: 'completed'; backup: BackupInfo; sequence: bigint | null; bytes: number }
   | { status: 'skipped'; reason: 'running' };
 
-/** Result of {@link BackupManager.restoreBackup}. */
-export interface RestoreResult {
+/** What {@link BackupManager.restoreBackup} and {@link BackupManager.verifyBackup} read. */
+interface BackupRead {
   backup_version: BackupVersion;
   created_at: string;
   format: BackupFormat;
@@ -87,8 +87,17 @@ export interface RestoreResult {
   entries: number;
 }
 
+/** Result of {@link BackupManager.restoreBackup}. */
+export interface RestoreResult extends BackupRead {
+  /**
+   * Where the wallet adapter keeps the data the restore replaced (the Node adapter: a
+   * directory beside the wallet's), or null if there was none or it keeps none.
+   */
+  previous: string | null;
+}
+
 /** Result of {@link BackupManager.verifyBackup}. */
-export interface VerifyResult extends RestoreResult {
+export interface VerifyResult extends BackupRead {
   databases: number;
 }
 
@@ -372,7 +381,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
               'rollback_confirmation_required',
               `backup ${remote.target.backup_version} (sequence ${seq}) is older than the newest this device has seen (sequence ${seen}); confirm to restore it anyway`,
             );
-          const { entries } = await wallet.restore(plaintextOf(ctx, remote), {
+          const { entries, previous } = await wallet.restore(plaintextOf(ctx, remote), {
             kind: remote.kind,
             signal: ctx.signal,
           });
@@ -384,6 +393,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
             format: remote.opened.format,
             sequence: seq,
             entries,
+            previous: previous ?? null,
           };
         });
         // Advisory, like every status: failing to record it does not undo the restore.

@@ -2,7 +2,7 @@
  * The manager against the real server (sqlite+fs and postgres+s3): a backup of no
  * wallet, or of a damaged one, uploads nothing, so the two good backups survive any
  * number of such runs (docs/WALLET.md §1), and the manager refuses it whatever the
- * platform's adapter does.
+ * platform's adapter does; a restore keeps what it replaces (§2).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -115,5 +115,33 @@ describe.each(fullCombos)('wallet safety on $metadataKind + $blobKind', (combo) 
       code: 'not_a_wallet',
     });
     expect(await careless.manager.listBackups()).toEqual([]);
+  });
+
+  it('a restore over a wallet keeps the replaced one beside it and says where', async () => {
+    const mnemonic = newMnemonic();
+    const g = await twoBackups(mnemonic);
+    const b = await device(mnemonic);
+    await createDemoWallet(b.walletDir, { sizeMb: 1, seed: 34 });
+    const mine = await walletDigest(b.walletDir);
+    const r = await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(g.digest);
+    expect(r.previous).toMatch(/\/wallet\.noah-replaced-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(await walletDigest(r.previous!)).toBe(mine);
+  });
+
+  it('a restore into a directory of other files is refused until allowed', async () => {
+    const mnemonic = newMnemonic();
+    const g = await twoBackups(mnemonic);
+    const b = await device(mnemonic);
+    await fsp.mkdir(b.walletDir);
+    await fsp.writeFile(join(b.walletDir, 'thesis.txt'), 'years of work');
+    await expect(b.manager.restoreBackup()).rejects.toMatchObject({
+      code: 'target_not_a_wallet',
+    });
+    expect(await fsp.readdir(b.walletDir)).toEqual(['thesis.txt']);
+    const c = await suite.reopen(b, mnemonic, { walletOptions: { replaceNonWallet: true } });
+    const r = await c.manager.restoreBackup();
+    expect(await walletDigest(c.walletDir)).toBe(g.digest);
+    expect(await fsp.readFile(join(r.previous!, 'thesis.txt'), 'utf8')).toBe('years of work');
   });
 });

@@ -1,8 +1,8 @@
 /**
- * A restore killed with SIGKILL at every kind of point (issue 4 §9: "killed during
- * restore (the wallet directory intact)"): afterwards the wallet directory is intact or
- * recoverable by `recoverInterruptedRestore`, and its digest is the old or the new
- * wallet's, never a mix.
+ * A restore killed with SIGKILL at every phase: afterwards the wallet directory is
+ * intact or recoverable by `recoverInterruptedRestore`, its digest is the old or the new
+ * wallet's, never a mix, and the replaced wallet is never deleted — not even when the
+ * app creates a new wallet where the old one was before recovery runs (docs/WALLET.md §3).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -56,6 +56,11 @@ async function killAt(s: Setup, kind: ArchiveKind, stopAt: string): Promise<void
   expect((await exited(child)).signal).toBe('SIGKILL');
 }
 
+/** The directories beside the wallet's where a restore keeps what it replaced. */
+async function keptCopies(root: string): Promise<string[]> {
+  return (await fsp.readdir(root)).filter((n) => n.startsWith('wallet.noah-replaced-'));
+}
+
 describe('restore killed with SIGKILL', () => {
   it.each([
     ['tar', 'staging', 'old'],
@@ -64,6 +69,7 @@ describe('restore killed with SIGKILL', () => {
     ['tar', 'verified', 'old'],
     ['tar', 'old-moved', 'old'],
     ['tar', 'new-moved', 'new'],
+    ['tar', 'done', 'new'],
     ['zip', 'chunk:2', 'old'],
     ['zip', 'old-moved', 'old'],
   ] as const)('%s at %s → recovery gives the %s wallet', async (kind, stopAt, expected) => {
@@ -74,24 +80,70 @@ describe('restore killed with SIGKILL', () => {
       await expect(fsp.access(s.dataDir)).rejects.toThrow();
       expect((await leftovers(s.root)).some((n) => n.startsWith('wallet.noah-old-'))).toBe(true);
     }
+    const swapped = expected === 'new';
     const report = await recoverInterruptedRestore(s.dataDir);
     expect(report.restoredOld).toBe(stopAt === 'old-moved');
     // The killed run's staging directory is abandoned; only after the swap is it gone.
-    expect(report.removedStaging).toBe(stopAt === 'new-moved' ? 0 : 1);
-    expect(report.removedOld).toBe(stopAt === 'new-moved' ? 1 : 0);
-    expect(report.keptOld).toEqual([]);
-    expect(await walletDigest(s.dataDir)).toBe(expected === 'old' ? s.oldDigest : s.newDigest);
+    expect(report.removedStaging).toBe(swapped ? 0 : 1);
+    expect(report.conflicts).toEqual([]);
+    // Killed after the swap, before the old wallet got its kept name: recovery names it.
+    expect(report.kept).toHaveLength(stopAt === 'new-moved' ? 1 : 0);
+    expect(await walletDigest(s.dataDir)).toBe(swapped ? s.newDigest : s.oldDigest);
+    expect(await leftovers(s.root)).toEqual([]);
+    // The replaced wallet is never deleted: it is kept beside the new one.
+    const kept = await keptCopies(s.root);
+    expect(kept).toHaveLength(swapped ? 1 : 0);
+    if (swapped) expect(await walletDigest(join(s.root, kept[0]!))).toBe(s.oldDigest);
+  });
+
+  it('killed between the renames, then the app creates a new wallet: both are kept', async () => {
+    const s = await setup('tar');
+    await killAt(s, 'tar', 'old-moved');
+    const [old] = (await leftovers(s.root)).filter((n) => n.startsWith('wallet.noah-old-'));
+    // The app starts, finds no wallet directory and creates a fresh, empty wallet there.
+    await createDemoWallet(s.dataDir, { sizeMb: 1, seed: 13 });
+    const fresh = await walletDigest(s.dataDir);
+
+    const adapter = createNodeWalletAdapter({ dataDir: s.dataDir, tmpDir: join(s.root, 't') });
+    const report = await adapter.recover();
+    expect(report).toMatchObject({ restoredOld: false, kept: [], removedStaging: 1 });
+    expect(report.conflicts).toEqual([join(s.root, old!)]);
+    expect(await walletDigest(join(s.root, old!))).toBe(s.oldDigest);
+    expect(await walletDigest(s.dataDir)).toBe(fresh);
+    // A backup of the fresh wallet could replace the good backups: refused, both kept.
+    const err = await adapter.snapshot({ kind: 'tar' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'restore_conflict',
+      message: expect.stringContaining(join(s.root, old!)),
+    });
+    expect(await walletDigest(join(s.root, old!))).toBe(s.oldDigest);
+    expect((await adapter.recover()).conflicts).toEqual([join(s.root, old!)]); // said again
+    // The user keeps the old wallet elsewhere: backups go on.
+    await fsp.rename(join(s.root, old!), join(s.root, 'wallet-before-crash'));
+    const snap = await adapter.snapshot({ kind: 'tar' });
+    await snap.cleanup();
+    expect(await walletDigest(join(s.root, 'wallet-before-crash'))).toBe(s.oldDigest);
+  });
+
+  it('killed between the renames, then an empty directory is made there: the wallet comes back', async () => {
+    const s = await setup('zip');
+    await killAt(s, 'zip', 'old-moved');
+    await fsp.mkdir(s.dataDir);
+    const report = await recoverInterruptedRestore(s.dataDir);
+    expect(report).toMatchObject({ restoredOld: true, kept: [], conflicts: [] });
+    expect(await walletDigest(s.dataDir)).toBe(s.oldDigest);
     expect(await leftovers(s.root)).toEqual([]);
   });
 
-  it('the next restore recovers first, then restores', async () => {
+  it('the next restore recovers first, then restores and keeps the old wallet', async () => {
     const s = await setup('tar');
     await killAt(s, 'tar', 'old-moved');
     const archive = await fsp.readFile(s.archivePath);
-    await createNodeWalletAdapter({ dataDir: s.dataDir }).restore(chunks(archive), {
+    const r = await createNodeWalletAdapter({ dataDir: s.dataDir }).restore(chunks(archive), {
       kind: 'tar',
     });
     expect(await walletDigest(s.dataDir)).toBe(s.newDigest);
+    expect(await walletDigest(r.previous!)).toBe(s.oldDigest);
     expect(await leftovers(s.root)).toEqual([]);
   });
 
@@ -116,9 +168,10 @@ describe('restore killed with SIGKILL', () => {
     expect(await walletDigest(s.dataDir)).toBe(s.newDigest);
     expect(await recoverInterruptedRestore(s.dataDir)).toEqual({
       restoredOld: false,
-      removedOld: 0,
-      keptOld: [],
+      kept: [],
+      conflicts: [],
       removedStaging: 0,
     });
+    expect(await keptCopies(s.root)).toHaveLength(1);
   });
 });

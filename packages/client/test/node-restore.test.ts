@@ -46,14 +46,14 @@ describe('restore', () => {
     const r = await createNodeWalletAdapter({ dataDir: target }).restore(chunks(archive, 10_000), {
       kind: 'tar',
     });
-    expect(r).toEqual({ entries: 5, databases: 1 });
+    expect(r).toEqual({ entries: 5, databases: 1, previous: null });
     expect(await walletDigest(target)).toBe(await walletDigest(wallet.dir));
     expect((await fsp.stat(join(target, 'settings.json'))).mode & 0o777).toBe(0o600);
     expect((await fsp.stat(join(target, 'channels'))).mode & 0o777).toBe(0o700);
     expect(await leftovers(join(root, 'device2', 'nested'))).toEqual([]);
   });
 
-  it('replaces an existing wallet and removes the old copy', async () => {
+  it('replaces an existing wallet and keeps the old one beside it, named', async () => {
     const root = await tempDir();
     const a = await createDemoWallet(join(root, 'a'), { sizeMb: 1, seed: 1 });
     const b = await createDemoWallet(join(root, 'b'), { sizeMb: 2, seed: 2 });
@@ -61,9 +61,14 @@ describe('restore', () => {
     const archive = await archiveOf(b.dir, 'tar', join(root, 't'));
     const digestB = await walletDigest(b.dir);
     expect(await walletDigest(a.dir)).not.toBe(digestB);
-    await createNodeWalletAdapter({ dataDir: a.dir }).restore(chunks(archive), { kind: 'tar' });
+    const oldA = await treeHash(a.dir);
+    const r = await createNodeWalletAdapter({ dataDir: a.dir }).restore(chunks(archive), {
+      kind: 'tar',
+    });
     expect(await walletDigest(a.dir)).toBe(digestB);
     await expect(fsp.access(join(a.dir, 'only-in-a.txt'))).rejects.toThrow();
+    expect(r.previous).toMatch(/\/a\.noah-replaced-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(await treeHash(r.previous!)).toBe(oldA);
     expect(await leftovers(root)).toEqual([]);
   });
 

@@ -268,7 +268,11 @@ describe('snapshot', () => {
       yield archive;
     };
     expect(await target.verify(one(), { kind })).toEqual({ entries: 5, databases: 1 });
-    expect(await target.restore(one(), { kind })).toEqual({ entries: 5, databases: 1 });
+    expect(await target.restore(one(), { kind })).toEqual({
+      entries: 5,
+      databases: 1,
+      previous: null,
+    });
     expect(await walletDigest(join(root, 'new'))).toBe(await walletDigest(wallet.dir));
     expect(await leftovers(root)).toEqual([]);
     expect(await leftovers(join(root, 't'))).toEqual([]);

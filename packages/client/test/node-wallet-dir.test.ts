@@ -1,18 +1,26 @@
 /**
- * What the Node adapter takes for a wallet data directory (docs/WALLET.md §1): a
+ * What the Node adapter takes for a wallet data directory (docs/WALLET.md §1, §2): a
  * backup refuses a directory that is no wallet (`not_a_wallet`) and a database that is
  * damaged — emptied, its header overwritten, malformed deeper down — even when nothing
  * but its name or its journal files says it is one (`corrupt_wallet_database`); verify
- * and restore refuse such an archive.
+ * and restore refuse such an archive; a restore refuses a target that holds other files
+ * unless told to replace it, and keeps whatever it replaces.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { NoahError } from '@noah-backup/core/errors';
 import { describe, expect, it } from 'vitest';
-import { createDemoWallet } from '../src/demo-wallet.ts';
+import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';
-import { buildTar, chunks, leftovers, tempDir, treeHash } from './fixtures/node-helpers.ts';
+import {
+  buildTar,
+  chunks,
+  collect,
+  leftovers,
+  tempDir,
+  treeHash,
+} from './fixtures/node-helpers.ts';
 
 /** The error a promise rejects with (a test fails if it resolves). */
 async function failure(p: Promise<unknown>): Promise<NoahError> {
@@ -206,5 +214,62 @@ describe('verify and restore refuse an archive whose database is damaged', () =>
     }
     expect(await treeHash(wallet.dir)).toBe(before);
     expect(await leftovers(root)).toEqual([]);
+  });
+});
+
+describe('a restore into a directory that holds other files', () => {
+  async function setup() {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1, seed: 8 });
+    const snap = await createNodeWalletAdapter({
+      dataDir: wallet.dir,
+      tmpDir: join(root, 't'),
+    }).snapshot({ kind: 'tar' });
+    const archive = await collect(snap.archive);
+    await snap.cleanup();
+    const target = join(root, 'Documents');
+    await fsp.mkdir(join(target, 'photos'), { recursive: true });
+    await fsp.writeFile(join(target, 'thesis.txt'), 'years of work');
+    await fsp.writeFile(join(target, 'photos', 'cat.jpg'), Buffer.alloc(5000, 7));
+    return { root, wallet, archive, target, before: await treeHash(target) };
+  }
+
+  it('is refused (target_not_a_wallet): nothing changes, nothing staged', async () => {
+    const s = await setup();
+    const err = await failure(
+      createNodeWalletAdapter({ dataDir: s.target }).restore(chunks(s.archive), { kind: 'tar' }),
+    );
+    expect(err.code).toBe('target_not_a_wallet');
+    expect(err.message).toMatch(/Documents holds files but no wallet database/);
+    expect(await treeHash(s.target)).toBe(s.before);
+    expect((await fsp.readdir(s.root)).sort()).toEqual(['Documents', 't', 'wallet']);
+  });
+
+  it('with replaceNonWallet, replaces it and keeps the files beside it', async () => {
+    const s = await setup();
+    const r = await createNodeWalletAdapter({ dataDir: s.target, replaceNonWallet: true }).restore(
+      chunks(s.archive),
+      { kind: 'tar' },
+    );
+    expect(await walletDigest(s.target)).toBe(await walletDigest(s.wallet.dir));
+    expect(r.previous).toMatch(/\/Documents\.noah-replaced-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(await treeHash(r.previous!)).toBe(s.before);
+  });
+
+  it('an empty directory is simply replaced; a damaged wallet counts as a wallet', async () => {
+    const s = await setup();
+    const empty = join(s.root, 'empty');
+    await fsp.mkdir(empty);
+    const into = (dir: string) =>
+      createNodeWalletAdapter({ dataDir: dir }).restore(chunks(s.archive), { kind: 'tar' });
+    expect((await into(empty)).previous).toBeNull();
+    expect(await walletDigest(empty)).toBe(await walletDigest(s.wallet.dir));
+    // A wallet whose only database was emptied is still the wallet being replaced.
+    const broken = join(s.root, 'broken');
+    await fsp.mkdir(broken);
+    await fsp.writeFile(join(broken, 'wallet.sqlite'), '');
+    const r = await into(broken);
+    expect(await walletDigest(broken)).toBe(await walletDigest(s.wallet.dir));
+    expect(await fsp.readdir(r.previous!)).toEqual(['wallet.sqlite']);
   });
 });

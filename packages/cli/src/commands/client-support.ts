@@ -32,12 +32,13 @@ export const EXIT_HELP = `
 Exit codes:
   0  success
   1  other failure
-  2  usage error (bad arguments, no mnemonic, a --data directory that is no wallet)
+  2  usage error (bad arguments, no mnemonic, a --data directory that is no wallet, a
+     --to directory holding other files without --force)
   3  authentication failed, wrong seedphrase, or the backup cannot be decrypted
   4  network error or server unavailable
   5  not found (no such backup)
-  6  integrity failure (damaged backup, unsafe archive, failed database check, or a
-     damaged wallet database)
+  6  integrity failure (damaged backup, unsafe archive, failed database check, a
+     damaged wallet database, or an interrupted restore left two wallets to choose from)
   7  needs confirmation (restoring an older backup: add --yes-older)`;
 
 /** A usage error: exit code 2. */
@@ -106,6 +107,16 @@ export function classify(err: unknown, server: string): { exit: number; hint: st
     return {
       exit: EXIT.usage,
       hint: '--data must be the wallet data directory, one holding its SQLite database (docs/WALLET.md §1); the backups on the server are kept',
+    };
+  if (code === 'target_not_a_wallet')
+    return {
+      exit: EXIT.usage,
+      hint: 'restore into a new or empty directory, or add --force to replace it (its files are then moved aside, not deleted)',
+    };
+  if (code === 'restore_conflict')
+    return {
+      exit: EXIT.integrity,
+      hint: 'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',
     };
   if (INTEGRITY.has(code))
     return {
@@ -195,7 +206,7 @@ export interface Session {
 export async function openSession(
   opts: CommonOptions,
   dataDir: string | undefined,
-  extra: { onRestorePhase?: (phase: string) => void } = {},
+  extra: { onRestorePhase?: (phase: string) => void; replaceNonWallet?: boolean } = {},
 ): Promise<Session> {
   const mnemonic = await readMnemonic(opts);
   const [{ createSessionKeys }, { createApiClient }, { createBackupManager }] = await Promise.all([
@@ -239,6 +250,16 @@ export async function openSession(
     wallet: createNodeWalletAdapter({
       // Only backup and restore touch the data directory; the others never reach it.
       dataDir: dataDir ?? tmpdir(),
+      replaceNonWallet: extra.replaceNonWallet === true,
+      // What recovery after a crashed restore kept or put back is always said, not only
+      // with --verbose (docs/WALLET.md §3).
+      logger: {
+        ...logger,
+        warn: (msg, fields) =>
+          process.stderr.write(
+            `noah-backup: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`,
+          ),
+      },
       ...(extra.onRestorePhase ? { onRestorePhase: extra.onRestorePhase } : {}),
     }),
     spooler: createFileSpooler(),

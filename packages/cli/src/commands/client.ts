@@ -1,7 +1,7 @@
 /**
  * The client commands (issue 4 §7): `backup --data DIR`, `restore --to DIR [--version N]
- * [--yes-older]`, `list`, `delete N`, `verify [N]`, `settings [--enable|--disable]` and
- * `demo-wallet DIR`. Every one takes `--server URL` (or NOAH_SERVER), the seedphrase
+ * [--yes-older] [--force]`, `list`, `delete N`, `verify [N]`, `settings
+ * [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server URL` (or NOAH_SERVER), the seedphrase
  * from `--mnemonic-file F` or NOAH_MNEMONIC (never an argument: arguments show in `ps`),
  * `--state DIR` for the device state, and `--json` for scripts. Progress bars go to
  * stderr on a terminal only; errors are one line plus a hint on stderr, with the exit
@@ -47,11 +47,12 @@ async function run(
   opts: CommonOptions,
   dataDir: string | undefined,
   body: (s: Session) => Promise<void>,
+  extra: { replaceNonWallet?: boolean } = {},
 ): Promise<void> {
   let session: Session | undefined;
   const bar = await progressReporter(!opts.json);
   try {
-    session = await openSession(opts, dataDir);
+    session = await openSession(opts, dataDir, extra);
     session.manager.subscribe((snap) => bar.onEvent(snap.progress));
     await body(session);
   } catch (err) {
@@ -128,15 +129,29 @@ export function registerClientCommands(program: Command): void {
     .requiredOption('--to <dir>', 'the wallet data directory to restore into')
     .option('--version <n>', 'backup version to restore (1 or 2)', parseVersion)
     .option('--yes-older', 'restore even if it is older than the newest backup seen here')
-    .action((o: CommonOptions & { to: string; version?: 1 | 2; yesOlder?: boolean }) =>
-      run(o, o.to, async ({ manager }) => {
-        const r = await manager.restoreBackup(o.version, { confirmRollback: Boolean(o.yesOlder) });
-        print(
+    .option(
+      '--force',
+      'replace a directory that holds files but no wallet (they are moved aside, not deleted)',
+    )
+    .action(
+      (o: CommonOptions & { to: string; version?: 1 | 2; yesOlder?: boolean; force?: boolean }) =>
+        run(
           o,
-          r,
-          `restored backup ${r.backup_version} (created ${r.created_at}, ${r.format}) into ${o.to}: ${count(r.entries, 'entry', 'entries')}`,
-        );
-      }),
+          o.to,
+          async ({ manager }) => {
+            const r = await manager.restoreBackup(o.version, {
+              confirmRollback: Boolean(o.yesOlder),
+            });
+            // docs/WALLET.md §2: what was there before is kept, never deleted.
+            const kept = r.previous ? `; what was in ${o.to} before is kept in ${r.previous}` : '';
+            print(
+              o,
+              r,
+              `restored backup ${r.backup_version} (created ${r.created_at}, ${r.format}) into ${o.to}: ${count(r.entries, 'entry', 'entries')}${kept}`,
+            );
+          },
+          { replaceNonWallet: Boolean(o.force) },
+        ),
     );
 
   common(program.command('list'))

@@ -1,14 +1,15 @@
 /**
- * Restore and verify of a plaintext wallet archive (issue 4 §5, §6). STYLE.md: "Restore
- * is careful: write to a temp place, fsync, verify, rename atomically, never overwrite
- * without a way back."
+ * Restore and verify of a plaintext wallet archive: write to a temp place, fsync,
+ * verify, rename atomically, never overwrite without a way back (docs/WALLET.md §2–§3).
  *
- * Restore: stage into a new directory next to the data directory (same filesystem, so
- * the renames are atomic), extracting with guards as the archive arrives and fsyncing
+ * Restore: refuse a target directory that holds files but no wallet (unless told to
+ * replace it); stage into a new directory next to the data directory (same filesystem,
+ * so the renames are atomic), extracting with guards as the archive arrives and fsyncing
  * everything; `PRAGMA integrity_check` on every database; then swap: data → old name,
- * staging → data, fsync the parent, remove the old copy. A crash at any point leaves
- * either the old or the new data in place, or (between the two renames) the old data
- * under its old name, which `recoverInterruptedRestore` puts back.
+ * staging → data (back to back), fsync the parent, old name → kept name. The replaced
+ * data is kept, never deleted. A crash at any point leaves either the old or the new
+ * data in place, or (between the two renames) the old data under its old name, which
+ * `recoverInterruptedRestore` puts back.
  * @module
  */
 import { promises as fsp } from 'node:fs';
@@ -21,14 +22,21 @@ import { extractZip } from './extract-zip.ts';
 import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';
 import { createEntryGuard, type ExtractLimits } from './guards.ts';
 import { removeLeftoversOfGone } from './process.ts';
-import { activePaths, oldPath, recoverInterruptedRestore, stagingPrefix } from './recover.ts';
+import {
+  activePaths,
+  keptPath,
+  oldPath,
+  recoverInterruptedRestore,
+  stagingPrefix,
+} from './recover.ts';
 import { integrityCheck } from './sqlite.ts';
 import { createTreeWriter } from './tree-writer.ts';
-import { type WalkOptions, walkDataDir } from './walk.ts';
+import { holdsDatabase, type WalkOptions, walkDataDir } from './walk.ts';
 
 /**
  * Points a restore passes, in order. `old-moved` is the window between the swap's two
- * renames; `new-moved` is after the new data is in place, before the old is removed.
+ * renames; `new-moved` is after the new data is in place, before the old data gets its
+ * kept name.
  */
 export type RestorePhase =
   | 'staging'
@@ -55,6 +63,11 @@ export interface RestoreOptions extends ExtractOptions {
   /** Absolute path of the wallet data directory. */
   readonly dataDir: string;
   readonly clock: Clock;
+  /**
+   * Replace a target directory that holds files but no wallet (default false: refused
+   * with `target_not_a_wallet`). Its files are kept beside it either way.
+   */
+  readonly replaceNonWallet?: boolean;
   /** Called (and awaited) at each phase; for progress and crash tests. */
   readonly onPhase?: (phase: RestorePhase) => void | Promise<void>;
 }
@@ -65,6 +78,15 @@ export interface CheckedArchive {
   readonly entries: number;
   /** SQLite databases among them, each of which passed `PRAGMA integrity_check`. */
   readonly databases: number;
+}
+
+/** What a restore did. */
+export interface RestoredArchive extends CheckedArchive {
+  /**
+   * Where the data that was in the data directory before is kept (`<base>.noah-replaced-…`
+   * beside it), or null if there was none (a new or empty directory).
+   */
+  readonly previous: string | null;
 }
 
 /**
@@ -118,19 +140,27 @@ export async function extractAndCheck(
 
 /**
  * Restores `source` into `o.dataDir` as described in the module comment. A data
- * directory that does not exist (a new device) is simply created by the final rename.
- * @throws NoahError `invalid_data_dir` if the data directory is not a real directory
+ * directory that does not exist (a new device) is created by the final rename; an empty
+ * one is replaced; a wallet's (docs/WALLET.md §2) is replaced and kept beside it; one
+ * that holds other files only with `replaceNonWallet`, and kept beside it too.
+ * @throws NoahError `invalid_data_dir` if the data directory is not a real directory;
+ *   `target_not_a_wallet` if it holds files but no wallet and `replaceNonWallet` is off
  * @throws as `extractAndCheck`; on any failure the staging directory is removed and the
  *   data directory is untouched
  */
 export async function restoreArchive(
   source: AsyncIterable<Uint8Array>,
   o: RestoreOptions,
-): Promise<CheckedArchive> {
+): Promise<RestoredArchive> {
   const { dataDir } = o;
   const parent = dirname(dataDir);
   await recoverInterruptedRestore(dataDir);
-  const existed = await isRealDir(dataDir);
+  const target = await targetKind(dataDir, o.walk);
+  if (target === 'other' && !o.replaceNonWallet)
+    throw new NoahError(
+      'target_not_a_wallet',
+      `${dataDir} holds files but no wallet database, and a restore would replace them; nothing was changed`,
+    );
   await fsp.mkdir(parent, { recursive: true });
   await ensureFreeSpace(o.freeSpace, parent, o.reserveBytes, 'restore');
 
@@ -141,52 +171,68 @@ export async function restoreArchive(
     await o.onPhase?.('staging');
     const result = await extractAndCheck(source, staging, o, () => o.onPhase?.('extracted'));
     await o.onPhase?.('verified');
-    await swapIn(staging, o, existed, () => {
+    const previous = await swapIn(staging, o, target !== 'missing' && target !== 'empty', () => {
       swapped = true;
     });
     await o.onPhase?.('done');
-    return result;
+    return { ...result, previous };
   } finally {
     if (!swapped) await removeTree(staging);
     activePaths.delete(staging);
   }
 }
 
-/** Exists (false), is a real directory (true), or is something else (throws). */
-async function isRealDir(path: string): Promise<boolean> {
+/**
+ * What the restore would replace: nothing, an empty directory, a wallet (a directory
+ * holding a database, sound or damaged: docs/WALLET.md §2), or other files.
+ * @throws NoahError `invalid_data_dir` for a symlink, a file or anything not a directory
+ */
+async function targetKind(
+  path: string,
+  walk: WalkOptions,
+): Promise<'missing' | 'empty' | 'wallet' | 'other'> {
+  let st: Awaited<ReturnType<typeof fsp.lstat>>;
   try {
-    const st = await fsp.lstat(path);
-    if (st.isDirectory()) return true;
+    st = await fsp.lstat(path);
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) return false;
+    if (isErrno(e, 'ENOENT')) return 'missing';
     throw e;
   }
-  throw new NoahError(
-    'invalid_data_dir',
-    'the wallet data directory must be a real directory (not a symlink or a file)',
-  );
+  if (!st.isDirectory())
+    throw new NoahError(
+      'invalid_data_dir',
+      'the wallet data directory must be a real directory (not a symlink or a file)',
+    );
+  if ((await fsp.readdir(path)).length === 0) return 'empty';
+  return (await holdsDatabase(path, walk)) ? 'wallet' : 'other';
 }
 
-/** The swap: data → old, staging → data, fsync parent, remove old. */
+/**
+ * The swap. Into a missing or empty directory: one rename (POSIX replaces an empty
+ * directory atomically; one that filled meanwhile fails with ENOTEMPTY, nothing lost).
+ * Over existing data: data → old, staging → data with nothing in between (the shortest
+ * window Node's fs allows: docs/WALLET.md §3), fsync the parent, old → kept name.
+ * @returns where the replaced data is kept, or null
+ */
 async function swapIn(
   staging: string,
   o: RestoreOptions,
-  existed: boolean,
+  replacing: boolean,
   markSwapped: () => void,
-): Promise<void> {
+): Promise<string | null> {
   const { dataDir } = o;
   const parent = dirname(dataDir);
-  if (!existed) {
+  if (!replacing) {
     await fsp.rename(staging, dataDir);
     markSwapped();
     await fsyncDir(parent);
-    return;
+    return null;
   }
-  const old = oldPath(dataDir, o.clock);
+  // Recorded in the old copy's name: recovery tells the restored directory by it.
+  const old = oldPath(dataDir, o.clock, (await fsp.stat(staging, { bigint: true })).ino);
   activePaths.add(old);
   try {
     await fsp.rename(dataDir, old);
-    await fsyncDir(parent);
     await o.onPhase?.('old-moved');
     try {
       await fsp.rename(staging, dataDir);
@@ -197,9 +243,15 @@ async function swapIn(
     markSwapped();
     await fsyncDir(parent);
     await o.onPhase?.('new-moved');
-    // The new data is in place. If removing the old copy fails, the next recovery will.
-    await removeTree(old).catch(() => {});
+    // Should this rename fail, the old copy stays under its old name, where the next
+    // recovery finds the restored directory in place and gives it its kept name.
+    const kept = keptPath(dataDir, o.clock.now());
+    const at = await fsp.rename(old, kept).then(
+      () => kept,
+      () => old,
+    );
     await fsyncDir(parent);
+    return at;
   } finally {
     activePaths.delete(old);
   }

@@ -6,12 +6,14 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
+import { NoahError } from '@noah-backup/core/errors';
 import type { ArchiveKind, WalletDataAdapter } from '../adapters.ts';
+import { type Logger, silentLogger } from '../logger.ts';
 import { type FreeSpaceProbe, statfsFreeBytes } from './fs-util.ts';
 import { DEFAULT_LIMITS, type ExtractLimits } from './guards.ts';
 import { type RecoveryReport, recoverInterruptedRestore } from './recover.ts';
 import {
-  type CheckedArchive,
+  type RestoredArchive,
   type RestorePhase,
   restoreArchive,
   verifyArchive,
@@ -44,6 +46,14 @@ export interface NodeWalletAdapterOptions {
    * (docs/WALLET.md §1).
    */
   databases?: readonly string[];
+  /**
+   * Let a restore replace a data directory that holds files but no wallet (default
+   * false: `target_not_a_wallet`). Whatever a restore replaces is kept beside it as
+   * `<dataDir>.noah-replaced-<time>-<random>`, never deleted (docs/WALLET.md §2).
+   */
+  replaceNonWallet?: boolean;
+  /** Where recovery says what it kept or put back (default: silent). */
+  logger?: Logger;
   /** Called at each restore phase (progress; crash tests stop the process here). */
   onRestorePhase?: (phase: RestorePhase) => void | Promise<void>;
 }
@@ -58,8 +68,12 @@ export interface NodeWalletAdapter extends WalletDataAdapter {
   restore(
     archive: AsyncIterable<Uint8Array>,
     opts: { kind: ArchiveKind; signal?: AbortSignal },
-  ): Promise<CheckedArchive>;
-  /** Runs `recoverInterruptedRestore` on this adapter's data directory. */
+  ): Promise<RestoredArchive>;
+  /**
+   * Runs `recoverInterruptedRestore` on this adapter's data directory and logs what it
+   * kept or put back. An app calls it at start, before it opens the wallet: a crash
+   * between a restore's renames leaves no wallet directory until this runs.
+   */
   recover(): Promise<RecoveryReport>;
 }
 
@@ -134,10 +148,31 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
     walk,
     signal,
   });
+  const logger = opts.logger ?? silentLogger;
+  const recover = async (): Promise<RecoveryReport> => {
+    const report = await recoverInterruptedRestore(dataDir);
+    if (report.restoredOld)
+      logger.warn('an interrupted restore was undone: the previous wallet is back in place', {
+        dataDir,
+      });
+    for (const kept of report.kept)
+      logger.warn('an interrupted restore was finished; the replaced data is kept', { kept });
+    for (const conflict of report.conflicts)
+      logger.warn(
+        'an interrupted restore left the previous wallet beside a different one; both are kept',
+        { dataDir, previous: conflict },
+      );
+    return report;
+  };
 
   return {
     async snapshot({ kind, signal, databases }) {
-      await recoverInterruptedRestore(dataDir);
+      const { conflicts } = await recover();
+      if (conflicts.length > 0)
+        throw new NoahError(
+          'restore_conflict',
+          `a restore into ${dataDir} was interrupted and a different wallet directory was created there since; the previous one is kept at ${conflicts[0]}. No backup is made until one of them is chosen: move the one to keep to ${dataDir} and rename the other (docs/WALLET.md §3)`,
+        );
       return takeSnapshot({
         shape: {
           required: declared ?? [],
@@ -154,25 +189,25 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
         signal,
       });
     },
-    restore(archive, { kind, signal }) {
+    async restore(archive, { kind, signal }) {
+      await recover();
       return restoreArchive(archive, {
         ...extractOpts(kind, signal),
         dataDir,
         clock,
+        replaceNonWallet: opts.replaceNonWallet === true,
         onPhase: opts.onRestorePhase,
       });
     },
     verify(archive, { kind, signal }) {
       return verifyArchive(archive, tmpDir, extractOpts(kind, signal));
     },
-    recover() {
-      return recoverInterruptedRestore(dataDir);
-    },
+    recover,
   };
 }
 
 export { recoverInterruptedRestore, type RecoveryReport } from './recover.ts';
-export type { RestorePhase } from './restore.ts';
+export type { RestoredArchive, RestorePhase } from './restore.ts';
 export type { NodeWalletSnapshot, SnapshotItem } from './snapshot.ts';
 export type { ExtractLimits } from './guards.ts';
 export type { FreeSpaceProbe } from './fs-util.ts';
