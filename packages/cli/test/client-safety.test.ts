@@ -3,9 +3,9 @@
  * real `noah-backup` binary against the real server (docs/WALLET.md): backing up a
  * directory that is no wallet (exit 2) or a damaged wallet database (exit 6); verify and
  * restore of a backup whose database is damaged (exit 6, never "intact"); restoring into
- * a directory of other files (exit 2 until --force, which keeps them); a restore killed
- * between its renames while the app then creates a new wallet (both kept, backups
- * refused: exit 6).
+ * a directory of other files (exit 2 until --force, which keeps them); a legacy backup
+ * served as the newest (exit 7 until --yes-older); a restore killed between its renames
+ * while the app then creates a new wallet (both kept, backups refused: exit 6).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -14,11 +14,12 @@ import { join, resolve } from 'node:path';
 import { createApiClient } from '@noah-backup/client/api-client';
 import { createDemoWallet, walletDigest } from '@noah-backup/client/demo-wallet';
 import { createSessionKeys } from '@noah-backup/client/keys';
+import { createNodeWalletAdapter } from '@noah-backup/client/node/wallet';
 import { encryptBackupBytes } from '@noah-backup/core/format';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTar } from '../../client/test/fixtures/node-helpers.ts';
+import { buildTar, collect } from '../../client/test/fixtures/node-helpers.ts';
 import { uploadRaw } from '../../client/test/helpers/device.ts';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
 
@@ -192,6 +193,41 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     expect(out.previous).toMatch(/\/tn-mine\.noah-replaced-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(await walletDigest(out.previous)).toBe(mine);
     expect(await walletDigest(join(dir, 'tn-mine'))).toBe(g.digest);
+  });
+
+  it('a legacy backup served as the newest after v2: exit 7 until --yes-older', async () => {
+    const u = await user('lg');
+    await createDemoWallet(join(dir, 'lg'), { sizeMb: 1, seed: 43 });
+    const snap = await createNodeWalletAdapter({
+      dataDir: join(dir, 'lg'),
+      tmpDir: join(dir, 'lg-t'),
+    }).snapshot({ kind: 'zip' });
+    const zip = await collect(snap.archive);
+    await snap.cleanup();
+    const oldDigest = await walletDigest(join(dir, 'lg'));
+    await createDemoWallet(join(dir, 'lg'), { sizeMb: 1, seed: 44 }); // the wallet moves on
+    expect((await cli(['backup', '--data', 'lg', ...u.as('st-lg')])).code).toBe(0);
+    const current = await walletDigest(join(dir, 'lg'));
+    srv.clock.advance(60_000);
+    const keys = await createSessionKeys(u.mnemonic, new URL(srv.url).href);
+    try {
+      const api = createApiClient({ baseUrl: srv.url, signer: keys.signer });
+      const legacy = await encryptBackupBytes(zip, {
+        format: 'noah-v1',
+        keyring: keys.keyring,
+        createdAt: srv.clock.now(),
+      });
+      await uploadRaw(api, legacy); // an old noah-v1 backup, replayed as the newest
+    } finally {
+      keys.destroy();
+    }
+    const r = await cli(['restore', '--to', 'lg', ...u.as('st-lg')]);
+    expectError(r, 7, 'rollback_confirmation_required', /^hint: re-run with --yes-older/);
+    expect(r.stderr).toContain('legacy noah-v1 format, which carries no sequence');
+    expect(await walletDigest(join(dir, 'lg'))).toBe(current);
+    const ok = await cli(['restore', '--to', 'lg', '--yes-older', ...u.as('st-lg')]);
+    expect(ok.code).toBe(0);
+    expect(await walletDigest(join(dir, 'lg'))).toBe(oldDigest);
   });
 
   it('killed between the swap’s renames, then the app makes a new wallet: both kept', async () => {

@@ -25,7 +25,13 @@ import {
   plaintextOf,
   runBackup,
 } from './pipelines.ts';
-import { knownSequence, SEQUENCE_KEY, serverSequence, storedSequence } from './sequence.ts';
+import {
+  knownSequence,
+  rollbackRefusal,
+  SEQUENCE_KEY,
+  serverSequence,
+  storedSequence,
+} from './sequence.ts';
 import {
   type Activity,
   type BackupStatus,
@@ -122,8 +128,10 @@ export interface BackupManager {
   /** Completed backups, newest first. */
   listBackups(): Promise<ListResponse>;
   /**
-   * Restores a backup (default: the latest) into the wallet. A v2 backup older than the
-   * newest this device has seen throws `rollback_confirmation_required` unless confirmed.
+   * Restores a backup (default: the latest) into the wallet. A backup that may be older
+   * than the newest this device has seen throws `rollback_confirmation_required` unless
+   * confirmed: a v2 backup with a lower sequence, and a legacy one (no sequence) once
+   * this device knows of any v2 backup (FORMAT.md §6.6).
    */
   restoreBackup(
     version?: BackupVersion,
@@ -375,12 +383,14 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
             createdAt: remote.target.created_at,
             sequence: seq,
           });
-          // FORMAT.md §6.6: an older sequence than we have seen may be a rollback.
-          if (seq !== null && seq < seen && !o?.confirmRollback)
-            throw new NoahError(
-              'rollback_confirmation_required',
-              `backup ${remote.target.backup_version} (sequence ${seq}) is older than the newest this device has seen (sequence ${seen}); confirm to restore it anyway`,
-            );
+          // FORMAT.md §6.6: what may be older than what this device has seen needs a yes.
+          const refusal = rollbackRefusal(
+            remote.target.backup_version,
+            remote.opened.format,
+            seq,
+            seen,
+          );
+          if (refusal && !o?.confirmRollback) throw refusal;
           const { entries, previous } = await wallet.restore(plaintextOf(ctx, remote), {
             kind: remote.kind,
             signal: ctx.signal,

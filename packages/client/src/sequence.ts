@@ -11,9 +11,11 @@
 import type { BackupVersion } from '@noah-backup/core/api';
 import {
   DecryptionError,
+  NoahError,
   NotABackupError,
   UnsupportedVersionError,
 } from '@noah-backup/core/errors';
+import type { BackupFormat } from '@noah-backup/core/format';
 import type { Keyring } from '@noah-backup/core/keys';
 import { fromBytes } from '@noah-backup/core/stream';
 import { isV2, openV2, V2_HEADER_LENGTH } from '@noah-backup/core/v2';
@@ -140,4 +142,40 @@ export async function remoteSequence(
     }
     throw err;
   }
+}
+
+/**
+ * Why restoring a backup needs the user's confirmation, or null if it does not
+ * (FORMAT.md §6.6): a v2 backup whose sequence is lower than the newest this device
+ * knows may be a rollback, and so may a legacy one once any v2 sequence is known — it
+ * carries no sequence to show it is not older.
+ *
+ * @param version - the backup slot (for the message)
+ * @param format - the backup's format
+ * @param sequence - its v2 sequence, or null for a legacy format
+ * @param seen - the highest sequence this device knows ({@link knownSequence})
+ * @returns a NoahError `rollback_confirmation_required` to throw, or null
+ * @example
+ * ```ts
+ * const refusal = rollbackRefusal(2, 'noah-v1', null, 5n); // needs a yes
+ * if (refusal && !confirmed) throw refusal;
+ * ```
+ */
+export function rollbackRefusal(
+  version: BackupVersion,
+  format: BackupFormat,
+  sequence: bigint | null,
+  seen: bigint,
+): NoahError | null {
+  if (sequence !== null && sequence < seen)
+    return new NoahError(
+      'rollback_confirmation_required',
+      `backup ${version} (sequence ${sequence}) is older than the newest this device has seen (sequence ${seen}); confirm to restore it anyway`,
+    );
+  if (sequence === null && seen > 0n)
+    return new NoahError(
+      'rollback_confirmation_required',
+      `backup ${version} is in the legacy ${format} format, which carries no sequence, so it cannot show it is not older than the newest this device has seen (sequence ${seen}); confirm to restore it anyway`,
+    );
+  return null;
 }

@@ -2,14 +2,18 @@
  * The manager against the real server (sqlite+fs and postgres+s3): a backup of no
  * wallet, or of a damaged one, uploads nothing, so the two good backups survive any
  * number of such runs (docs/WALLET.md §1), and the manager refuses it whatever the
- * platform's adapter does; a restore keeps what it replaces (§2).
+ * platform's adapter does; a restore keeps what it replaces (§2); a legacy backup, which
+ * carries no sequence, needs the same confirmation as an older one (FORMAT.md §6.6).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { type BackupFormat, encryptBackupBytes } from '@noah-backup/core/format';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
+import { createNodeWalletAdapter } from '../src/node/wallet.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
-import { addPayment, deviceSuite, newMnemonic } from './helpers/device.ts';
+import { collect } from './fixtures/node-helpers.ts';
+import { addPayment, type Device, deviceSuite, newMnemonic, uploadRaw } from './helpers/device.ts';
 
 describe.each(fullCombos)('wallet safety on $metadataKind + $blobKind', (combo) => {
   const suite = deviceSuite(combo, 'safety', 16 * 2 ** 20);
@@ -143,5 +147,66 @@ describe.each(fullCombos)('wallet safety on $metadataKind + $blobKind', (combo) 
     const r = await c.manager.restoreBackup();
     expect(await walletDigest(c.walletDir)).toBe(g.digest);
     expect(await fsp.readFile(join(r.previous!, 'thesis.txt'), 'utf8')).toBe('years of work');
+  });
+
+  describe.each(['noah-v1', 'seed-v0'] as const)('a %s backup served as the newest', (format) => {
+    /** A legacy backup of `d`'s wallet as it is now (a ZIP, as the native apps wrote). */
+    async function legacyOf(d: Device, f: BackupFormat): Promise<Uint8Array> {
+      const snap = await createNodeWalletAdapter({
+        dataDir: d.walletDir,
+        tmpDir: join(d.walletDir, '..', 'tmp'),
+      }).snapshot({ kind: 'zip' });
+      const zip = await collect(snap.archive);
+      await snap.cleanup();
+      return encryptBackupBytes(zip, {
+        format: f,
+        keyring: d.keys.keyring,
+        createdAt: suite.srv.clock.now(),
+      });
+    }
+
+    it('needs confirmation once this device or the server knows a v2 sequence', async () => {
+      const mnemonic = newMnemonic();
+      const a = await device(mnemonic);
+      await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 35 });
+      const old = await legacyOf(a, format); // the state of long ago
+      const oldDigest = await walletDigest(a.walletDir);
+      addPayment(a.walletDir, 1);
+      await a.manager.triggerBackup(); // v2, sequence 1
+      const current = await walletDigest(a.walletDir);
+      suite.srv.clock.advance(60_000);
+      await uploadRaw(a.api, old); // replayed: the newest in the list
+      const [newest] = await a.manager.listBackups();
+
+      const err = await a.manager.restoreBackup().catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'rollback_confirmation_required',
+        message: expect.stringContaining(`legacy ${format} format, which carries no sequence`),
+      });
+      expect(await walletDigest(a.walletDir)).toBe(current);
+      await expect(a.manager.verifyBackup()).resolves.toMatchObject({ format });
+
+      // A new device learns sequence 1 from the server's other backup: the same question.
+      const b = await device(mnemonic);
+      await expect(b.manager.restoreBackup(newest!.backup_version)).rejects.toMatchObject({
+        code: 'rollback_confirmation_required',
+      });
+      await expect(fsp.access(b.walletDir)).rejects.toThrow();
+      const r = await b.manager.restoreBackup(newest!.backup_version, { confirmRollback: true });
+      expect(r).toMatchObject({ format, sequence: null, previous: null });
+      expect(await walletDigest(b.walletDir)).toBe(oldDigest);
+      // Confirmed, it did not lower what the device knows: its next backup is sequence 2.
+      expect(await b.manager.triggerBackup()).toMatchObject({ sequence: 2n });
+    });
+
+    it('restores without a question where no v2 backup was ever seen (control)', async () => {
+      const mnemonic = newMnemonic();
+      const a = await device(mnemonic);
+      await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 36 });
+      await uploadRaw(a.api, await legacyOf(a, format));
+      const b = await device(mnemonic);
+      await expect(b.manager.restoreBackup()).resolves.toMatchObject({ format });
+      expect(await walletDigest(b.walletDir)).toBe(await walletDigest(a.walletDir));
+    });
   });
 });

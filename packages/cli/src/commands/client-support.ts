@@ -39,7 +39,8 @@ Exit codes:
   5  not found (no such backup)
   6  integrity failure (damaged backup, unsafe archive, failed database check, a
      damaged wallet database, or an interrupted restore left two wallets to choose from)
-  7  needs confirmation (restoring an older backup: add --yes-older)`;
+  7  needs confirmation (restoring a backup that may be older, such as a legacy one
+     after v2 backups: add --yes-older)`;
 
 /** A usage error: exit code 2. */
 export class UsageError extends NoahError {

@@ -128,7 +128,10 @@ export function registerClientCommands(program: Command): void {
     .description('Restore a backup (default: the latest) into a directory, atomically')
     .requiredOption('--to <dir>', 'the wallet data directory to restore into')
     .option('--version <n>', 'backup version to restore (1 or 2)', parseVersion)
-    .option('--yes-older', 'restore even if it is older than the newest backup seen here')
+    .option(
+      '--yes-older',
+      'restore even if it may be older than the newest backup seen here (an older sequence, or a legacy format)',
+    )
     .option(
       '--force',
       'replace a directory that holds files but no wallet (they are moved aside, not deleted)',

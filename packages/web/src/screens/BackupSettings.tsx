@@ -15,10 +15,17 @@ import { NoahError } from '@noah-backup/core/errors';
 import { useCallback, useEffect, useState } from 'react';
 import { firstBackupIfDue } from '../ui/backup-state.ts';
 import { ConfirmDialog, ErrorNotice, ProgressBar, Switch } from '../ui/components.tsx';
+import { describeError } from '../ui/errors.ts';
 import { backupTimes, formatBytes } from '../ui/format.ts';
 import { progressView } from '../ui/progress.ts';
 
-type Pending = { op: 'restore' | 'delete'; backup: BackupInfo; newest: boolean } | null;
+type Pending = {
+  op: 'restore' | 'delete';
+  backup: BackupInfo;
+  newest: boolean;
+  /** The manager's doubt, once it found the backup may be older than this wallet. */
+  doubt?: string;
+} | null;
 type Done = { label: string; bytes?: number } | null;
 /** A failure, with a retry when one makes sense. */
 type Failure = { error: unknown; retry?: () => void } | null;
@@ -131,9 +138,13 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
     const at = when(p.backup.created_at);
     try {
       if (p.op === 'restore') {
-        // The dialog told the user when the chosen backup is not the newest.
+        // The dialog told the user when the chosen backup is not the newest, or why the
+        // manager doubts that the newest is not older (docs/FORMAT.md §6.6).
         await cancellable((signal) =>
-          m.restoreBackup(p.backup.backup_version, { confirmRollback: !p.newest, signal }),
+          m.restoreBackup(p.backup.backup_version, {
+            confirmRollback: !p.newest || p.doubt !== undefined,
+            signal,
+          }),
         );
         setRestored(true);
         setHistoryNotice(`Restored the backup from ${at}.`);
@@ -143,7 +154,16 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
       }
     } catch (err) {
       if (cancelled(err)) setHistoryNotice('Restore cancelled. Your wallet is unchanged.');
-      else setHistoryFailure({ error: err });
+      else if (
+        err instanceof NoahError &&
+        err.code === 'rollback_confirmation_required' &&
+        p.doubt === undefined
+      ) {
+        // Nothing was changed: ask again, saying why.
+        const { title, next } = describeError(err);
+        setPending({ ...p, doubt: `${title} ${next}` });
+        return;
+      } else setHistoryFailure({ error: err });
     }
     await refresh();
   };
@@ -269,6 +289,7 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
         {pending && !pending.newest ? (
           <p className="notice warn">This is not your newest backup.</p>
         ) : null}
+        {pending?.doubt ? <p className="notice warn">{pending.doubt}</p> : null}
       </ConfirmDialog>
       <ConfirmDialog
         open={pending?.op === 'delete'}

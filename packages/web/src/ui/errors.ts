@@ -129,6 +129,10 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     title: 'The wallet database on this device is damaged, so it was not backed up.',
     next: 'Your backups on the server are unchanged. Restore one of them to repair this wallet.',
   },
+  rollback_confirmation_required: {
+    title: 'This backup may be older than the newest one this device has seen.',
+    next: 'Restore it only if you are sure: payments made since may be gone from this device.',
+  },
 };
 
 const SERVER_TROUBLE = {
