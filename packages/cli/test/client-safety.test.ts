@@ -195,6 +195,17 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     expect(await walletDigest(join(dir, 'tn-mine'))).toBe(g.digest);
   });
 
+  it('demo-wallet into a directory that holds files: exit 2, nothing written', async () => {
+    const target = join(dir, 'dw');
+    await createDemoWallet(target, { sizeMb: 1, seed: 47 }); // a real wallet, say
+    const before = await walletDigest(target);
+    const r = await cli(['demo-wallet', 'dw', '--size-mb', '1']);
+    expectError(r, 2, 'target_not_empty', /^hint: choose a new directory/);
+    expect(await walletDigest(target)).toBe(before);
+    await fsp.mkdir(join(dir, 'dw-empty'));
+    expect((await cli(['demo-wallet', 'dw-empty', '--size-mb', '1'])).code).toBe(0);
+  });
+
   it('a legacy backup served as the newest after v2: exit 7 until --yes-older', async () => {
     const u = await user('lg');
     await createDemoWallet(join(dir, 'lg'), { sizeMb: 1, seed: 43 });

@@ -114,6 +114,8 @@ export function classify(err: unknown, server: string): { exit: number; hint: st
       exit: EXIT.usage,
       hint: 'restore into a new or empty directory, or add --force to replace it (its files are then moved aside, not deleted)',
     };
+  if (code === 'target_not_empty')
+    return { exit: EXIT.usage, hint: 'choose a new directory; nothing was written' };
   if (code === 'restore_conflict')
     return {
       exit: EXIT.integrity,

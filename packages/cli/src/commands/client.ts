@@ -1,13 +1,15 @@
 /**
  * The client commands (issue 4 §7): `backup --data DIR`, `restore --to DIR [--version N]
  * [--yes-older] [--force]`, `list`, `delete N`, `verify [N]`, `settings
- * [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server URL` (or NOAH_SERVER), the seedphrase
- * from `--mnemonic-file F` or NOAH_MNEMONIC (never an argument: arguments show in `ps`),
- * `--state DIR` for the device state, and `--json` for scripts. Progress bars go to
- * stderr on a terminal only; errors are one line plus a hint on stderr, with the exit
- * codes in {@link EXIT}.
+ * [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server URL` (or
+ * NOAH_SERVER), the seedphrase from `--mnemonic-file F` or NOAH_MNEMONIC (never an
+ * argument: arguments show in `ps`), `--state DIR` for the device state, and `--json`
+ * for scripts. Progress bars go to stderr on a terminal only; errors are one line plus a
+ * hint on stderr, with the exit codes in {@link EXIT}.
  * @module
  */
+import { readdir } from 'node:fs/promises';
+import { NoahError } from '@noah-backup/core/errors';
 import { type Command, InvalidArgumentError } from 'commander';
 import {
   type CommonOptions,
@@ -223,7 +225,7 @@ export function registerClientCommands(program: Command): void {
   program
     .command('demo-wallet')
     .description('Create a realistic demo wallet data directory (SQLite in WAL mode)')
-    .argument('<dir>', 'directory to create')
+    .argument('<dir>', 'directory to create (a new or empty one)')
     .option('--size-mb <n>', 'size of the wallet database in MiB', '4')
     .option('--json', 'machine-readable output on stdout')
     .exitOverride((err) => {
@@ -233,6 +235,17 @@ export function registerClientCommands(program: Command): void {
       const sizeMb = Number(o.sizeMb);
       try {
         if (!(sizeMb > 0)) throw new UsageError('--size-mb must be a positive number');
+        // It writes wallet.sqlite over whatever is there: never into someone's files
+        // (docs/WALLET.md §2).
+        const present = await readdir(dir).catch((e: { code?: unknown }) => {
+          if (e.code === 'ENOENT') return [];
+          throw e;
+        });
+        if (present.length > 0)
+          throw new NoahError(
+            'target_not_empty',
+            `${dir} is not empty: demo-wallet creates a new directory, or fills an empty one`,
+          );
         const { createDemoWallet } = await import('@noah-backup/client/demo-wallet');
         const w = await createDemoWallet(dir, { sizeMb });
         const out = { dir: w.dir, database: w.database, payments: w.payments, coins: w.coins };
