@@ -206,17 +206,22 @@ describe('failures leave no output', () => {
     expect(legacy.code, legacy.stderr).toBe(0);
   });
 
-  it('not a backup: exit 6; a missing IN or OUT directory: exit 1', async () => {
+  it('not a backup: exit 6; a missing IN: exit 2; a missing OUT directory: exit 1', async () => {
     const d = scratch();
     writeFileSync(join(d, 'junk'), 'hello, world!\n');
     const r = await cli(['decrypt', ...mfile(), 'junk', 'out'], { cwd: d });
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/not a Noah backup.*\[not_a_backup\]\nhint: /);
     const missing = await cli(['decrypt', ...mfile(), 'nope', 'out'], { cwd: d });
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^noah-backup: error: .*nope/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /^noah-backup: error: cannot read nope: no such file \[file_not_found\]\nhint: /,
+    );
     const noDir = await cli(['encrypt', ...mfile(), 'junk', 'no/such/dir/out'], { cwd: d });
     expect(noDir.code).toBe(1);
+    expect(noDir.stderr).toMatch(
+      /^noah-backup: error: cannot write no\/such\/dir\/out: .*\[not_writable\]\nhint: /,
+    );
     expect(ls(d)).toEqual(['junk']);
   });
 });

@@ -8,131 +8,32 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { NoahError } from '@noah-backup/core/errors';
+import { dirname, join, resolve } from 'node:path';
 import type { ApiClient } from '@noah-backup/client/api-client';
 import type { Logger } from '@noah-backup/client/logger';
 import type { BackupManager } from '@noah-backup/client/manager';
 import type { ProgressEvent } from '@noah-backup/client/status';
 
-/** Exit codes of the client commands (documented in `noah-backup --help`). */
-export const EXIT = {
-  ok: 0,
-  generic: 1,
-  usage: 2,
-  auth: 3,
-  network: 4,
-  notFound: 5,
-  integrity: 6,
-  confirm: 7,
-} as const;
+import { ensureWritableDir, fileError, UsageError } from './cli-errors.ts';
+
+export { EXIT, UsageError } from './cli-errors.ts';
 
 /** The exit-code table as help text. */
 export const EXIT_HELP = `
 Exit codes:
-  0  success
-  1  other failure
-  2  usage error (bad arguments, no mnemonic, a --data directory that is no wallet, a
-     --to directory holding other files without --force)
-  3  authentication failed, wrong seedphrase, or the backup cannot be decrypted
-  4  network error or server unavailable
-  5  not found (no such backup)
-  6  integrity failure (damaged backup, unsafe archive, failed database check, a
-     damaged wallet database, or an interrupted restore left two wallets to choose from)
-  7  needs confirmation (restoring a backup that may be older, such as a legacy one
-     after v2 backups: add --yes-older)`;
+  0    success
+  1    other failure (a path that cannot be written, a backup over the server's limit)
+  2    usage error (bad arguments, no seedphrase, a file that does not exist, a --data
+       directory that is no wallet, a --to directory holding other files without --force)
+  3    authentication failed, wrong seedphrase, or the backup cannot be decrypted
+  4    network error, server unavailable, or no Noah Backup server at --server
+  5    not found (no such backup)
+  6    integrity failure (damaged backup, unsafe archive, failed database check, a
+       damaged wallet database, or an interrupted restore left two wallets to choose from)
+  7    needs confirmation (restoring a backup that may be older, such as a legacy one
+       after v2 backups: add --yes-older)`;
 
-/** A usage error: exit code 2. */
-export class UsageError extends NoahError {
-  constructor(message: string) {
-    super('usage', message);
-  }
-}
-
-const AUTH = new Set([
-  'decryption_failed',
-  'invalid_mnemonic',
-  'unauthorized',
-  'token_expired',
-  'invalid_k1',
-  'invalid_key',
-  'invalid_signature',
-  'forbidden',
-]);
-const NETWORK = new Set([
-  'network_error',
-  'timeout',
-  'stalled',
-  'incomplete_transfer',
-  'rate_limited',
-  'storage_unavailable',
-  'not_ready',
-]);
-const NOT_FOUND = new Set(['not_found', 'backup_not_found']);
-const INTEGRITY = new Set([
-  'integrity_error',
-  'unsafe_archive',
-  'integrity_check_failed',
-  'not_a_backup',
-  'unsupported_version',
-  'limit_exceeded',
-  'not_a_wallet_archive',
-]);
-
-/**
- * Maps an error to its exit code and a hint for the human reading stderr.
- * @example
- * ```ts
- * classify(new DecryptionError()); // { exit: 3, hint: 'check the seedphrase …' }
- * ```
- */
-export function classify(err: unknown, server: string): { exit: number; hint: string | null } {
-  const code = err instanceof NoahError ? err.code : '';
-  const status = (err as { status?: unknown }).status;
-  if (code === 'usage') return { exit: EXIT.usage, hint: 'run with --help for usage' };
-  if (code === 'rollback_confirmation_required')
-    return { exit: EXIT.confirm, hint: 're-run with --yes-older to restore it anyway' };
-  if (AUTH.has(code))
-    return {
-      exit: EXIT.auth,
-      hint: 'check the seedphrase (--mnemonic-file or NOAH_MNEMONIC) and that this is your server',
-    };
-  if (NOT_FOUND.has(code))
-    return { exit: EXIT.notFound, hint: 'run `noah-backup list` to see the backups' };
-  if (code === 'corrupt_wallet_database')
-    return {
-      exit: EXIT.integrity,
-      hint: 'nothing was uploaded and the backups on the server are kept; repair or replace the wallet database before the next backup',
-    };
-  if (code === 'not_a_wallet')
-    return {
-      exit: EXIT.usage,
-      hint: '--data must be the wallet data directory, one holding its SQLite database (docs/WALLET.md §1); the backups on the server are kept',
-    };
-  if (code === 'target_not_a_wallet')
-    return {
-      exit: EXIT.usage,
-      hint: 'restore into a new or empty directory, or add --force to replace it (its files are then moved aside, not deleted)',
-    };
-  if (code === 'target_not_empty')
-    return { exit: EXIT.usage, hint: 'choose a new directory; nothing was written' };
-  if (code === 'restore_conflict')
-    return {
-      exit: EXIT.integrity,
-      hint: 'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',
-    };
-  if (INTEGRITY.has(code))
-    return {
-      exit: EXIT.integrity,
-      hint: 'the backup is damaged or unsafe; nothing was changed (try the other one with --version)',
-    };
-  if (NETWORK.has(code) || (typeof status === 'number' && status >= 500))
-    return {
-      exit: EXIT.network,
-      hint: `is the server at ${server} running? (--server or NOAH_SERVER)`,
-    };
-  return { exit: EXIT.generic, hint: null };
-}
+export { classify } from './classify.ts';
 
 /** Options every client command takes. */
 export interface CommonOptions {
@@ -149,19 +50,43 @@ export const defaultServer = (): string => process.env.NOAH_SERVER ?? 'http://lo
 export const defaultStateDir = (): string => join(homedir(), '.noah-backup');
 
 /** Reads the seedphrase from `--mnemonic-file` or NOAH_MNEMONIC (never from an argument). */
-export async function readMnemonic(opts: CommonOptions): Promise<string> {
+export async function readMnemonic(opts: Pick<CommonOptions, 'mnemonicFile'>): Promise<string> {
   if (opts.mnemonicFile) {
     let text: string;
     try {
       text = await readFile(opts.mnemonicFile, 'utf8');
-    } catch {
-      throw new UsageError(`cannot read the mnemonic file ${opts.mnemonicFile}`);
+    } catch (err) {
+      throw fileError(err, opts.mnemonicFile, 'read', '--mnemonic-file');
     }
     return text.trim();
   }
   const env = process.env.NOAH_MNEMONIC?.trim();
   if (env) return env;
-  throw new UsageError('no seedphrase: use --mnemonic-file FILE or set NOAH_MNEMONIC');
+  throw new UsageError(
+    'no seedphrase: use --mnemonic-file FILE or set NOAH_MNEMONIC',
+    'put the seedphrase in a file only you can read (chmod 600 FILE) and pass --mnemonic-file FILE',
+  );
+}
+
+/**
+ * The server's base URL from `--server` or NOAH_SERVER: http or https only. `localhost:8080`
+ * parses as a URL whose scheme is `localhost:`, so the check is on the scheme.
+ * @throws UsageError naming the URL it probably meant
+ */
+export function parseServerUrl(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // not a URL at all
+  }
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '')
+    return url.href;
+  const guess = /^[\w.-]+(:\d+)?(\/.*)?$/.test(text) ? `http://${text}` : 'http://localhost:8080';
+  throw new UsageError(
+    `--server (or NOAH_SERVER) must be an http:// or https:// URL, got ${JSON.stringify(text)}`,
+    `add the scheme, e.g. --server ${guess}`,
+  );
 }
 
 /**
@@ -209,8 +134,22 @@ export interface Session {
 export async function openSession(
   opts: CommonOptions,
   dataDir: string | undefined,
-  extra: { onRestorePhase?: (phase: string) => void; replaceNonWallet?: boolean } = {},
+  extra: {
+    onRestorePhase?: (phase: string) => void;
+    /** Restore may replace a directory that holds no wallet (`--force`). */
+    replaceNonWallet?: boolean;
+    /** The command records state (backup, restore): `--state` is checked first. */
+    writesState?: boolean;
+    /** The option naming `dataDir` when the command writes there (restore). */
+    writesData?: string;
+  } = {},
 ): Promise<Session> {
+  parseServerUrl(opts.server); // a bad URL is a usage error, before anything else
+  // A read-only path would otherwise fail late, as "not enough free disk space" (a
+  // read-only mount reports no free blocks) or a raw ENOENT from mkdir.
+  if (extra.writesState) await ensureWritableDir(opts.state, '--state DIR');
+  if (extra.writesData && dataDir !== undefined)
+    await ensureWritableDir(dirname(resolve(dataDir)), extra.writesData);
   const mnemonic = await readMnemonic(opts);
   const [{ createSessionKeys }, { createApiClient }, { createBackupManager }] = await Promise.all([
     import('@noah-backup/client/keys'),
@@ -230,12 +169,7 @@ export async function openSession(
     import('@noah-backup/client/node/process'),
     import('@noah-backup/client/node/http-fetch'),
   ]);
-  let serverUrl: string;
-  try {
-    serverUrl = new URL(opts.server).href;
-  } catch {
-    throw new UsageError(`--server must be a URL, got ${JSON.stringify(opts.server)}`);
-  }
+  const serverUrl = parseServerUrl(opts.server);
   const keys = await createSessionKeys(mnemonic, serverUrl);
   const logger = stderrLogger(Boolean(opts.verbose));
   // node:http instead of the global fetch: undici alone costs about 40 MiB of RSS.

@@ -11,16 +11,13 @@
 import { readdir } from 'node:fs/promises';
 import { NoahError } from '@noah-backup/core/errors';
 import { type Command, InvalidArgumentError } from 'commander';
+import { fail, print, run, toJson } from './client-run.ts';
 import {
   type CommonOptions,
-  classify,
   defaultServer,
   defaultStateDir,
   EXIT,
   EXIT_HELP,
-  openSession,
-  progressReporter,
-  type Session,
   UsageError,
 } from './client-support.ts';
 
@@ -30,57 +27,9 @@ function parseVersion(value: string): 1 | 2 {
   return Number(value) as 1 | 2;
 }
 
-/** JSON with bigints as decimal strings. */
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
-}
-
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
 /** `1 entry`, `5 entries`: a count with its noun. */
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-
-/** Prints the result: JSON on --json, else the human line. */
-function print(opts: CommonOptions, value: unknown, human: string): void {
-  process.stdout.write(opts.json ? `${toJson(value)}\n` : `${human}\n`);
-}
-
-/** Runs a command body with a session, mapping every failure to one line and an exit code. */
-async function run(
-  opts: CommonOptions,
-  dataDir: string | undefined,
-  body: (s: Session) => Promise<void>,
-  extra: { replaceNonWallet?: boolean } = {},
-): Promise<void> {
-  let session: Session | undefined;
-  const bar = await progressReporter(!opts.json);
-  try {
-    session = await openSession(opts, dataDir, extra);
-    session.manager.subscribe((snap) => bar.onEvent(snap.progress));
-    await body(session);
-  } catch (err) {
-    bar.stop();
-    fail(opts, err);
-  } finally {
-    bar.stop();
-    await session?.close();
-  }
-}
-
-/** Reports a failure: one line and a hint on stderr, JSON on stdout with --json. */
-function fail(opts: CommonOptions, err: unknown): void {
-  const { exit, hint } = classify(err, opts.server);
-  const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(
-    `noah-backup: error: ${message}${typeof code === 'string' ? ` [${code}]` : ''}\n`,
-  );
-  if (hint) process.stderr.write(`hint: ${hint}\n`);
-  if (opts.verbose && err instanceof Error && exit === EXIT.generic && err.stack)
-    process.stderr.write(`${err.stack}\n`);
-  if (opts.json)
-    process.stdout.write(`${toJson({ error: { code: code ?? 'unexpected', message } })}\n`);
-  process.exitCode = exit;
-}
 
 /** Adds the shared options and the usage exit code to a command. */
 function common(cmd: Command): Command {
@@ -115,7 +64,7 @@ export function registerClientCommands(program: Command): void {
     .description('Back up a wallet data directory now')
     .requiredOption('--data <dir>', 'the wallet data directory')
     .action((o: CommonOptions & { data: string }) =>
-      run(o, o.data, async ({ manager }) => {
+      run(o, { data: o.data, writesState: true }, async ({ manager }) => {
         const r = await manager.triggerBackup();
         if (r.status === 'skipped') throw new UsageError('a backup or restore is already running');
         print(
@@ -142,7 +91,12 @@ export function registerClientCommands(program: Command): void {
       (o: CommonOptions & { to: string; version?: 1 | 2; yesOlder?: boolean; force?: boolean }) =>
         run(
           o,
-          o.to,
+          {
+            data: o.to,
+            writesState: true,
+            writesData: '--to DIR',
+            replaceNonWallet: Boolean(o.force),
+          },
           async ({ manager }) => {
             const r = await manager.restoreBackup(o.version, {
               confirmRollback: Boolean(o.yesOlder),
@@ -155,14 +109,13 @@ export function registerClientCommands(program: Command): void {
               `restored backup ${r.backup_version} (created ${r.created_at}, ${r.format}) into ${o.to}: ${count(r.entries, 'entry', 'entries')}${kept}`,
             );
           },
-          { replaceNonWallet: Boolean(o.force) },
         ),
     );
 
   common(program.command('list'))
     .description('List the backups on the server, newest first')
     .action((o: CommonOptions) =>
-      run(o, undefined, async ({ manager }) => {
+      run(o, {}, async ({ manager }) => {
         const list = await manager.listBackups();
         const lines = list.map(
           (b) =>
@@ -182,7 +135,7 @@ export function registerClientCommands(program: Command): void {
     .description('Delete a backup from the server')
     .argument('<version>', 'backup version (1 or 2)', parseVersion)
     .action((version: 1 | 2, o: CommonOptions) =>
-      run(o, undefined, async ({ manager }) => {
+      run(o, {}, async ({ manager }) => {
         await manager.deleteBackup(version);
         print(o, { deleted: true, backup_version: version }, `deleted backup ${version}`);
       }),
@@ -192,7 +145,7 @@ export function registerClientCommands(program: Command): void {
     .description('Download, decrypt and check a backup without restoring it')
     .argument('[version]', 'backup version (1 or 2; default: the latest)', parseVersion)
     .action((version: 1 | 2 | undefined, o: CommonOptions) =>
-      run(o, undefined, async ({ manager }) => {
+      run(o, {}, async ({ manager }) => {
         const r = await manager.verifyBackup(version);
         print(
           o,
@@ -207,7 +160,7 @@ export function registerClientCommands(program: Command): void {
     .option('--enable', 'enable daily backups')
     .option('--disable', 'disable daily backups')
     .action((o: CommonOptions & { enable?: boolean; disable?: boolean }) =>
-      run(o, undefined, async ({ api }) => {
+      run(o, {}, async ({ api }) => {
         if (o.enable && o.disable)
           throw new UsageError('--enable and --disable exclude each other');
         const settings =

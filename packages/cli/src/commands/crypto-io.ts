@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { batchedWriter } from '@noah-backup/client/node/fs-util';
 import { NoahError } from '@noah-backup/core/errors';
-import { EXIT, UsageError } from './client-support.ts';
+import { CliError, describeFsError, EXIT, fileError, UsageError } from './cli-errors.ts';
 
 /** Exit code after SIGINT / SIGTERM (128 + signal number), as shells report it. */
 export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -21,8 +21,9 @@ export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 export const CRYPTO_EXIT_HELP = `
 Exit codes:
   0    success
-  1    other failure (cannot read IN, cannot write OUT, disk full)
-  2    usage error (bad arguments, no seedphrase, OUT exists without --force)
+  1    other failure (IN not readable, OUT not writable, disk full)
+  2    usage error (bad arguments, no seedphrase, IN or the seedphrase file does
+       not exist, OUT exists without --force)
   3    wrong seedphrase, or the backup is corrupted or was tampered with; invalid
        BIP39 seedphrase (v2)
   6    not a backup, unsupported version, or over the --max-size cap
@@ -43,15 +44,19 @@ const READ_SIZE = 256 * 1024;
 
 /**
  * Opens IN (`-` for stdin) as a byte stream.
- * @throws the fs error if the file cannot be opened (ENOENT, EACCES, EISDIR)
+ * @throws CliError `file_not_found` (exit 2), `is_a_directory`, `permission_denied`
  */
 export async function openInput(path: string): Promise<Input> {
   if (path === '-') return { source: process.stdin, size: null };
-  const s = await stat(path);
-  if (s.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
-  const stream = createReadStream(path, { highWaterMark: READ_SIZE });
-  await once(stream, 'open');
-  return { source: stream, size: s.isFile() ? s.size : null };
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) throw Object.assign(new Error(path), { code: 'EISDIR' });
+    const stream = createReadStream(path, { highWaterMark: READ_SIZE });
+    await once(stream, 'open');
+    return { source: stream, size: s.isFile() ? s.size : null };
+  } catch (err) {
+    throw fileError(err, path, 'read', 'IN');
+  }
 }
 
 /** An output being written; nothing is visible at OUT until `commit`. */
@@ -127,7 +132,9 @@ export async function openOutput(path: string, force: boolean): Promise<Output> 
   }
   const dir = dirname(target);
   const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
+  const fh = await open(tmp, 'wx', 0o600).catch((err: unknown) => {
+    throw fileError(err, path, 'write', 'OUT');
+  });
   pending.add(tmp);
   // One writev per chunk's worth, the next gathered while the last is written; a partial
   // writev is finished rather than lost.
@@ -215,10 +222,9 @@ export async function progressBar(
 
 /** Maps an error to its exit code and a hint (exit codes of CRYPTO_EXIT_HELP). */
 export function classifyCrypto(err: unknown): { exit: number; hint: string | null } {
+  if (err instanceof CliError) return { exit: err.exit, hint: err.hint };
   const code = err instanceof NoahError ? err.code : (err as { code?: unknown })?.code;
   switch (code) {
-    case 'usage':
-      return { exit: EXIT.usage, hint: 'run with --help for usage' };
     case 'decryption_failed':
       return {
         exit: EXIT.auth,
@@ -248,7 +254,8 @@ export function classifyCrypto(err: unknown): { exit: number; hint: string | nul
 }
 
 /** Reports a failure on stderr: one line, then a hint line; sets the exit code. */
-export function reportFailure(err: unknown): void {
+export function reportFailure(failure: unknown): void {
+  const err = describeFsError(failure);
   const { exit, hint } = classifyCrypto(err);
   const code = err instanceof NoahError ? ` [${err.code}]` : '';
   const message = err instanceof Error ? err.message : String(err);

@@ -10,7 +10,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { systemClock } from '@noah-backup/core/clock';
 import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
-import { EXIT, readMnemonic, UsageError } from './client-support.ts';
+import { EXIT, fileError, UsageError } from './cli-errors.ts';
+import { readMnemonic } from './client-support.ts';
 import {
   CRYPTO_EXIT_HELP,
   cleanUpOnSignals,
@@ -73,7 +74,7 @@ function sizeArg(value: string): number {
 
 /** The seedphrase from --mnemonic-file or NOAH_MNEMONIC; a keyring over it. */
 async function keyringFor(mnemonicFile: string | undefined) {
-  const mnemonic = await readMnemonic({ server: '', state: '', mnemonicFile });
+  const mnemonic = await readMnemonic({ mnemonicFile });
   const { createKeyring } = await import('@noah-backup/core/keys');
   return createKeyring(mnemonic);
 }
@@ -265,9 +266,12 @@ export function registerCryptoCommands(program: Command): void {
     .option('--json', 'machine-readable output on stdout')
     .action((file: string, o: { json?: boolean }) =>
       run(async () => {
-        const size = file === '-' ? null : (await stat(file)).size;
+        const readFailed = (err: unknown) => {
+          throw fileError(err, file, 'read', 'FILE');
+        };
+        const size = file === '-' ? null : (await stat(file).catch(readFailed)).size;
         const info = await describeFile(file, size, () =>
-          file === '-' ? readStdin() : readFile(file),
+          file === '-' ? readStdin() : readFile(file).catch(readFailed),
         );
         printInfo(info, Boolean(o.json));
       }),

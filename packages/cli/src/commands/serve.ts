@@ -11,6 +11,39 @@ import type { Command } from 'commander';
 /** Exit code for invalid configuration (EX_CONFIG from sysexits.h). */
 const EXIT_CONFIG = 78;
 
+/** Exit codes of `serve`. */
+const SERVE_EXIT_HELP = `
+Exit codes:
+  0   stopped by SIGINT or SIGTERM
+  1   failure (a store cannot be opened)
+  2   usage error (bad arguments)
+  78  invalid configuration, or the port is taken or not allowed`;
+
+/**
+ * One line and a hint for a port that cannot be bound (another server on it, a
+ * privileged port) instead of Node's stack trace; null for any other failure.
+ */
+function listenProblem(
+  err: unknown,
+  host: string,
+  port: number,
+): { message: string; hint: string } | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  const where = `${host}:${port}`;
+  const other = port === 8080 ? 8081 : 8080;
+  if (code === 'EADDRINUSE')
+    return {
+      message: `cannot listen on ${where}: the port is already in use (is another server running?) [EADDRINUSE]`,
+      hint: `stop the other server, or choose another port: PORT=${other} npm start, or noah-backup serve --port ${other}`,
+    };
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL')
+    return {
+      message: `cannot listen on ${where}: ${code === 'EACCES' ? 'permission denied' : 'no such address on this machine'} [${code}]`,
+      hint: `choose another port or address: PORT=${other} HOST=127.0.0.1 npm start`,
+    };
+  return null;
+}
+
 /**
  * Adds the `serve` command to the program.
  *
@@ -32,6 +65,7 @@ export function registerServe(program: Command): void {
       '-d, --data <dir>',
       'data directory for the embedded stores (env DATA_DIR, default ./data)',
     )
+    .addHelpText('after', SERVE_EXIT_HELP)
     .action(async (flags: { port?: string; host?: string; data?: string }) => {
       const { ConfigError, loadConfig } = await import('@noah-backup/server/config');
       let config: ReturnType<typeof loadConfig>;
@@ -48,7 +82,16 @@ export function registerServe(program: Command): void {
         return;
       }
       const { startServer } = await import('@noah-backup/server/start');
-      const server = await startServer(config);
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer(config);
+      } catch (err) {
+        const listen = listenProblem(err, config.host, config.port);
+        if (!listen) throw err;
+        process.stderr.write(`noah-backup serve: error: ${listen.message}\nhint: ${listen.hint}\n`);
+        process.exitCode = EXIT_CONFIG;
+        return;
+      }
       process.stdout.write(
         `noah-backup: listening on ${server.url} (public URL ${config.publicUrl}, data ${config.dataDir})\n`,
       );

@@ -1,0 +1,134 @@
+/**
+ * Errors the CLI raises itself, each with its exit code and a hint, and the translation
+ * of the file-system errors a user's paths cause (a missing input, a read-only target)
+ * into one such line instead of Node's errno text.
+ * @module
+ */
+import { access, constants } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { NoahError } from '@noah-backup/core/errors';
+
+/** Exit codes of the CLI (documented in each command's `--help`). */
+export const EXIT = {
+  ok: 0,
+  generic: 1,
+  usage: 2,
+  auth: 3,
+  network: 4,
+  notFound: 5,
+  integrity: 6,
+  confirm: 7,
+} as const;
+
+/** An error the CLI reports as it is: its own exit code and hint. */
+export class CliError extends NoahError {
+  readonly exit: number;
+  readonly hint: string | null;
+  constructor(code: string, message: string, opts: { exit: number; hint?: string | null }) {
+    super(code, message);
+    this.exit = opts.exit;
+    this.hint = opts.hint ?? null;
+  }
+}
+
+/** A usage error: exit code 2. */
+export class UsageError extends CliError {
+  constructor(message: string, hint = 'run with --help for usage') {
+    super('usage', message, { exit: EXIT.usage, hint });
+  }
+}
+
+/** What the user meant to do with a path, for the message. */
+export type PathUse = 'read' | 'write';
+
+const errnoOf = (err: unknown): string | undefined => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : undefined;
+};
+
+/**
+ * The one-line form of a file-system error on a path the user gave: a missing input is a
+ * usage error (the argument names nothing), a path that cannot be written (read-only file
+ * system, permissions) is a failure with a hint naming what to change.
+ * @param err - the fs error (anything else is returned as it is)
+ * @param path - the path as the user typed it
+ * @param use - reading or writing
+ * @param option - the option or argument that named it, for the hint (`--to DIR`, `IN`)
+ * @returns a {@link CliError}, or `err` itself when it is not a file-system error
+ */
+export function fileError(err: unknown, path: string, use: PathUse, option: string): unknown {
+  switch (errnoOf(err)) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return use === 'read'
+        ? new CliError('file_not_found', `cannot read ${path}: no such file`, {
+            exit: EXIT.usage,
+            hint: `check ${option}: relative paths start from the current directory (${process.cwd()})`,
+          })
+        : new CliError('not_writable', `cannot write ${path}: its directory does not exist`, {
+            exit: EXIT.generic,
+            hint: `create the directory first, or give ${option} one you can write to`,
+          });
+    case 'EISDIR':
+      return new CliError('is_a_directory', `${path} is a directory, not a file`, {
+        exit: EXIT.usage,
+        hint: `${option} names a file`,
+      });
+    case 'EROFS':
+      return new CliError('not_writable', `cannot write ${path}: read-only file system`, {
+        exit: EXIT.generic,
+        hint: `give ${option} a place on a writable file system`,
+      });
+    case 'EACCES':
+    case 'EPERM':
+      return new CliError(
+        use === 'read' ? 'permission_denied' : 'not_writable',
+        `cannot ${use} ${path}: permission denied`,
+        {
+          exit: EXIT.generic,
+          hint:
+            use === 'read'
+              ? `check the permissions of ${path}`
+              : `give ${option} a directory you can write to, or fix its permissions`,
+        },
+      );
+    default:
+      return err;
+  }
+}
+
+/**
+ * Checks, before any work, that `dir` (or, if it does not exist yet, the nearest
+ * directory above it that does) can be written: a read-only target must not surface as
+ * "not enough free disk space" (a read-only mount reports no free blocks) or as a raw
+ * `ENOENT mkdir`.
+ * @param dir - a directory the command will create or write into
+ * @param option - the option that named it, for the hint
+ * @throws CliError `not_writable`
+ */
+export async function ensureWritableDir(dir: string, option: string): Promise<void> {
+  let at = resolve(dir);
+  for (;;) {
+    try {
+      await access(at, constants.W_OK);
+      return;
+    } catch (err) {
+      const code = errnoOf(err);
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(at) !== at) {
+        at = dirname(at);
+        continue;
+      }
+      throw fileError(err, at, 'write', option);
+    }
+  }
+}
+
+/** The file-system error of a path we cannot attribute to an option: still one line. */
+export function describeFsError(err: unknown): unknown {
+  const path = (err as { path?: unknown } | null)?.path;
+  if (typeof path !== 'string') return err;
+  const syscall = (err as { syscall?: unknown }).syscall;
+  const writes = ['mkdir', 'mkdtemp', 'rename', 'unlink', 'rmdir', 'write', 'copyfile'];
+  const use: PathUse = typeof syscall === 'string' && writes.includes(syscall) ? 'write' : 'read';
+  return fileError(err, path, use, 'the path');
+}
