@@ -12,6 +12,7 @@ import {
   progressReporter,
   type Session,
 } from './client-support.ts';
+import { EXIT_SIGNAL, interruptedBy, interruptedLine, onInterrupt } from './interrupt.ts';
 
 /** JSON with bigints as decimal strings. */
 export function toJson(value: unknown): string {
@@ -35,14 +36,35 @@ export function print(opts: CommonOptions, value: unknown, human: string): void 
   process.stdout.write(opts.json ? `${toJson(value)}\n` : `${human}\n`);
 }
 
-/** Runs a command body with a session, mapping every failure to one line and an exit code. */
+/** What a command body gets: the session, and the signal that a Ctrl-C aborts. */
+export interface RunContext extends Session {
+  /** Pass to the manager's operation: on SIGINT/SIGTERM it aborts and cleans up. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs a command body with a session, mapping every failure to one line and an exit
+ * code. SIGINT/SIGTERM abort the body's operation (if it took `signal`: backup, restore
+ * and verify remove their temp files as they unwind) and end with one "interrupted" line
+ * and exit 130/143; the others stop at once. An operation that completed in spite of the
+ * signal (a restore already swapping) prints its result.
+ */
 export async function run(
   opts: CommonOptions,
   target: RunTarget,
-  body: (s: Session) => Promise<void>,
+  body: (s: RunContext) => Promise<void>,
 ): Promise<void> {
   let session: Session | undefined;
   const bar = await progressReporter(!opts.json);
+  const controller = new AbortController();
+  let abortable = false;
+  onInterrupt((signal) => {
+    controller.abort();
+    if (abortable) return; // the operation unwinds, then `fail` says so
+    bar.stop();
+    process.stderr.write(interruptedLine(signal, 'stopped'));
+    process.exit(EXIT_SIGNAL[signal]);
+  });
   try {
     session = await openSession(opts, target.data, {
       ...(target.writesState ? { writesState: true } : {}),
@@ -50,7 +72,14 @@ export async function run(
       ...(target.replaceNonWallet ? { replaceNonWallet: true } : {}),
     });
     session.manager.subscribe((snap) => bar.onEvent(snap.progress));
-    await body(session);
+    const { signal } = controller;
+    await body({
+      ...session,
+      get signal() {
+        abortable = true;
+        return signal;
+      },
+    });
   } catch (err) {
     bar.stop();
     fail(opts, err);
@@ -62,6 +91,16 @@ export async function run(
 
 /** Reports a failure: one line and a hint on stderr, JSON on stdout with --json. */
 export function fail(opts: CommonOptions, err: unknown): void {
+  const signal = interruptedBy();
+  if (signal && (err as { code?: unknown } | null)?.code === 'aborted') {
+    process.stderr.write(interruptedLine(signal, 'nothing changed'));
+    if (opts.json)
+      process.stdout.write(
+        `${toJson({ error: { code: 'interrupted', message: `interrupted (${signal})` } })}\n`,
+      );
+    process.exitCode = EXIT_SIGNAL[signal];
+    return;
+  }
   const { exit, hint } = classify(err, opts.server);
   const shown = describe(err);
   process.stderr.write(`noah-backup: error: ${shown.message} [${shown.code}]\n`);

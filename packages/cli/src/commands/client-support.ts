@@ -31,7 +31,9 @@ Exit codes:
   6    integrity failure (damaged backup, unsafe archive, failed database check, a
        damaged wallet database, or an interrupted restore left two wallets to choose from)
   7    needs confirmation (restoring a backup that may be older, such as a legacy one
-       after v2 backups: add --yes-older)`;
+       after v2 backups: add --yes-older)
+  130  interrupted (SIGINT; 143 for SIGTERM): backup, restore and verify stop and
+       remove their temp files; nothing changed`;
 
 export { classify } from './classify.ts';
 
@@ -160,7 +162,7 @@ export async function openSession(
     { createNodeWalletAdapter },
     { createFileSpooler },
     { createFileStateStore },
-    { nodeProcessProbe },
+    { nodeProcessProbe, removeTempLeftovers },
     { nodeFetch },
   ] = await Promise.all([
     import('@noah-backup/client/node/wallet'),
@@ -170,6 +172,9 @@ export async function openSession(
     import('@noah-backup/client/node/http-fetch'),
   ]);
   const serverUrl = parseServerUrl(opts.server);
+  // What a killed run left in the temp dir (a spool holds the whole encrypted backup,
+  // snapshot copies the wallet in clear) goes now, whatever this command is.
+  await removeTempLeftovers().catch(() => {});
   const keys = await createSessionKeys(mnemonic, serverUrl);
   const logger = stderrLogger(Boolean(opts.verbose));
   // node:http instead of the global fetch: undici alone costs about 40 MiB of RSS.

@@ -64,8 +64,8 @@ export function registerClientCommands(program: Command): void {
     .description('Back up a wallet data directory now')
     .requiredOption('--data <dir>', 'the wallet data directory')
     .action((o: CommonOptions & { data: string }) =>
-      run(o, { data: o.data, writesState: true }, async ({ manager }) => {
-        const r = await manager.triggerBackup();
+      run(o, { data: o.data, writesState: true }, async ({ manager, signal }) => {
+        const r = await manager.triggerBackup({ signal });
         if (r.status === 'skipped') throw new UsageError('a backup or restore is already running');
         print(
           o,
@@ -97,8 +97,9 @@ export function registerClientCommands(program: Command): void {
             writesData: '--to DIR',
             replaceNonWallet: Boolean(o.force),
           },
-          async ({ manager }) => {
+          async ({ manager, signal }) => {
             const r = await manager.restoreBackup(o.version, {
+              signal,
               confirmRollback: Boolean(o.yesOlder),
             });
             // docs/WALLET.md §2: what was there before is kept, never deleted.
@@ -145,8 +146,8 @@ export function registerClientCommands(program: Command): void {
     .description('Download, decrypt and check a backup without restoring it')
     .argument('[version]', 'backup version (1 or 2; default: the latest)', parseVersion)
     .action((version: 1 | 2 | undefined, o: CommonOptions) =>
-      run(o, {}, async ({ manager }) => {
-        const r = await manager.verifyBackup(version);
+      run(o, {}, async ({ manager, signal }) => {
+        const r = await manager.verifyBackup(version, { signal });
         print(
           o,
           { ok: true, ...r },

@@ -13,9 +13,7 @@ import { once } from 'node:events';
 import { batchedWriter } from '@noah-backup/client/node/fs-util';
 import { NoahError } from '@noah-backup/core/errors';
 import { CliError, describeFsError, EXIT, fileError, UsageError } from './cli-errors.ts';
-
-/** Exit code after SIGINT / SIGTERM (128 + signal number), as shells report it. */
-export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+import { EXIT_SIGNAL, interruptedLine, onInterrupt } from './interrupt.ts';
 
 /** The exit-code table of these commands (a subset of the client commands' table). */
 export const CRYPTO_EXIT_HELP = `
@@ -71,28 +69,22 @@ export interface Output {
 /** Temp files to remove if a signal arrives (a handler cannot await). */
 const pending = new Set<string>();
 
-let handling = false;
-
 /**
  * Removes pending temp files and exits on SIGINT/SIGTERM, so an interrupted command
- * leaves neither OUT nor a temp file. Only the format commands call it (`serve` has its
- * own graceful shutdown); later calls do nothing.
+ * leaves neither OUT nor a temp file.
  */
 export function cleanUpOnSignals(): void {
-  if (handling) return;
-  handling = true;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      for (const p of pending) {
-        try {
-          unlinkSync(p);
-        } catch {
-          // already gone
-        }
+  onInterrupt((signal) => {
+    for (const p of pending) {
+      try {
+        unlinkSync(p);
+      } catch {
+        // already gone
       }
-      process.stderr.write(`noah-backup: interrupted (${signal}); nothing was written\n`);
-      process.exit(EXIT_SIGNAL[signal]);
-    });
+    }
+    process.stderr.write(interruptedLine(signal, 'nothing was written'));
+    process.exit(EXIT_SIGNAL[signal]);
+  });
 }
 
 /** Writes to stdout with backpressure; stdout cannot be atomic (the reader must check the exit code). */

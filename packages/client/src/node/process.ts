@@ -7,7 +7,7 @@
  * @module
  */
 import { promises as fsp } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProcessProbe } from '../backup-lock.ts';
 import { isErrno, removeTree } from './fs-util.ts';
@@ -75,4 +75,27 @@ export async function removeLeftoversOfGone(dir: string, pattern: RegExp): Promi
     removed++;
   }
   return removed;
+}
+
+/**
+ * What the Node adapters leave in a temp directory while they work: spool files
+ * (`noah-spool-<pid>-…`, the encrypted backup), snapshot copies and verify scratch
+ * directories (`noah-snapshot-<pid>-…`, `noah-verify-<pid>-…`, wallet data in clear).
+ */
+const TEMP_LEFTOVER = /^noah-(?:spool|snapshot|verify)-(\d+)-/;
+
+/**
+ * Removes every temp entry of the Node adapters that a process now gone left in `dir`
+ * (a run killed before its own cleanup). Each adapter does this for its own kind before
+ * it writes; a program calls this at start so that a killed backup's 50 MB spool does
+ * not wait for the next backup.
+ * @param dir - the temp directory the adapters use (default: the OS temp dir)
+ * @returns how many entries were removed
+ * @example
+ * ```ts
+ * await removeTempLeftovers();
+ * ```
+ */
+export function removeTempLeftovers(dir: string = tmpdir()): Promise<number> {
+  return removeLeftoversOfGone(dir, TEMP_LEFTOVER);
 }
