@@ -20,6 +20,8 @@ export interface WalletSnapshot {
    * database is no wallet's, and the manager refuses to upload it (`not_a_wallet`).
    */
   readonly databases: readonly string[];
+  /** Bytes of the files captured, before archiving, if known: the encrypt phase's total. */
+  readonly bytes?: number;
   /** Removes every temporary file the snapshot made. Idempotent; always call it. */
   cleanup(): Promise<void>;
 }
@@ -40,10 +42,16 @@ export interface WalletSnapshot {
  * swapped and the staging area is removed.
  */
 export interface WalletDataAdapter {
+  /**
+   * `databases` names the wallet's databases the caller knows of (docs/WALLET.md §1).
+   * `onProgress` (optional to call) reports bytes copied so far out of the total to
+   * copy, so a large wallet's snapshot shows progress instead of a long silence.
+   */
   snapshot(opts: {
     kind: ArchiveKind;
     signal?: AbortSignal;
     databases?: readonly string[];
+    onProgress?: (bytes: number, totalBytes: number) => void;
   }): Promise<WalletSnapshot>;
   /**
    * Returns the number of files restored and, where the platform keeps the data it

@@ -145,7 +145,12 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
   try {
     ctx.progress('snapshot', 0);
     const databases = await knownDatabases(ctx.state);
-    snapshot = await ctx.wallet.snapshot({ kind, signal, databases });
+    snapshot = await ctx.wallet.snapshot({
+      kind,
+      signal,
+      databases,
+      onProgress: (bytes, total) => ctx.progress('snapshot', bytes, total),
+    });
     // Every platform's adapter should refuse this itself; checked here too, because an
     // upload of no wallet would replace a good backup (docs/WALLET.md §1).
     if (snapshot.databases.length === 0)
@@ -157,8 +162,10 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
       entries: snapshot.entries,
       databases: snapshot.databases.length,
     });
+    const archiveBytes = snapshot.bytes;
     const encrypted = encryptBackup(
-      counted(snapshot.archive, (n) => ctx.progress('encrypt', n)),
+      // The archive is a little larger than the files in it (headers): a close total.
+      counted(snapshot.archive, (n) => ctx.progress('encrypt', n, archiveBytes)),
       {
         format: ctx.format,
         keyring: ctx.keyring,

@@ -4,15 +4,12 @@
  * code of {@link EXIT_HELP}.
  * @module
  */
-import {
-  type CommonOptions,
-  classify,
-  EXIT,
-  openSession,
-  progressReporter,
-  type Session,
-} from './client-support.ts';
+import { type CommonOptions, classify, EXIT, openSession, type Session } from './client-support.ts';
 import { EXIT_SIGNAL, interruptedBy, interruptedLine, onInterrupt } from './interrupt.ts';
+import { progressReporter } from './progress.ts';
+
+/** Clears the running command's progress bar: its cleanup would erase a line printed over it. */
+let clearProgress = () => {};
 
 /** JSON with bigints as decimal strings. */
 export function toJson(value: unknown): string {
@@ -33,6 +30,7 @@ export interface RunTarget {
 
 /** Prints the result: JSON on --json, else the human line. */
 export function print(opts: CommonOptions, value: unknown, human: string): void {
+  clearProgress();
   process.stdout.write(opts.json ? `${toJson(value)}\n` : `${human}\n`);
 }
 
@@ -56,6 +54,7 @@ export async function run(
 ): Promise<void> {
   let session: Session | undefined;
   const bar = await progressReporter(!opts.json);
+  clearProgress = bar.stop;
   const controller = new AbortController();
   let abortable = false;
   onInterrupt((signal) => {

@@ -12,7 +12,6 @@ import { dirname, join, resolve } from 'node:path';
 import type { ApiClient } from '@noah-backup/client/api-client';
 import type { Logger } from '@noah-backup/client/logger';
 import type { BackupManager } from '@noah-backup/client/manager';
-import type { ProgressEvent } from '@noah-backup/client/status';
 
 import { ensureWritableDir, fileError, UsageError } from './cli-errors.ts';
 
@@ -216,44 +215,6 @@ export async function openSession(
     manager,
     async close() {
       keys.destroy();
-    },
-  };
-}
-
-/** Renders progress events as a bar on stderr when it is a terminal; otherwise nothing. */
-export async function progressReporter(
-  enabled: boolean,
-): Promise<{ onEvent(e: ProgressEvent | null): void; stop(): void }> {
-  if (!enabled || !process.stderr.isTTY) return { onEvent() {}, stop() {} };
-  const { SingleBar, Presets } = await import('cli-progress');
-  const bar = new SingleBar(
-    {
-      stream: process.stderr,
-      format: '{phase} |{bar}| {done} / {all}',
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    Presets.shades_classic,
-  );
-  let phase: string | null = null;
-  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-  return {
-    onEvent(e) {
-      if (!e) return;
-      const total = e.totalBytes ?? 0;
-      const payload = {
-        phase: e.phase.padEnd(8),
-        done: mib(e.bytes),
-        all: total ? mib(total) : '?',
-      };
-      if (e.phase !== phase) {
-        if (phase !== null) bar.stop();
-        phase = e.phase;
-        bar.start(Math.max(total, 1), Math.min(e.bytes, Math.max(total, 1)), payload);
-      } else bar.update(total ? e.bytes : 0, payload);
-    },
-    stop() {
-      if (phase !== null) bar.stop();
     },
   };
 }

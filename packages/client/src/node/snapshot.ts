@@ -76,6 +76,8 @@ export interface SnapshotOptions {
   readonly busyTimeoutMs: number;
   readonly shape: WalletShape;
   readonly signal?: AbortSignal;
+  /** Bytes copied so far of the total the walk found, before each item and at the end. */
+  readonly onProgress?: ((bytes: number, totalBytes: number) => void) | undefined;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
     const entries: ArchiveEntry[] = [];
     const databases: string[] = [];
     let bytes = 0;
+    let done = 0;
     for (const [index, item] of walked.entries()) {
       o.signal?.throwIfAborted();
       if (item.kind === 'directory') {
@@ -115,6 +118,9 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
         items.push({ path: item.path, kind: 'skipped', size: 0, note: item.note ?? 'skipped' });
         continue;
       }
+      // Said before the copy: a database's VACUUM INTO holds the event loop while it runs.
+      o.onProgress?.(Math.min(done, needed), needed);
+      done += item.size;
       const copy = join(tmp, `${index}.${item.kind === 'database' ? 'db' : 'bin'}`);
       const copied = await copyItem(item.abs, item.path, copy, item.kind, o.busyTimeoutMs);
       if (!copied) {
@@ -130,6 +136,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
       items.push({ path: item.path, kind: item.kind, size });
       entries.push({ type: 'file', name: item.path, source: copy, size });
     }
+    o.onProgress?.(needed, needed);
     const mtime = o.clock.now();
     const archive =
       o.kind === 'tar' ? tarArchive(entries, mtime, o.signal) : zipArchive(entries, mtime);

@@ -64,6 +64,7 @@ export interface NodeWalletAdapter extends WalletDataAdapter {
     kind: ArchiveKind;
     signal?: AbortSignal;
     databases?: readonly string[];
+    onProgress?: (bytes: number, totalBytes: number) => void;
   }): Promise<NodeWalletSnapshot>;
   restore(
     archive: AsyncIterable<Uint8Array>,
@@ -166,7 +167,7 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
   };
 
   return {
-    async snapshot({ kind, signal, databases }) {
+    async snapshot({ kind, signal, databases, onProgress }) {
       const { conflicts } = await recover();
       if (conflicts.length > 0)
         throw new NoahError(
@@ -174,6 +175,7 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
           `a restore into ${dataDir} was interrupted and a different wallet directory was created there since; the previous one is kept at ${conflicts[0]}. No backup is made until one of them is chosen: move the one to keep to ${dataDir} and rename the other (docs/WALLET.md §3)`,
         );
       return takeSnapshot({
+        onProgress,
         shape: {
           required: declared ?? [],
           known: databases ?? [],
