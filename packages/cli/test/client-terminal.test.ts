@@ -7,6 +7,7 @@
  * (pipe-pane), and shows the final screen (capture-pane).
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,6 +49,9 @@ function tmux(args: string[]): Promise<string> {
   );
 }
 
+/** The seedphrase and device state options. */
+const USER = ['--mnemonic-file', 'm.txt', '--state', 'state'];
+
 const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 /**
@@ -66,10 +70,6 @@ async function onTerminal(name: string, args: string[]) {
     process.execPath,
     BIN,
     ...args,
-    '--mnemonic-file',
-    'm.txt',
-    '--state',
-    'state',
   ]
     .map(quote)
     .join(' ');
@@ -102,13 +102,15 @@ async function onTerminal(name: string, args: string[]) {
 /** The bars drawn, as `phase done / total` (bar glyphs dropped). */
 function bars(drawn: string): string[] {
   const out = new Set<string>();
-  for (const m of drawn.matchAll(/([a-z]+) +\|[^|\r\n]*\| ([\d.]+ MiB) \/ ([^\s\x1b]+( MiB)?)/g))
+  for (const m of drawn.matchAll(
+    /([a-z]+) +\|[^|\r\n]*\| (?:\d+% )?([\d.]+ MiB) \/ ([^\s\x1b]+( MiB)?)/g,
+  ))
     out.add(`${m[1]} ${m[3]}`);
   return [...out];
 }
 
 it('backup, restore and verify leave their result line on the screen; bars have totals', async () => {
-  const backup = await onTerminal('backup', ['backup', '--data', 'w']);
+  const backup = await onTerminal('backup', ['backup', '--data', 'w', ...USER]);
   expect(backup.exit, backup.screen).toBe(0);
   expect(backup.screen).toMatch(/^backed up w as backup 1 \([\d.]+ MiB, created /m);
   const drawn = bars(backup.drawn);
@@ -122,12 +124,24 @@ it('backup, restore and verify leave their result line on the screen; bars have 
   ).toBe(true);
   expect(drawn.filter((b) => b.endsWith('?'))).toEqual([]);
 
-  const restore = await onTerminal('restore', ['restore', '--to', 'w2']);
+  const restore = await onTerminal('restore', ['restore', '--to', 'w2', ...USER]);
   expect(restore.exit, restore.screen).toBe(0);
   expect(restore.screen).toMatch(/^restored backup 1 \(created .*\) into w2: \d+ entr/m);
   expect(bars(restore.drawn).filter((b) => b.endsWith('?'))).toEqual([]);
 
-  const verify = await onTerminal('verify', ['verify']);
+  const verify = await onTerminal('verify', ['verify', ...USER]);
   expect(verify.exit, verify.screen).toBe(0);
   expect(verify.screen).toMatch(/^backup 1 is intact: v2, created /m);
 }, 120_000);
+
+it('decrypt of a large file leaves its summary on the screen', async () => {
+  await writeFile(join(dir, 'big'), randomBytes(17 * 2 ** 20));
+  const m = ['--mnemonic-file', 'm.txt'];
+  const enc = await onTerminal('encrypt', ['encrypt', '--no-compress', ...m, 'big', 'big.nb']);
+  expect(enc.exit, enc.screen).toBe(0);
+  expect(enc.screen).toMatch(/^encrypted big as v2 into big\.nb$/m);
+  const dec = await onTerminal('decrypt', ['decrypt', ...m, 'big.nb', 'out']);
+  expect(dec.exit, dec.screen).toBe(0);
+  expect(dec.screen).toMatch(/^decrypted big\.nb \(v2, created .*\) into out$/m);
+  expect(bars(dec.drawn)).toContain('decrypt 17.0 MiB');
+}, 60_000);

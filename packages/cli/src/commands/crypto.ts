@@ -176,6 +176,7 @@ async function decrypt(inPath: string, outPath: string, o: DecryptOptions): Prom
       } finally {
         await opened.plaintext.return(undefined);
       }
+      bar.stop(); // before the summary: clearing the bar erases the line it is on
       const h = opened.header;
       summary(
         o.verbose,
