@@ -110,3 +110,28 @@ export function systemErrorCode(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The encrypted backup grew past the server's size limit (`max_backup_size`, the
+ * server's MAX_BACKUP_SIZE): the backup stopped there, before anything was uploaded.
+ * @example
+ * ```ts
+ * if (e instanceof BackupTooLargeError) console.log(`limit: ${e.maxBackupSize} bytes`);
+ * ```
+ */
+export class BackupTooLargeError extends NoahError {
+  /** The server's limit, in bytes. */
+  readonly maxBackupSize: number;
+  /** Bytes of wallet data being backed up, if known: a limit this large always fits. */
+  readonly walletBytes: number | undefined;
+  constructor(maxBackupSize: number, plaintextRead: number, plaintextTotal: number | undefined) {
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    const of = plaintextTotal === undefined ? '' : ` of ${mib(plaintextTotal)}`;
+    super(
+      'backup_too_large',
+      `the backup is larger than the server's limit of ${mib(maxBackupSize)}: stopped after encrypting ${mib(plaintextRead)}${of} of wallet data; nothing was uploaded`,
+    );
+    this.maxBackupSize = maxBackupSize;
+    this.walletBytes = plaintextTotal;
+  }
+}

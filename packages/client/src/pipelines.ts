@@ -30,6 +30,7 @@ import type {
   WalletSnapshot,
 } from './adapters.ts';
 import type { ApiClient } from './api-client.ts';
+import { BackupTooLargeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { knownSequence, SEQUENCE_KEY } from './sequence.ts';
 import type { ProgressPhase } from './status.ts';
@@ -120,6 +121,20 @@ async function* counted(
   }
 }
 
+/** Passes `source` on until more than `limit` bytes have passed, then throws `tooLarge()`. */
+async function* capped(
+  source: AsyncIterable<Uint8Array>,
+  limit: number,
+  tooLarge: () => Error,
+): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.byteLength;
+    if (n > limit) throw tooLarge();
+    yield chunk;
+  }
+}
+
 /** A completed backup. */
 export interface BackupResult {
   backup: BackupInfo;
@@ -140,6 +155,9 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
   const kind: ArchiveKind = v2 ? 'tar' : 'zip';
   // FORMAT.md §6.6: continue the highest sequence known, read from the server if need be.
   const sequence = v2 ? (await knownSequence(ctx)) + 1n : null;
+  // The server's size limit before the work (docs/API.md, settings): a backup over it
+  // stops as soon as its encrypted output passes it, not after a full spool and a 413.
+  const limit = (await api.getSettings({ signal })).max_backup_size;
   let snapshot: WalletSnapshot | undefined;
   let spooled: SpooledBlob | undefined;
   try {
@@ -163,9 +181,13 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
       databases: snapshot.databases.length,
     });
     const archiveBytes = snapshot.bytes;
+    let read = 0;
     const encrypted = encryptBackup(
       // The archive is a little larger than the files in it (headers): a close total.
-      counted(snapshot.archive, (n) => ctx.progress('encrypt', n, archiveBytes)),
+      counted(snapshot.archive, (n) => {
+        read = n;
+        ctx.progress('encrypt', n, archiveBytes);
+      }),
       {
         format: ctx.format,
         keyring: ctx.keyring,
@@ -180,7 +202,11 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
           : {}),
       },
     );
-    spooled = await ctx.spooler.spool(encrypted, { signal });
+    const bounded =
+      typeof limit === 'number'
+        ? capped(encrypted, limit, () => new BackupTooLargeError(limit, read, archiveBytes))
+        : encrypted;
+    spooled = await ctx.spooler.spool(bounded, { signal });
     const size = spooled.size;
     const target = await api.uploadUrl({ backup_size: size }, { signal });
     await api.upload(target, spooled, {

@@ -114,6 +114,11 @@ export interface SettingsResponse {
   backup_enabled: boolean;
   /** RFC 3339, or null before the first completed backup. */
   last_backup_at: string | null;
+  /**
+   * The largest `backup_size` the server accepts, in bytes (its MAX_BACKUP_SIZE), so a
+   * client can stop before the work; absent from servers older than this field.
+   */
+  max_backup_size?: number;
 }
 
 /** `POST /v0/backup/report` request: the client's outcome of a backup or restore. */

@@ -35,7 +35,11 @@ describe.each(fullCombos)('auth (LUD-04) on $metadataKind + $blobKind', (combo) 
     expect(Date.parse(body.expires_at) - srv.clock.now().getTime()).toBe(86400_000);
     const s = await backupApi(srv.url, body.access_token)('settings', undefined, 'GET');
     expect(s.status).toBe(200);
-    expect(s.body).toEqual({ backup_enabled: true, last_backup_at: null });
+    expect(s.body).toEqual({
+      backup_enabled: true,
+      last_backup_at: null,
+      max_backup_size: srv.config.maxBackupSize,
+    });
   });
 
   it('the same key logs in to the same user', async () => {

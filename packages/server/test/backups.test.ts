@@ -86,7 +86,11 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
     expect(d.got.status).toBe(200);
     expect(Buffer.from(d.got.bytes).equals(Buffer.from(bytes))).toBe(true);
     const settings = await api<SettingsResponse>('settings', undefined, 'GET');
-    expect(settings.body).toEqual({ backup_enabled: true, last_backup_at: done.body.created_at });
+    expect(settings.body).toEqual({
+      backup_enabled: true,
+      last_backup_at: done.body.created_at,
+      max_backup_size: srv.config.maxBackupSize,
+    });
     // Idempotent completion: a repeat answers the same backup and changes nothing.
     const again = await api('complete_upload', {
       s3_key: up.s3_key,
@@ -307,7 +311,11 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
     const api = await user();
     const off = await api<SettingsResponse>('settings', { backup_enabled: false });
     expect(off.status).toBe(200);
-    expect(off.body).toEqual({ backup_enabled: false, last_backup_at: null });
+    expect(off.body).toEqual({
+      backup_enabled: false,
+      last_backup_at: null,
+      max_backup_size: srv.config.maxBackupSize,
+    });
     expect((await api('settings', undefined, 'GET')).body).toEqual(off.body);
     expect((await api('settings', { backup_enabled: 'yes' })).status).toBe(400);
     expect((await api('settings', {})).status).toBe(400);

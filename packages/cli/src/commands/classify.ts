@@ -85,6 +85,21 @@ function serverProblem(err: NoahError, server: string): Classified | null {
 }
 
 /**
+ * A round MAX_BACKUP_SIZE in MiB for the hint: a power of two above both twice the
+ * current limit and the wallet's uncompressed size plus a tenth (encryption adds a
+ * little; data that does not compress then still fits).
+ */
+function suggestedLimit(err: unknown): number {
+  const { maxBackupSize, walletBytes } = err as { maxBackupSize?: unknown; walletBytes?: unknown };
+  const limit = typeof maxBackupSize === 'number' ? maxBackupSize : 50 * 2 ** 20;
+  const wallet = typeof walletBytes === 'number' ? walletBytes * 1.1 : 0;
+  const need = Math.max(limit * 2, wallet) / 2 ** 20;
+  let mib = 64;
+  while (mib < need) mib *= 2;
+  return mib;
+}
+
+/**
  * Maps an error to its exit code and a hint for the human reading stderr.
  * @param err - what the command threw
  * @param server - the server URL the command used, for hints
@@ -138,6 +153,14 @@ export function classify(err: unknown, server: string): Classified {
       exit: EXIT.integrity,
       hint: 'the backup is damaged or unsafe; nothing was changed (try the other one with --version)',
     };
+  if (code === 'backup_too_large') {
+    const limit = (err as { maxBackupSize?: unknown }).maxBackupSize;
+    const now = typeof limit === 'number' ? ` (now ${Math.floor(limit / 2 ** 20)} MiB)` : '';
+    return {
+      exit: EXIT.generic,
+      hint: `the backups on the server are kept; its operator can raise MAX_BACKUP_SIZE${now}, e.g. MAX_BACKUP_SIZE=${suggestedLimit(err)}MiB, and restart the server`,
+    };
+  }
   if (code === 'insufficient_space')
     return {
       exit: EXIT.generic,

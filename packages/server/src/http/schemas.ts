@@ -176,10 +176,14 @@ export const settingsBody = {
 /** SettingsResponse. */
 export const settingsResponse = {
   type: 'object',
-  required: ['backup_enabled', 'last_backup_at'],
+  required: ['backup_enabled', 'last_backup_at', 'max_backup_size'],
   properties: {
     backup_enabled: { type: 'boolean' },
     last_backup_at: { type: ['string', 'null'], format: 'date-time' },
+    max_backup_size: {
+      type: 'integer',
+      description: 'MAX_BACKUP_SIZE: the largest backup_size upload_url accepts, in bytes.',
+    },
   },
 } as const;
 

@@ -75,10 +75,12 @@ function info(row: BackupRow): BackupInfo {
   };
 }
 
-function settings(user: UserRow): SettingsResponse {
+/** The settings, with the size limit a client checks before it encrypts (docs/API.md). */
+function settings(user: UserRow, maxBackupSize: number): SettingsResponse {
   return {
     backup_enabled: user.backupEnabled,
     last_backup_at: user.lastBackupAt?.toISOString() ?? null,
+    max_backup_size: maxBackupSize,
   };
 }
 
@@ -259,13 +261,13 @@ export function createBackupService(deps: {
     },
 
     async getSettings(userId) {
-      return settings(await requireUser(userId));
+      return settings(await requireUser(userId), limits.maxBackupSize);
     },
 
     async setSettings(userId, enabled) {
       const user = await metadata.setBackupEnabled(userId, enabled);
       if (!user) throw apiError('unauthorized');
-      return settings(user);
+      return settings(user, limits.maxBackupSize);
     },
 
     async report(userId, body) {
