@@ -209,3 +209,23 @@ it('a second server on a busy port: one line and PORT=…, not a stack trace', a
   expect(stderr).toContain(`127.0.0.1:${port}`);
   expect(hint).toMatch(/PORT=\d+ npm start/);
 });
+
+it('a seedphrase file others can read gets a warning line, not an error', async () => {
+  const shared = join(dir, 'shared.txt');
+  await writeFile(shared, `${generateMnemonic(wordlist)}\n`);
+  chmodSync(shared, 0o644);
+  const args = ['list', '--state', join(dir, 'st-shared')];
+  const r = await cli([...args, '--mnemonic-file', 'shared.txt']);
+  expect(r).toEqual({
+    code: 0,
+    stdout: 'no backups\n',
+    stderr:
+      'noah-backup: warning: shared.txt holds the seedphrase and other users can read it (mode 0644): chmod 600 shared.txt\n',
+  });
+  chmodSync(shared, 0o600);
+  expect(await cli([...args, '--mnemonic-file', 'shared.txt'])).toEqual({
+    code: 0,
+    stdout: 'no backups\n',
+    stderr: '',
+  });
+});

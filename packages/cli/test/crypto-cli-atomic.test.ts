@@ -69,7 +69,7 @@ describe('every negative test vector: rejected, exit code by class, no OUT', () 
         const { record: r, path } = v;
         const d = join(dir, `neg-${r.name}`);
         mkdirSync(d);
-        writeFileSync(join(d, 'm.txt'), r.mnemonic);
+        writeFileSync(join(d, 'm.txt'), r.mnemonic, { mode: 0o600 });
         const cap =
           r.max_plaintext_bytes === undefined ? [] : ['--max-size', String(r.max_plaintext_bytes)];
         const run = await cli(['decrypt', '--mnemonic-file', 'm.txt', ...cap, path, 'out'], {
@@ -132,7 +132,7 @@ describe('progress bar', () => {
     const d = join(dir, `big-${Math.random().toString(36).slice(2)}`);
     mkdirSync(d);
     writeFileSync(join(d, 'in'), data(17 * 2 ** 20));
-    writeFileSync(join(d, 'm.txt'), MNEMONIC);
+    writeFileSync(join(d, 'm.txt'), MNEMONIC, { mode: 0o600 });
     return d;
   };
 

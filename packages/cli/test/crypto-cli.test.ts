@@ -21,8 +21,8 @@ function scratch(): string {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'noah-crypto-cli-'));
-  writeFileSync(join(dir, 'm.txt'), `${MNEMONIC}\n`);
-  writeFileSync(join(dir, 'other.txt'), `${OTHER}\n`);
+  writeFileSync(join(dir, 'm.txt'), `${MNEMONIC}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'other.txt'), `${OTHER}\n`, { mode: 0o600 });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

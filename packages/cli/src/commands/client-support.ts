@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ApiClient } from '@noah-backup/client/api-client';
@@ -50,12 +50,27 @@ export const defaultServer = (): string => process.env.NOAH_SERVER ?? 'http://lo
 /** Default device state directory. */
 export const defaultStateDir = (): string => join(homedir(), '.noah-backup');
 
+/**
+ * Warns (a line on stderr, not an error) when the seedphrase file can be read by other
+ * users: the seedphrase is the key to every backup. Not on Windows, whose modes do not
+ * say it.
+ */
+async function warnIfShared(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const mode = (await stat(path)).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  process.stderr.write(
+    `noah-backup: warning: ${path} holds the seedphrase and other users can read it (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 ${path}\n`,
+  );
+}
+
 /** Reads the seedphrase from `--mnemonic-file` or NOAH_MNEMONIC (never from an argument). */
 export async function readMnemonic(opts: Pick<CommonOptions, 'mnemonicFile'>): Promise<string> {
   if (opts.mnemonicFile) {
     let text: string;
     try {
       text = await readFile(opts.mnemonicFile, 'utf8');
+      await warnIfShared(opts.mnemonicFile);
     } catch (err) {
       throw fileError(err, opts.mnemonicFile, 'read', '--mnemonic-file');
     }
