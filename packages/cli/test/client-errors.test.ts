@@ -100,7 +100,9 @@ function expectOneLine(r: Run, exit: number, code: string): string {
   expect(r.code, r.stderr).toBe(exit);
   const lines = r.stderr.split('\n').filter(Boolean);
   expect(lines, r.stderr).toHaveLength(2);
-  expect(lines[0]).toMatch(new RegExp(`^noah-backup( serve)?: error: .*\\[${code}\\]$`));
+  expect(lines[0]).toMatch(
+    new RegExp(`^noah-backup( serve| admin \\S+)?: error: .*\\[${code}\\]$`),
+  );
   expect(lines[1]).toMatch(/^hint: /);
   expect(r.stderr).not.toMatch(/\n\s+at |ENOENT:|EROFS:|EACCES:/);
   return lines[1]!;
@@ -227,5 +229,45 @@ it('a seedphrase file others can read gets a warning line, not an error', async 
     code: 0,
     stdout: 'no backups\n',
     stderr: '',
+  });
+});
+
+describe('every command, as a new user would try it', () => {
+  it('backup of a directory that does not exist, restore over a file: exit 2 and a hint', async () => {
+    const none = await cli(['backup', '--data', 'nothere', ...user('st')]);
+    expect(expectOneLine(none, 2, 'invalid_data_dir')).toContain('--data DIR');
+    await writeFile(join(dir, 'a-file'), 'x');
+    const file = await cli(['restore', '--to', 'a-file', ...user('st')]);
+    expect(expectOneLine(file, 2, 'invalid_data_dir')).toContain('--to DIR');
+  });
+
+  it('inspect of a directory; encrypt over an existing OUT', async () => {
+    expectOneLine(await cli(['inspect', '.']), 2, 'is_a_directory');
+    const exists = await cli(['encrypt', 'm.txt', 'm.txt'], {
+      NOAH_MNEMONIC: 'abandon '.repeat(11).concat('about'),
+    });
+    expect(expectOneLine(exists, 2, 'usage')).toBe(
+      'hint: add --force to replace it, or name another OUT',
+    );
+  });
+
+  it('serve and admin with a data directory that cannot be written: one line, exit 78', async () => {
+    for (const args of [
+      ['serve', '--port', '0'],
+      ['admin', 'stats'],
+    ]) {
+      const r = await new Promise<Run>((done) =>
+        execFile(
+          process.execPath,
+          [BIN, ...args, '--data', join(readOnly, 'data')],
+          { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir }, timeout: 30_000 },
+          (err, stdout, stderr) => {
+            const code = err ? (err as { code?: unknown }).code : 0;
+            done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
+          },
+        ),
+      );
+      expect(expectOneLine(r, 78, 'not_writable')).toContain('--data');
+    }
   });
 });

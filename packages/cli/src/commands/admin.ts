@@ -11,6 +11,7 @@
  * @module
  */
 import type { Command } from 'commander';
+import { checkDataDir, dataDirProblem } from './serve.ts';
 
 /** Exit code for invalid configuration (EX_CONFIG from sysexits.h). */
 const EXIT_CONFIG = 78;
@@ -29,6 +30,29 @@ async function config(command: string, flags: AdminFlags) {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`noah-backup admin ${command}: ${err.message}\n`);
+    process.exitCode = EXIT_CONFIG;
+    return null;
+  }
+}
+
+/**
+ * Runs `fn` on the configured stores; a data directory that cannot be created or
+ * written is one line, a hint and exit code 78, not a stack trace.
+ */
+async function onDataDir<T>(
+  command: string,
+  dataDir: string,
+  fn: () => Promise<T>,
+): Promise<T | null> {
+  try {
+    await checkDataDir(dataDir);
+    return await fn();
+  } catch (err) {
+    const problem = dataDirProblem(err);
+    if (!problem) throw err;
+    process.stderr.write(
+      `noah-backup admin ${command}: error: ${problem.message}\nhint: ${problem.hint}\n`,
+    );
     process.exitCode = EXIT_CONFIG;
     return null;
   }
@@ -71,7 +95,8 @@ export function registerAdmin(program: Command): void {
       const cfg = await config('trigger-backups', flags);
       if (!cfg) return;
       const { runTriggerJobOnce } = await import('@noah-backup/server/push/admin');
-      const r = await runTriggerJobOnce(cfg);
+      const r = await onDataDir('trigger-backups', cfg.dataDir, () => runTriggerJobOnce(cfg));
+      if (!r) return;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
@@ -104,7 +129,8 @@ export function registerAdmin(program: Command): void {
       const cfg = await config('stats', flags);
       if (!cfg) return;
       const { readAdminStats } = await import('@noah-backup/server/push/admin');
-      const s = await readAdminStats(cfg);
+      const s = await onDataDir('stats', cfg.dataDir, () => readAdminStats(cfg));
+      if (!s) return;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(s)}\n`);
         return;

@@ -115,6 +115,11 @@ export function classify(err: unknown, server: string): Classified {
   if (!(err instanceof NoahError)) return { exit: EXIT.generic, hint: null };
   const code = err.code;
   const status = (err as { status?: unknown }).status;
+  if (code === 'invalid_data_dir')
+    return {
+      exit: EXIT.usage,
+      hint: 'name the wallet data directory itself: --data DIR (backup) must exist, --to DIR (restore) must be a directory or not exist yet',
+    };
   if (code === 'rollback_confirmation_required')
     return { exit: EXIT.confirm, hint: 're-run with --yes-older to restore it anyway' };
   if (AUTH.has(code))

@@ -6,14 +6,14 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ApiClient } from '@noah-backup/client/api-client';
 import type { Logger } from '@noah-backup/client/logger';
 import type { BackupManager } from '@noah-backup/client/manager';
 
-import { ensureWritableDir, fileError, UsageError } from './cli-errors.ts';
+import { CliError, EXIT, ensureWritableDir, fileError, UsageError } from './cli-errors.ts';
 
 export { EXIT, UsageError } from './cli-errors.ts';
 
@@ -135,6 +135,16 @@ export function stderrLogger(verbose: boolean): Logger {
   };
 }
 
+/** A restore target that is a file fails before the download, not after it. */
+async function ensureNotAFile(dataDir: string, option: string): Promise<void> {
+  const st = await lstat(dataDir).catch(() => null);
+  if (st && !st.isDirectory())
+    throw new CliError('invalid_data_dir', `${dataDir} is not a directory (a file or a symlink)`, {
+      exit: EXIT.usage,
+      hint: `${option} names the wallet data directory: a directory, or a path that does not exist yet`,
+    });
+}
+
 /** An open client session. */
 export interface Session {
   api: ApiClient;
@@ -164,8 +174,10 @@ export async function openSession(
   // A read-only path would otherwise fail late, as "not enough free disk space" (a
   // read-only mount reports no free blocks) or a raw ENOENT from mkdir.
   if (extra.writesState) await ensureWritableDir(opts.state, '--state DIR');
-  if (extra.writesData && dataDir !== undefined)
+  if (extra.writesData && dataDir !== undefined) {
     await ensureWritableDir(dirname(resolve(dataDir)), extra.writesData);
+    await ensureNotAFile(dataDir, extra.writesData);
+  }
   const mnemonic = await readMnemonic(opts);
   const [{ createSessionKeys }, { createApiClient }, { createBackupManager }] = await Promise.all([
     import('@noah-backup/client/keys'),

@@ -120,7 +120,11 @@ export async function openOutput(path: string, force: boolean): Promise<Output> 
       () => true,
       () => false,
     );
-    if (exists) throw new UsageError(`${path} exists (use --force to replace it)`);
+    if (exists)
+      throw new UsageError(
+        `${path} exists (use --force to replace it)`,
+        'add --force to replace it, or name another OUT',
+      );
   }
   const dir = dirname(target);
   const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);

@@ -270,7 +270,9 @@ export function registerCryptoCommands(program: Command): void {
         const readFailed = (err: unknown) => {
           throw fileError(err, file, 'read', 'FILE');
         };
-        const size = file === '-' ? null : (await stat(file).catch(readFailed)).size;
+        const st = file === '-' ? null : await stat(file).catch(readFailed);
+        if (st?.isDirectory()) readFailed(Object.assign(new Error(file), { code: 'EISDIR' }));
+        const size = st ? st.size : null;
         const info = await describeFile(file, size, () =>
           file === '-' ? readStdin() : readFile(file).catch(readFailed),
         );

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Command } from 'commander';
+import { CliError, describeFsError, ensureWritableDir } from './cli-errors.ts';
 
 /** Exit code for invalid configuration (EX_CONFIG from sysexits.h). */
 const EXIT_CONFIG = 78;
@@ -17,7 +18,8 @@ Exit codes:
   0   stopped by SIGINT or SIGTERM
   1   failure (a store cannot be opened)
   2   usage error (bad arguments)
-  78  invalid configuration, or the port is taken or not allowed`;
+  78  invalid configuration: a bad variable, a port that is taken or not allowed,
+      a data directory that cannot be written`;
 
 /**
  * One line and a hint for a port that cannot be bound (another server on it, a
@@ -42,6 +44,24 @@ function listenProblem(
       hint: `choose another port or address: PORT=${other} HOST=127.0.0.1 npm start`,
     };
   return null;
+}
+
+/**
+ * One line and a hint for a data directory that cannot be created or written (a
+ * read-only file system, no permission) instead of Node's stack trace; null otherwise.
+ */
+export function dataDirProblem(err: unknown): { message: string; hint: string } | null {
+  const described = err instanceof CliError ? err : describeFsError(err);
+  if (!(described instanceof CliError)) return null;
+  return {
+    message: `${described.message} [${described.code}]`,
+    hint: 'give --data (or DATA_DIR) a directory you can write to',
+  };
+}
+
+/** Checks the data directory before the stores open (Node's mkdir can misreport it). */
+export async function checkDataDir(dataDir: string): Promise<void> {
+  await ensureWritableDir(dataDir, '--data');
 }
 
 /**
@@ -84,9 +104,10 @@ export function registerServe(program: Command): void {
       const { startServer } = await import('@noah-backup/server/start');
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
+        await checkDataDir(config.dataDir);
         server = await startServer(config);
       } catch (err) {
-        const listen = listenProblem(err, config.host, config.port);
+        const listen = listenProblem(err, config.host, config.port) ?? dataDirProblem(err);
         if (!listen) throw err;
         process.stderr.write(`noah-backup serve: error: ${listen.message}\nhint: ${listen.hint}\n`);
         process.exitCode = EXIT_CONFIG;
