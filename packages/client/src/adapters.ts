@@ -62,6 +62,15 @@ export interface WalletDataAdapter {
     opts: { kind: ArchiveKind; signal?: AbortSignal },
   ): Promise<{ entries: number; previous?: string | null }>;
   /**
+   * Optional: a quick estimate (no copy) of the compressed backup, so that a backup
+   * clearly over the server's limit is refused before the snapshot's work; null when the
+   * data fits within `limit` even uncompressed.
+   */
+  estimateBackup?(
+    limit: number,
+    opts?: { signal?: AbortSignal },
+  ): Promise<{ bytes: number; estimate: number } | null>;
+  /**
    * Verifies an archive without restoring it (extract to a scratch place, check every
    * database, delete). Used by `verify`.
    */

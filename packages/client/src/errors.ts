@@ -112,8 +112,9 @@ export function systemErrorCode(err: unknown): string | undefined {
 }
 
 /**
- * The encrypted backup grew past the server's size limit (`max_backup_size`, the
- * server's MAX_BACKUP_SIZE): the backup stopped there, before anything was uploaded.
+ * The backup is over the server's size limit (`max_backup_size`, the server's
+ * MAX_BACKUP_SIZE): clearly so by an estimate before the snapshot, or its encrypted
+ * output grew past the limit. Either way nothing was uploaded.
  * @example
  * ```ts
  * if (e instanceof BackupTooLargeError) console.log(`limit: ${e.maxBackupSize} bytes`);
@@ -124,14 +125,20 @@ export class BackupTooLargeError extends NoahError {
   readonly maxBackupSize: number;
   /** Bytes of wallet data being backed up, if known: a limit this large always fits. */
   readonly walletBytes: number | undefined;
-  constructor(maxBackupSize: number, plaintextRead: number, plaintextTotal: number | undefined) {
-    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-    const of = plaintextTotal === undefined ? '' : ` of ${mib(plaintextTotal)}`;
+  /**
+   * @param maxBackupSize - the server's limit
+   * @param walletBytes - the wallet data's uncompressed bytes, if known
+   * @param how - what was found: `stopped after …` or `estimated at …`
+   */
+  constructor(maxBackupSize: number, walletBytes: number | undefined, how: string) {
     super(
       'backup_too_large',
-      `the backup is larger than the server's limit of ${mib(maxBackupSize)}: stopped after encrypting ${mib(plaintextRead)}${of} of wallet data; nothing was uploaded`,
+      `the backup is larger than the server's limit of ${mib(maxBackupSize)}: ${how}; nothing was uploaded`,
     );
     this.maxBackupSize = maxBackupSize;
-    this.walletBytes = plaintextTotal;
+    this.walletBytes = walletBytes;
   }
 }
+
+/** A byte count in MiB with one decimal, for messages. */
+export const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;

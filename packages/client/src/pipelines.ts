@@ -30,7 +30,7 @@ import type {
   WalletSnapshot,
 } from './adapters.ts';
 import type { ApiClient } from './api-client.ts';
-import { BackupTooLargeError } from './errors.ts';
+import { BackupTooLargeError, mib } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { knownSequence, SEQUENCE_KEY } from './sequence.ts';
 import type { ProgressPhase } from './status.ts';
@@ -121,6 +121,25 @@ async function* counted(
   }
 }
 
+/**
+ * How far over the limit an estimate must be to refuse before the snapshot: the
+ * estimate runs a few percent high on wallet data (sampled deflate against the real
+ * backup), and a backup near the limit is decided by its real size, never refused on a
+ * guess.
+ */
+export const CLEARLY_OVER = 2;
+
+/** Refuses a backup whose estimate is {@link CLEARLY_OVER} times the limit, if the wallet estimates. */
+async function refuseClearlyTooLarge(ctx: PipelineContext, limit: number): Promise<void> {
+  const guess = await ctx.wallet.estimateBackup?.(limit, { signal: ctx.signal });
+  if (!guess || guess.estimate <= CLEARLY_OVER * limit) return;
+  throw new BackupTooLargeError(
+    limit,
+    guess.bytes,
+    `estimated at ${mib(guess.estimate)} from ${mib(guess.bytes)} of wallet data, before the snapshot`,
+  );
+}
+
 /** Passes `source` on until more than `limit` bytes have passed, then throws `tooLarge()`. */
 async function* capped(
   source: AsyncIterable<Uint8Array>,
@@ -158,6 +177,7 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
   // The server's size limit before the work (docs/API.md, settings): a backup over it
   // stops as soon as its encrypted output passes it, not after a full spool and a 413.
   const limit = (await api.getSettings({ signal })).max_backup_size;
+  if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
   let snapshot: WalletSnapshot | undefined;
   let spooled: SpooledBlob | undefined;
   try {
@@ -204,7 +224,14 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
     );
     const bounded =
       typeof limit === 'number'
-        ? capped(encrypted, limit, () => new BackupTooLargeError(limit, read, archiveBytes))
+        ? capped(encrypted, limit, () => {
+            const of = archiveBytes === undefined ? '' : ` of ${mib(archiveBytes)}`;
+            return new BackupTooLargeError(
+              limit,
+              archiveBytes,
+              `stopped after encrypting ${mib(read)}${of} of wallet data`,
+            );
+          })
         : encrypted;
     spooled = await ctx.spooler.spool(bounded, { signal });
     const size = spooled.size;

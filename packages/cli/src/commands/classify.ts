@@ -89,11 +89,9 @@ function serverProblem(err: NoahError, server: string): Classified | null {
  * current limit and the wallet's uncompressed size plus a tenth (encryption adds a
  * little; data that does not compress then still fits).
  */
-function suggestedLimit(err: unknown): number {
-  const { maxBackupSize, walletBytes } = err as { maxBackupSize?: unknown; walletBytes?: unknown };
-  const limit = typeof maxBackupSize === 'number' ? maxBackupSize : 50 * 2 ** 20;
-  const wallet = typeof walletBytes === 'number' ? walletBytes * 1.1 : 0;
-  const need = Math.max(limit * 2, wallet) / 2 ** 20;
+function suggestedLimit(maxBackupSize: unknown, walletBytes: number): number {
+  const limit = typeof maxBackupSize === 'number' ? maxBackupSize : 0;
+  const need = Math.max(limit * 2, walletBytes * 1.1) / 2 ** 20;
   let mib = 64;
   while (mib < need) mib *= 2;
   return mib;
@@ -159,11 +157,19 @@ export function classify(err: unknown, server: string): Classified {
       hint: 'the backup is damaged or unsafe; nothing was changed (try the other one with --version)',
     };
   if (code === 'backup_too_large') {
-    const limit = (err as { maxBackupSize?: unknown }).maxBackupSize;
-    const now = typeof limit === 'number' ? ` (now ${Math.floor(limit / 2 ** 20)} MiB)` : '';
+    const { maxBackupSize, walletBytes } = err as {
+      maxBackupSize?: unknown;
+      walletBytes?: unknown;
+    };
+    const now =
+      typeof maxBackupSize === 'number' ? ` (now ${Math.floor(maxBackupSize / 2 ** 20)} MiB)` : '';
+    const to =
+      typeof walletBytes === 'number'
+        ? `, e.g. MAX_BACKUP_SIZE=${suggestedLimit(maxBackupSize, walletBytes)}MiB,`
+        : ' (a size such as 200MiB)';
     return {
       exit: EXIT.generic,
-      hint: `the backups on the server are kept; its operator can raise MAX_BACKUP_SIZE${now}, e.g. MAX_BACKUP_SIZE=${suggestedLimit(err)}MiB, and restart the server`,
+      hint: `the backups on the server are kept; its operator can raise MAX_BACKUP_SIZE${now}${to} and restart the server`,
     };
   }
   if (code === 'insufficient_space')

@@ -9,7 +9,8 @@ import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
 import type { ArchiveKind, WalletDataAdapter } from '../adapters.ts';
 import { type Logger, silentLogger } from '../logger.ts';
-import { type FreeSpaceProbe, statfsFreeBytes } from './fs-util.ts';
+import { estimateBackupBytes } from './estimate.ts';
+import { type FreeSpaceProbe, pathExists, statfsFreeBytes } from './fs-util.ts';
 import { DEFAULT_LIMITS, type ExtractLimits } from './guards.ts';
 import { type RecoveryReport, recoverInterruptedRestore } from './recover.ts';
 import {
@@ -200,6 +201,10 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
         replaceNonWallet: opts.replaceNonWallet === true,
         onPhase: opts.onRestorePhase,
       });
+    },
+    async estimateBackup(limit) {
+      if (!(await pathExists(dataDir))) return null; // the snapshot says what is wrong
+      return estimateBackupBytes(dataDir, limit);
     },
     verify(archive, { kind, signal }) {
       return verifyArchive(archive, tmpDir, extractOpts(kind, signal));
