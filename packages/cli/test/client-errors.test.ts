@@ -235,7 +235,9 @@ it('a seedphrase file others can read gets a warning line, not an error', async 
 describe('every command, as a new user would try it', () => {
   it('backup of a directory that does not exist, restore over a file: exit 2 and a hint', async () => {
     const none = await cli(['backup', '--data', 'nothere', ...user('st')]);
-    expect(expectOneLine(none, 2, 'invalid_data_dir')).toContain('--data DIR');
+    expect(expectOneLine(none, 2, 'not_a_wallet')).toContain(
+      '--data must be the wallet data directory',
+    );
     await writeFile(join(dir, 'a-file'), 'x');
     const file = await cli(['restore', '--to', 'a-file', ...user('st')]);
     expect(expectOneLine(file, 2, 'invalid_data_dir')).toContain('--to DIR');
