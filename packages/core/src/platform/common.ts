@@ -68,6 +68,25 @@ export function checkPbkdf2Args(
   aint('length', length, 1, 1024);
 }
 
+/** Asserts an HMAC key: bytes, at least one (WebCrypto refuses an empty HMAC key). */
+export function checkHmacKey(key: unknown): asserts key is Uint8Array {
+  abytes('key', key);
+  if (key.length === 0) throw new RangeError('key must not be empty');
+}
+
+/**
+ * Asserts the arguments of `HmacSha256.pages` (types.ts): whole pages, 1..32 bytes kept.
+ * @returns the number of pages
+ */
+export function checkPagesArgs(data: unknown, pageSize: unknown, outLength: unknown): number {
+  abytes('data', data);
+  aint('pageSize', pageSize, 1);
+  aint('outLength', outLength, 1, 32);
+  if (data.length % pageSize !== 0)
+    throw new RangeError(`data must be whole pages of ${pageSize} bytes, got ${data.length}`);
+  return data.length / pageSize;
+}
+
 /** Asserts `maxOutputBytes`. */
 export function checkCap(maxOutputBytes: unknown): asserts maxOutputBytes is number {
   aint('maxOutputBytes', maxOutputBytes, 0);

@@ -1,8 +1,9 @@
 /**
  * The Node.js platform (export condition `node` of `#platform`): node:crypto for
- * AES-256-GCM and PBKDF2, node:zlib for deflate (in parallel segments: `node-deflate.ts`)
- * and inflate. With `node-deflate.ts`, the only file in `core` that may touch Node APIs
- * and `Buffer`; everything it returns is a plain `Uint8Array` view.
+ * AES-256-GCM, PBKDF2, SHA-256 and HMAC (`node-hash.ts`), node:zlib for deflate (in
+ * parallel segments: `node-deflate.ts`) and inflate, libzstd (`node-zstd.ts`). These
+ * files are the only ones in `core` that may touch Node APIs and `Buffer`; everything
+ * they return is a plain `Uint8Array` view.
  * @module
  */
 import { createCipheriv, createDecipheriv, createSecretKey, pbkdf2 as pbkdf2Cb } from 'node:crypto';
@@ -19,6 +20,7 @@ import {
 } from './common.ts';
 import { checkBase64 } from './base64.ts';
 import { deflate } from './node-deflate.ts';
+import { hmacSha256, sha256 } from './node-hash.ts';
 import { zstdCompress, zstdCompressAvailable, zstdDecompress } from './node-zstd.ts';
 import type { AesGcm, InflateOptions, Platform } from './types.ts';
 
@@ -259,7 +261,7 @@ export function base64Encode(bytes: Uint8Array): Uint8Array {
   return owned(Buffer.from(s, 'latin1'));
 }
 
-export { deflate, zstdCompress, zstdCompressAvailable, zstdDecompress };
+export { deflate, hmacSha256, sha256, zstdCompress, zstdCompressAvailable, zstdDecompress };
 
 /** The Node.js platform as one object. */
 export const platform: Platform = {
@@ -274,4 +276,6 @@ export const platform: Platform = {
   zstdDecompress,
   base64Decode,
   base64Encode,
+  hmacSha256,
+  sha256,
 };

@@ -80,6 +80,47 @@ export interface ZstdOptions {
   workers?: number;
 }
 
+/**
+ * One message hashed or MACed in pieces (SHA-256, HMAC-SHA-256). Synchronous: both
+ * engines hash in the calling thread (WebCrypto has no streaming digest, so the web
+ * platform uses @noble/hashes here).
+ */
+export interface HashStream {
+  /**
+   * Absorbs the next piece of the message.
+   * @param data - any length; not modified, and not kept after the call
+   * @returns this stream
+   * @throws TypeError if `data` is not a Uint8Array; Error after `digest()`
+   */
+  update(data: Uint8Array): HashStream;
+  /**
+   * Finishes the message.
+   * @returns the 32-byte digest, a new buffer
+   * @throws Error when called twice
+   */
+  digest(): Uint8Array;
+}
+
+/**
+ * HMAC-SHA-256 (RFC 2104) bound to one key: the keyed digests of incremental backups
+ * (FORMAT.md §8.3). The key is copied; the caller may wipe its buffer after the call.
+ */
+export interface HmacSha256 {
+  /**
+   * MACs each `pageSize`-byte page of `data` as its own message and keeps the first
+   * `outLength` bytes of each MAC. One call over many pages lets an engine whose MAC is
+   * asynchronous per message (WebCrypto) run them together.
+   * @param data - whole pages: a multiple of `pageSize` bytes (0 gives an empty result)
+   * @param pageSize - bytes per page, at least 1
+   * @param outLength - bytes kept of each MAC, 1..32
+   * @returns `data.length / pageSize · outLength` bytes, page by page
+   * @throws TypeError / RangeError (as a rejected promise) for bad arguments
+   */
+  pages(data: Uint8Array, pageSize: number, outLength: number): Promise<Uint8Array>;
+  /** A streaming MAC of one message (a file of any size). */
+  create(): HashStream;
+}
+
 /** What each platform file exports (also as a `platform` object of this type). */
 export interface Platform {
   /** Engine name, for diagnostics and the differential test. */
@@ -133,6 +174,14 @@ export interface Platform {
     source: AsyncIterable<Uint8Array>,
     opts: InflateOptions,
   ): AsyncGenerator<Uint8Array>;
+  /**
+   * Binds HMAC-SHA-256 to a key of at least one byte (WebCrypto refuses an empty one;
+   * Noah's digest key is 32 bytes).
+   * @throws TypeError if `key` is not a Uint8Array; RangeError if it is empty
+   */
+  hmacSha256(key: Uint8Array): HmacSha256;
+  /** A streaming SHA-256 (FORMAT.md §8.2: the hash of each pack's ciphertext). */
+  sha256(): HashStream;
   /**
    * Strict base64 decoding (RFC 4648 §4): standard alphabet, `=` padding, canonical pad
    * bits; nothing else, not even whitespace (FORMAT.md §3.3).

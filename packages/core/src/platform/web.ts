@@ -21,6 +21,7 @@ import {
 import { rechunk } from '../stream.ts';
 import { base64DecodePortable, base64EncodePortable } from './base64.ts';
 import type { AesGcm, DeflateOptions, InflateOptions, Platform } from './types.ts';
+import { hmacSha256, sha256 } from './web-hash.ts';
 import { zstdCompress, zstdCompressAvailable, zstdDecompress } from './web-zstd.ts';
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
@@ -262,7 +263,7 @@ export const base64Decode = base64DecodePortable;
 /** Standard padded base64 encoding (portable: `btoa` over slices). */
 export const base64Encode = base64EncodePortable;
 
-export { zstdCompress, zstdCompressAvailable, zstdDecompress };
+export { hmacSha256, sha256, zstdCompress, zstdCompressAvailable, zstdDecompress };
 
 /** The web platform as one object. */
 export const platform: Platform = {
@@ -277,4 +278,6 @@ export const platform: Platform = {
   zstdDecompress,
   base64Decode,
   base64Encode,
+  hmacSha256,
+  sha256,
 };

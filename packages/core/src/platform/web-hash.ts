@@ -1,0 +1,102 @@
+/**
+ * SHA-256 and HMAC-SHA-256 for the web platform: WebCrypto for many pages at once (one
+ * asynchronous `sign` per page, run together), @noble/hashes where the message comes in
+ * pieces (WebCrypto cannot hash a stream). FORMAT.md §8.2, §8.3. No Node APIs.
+ * @module
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { abytes, wipe } from '../bytes.ts';
+import { checkHmacKey, checkPagesArgs } from './common.ts';
+import type { HashStream, HmacSha256 } from './types.ts';
+
+/** Pages in flight at once: bounds the copies WebCrypto makes of its inputs (4 MiB at 4 KiB). */
+const BATCH = 1024;
+
+/** WebCrypto's `BufferSource` wants an ArrayBuffer-backed view; copy only if shared. */
+function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer
+    ? (bytes as Uint8Array<ArrayBuffer>)
+    : (bytes.slice() as Uint8Array<ArrayBuffer>);
+}
+
+/** A noble hash or HMAC as a {@link HashStream}. */
+function stream(h: { update(d: Uint8Array): unknown; digest(): Uint8Array }): HashStream {
+  const self: HashStream = {
+    update(data) {
+      abytes('data', data);
+      h.update(data);
+      return self;
+    },
+    digest: () => h.digest(), // noble throws if called twice
+  };
+  return self;
+}
+
+/**
+ * Binds HMAC-SHA-256 to a key. The key is copied now: into a noble HMAC state for
+ * `create()`, and into a buffer imported as a non-extractable CryptoKey on the first
+ * `pages()` call, then wiped.
+ * @param key - the key, at least 1 byte; the caller may wipe it after the call
+ * @returns `{ pages, create }`
+ * @throws TypeError if `key` is not a Uint8Array; RangeError if it is empty
+ * @example
+ * ```ts
+ * const mac = hmacSha256(digestKey);
+ * const digests = await mac.pages(fourPages, 4096, 16); // 64 bytes
+ * ```
+ */
+export function hmacSha256(key: Uint8Array): HmacSha256 {
+  checkHmacKey(key);
+  const base = hmac.create(nobleSha256, key);
+  let copy: Uint8Array | undefined = key.slice();
+  let imported: Promise<CryptoKey> | undefined;
+  const cryptoKey = (): Promise<CryptoKey> => {
+    imported ??= (async () => {
+      try {
+        const alg = { name: 'HMAC', hash: 'SHA-256' };
+        return await globalThis.crypto.subtle.importKey('raw', bs(copy!), alg, false, ['sign']);
+      } finally {
+        wipe(copy);
+        copy = undefined;
+      }
+    })();
+    return imported;
+  };
+  return {
+    async pages(data, pageSize, outLength) {
+      const n = checkPagesArgs(data, pageSize, outLength);
+      const out = new Uint8Array(n * outLength);
+      if (n === 0) return out;
+      const k = await cryptoKey();
+      const source = bs(data);
+      for (let first = 0; first < n; first += BATCH) {
+        const macs = [];
+        for (let i = first; i < Math.min(n, first + BATCH); i++)
+          macs.push(
+            globalThis.crypto.subtle.sign(
+              'HMAC',
+              k,
+              source.subarray(i * pageSize, (i + 1) * pageSize),
+            ),
+          );
+        for (const [j, mac] of (await Promise.all(macs)).entries())
+          out.set(new Uint8Array(mac, 0, outLength), (first + j) * outLength);
+      }
+      return out;
+    },
+    create: () => stream(base.clone()),
+  };
+}
+
+/**
+ * A streaming SHA-256 (@noble/hashes).
+ * @returns a {@link HashStream}
+ * @example
+ * ```ts
+ * const h = sha256(); h.update(part1).update(part2); const d = h.digest();
+ * ```
+ */
+export function sha256(): HashStream {
+  return stream(nobleSha256.create());
+}
