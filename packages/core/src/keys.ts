@@ -18,6 +18,8 @@ import { platform } from '#platform';
 
 /** HKDF info label of the v2 root key (FORMAT.md §5.2). */
 export const V2_ROOT_LABEL = 'noah-backup/v2/backup-root';
+/** HKDF info label of the digest key of incremental backups (FORMAT.md §5.2, §8.3). */
+export const DIGEST_LABEL = 'noah-backup/incremental/digest';
 
 const WORD_COUNTS = [12, 15, 18, 21, 24];
 const WORDS: ReadonlySet<string> = new Set(wordlist);
@@ -110,6 +112,24 @@ export function deriveV2RootKey(seed: Uint8Array): Uint8Array {
   return hkdf(sha256, seed, new Uint8Array(0), utf8ToBytes(V2_ROOT_LABEL), 32);
 }
 
+/**
+ * The digest key of incremental backups: HKDF-SHA-256(ikm = seed, salt = empty,
+ * info = "noah-backup/incremental/digest", L = 32) (FORMAT.md §5.2, §8.3). It keys the
+ * page, file and database digests, so that they confirm nothing about the wallet's
+ * content to anyone without the seedphrase.
+ * @param seed - the 64-byte BIP39 seed
+ * @returns 32 bytes; the caller owns them
+ * @throws TypeError / RangeError if `seed` is not 64 bytes
+ * @example
+ * ```ts
+ * const digestKey = deriveDigestKey(await mnemonicToSeed(words));
+ * ```
+ */
+export function deriveDigestKey(seed: Uint8Array): Uint8Array {
+  abytes('seed', seed, 64);
+  return hkdf(sha256, seed, new Uint8Array(0), utf8ToBytes(DIGEST_LABEL), 32);
+}
+
 /** The keys of one seedphrase, derived once per session (see {@link createKeyring}). */
 export interface Keyring {
   /**
@@ -135,7 +155,16 @@ export interface Keyring {
    * @throws InvalidMnemonicError if the seedphrase is not valid BIP39; Error after destroy
    */
   seed(): Uint8Array;
-  /** Zeroes the seed and the root key; later calls to `v2Key()` / `seed()` throw. */
+  /**
+   * The 32-byte digest key of incremental backups ({@link deriveDigestKey}). Owned by the
+   * keyring: do not modify; zeroed by `destroy()`.
+   * @throws InvalidMnemonicError if the seedphrase is not valid BIP39; Error after destroy
+   */
+  digestKey(): Uint8Array;
+  /**
+   * Zeroes the seed and the derived keys; later calls to `v2Key()`, `seed()` and
+   * `digestKey()` throw.
+   */
   destroy(): void;
 }
 
@@ -158,10 +187,12 @@ export async function createKeyring(mnemonic: string): Promise<Keyring> {
   let seed: Uint8Array | undefined;
   let root: Uint8Array | undefined;
   let canonical: string | undefined;
+  let digest: Uint8Array | undefined;
   try {
     canonical = validateMnemonic(mnemonic);
     seed = await mnemonicToSeed(canonical);
     root = deriveV2RootKey(seed);
+    digest = deriveDigestKey(seed);
   } catch (err) {
     if (!(err instanceof InvalidMnemonicError)) throw err;
     problem = err.message;
@@ -180,9 +211,10 @@ export async function createKeyring(mnemonic: string): Promise<Keyring> {
     legacySeedphrases,
     v2Key: () => get(root),
     seed: () => get(seed),
+    digestKey: () => get(digest),
     destroy() {
       destroyed = true;
-      wipe(seed, root);
+      wipe(seed, root, digest);
     },
   };
 }

@@ -1,0 +1,27 @@
+/**
+ * Incremental backups (FORMAT.md §8): a backup is one manifest object plus the pack
+ * objects it references, each a v2 file; the daily backup sends only changed pages.
+ * @module
+ */
+export { checkPageSize, createDigester, type Digester } from './digest.ts';
+export {
+  type DatabaseEntry,
+  DIGEST_LENGTH,
+  type DirectoryEntry,
+  type FileEntry,
+  isPageSize,
+  MANIFEST_MAGIC,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ManifestEntry,
+  type ManifestPack,
+  MAX_ENTRIES,
+  MAX_KEY_LENGTH,
+  MAX_MANIFEST_BYTES,
+  MAX_PACKS,
+  MAX_PAGE_COUNT,
+  MAX_PAGE_SIZE,
+  MIN_PAGE_SIZE,
+  PAGE_DIGEST_LENGTH,
+  type Run,
+} from './types.ts';
