@@ -66,3 +66,32 @@ export class LimitExceededError extends NoahError {
     super('limit_exceeded', message);
   }
 }
+
+/**
+ * The v2 file holds a payload kind this reader does not handle (FORMAT.md §5.6 item 5):
+ * an incremental backup's manifest or pack met by a one-object reader, or a kind a newer
+ * writer defined. Not a sign of damage: a client that supports it can read the backup.
+ */
+export class UnsupportedPayloadKindError extends NoahError {
+  /** The kind as named in FORMAT.md §5.3 (`'manifest'`, `'pack'`), or its byte value. */
+  readonly payloadKind: string | number;
+  constructor(payloadKind: string | number) {
+    super(
+      'unsupported_payload_kind',
+      typeof payloadKind === 'string'
+        ? `this backup is an incremental backup (its ${payloadKind}), made by a newer client: use a client that supports incremental backups`
+        : `this backup holds a payload kind (${payloadKind}) made by a newer client: use a client that supports it`,
+    );
+    this.payloadKind = payloadKind;
+  }
+}
+
+/**
+ * An incremental backup's manifest breaks a rule of FORMAT.md §8.6. It authenticated, so
+ * only a writer holding the seedphrase made it: a broken writer, not an attacker.
+ */
+export class MalformedManifestError extends NoahError {
+  constructor(rule: string) {
+    super('malformed_manifest', `the backup's manifest is malformed: ${rule}`);
+  }
+}

@@ -4,6 +4,8 @@
  * @module
  */
 export { checkPageSize, createDigester, type Digester } from './digest.ts';
+export { decodeManifest, encodeManifest } from './manifest.ts';
+export { manifestProblem } from './manifest-rules.ts';
 export {
   type DatabaseEntry,
   DIGEST_LENGTH,
