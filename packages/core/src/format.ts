@@ -6,7 +6,12 @@
  */
 import { abytes, aint } from './bytes.ts';
 import type { RandomBytes } from './clock.ts';
-import { DecryptionError, LimitExceededError, NotABackupError } from './errors.ts';
+import {
+  DecryptionError,
+  LimitExceededError,
+  NotABackupError,
+  UnsupportedPayloadKindError,
+} from './errors.ts';
 import type { Keyring } from './keys.ts';
 import {
   encryptNoahV1,
@@ -105,6 +110,12 @@ export interface EncryptBackupOptions {
 }
 
 const FORMATS: readonly BackupFormat[] = ['v2', 'noah-v1', 'seed-v0'];
+const ONE_OBJECT_KINDS: readonly PayloadKind[] = ['raw', 'tar', 'zip'];
+
+/** True if the header is a one-object backup's, not an incremental backup's object. */
+function isOneObject(header: V2Header): header is BackupHeader {
+  return (ONE_OBJECT_KINDS as readonly string[]).includes(header.payloadKind);
+}
 
 function checkKeyring(keyring: unknown): asserts keyring is Keyring {
   if (typeof keyring !== 'object' || keyring === null || !('legacySeedphrases' in keyring))
@@ -139,6 +150,8 @@ export function encryptBackup(
   if (!FORMATS.includes(format)) throw new RangeError('format must be v2, noah-v1 or seed-v0');
   checkKeyring(opts.keyring);
   if (!(opts.createdAt instanceof Date)) throw new TypeError('createdAt must be a Date');
+  if (opts.payloadKind !== undefined && !ONE_OBJECT_KINDS.includes(opts.payloadKind))
+    throw new RangeError('payloadKind must be raw, tar or zip (a one-object backup)');
   if (format === 'v2') {
     if (opts.sequence === undefined) throw new TypeError('sequence is required for v2 backups');
     return encryptV2(source, {
@@ -191,12 +204,15 @@ export interface OpenBackupOptions {
   maxPlaintextBytes?: number;
 }
 
+/** The header of a one-object v2 backup: its payload is raw, a tar or a zip. */
+export type BackupHeader = V2Header & { payloadKind: PayloadKind };
+
 /** An opened backup. */
 export interface OpenedBackup {
   /** The format it turned out to be. */
   format: BackupFormat;
   /** v2 only: the authenticated header (creation time, sequence, payload kind). */
-  header?: V2Header;
+  header?: BackupHeader;
   /** The plaintext; complete and authentic only once it has ended without error. */
   plaintext: AsyncGenerator<Uint8Array>;
 }
@@ -305,7 +321,9 @@ async function openLegacy(
  * @param opts - keyring, and maxPlaintextBytes
  * @returns `{ format, header (v2 only), plaintext }`
  * @throws NotABackupError (unknown format, invalid base64, too short);
- *   UnsupportedVersionError; DecryptionError (wrong seedphrase, tampering, truncation);
+ *   UnsupportedVersionError; UnsupportedPayloadKindError (an incremental backup's
+ *   manifest or pack, or a payload kind this version does not know: made by a newer
+ *   client); DecryptionError (wrong seedphrase, tampering, truncation);
  *   LimitExceededError (legacy plaintext over the cap; v2: from the stream);
  *   InvalidMnemonicError (v2 with a seedphrase that is not BIP39)
  * @example
@@ -330,6 +348,11 @@ export async function openBackup(
         key: keyring.v2Key(),
         maxPlaintextBytes,
       });
+      // FORMAT.md §8.1: one object is not a whole incremental backup.
+      if (!isOneObject(header)) {
+        await plaintext.return(undefined);
+        throw new UnsupportedPayloadKindError(header.payloadKind);
+      }
       return { format: 'v2', header, plaintext };
     }
     const cap = maxPlaintextBytes ?? LEGACY_DEFAULT_MAX_PLAINTEXT;
@@ -379,7 +402,7 @@ export function encryptBackupBytes(
 export async function decryptBackupBytes(
   data: Uint8Array,
   opts: OpenBackupOptions,
-): Promise<{ format: BackupFormat; header?: V2Header; plaintext: Uint8Array }> {
+): Promise<{ format: BackupFormat; header?: BackupHeader; plaintext: Uint8Array }> {
   abytes('data', data);
   const opened = await openBackup(fromBytes(data), opts);
   const plaintext = await collect(opened.plaintext);

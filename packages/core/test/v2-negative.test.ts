@@ -4,6 +4,7 @@ import {
   DecryptionError,
   LimitExceededError,
   NotABackupError,
+  UnsupportedPayloadKindError,
   UnsupportedVersionError,
 } from '../src/errors.ts';
 import { createKeyring } from '../src/keys.ts';
@@ -204,11 +205,10 @@ describe('v2 header rules', () => {
     expect((r.error as Error).message).toMatch(/reserved/);
   });
 
-  it('unknown compression, payload kind, or created_at out of range, under a valid MAC', async () => {
+  it('unknown compression, or created_at out of range, under a valid MAC', async () => {
     const base = await craft(DATA.subarray(0, 10));
     const edits: [string, (h: Uint8Array) => void][] = [
       ['compression', (h) => (h[9] = 3)],
-      ['payload kind', (h) => (h[10] = 3)],
       ['created_at', (h) => new DataView(h.buffer).setBigUint64(12, 2n ** 63n)],
     ];
     for (const [what, edit] of edits) {
@@ -216,6 +216,19 @@ describe('v2 header rules', () => {
       edit(h);
       const r = await attempt(concatBytes(remac(h), base.subarray(H)));
       expect(r.error, what).toBeInstanceOf(NotABackupError);
+    }
+  });
+
+  it('a payload kind no version defines, under a valid MAC: UnsupportedPayloadKindError', async () => {
+    // FORMAT.md §5.6 item 5: a newer writer's kind, not a malformed file. (Kinds 3 and 4
+    // are an incremental backup's pack and manifest: test/format-payload-kinds.test.ts.)
+    const base = await craft(DATA.subarray(0, 10));
+    for (const kind of [5, 0x80, 0xff]) {
+      const h = base.slice(0, H);
+      h[10] = kind;
+      const r = await attempt(concatBytes(remac(h), base.subarray(H)));
+      expect(r.error).toBeInstanceOf(UnsupportedPayloadKindError);
+      expect((r.error as UnsupportedPayloadKindError).payloadKind).toBe(kind);
     }
   });
 

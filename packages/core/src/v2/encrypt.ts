@@ -10,7 +10,7 @@ import { type RandomBytes, secureRandom } from '../clock.ts';
 import { collect, fromBytes } from '../stream.ts';
 import { sealChunks } from './chunks.ts';
 import { V2_MAX_CREATED_AT } from './constants.ts';
-import { deriveFileKeys, encodeHeader, type PayloadKind } from './header.ts';
+import { deriveFileKeys, encodeHeader, V2_PAYLOAD_KINDS, type V2PayloadKind } from './header.ts';
 
 /** Options of {@link encryptV2}. */
 export interface EncryptV2Options {
@@ -20,8 +20,11 @@ export interface EncryptV2Options {
   createdAt: Date;
   /** The writer's backup counter, 0 ≤ sequence < 2^64, for rollback detection. */
   sequence: bigint | number;
-  /** What the payload is (default `'raw'`). */
-  payloadKind?: PayloadKind;
+  /**
+   * What the payload is (default `'raw'`): a one-object backup's kind, or an incremental
+   * backup's `'pack'` or `'manifest'` (written by `incremental/objects.ts`).
+   */
+  payloadKind?: V2PayloadKind;
   /** Compress the payload before encryption (default true). */
   compress?: boolean;
   /**
@@ -48,7 +51,6 @@ export interface EncryptV2Options {
 /** A compression algorithm of v2 (FORMAT.md §5.4). */
 export type CompressionAlgorithm = 'deflate' | 'zstd';
 
-const KINDS: readonly PayloadKind[] = ['raw', 'tar', 'zip'];
 const ALGORITHMS: readonly CompressionAlgorithm[] = ['deflate', 'zstd'];
 
 /**
@@ -112,7 +114,8 @@ export function encryptV2(
     throw new TypeError('source must be an AsyncIterable<Uint8Array>');
   abytes('key', opts?.key, 32);
   const payloadKind = opts.payloadKind ?? 'raw';
-  if (!KINDS.includes(payloadKind)) throw new RangeError('payloadKind must be raw, tar or zip');
+  if (!V2_PAYLOAD_KINDS.includes(payloadKind))
+    throw new RangeError('payloadKind must be raw, tar, zip, pack or manifest');
   const compress = opts.compress ?? true;
   if (typeof compress !== 'boolean') throw new TypeError('compress must be a boolean');
   const { algorithm, level } = checkCompression(opts.compression, opts.compressionLevel);

@@ -7,7 +7,11 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { abytes, equalBytes, utf8ToBytes, wipe } from '../bytes.ts';
-import { NotABackupError, UnsupportedVersionError } from '../errors.ts';
+import {
+  NotABackupError,
+  UnsupportedPayloadKindError,
+  UnsupportedVersionError,
+} from '../errors.ts';
 import {
   V2_HEADER_LABEL,
   V2_HEADER_LENGTH,
@@ -18,8 +22,16 @@ import {
   V2_VERSION,
 } from './constants.ts';
 
-/** What the payload is, so a restore knows how to unpack it (FORMAT.md §5.3). */
+/**
+ * What a one-object backup's payload is, so a restore knows how to unpack it (FORMAT.md
+ * §5.3).
+ */
 export type PayloadKind = 'raw' | 'tar' | 'zip';
+/**
+ * Every payload kind of a v2 file: a one-object backup's, or an incremental backup's
+ * pack or manifest (FORMAT.md §5.3, §8.1).
+ */
+export type V2PayloadKind = PayloadKind | 'pack' | 'manifest';
 /** How the payload was compressed before encryption. */
 export type V2Compression = 'none' | 'deflate' | 'zstd';
 
@@ -27,7 +39,7 @@ export type V2Compression = 'none' | 'deflate' | 'zstd';
 export interface V2Header {
   version: 2;
   compression: V2Compression;
-  payloadKind: PayloadKind;
+  payloadKind: V2PayloadKind;
   /** When the backup was made (millisecond precision). */
   createdAt: Date;
   /** The writer's backup counter, for rollback detection (FORMAT.md §6.6). */
@@ -41,14 +53,15 @@ export interface V2Header {
 /** The fields a writer chooses. */
 export interface V2HeaderFields {
   compression: V2Compression;
-  payloadKind: PayloadKind;
+  payloadKind: V2PayloadKind;
   createdAt: number;
   sequence: bigint;
 }
 
 // FORMAT.md §5.3: the compression byte's values, in order.
 const COMPRESSION: readonly V2Compression[] = ['none', 'deflate', 'zstd'];
-const KINDS: readonly PayloadKind[] = ['raw', 'tar', 'zip'];
+/** FORMAT.md §5.3: the payload kind byte's values, in order. */
+export const V2_PAYLOAD_KINDS: readonly V2PayloadKind[] = ['raw', 'tar', 'zip', 'pack', 'manifest'];
 
 /**
  * True if `prefix` starts with the v2 magic (whatever the version byte says: a newer
@@ -79,16 +92,18 @@ export function checkMagicAndVersion(bytes: Uint8Array): void {
 
 /**
  * Decodes the fields of a whole header (FORMAT.md §5.3, §5.6 items 4–7). No MAC check.
- * @throws NotABackupError for a value this version does not define
+ * @throws NotABackupError for a value this version does not define;
+ *   UnsupportedPayloadKindError for a payload kind it does not define
  */
 export function decodeHeader(bytes: Uint8Array): V2Header {
   const view = new DataView(bytes.buffer, bytes.byteOffset, V2_HEADER_LENGTH);
   const compression = COMPRESSION[bytes[9]!];
-  const payloadKind = KINDS[bytes[10]!];
+  const payloadKind = V2_PAYLOAD_KINDS[bytes[10]!];
   const createdAt = view.getBigUint64(12);
   const malformed = (what: string) => new NotABackupError(`malformed v2 header: ${what}`);
   if (!compression) throw malformed('unknown compression');
-  if (!payloadKind) throw malformed('unknown payload kind');
+  // A kind this version does not define was written by a newer writer holding the key.
+  if (!payloadKind) throw new UnsupportedPayloadKindError(bytes[10]!);
   if (bytes[11] !== 0) throw malformed('reserved byte is not zero');
   if (createdAt > BigInt(V2_MAX_CREATED_AT)) throw malformed('created_at out of range');
   return {
@@ -151,7 +166,7 @@ export function encodeHeader(
   out.set(V2_MAGIC, 0);
   out[8] = V2_VERSION;
   out[9] = COMPRESSION.indexOf(fields.compression);
-  out[10] = KINDS.indexOf(fields.payloadKind);
+  out[10] = V2_PAYLOAD_KINDS.indexOf(fields.payloadKind);
   out[11] = 0; // reserved
   view.setBigUint64(12, BigInt(fields.createdAt));
   view.setBigUint64(20, fields.sequence);

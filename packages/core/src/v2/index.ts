@@ -29,6 +29,7 @@ export {
   parseV2Header,
   type V2Compression,
   type V2Header,
+  type V2PayloadKind,
 } from './header.ts';
 export { MAX_ZSTD_LEVEL } from '../platform/common.ts';
 export { V2_MAX_PAYLOAD, v2ChunkCount, v2CiphertextSize, v2PayloadSize } from './size.ts';
