@@ -7,6 +7,16 @@ export { checkPageSize, createDigester, type Digester } from './digest.ts';
 export { decodeManifest, encodeManifest } from './manifest.ts';
 export { manifestProblem } from './manifest-rules.ts';
 export {
+  encryptManifest,
+  encryptPack,
+  type ObjectSummary,
+  type ObjectWriteOptions,
+  openManifest,
+  openPack,
+  readManifest,
+  type SealedObject,
+} from './objects.ts';
+export {
   type DatabaseEntry,
   DIGEST_LENGTH,
   type DirectoryEntry,

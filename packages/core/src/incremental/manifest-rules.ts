@@ -52,32 +52,30 @@ function packProblem(p: ManifestPack, i: number, keys: Set<string>): string | un
 /** Records one reference to `length` bytes at `offset` of pack `pack`, bounds-checked. */
 type Refer = (pack: unknown, offset: unknown, length: number) => string | undefined;
 
-function entryProblem(e: ManifestEntry, i: number, refer: Refer): string | undefined {
+/** The rule a file or database entry breaks (its path checked already). */
+function entryProblem(e: ManifestEntry, refer: Refer): string | undefined {
   if (e.type === 'directory') return undefined;
-  if (!isDigest(e.digest)) return `entry ${i}: digest not 32 bytes`;
+  if (!isDigest(e.digest)) return `digest not 32 bytes`;
   if (e.type === 'file') {
-    if (!isCount(e.size)) return `entry ${i}: file size not an integer`;
+    if (!isCount(e.size)) return `file size not an integer`;
     if (e.size === 0)
-      return e.pack === 0 && e.offset === 0
-        ? undefined
-        : `entry ${i}: empty file with a pack index or offset`;
+      return e.pack === 0 && e.offset === 0 ? undefined : `empty file with a pack index or offset`;
     return refer(e.pack, e.offset, e.size);
   }
-  if (e.type !== 'database') return `entry ${i}: unknown type`;
-  if (!isPageSize(e.pageSize)) return `entry ${i}: page size not a power of two in 512..65536`;
-  if (!isCount(e.pageCount, 1) || e.pageCount > MAX_PAGE_COUNT)
-    return `entry ${i}: page count not in 1..2^31`;
+  if (e.type !== 'database') return `unknown type`;
+  if (!isPageSize(e.pageSize)) return `page size not a power of two in 512..65536`;
+  if (!isCount(e.pageCount, 1) || e.pageCount > MAX_PAGE_COUNT) return `page count not in 1..2^31`;
   if (!Array.isArray(e.runs) || e.runs.length < 1 || e.runs.length > e.pageCount)
-    return `entry ${i}: run count not in 1..page_count`;
+    return `run count not in 1..page_count`;
   let pages = 0;
   for (const run of e.runs) {
-    if (!isCount(run.count, 1)) return `entry ${i}: run of no pages`;
+    if (!isCount(run.count, 1)) return `run of no pages`;
     pages += run.count;
-    if (pages > e.pageCount) return `entry ${i}: runs cover more than page_count pages`;
+    if (pages > e.pageCount) return `runs cover more than page_count pages`;
     const problem = refer(run.pack, run.offset, run.count * e.pageSize);
-    if (problem) return `entry ${i}: ${problem}`;
+    if (problem) return problem;
   }
-  if (pages < e.pageCount) return `entry ${i}: runs cover fewer than page_count pages`;
+  if (pages < e.pageCount) return `runs cover fewer than page_count pages`;
   return undefined;
 }
 
@@ -124,8 +122,8 @@ export function manifestProblem(m: Manifest): string | undefined {
     if (parent !== undefined && !directories.has(parent))
       return `entry ${i}: parent directory not listed before it`;
     if (e.type === 'directory') directories.add(e.path);
-    const problem = entryProblem(e, i, refer);
-    if (problem) return problem;
+    const problem = entryProblem(e, refer);
+    if (problem) return `entry ${i}: ${problem}`;
   }
   return referencesProblem(m.packs.length, refs);
 }
