@@ -3,7 +3,15 @@
  * objects it references, each a v2 file; the daily backup sends only changed pages.
  * @module
  */
+export { buildManifest } from './build.ts';
 export { checkPageSize, createDigester, type Digester } from './digest.ts';
+export {
+  layoutPacks,
+  type PackKind,
+  type PackLayout,
+  type Piece,
+  type Placement,
+} from './layout.ts';
 export { decodeManifest, encodeManifest } from './manifest.ts';
 export { manifestProblem } from './manifest-rules.ts';
 export {
@@ -16,6 +24,21 @@ export {
   readManifest,
   type SealedObject,
 } from './objects.ts';
+export {
+  type BackupPlan,
+  type CompactionParams,
+  DEFAULT_COMPACTION,
+  type FullReason,
+  planBackup,
+} from './plan.ts';
+export { type PackRestore, type RestorePiece, restorePlan } from './restore-plan.ts';
+export {
+  checkTree,
+  type TreeDatabase,
+  type TreeDirectory,
+  type TreeEntry,
+  type TreeFile,
+} from './tree.ts';
 export {
   type DatabaseEntry,
   DIGEST_LENGTH,
