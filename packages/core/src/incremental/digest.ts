@@ -8,6 +8,7 @@
  */
 import { platform } from '#platform';
 import { abytes, aint, utf8ToBytes } from '../bytes.ts';
+import type { HashStream } from '../platform/types.ts';
 import { MAX_PAGE_COUNT, PAGE_DIGEST_LENGTH, isPageSize } from './types.ts';
 
 /** The domain label that starts a database digest's message. */
@@ -30,6 +31,8 @@ export interface Digester {
    * @throws whatever `source` throws
    */
   file(source: AsyncIterable<Uint8Array>): Promise<Uint8Array>;
+  /** The file digest as a stream: `update` with the content in order, then `digest()`. */
+  fileMac(): HashStream;
   /**
    * The database digest: `HMAC-SHA-256(digest_key, "noah-backup db" || I2OSP(page_size, 4)
    * || I2OSP(page_count, 4) || pd_1 || … || pd_n)`.
@@ -68,6 +71,7 @@ export function createDigester(digestKey: Uint8Array): Digester {
       checkPageSize(pageSize);
       return mac.pages(data, pageSize, PAGE_DIGEST_LENGTH);
     },
+    fileMac: () => mac.create(),
     async file(source) {
       const h = mac.create();
       for await (const chunk of source) h.update(chunk);

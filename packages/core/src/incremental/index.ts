@@ -31,6 +31,12 @@ export {
   type FullReason,
   planBackup,
 } from './plan.ts';
+export {
+  createRestoreCheck,
+  type PackSlice,
+  type RestoreCheck,
+  slicePack,
+} from './restore-check.ts';
 export { type PackRestore, type RestorePiece, restorePlan } from './restore-plan.ts';
 export {
   checkTree,
