@@ -72,7 +72,9 @@ const ERRORS = {
 
 function load(): { record: Record; blob: Uint8Array }[] {
   const out: { record: Record; blob: Uint8Array }[] = [];
-  for (const dir of CORPUS_DIRS)
+  // incremental/ holds objects of another kind, with records of their own: read by
+  // incremental-vectors.test.ts (its files are still compared with a fresh generation below).
+  for (const dir of CORPUS_DIRS.filter((d) => d !== 'incremental'))
     for (const f of readdirSync(join(ROOT, dir)).sort()) {
       if (!f.endsWith('.json')) continue;
       const record = JSON.parse(readFileSync(join(ROOT, dir, f), 'utf8')) as Record;

@@ -19,7 +19,7 @@ export type Expect =
   | 'invalid_mnemonic';
 
 /** Directory of a vector: the format it is (or was, before it was broken). */
-export type VectorFormat = 'v2' | 'seed-v0' | 'noah-v1' | 'detect';
+export type VectorFormat = 'v2' | 'seed-v0' | 'noah-v1' | 'detect' | 'incremental';
 
 /** How a positive legacy vector's text was wrapped (FORMAT.md §3.3). */
 export interface LineWrap {

@@ -6,11 +6,18 @@
 import { bytesToHex, utf8ToBytes } from '../../packages/core/src/bytes.ts';
 import type { Vector, VectorFormat } from './common.ts';
 import { INLINE_PLAINTEXT_MAX, sha256Hex } from './common.ts';
+import { incrementalVectors } from './incremental.ts';
 import { legacyVectors } from './legacy.ts';
 import { v2Vectors } from './v2.ts';
 
 /** The directories under `testdata/` that the generator owns. */
-export const CORPUS_DIRS: readonly VectorFormat[] = ['v2', 'seed-v0', 'noah-v1', 'detect'];
+export const CORPUS_DIRS: readonly VectorFormat[] = [
+  'v2',
+  'seed-v0',
+  'noah-v1',
+  'detect',
+  'incremental',
+];
 
 /** The JSON record of a vector (FORMAT.md §7.2); field order is fixed. */
 export function vectorRecord(v: Vector): Record<string, unknown> {
@@ -62,6 +69,12 @@ export async function generateCorpus(): Promise<Map<string, Uint8Array>> {
     if (files.has(`${dir}/${v.name}.json`)) throw new Error(`duplicate vector ${v.name}`);
     files.set(`${dir}/${v.name}.json`, utf8ToBytes(json));
     files.set(`${dir}/${v.name}.bin`, v.blob);
+  }
+  // FORMAT.md §7.2: the incremental records have fields of their own, built with them.
+  for (const v of await incrementalVectors()) {
+    if (files.has(`incremental/${v.name}.json`)) throw new Error(`duplicate vector ${v.name}`);
+    files.set(`incremental/${v.name}.json`, utf8ToBytes(`${JSON.stringify(v.record, null, 2)}\n`));
+    files.set(`incremental/${v.name}.bin`, v.blob);
   }
   return files;
 }
