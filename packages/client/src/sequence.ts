@@ -13,6 +13,7 @@ import {
   DecryptionError,
   NoahError,
   NotABackupError,
+  UnsupportedPayloadKindError,
   UnsupportedVersionError,
 } from '@noah-backup/core/errors';
 import type { BackupFormat } from '@noah-backup/core/format';
@@ -132,7 +133,8 @@ export async function remoteSequence(
     if (
       err instanceof DecryptionError ||
       err instanceof NotABackupError ||
-      err instanceof UnsupportedVersionError
+      err instanceof UnsupportedVersionError ||
+      err instanceof UnsupportedPayloadKindError
     ) {
       ctx.logger.warn('a backup header on the server does not authenticate; ignored', {
         version,

@@ -32,6 +32,8 @@ const INTEGRITY = new Set([
   'integrity_check_failed',
   'not_a_backup',
   'unsupported_version',
+  'unsupported_payload_kind',
+  'malformed_manifest',
   'limit_exceeded',
   'not_a_wallet_archive',
 ]);

@@ -234,7 +234,13 @@ export function classifyCrypto(err: unknown): { exit: number; hint: string | nul
     case 'not_a_backup':
       return { exit: EXIT.integrity, hint: 'is this a Noah backup? `noah-backup inspect FILE`' };
     case 'unsupported_version':
+    case 'unsupported_payload_kind':
       return { exit: EXIT.integrity, hint: 'it was made by a newer Noah Backup: upgrade' };
+    case 'malformed_manifest':
+      return {
+        exit: EXIT.integrity,
+        hint: 'the incremental backup manifest is damaged; restore the other backup',
+      };
     case 'limit_exceeded':
       return { exit: EXIT.integrity, hint: 'raise the cap with --max-size if you trust the file' };
     case 'unsupported_compression':

@@ -40,6 +40,14 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     title: 'The stored file is not a Noah backup.',
     next: 'Restore the other backup in the list, or make a new backup.',
   },
+  unsupported_payload_kind: {
+    title: 'This backup was made by a newer version of the app.',
+    next: 'Update the app, then try again.',
+  },
+  malformed_manifest: {
+    title: 'This backup is corrupted: its list of contents is damaged.',
+    next: 'Restore the other backup in the list, or make a new backup.',
+  },
   unsupported_version: {
     title: 'This backup was made by a newer version of the app.',
     next: 'Update the app, then try again.',
