@@ -201,6 +201,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
         declaredSize: 1234,
         createdAt: at(0),
         expiresAt: at(15 * MIN),
+        autoSlot: false,
       });
       expect(await store.countPendingUploads(u.id, at(1))).toBe(1);
       expect(await store.listBackups(u.id)).toEqual([]);

@@ -7,6 +7,7 @@
  * and an abandoned upload never costs the user a good backup.
  * @module
  */
+import { chooseSlot } from '../slots.ts';
 import type { CompleteUploadResult, MetadataStore } from '../stores/metadata.ts';
 import { assertCount, assertDate, assertKey, assertVersion, type StoreContext } from './context.ts';
 import { precompile } from './precompiled.ts';
@@ -88,6 +89,7 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
           declared_size: row.declaredSize,
           created_at: ms(row.createdAt),
           expires_at: ms(row.expiresAt),
+          auto_slot: flavor.bool(row.autoSlot === true),
         })
         .execute();
     },
@@ -130,25 +132,31 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
           await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
         const pending = await trx
           .selectFrom('pending_uploads')
-          .select('version')
+          .select(['version', 'auto_slot'])
           .where('object_key', '=', objectKey)
           .where('user_id', '=', userId)
           .executeTakeFirst();
-        const slot = await trx
-          .selectFrom('backups')
-          .selectAll()
-          .where('user_id', '=', userId)
-          .where('version', '=', version)
-          .executeTakeFirst();
+        // Both slots, read under the lock: the slot of an autoSlot upload is chosen from
+        // what is committed now, not from what was there at upload_url.
+        const slots = (
+          await trx
+            .selectFrom('backups')
+            .selectAll()
+            .where('user_id', '=', userId)
+            .orderBy('created_at', 'desc')
+            .orderBy('version', 'desc')
+            .execute()
+        ).map(backupFromRow);
         if (!pending || pending.version !== version) {
-          if (slot && slot.object_key === objectKey)
-            return { backup: backupFromRow(slot), replacedObjectKey: null, alreadyCompleted: true };
-          return null;
+          const done = slots.find((b) => b.objectKey === objectKey);
+          return done ? { backup: done, replacedObjectKey: null, alreadyCompleted: true } : null;
         }
+        const target = toBool(pending.auto_slot) ? chooseSlot(slots) : version;
+        const slot = slots.find((b) => b.version === target);
         const values = { object_key: objectKey, size, created_at: ms(now) };
         const row = await trx
           .insertInto('backups')
-          .values({ user_id: userId, version, ...values })
+          .values({ user_id: userId, version: target, ...values })
           .onConflict((oc) => oc.columns(['user_id', 'version']).doUpdateSet(values))
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -160,7 +168,7 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
           .execute();
         return {
           backup: backupFromRow(row),
-          replacedObjectKey: slot ? slot.object_key : null,
+          replacedObjectKey: slot ? slot.objectKey : null,
           alreadyCompleted: false,
         };
       });

@@ -230,12 +230,24 @@ const pushPostgresLean: Migration = {
   },
 };
 
+// Overlapping uploads (docs/API.md "complete_upload"): an upload whose client named no
+// slot takes its slot at completion, so the pending row remembers which kind it is.
+const autoSlot: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .alterTable('pending_uploads')
+      .addColumn('auto_slot', 'boolean', (c) => c.notNull().defaultTo(false))
+      .execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
   '0002_push': push,
   '0003_push_lean': pushLean,
   '0004_push_postgres_lean': pushPostgresLean,
+  '0005_auto_slot': autoSlot,
 });
 
 /**

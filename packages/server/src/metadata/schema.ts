@@ -60,6 +60,8 @@ export interface PendingUploadsTable {
   declared_size: Int64;
   created_at: Int64;
   expires_at: Int64;
+  /** Migration 0005: the slot is chosen at completion (the client named none). */
+  auto_slot: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
 }
 
 /** `object_deletions`: blobs to delete, retried by the sweeper. */
@@ -224,5 +226,6 @@ export function pendingFromRow(r: Selectable<PendingUploadsTable>): PendingUploa
     declaredSize: num(r.declared_size),
     createdAt: toDate(r.created_at),
     expiresAt: toDate(r.expires_at),
+    autoSlot: toBool(r.auto_slot),
   };
 }

@@ -56,7 +56,7 @@ export async function backupRoutes(
       schema: {
         summary: 'Get a pre-signed URL to PUT a new backup',
         description:
-          'The server picks the slot when backup_version is absent (an empty slot, else the older one) and names the object. PUT exactly backup_size bytes with the returned upload_headers, then call complete_upload.',
+          'The server names the object. Without backup_version the slot is decided at completion (an empty slot, else the older completed backup); the answer names the slot it would take now. PUT exactly backup_size bytes with the returned upload_headers, then call complete_upload.',
         tags: ['backup'],
         security: bearer,
         body: s.uploadUrlBody,
@@ -72,7 +72,7 @@ export async function backupRoutes(
       schema: {
         summary: 'Verify an uploaded object and make it the backup in its slot',
         description:
-          'Checks the object exists and has the declared size, then switches the slot in one transaction and deletes the replaced object. Idempotent.',
+          'Checks the object exists and has the declared size, then switches the slot in one transaction (choosing it there when the upload named none) and deletes the replaced object. The answer names the slot taken. Idempotent.',
         tags: ['backup'],
         security: bearer,
         body: s.completeUploadBody,

@@ -25,7 +25,10 @@ import { scrubSecrets } from '../logging.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Rollout, rolloutAllows } from '../rollout.ts';
 import type { BlobStore } from '../stores/blob.ts';
+import { chooseSlot } from '../slots.ts';
 import type { BackupRow, MetadataStore, UserRow } from '../stores/metadata.ts';
+
+export { chooseSlot } from '../slots.ts';
 
 /** What the backup routes call. Every method throws HttpError for client-visible failures. */
 export interface BackupService {
@@ -46,25 +49,6 @@ export interface BackupLimits {
   downloadUrlTtlSec: number;
   maxPendingUploads: number;
   rollout: Rollout;
-}
-
-/**
- * The slot a new upload goes to when the client names none: an empty slot (1 before
- * 2), else the one holding the older backup (issue 3 item 3).
- *
- * @param backups - the user's completed backups
- * @returns the slot to write
- * @example
- * ```ts
- * chooseSlot([]); // 1
- * ```
- */
-export function chooseSlot(backups: readonly BackupRow[]): BackupVersion {
-  const used = new Set(backups.map((b) => b.version));
-  if (!used.has(1)) return 1;
-  if (!used.has(2)) return 2;
-  const [a, b] = backups;
-  return a!.createdAt.getTime() <= b!.createdAt.getTime() ? a!.version : b!.version;
 }
 
 function info(row: BackupRow): BackupInfo {
@@ -154,6 +138,8 @@ export function createBackupService(deps: {
         declaredSize: body.backup_size,
         createdAt: now,
         expiresAt,
+        // No slot named: the completion picks it (docs/API.md "complete_upload").
+        autoSlot: body.backup_version === undefined,
       });
       let put: Awaited<ReturnType<BlobStore['presignPut']>>;
       try {
@@ -181,9 +167,10 @@ export function createBackupService(deps: {
       const { s3_key: objectKey, backup_version: version, backup_size: size } = body;
       const pending = await metadata.getPendingUpload(userId, objectKey);
       if (!pending) {
-        // Idempotent repeat: the slot already points at this object.
-        const done = await metadata.getBackup(userId, version);
-        if (done && done.objectKey === objectKey && done.size === size) return info(done);
+        // Idempotent repeat: a slot already points at this object (for an upload whose
+        // slot was chosen at completion, not necessarily the one offered).
+        const done = (await metadata.listBackups(userId)).find((b) => b.objectKey === objectKey);
+        if (done && done.size === size) return info(done);
         throw apiError('upload_not_found');
       }
       if (pending.version !== version)

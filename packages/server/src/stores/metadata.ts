@@ -37,6 +37,13 @@ export interface PendingUploadRow {
   declaredSize: number;
   createdAt: Date;
   expiresAt: Date;
+  /**
+   * True when the client named no slot: the completion then takes an empty slot, else
+   * the one holding the older completed backup, decided inside its transaction, and
+   * `version` is only the slot offered at `upload_url` (docs/API.md "complete_upload").
+   * Absent means false (the client named `version`).
+   */
+  autoSlot?: boolean;
 }
 
 export interface CompleteUploadResult {
@@ -85,11 +92,15 @@ export interface MetadataStore extends PushStore {
   /** Number of pending uploads of a user not yet expired at `now`. */
   countPendingUploads(userId: string, now: Date): Promise<number>;
   /**
-   * In one transaction: point slot `version` at `objectKey` with `size` and
-   * `createdAt = now`, remove the pending row, set the user's `lastBackupAt = now`.
-   * Returns null when there is no such pending upload of this user and the slot does
-   * not already point at `objectKey`. Idempotent: a repeat returns the backup with
-   * `alreadyCompleted: true` and no replaced key.
+   * In one transaction: point a slot at `objectKey` with `size` and `createdAt = now`,
+   * remove the pending row, set the user's `lastBackupAt = now`. The slot is `version`
+   * for an upload whose client named it; for an `autoSlot` upload it is chosen here,
+   * under the transaction's lock (an empty slot, else the older completed backup), so
+   * overlapping uploads never replace a backup completed after the older one.
+   * `version` must equal the pending upload's. Returns null when there is no such
+   * pending upload of this user and none of the user's slots already points at
+   * `objectKey`. Idempotent: a repeat returns the backup with `alreadyCompleted: true`
+   * and no replaced key.
    */
   completeUpload(args: {
     userId: string;

@@ -1,0 +1,117 @@
+/**
+ * MetadataStore contract, part 3: how uploads end — the slot a completion takes when the
+ * client named none (docs/API.md "complete_upload"). Runs against every backend.
+ */
+import type { BackupVersion } from '@noah-backup/core/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetadataStore, UserRow } from '../src/stores/metadata.ts';
+import {
+  freshKey,
+  freshPubkey,
+  metadataStoreKinds,
+  openTestMetadataStore,
+} from './helpers/metadata.ts';
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+/** The time `offsetMs` after T0. */
+const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
+const MIN = 60_000;
+
+describe.each(metadataStoreKinds)('MetadataStore contract (%s): uploads', (kind) => {
+  let store: MetadataStore;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ store, cleanup } = await openTestMetadataStore(kind));
+  });
+  afterAll(async () => {
+    await cleanup?.();
+  });
+
+  const newUser = (): Promise<UserRow> => store.upsertUser(freshPubkey(), at(0));
+
+  async function pending(
+    user: UserRow,
+    version: BackupVersion,
+    opts: { autoSlot?: boolean; expiresAt?: Date; size?: number } = {},
+  ): Promise<string> {
+    const objectKey = freshKey('obj');
+    await store.createPendingUpload({
+      objectKey,
+      userId: user.id,
+      version,
+      declaredSize: opts.size ?? 100,
+      createdAt: at(0),
+      expiresAt: opts.expiresAt ?? at(15 * MIN),
+      ...(opts.autoSlot === undefined ? {} : { autoSlot: opts.autoSlot }),
+    });
+    return objectKey;
+  }
+
+  const complete = (user: UserRow, objectKey: string, version: BackupVersion, t: number) =>
+    store.completeUpload({ userId: user.id, objectKey, version, size: 5, now: at(t) });
+
+  describe('the slot of an autoSlot upload is chosen at completion', () => {
+    it('is remembered on the pending row', async () => {
+      const u = await newUser();
+      const auto = await pending(u, 1, { autoSlot: true });
+      const pinned = await pending(u, 1);
+      expect((await store.getPendingUpload(u.id, auto))?.autoSlot).toBe(true);
+      expect((await store.getPendingUpload(u.id, pinned))?.autoSlot).toBe(false);
+    });
+
+    it('takes an empty slot, whatever slot was offered', async () => {
+      const u = await newUser();
+      const x = await pending(u, 1, { autoSlot: true });
+      const y = await pending(u, 1, { autoSlot: true });
+      expect((await complete(u, y, 1, 1000))?.backup.version).toBe(1);
+      const rx = await complete(u, x, 1, 2000);
+      expect(rx?.backup.version).toBe(2);
+      expect(rx?.replacedObjectKey).toBeNull();
+      expect((await store.listBackups(u.id)).map((b) => b.objectKey)).toEqual([x, y]);
+    });
+
+    it('replaces the older completed backup, not the slot offered', async () => {
+      const u = await newUser();
+      const a = await pending(u, 1);
+      await complete(u, a, 1, 1000);
+      const b = await pending(u, 2);
+      await complete(u, b, 2, 2000);
+      const x = await pending(u, 1, { autoSlot: true }); // offered the older slot, 1
+      const y = await pending(u, 1, { autoSlot: true });
+      const ry = await complete(u, y, 1, 3000);
+      expect([ry?.backup.version, ry?.replacedObjectKey]).toEqual([1, a]);
+      // Slot 1 now holds y, the newest: x replaces b, the older one.
+      const rx = await complete(u, x, 1, 4000);
+      expect([rx?.backup.version, rx?.replacedObjectKey]).toEqual([2, b]);
+      expect((await store.listBackups(u.id)).map((r) => r.objectKey)).toEqual([x, y]);
+    });
+
+    it('a repeat finds the backup in the slot it took', async () => {
+      const u = await newUser();
+      const y = await pending(u, 1, { autoSlot: true });
+      await complete(u, y, 1, 1000);
+      const x = await pending(u, 1, { autoSlot: true });
+      const first = await complete(u, x, 1, 2000);
+      expect(first?.backup.version).toBe(2);
+      expect(await complete(u, x, 1, 3000)).toEqual({
+        backup: first?.backup,
+        replacedObjectKey: null,
+        alreadyCompleted: true,
+      });
+    });
+
+    it('racing completions keep two backups and report every replaced object once', async () => {
+      const u = await newUser();
+      const keys: string[] = [];
+      for (let i = 0; i < 5; i++) keys.push(await pending(u, 1, { autoSlot: true }));
+      const results = await Promise.all(keys.map((k, i) => complete(u, k, 1, 1000 + i)));
+      expect(results.every((r) => r !== null && !r.alreadyCompleted)).toBe(true);
+      const kept = (await store.listBackups(u.id)).map((b) => b.objectKey);
+      expect(kept).toHaveLength(2);
+      const replaced = results.map((r) => r?.replacedObjectKey).filter((k) => k != null);
+      // Every object is either kept or handed back for deletion, exactly once.
+      expect([...kept, ...replaced].sort()).toEqual([...keys].sort());
+    });
+  });
+});
