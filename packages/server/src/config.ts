@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type HttpLimits, parseHttpLimits } from './http/limits.ts';
 import { type PushConfig, parsePushConfig } from './push/config.ts';
 import { type Rollout, parseRollout } from './rollout.ts';
 
@@ -32,8 +33,20 @@ export interface ServerConfig {
   rollout: Rollout;
   /** Live pending uploads a user may hold at once (per-user quota). */
   maxPendingUploads: number;
-  /** Requests per minute; 0 disables that limit. */
-  rateLimit: { authPerMinute: number; userPerMinute: number };
+  /**
+   * Requests per minute; 0 disables that limit. `auth`: getk1 + login per client
+   * address; `user`: the backup and push routes per user; `blob`: the fs store's signed
+   * URLs per client address; `badToken`: requests with an invalid bearer token per
+   * client address.
+   */
+  rateLimit: {
+    authPerMinute: number;
+    userPerMinute: number;
+    blobPerMinute: number;
+    badTokenPerMinute: number;
+  };
+  /** Timeouts and connection caps (src/http/limits.ts). */
+  http: HttpLimits;
   logLevel: string;
   /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
@@ -261,7 +274,22 @@ export function loadConfig(
       0,
       1e6,
     ),
+    blobPerMinute: int(
+      'RATE_LIMIT_BLOB_PER_MINUTE',
+      raw('RATE_LIMIT_BLOB_PER_MINUTE'),
+      120,
+      0,
+      1e6,
+    ),
+    badTokenPerMinute: int(
+      'RATE_LIMIT_BAD_TOKEN_PER_MINUTE',
+      raw('RATE_LIMIT_BAD_TOKEN_PER_MINUTE'),
+      30,
+      0,
+      1e6,
+    ),
   };
+  const http = parseHttpLimits(raw, problems);
 
   const logLevel = (raw('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel))
@@ -297,6 +325,7 @@ export function loadConfig(
     rollout,
     maxPendingUploads,
     rateLimit,
+    http,
     logLevel,
     trustProxy,
     sweepIntervalSec,

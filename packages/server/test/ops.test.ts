@@ -160,7 +160,9 @@ describe('rate limits', () => {
     srv = await startTestServer({
       metadataKind: 'sqlite',
       blobKind: 'fs',
-      config: { rateLimit: { authPerMinute: 4, userPerMinute: 5 } },
+      config: {
+        rateLimit: { authPerMinute: 4, userPerMinute: 5, blobPerMinute: 0, badTokenPerMinute: 0 },
+      },
     });
   });
   afterAll(() => srv?.close());

@@ -14,7 +14,8 @@ import type {
   UploadUrlRequest,
 } from '@noah-backup/core/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { rateLimitHook, userLimitKey } from '../http/rate-limit.ts';
+import { bearerHook } from '../http/bearer.ts';
+import { type FailureLimiter, rateLimitHook, userLimitKey } from '../http/rate-limit.ts';
 import * as s from '../http/schemas.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { BackupService } from '../services/backups.ts';
@@ -26,18 +27,23 @@ const common = [400, 401, 413, 415, 429];
  * Registers the backup routes in their own scope (prefix `/v0/backup`).
  *
  * @param app - the API scope
- * @param deps - services and the per-user limit (requests/minute, 0 = none)
+ * @param deps - services, the per-user limit (requests/minute, 0 = none) and the
+ *   invalid-token limiter
  */
 export async function backupRoutes(
   app: FastifyInstance,
-  deps: { auth: AuthService; backups: BackupService; userPerMinute: number },
+  deps: {
+    auth: AuthService;
+    backups: BackupService;
+    userPerMinute: number;
+    badTokens: FailureLimiter | null;
+  },
 ): Promise<void> {
   const { auth, backups } = deps;
 
-  // Bearer auth on every route of this scope (issue 3 item 2), before the body is read.
-  app.addHook('onRequest', async (request) => {
-    request.principal = await auth.authenticate(request.headers.authorization);
-  });
+  // Bearer auth, then the per-user limit, on every route of this scope: both before the
+  // body is read.
+  app.addHook('onRequest', bearerHook(auth, deps.badTokens));
   // `list` and `download_url` may omit the body entirely: it means `{}`.
   app.addHook('preValidation', async (request) => {
     request.body ??= {};
@@ -46,7 +52,7 @@ export async function backupRoutes(
     perMinute: deps.userPerMinute,
     key: (req) => userLimitKey(req.principal?.userId, req.ip),
   });
-  if (limit) app.addHook('preValidation', limit);
+  if (limit) app.addHook('onRequest', limit);
 
   const user = (request: FastifyRequest) => request.principal!.userId;
 
