@@ -152,6 +152,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       uploadUrlTtlSec: config.uploadUrlTtlSec,
       downloadUrlTtlSec: config.downloadUrlTtlSec,
       maxPendingUploads: config.maxPendingUploads,
+      maxTotalStorage: config.maxTotalStorage,
+      inFlightGraceSec: config.http.requestTimeoutSec,
       rollout: config.rollout,
     },
   });
@@ -238,6 +240,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         metrics,
         holder: randomUUID(),
         orphanMinAgeSec: config.orphanMinAgeSec,
+        uploadUrlTtlSec: config.uploadUrlTtlSec,
+        inFlightGraceSec: config.http.requestTimeoutSec,
       },
       config.sweepIntervalSec,
     );

@@ -34,6 +34,12 @@ export interface ServerConfig {
   /** Live pending uploads a user may hold at once (per-user quota). */
   maxPendingUploads: number;
   /**
+   * MAX_TOTAL_STORAGE: bytes of completed backups plus pending uploads the server
+   * accepts in total; an upload that would pass it is refused (507 `storage_full`).
+   * 0 = no cap.
+   */
+  maxTotalStorage: number;
+  /**
    * Requests per minute; 0 disables that limit. `auth`: getk1 + login per client
    * address; `user`: the backup and push routes per user; `blob`: the fs store's signed
    * URLs per client address; `badToken`: requests with an invalid bearer token per
@@ -244,6 +250,17 @@ export function loadConfig(
     else maxBackupSize = n;
   }
 
+  let maxTotalStorage = 0;
+  const totalText = raw('MAX_TOTAL_STORAGE');
+  if (totalText !== undefined) {
+    const n = parseSize(totalText);
+    if (n === null)
+      problems.push(
+        `MAX_TOTAL_STORAGE=${JSON.stringify(totalText)}: must be a size (bytes, or e.g. 500GiB), 0 for no cap`,
+      );
+    else maxTotalStorage = n;
+  }
+
   // S3 pre-signed URLs live at most 7 days (SigV4).
   const uploadUrlTtlSec = duration('UPLOAD_URL_TTL', 900, 1, 604800);
   const downloadUrlTtlSec = duration('DOWNLOAD_URL_TTL', 300, 1, 604800);
@@ -324,6 +341,7 @@ export function loadConfig(
     k1TtlSec,
     rollout,
     maxPendingUploads,
+    maxTotalStorage,
     rateLimit,
     http,
     logLevel,

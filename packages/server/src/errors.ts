@@ -48,7 +48,7 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
   backup_too_large: { status: 413, message: 'the backup exceeds the maximum backup size' },
   quota_exceeded: {
     status: 429,
-    message: 'too many uploads in progress; complete or abandon one and retry later',
+    message: 'too many uploads in progress; complete or cancel one, or retry later',
   },
   payload_too_large: { status: 413, message: 'the request body is too large' },
   range_not_satisfiable: {
@@ -66,6 +66,11 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
   storage_unavailable: {
     status: 503,
     message: 'the storage backend is unavailable; retry later (nothing was changed)',
+  },
+  storage_full: {
+    status: 507,
+    message:
+      'the server has no storage space left for this upload; nothing was changed, retry later',
   },
   not_ready: { status: 503, message: 'the server is not ready' },
   internal: { status: 500, message: 'internal server error' },

@@ -12,7 +12,8 @@
  * to a key that already has an object is refused with 409 `conflict`, before the body is
  * read and again atomically when the file is linked (`link` fails if the name exists),
  * so a reused upload URL can never replace an object — the S3 store gets the same
- * behaviour from a signed `If-None-Match: *` (412 there). Errors are JSON
+ * behaviour from a signed `If-None-Match: *` (412 there). One PUT per key at a time: a
+ * second while one is in progress is refused with 409 `conflict` too. Errors are JSON
  * `{code, message, request_id}`. The query string (the signature) never reaches the
  * logs: these routes log the path only.
  * @module
@@ -37,6 +38,12 @@ export interface FsContext {
   logger: BlobLogger;
   /** Absolute path of a (valid) key. */
   pathOf(key: string): string;
+  /**
+   * PUTs in progress in this process, by key, each with the function that aborts it:
+   * one at a time per key, so concurrent PUTs to one URL cannot hold a temp file each,
+   * and `retire` can stop the one in progress.
+   */
+  inFlight: Map<string, () => void>;
 }
 
 /** Temp files older than this are abandoned uploads. */
@@ -268,9 +275,13 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
       const size = claims.size ?? 0;
       const bad = checkLength(ctx, request, size);
       if (bad) return send(reply, request, bad, true);
-      // Write-once: refuse before reading the body (checked again atomically at the end).
-      if (await exists(ctx.pathOf(claims.key))) return send(reply, request, conflict(), true);
+      // Write-once: refuse before reading the body (checked again atomically at the end),
+      // and while another PUT to the key is in progress (docs/OPERATIONS.md "Storage
+      // bounds": one temp file per key at most).
+      if (ctx.inFlight.has(claims.key)) return send(reply, request, conflict(), true);
+      ctx.inFlight.set(claims.key, () => request.raw.destroy());
       try {
+        if (await exists(ctx.pathOf(claims.key))) return send(reply, request, conflict(), true);
         await receive(ctx, claims.key, size, request.raw);
       } catch (err) {
         if (err instanceof ObjectExistsError) return send(reply, request, conflict(), true);
@@ -284,6 +295,8 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
           );
         }
         throw err;
+      } finally {
+        ctx.inFlight.delete(claims.key);
       }
       return reply.code(200).send();
     });

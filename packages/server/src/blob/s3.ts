@@ -15,6 +15,9 @@
  *   the condition lose this protection; docs/OPERATIONS.md lists them.
  * - Server-side encryption: `sse: 'AES256'` adds `x-amz-server-side-encryption: AES256`
  *   to every PUT URL as a signed header the client must send (`PresignedPut.headers`).
+ * - Retiring a key (`retire`) overwrites its object with an empty one: S3 frees the
+ *   bytes and the key still refuses a PUT with `If-None-Match: *`. On a versioned bucket
+ *   an overwrite keeps the old version: see docs/OPERATIONS.md "Storage bounds".
  * - Errors are normalised: not found → `null` (head) or success (delete); anything else
  *   → `BlobStoreUnavailableError` naming the operation and S3 error code, never a URL.
  * - `lastModified` is the S3 service's time, not the injected clock's.
@@ -206,6 +209,25 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
     }
   };
 
+  // An unconditional, empty PUT: the key stays taken, so the client's If-None-Match PUT
+  // with an old URL gets 412 (docs/OPERATIONS.md "Storage bounds").
+  const retire = async (key: string): Promise<void> => {
+    assertBlobKey('key', key);
+    try {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: prefix + key,
+          Body: new Uint8Array(0),
+          ContentLength: 0,
+          ...(sse ? { ServerSideEncryption: sse } : {}),
+        }),
+      );
+    } catch (err) {
+      throw unavailable('retire', err);
+    }
+  };
+
   async function* pages(listPrefix: string): AsyncGenerator<BlobInfo> {
     let token: string | undefined;
     do {
@@ -256,6 +278,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
     presignGet,
     head,
     delete: del,
+    retire,
     list,
     ping,
     close: async () => client.destroy(),

@@ -241,6 +241,18 @@ const autoSlot: Migration = {
   },
 };
 
+// Storage bounds (docs/OPERATIONS.md "Storage bounds"): the key of a replaced, deleted
+// or cancelled object keeps an empty placeholder, deleted only once every upload URL for
+// it is dead, so a queued deletion may have to wait.
+const deletionNotBefore: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .alterTable('object_deletions')
+      .addColumn('not_before', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
@@ -248,6 +260,7 @@ export const metadataMigrations: Readonly<Record<string, Migration>> = Object.fr
   '0003_push_lean': pushLean,
   '0004_push_postgres_lean': pushPostgresLean,
   '0005_auto_slot': autoSlot,
+  '0006_deletion_not_before': deletionNotBefore,
 });
 
 /**

@@ -68,6 +68,8 @@ export interface PendingUploadsTable {
 export interface ObjectDeletionsTable {
   object_key: string;
   enqueued_at: Int64;
+  /** Migration 0006: not deleted before this time (ms; 0 = at once). */
+  not_before: ColumnType<number | string, number | undefined, number>;
 }
 
 /** `leases`: named leases (one scheduler across instances). */

@@ -1,12 +1,13 @@
 /**
  * The backup routes (issue 3 item 3): `POST /v0/backup/{upload_url, complete_upload,
- * list, download_url, delete, settings, report}` and `GET /v0/backup/settings`. Every
+ * cancel_upload, list, download_url, delete, settings, report}` and `GET /v0/backup/settings`. Every
  * route needs `Authorization: Bearer <token>` and is rate limited per user. Routes only
  * translate HTTP to the service (routes → services → stores).
  * @module
  */
 import type {
   BackupVersion,
+  CancelUploadRequest,
   CompleteUploadRequest,
   DownloadUrlRequest,
   ReportRequest,
@@ -66,7 +67,7 @@ export async function backupRoutes(
         tags: ['backup'],
         security: bearer,
         body: s.uploadUrlBody,
-        response: { 200: s.uploadUrlResponse, ...s.errorResponses(...common, 403, 503) },
+        response: { 200: s.uploadUrlResponse, ...s.errorResponses(...common, 403, 503, 507) },
       },
     },
     async (request) => backups.uploadUrl(user(request), request.body),
@@ -82,10 +83,26 @@ export async function backupRoutes(
         tags: ['backup'],
         security: bearer,
         body: s.completeUploadBody,
-        response: { 200: s.backupInfo, ...s.errorResponses(...common, 404, 409, 503) },
+        response: { 200: s.backupInfo, ...s.errorResponses(...common, 404, 409, 503, 507) },
       },
     },
     async (request) => backups.completeUpload(user(request), request.body),
+  );
+
+  app.post<{ Body: CancelUploadRequest }>(
+    '/cancel_upload',
+    {
+      schema: {
+        summary: 'Give up a pending upload',
+        description:
+          'The upload no longer counts against the pending uploads allowed per user, its URL stores nothing more, and anything it stored is dropped. 404 upload_not_found when there is no such pending upload of this user (already completed, cancelled or expired): treat it as done.',
+        tags: ['backup'],
+        security: bearer,
+        body: s.cancelUploadBody,
+        response: { 200: s.cancelUploadResponse, ...s.errorResponses(...common, 404) },
+      },
+    },
+    async (request) => backups.cancelUpload(user(request), request.body),
   );
 
   app.post(
