@@ -174,6 +174,11 @@ export function classify(err: unknown, server: string): Classified {
       hint: `the backups on the server are kept; its operator can raise MAX_BACKUP_SIZE${now}${to} and restart the server`,
     };
   }
+  if (code === 'storage_full')
+    return {
+      exit: EXIT.network,
+      hint: 'the server is out of storage space; nothing was changed and your backups are kept — try again later, or tell its operator',
+    };
   if (code === 'insufficient_space')
     return {
       exit: EXIT.generic,

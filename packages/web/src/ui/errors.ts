@@ -121,6 +121,10 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     title: 'The backup server cannot reach its storage right now.',
     next: 'Try again in a few minutes.',
   },
+  storage_full: {
+    title: 'The backup server is out of storage space. Your existing backups are safe.',
+    next: 'Try again later. If it keeps happening, tell the server operator.',
+  },
   backup_in_progress: {
     title: 'A backup is already running.',
     next: 'Wait for it to finish.',
