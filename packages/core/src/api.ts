@@ -182,6 +182,7 @@ export type ErrorCode =
   | 'invalid_signature'
   | 'forbidden'
   | 'backups_not_enabled'
+  | 'push_endpoint_not_allowed'
   | 'not_found'
   | 'backup_not_found'
   | 'upload_not_found'

@@ -30,6 +30,11 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
   invalid_signature: { status: 401, message: 'the signature does not verify for this k1 and key' },
   forbidden: { status: 403, message: 'not allowed' },
   backups_not_enabled: { status: 403, message: 'backups are not enabled for this account yet' },
+  push_endpoint_not_allowed: {
+    status: 400,
+    message:
+      'the push endpoint is on a loopback, private, link-local or otherwise non-public address; register a public UnifiedPush endpoint',
+  },
   not_found: { status: 404, message: 'no such route' },
   backup_not_found: { status: 404, message: 'no such backup' },
   upload_not_found: { status: 404, message: 'no such pending upload' },

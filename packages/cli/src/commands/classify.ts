@@ -174,6 +174,11 @@ export function classify(err: unknown, server: string): Classified {
       hint: `the backups on the server are kept; its operator can raise MAX_BACKUP_SIZE${now}${to} and restart the server`,
     };
   }
+  if (code === 'push_endpoint_not_allowed')
+    return {
+      exit: EXIT.generic,
+      hint: 'register a UnifiedPush endpoint on a public address (not loopback, private or link-local)',
+    };
   if (code === 'storage_full')
     return {
       exit: EXIT.network,

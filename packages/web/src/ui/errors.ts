@@ -121,6 +121,10 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     title: 'The backup server cannot reach its storage right now.',
     next: 'Try again in a few minutes.',
   },
+  push_endpoint_not_allowed: {
+    title: 'This push address cannot be used for backup reminders.',
+    next: 'Choose a push distributor reachable on the internet, then try again.',
+  },
   storage_full: {
     title: 'The backup server is out of storage space. Your existing backups are safe.',
     next: 'Try again later. If it keeps happening, tell the server operator.',
