@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { manualClock } from '@noah-backup/core/clock';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../src/app.ts';
+import { buildServer, type ServerDeps } from '../../src/app.ts';
 import { type ServerConfig, loadConfig } from '../../src/config.ts';
 import { createHttpServer } from '../../src/http/limits.ts';
 import { createLogger } from '../../src/logging.ts';
@@ -33,6 +33,8 @@ export interface StartTestServerOptions {
   clock?: TestClock;
   /** Overrides of the test configuration. */
   config?: Partial<ServerConfig>;
+  /** Serve the web app (default: off). */
+  webUi?: ServerDeps['webUi'];
 }
 
 /** A running test server. */
@@ -119,7 +121,7 @@ export async function startTestServer(opts: StartTestServerOptions): Promise<Tes
       clock,
       logger,
       httpServer: http,
-      webUi: false,
+      webUi: opts.webUi ?? false,
     });
     cleanups.push(() => app.close());
     return {
