@@ -6,9 +6,10 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ensurePrivateDir, restrictToOwner } from './file-modes.ts';
 import { type HttpLimits, parseHttpLimits } from './http/limits.ts';
 import { type PushConfig, parsePushConfig } from './push/config.ts';
 import { type Rollout, parseRollout } from './rollout.ts';
@@ -355,8 +356,9 @@ export function loadConfig(
 
 /**
  * Returns the fs blob store's URL-signing key: `BLOB_SIGNING_SECRET` when set, else the
- * key kept at `<dataDir>/blob-signing.key` (mode 0600), generated on first start. The
- * file is created exclusively, so two processes starting at once agree on one key.
+ * key kept at `<dataDir>/blob-signing.key` (mode 0600, tightened if an older version
+ * left it open), generated on first start. The file is created exclusively, so two
+ * processes starting at once agree on one key.
  *
  * @param config - the loaded configuration
  * @returns the secret (64 hex characters when generated)
@@ -365,11 +367,12 @@ export function loadConfig(
 export function loadOrCreateSigningSecret(config: ServerConfig): string {
   if (config.blobSigningSecret !== null) return config.blobSigningSecret;
   const file = join(config.dataDir, 'blob-signing.key');
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   try {
     writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    restrictToOwner(file);
   }
   const secret = readFileSync(file, 'utf8').trim();
   if (secret.length < 32)

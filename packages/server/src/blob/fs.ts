@@ -25,6 +25,7 @@ import {
 } from '../stores/blob.ts';
 import { signBlobUrl, MIN_SECRET_BYTES } from './fs-sign.ts';
 import { type FsContext, fsBlobRoutes, TEMP_MAX_AGE_MS, TEMP_RE, tempName } from './fs-routes.ts';
+import { ensurePrivateDir } from '../file-modes.ts';
 import { assertBlobKey, assertBlobPrefix, assertExpiresIn, assertObjectSize } from './keys.ts';
 import { type BlobLogger, silentLogger } from './log.ts';
 
@@ -112,7 +113,9 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
       `signingSecret must be a Uint8Array of at least ${MIN_SECRET_BYTES} bytes`,
     );
   }
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Owner only (docs/OPERATIONS.md "Running it"); an older version's open directory is
+  // tightened, which also closes the objects below it to others.
+  ensurePrivateDir(dir);
 
   const pathOf = (key: string): string => {
     const p = join(dir, ...key.split('/'));

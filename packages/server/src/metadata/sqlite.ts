@@ -10,7 +10,6 @@
  * statement cache instead ({@link cachingDatabase}: LRU by SQL text, cleared on close).
  * @module
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -24,6 +23,7 @@ import {
   SqliteDriver,
   type SqliteStatement,
 } from 'kysely';
+import { preparePrivateDatabase } from '../file-modes.ts';
 import type { MetadataDb } from './schema.ts';
 
 /** How long a connection waits for another process's write lock (SQLite busy_timeout). */
@@ -106,14 +106,16 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 /**
  * Opens (creating if needed, with its parent directory) a SQLite file with the pragmas
- * the store relies on: WAL, busy_timeout, foreign_keys on, synchronous=NORMAL.
+ * the store relies on: WAL, busy_timeout, foreign_keys on, synchronous=NORMAL. The file,
+ * its WAL and SHM are mode 0600 and a created directory 0700 (existing ones tightened).
  *
  * @param path a file path, or `:memory:`.
  * @returns a Kysely instance owning the connection (destroy it to close the file).
  */
 export function openSqlite(path: string): Kysely<MetadataDb> {
   const memory = path === ':memory:';
-  if (!memory) mkdirSync(dirname(path), { recursive: true });
+  // Push tokens and session hashes: owner only, file, WAL and SHM (docs/OPERATIONS.md).
+  if (!memory) preparePrivateDatabase(path, dirname(path));
   const database = new Database(path);
   try {
     if (!memory) database.pragma('journal_mode = WAL');
