@@ -154,6 +154,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       maxPendingUploads: config.maxPendingUploads,
       maxTotalStorage: config.maxTotalStorage,
       inFlightGraceSec: config.http.requestTimeoutSec,
+      minFreeSpace: config.minFreeSpace,
       rollout: config.rollout,
     },
   });
@@ -173,7 +174,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Counters only; the groups and keys are chosen in src/http/rate-limit.ts.
   await app.register(rateLimit, { global: false, cache: 100_000 });
 
-  await app.register(opsRoutes, { metadata, blobs, metrics, openapi, publicUrl: config.publicUrl });
+  await app.register(opsRoutes, {
+    metadata,
+    blobs,
+    metrics,
+    openapi,
+    publicUrl: config.publicUrl,
+    minFreeSpace: config.minFreeSpace,
+  });
   await app.register(async (api) => {
     // JSON routes: small bodies, JSON only (text/plain → 415).
     api.addHook('onRoute', (route) => {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensurePrivateDir, restrictToOwner } from './file-modes.ts';
+import { ensurePrivateDir, restrictToOwner } from './local-files.ts';
 import { type HttpLimits, parseHttpLimits } from './http/limits.ts';
 import { type PushConfig, parsePushConfig } from './push/config.ts';
 import { type Rollout, parseRollout } from './rollout.ts';
@@ -40,6 +40,12 @@ export interface ServerConfig {
    * 0 = no cap.
    */
   maxTotalStorage: number;
+  /**
+   * MIN_FREE_SPACE: below this many free bytes on the disk of a local store (the SQLite
+   * database, the fs blob store), `/ready` reports the instance full and `upload_url`
+   * refuses uploads (507 `storage_full`). Default: twice MAX_BACKUP_SIZE.
+   */
+  minFreeSpace: number;
   /**
    * Requests per minute; 0 disables that limit. `auth`: getk1 + login per client
    * address; `user`: the backup and push routes per user; `blob`: the fs store's signed
@@ -262,6 +268,17 @@ export function loadConfig(
     else maxTotalStorage = n;
   }
 
+  let minFreeSpace = 2 * maxBackupSize;
+  const freeText = raw('MIN_FREE_SPACE');
+  if (freeText !== undefined) {
+    const n = parseSize(freeText);
+    if (n === null)
+      problems.push(
+        `MIN_FREE_SPACE=${JSON.stringify(freeText)}: must be a size (bytes, or e.g. 200MiB)`,
+      );
+    else minFreeSpace = n;
+  }
+
   // S3 pre-signed URLs live at most 7 days (SigV4).
   const uploadUrlTtlSec = duration('UPLOAD_URL_TTL', 900, 1, 604800);
   const downloadUrlTtlSec = duration('DOWNLOAD_URL_TTL', 300, 1, 604800);
@@ -343,6 +360,7 @@ export function loadConfig(
     rollout,
     maxPendingUploads,
     maxTotalStorage,
+    minFreeSpace,
     rateLimit,
     http,
     logLevel,

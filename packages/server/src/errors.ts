@@ -81,6 +81,13 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
   internal: { status: 500, message: 'internal server error' },
 };
 
+/**
+ * `Retry-After` of a 507 `storage_full`, seconds: space comes back when an operator
+ * frees it or backups rotate, not within a client's patience (clients do not wait this
+ * long; they report the error and try at the next backup).
+ */
+export const STORAGE_FULL_RETRY_AFTER_SEC = 3600;
+
 /** True when `code` is one of the catalog's codes. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_CATALOG, code);

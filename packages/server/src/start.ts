@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { buildServer } from './app.ts';
 import { createBlobStore } from './blob/index.ts';
 import { type ServerConfig, loadOrCreateSigningSecret } from './config.ts';
-import { ensurePrivateDir } from './file-modes.ts';
+import { ensurePrivateDir } from './local-files.ts';
 import { createLogger } from './logging.ts';
 import { createMetadataStore, redactDatabaseUrl } from './metadata/index.ts';
 import { formatRollout } from './rollout.ts';

@@ -1,8 +1,15 @@
 import type { ErrorCode } from '@noah-backup/core/api';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOG, HttpError, apiError, isErrorCode } from '../src/errors.ts';
-import { toErrorReply, validationMessage } from '../src/http/errors.ts';
-import { BlobStoreUnavailableError } from '../src/stores/blob.ts';
+import { s3Failure } from '../src/blob/s3.ts';
+import {
+  apiError,
+  ERROR_CATALOG,
+  HttpError,
+  isErrorCode,
+  STORAGE_FULL_RETRY_AFTER_SEC,
+} from '../src/errors.ts';
+import { isStorageFull, toErrorReply, validationMessage } from '../src/http/errors.ts';
+import { BlobStoreFullError, BlobStoreUnavailableError } from '../src/stores/blob.ts';
 
 describe('error catalog', () => {
   it('gives every code a 4xx/5xx status and a message', () => {
@@ -99,4 +106,29 @@ describe('validationMessage', () => {
       'body.backup_size must be integer',
     ],
   ])('%j → %s', (issue, want) => expect(validationMessage('body', issue)).toBe(want));
+});
+
+describe('storage exhaustion', () => {
+  it('a full disk, SQLITE_FULL or PostgreSQL disk_full is a retryable 507 storage_full', () => {
+    const full = {
+      status: 507,
+      code: 'storage_full',
+      message: ERROR_CATALOG.storage_full.message,
+      headers: { 'retry-after': String(STORAGE_FULL_RETRY_AFTER_SEC) },
+    };
+    for (const code of ['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100'])
+      expect(toErrorReply(Object.assign(new Error('/secret/path is full'), { code }))).toEqual(
+        full,
+      );
+    expect(toErrorReply(new BlobStoreFullError('s3 blob store: retire failed'))).toEqual(full);
+    expect(isStorageFull(Object.assign(new Error('x'), { code: 'SQLITE_BUSY' }))).toBe(false);
+  });
+
+  it('an S3-compatible service answering 507 is full, not down', () => {
+    const sdk = (name: string, status: number) =>
+      Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+    expect(s3Failure('retire', sdk('XMinioStorageFull', 507))).toBeInstanceOf(BlobStoreFullError);
+    expect(s3Failure('retire', sdk('InsufficientStorage', 507))).toBeInstanceOf(BlobStoreFullError);
+    expect(s3Failure('head', sdk('InternalError', 500))).toBeInstanceOf(BlobStoreUnavailableError);
+  });
 });

@@ -14,8 +14,9 @@
  * so a reused upload URL can never replace an object — the S3 store gets the same
  * behaviour from a signed `If-None-Match: *` (412 there). One PUT per key at a time: a
  * second while one is in progress is refused with 409 `conflict` too. Errors are JSON
- * `{code, message, request_id}`. The query string (the signature) never reaches the
- * logs: these routes log the path only.
+ * `{code, message, request_id}`; a full disk is 507 `storage_full` with `Retry-After`.
+ * The query string (the signature) never reaches the logs: these routes log the path
+ * only.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,7 @@ import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '@noah-backup/core/api';
 import type { Clock } from '@noah-backup/core/clock';
+import { STORAGE_FULL_RETRY_AFTER_SEC } from '../errors.ts';
 import type { BlobLogger } from './log.ts';
 import { type BlobUrlClaims, verifyBlobUrl } from './fs-sign.ts';
 import { assertBlobKey } from './keys.ts';
@@ -165,6 +167,19 @@ class ObjectExistsError extends Error {}
 const conflict = (): Failure =>
   fail(409, 'conflict', 'an object was already uploaded to this URL; upload URLs accept one PUT');
 
+/** ENOSPC, EDQUOT: no room for the upload. */
+function isOutOfSpace(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+const outOfSpace = (): Failure =>
+  fail(
+    507,
+    'storage_full',
+    'the server has no storage space left for this upload; nothing was stored, retry later',
+  );
+
 /** True when the key's path exists (an object, or anything else in the way). */
 async function exists(path: string): Promise<boolean> {
   try {
@@ -285,6 +300,13 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
         await receive(ctx, claims.key, size, request.raw);
       } catch (err) {
         if (err instanceof ObjectExistsError) return send(reply, request, conflict(), true);
+        // Out of space is the server's trouble, retryable; not the client's size
+        // (docs/OPERATIONS.md "A full disk"). The temp file is already gone.
+        if (isOutOfSpace(err)) {
+          request.log.warn({ key: claims.key }, 'upload refused: the disk is full');
+          reply.header('retry-after', String(STORAGE_FULL_RETRY_AFTER_SEC));
+          return send(reply, request, outOfSpace(), true);
+        }
         if (request.raw.destroyed || err instanceof BodyLengthError) {
           request.log.info({ key: claims.key }, 'upload aborted or incomplete; nothing stored');
           return send(

@@ -25,7 +25,7 @@ import {
 } from '../stores/blob.ts';
 import { signBlobUrl, MIN_SECRET_BYTES } from './fs-sign.ts';
 import { type FsContext, fsBlobRoutes, TEMP_MAX_AGE_MS, TEMP_RE, tempName } from './fs-routes.ts';
-import { ensurePrivateDir } from '../file-modes.ts';
+import { ensurePrivateDir, freeBytesAt } from '../local-files.ts';
 import { assertBlobKey, assertBlobPrefix, assertExpiresIn, assertObjectSize } from './keys.ts';
 import { type BlobLogger, silentLogger } from './log.ts';
 
@@ -303,6 +303,7 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
     retire,
     list,
     ping,
+    freeBytes: () => freeBytesAt(dir),
     sweepTemp,
     // A generated secret is ours to wipe; a given one belongs to the caller.
     close: async () => {

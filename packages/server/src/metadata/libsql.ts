@@ -23,7 +23,7 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 import { dirname, resolve } from 'node:path';
-import { preparePrivateDatabase } from '../file-modes.ts';
+import { preparePrivateDatabase } from '../local-files.ts';
 import { createMutex, type Mutex } from './mutex.ts';
 import type { MetadataDb } from './schema.ts';
 import { SQLITE_BUSY_TIMEOUT_MS, TransactionalSqliteAdapter } from './sqlite.ts';
@@ -134,7 +134,7 @@ function libsqlDialect(client: Client, serialiseReads: boolean): Dialect {
 }
 
 /** The path of a local `file:` database URL (`file:PATH`, `file://PATH`), else null. */
-function localFile(url: string): string | null {
+export function libsqlLocalFile(url: string): string | null {
   if (!/^file:/i.test(url)) return null;
   let path = decodeURIComponent(url.slice('file:'.length).split('?', 1)[0] ?? '');
   if (path.startsWith('//')) path = path.slice(2);
@@ -153,7 +153,7 @@ export async function openLibsql(
   url: string,
   opts: LibsqlOptions = {},
 ): Promise<Kysely<MetadataDb>> {
-  const local = localFile(url);
+  const local = libsqlLocalFile(url);
   // Push tokens and session hashes: owner only (docs/OPERATIONS.md "Running it").
   if (local && !opts.inMemory) preparePrivateDatabase(local, dirname(local));
   const hasTokenInUrl = /[?&]authToken=/i.test(url);

@@ -23,7 +23,7 @@ import {
   SqliteDriver,
   type SqliteStatement,
 } from 'kysely';
-import { preparePrivateDatabase } from '../file-modes.ts';
+import { preparePrivateDatabase } from '../local-files.ts';
 import type { MetadataDb } from './schema.ts';
 
 /** How long a connection waits for another process's write lock (SQLite busy_timeout). */
@@ -57,7 +57,7 @@ export const STATEMENT_CACHE_SIZE = 256;
 export function cachingDatabase(
   database: Database.Database,
   maxStatements = STATEMENT_CACHE_SIZE,
-): SqliteDatabase & { readonly cachedStatements: number } {
+): SqliteDatabase & { readonly cachedStatements: number; readonly inTransaction: boolean } {
   if (!Number.isSafeInteger(maxStatements) || maxStatements < 1)
     throw new RangeError(`maxStatements: expected a positive integer, got ${maxStatements}`);
   const cache = new Map<string, SqliteStatement>();
@@ -81,18 +81,32 @@ export function cachingDatabase(
     get cachedStatements() {
       return cache.size;
     },
+    get inTransaction() {
+      return database.inTransaction;
+    },
   };
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #database: { readonly inTransaction: boolean };
+  constructor(config: { database: SqliteDatabase & { readonly inTransaction: boolean } }) {
+    super(config);
+    this.#database = config.database;
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR:
+  // sqlite.org/lang_transaction.html); a second ROLLBACK would then fail and hide the
+  // error that matters.
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.#database.inTransaction) await super.rollbackTransaction(connection);
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  readonly #database: SqliteDatabase;
-  constructor(database: SqliteDatabase) {
+  readonly #database: SqliteDatabase & { readonly inTransaction: boolean };
+  constructor(database: SqliteDatabase & { readonly inTransaction: boolean }) {
     super({ database });
     this.#database = database;
   }

@@ -1,11 +1,12 @@
 /**
  * Operations routes (issue 3 item 6): `GET /health` (the process is up), `GET /ready`
- * (both stores answer; 503 `not_ready` otherwise), `GET /metrics` (Prometheus text) and
+ * (both stores answer, else 503 `not_ready`; a local store's disk keeps MIN_FREE_SPACE,
+ * else 507 `storage_full`), `GET /metrics` (Prometheus text) and
  * `GET /v0/openapi.json`.
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import { apiError } from '../errors.ts';
+import { apiError, STORAGE_FULL_RETRY_AFTER_SEC } from '../errors.ts';
 import type { OpenApiCollector } from '../http/openapi.ts';
 import { errorResponses, statusResponse } from '../http/schemas.ts';
 import type { Metrics } from '../metrics.ts';
@@ -26,6 +27,8 @@ export async function opsRoutes(
     metrics: Metrics;
     openapi: OpenApiCollector;
     publicUrl: string;
+    /** MIN_FREE_SPACE: below it on a local store's disk, not ready for uploads. */
+    minFreeSpace: number;
   },
 ): Promise<void> {
   app.get(
@@ -44,9 +47,9 @@ export async function opsRoutes(
     '/ready',
     {
       schema: {
-        summary: 'Readiness: the metadata and blob stores answer',
+        summary: 'Readiness: the stores answer and their disks have room for uploads',
         tags: ['operations'],
-        response: { 200: statusResponse, ...errorResponses(503) },
+        response: { 200: statusResponse, ...errorResponses(503, 507) },
       },
     },
     async (request) => {
@@ -60,6 +63,22 @@ export async function opsRoutes(
             request.log.warn({ err: r.reason }, 'readiness check failed');
         throw apiError('not_ready', `not ready: ${down.join(' and ')} store unavailable`);
       }
+      // A full disk takes no uploads (docs/OPERATIONS.md "A full disk").
+      const full: string[] = [];
+      for (const [name, store] of [
+        ['metadata', deps.metadata],
+        ['blob', deps.blobs],
+      ] as const) {
+        const free = await store.freeBytes?.().catch(() => null);
+        if (free != null && free < deps.minFreeSpace)
+          full.push(`${name} store's disk has ${free} bytes free`);
+      }
+      if (full.length > 0)
+        throw apiError(
+          'storage_full',
+          `not ready for uploads: the ${full.join(', the ')} (MIN_FREE_SPACE is ${deps.minFreeSpace}); downloads still work`,
+          { headers: { 'retry-after': String(STORAGE_FULL_RETRY_AFTER_SEC) } },
+        );
       return { status: 'ready' };
     },
   );

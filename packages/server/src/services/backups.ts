@@ -27,9 +27,14 @@ import { apiError } from '../errors.ts';
 import { scrubSecrets } from '../logging.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Rollout, rolloutAllows } from '../rollout.ts';
-import type { BlobStore } from '../stores/blob.ts';
+import { type BlobStore, BlobStoreFullError } from '../stores/blob.ts';
 import { chooseSlot } from '../slots.ts';
-import { createObjectDropper, createStorageCap } from './storage.ts';
+import {
+  createFreeSpaceCheck,
+  createObjectDropper,
+  createStorageCap,
+  storageFull,
+} from './storage.ts';
 import type { BackupRow, MetadataStore, UserRow } from '../stores/metadata.ts';
 
 export { chooseSlot } from '../slots.ts';
@@ -57,6 +62,8 @@ export interface BackupLimits {
   maxTotalStorage: number;
   /** How long a PUT may still run after its URL expired (REQUEST_TIMEOUT). */
   inFlightGraceSec: number;
+  /** Free bytes a local store's disk keeps (MIN_FREE_SPACE). */
+  minFreeSpace: number;
   rollout: Rollout;
 }
 
@@ -94,12 +101,16 @@ export function createBackupService(deps: {
 }): BackupService {
   const { metadata, blobs, clock, random, metrics, logger, limits } = deps;
 
-  /** Runs a blob-store call; any failure is a 503 and the caller changes nothing. */
+  /**
+   * Runs a blob-store call; any failure is a 503 (a full store a 507) and the caller
+   * changes nothing.
+   */
   async function storage<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       logger.warn({ err, op: what, store: blobs.kind }, 'blob store call failed');
+      if (err instanceof BlobStoreFullError) throw storageFull('the blob store is full');
       throw apiError('storage_unavailable', undefined, { cause: err });
     }
   }
@@ -117,6 +128,7 @@ export function createBackupService(deps: {
   const urlDeadline = (createdAt: Date) =>
     new Date(createdAt.getTime() + limits.uploadUrlTtlSec * 1000);
   const cap = createStorageCap({ metadata, clock, maxTotalStorage: limits.maxTotalStorage });
+  const room = createFreeSpaceCheck({ metadata, blobs, minFreeSpace: limits.minFreeSpace });
 
   async function requireUser(userId: string): Promise<UserRow> {
     const user = await metadata.getUser(userId);
@@ -145,6 +157,7 @@ export function createBackupService(deps: {
       // The operator's total cap: what this upload adds once it replaces the backup in
       // the slot it would take now.
       const replaces = existing.find((b) => b.version === version)?.size ?? 0;
+      await room.check(body.backup_size);
       await cap.check(body.backup_size - replaces);
       // DESIGN.md "Server rules": the server names every key; opaque, no pubkey, new each time.
       const objectKey = `b/${Buffer.from(random(16)).toString('hex')}`;

@@ -6,15 +6,12 @@
  */
 import type { Clock } from '@noah-backup/core/clock';
 import type { Logger } from 'pino';
-import { apiError } from '../errors.ts';
+import { apiError, STORAGE_FULL_RETRY_AFTER_SEC } from '../errors.ts';
 import type { BlobStore } from '../stores/blob.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
 
 /** How long a total read from the database is reused (the cap is checked per upload). */
 export const USAGE_CACHE_MS = 10_000;
-
-/** `Retry-After` of a `storage_full` answer: space comes back when backups rotate. */
-export const STORAGE_FULL_RETRY_AFTER_SEC = 3600;
 
 /** The refusal of an upload for lack of space; `why` is public (no paths, no secrets). */
 export function storageFull(why: string) {
@@ -49,6 +46,32 @@ export function createStorageCap(deps: {
       if (growth > 0 && cached.bytes + growth > deps.maxTotalStorage)
         throw storageFull('the server has reached its storage limit');
       cached.bytes += Math.max(0, growth);
+    },
+  };
+}
+
+/**
+ * The free-space check of an upload (docs/OPERATIONS.md "A full disk"): refused when the
+ * disk of the fs blob store would keep less than `minFreeSpace` after it, or the disk
+ * of a local database has less than that — before the client uploads anything. Stores
+ * without a disk of their own (S3, PostgreSQL) are not checked.
+ *
+ * @param deps - the stores and MIN_FREE_SPACE
+ * @returns `check(size)`, which throws 507 `storage_full`
+ */
+export function createFreeSpaceCheck(deps: {
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  minFreeSpace: number;
+}): { check(size: number): Promise<void> } {
+  const free = async (store: { freeBytes?(): Promise<number> }) =>
+    store.freeBytes ? store.freeBytes().catch(() => Number.POSITIVE_INFINITY) : Infinity;
+  return {
+    async check(size) {
+      if ((await free(deps.blobs)) < size + deps.minFreeSpace)
+        throw storageFull("the server's disk has no room for this upload");
+      if ((await free(deps.metadata)) < deps.minFreeSpace)
+        throw storageFull("the server's database disk is full");
     },
   };
 }

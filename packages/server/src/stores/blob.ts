@@ -59,11 +59,28 @@ export interface BlobStore {
   /** Throws BlobStoreUnavailableError when the backend cannot answer (readiness). */
   ping(): Promise<void>;
   /**
+   * Free bytes on the disk holding the objects (the fs store); absent for stores that do
+   * not run out of space this way (S3). For readiness and the free-space check of uploads.
+   */
+  freeBytes?(): Promise<number>;
+  /**
    * Routes the server must mount for this store's URLs (the fs store serves its signed
    * URLs itself); undefined for stores whose URLs point elsewhere (S3).
    */
   readonly routes?: FastifyPluginAsync;
   close?(): Promise<void>;
+}
+
+/**
+ * The blob backend has no space left (a full disk, S3's 507 InsufficientStorage); the
+ * request may be retried later.
+ */
+export class BlobStoreFullError extends Error {
+  readonly code = 'storage_full';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BlobStoreFullError';
+  }
 }
 
 /** The blob backend failed or could not be reached; the request may be retried later. */

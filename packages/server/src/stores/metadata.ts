@@ -166,5 +166,10 @@ export interface MetadataStore extends PushStore {
   ): Promise<{ users: number; enabledUsers: number; backups: number; bytesStored: number }>;
   /** Throws when the database cannot answer (readiness). */
   ping(): Promise<void>;
+  /**
+   * Free bytes on the disk holding a local database file (SQLite, local libSQL);
+   * absent for remote databases. For readiness and the free-space check of uploads.
+   */
+  freeBytes?(): Promise<number>;
   close(): Promise<void>;
 }

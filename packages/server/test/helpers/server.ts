@@ -68,6 +68,8 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
       badTokenPerMinute: 10_000,
     },
     maxPendingUploads: 4,
+    // The test machine's /tmp may have little room; the disk-full tests set their own.
+    minFreeSpace: 1024 * 1024,
     ...overrides,
   };
 }

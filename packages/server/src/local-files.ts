@@ -1,11 +1,13 @@
 /**
- * Files only the server's user may read (docs/OPERATIONS.md "Running it"): the metadata
- * database holds push tokens and session hashes, the data directory the signing key and
- * the backups. New files and directories are created private; files an older version
- * left readable by others are tightened at start.
+ * The server's local files (docs/OPERATIONS.md "Running it", "A full disk"): only the
+ * server's user may read them — the metadata database holds push tokens and session
+ * hashes, the data directory the signing key and the backups — so new files and
+ * directories are created private and those an older version left readable by others
+ * are tightened at start; and how much room their disk has left.
  * @module
  */
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 
 /** Mode of private directories. */
 export const PRIVATE_DIR = 0o700;
@@ -56,4 +58,16 @@ export function preparePrivateDatabase(file: string, dir: string): void {
   // An empty file is a valid new database; 'a' never truncates an existing one.
   closeSync(openSync(file, 'a', PRIVATE_FILE));
   for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) restrictToOwner(f);
+}
+
+/**
+ * Bytes an unprivileged process can still write on the filesystem holding `dir`
+ * (statfs: available blocks × block size).
+ *
+ * @param dir - a directory on that filesystem
+ * @returns free bytes
+ */
+export async function freeBytesAt(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return s.bavail * s.bsize;
 }
