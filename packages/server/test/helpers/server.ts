@@ -184,11 +184,11 @@ export async function putRawObject(srv: TestServer, key: string, bytes: Uint8Arr
  */
 export async function buildPeer(
   srv: TestServer,
-  opts: { config?: Partial<ServerConfig>; blobs?: BlobStore } = {},
+  opts: { config?: Partial<ServerConfig>; blobs?: BlobStore; metadata?: MetadataStore } = {},
 ): Promise<FastifyInstance> {
   return buildServer({
     config: { ...srv.config, ...opts.config },
-    metadata: srv.metadata,
+    metadata: opts.metadata ?? srv.metadata,
     blobs: opts.blobs ?? srv.blobs,
     clock: srv.clock,
     logger: createLogger({ level: 'silent' }),
