@@ -45,6 +45,8 @@ export interface MetadataStoreOptions {
   newId?: () => string;
   /** PostgreSQL pool size (default 10). */
   maxConnections?: number;
+  /** PostgreSQL: how long a query waits for a connection, ms (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 async function open(
@@ -67,6 +69,7 @@ async function open(
     case 'postgres': {
       const db = openPostgres(target.url, {
         ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
+        ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
         // pg's error messages carry no password; the URL is not part of them.
         onIdleError: (err) => opts.logger?.warn({ err }, 'idle PostgreSQL connection failed'),
       });
