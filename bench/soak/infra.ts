@@ -157,26 +157,44 @@ export function serverInstance(
   };
 }
 
-/** Warnings and errors an instance logged (pino JSON lines), by message. */
-export function logSummary(file: string): { errors: Tally; warnings: Tally } {
+/** What an instance logged (pino JSON lines). */
+export interface LogSummary {
+  /** Errors by message (and uncaught errors' first lines). */
+  errors: Tally;
+  /** Warnings by message. */
+  warnings: Tally;
+  /** What its sweeper removed, summed over its `sweep done` lines. */
+  swept: Tally;
+}
+
+/** Reads an instance's log. */
+export function logSummary(file: string): LogSummary {
   const errors: Tally = {};
   const warnings: Tally = {};
+  const swept: Tally = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.startsWith('{')) {
       // Not pino: what reached stderr otherwise (an uncaught error's first line).
       if (/^\S*(error|exception)\b/i.test(line)) bump(errors, line.slice(0, 160));
       continue;
     }
-    let entry: { level?: number; msg?: string; err?: { code?: string; type?: string } };
+    let entry: {
+      level?: number;
+      msg?: string;
+      err?: { code?: string; type?: string };
+      sweep?: Record<string, number>;
+    };
     try {
       entry = JSON.parse(line);
     } catch {
       continue;
     }
+    if (entry.msg === 'sweep done' && entry.sweep)
+      for (const [k, v] of Object.entries(entry.sweep)) if (v) bump(swept, k, v);
     const cause = entry.err ? ` (${entry.err.code ?? entry.err.type ?? 'error'})` : '';
     const key = `${entry.msg ?? 'no message'}${cause}`;
     if ((entry.level ?? 0) >= 50) bump(errors, key);
     else if ((entry.level ?? 0) >= 40) bump(warnings, key);
   }
-  return { errors, warnings };
+  return { errors, warnings, swept };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { DeviceStats, FinalResult, Violation } from './device.ts';
+import type { LogSummary } from './infra.ts';
 import type { ProxyLog } from './proxy.ts';
 import {
   formatLatency,
@@ -33,7 +34,7 @@ export interface SoakFigures {
   /** The 1-minute load average every 10 s of the load; CPU of the proxies and S3 front. */
   machine: { load: number[]; infraCpuMs: number };
   faults: FaultEvent[];
-  logs: { name: string; errors: Tally; warnings: Tally }[];
+  logs: ({ name: string } & LogSummary)[];
   sweep: Record<string, number>;
   objects: number;
   orphans: string[];
@@ -105,7 +106,7 @@ export function formatReport(r: SoakFigures): string[] {
   out.push('', 'Server logs:');
   for (const l of r.logs)
     out.push(
-      `  ${l.name}: errors ${total(l.errors)} (${formatTally(l.errors)}); warnings ${total(l.warnings)} (${formatTally(l.warnings)})`,
+      `  ${l.name}: errors ${total(l.errors)} (${formatTally(l.errors)}); warnings ${total(l.warnings)} (${formatTally(l.warnings)}); its sweeper removed: ${formatTally(l.swept)}`,
     );
   const listed = r.finals.reduce((a, b) => a + b.listed, 0);
   out.push(

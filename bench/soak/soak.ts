@@ -198,7 +198,8 @@ export async function runSoak(
       ),
       PUBLIC_URL: api.url,
       TRUST_PROXY: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      // Info: the sweepers' results are logged at that level (few other lines are).
+      LOG_LEVEL: 'info',
       // Limits are per client or user; 200 devices at this pace stay under them, but a
       // retry storm after a kill must not turn into 429s that the soak would count.
       RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
