@@ -13,13 +13,16 @@
  * answer to `complete_upload` was lost), so a restore may bring back the last
  * acknowledged attempt or any later one, and nothing else: a digest that matches no
  * attempt is a corrupted backup; one that matches an attempt older than the last
- * acknowledged one is a lost backup. A restore that fails must leave the wallet as it
- * was (same digest).
+ * acknowledged one is a lost backup. A restore or verify may fail on the network, but
+ * not because the newest backup is older than one already seen, has no object in the
+ * bucket, or does not decrypt or check; and a restore that fails must leave the wallet
+ * as it was (same digest).
  * @module
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiClient, type ApiClient } from '@noah-backup/client/api-client';
+import { ApiError } from '@noah-backup/client/errors';
 import type { FetchFn } from '@noah-backup/client/http';
 import { type SessionKeys, createSessionKeys } from '@noah-backup/client/keys';
 import type { Logger } from '@noah-backup/client/logger';
@@ -80,6 +83,21 @@ export type Operation = 'backup' | 'restore' | 'verify' | 'fresh-restore';
 interface Attempt {
   digest: string;
   sequence: bigint | null;
+}
+
+/** Error codes that mean the bytes of a backup are damaged. */
+const DAMAGED = new Set([
+  'decryption_failed',
+  'not_a_backup',
+  'integrity_error',
+  'integrity_check_failed',
+  'unsafe_archive',
+]);
+
+/** An error's code, with the HTTP status when it is an answer (a 502 is not a 404). */
+export function outcomeOf(err: unknown): string {
+  const code = summarizeError(err).code;
+  return err instanceof ApiError ? `${code} (HTTP ${err.status})` : code;
 }
 
 export function newStats(): DeviceStats {
@@ -161,9 +179,18 @@ export async function createDevice(
     return i;
   };
 
-  const rollback = (err: unknown, what: string) => {
-    if (summarizeError(err).code === 'rollback_confirmation_required')
+  /**
+   * A failed restore or verify that says the newest backup is gone or damaged (a
+   * network failure says neither): an older backup served as the newest, no object
+   * behind a listed backup, or bytes that do not decrypt or check.
+   */
+  const judgeFailure = (err: unknown, what: string) => {
+    const code = summarizeError(err).code;
+    if (code === 'rollback_confirmation_required')
       v('lost', `${what}: the newest backup on the server is older than one this device saw`);
+    else if (err instanceof ApiError && err.status === 404)
+      v('lost', `${what}: ${outcomeOf(err)}: the newest backup cannot be found`);
+    else if (DAMAGED.has(code)) v('corrupt', `${what}: ${code}`);
   };
 
   /** A new phone on this seedphrase: empty state, no wallet, a new login. */
@@ -196,8 +223,8 @@ export async function createDevice(
       } catch (err) {
         // Whatever failed, the wallet must be as it was.
         if (walletDigest(wallet.dir) !== before)
-          v('wallet_damaged', `a failed restore (${summarizeError(err).code}) changed the wallet`);
-        rollback(err, 'restore');
+          v('wallet_damaged', `a failed restore (${outcomeOf(err)}) changed the wallet`);
+        judgeFailure(err, 'restore');
         throw err;
       } finally {
         wallet.open();
@@ -205,7 +232,10 @@ export async function createDevice(
       judge(walletDigest(wallet.dir), 'restore', true);
     },
     async verify(signal) {
-      const r = await own.manager.verifyBackup(undefined, { signal });
+      const r = await own.manager.verifyBackup(undefined, { signal }).catch((err: unknown) => {
+        judgeFailure(err, 'verify');
+        throw err;
+      });
       const acked = attempts[lastAck]?.sequence ?? null;
       if (acked !== null && (r.sequence === null || r.sequence < acked))
         v('lost', `verify: newest sequence ${r.sequence}, last acknowledged ${acked}`);
@@ -215,7 +245,7 @@ export async function createDevice(
       try {
         digest = await freshRestore(undefined, signal);
       } catch (err) {
-        rollback(err, 'fresh-restore');
+        judgeFailure(err, 'fresh-restore');
         throw err;
       }
       judge(digest, 'fresh-restore', true);
@@ -230,7 +260,7 @@ export async function createDevice(
       try {
         await ops[op](signal);
       } catch (err) {
-        outcome = summarizeError(err).code;
+        outcome = outcomeOf(err);
       }
       bump(stats.outcomes, `${op} ${outcome}`);
       addSamples(stats.durations, op, [performance.now() - start]);
@@ -244,10 +274,7 @@ export async function createDevice(
         try {
           digest = await freshRestore(b.backup_version);
         } catch (err) {
-          v(
-            'lost',
-            `final: backup ${b.backup_version} does not restore (${summarizeError(err).code})`,
-          );
+          v('lost', `final: backup ${b.backup_version} does not restore (${outcomeOf(err)})`);
           continue;
         }
         found.push(judge(digest, `final, backup ${b.backup_version}`, n === 0));
