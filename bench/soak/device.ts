@@ -181,14 +181,14 @@ export async function createDevice(
 
   /**
    * A failed restore or verify that says the newest backup is gone or damaged (a
-   * network failure says neither): an older backup served as the newest, no object
-   * behind a listed backup, or bytes that do not decrypt or check.
+   * network failure says neither): an older backup served as the newest, no backup or
+   * no object where an acknowledged one should be, or bytes that do not decrypt or check.
    */
   const judgeFailure = (err: unknown, what: string) => {
     const code = summarizeError(err).code;
     if (code === 'rollback_confirmation_required')
       v('lost', `${what}: the newest backup on the server is older than one this device saw`);
-    else if (err instanceof ApiError && err.status === 404)
+    else if (err instanceof ApiError && err.status === 404 && lastAck >= 0)
       v('lost', `${what}: ${outcomeOf(err)}: the newest backup cannot be found`);
     else if (DAMAGED.has(code)) v('corrupt', `${what}: ${code}`);
   };
