@@ -66,7 +66,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): SoakOptions {
     killEverySec: num('SOAK_KILL_EVERY', 120),
     dbDropAtSec: num('SOAK_DB_DROP_AT', Math.round(seconds * 0.55)),
     cut: { upload: num('SOAK_CUT_UPLOADS', 0.2), download: num('SOAK_CUT_DOWNLOADS', 0.1) },
-    rampSec: Math.min(30, seconds / 4),
+    rampSec: Math.round(Math.min(30, seconds / 4)),
     build: true,
     keep: env.SOAK_KEEP === '1',
   };
