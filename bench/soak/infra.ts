@@ -29,6 +29,8 @@ export interface Database {
 /** Starts (or reuses) a cluster and creates a fresh database in it. */
 export async function startDatabase(): Promise<Database> {
   const teardown = await startThrowawayPostgres();
+  // Stopped even if the soak dies of an uncaught error (the stop is synchronous).
+  process.once('exit', teardown);
   const admin = process.env.NOAH_TEST_PG_URL!;
   const name = `noah_soak_${randomBytes(6).toString('hex')}`;
   const run = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
@@ -55,6 +57,7 @@ export async function startDatabase(): Promise<Database> {
       }),
     async stop() {
       await run((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => {});
+      process.removeListener('exit', teardown);
       teardown();
     },
   };
