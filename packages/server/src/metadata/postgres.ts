@@ -35,5 +35,12 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Kysely<Me
   });
   // An idle client's error is emitted on the pool; unhandled it would crash the process.
   pool.on('error', (err) => opts.onIdleError?.(err));
+  // pg-pool listens for a client's errors only while it is idle; a client checked out
+  // when the server ends its session (restart, failover, pg_terminate_backend) emits
+  // 'error' with no listener, which would end the process. The query in flight fails
+  // on its own and the pool drops the broken client (docs/OPERATIONS.md).
+  pool.on('connect', (client) => {
+    client.on('error', (err) => opts.onIdleError?.(err));
+  });
   return new Kysely<MetadataDb>({ dialect: new PostgresDialect({ pool }) });
 }
