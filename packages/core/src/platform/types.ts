@@ -1,8 +1,10 @@
 /**
  * The platform seam: the few primitives `core` takes from the host instead of pure
  * JavaScript, because the host's native code is much faster (AES-GCM, PBKDF2, zlib).
- * Two implementations share this shape: `node.ts` (node:crypto, node:zlib) and `web.ts`
- * (WebCrypto, CompressionStream). `#platform` picks one by the `node` export condition.
+ * Four implementations share this shape: `node.ts` (node:crypto, node:zlib), `web.ts`
+ * (WebCrypto, CompressionStream), `react-native.ts` (react-native-quick-crypto, pako) and
+ * `js.ts` (pure JavaScript, for any engine). `#platform` picks the first three by export
+ * condition (`react-native`, then `node`, else web); nothing selects `js.ts` implicitly.
  * @module
  */
 
@@ -124,7 +126,7 @@ export interface HmacSha256 {
 /** What each platform file exports (also as a `platform` object of this type). */
 export interface Platform {
   /** Engine name, for diagnostics and the differential test. */
-  readonly name: 'node' | 'web';
+  readonly name: 'node' | 'web' | 'react-native' | 'js';
   /**
    * Binds AES-256-GCM to a 32-byte key. The key bytes are copied; the caller may wipe
    * its own buffer right after the call.

@@ -1,7 +1,8 @@
 /**
- * Zstandard (RFC 8878) for the web platform: decompression with fzstd, a pure-JavaScript
- * decoder (no WebAssembly, so it also runs where WebAssembly is not allowed), and no
- * compressor (web writers use deflate; FORMAT.md §5.4 lets writers choose).
+ * Zstandard (RFC 8878) for the web and React Native platforms: decompression with fzstd,
+ * a pure-JavaScript decoder (no WebAssembly, so it also runs where WebAssembly is not
+ * allowed, Hermes included), and no compressor (these writers use deflate; FORMAT.md §5.4
+ * lets writers choose).
  * @module
  */
 import { Decompress } from 'fzstd';
@@ -11,20 +12,26 @@ import { checkCap, checkOutput, slices, zstdSliceSize } from './common.ts';
 import type { InflateOptions, ZstdOptions } from './types.ts';
 
 /**
+ * A zstd compressor for a platform that has none: its stream throws at its first step.
+ * @param where - the platform, for the message ("the web platform")
+ * @returns a `zstdCompress` that always throws UnsupportedCompressionError
+ */
+export function noZstdCompressor(
+  where: string,
+): (source: AsyncIterable<Uint8Array>, opts: ZstdOptions) => AsyncGenerator<Uint8Array> {
+  // biome-ignore lint/correctness/useYield: a stream that fails at its first step, by design
+  return async function* () {
+    throw new UnsupportedCompressionError(
+      `zstd compression is not available on ${where}: use deflate`,
+    );
+  };
+}
+
+/**
  * No zstd compressor on this platform: the stream throws at its first step.
  * @throws UnsupportedCompressionError always
  */
-export function zstdCompress(
-  _source: AsyncIterable<Uint8Array>,
-  _opts: ZstdOptions,
-): AsyncGenerator<Uint8Array> {
-  // biome-ignore lint/correctness/useYield: a stream that fails at its first step, by design
-  return (async function* () {
-    throw new UnsupportedCompressionError(
-      'zstd compression is not available on the web platform: use deflate',
-    );
-  })();
-}
+export const zstdCompress = noZstdCompressor('the web platform');
 
 /** The web platform cannot compress with zstd. */
 export async function zstdCompressAvailable(): Promise<boolean> {
