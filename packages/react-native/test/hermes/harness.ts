@@ -73,11 +73,12 @@ function reactNativeBabel(): Plugin {
 }
 
 /**
- * Bundles the runner: one script for Hermes, with `#platform` pointing at the runner's
- * platform (core's pure-JavaScript one).
+ * Bundles the runner (or another entry of this folder): one script for Hermes, with
+ * `#platform` pointing at the runner's platform (core's pure-JavaScript one).
+ * @param entry - the entry file, default `runner.ts`
  * @returns the script's text
  */
-export async function bundleRunner(): Promise<string> {
+export async function bundleRunner(entry = join(HERE, 'runner.ts')): Promise<string> {
   checkTools();
   const platform: Plugin = {
     name: 'platform',
@@ -86,7 +87,7 @@ export async function bundleRunner(): Promise<string> {
     },
   };
   const result = await build({
-    entryPoints: [join(HERE, 'runner.ts')],
+    entryPoints: [entry],
     bundle: true,
     format: 'iife',
     platform: 'neutral',
@@ -100,7 +101,7 @@ export async function bundleRunner(): Promise<string> {
 }
 
 /** The prelude: the vectors, the host's PBKDF2 table (or recorder), the shims. */
-function prelude(vectors: HostVector[], table: Record<string, string> | undefined): string {
+export function prelude(vectors: HostVector[], table: Record<string, string> | undefined): string {
   const host = table
     ? `var NOAH_TABLE = ${JSON.stringify(table)};
 var NOAH_HOST = { pbkdf2Sha256: function (k) {
