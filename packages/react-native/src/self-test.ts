@@ -72,7 +72,13 @@ export async function runSelfTest(opts: SelfTestOptions = {}): Promise<SelfTestR
     const b = secureRandom(32);
     if (a.every((x) => x === 0) || bytesToHex(a) === bytesToHex(b))
       throw new Error('crypto.getRandomValues returned repeated or zero bytes');
-    return '32 bytes twice, distinct';
+    // More than one getRandomValues call (65,536 bytes each): every call must fill its
+    // own part of the buffer, not the start of it.
+    const big = secureRandom(3 * 65536 + 100);
+    for (let off = 0; off < big.length; off += 65536)
+      if (big.subarray(off, off + 64).every((x) => x === 0))
+        throw new Error(`crypto.getRandomValues left bytes ${off}.. unfilled`);
+    return `32 bytes twice, distinct; ${big.length} bytes over 4 calls, each part filled`;
   });
   const keyring = await createKeyring(SELF_TEST_MNEMONIC);
   try {
