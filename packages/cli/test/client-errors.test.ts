@@ -53,7 +53,11 @@ async function readOnlyDir(path: string): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'noah-cli-errors-'));
-  srv = await startTestServer({ metadataKind: 'sqlite', blobKind: 'fs' });
+  srv = await startTestServer({
+    metadataKind: 'sqlite',
+    blobKind: 'fs',
+    config: { maxBackupSize: 8 * 2 ** 20 },
+  });
   // Something else listening: answers every request with a plain-text 404.
   other = createServer((req, res) => {
     req.resume();
@@ -193,6 +197,30 @@ describe('the wrong server: exit 4 and a hint about --server', () => {
     const hint = expectOneLine(r, 4, 'not_found');
     expect(hint).toBe(
       `hint: --server is the server's base URL, without a path: try --server ${srv.url}`,
+    );
+  });
+});
+
+describe('a backup the server lists but its store no longer holds', () => {
+  it('restore: exit 5 and backup_not_found, not "is this a Noah Backup server?"', async () => {
+    const m = join(dir, 'gone.txt');
+    await writeFile(m, `${generateMnemonic(wordlist)}\n`, { mode: 0o600 });
+    const as = ['--mnemonic-file', m, '--state', join(dir, 'st-gone')];
+    await createDemoWallet(join(dir, 'w-gone'), { sizeMb: 1 });
+    const keys = async () => {
+      const out: string[] = [];
+      for await (const o of srv.blobs.list('')) out.push(o.key);
+      return out;
+    };
+    const old = new Set(await keys());
+    const backup = await cli(['backup', '--data', 'w-gone', ...as]);
+    expect(backup.code, backup.stderr).toBe(0);
+    const added = (await keys()).filter((k) => !old.has(k));
+    expect(added).toHaveLength(1);
+    await srv.blobs.delete(added[0]!);
+    const r = await cli(['restore', '--to', 'r-gone', ...as]);
+    expect(expectOneLine(r, 5, 'backup_not_found')).toBe(
+      'hint: run `noah-backup list` to see the backups',
     );
   });
 });
