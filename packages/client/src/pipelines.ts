@@ -334,7 +334,7 @@ export async function openRemote(
   if (opened.header) {
     if (opened.header.payloadKind === 'raw') {
       await close();
-      throw new NoahError('not_a_wallet_archive', 'the backup does not hold a wallet archive');
+      throw new NoahError('foreign_wallet', 'the backup does not hold a wallet archive');
     }
     kind = opened.header.payloadKind;
   }

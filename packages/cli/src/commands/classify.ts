@@ -35,7 +35,6 @@ const INTEGRITY = new Set([
   'unsupported_payload_kind',
   'malformed_manifest',
   'limit_exceeded',
-  'not_a_wallet_archive',
 ]);
 
 /** What {@link classify} says about an error. */
@@ -152,6 +151,11 @@ export function classify(err: unknown, server: string): Classified {
     return {
       exit: EXIT.integrity,
       hint: 'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',
+    };
+  if (code === 'foreign_wallet')
+    return {
+      exit: EXIT.integrity,
+      hint: 'the backup is intact but holds no wallet this client restores (another kind of wallet, or not a wallet archive); nothing was changed',
     };
   if (INTEGRITY.has(code))
     return {

@@ -10,9 +10,9 @@
  * The caller decides per entry, once the guards admitted it, whether to keep the file's
  * bytes; it may throw to stop reading (a wallet that is not this one's).
  *
- * Errors: a guard's refusal is `unsafe_archive` (the rule, never a name); a malformed
- * archive (bad checksum, truncated, a size that lies, bad deflate data) is
- * {@link ArchiveError} (`corrupt_archive`).
+ * Errors: every refusal is `unsafe_archive`: a guard's names the rule (never a name); a
+ * malformed archive (bad checksum, truncated, a size that lies, bad deflate data) is
+ * {@link ArchiveError}.
  * @module
  */
 import {

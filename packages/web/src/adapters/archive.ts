@@ -19,11 +19,12 @@ export interface ArchiveEntry {
 
 /**
  * The archive is malformed: damaged (a bad checksum, truncated, a size that lies), not
- * merely of another wallet. The message names no entry and no secret.
+ * merely of another wallet. `unsafe_archive`, the code of every archive refusal, as on
+ * Node. The message names no entry and no secret.
  */
 export class ArchiveError extends NoahError {
   constructor(message: string) {
-    super('corrupt_archive', `the backup archive is damaged: ${message}`);
+    super('unsafe_archive', `the backup archive is damaged: ${message}`);
   }
 }
 

@@ -37,10 +37,10 @@ export function loadSqlite(): Promise<SqlJsStatic> {
   return engine;
 }
 
-/** A database in an archive failed its checks. */
+/** A database in an archive failed its checks: `integrity_check_failed`, as on Node. */
 export class CorruptDatabaseError extends NoahError {
   constructor(message: string) {
-    super('corrupt_database', message);
+    super('integrity_check_failed', message);
   }
 }
 

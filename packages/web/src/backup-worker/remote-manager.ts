@@ -166,7 +166,7 @@ export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): Bac
     manager,
     terminate() {
       worker.terminate();
-      rpc.failAll(new NoahError('worker_stopped', 'the backup worker was stopped'));
+      rpc.failAll(new NoahError('aborted', 'the backup worker was stopped'));
     },
   };
 }
