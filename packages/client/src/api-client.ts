@@ -176,7 +176,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
         what,
         attempt,
         delayMs,
-        code: (error as { code?: string }).code ?? 'unknown',
+        code: (error as { code?: string }).code ?? 'unexpected',
       }),
   });
 

@@ -276,7 +276,7 @@ async function giveBack(ctx: PipelineContext, s3Key: string): Promise<void> {
     await ctx.api.cancelUpload({ s3_key: s3Key }, { signal: controller.signal });
   } catch (err) {
     ctx.logger.warn('could not cancel the abandoned upload', {
-      code: (err as { code?: string }).code ?? 'unknown',
+      code: (err as { code?: string }).code ?? 'unexpected',
     });
   } finally {
     clearTimeout(timer);

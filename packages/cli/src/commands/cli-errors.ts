@@ -6,6 +6,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type { CatalogCode } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
 
 /** Exit codes of the CLI (documented in each command's `--help`). */
@@ -24,7 +25,7 @@ export const EXIT = {
 export class CliError extends NoahError {
   readonly exit: number;
   readonly hint: string | null;
-  constructor(code: string, message: string, opts: { exit: number; hint?: string | null }) {
+  constructor(code: CatalogCode, message: string, opts: { exit: number; hint?: string | null }) {
     super(code, message);
     this.exit = opts.exit;
     this.hint = opts.hint ?? null;
