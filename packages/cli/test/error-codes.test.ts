@@ -2,8 +2,11 @@
  * The CLI's exit codes and hints derive from the error catalog (core error-catalog.ts):
  * every code has the exit code of its class, each class's exit code is in the documented
  * table (EXIT_HELP), the exit codes the commands had before the catalog are kept (the
- * one change listed).
+ * one change listed), docs/API.md "Client error codes" is the catalog as generated, and
+ * the README gives each class its exit code.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ApiError } from '@noah-backup/client/errors';
 import type { ErrorCode } from '@noah-backup/core/api';
 import {
@@ -15,6 +18,7 @@ import {
 import { NoahError } from '@noah-backup/core/errors';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOG as SERVER_CATALOG } from '../../server/src/errors.ts';
+import { BEGIN, END, renderErrorCodes } from '../../../scripts/error-codes.ts';
 import { classify } from '../src/commands/classify.ts';
 import { EXIT_OF_CLASS } from '../src/commands/cli-errors.ts';
 import { EXIT_HELP } from '../src/commands/client-support.ts';
@@ -153,4 +157,24 @@ describe('exit codes from the error catalog', () => {
     });
     expect(classify(newer(507), SERVER).exit).toBe(4);
   });
+});
+
+it('docs/API.md lists the catalog as scripts/error-codes.ts renders it', () => {
+  const doc = readFileSync(resolve(import.meta.dirname, '../../../docs/API.md'), 'utf8');
+  const start = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END);
+  expect(start, 'the generated section is in docs/API.md').toBeGreaterThan(0);
+  expect(
+    doc.slice(start, end + END.length),
+    'run `npx tsx scripts/error-codes.ts` to regenerate it',
+  ).toBe(renderErrorCodes());
+});
+
+it('the README gives each class the exit code the CLI uses', () => {
+  const readme = readFileSync(resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Error codes'), readme.indexOf('## Benchmarks'));
+  for (const [cls, exit] of Object.entries(EXIT_OF_CLASS)) {
+    const named = new RegExp(`\`${cls}\`[^(]*\\(exit (\\d)\\)`).exec(section);
+    expect(named?.[1], cls).toBe(String(exit));
+  }
 });

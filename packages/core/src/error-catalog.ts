@@ -42,7 +42,7 @@ export const ERROR_CLASSES: Readonly<Record<ErrorClass, string>> = {
     'a limit or policy of the server refuses it (size limit, uploads in progress, rollout): nothing changed',
   cancelled: 'stopped on purpose (cancelled, interrupted): nothing changed',
   internal:
-    'a step of the exchange failed in a way the user cannot fix (a bug here or on the server, or something in between): try again, report it if it persists',
+    'a bug here or on the server, or something in between altered the exchange: try again; report it if it persists',
 };
 
 /** One entry: the code's class and what it means, in a line. */
@@ -68,7 +68,7 @@ const API_CODES = {
   upload_incomplete: ['internal', 'the object was not uploaded before its completion'],
   size_mismatch: ['internal', 'the uploaded object does not have the declared size'],
   conflict: ['internal', 'an object was already stored with this upload URL'],
-  backup_too_large: ['refused', "the backup is over the server's size limit; nothing was sent"],
+  backup_too_large: ['refused', "the backup is over the server's size limit; nothing was uploaded"],
   quota_exceeded: ['refused', 'too many uploads of this user in progress'],
   payload_too_large: ['internal', 'the request body is too large'],
   unsupported_media_type: ['internal', 'the request body is not JSON'],
@@ -89,7 +89,7 @@ const CLIENT_CODES = {
   not_a_backup: ['integrity', 'not a Noah backup in any format this client knows'],
   unsupported_version: ['integrity', 'a format version this client cannot read (a newer one)'],
   unsupported_payload_kind: ['integrity', 'a payload kind this client cannot read (a newer one)'],
-  malformed_manifest: ['integrity', "an incremental backup's manifest breaks FORMAT.md §8.6"],
+  malformed_manifest: ['integrity', "an incremental backup's manifest breaks docs/FORMAT.md §8.6"],
   limit_exceeded: ['integrity', 'the backup expands past a cap (plaintext, entries, manifest)'],
   decryption_failed: ['auth', 'wrong seedphrase, or the backup is corrupted or was tampered with'],
   invalid_mnemonic: ['auth', 'the seedphrase is not a valid BIP39 mnemonic'],
@@ -112,7 +112,7 @@ const CLIENT_CODES = {
   not_a_wallet: ['usage', 'the wallet data directory holds no wallet to back up'],
   corrupt_wallet_database: ['integrity', 'a database of the wallet here is damaged'],
   integrity_check_failed: ['integrity', 'a database in the backup fails its integrity check'],
-  unsafe_archive: ['integrity', 'the archive is malformed or holds entries refused'],
+  unsafe_archive: ['integrity', 'the archive is malformed, or holds entries a restore refuses'],
   restore_conflict: ['integrity', 'an interrupted restore left two wallets to choose from'],
   target_not_a_wallet: ['usage', 'the restore target holds files but no wallet'],
   invalid_data_dir: ['usage', 'the wallet data directory is not a directory'],
