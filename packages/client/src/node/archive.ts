@@ -80,6 +80,10 @@ async function produceTar(
       );
     });
     done.catch(() => {}); // observed below; avoid an unhandled rejection meanwhile
+    // An abort mid-file destroys the pack, which destroys this entry with the abort and
+    // emits it as 'error': reported through `done` and the pack, so without a listener
+    // here it would be an uncaught exception that ends the process.
+    sink.on('error', () => {});
     const rs = createReadStream(e.source, { highWaterMark: READ_CHUNK });
     try {
       for await (const chunk of rs) {
