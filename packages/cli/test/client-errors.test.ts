@@ -108,7 +108,7 @@ function expectOneLine(r: Run, exit: number, code: string): string {
     new RegExp(`^noah-backup( serve| admin \\S+)?: error: .*\\[${code}\\]$`),
   );
   expect(lines[1]).toMatch(/^hint: /);
-  expect(r.stderr).not.toMatch(/\n\s+at |ENOENT:|EROFS:|EACCES:/);
+  expect(r.stderr).not.toMatch(/\n\s+at |ENOENT:|ENOTDIR:|EROFS:|EACCES:/);
   return lines[1]!;
 }
 
@@ -261,12 +261,17 @@ it('a seedphrase file others can read gets a warning line, not an error', async 
 });
 
 describe('every command, as a new user would try it', () => {
-  it('backup of a directory that does not exist, restore over a file: exit 2 and a hint', async () => {
+  it('backup of a directory that does not exist or of a file, restore over a file: exit 2 and a hint', async () => {
     const none = await cli(['backup', '--data', 'nothere', ...user('st')]);
     expect(expectOneLine(none, 2, 'not_a_wallet')).toContain(
       '--data must be the wallet data directory',
     );
     await writeFile(join(dir, 'a-file'), 'x');
+    const notDir = await cli(['backup', '--data', 'a-file', ...user('st')]);
+    expect(expectOneLine(notDir, 2, 'not_a_wallet')).toContain(
+      '--data must be the wallet data directory',
+    );
+    expect(notDir.stderr).toContain('a-file is not a directory');
     const file = await cli(['restore', '--to', 'a-file', ...user('st')]);
     expect(expectOneLine(file, 2, 'invalid_data_dir')).toContain('--to DIR');
   });
