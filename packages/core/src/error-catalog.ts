@@ -123,6 +123,7 @@ const CLIENT_CODES = {
   usage: ['usage', 'bad arguments or options'],
   file_not_found: ['usage', 'a path given does not exist'],
   is_a_directory: ['usage', 'a path given is a directory, not a file'],
+  target_is_mount_point: ['usage', 'restore: the target is a mount point, which cannot be swapped'],
   target_not_empty: ['usage', 'demo-wallet: the directory is not empty'],
   not_writable: ['environment', 'a path cannot be written (read-only, permissions)'],
   permission_denied: ['environment', 'a path cannot be read (permissions)'],

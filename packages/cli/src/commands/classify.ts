@@ -7,6 +7,7 @@
  * code does not compile without one (null says "no hint" on purpose).
  * @module
  */
+import { join } from 'node:path';
 import type { CatalogCode } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
 import { CliError, describeFsError, EXIT, exitCodeOf } from './cli-errors.ts';
@@ -161,6 +162,11 @@ const HINTS: Readonly<Record<CatalogCode, Hint>> = {
     'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',
   target_not_a_wallet:
     'restore into a new or empty directory, or add --force to replace it (its files are then moved aside, not deleted)',
+  target_is_mount_point: (err) => {
+    const path = field(err, 'path');
+    const inside = typeof path === 'string' ? join(path, 'wallet') : 'DIR/wallet';
+    return `restore into a directory inside the volume, e.g. --to ${inside}, or mount the volume one level up (docs/WALLET.md §3)`;
+  },
   invalid_data_dir:
     'name the wallet data directory itself: --data DIR (backup) must exist, --to DIR (restore) must be a directory or not exist yet',
   insufficient_space:

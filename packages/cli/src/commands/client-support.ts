@@ -27,7 +27,8 @@ Exit codes:
   1    other failure (a path that cannot be written, no disk space, a backup over the
        server's limit, another backup or restore running with this --state)
   2    usage error (bad arguments, no seedphrase, a file that does not exist, a --data
-       directory that is no wallet, a --to directory holding other files without --force)
+       directory that is no wallet, a --to directory holding other files without --force
+       or that is a mount point)
   3    authentication failed, wrong seedphrase, or the backup cannot be decrypted
   4    network error, server unavailable, or no Noah Backup server at --server
   5    not found (no such backup, or it was replaced during the download)

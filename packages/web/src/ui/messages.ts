@@ -200,6 +200,10 @@ export const MESSAGES: Readonly<Record<CatalogCode, Message>> = {
   usage: { title: 'That request was not understood.', next: 'Check it, then try again.' },
   file_not_found: { title: 'That file does not exist.', next: 'Check its name and place.' },
   is_a_directory: { title: 'That is a folder, not a file.', next: 'Choose a file.' },
+  target_is_mount_point: {
+    title: 'The wallet folder is a mount point, which cannot be replaced in one step.',
+    next: 'Restore into a folder inside it.',
+  },
   target_not_empty: {
     title: 'That folder is not empty.',
     next: 'Choose an empty or new folder. Nothing was written.',
