@@ -167,6 +167,14 @@ describe('paths that cannot be written', () => {
     expect(hint).toContain('--state DIR');
   });
 
+  it('a file where --state or the parent of --to should be a directory: exit 2, names it', async () => {
+    await writeFile(join(dir, 'plain-file'), 'x');
+    const state = await cli(['list', '--mnemonic-file', mnemonicFile, '--state', 'plain-file']);
+    expect(expectOneLine(state, 2, 'not_a_directory')).toContain('--state DIR names a directory');
+    const to = await cli(['restore', '--to', 'plain-file/w', ...user('st')]);
+    expect(expectOneLine(to, 2, 'not_a_directory')).toContain('--to DIR names a directory');
+  });
+
   it('decrypt into a read-only directory', async () => {
     const r = await cli(['decrypt', mnemonicFile, join(readOnly, 'out')], {
       NOAH_MNEMONIC: 'abandon '.repeat(11).concat('about'),

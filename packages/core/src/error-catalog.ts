@@ -124,6 +124,7 @@ const CLIENT_CODES = {
   file_not_found: ['usage', 'a path given does not exist'],
   is_a_directory: ['usage', 'a path given is a directory, not a file'],
   target_is_mount_point: ['usage', 'restore: the target is a mount point, which cannot be swapped'],
+  not_a_directory: ['usage', 'a path names a file where the command needs a directory'],
   target_not_empty: ['usage', 'demo-wallet: the directory is not empty'],
   not_writable: ['environment', 'a path cannot be written (read-only, permissions)'],
   permission_denied: ['environment', 'a path cannot be read (permissions)'],

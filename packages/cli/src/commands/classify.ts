@@ -177,6 +177,7 @@ const HINTS: Readonly<Record<CatalogCode, Hint>> = {
   usage: 'run with --help for usage',
   file_not_found: 'check the path: relative paths start from the current directory',
   is_a_directory: 'name a file, not a directory',
+  not_a_directory: 'name a directory, not a file',
   target_not_empty: 'choose a new directory; nothing was written',
   not_writable: 'give a path on a writable file system, or fix its permissions',
   permission_denied: 'check the permissions of the path',

@@ -4,7 +4,7 @@
  * into one such line instead of Node's errno text.
  * @module
  */
-import { access, constants } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type CatalogCode, type ErrorClass, errorClass } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
@@ -139,8 +139,10 @@ export async function ensureWritableDir(dir: string, option: string): Promise<vo
   for (;;) {
     try {
       await access(at, constants.W_OK);
+      await ensureNotFile(at, option);
       return;
     } catch (err) {
+      if (err instanceof CliError) throw err;
       const code = errnoOf(err);
       if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(at) !== at) {
         at = dirname(at);
@@ -149,6 +151,23 @@ export async function ensureWritableDir(dir: string, option: string): Promise<vo
       throw fileError(err, at, 'write', option);
     }
   }
+}
+
+/**
+ * Refuses a path that exists and is not a directory where the command needs one (a file
+ * given as `--state`, or inside the path of `--to`), before it surfaces as `ENOTDIR`.
+ * @param path - an absolute path
+ * @param option - the option that named it, for the hint
+ * @throws CliError `not_a_directory` (exit 2)
+ */
+export async function ensureNotFile(path: string, option: string): Promise<void> {
+  const st = await stat(path).catch(() => null);
+  if (st && !st.isDirectory())
+    throw new CliError(
+      'not_a_directory',
+      `${path} is a file, not a directory`,
+      `${option} names a directory: a new one, or one that exists`,
+    );
 }
 
 /** The file-system error of a path we cannot attribute to an option: still one line. */

@@ -13,7 +13,7 @@ import type { ApiClient } from '@noah-backup/client/api-client';
 import type { Logger } from '@noah-backup/client/logger';
 import type { BackupManager } from '@noah-backup/client/manager';
 
-import { CliError, ensureWritableDir, fileError, UsageError } from './cli-errors.ts';
+import { CliError, ensureNotFile, ensureWritableDir, fileError, UsageError } from './cli-errors.ts';
 
 export { EXIT, UsageError } from './cli-errors.ts';
 
@@ -181,6 +181,7 @@ export async function openSession(
   // A read-only path would otherwise fail late, as "not enough free disk space" (a
   // read-only mount reports no free blocks) or a raw ENOENT from mkdir.
   if (extra.writesState) await ensureWritableDir(opts.state, '--state DIR');
+  else await ensureNotFile(resolve(opts.state), '--state DIR');
   if (extra.writesData && dataDir !== undefined) {
     await ensureWritableDir(dirname(resolve(dataDir)), extra.writesData);
     await ensureNotAFile(dataDir, extra.writesData);

@@ -204,6 +204,10 @@ export const MESSAGES: Readonly<Record<CatalogCode, Message>> = {
     title: 'The wallet folder is a mount point, which cannot be replaced in one step.',
     next: 'Restore into a folder inside it.',
   },
+  not_a_directory: {
+    title: 'A file stands where a folder is needed.',
+    next: 'Choose a folder.',
+  },
   target_not_empty: {
     title: 'That folder is not empty.',
     next: 'Choose an empty or new folder. Nothing was written.',
