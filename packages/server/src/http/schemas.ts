@@ -229,6 +229,17 @@ export const statusResponse = {
   properties: { status: { type: 'string' } },
 } as const;
 
+/** `GET /ready`: ready, and whether local disks have room for uploads. */
+export const readyResponse = {
+  type: 'object',
+  required: ['status', 'uploads'],
+  properties: {
+    status: { type: 'string' },
+    uploads: { type: 'boolean' },
+    reason: { type: 'string' },
+  },
+} as const;
+
 /** Error responses every authenticated route can give, for OpenAPI. */
 export function errorResponses(...statuses: number[]): Record<number, typeof errorSchema> {
   return Object.fromEntries(statuses.map((s) => [s, errorSchema]));
