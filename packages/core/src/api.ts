@@ -134,10 +134,13 @@ export interface SettingsResponse {
   max_backup_size?: number;
 }
 
-/** `POST /v0/backup/report` request: the client's outcome of a backup or restore. */
+/**
+ * `POST /v0/backup/report` request: the client's outcome of a backup, a restore or a
+ * verification of a stored backup.
+ */
 export interface ReportRequest {
   notification_id?: string;
-  kind: 'backup' | 'restore';
+  kind: 'backup' | 'restore' | 'verify';
   status: 'success' | 'failure';
   /** A short error code or sentence; never a secret. */
   error?: string;

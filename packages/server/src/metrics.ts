@@ -24,7 +24,8 @@ export interface Metrics {
   backupsFailed: Counter<'reason'>;
   /** Bytes of completed uploads (a counter; the stored total is `noah_bytes_stored`). */
   bytesUploaded: Counter;
-  clientReports: Counter<'kind' | 'status'>;
+  /** `kind`: backup, restore, verify; `error` on failures only (src/metrics-reports.ts). */
+  clientReports: Counter<'kind' | 'status' | 'error'>;
   sweptObjects: Counter<'reason'>;
 }
 
@@ -116,8 +117,8 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
     }),
     clientReports: new Counter({
       name: 'noah_client_reports_total',
-      help: 'Backup/restore outcomes reported by clients',
-      labelNames: ['kind', 'status'],
+      help: 'Backup, restore and verification outcomes reported by clients, by error code',
+      labelNames: ['kind', 'status', 'error'],
       registers,
     }),
     sweptObjects: new Counter({

@@ -348,7 +348,10 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
       expect(r.body).toMatchObject({ code: 'bad_request' });
     }
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
-    expect(metrics).toMatch(/noah_client_reports_total\{kind="backup",status="failure"\} 1/);
+    // Free text is not a label: counted under `other` (test/metrics-reports.test.ts).
+    expect(metrics).toMatch(
+      /noah_client_reports_total\{kind="backup",status="failure",error="other"\} 1/,
+    );
   });
 
   it('limits live pending uploads per user (429 quota_exceeded) until they expire', async () => {

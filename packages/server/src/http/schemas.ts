@@ -209,9 +209,13 @@ export const reportBody = {
   required: ['kind', 'status'],
   properties: {
     notification_id: { type: 'string', minLength: 1, maxLength: 128 },
-    kind: { type: 'string', enum: ['backup', 'restore'] },
+    kind: { type: 'string', enum: ['backup', 'restore', 'verify'] },
     status: { type: 'string', enum: ['success', 'failure'] },
-    error: { type: 'string', maxLength: 500, description: 'Short error code or sentence.' },
+    error: {
+      type: 'string',
+      maxLength: 500,
+      description: 'Short error code (counted by code) or sentence.',
+    },
   },
 } as const;
 

@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import { apiError } from '../errors.ts';
 import { scrubSecrets } from '../logging.ts';
 import type { Metrics } from '../metrics.ts';
+import { countReport } from '../metrics-reports.ts';
 import { type Rollout, rolloutAllows } from '../rollout.ts';
 import { type BlobStore, BlobStoreFullError } from '../stores/blob.ts';
 import { chooseSlot } from '../slots.ts';
@@ -302,7 +303,7 @@ export function createBackupService(deps: {
     },
 
     async report(userId, body) {
-      metrics.clientReports.inc({ kind: body.kind, status: body.status });
+      countReport(metrics, body);
       logger.info(
         {
           userId,
