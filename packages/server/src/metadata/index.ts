@@ -22,6 +22,7 @@ import { openPostgres } from './postgres.ts';
 import { type MetadataDb, postgresFlavor, type SqlFlavor, sqliteFlavor } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
 import { pushJobMethods } from './push-jobs.ts';
+import { storageStatsMethods } from './storage-stats.ts';
 import { triggerMethods } from './triggers.ts';
 import { parseDatabaseUrl, redactDatabaseUrl } from './url.ts';
 
@@ -117,6 +118,7 @@ export async function createMetadataStore(
     ...deviceMethods(ctx),
     ...triggerMethods(ctx),
     ...pushJobMethods(ctx),
+    ...storageStatsMethods(ctx),
     // A local file: its disk can fill up (docs/OPERATIONS.md "A full disk").
     ...(dir === undefined ? {} : { freeBytes: () => freeBytesAt(dir) }),
     close() {

@@ -60,6 +60,28 @@ export interface CompleteUploadResult {
   alreadyCompleted: boolean;
 }
 
+/**
+ * Stored bytes and objects per user, bucketed (users holding at least one object): one
+ * count per bucket, `counts[i]` the users whose value is at most `bounds[i]` and above
+ * `bounds[i - 1]`, the last count the users above every bound.
+ */
+export interface StorageDistribution {
+  /** Users holding at least one object. */
+  users: number;
+  bytes: { counts: number[]; sum: number };
+  objects: { counts: number[]; sum: number };
+}
+
+/** One user's stored bytes and objects (`admin stats`). */
+export interface UserStorage {
+  /** The opaque user id (never the linking key). */
+  userId: string;
+  bytes: number;
+  objects: number;
+  /** When the newest of these objects was completed. */
+  newestAt: Date;
+}
+
 /** The whole store; the daily trigger's slice is {@link PushStore} (stores/push.ts). */
 export interface MetadataStore extends PushStore {
   /** Backend name for logs and metrics ("sqlite" | "libsql" | "postgres"). */
@@ -164,6 +186,17 @@ export interface MetadataStore extends PushStore {
   stats(
     now: Date,
   ): Promise<{ users: number; enabledUsers: number; backups: number; bytesStored: number }>;
+  /**
+   * Stored bytes and objects per user as histograms over `bounds` (ascending,
+   * non-negative integers), computed in one pass over the stored objects; for metrics,
+   * read at most every few minutes (src/metrics-storage.ts).
+   */
+  storageDistribution(bounds: {
+    bytes: readonly number[];
+    objects: readonly number[];
+  }): Promise<StorageDistribution>;
+  /** The `limit` users storing the most bytes, largest first (ties by user id). */
+  largestUsers(limit: number): Promise<UserStorage[]>;
   /** Throws when the database cannot answer (readiness). */
   ping(): Promise<void>;
   /**
