@@ -8,6 +8,7 @@
  */
 import type { Clock } from '@noah-backup/core/clock';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerStorageMetrics } from './metrics-storage.ts';
 import type { MetadataStore } from './stores/metadata.ts';
 
 /** How long the store-wide totals of one scrape are reused (a scrape interval is 15 s+). */
@@ -79,6 +80,8 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
   storeGauge('noah_users', 'Users known to the metadata store', (s) => s.users);
   storeGauge('noah_backups', 'Completed backups in the metadata store', (s) => s.backups);
   storeGauge('noah_bytes_stored', 'Bytes of completed backups', (s) => s.bytesStored);
+  // Per-user distributions: a heavier query, read every few minutes (metrics-storage.ts).
+  registerStorageMetrics(registry, deps);
   return {
     registry,
     httpRequests: new Counter({
