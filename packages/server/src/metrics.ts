@@ -28,6 +28,12 @@ export interface Metrics {
   /** `kind`: backup, restore, verify; `error` on failures only (src/metrics-reports.ts). */
   clientReports: Counter<'kind' | 'status' | 'error'>;
   sweptObjects: Counter<'reason'>;
+  /**
+   * Objects whose stored bytes no longer match the checksum recorded at completion, or
+   * that are gone, by `reason`: the scrub job's finding (docs/OPERATIONS.md "Alerts").
+   * Registered before the scrub exists so the alert and dashboard have their series.
+   */
+  scrubMismatches: Counter<'reason'>;
 }
 
 /**
@@ -127,6 +133,12 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
     sweptObjects: new Counter({
       name: 'noah_swept_objects_total',
       help: 'Objects deleted by the sweeper, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    scrubMismatches: new Counter({
+      name: 'noah_scrub_mismatches_total',
+      help: 'Objects found altered or missing by the scrub, by reason',
       labelNames: ['reason'],
       registers,
     }),
