@@ -253,6 +253,15 @@ const deletionNotBefore: Migration = {
   },
 };
 
+// UnifiedPush as Web Push (docs/PUSH.md "Encryption"): a device's RFC 8291 keys, both
+// null for a device that registered without them (sent in plain text).
+const pushKeys: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('devices').addColumn('webpush_p256dh', 'text').execute();
+    await db.schema.alterTable('devices').addColumn('webpush_auth', 'text').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
@@ -261,6 +270,7 @@ export const metadataMigrations: Readonly<Record<string, Migration>> = Object.fr
   '0004_push_postgres_lean': pushPostgresLean,
   '0005_auto_slot': autoSlot,
   '0006_deletion_not_before': deletionNotBefore,
+  '0007_push_keys': pushKeys,
 });
 
 /**

@@ -87,6 +87,9 @@ export interface DevicesTable {
   address: string;
   created_at: Int64;
   updated_at: Int64;
+  /** Migration 0007: the device's RFC 8291 keys (base64url), or null (plain mode). */
+  webpush_p256dh: ColumnType<string | null, string | null | undefined, string | null>;
+  webpush_auth: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `push_triggers`: one row per user and UTC day, primary key (user_id, day). */
