@@ -156,6 +156,13 @@ export interface PushRegisterRequest {
   token?: string;
   /** UnifiedPush endpoint URL (provider "unifiedpush"). */
   endpoint?: string;
+  /**
+   * The device's Web Push message-encryption keys (RFC 8291; provider "unifiedpush"), as
+   * its distributor gives them, base64url: `p256dh` the P-256 public key (65 bytes
+   * uncompressed), `auth` the 16-byte authentication secret. With them the trigger is
+   * sent encrypted, with VAPID (RFC 8292); without them in plain text.
+   */
+  keys?: { p256dh: string; auth: string };
   /** Stable per-install id chosen by the device; re-registering updates it. */
   device_id: string;
 }
