@@ -7,10 +7,12 @@
  *   no user is triggered twice a day.
  * - `admin stats [--json] [--top N]` prints users, enabled users, stale users, devices,
  *   bytes stored, the N users storing the most (by opaque user id) and the last job run.
+ * - `admin s3-setup [--print]` sets up the bucket of BLOB_STORE_URL (admin-s3.ts).
  * The server modules are loaded only when a command runs.
  * @module
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { registerS3Setup } from './admin-s3.ts';
 import { checkDataDir, dataDirProblem } from './serve.ts';
 
 /** Exit code for invalid configuration (EX_CONFIG from sysexits.h). */
@@ -82,6 +84,7 @@ export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
     .description('Operator commands on the server configuration (same env vars as serve)');
+  registerS3Setup(admin, config);
 
   admin
     .command('trigger-backups')
