@@ -285,9 +285,12 @@ export function createBackupService(deps: {
     async remove(userId, version) {
       // Metadata first: once the row is gone nobody can reach the object; a failed
       // object delete is queued and retried by the sweeper.
-      const row = await metadata.deleteBackup(userId, version);
-      if (!row) throw apiError('backup_not_found');
-      await dropObject(row.objectKey, urlDeadline(row.createdAt));
+      const deleted = await metadata.deleteBackup(userId, version);
+      if (!deleted) throw apiError('backup_not_found');
+      // Every object it referenced was uploaded before it completed.
+      const deadline = urlDeadline(deleted.backup.createdAt);
+      for (const key of [deleted.backup.objectKey, ...deleted.releasedObjectKeys])
+        await dropObject(key, deadline);
       return { deleted: true, backup_version: version };
     },
 
