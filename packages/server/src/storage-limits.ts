@@ -11,8 +11,13 @@ import { parseSize } from './config.ts';
 export interface StorageLimits {
   /** MAX_BACKUP_SIZE: the largest backup (its slot object and every object it references). */
   maxBackupSize: number;
-  /** MAX_PENDING_UPLOADS: live `upload_url` uploads a user may hold at once. */
+  /**
+   * MAX_PENDING_UPLOADS: live `upload_url` uploads a user may hold at once; times
+   * MAX_BACKUP_SIZE, the bytes all of a user's pending uploads may declare.
+   */
   maxPendingUploads: number;
+  /** MAX_PENDING_OBJECTS: live `upload_urls` objects a user may hold at once. */
+  maxPendingObjects: number;
   /**
    * MAX_TOTAL_STORAGE: bytes of completed backups plus pending uploads the server
    * accepts in total; an upload that would pass it is refused (507 `storage_full`).
@@ -73,6 +78,8 @@ export function parseStorageLimits(
   return {
     maxBackupSize,
     maxPendingUploads: count('MAX_PENDING_UPLOADS', 4, 1, 100),
+    // Enough for a full backup of 4 MiB packs at the largest MAX_BACKUP_SIZE (5 GiB).
+    maxPendingObjects: count('MAX_PENDING_OBJECTS', 2048, 1, 100_000),
     maxTotalStorage: size(
       'MAX_TOTAL_STORAGE',
       0,
