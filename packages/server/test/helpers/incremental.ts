@@ -15,7 +15,7 @@ import type {
   UploadUrlsResponse,
 } from '@noah-backup/core/api';
 import { expect } from 'vitest';
-import { backupApi, getBytes, login, newKey, putBytes, type Res } from './client.ts';
+import { backupApi, getBytes, login, newKey, putBytes, type Res, type TestKey } from './client.ts';
 import type { TestServer } from './server.ts';
 
 /** A backup's slot object, uploaded and not yet completed. */
@@ -27,6 +27,10 @@ export interface StagedManifest {
 /** A logged-in user making incremental backups. */
 export interface IncrementalUser {
   api: ReturnType<typeof backupApi>;
+  /** The linking key (log in with it again for a second device of the same user). */
+  key: TestKey;
+  /** Every object uploaded, by key (share it between devices of one user). */
+  bytes: Map<string, Buffer>;
   /** `upload_urls` for `sizes`, then a PUT of random bytes to each; the references. */
   packs(...sizes: number[]): Promise<ObjectRef[]>;
   /** `upload_url` and a PUT of a slot object of `size` bytes. */
@@ -43,14 +47,19 @@ export interface IncrementalUser {
 }
 
 /**
- * Logs a new user in on `srv`.
+ * Logs a user in on `srv`: a new one, or with `opts.key` another device of one.
  *
  * @param srv - the running test server
+ * @param opts - the linking key and the bytes map of another device of the same user
  * @returns the user's helpers
  */
-export async function incrementalUser(srv: TestServer): Promise<IncrementalUser> {
-  const api = backupApi(srv.url, await login(srv.url, newKey()));
-  const bytes = new Map<string, Buffer>();
+export async function incrementalUser(
+  srv: TestServer,
+  opts: { key?: TestKey; bytes?: Map<string, Buffer> } = {},
+): Promise<IncrementalUser> {
+  const key = opts.key ?? newKey();
+  const api = backupApi(srv.url, await login(srv.url, key));
+  const bytes = opts.bytes ?? new Map<string, Buffer>();
   const put = async (key: string, url: string, headers: Record<string, string>, size: number) => {
     const b = randomBytes(size);
     const r = await putBytes(url, new Uint8Array(b), headers);
@@ -59,6 +68,8 @@ export async function incrementalUser(srv: TestServer): Promise<IncrementalUser>
   };
   const self: IncrementalUser = {
     api,
+    key,
+    bytes,
     async packs(...sizes) {
       const r = await api<UploadUrlsResponse>('upload_urls', {
         objects: sizes.map((size) => ({ size })),

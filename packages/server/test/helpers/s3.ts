@@ -72,7 +72,18 @@ export interface S3Harness {
   rejections: { method: string; code: string; status: number }[];
   /** Every request the front forwarded: method, path and query parameter names. */
   forwarded: { method: string; path: string; params: string[] }[];
+  /**
+   * Faults to inject: with `refuseServerWrites`, every DELETE and every header-signed
+   * PUT (the server's own writes, not the clients' pre-signed uploads) answers 503
+   * ServiceUnavailable, as an S3 outage of writes would.
+   */
+  faults: HarnessFaults;
   close(): Promise<void>;
+}
+
+/** Faults the front injects (see {@link S3Harness.faults}). */
+export interface HarnessFaults {
+  refuseServerWrites: boolean;
 }
 
 const MAX_BODY = 256 << 20;
@@ -177,7 +188,7 @@ async function handle(
   raw: URL,
   req: IncomingMessage,
   res: ServerResponse,
-  log: Pick<S3Harness, 'rejections' | 'forwarded'>,
+  log: Pick<S3Harness, 'rejections' | 'forwarded' | 'faults'>,
 ): Promise<void> {
   const method = req.method ?? 'GET';
   const reject = (r: Refusal) => {
@@ -209,6 +220,12 @@ async function handle(
       message: 'exactly one authentication mechanism is required',
     };
   if (refusal) return reject(refusal);
+  if (log.faults.refuseServerWrites && (method === 'DELETE' || (method === 'PUT' && !presigned)))
+    return reject({
+      status: 503,
+      code: 'ServiceUnavailable',
+      message: 'Service is unable to handle request.',
+    });
   if (body.length !== Number(req.headers['content-length'] ?? body.length))
     return reject({
       status: 400,
@@ -308,7 +325,11 @@ export async function startS3Harness(opts: { clock?: Clock } = {}): Promise<S3Ha
     clock: opts.clock ?? systemClock,
     accessKeyId: credentials.accessKeyId,
   };
-  const log: Pick<S3Harness, 'rejections' | 'forwarded'> = { rejections: [], forwarded: [] };
+  const log: Pick<S3Harness, 'rejections' | 'forwarded' | 'faults'> = {
+    rejections: [],
+    forwarded: [],
+    faults: { refuseServerWrites: false },
+  };
   const raw = new URL(rawEndpoint);
   const server = createServer((req, res) => {
     handle(ctx, raw, req, res, log).catch(() => {
