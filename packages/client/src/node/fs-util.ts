@@ -214,8 +214,7 @@ export function mapSpaceError(e: unknown, what: string): unknown {
   return e;
 }
 
-/** Resolves when a streamx writable can take more data (or is closed): backpressure for
- * tar-stream's pack and extract streams. */
+/** Resolves when a writable (an HTTP request body) can take more data, or is closed. */
 export function drained(w: NodeJS.EventEmitter): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {

@@ -11,7 +11,7 @@ import type { ArchiveKind, WalletDataAdapter } from '../adapters.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { estimateBackupBytes } from './estimate.ts';
 import { type FreeSpaceProbe, pathExists, statfsFreeBytes } from './fs-util.ts';
-import { DEFAULT_LIMITS, type ExtractLimits } from './guards.ts';
+import { DEFAULT_LIMITS, type ExtractLimits } from '../archive/guards.ts';
 import { type RecoveryReport, recoverInterruptedRestore } from './recover.ts';
 import {
   type RestoredArchive,
@@ -216,5 +216,5 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
 export { recoverInterruptedRestore, type RecoveryReport } from './recover.ts';
 export type { RestoredArchive, RestorePhase } from './restore.ts';
 export type { NodeWalletSnapshot, SnapshotItem } from './snapshot.ts';
-export type { ExtractLimits } from './guards.ts';
+export type { ExtractLimits } from '../archive/guards.ts';
 export type { FreeSpaceProbe } from './fs-util.ts';

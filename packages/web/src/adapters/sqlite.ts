@@ -8,7 +8,7 @@ import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic } from 'sql.js';
 import wasmUrl from 'sql.js/dist/sql-wasm-browser.wasm?url';
 import { NoahError } from '@noah-backup/core/errors';
-import { ForeignWalletError } from './archive.ts';
+import { ForeignWalletError } from './foreign-wallet.ts';
 
 /** The wallet's schema: one payments table (amounts in satoshis, signed). */
 export const WALLET_SCHEMA = `

@@ -9,11 +9,13 @@
  * @module
  */
 import type { ArchiveKind, WalletDataAdapter, WalletSnapshot } from '@noah-backup/client/adapters';
-import { DEFAULT_LIMITS } from '@noah-backup/client/node/guards';
+import { DEFAULT_LIMITS } from '@noah-backup/client/archive/guards';
+import { type ArchiveItem, readArchiveFiles } from '@noah-backup/client/archive/read';
+import { writeArchive } from '@noah-backup/client/archive/write';
 import type { Clock } from '@noah-backup/core/clock';
 import { LimitExceededError } from '@noah-backup/core/errors';
-import { ForeignWalletError, packArchive } from './archive.ts';
-import { type ArchiveItem, readArchive } from './archive-read.ts';
+import { fromBytes } from '@noah-backup/core/stream';
+import { ForeignWalletError } from './foreign-wallet.ts';
 import { openVerifiedDatabase } from './sqlite.ts';
 import type { WalletSettings, WalletStore } from './wallet-store.ts';
 
@@ -70,10 +72,6 @@ function parseSettings(bytes: Uint8Array | undefined, clock: Clock): WalletSetti
   };
 }
 
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
-}
-
 /**
  * Creates the browser wallet's data adapter.
  *
@@ -92,7 +90,7 @@ export function createWebWalletData(wallet: WalletStore, clock: Clock): WalletDa
     signal?: AbortSignal,
   ) {
     // The Node reader's limits (DEFAULT_LIMITS): what it accepts, this reader accepts.
-    const files = await readArchive(kind, archive, {
+    const { files } = await readArchiveFiles(kind, archive, {
       limits: DEFAULT_LIMITS,
       keep: keepWebFile,
       signal,
@@ -108,15 +106,17 @@ export function createWebWalletData(wallet: WalletStore, clock: Clock): WalletDa
     async snapshot({ kind, signal }): Promise<WalletSnapshot> {
       signal?.throwIfAborted();
       const { db, settings } = wallet.exportFiles();
-      const archive = packArchive(
-        kind,
-        [
-          { name: DB_FILE, data: db },
-          { name: SETTINGS_FILE, data: enc.encode(JSON.stringify(settings)) },
-        ],
-        clock.now(),
-      );
-      return { archive: once(archive), entries: 2, databases: [DB_FILE], cleanup: async () => {} };
+      const files = [
+        { name: DB_FILE, data: db },
+        { name: SETTINGS_FILE, data: enc.encode(JSON.stringify(settings)) },
+      ].map(({ name, data }) => ({
+        type: 'file' as const,
+        name,
+        size: data.length,
+        body: () => fromBytes(data),
+      }));
+      const archive = writeArchive(kind, files, clock.now(), signal);
+      return { archive, entries: 2, databases: [DB_FILE], cleanup: async () => {} };
     },
     async restore(archive, { kind, signal }) {
       const { db, settings, entries } = await unpackAndCheck(archive, kind, signal);

@@ -14,7 +14,7 @@ import {
   type SnapshotListener,
 } from '@noah-backup/client/status';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind } from '../adapters/archive.ts';
+import type { ArchiveKind } from '@noah-backup/client/adapters';
 import type { LocalStorageState } from '../adapters/device-state.ts';
 import type { WorkerInit } from './backup.worker.ts';
 import { createRpc, type MessageEndpoint } from './rpc.ts';

@@ -56,17 +56,13 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
     title: 'This backup is compressed in a way this app cannot read.',
     next: 'Update the app, or restore the other backup in the list.',
   },
-  corrupt_archive: {
-    title: 'This backup is corrupted: its contents are damaged.',
-    next: 'Restore the other backup in the list, or make a new backup.',
-  },
   foreign_wallet: {
     title: 'This backup was made by another kind of wallet.',
     next: 'It is intact, but this app cannot use what it holds. Restore it with the app or the noah-backup command line that made it. Nothing on this device changed.',
   },
   unsafe_archive: {
     title:
-      'This backup holds entries this app refuses to unpack, such as links or paths outside the wallet.',
+      'This backup is damaged, or holds entries this app refuses to unpack, such as links or paths outside the wallet.',
     next: 'Nothing on this device changed. Restore the other backup in the list, or make a new backup.',
   },
   corrupt_database: {
