@@ -11,7 +11,7 @@
 import { bytesToHex } from '@noah-backup/core/bytes';
 import type { Clock } from '@noah-backup/core/clock';
 import { secureRandom } from '@noah-backup/core/clock';
-import type { DeviceStateStore } from './adapters.ts';
+import type { DeviceStateStore } from './ports.ts';
 import { type Logger, silentLogger } from './logger.ts';
 
 /** The state store key of the lock. */

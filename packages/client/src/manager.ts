@@ -13,7 +13,7 @@ import { NoahError } from '@noah-backup/core/errors';
 import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
 import { checkCompression, MAX_ZSTD_LEVEL } from '@noah-backup/core/v2';
 import type { Keyring } from '@noah-backup/core/keys';
-import type { DeviceStateStore, Spooler, WalletDataAdapter } from './adapters.ts';
+import type { DeviceStateStore, Spooler, WalletDataAdapter } from './ports.ts';
 import type { ApiClient } from './api-client.ts';
 import { type BackupLock, createBackupLock, type ProcessProbe } from './backup-lock.ts';
 import { AbortedError, NetworkError } from './errors.ts';

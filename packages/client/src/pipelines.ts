@@ -28,7 +28,7 @@ import type {
   Spooler,
   WalletDataAdapter,
   WalletSnapshot,
-} from './adapters.ts';
+} from './ports.ts';
 import type { ApiClient } from './api-client.ts';
 import { BackupTooLargeError, mib } from './errors.ts';
 import type { Logger } from './logger.ts';

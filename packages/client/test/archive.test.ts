@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { unzipSync, zipSync } from 'fflate';
 import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import type { ArchiveKind } from '../src/adapters.ts';
+import type { ArchiveKind } from '../src/ports.ts';
 import { DEFAULT_LIMITS } from '../src/archive/guards.ts';
 import { readArchiveFiles } from '../src/archive/read.ts';
 import { type ArchiveInput, writeArchive } from '../src/archive/write.ts';

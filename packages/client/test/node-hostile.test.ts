@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { NoahError } from '@noah-backup/core/errors';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ArchiveKind } from '../src/adapters.ts';
+import type { ArchiveKind } from '../src/ports.ts';
 import { createDemoWallet } from '../src/demo-wallet.ts';
 import type { ExtractLimits } from '../src/node/wallet.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';

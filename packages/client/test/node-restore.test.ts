@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { NoahError } from '@noah-backup/core/errors';
 import { describe, expect, it } from 'vitest';
-import type { ArchiveKind } from '../src/adapters.ts';
+import type { ArchiveKind } from '../src/ports.ts';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';
 import {

@@ -12,7 +12,7 @@
  * @module
  */
 import { collect } from '@noah-backup/core/stream';
-import type { ArchiveKind } from '../adapters.ts';
+import type { ArchiveKind } from '../ports.ts';
 import { ByteSource } from './byte-source.ts';
 import type { ArchiveEntry, ArchiveItem } from './entry.ts';
 import { createEntryGuard, type EntryGuard, type ExtractLimits, unsafeArchive } from './guards.ts';

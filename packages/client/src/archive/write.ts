@@ -6,7 +6,7 @@
  */
 import { collect } from '@noah-backup/core/stream';
 import { type Zippable, zipSync } from 'fflate';
-import type { ArchiveKind } from '../adapters.ts';
+import type { ArchiveKind } from '../ports.ts';
 import { DIR_MODE, FILE_MODE, writeTar } from './tar-write.ts';
 
 /** One entry to archive: a directory, or a file whose bytes come from `body()`. */

@@ -16,7 +16,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind } from '../adapters.ts';
+import type { ArchiveKind } from '../ports.ts';
 import { createEntryGuard, type ExtractLimits } from '../archive/guards.ts';
 import { readArchive } from '../archive/read.ts';
 import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';

@@ -18,7 +18,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind, WalletSnapshot } from '../adapters.ts';
+import type { ArchiveKind, WalletSnapshot } from '../ports.ts';
 import { type ArchiveInput, writeArchive } from '../archive/write.ts';
 import {
   type FreeSpaceProbe,

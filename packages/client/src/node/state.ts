@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { DeviceStateStore } from '../adapters.ts';
+import type { DeviceStateStore } from '../ports.ts';
 import { fsyncDir, isErrno } from './fs-util.ts';
 import { withFileLock } from './lock.ts';
 

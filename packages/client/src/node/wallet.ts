@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind, WalletDataAdapter } from '../adapters.ts';
+import type { ArchiveKind, WalletDataAdapter } from '../ports.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { estimateBackupBytes } from './estimate.ts';
 import { type FreeSpaceProbe, pathExists, statfsFreeBytes } from './fs-util.ts';

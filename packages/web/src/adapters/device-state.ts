@@ -8,7 +8,7 @@
  * Web Locks API (`navigator.locks.request`) instead.
  * @module
  */
-import type { DeviceStateStore } from '@noah-backup/client/adapters';
+import type { DeviceStateStore } from '@noah-backup/client/ports';
 
 /** The store, plus a compare-and-swap for callers that evaluate predicates elsewhere. */
 export interface LocalStorageState extends DeviceStateStore {

@@ -4,7 +4,7 @@
  * paged to disk by the browser, so large backups do not have to stay in the JS heap.
  * @module
  */
-import type { SpooledBlob, Spooler } from '@noah-backup/client/adapters';
+import type { SpooledBlob, Spooler } from '@noah-backup/client/ports';
 
 /** A spooled backup that also offers its `Blob`: `fetch` uploads a Blob natively,
  * with its length, where a streamed request body would need HTTP/2. */

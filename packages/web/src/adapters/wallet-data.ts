@@ -8,7 +8,7 @@
  * `PRAGMA integrity_check` before it is swapped in atomically (see `wallet-store.ts`).
  * @module
  */
-import type { ArchiveKind, WalletDataAdapter, WalletSnapshot } from '@noah-backup/client/adapters';
+import type { ArchiveKind, WalletDataAdapter, WalletSnapshot } from '@noah-backup/client/ports';
 import { DEFAULT_LIMITS } from '@noah-backup/client/archive/guards';
 import { type ArchiveItem, readArchiveFiles } from '@noah-backup/client/archive/read';
 import { writeArchive } from '@noah-backup/client/archive/write';

@@ -7,7 +7,7 @@
  * better than origin-scoped storage, which is why this is a demo.
  * @module
  */
-import type { WalletDataAdapter } from '@noah-backup/client/adapters';
+import type { WalletDataAdapter } from '@noah-backup/client/ports';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import {
   clearLocalStorageState,

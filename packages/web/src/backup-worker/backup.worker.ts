@@ -8,11 +8,7 @@
  * `wallet.*` and `state.*` calls, and a `snapshot` event on every manager change.
  * @module
  */
-import type {
-  ArchiveKind,
-  DeviceStateStore,
-  WalletDataAdapter,
-} from '@noah-backup/client/adapters';
+import type { ArchiveKind, DeviceStateStore, WalletDataAdapter } from '@noah-backup/client/ports';
 import { createApiClient } from '@noah-backup/client/api-client';
 import { type BackupManager, createBackupManager } from '@noah-backup/client/manager';
 import { createSessionKeys, type SessionKeys } from '@noah-backup/client/keys';

@@ -5,7 +5,7 @@
  * to the wallet database and to localStorage.
  * @module
  */
-import type { WalletDataAdapter } from '@noah-backup/client/adapters';
+import type { WalletDataAdapter } from '@noah-backup/client/ports';
 import { AbortedError } from '@noah-backup/client/errors';
 import type { BackupManager } from '@noah-backup/client/manager';
 import {
@@ -14,7 +14,7 @@ import {
   type SnapshotListener,
 } from '@noah-backup/client/status';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind } from '@noah-backup/client/adapters';
+import type { ArchiveKind } from '@noah-backup/client/ports';
 import type { LocalStorageState } from '../adapters/device-state.ts';
 import type { WorkerInit } from './backup.worker.ts';
 import { createRpc, type MessageEndpoint } from './rpc.ts';
