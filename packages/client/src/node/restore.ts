@@ -19,6 +19,7 @@ import { NoahError } from '@noah-backup/core/errors';
 import type { ArchiveKind } from '../ports.ts';
 import { createEntryGuard, type ExtractLimits } from '../archive/guards.ts';
 import { readArchive } from '../archive/read.ts';
+import { integrityCheckFailed } from '../wallet-refusals.ts';
 import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
 import {
@@ -121,10 +122,7 @@ export async function extractAndCheck(
     for (const item of items) {
       o.signal?.throwIfAborted();
       if (item.kind === 'damaged')
-        throw new NoahError(
-          'integrity_check_failed',
-          `database ${item.path} failed the check: ${item.note ?? 'not a SQLite database'}`,
-        );
+        throw integrityCheckFailed(item.path, item.note ?? 'not a SQLite database');
       if (item.kind !== 'database') continue;
       integrityCheck(item.abs, item.path);
       databases++;

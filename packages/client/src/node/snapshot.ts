@@ -17,9 +17,9 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
-import { NoahError } from '@noah-backup/core/errors';
 import type { ArchiveKind, WalletSnapshot } from '../ports.ts';
 import { type ArchiveInput, writeArchive } from '../archive/write.ts';
+import { corruptWalletDatabase, notAWallet } from '../wallet-refusals.ts';
 import {
   type FreeSpaceProbe,
   ensureFreeSpace,
@@ -179,7 +179,7 @@ async function walkWallet(dataDir: string, shape: WalletShape): Promise<WalkItem
     byName: shape.byName,
   });
   const damaged = walked.find((i) => i.kind === 'damaged');
-  if (damaged) throw corruptWallet(damaged.path, damaged.note ?? 'not a SQLite database');
+  if (damaged) throw corruptWalletDatabase(damaged.path, damaged.note ?? 'not a SQLite database');
   const present = new Set(walked.filter((i) => i.kind === 'database').map((i) => i.path));
   const missing = shape.required.find((p) => !present.has(p));
   if (missing !== undefined)
@@ -191,21 +191,6 @@ async function walkWallet(dataDir: string, shape: WalletShape): Promise<WalkItem
         : `${dataDir} holds no SQLite database, so it is no wallet data directory`,
     );
   return walked;
-}
-
-const KEPT = 'nothing was backed up, and the backups already on the server are kept';
-
-function notAWallet(what: string): NoahError {
-  return new NoahError('not_a_wallet', `${what}; ${KEPT}`);
-}
-
-/** `corrupt_wallet_database`, naming the database by its relative path only. */
-function corruptWallet(label: string, why: string, cause?: unknown): NoahError {
-  return new NoahError(
-    'corrupt_wallet_database',
-    `the wallet database ${label} is damaged (${why}): it was not backed up, and the backups already on the server are kept`,
-    cause === undefined ? undefined : { cause },
-  );
 }
 
 /** Copies one item into the temp dir; false if the file vanished before it was copied. */
@@ -223,7 +208,8 @@ async function copyItem(
       } catch (e) {
         // Damage SQLite finds while copying (a malformed page, a broken header) is the
         // wallet's, not an I/O failure of ours.
-        if (isCorruption(e)) throw corruptWallet(label, `SQLite: ${(e as Error).message}`, e);
+        if (isCorruption(e))
+          throw corruptWalletDatabase(label, `SQLite: ${(e as Error).message}`, e);
         throw e;
       }
     }
@@ -247,6 +233,6 @@ function checkCopy(copy: string, label: string): void {
   try {
     integrityCheck(copy, label);
   } catch (e) {
-    throw corruptWallet(label, 'it fails PRAGMA integrity_check', e);
+    throw corruptWalletDatabase(label, 'it fails PRAGMA integrity_check', e);
   }
 }

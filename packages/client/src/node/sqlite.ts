@@ -5,7 +5,7 @@
  * @module
  */
 import Database from 'better-sqlite3';
-import { NoahError } from '@noah-backup/core/errors';
+import { integrityCheckFailed } from '../wallet-refusals.ts';
 
 /** Page cache of the snapshot's connections, KiB (SQLite's own default is 2000). */
 const SMALL_CACHE_KIB = 2048;
@@ -97,12 +97,5 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
   } catch (e) {
     cause = e;
   }
-  if (!ok)
-    throw new NoahError(
-      'integrity_check_failed',
-      `database ${label} failed PRAGMA integrity_check`,
-      {
-        cause,
-      },
-    );
+  if (!ok) throw integrityCheckFailed(label, undefined, cause);
 }

@@ -13,10 +13,10 @@ import {
   clearLocalStorageState,
   createLocalStorageState,
   type LocalStorageState,
-} from '../adapters/device-state.ts';
-import { type KvStore, openKv } from '../adapters/idb.ts';
-import { createWebWalletData } from '../adapters/wallet-data.ts';
-import { openWalletStore, type WalletStore } from '../adapters/wallet-store.ts';
+} from '@noah-backup/client/web/state';
+import { type KvStore, openKv } from '../wallet/idb.ts';
+import { createWebWalletData } from '../wallet/wallet-data.ts';
+import { openWalletStore, type WalletStore } from '../wallet/wallet-store.ts';
 
 const DB_NAME = 'noah-wallet';
 const MNEMONIC_KEY = 'mnemonic';

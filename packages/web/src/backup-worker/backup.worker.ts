@@ -13,7 +13,7 @@ import { createApiClient } from '@noah-backup/client/api-client';
 import { type BackupManager, createBackupManager } from '@noah-backup/client/manager';
 import { createSessionKeys, type SessionKeys } from '@noah-backup/client/keys';
 import { NoahError } from '@noah-backup/core/errors';
-import { createMemorySpooler } from '../adapters/spooler.ts';
+import { createMemorySpooler } from '@noah-backup/client/web/spooler';
 import { createRpc, type MessageEndpoint } from './rpc.ts';
 
 /** What the page passes to `init`. */

@@ -15,7 +15,7 @@ import {
 } from '@noah-backup/client/status';
 import { NoahError } from '@noah-backup/core/errors';
 import type { ArchiveKind } from '@noah-backup/client/ports';
-import type { LocalStorageState } from '../adapters/device-state.ts';
+import type { LocalStorageState } from '@noah-backup/client/web/state';
 import type { WorkerInit } from './backup.worker.ts';
 import { createRpc, type MessageEndpoint } from './rpc.ts';
 

@@ -65,7 +65,7 @@ const MESSAGES: Record<string, Omit<HumanError, 'code'>> = {
       'This backup is damaged, or holds entries this app refuses to unpack, such as links or paths outside the wallet.',
     next: 'Nothing on this device changed. Restore the other backup in the list, or make a new backup.',
   },
-  corrupt_database: {
+  integrity_check_failed: {
     title: 'This backup is corrupted: its wallet database is damaged.',
     next: 'Restore the other backup in the list, or make a new backup.',
   },

@@ -1,22 +1,21 @@
 /**
- * The browser's `WalletDataAdapter`: what the BackupManager backs up and restores.
- * A snapshot is an archive of `wallet.sqlite` (sql.js `export()`, consistent because
- * sql.js runs on this one thread) and `settings.json`. A restore reads any archive the
- * Node side writes, with its guards (`archive-read.ts`); an archive holding anything but
+ * What this web wallet backs up, and what of a backup it takes: `wallet.sqlite` (its
+ * sql.js database) and `settings.json`, through the SDK's browser wallet adapter
+ * (`@noah-backup/client/web/wallet`), which reads and checks archives with the same
+ * reader, guards and integrity check as the Node side. A backup holding anything but
  * those two files, or a database without this wallet's tables, is another kind of
- * wallet's backup (`foreign_wallet`), never "damaged". This wallet's database must pass
- * `PRAGMA integrity_check` before it is swapped in atomically (see `wallet-store.ts`).
+ * wallet's backup (`foreign_wallet`), never "damaged"; the restored database is swapped
+ * in atomically (see `wallet-store.ts`).
  * @module
  */
-import type { ArchiveKind, WalletDataAdapter, WalletSnapshot } from '@noah-backup/client/ports';
-import { DEFAULT_LIMITS } from '@noah-backup/client/archive/guards';
-import { type ArchiveItem, readArchiveFiles } from '@noah-backup/client/archive/read';
-import { writeArchive } from '@noah-backup/client/archive/write';
+import type { ArchiveItem } from '@noah-backup/client/archive/read';
+import type { WalletDataAdapter } from '@noah-backup/client/ports';
+import { createBrowserWalletData } from '@noah-backup/client/web/wallet';
 import type { Clock } from '@noah-backup/core/clock';
 import { LimitExceededError } from '@noah-backup/core/errors';
-import { fromBytes } from '@noah-backup/core/stream';
+import type { Database } from 'sql.js';
 import { ForeignWalletError } from './foreign-wallet.ts';
-import { openVerifiedDatabase } from './sqlite.ts';
+import { integrityCheck, openWalletDatabase } from './sqlite.ts';
 import type { WalletSettings, WalletStore } from './wallet-store.ts';
 
 /** File names inside a web wallet backup. */
@@ -73,7 +72,7 @@ function parseSettings(bytes: Uint8Array | undefined, clock: Clock): WalletSetti
 }
 
 /**
- * Creates the browser wallet's data adapter.
+ * Creates the web wallet's data adapter.
  *
  * @param wallet - the wallet store whose database is backed up and replaced
  * @param clock - time source for archive entry times
@@ -84,55 +83,25 @@ function parseSettings(bytes: Uint8Array | undefined, clock: Clock): WalletSetti
  * ```
  */
 export function createWebWalletData(wallet: WalletStore, clock: Clock): WalletDataAdapter {
-  async function unpackAndCheck(
-    archive: AsyncIterable<Uint8Array>,
-    kind: ArchiveKind,
-    signal?: AbortSignal,
-  ) {
-    // The Node reader's limits (DEFAULT_LIMITS): what it accepts, this reader accepts.
-    const { files } = await readArchiveFiles(kind, archive, {
-      limits: DEFAULT_LIMITS,
+  return createBrowserWalletData<{ db: Database; settings: WalletSettings }>(
+    {
+      files() {
+        const { db, settings } = wallet.exportFiles();
+        return [
+          { path: DB_FILE, data: db, database: true },
+          { path: SETTINGS_FILE, data: enc.encode(JSON.stringify(settings)) },
+        ];
+      },
       keep: keepWebFile,
-      signal,
-    });
-    const dbBytes = files.get(DB_FILE);
-    if (!dbBytes) throw new ForeignWalletError(`it holds no ${DB_FILE}`);
-    const settings = parseSettings(files.get(SETTINGS_FILE), clock);
-    const db = await openVerifiedDatabase(dbBytes);
-    return { db, settings, entries: files.size };
-  }
-
-  return {
-    async snapshot({ kind, signal }): Promise<WalletSnapshot> {
-      signal?.throwIfAborted();
-      const { db, settings } = wallet.exportFiles();
-      const files = [
-        { name: DB_FILE, data: db },
-        { name: SETTINGS_FILE, data: enc.encode(JSON.stringify(settings)) },
-      ].map(({ name, data }) => ({
-        type: 'file' as const,
-        name,
-        size: data.length,
-        body: () => fromBytes(data),
-      }));
-      const archive = writeArchive(kind, files, clock.now(), signal);
-      return { archive, entries: 2, databases: [DB_FILE], cleanup: async () => {} };
+      async open(files) {
+        const dbBytes = files.get(DB_FILE);
+        if (!dbBytes) throw new ForeignWalletError(`it holds no ${DB_FILE}`);
+        const settings = parseSettings(files.get(SETTINGS_FILE), clock);
+        return { db: await openWalletDatabase(dbBytes), settings };
+      },
+      replace: ({ db, settings }) => wallet.replace(db, settings),
+      discard: ({ db }) => db.close(),
     },
-    async restore(archive, { kind, signal }) {
-      const { db, settings, entries } = await unpackAndCheck(archive, kind, signal);
-      try {
-        signal?.throwIfAborted();
-      } catch (err) {
-        db.close();
-        throw err;
-      }
-      await wallet.replace(db, settings);
-      return { entries };
-    },
-    async verify(archive, { kind, signal }) {
-      const { db, entries } = await unpackAndCheck(archive, kind, signal);
-      db.close();
-      return { entries, databases: 1 };
-    },
-  };
+    { integrityCheck, clock },
+  );
 }
