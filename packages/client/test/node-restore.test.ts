@@ -114,6 +114,22 @@ describe('restore', () => {
     },
   );
 
+  it('restores directories as the archive lists them, keeping what it replaced', async () => {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
+    const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: join(root, 't') });
+    const archive = await buildTar([
+      { header: { name: 'd/', type: 'directory' } },
+      { header: { name: 'd/x.txt', type: 'file' }, content: 'hello' },
+    ]);
+    expect(await adapter.restore(chunks(archive), { kind: 'tar' })).toMatchObject({
+      entries: 1,
+      databases: 0,
+      previous: expect.stringMatching(/wallet\.noah-replaced-/), // the demo wallet, kept
+    });
+    expect(await fsp.readFile(join(wallet.dir, 'd', 'x.txt'), 'utf8')).toBe('hello');
+  });
+
   it('checks free space before staging anything', async () => {
     const root = await tempDir();
     const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });

@@ -66,8 +66,8 @@ export interface BrowserWalletOptions {
   integrityCheck: IntegrityCheck;
   /** Time written into archives. */
   clock: Clock;
-  /** Extraction limits (default `DEFAULT_LIMITS`, as on Node). */
-  limits?: ExtractLimits;
+  /** Extraction limits (defaults: `DEFAULT_LIMITS`, as on Node). */
+  limits?: Partial<ExtractLimits>;
 }
 
 /**
@@ -85,7 +85,7 @@ export function createBrowserWalletData<T>(
   wallet: BrowserWallet<T>,
   opts: BrowserWalletOptions,
 ): WalletDataAdapter {
-  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const limits: ExtractLimits = { ...DEFAULT_LIMITS, ...opts.limits };
 
   /** Reads and checks a backup's archive: the files, its file count, its databases. */
   async function readChecked(
