@@ -14,6 +14,23 @@
 /** Kind of archive inside a backup (docs/FORMAT.md §5.3, payload kind). */
 export type ArchiveKind = 'tar' | 'zip';
 
+/** What a restore or a verify is told about the archive. */
+export interface WalletArchiveOptions {
+  kind: ArchiveKind;
+  signal?: AbortSignal;
+}
+
+/** What a snapshot is asked for. */
+export interface WalletSnapshotOptions extends WalletArchiveOptions {
+  /** The wallet's databases the caller knows of (docs/WALLET.md §1). */
+  databases?: readonly string[];
+  /**
+   * Reports bytes copied so far out of the total to copy (optional to call), so a large
+   * wallet's snapshot shows progress instead of a long silence.
+   */
+  onProgress?: (bytes: number, totalBytes: number) => void;
+}
+
 /** A consistent, archived copy of the wallet's data, ready to encrypt. */
 export interface WalletSnapshot {
   /** The archive bytes (a fresh iterable each call is not required: read once). */
@@ -58,18 +75,8 @@ export interface WalletSnapshot {
  * **verify** MUST make the same checks as `restore` and change nothing.
  */
 export interface WalletDataAdapter {
-  /**
-   * `databases` names the wallet's databases the caller knows of (docs/WALLET.md §1).
-   * `onProgress` (optional to call) reports bytes copied so far out of the total to
-   * copy, so a large wallet's snapshot shows progress instead of a long silence.
-   * @throws NoahError `not_a_wallet`, `corrupt_wallet_database`
-   */
-  snapshot(opts: {
-    kind: ArchiveKind;
-    signal?: AbortSignal;
-    databases?: readonly string[];
-    onProgress?: (bytes: number, totalBytes: number) => void;
-  }): Promise<WalletSnapshot>;
+  /** @throws NoahError `not_a_wallet`, `corrupt_wallet_database` */
+  snapshot(opts: WalletSnapshotOptions): Promise<WalletSnapshot>;
   /**
    * Returns the number of files restored and, where the platform keeps the data it
    * replaced, where that is (`previous`, e.g. a directory beside the wallet's).
@@ -78,7 +85,7 @@ export interface WalletDataAdapter {
    */
   restore(
     archive: AsyncIterable<Uint8Array>,
-    opts: { kind: ArchiveKind; signal?: AbortSignal },
+    opts: WalletArchiveOptions,
   ): Promise<{ entries: number; previous?: string | null }>;
   /**
    * Optional: a quick estimate (no copy) of the compressed backup, so that a backup
@@ -96,7 +103,7 @@ export interface WalletDataAdapter {
    */
   verify(
     archive: AsyncIterable<Uint8Array>,
-    opts: { kind: ArchiveKind; signal?: AbortSignal },
+    opts: WalletArchiveOptions,
   ): Promise<{ entries: number; databases: number }>;
 }
 

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind, WalletDataAdapter } from '../ports.ts';
+import type {
+  ArchiveKind,
+  WalletArchiveOptions,
+  WalletDataAdapter,
+  WalletSnapshotOptions,
+} from '../ports.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { estimateBackupBytes } from './estimate.ts';
 import { type FreeSpaceProbe, pathExists, statfsFreeBytes } from './fs-util.ts';
@@ -61,16 +66,8 @@ export interface NodeWalletAdapterOptions {
 
 /** The Node adapter: the seam plus the richer snapshot and an explicit recovery. */
 export interface NodeWalletAdapter extends WalletDataAdapter {
-  snapshot(opts: {
-    kind: ArchiveKind;
-    signal?: AbortSignal;
-    databases?: readonly string[];
-    onProgress?: (bytes: number, totalBytes: number) => void;
-  }): Promise<NodeWalletSnapshot>;
-  restore(
-    archive: AsyncIterable<Uint8Array>,
-    opts: { kind: ArchiveKind; signal?: AbortSignal },
-  ): Promise<RestoredArchive>;
+  snapshot(opts: WalletSnapshotOptions): Promise<NodeWalletSnapshot>;
+  restore(archive: AsyncIterable<Uint8Array>, opts: WalletArchiveOptions): Promise<RestoredArchive>;
   /**
    * Runs `recoverInterruptedRestore` on this adapter's data directory and logs what it
    * kept or put back. An app calls it at start, before it opens the wallet: a crash
