@@ -5,36 +5,21 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { NoahError } from '@noah-backup/core/errors';
 import { describe, expect, it } from 'vitest';
-import type { ArchiveKind } from '../src/ports.ts';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';
 import {
+  archiveOf,
   buildTar,
   chunks,
-  collect,
   leftovers,
+  refusal,
   tempDir,
   treeHash,
 } from './fixtures/node-helpers.ts';
 
-async function archiveOf(dir: string, kind: ArchiveKind, tmpDir: string): Promise<Buffer> {
-  const snap = await createNodeWalletAdapter({ dataDir: dir, tmpDir }).snapshot({ kind });
-  try {
-    return await collect(snap.archive);
-  } finally {
-    await snap.cleanup();
-  }
-}
-
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof NoahError)) throw new Error(`expected a NoahError, got ${String(e)}`);
-  return e.code;
+  return (await refusal(p)).code;
 }
 
 describe('restore', () => {

@@ -5,70 +5,48 @@
  * opens and answers queries (an index disagrees with its table), the kind of damage
  * only the integrity check tells. Real server, Node SDK, headless Chromium.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import Database from 'better-sqlite3';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { breakIndex } from '../../client/test/fixtures/node-helpers.ts';
+import { breakPaymentsIndex, writeWebWallet } from '../../client/test/contract/fixtures.ts';
 import { openDevice } from '../../client/test/helpers/device.ts';
-import { type AppServer, buildWebApp, launchChromium, startAppServer } from './helpers/harness.ts';
+import { setupApp } from './helpers/harness.ts';
 import { heading, newDevice, startRestore, T, textOf } from './helpers/page.ts';
 
-let srv: AppServer;
-let browser: Browser;
+const app = setupApp();
 let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'noah-web-damaged-'));
-  await buildWebApp();
-  srv = await startAppServer();
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await srv?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** This web wallet's two files, its payments table with an index beside it. */
-function webWallet(at: string): string {
-  mkdirSync(at);
-  const db = new Database(join(at, 'wallet.sqlite'));
-  db.exec(`CREATE TABLE payments (id INTEGER PRIMARY KEY AUTOINCREMENT, amount INTEGER NOT NULL,
-    description TEXT NOT NULL, created_at TEXT NOT NULL);
-    CREATE INDEX payments_by_time ON payments (created_at);`);
-  const add = db.prepare('INSERT INTO payments (amount, description, created_at) VALUES (?, ?, ?)');
-  for (let i = 0; i < 50; i++) add.run(1000 + i, `payment ${i}`, `2026-02-03T04:05:${10 + i}Z`);
-  db.close();
-  writeFileSync(join(at, 'settings.json'), JSON.stringify({ version: 1, wallet_name: 'Node' }));
-  return at;
-}
 
 it('a wallet whose database fails PRAGMA integrity_check is refused, the backup kept', async () => {
   // A good backup on the server, made by the Node SDK from this wallet's files.
   const mnemonic = generateMnemonic(wordlist);
-  const device = await openDevice(srv.url, { root: join(dir, 'sdk'), mnemonic });
+  const device = await openDevice(app.srv.url, { root: join(dir, 'sdk'), mnemonic });
   try {
     rmSync(device.walletDir, { recursive: true, force: true });
-    webWallet(device.walletDir);
+    writeWebWallet(device.walletDir);
     expect((await device.manager.triggerBackup()).status).toBe('completed');
   } finally {
     device.close();
   }
 
   // Restored in the browser, then its database damaged behind the app's back.
-  const [, page] = await newDevice(browser, srv.url);
+  const [, page] = await newDevice(app.browser, app.srv.url);
   await startRestore(page, mnemonic);
   await expect.poll(() => heading(page), T).toBe('Back up automatically?');
   await page.getByRole('button', { name: 'Not now' }).click();
   await expect.poll(() => heading(page), T).toBe('Wallet');
-  const damaged = join(webWallet(join(dir, 'damaged')), 'wallet.sqlite');
-  breakIndex(damaged, 'payments', 'payments_by_time', 'created_at');
+  const damaged = join(writeWebWallet(join(dir, 'damaged')), 'wallet.sqlite');
+  breakPaymentsIndex(damaged);
   await page.evaluate(
     async (bytes) => {
       const db = await new Promise<IDBDatabase>((res, rej) => {

@@ -1,18 +1,3 @@
-/**
- * The contract of `WalletDataAdapter` (`src/ports.ts`) as a kit: a function taking a
- * factory, run on every platform's adapter (`node.test.ts`, `web.test.ts`), as
- * litestream's `RunWithReplicaClient` runs on every replica client. A snapshot holds the
- * wallet and restores to the same data; it refuses no wallet (`not_a_wallet`) and a
- * damaged database (`corrupt_wallet_database`); restore and verify refuse the
- * hostile-archive corpus (`unsafe_archive`, naming the rule) and a damaged database in
- * a backup (`integrity_check_failed`), pass an archive's own error on unchanged, and
- * after any refusal the wallet is byte for byte what it was, with nothing left staged.
- *
- * The kit runs in Node (it builds its archives and databases with Node tools); each
- * adapter under test runs its own platform's code.
- * @module
- */
-import { NoahError } from '@noah-backup/core/errors';
 import { collect } from '@noah-backup/core/stream';
 import { describe, expect, it } from 'vitest';
 import type { ExtractLimits } from '../../src/archive/guards.ts';
@@ -20,7 +5,7 @@ import { readArchiveFiles } from '../../src/archive/read.ts';
 import { DEFAULT_LIMITS } from '../../src/archive/guards.ts';
 import { writeArchive } from '../../src/archive/write.ts';
 import type { ArchiveKind, WalletDataAdapter } from '../../src/ports.ts';
-import { chunks } from '../fixtures/node-helpers.ts';
+import { chunks, refusal } from '../fixtures/node-helpers.ts';
 import { HOSTILE } from './hostile-archives.ts';
 
 /** One wallet under test, healthy when made, with at least one database. */
@@ -46,16 +31,6 @@ export interface WalletDataHarness {
 export type WalletDataFactory = (opts: {
   limits?: Partial<ExtractLimits>;
 }) => Promise<WalletDataHarness>;
-
-/** The code of what `p` rejects with (fails the test if it resolves or is no NoahError). */
-async function refusal(p: Promise<unknown>): Promise<NoahError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NoahError);
-  return err as NoahError;
-}
 
 async function archiveOf(w: WalletDataHarness, kind: ArchiveKind) {
   const snap = await w.adapter.snapshot({ kind });
