@@ -1,5 +1,5 @@
 /**
- * Issue 4 item 9 against the real server (sqlite+fs and postgres+s3): a backup while
+ * Against the real server (sqlite+fs and postgres+s3): a backup while
  * another process keeps writing to the wallet database; hostile archives uploaded as
  * validly encrypted backups (traversal, absolute path, symlink, a decompression bomb);
  * and the server stays blind — after backing up a wallet full of marker strings, no

@@ -1,5 +1,5 @@
 /**
- * Restore and verify (issue 4 §5, §6): new device, replacing a wallet, integrity check
+ * Restore and verify (docs/WALLET.md §2, §3): new device, replacing a wallet, integrity check
  * failure, an archive source that fails late, free space, scratch cleanup.
  */
 import { promises as fsp } from 'node:fs';

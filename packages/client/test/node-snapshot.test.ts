@@ -1,5 +1,5 @@
 /**
- * Snapshot of a wallet data directory (issue 4 §4): consistent under a concurrent
+ * Snapshot of a wallet data directory (docs/WALLET.md §1): consistent under a concurrent
  * writer, no raw journals, skipped symlinks/special files, free-space check first,
  * temp files removed; tar and zip round trips.
  */

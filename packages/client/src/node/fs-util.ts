@@ -1,7 +1,8 @@
 /**
  * Small filesystem helpers for the Node adapters: durable writes (fsync of files and
- * directories), SQLite detection by header, and the free-space probe. STYLE.md: "Restore
- * is careful: write to a temp place, fsync, verify, rename atomically".
+ * directories), SQLite detection by header, and the free-space probe: what a careful
+ * restore needs (write to a temp place, fsync, verify, rename atomically:
+ * docs/WALLET.md §3).
  * @module
  */
 import { promises as fsp } from 'node:fs';
@@ -182,8 +183,8 @@ export function formatBytes(n: number): string {
 
 /**
  * Throws `NoahError('insufficient_space')` unless the filesystem holding `dir` has at
- * least `needed` bytes available. Called before anything is written (issue 4: "a
- * shortage is a clear error, not a half-written file").
+ * least `needed` bytes available. Called before anything is written: a shortage is a
+ * clear error, not a half-written file.
  * @param probe - the free-space probe
  * @param dir - an existing directory on the target filesystem
  * @param needed - bytes required

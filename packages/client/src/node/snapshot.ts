@@ -1,5 +1,5 @@
 /**
- * A consistent snapshot of a wallet data directory (issue 4 §4): every SQLite database
+ * A consistent snapshot of a wallet data directory (docs/WALLET.md §1): every database
  * copied with `VACUUM INTO` from a read-only connection while the wallet keeps writing,
  * journals (`-wal`, `-shm`, `-journal`) never copied raw, other regular files copied,
  * symlinks and special files skipped; then archived as a stream from the temp copies.

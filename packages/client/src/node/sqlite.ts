@@ -16,8 +16,8 @@ export const CHECK_CACHE_KIB = 16384;
  * Copies the database at `src` to the new file `dest` as one consistent transaction,
  * while other processes may keep writing to `src`.
  *
- * Uses `VACUUM INTO` from a read-only connection (issue 4 §4: WAL and SHM files are never
- * copied raw; their committed content is in the copy). `Database#backup()` is avoided: it
+ * Uses `VACUUM INTO` from a read-only connection (WAL and SHM files are never copied
+ * raw; their committed content is in the copy: docs/WALLET.md §1). `Database#backup()` is avoided: it
  * restarts whenever a writer commits and can starve under a steady writer. The copy is
  * switched to WAL mode when the source is in WAL mode, so a restore gives the wallet back
  * the journal mode it had.

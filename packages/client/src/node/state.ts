@@ -2,7 +2,7 @@
  * The Node `DeviceStateStore`: a small JSON object of string values in one file,
  * replaced atomically on every change (temp file, fsync, rename, fsync the directory).
  * Changes are read-modify-write under a cross-process lock file, so `compareAndSet` is
- * atomic across processes (the backup lock of issue 4 §3 relies on it).
+ * atomic across processes (the backup lock, `backup-lock.ts`, relies on it).
  * @module
  */
 import { randomBytes } from 'node:crypto';
