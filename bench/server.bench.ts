@@ -87,8 +87,15 @@ async function child(target: Target): Promise<void> {
     publicUrl: url,
     databaseUrl,
     maxPendingUploads: Number.MAX_SAFE_INTEGER,
-    rateLimit: { authPerMinute: 1e9, userPerMinute: 1e9 },
+    rateLimit: {
+      authPerMinute: 1e9,
+      userPerMinute: 1e9,
+      blobPerMinute: 1e9,
+      badTokenPerMinute: 1e9,
+    },
   };
+  // Every connection of the load comes from 127.0.0.1.
+  config.http = { ...config.http, maxConnectionsPerAddress: 0 };
   const metadata = await createMetadataStore(databaseUrl);
   const blobs = await createBlobStore(config.blobStoreUrl, {
     publicUrl: url,

@@ -99,6 +99,8 @@ beforeAll(async () => {
     DATABASE_URL: db.url,
     DATA_DIR: dataDir,
     PUSH_PROVIDERS: 'expo,unifiedpush',
+    // The fake UnifiedPush server is on loopback (docs/PUSH.md "Endpoint addresses").
+    UNIFIEDPUSH_ALLOW_ADDRESSES: '127.0.0.1',
     EXPO_PUSH_URL: expo.url,
     EXPO_ACCESS_TOKEN: 'cli-expo-token',
     BACKUP_SPREAD: '0',

@@ -33,6 +33,9 @@ beforeAll(async () => {
   });
   await writeFile(join(dir, 'm.txt'), `${generateMnemonic(wordlist)}\n`, { mode: 0o600 });
   await createDemoWallet(join(dir, 'w'), { sizeMb: 4 });
+  // One session lives as long as this file: a tmux server exits with its last session,
+  // and a new-session racing that exit fails with "server exited unexpectedly".
+  await tmux(['new-session', '-d', '-s', 'keep', 'sleep 3600']);
 });
 afterAll(async () => {
   await tmux(['kill-server']).catch(() => {});

@@ -8,6 +8,7 @@
  */
 import type {
   BackupInfo,
+  CancelUploadRequest,
   CompleteUploadRequest,
   DeleteRequest,
   DeleteResponse,
@@ -97,6 +98,13 @@ export interface ApiClient {
   logout(opts?: CallOptions): Promise<void>;
   uploadUrl(req: UploadUrlRequest, opts?: CallOptions): Promise<UploadUrlResponse>;
   completeUpload(req: CompleteUploadRequest, opts?: CallOptions): Promise<BackupInfo>;
+  /**
+   * `POST /v0/backup/cancel_upload`: gives a pending upload back when the client stops
+   * trying (docs/API.md), so it no longer counts against the user's pending uploads.
+   * Resolves also when the server has no such pending upload any more (404
+   * `upload_not_found`: already completed, cancelled or expired).
+   */
+  cancelUpload(req: CancelUploadRequest, opts?: CallOptions): Promise<void>;
   /** Completed backups, newest first. */
   list(opts?: CallOptions): Promise<ListResponse>;
   downloadUrl(req?: DownloadUrlRequest, opts?: CallOptions): Promise<DownloadUrlResponse>;
@@ -168,7 +176,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
         what,
         attempt,
         delayMs,
-        code: (error as { code?: string }).code ?? 'unknown',
+        code: (error as { code?: string }).code ?? 'unexpected',
       }),
   });
 
@@ -275,6 +283,13 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     uploadUrl: (req, o) => call('/v0/backup/upload_url', req, o?.signal),
     completeUpload: (req: CompleteUploadRequest, o) =>
       call('/v0/backup/complete_upload', req, o?.signal),
+    cancelUpload: async (req, o) => {
+      try {
+        await call('/v0/backup/cancel_upload', req, o?.signal);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'upload_not_found')) throw err;
+      }
+    },
     list: (o) => call('/v0/backup/list', {}, o?.signal),
     downloadUrl: (req, o) => call('/v0/backup/download_url', req ?? {}, o?.signal),
     delete: (req, o) => call('/v0/backup/delete', req, o?.signal),

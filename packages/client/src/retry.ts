@@ -2,8 +2,8 @@
  * Retry with exponential backoff and full jitter (AWS Architecture Blog, "Exponential
  * Backoff And Jitter"): the n-th retry waits a uniformly random time in
  * [0, min(maxDelay, baseDelay·2^n)), or exactly what the server asked for with
- * `Retry-After` (RFC 9110 §10.2.3). Retries network failures, 5xx and 429 only; every
- * other 4xx is final. Sleep, clock and randomness are injected for tests.
+ * `Retry-After` (RFC 9110 §10.2.3). Retries network failures, 5xx, 429 and 408 only;
+ * every other 4xx is final. Sleep, clock and randomness are injected for tests.
  * @module
  */
 import { AbortedError, ApiError, NetworkError } from './errors.ts';
@@ -89,8 +89,10 @@ export function parseRetryAfter(value: string | null, now: Date): number | undef
 }
 
 /**
- * Whether an error is worth another attempt: network failures, 5xx and 429. Never
- * other 4xx, never decryption or integrity errors, never a cancellation.
+ * Whether an error is worth another attempt: network failures, 5xx (507 `storage_full`
+ * included: space comes back), 429, and 408 (the server's header, body or request
+ * timeout: RFC 9110 §15.5.9 lets the client repeat the request). Never other 4xx, never
+ * decryption or integrity errors, never a cancellation.
  * @example
  * ```ts
  * isRetryable(new ApiError({ status: 503, code: 'not_ready', message: '…' })); // true
@@ -98,7 +100,7 @@ export function parseRetryAfter(value: string | null, now: Date): number | undef
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof NetworkError) return true;
-  if (err instanceof ApiError) return err.status >= 500 || err.status === 429;
+  if (err instanceof ApiError) return err.status >= 500 || err.status === 429 || err.status === 408;
   return false;
 }
 

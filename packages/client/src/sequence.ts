@@ -122,7 +122,18 @@ export async function remoteSequence(
     if (err instanceof ApiError && err.status === 404) return null;
     throw err;
   }
-  const head = await ctx.api.downloadPrefix(target, V2_HEADER_LENGTH, { signal: ctx.signal });
+  let head: Uint8Array;
+  try {
+    head = await ctx.api.downloadPrefix(target, V2_HEADER_LENGTH, { signal: ctx.signal });
+  } catch (err) {
+    // The metadata names a backup whose object is gone (lost by the store, or swept
+    // meanwhile): it has no sequence to trust, and must not block restoring the other.
+    if (err instanceof ApiError && err.status === 404) {
+      ctx.logger.warn('a backup listed on the server has no object; ignored', { version });
+      return null;
+    }
+    throw err;
+  }
   if (!isV2(head)) return null; // FORMAT.md §2.1: a legacy backup has no sequence
   try {
     // FORMAT.md §5.6: the header MAC is verified before any field is believed.

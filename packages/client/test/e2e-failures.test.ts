@@ -105,6 +105,29 @@ describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
     await expect(b.manager.verifyBackup(older)).resolves.toMatchObject({ databases: 1 });
   });
 
+  it('a backup whose stored object is gone: backup_not_found, the wallet untouched', async () => {
+    const a = await device(newMnemonic());
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 5 });
+    const keys = async () => {
+      const out: string[] = [];
+      for await (const o of suite.srv.blobs.list('')) out.push(o.key);
+      return out;
+    };
+    const old = new Set(await keys());
+    await a.manager.triggerBackup();
+    const added = (await keys()).filter((k) => !old.has(k));
+    expect(added).toHaveLength(1);
+    await suite.srv.blobs.delete(added[0]!);
+    const before = await treeHash(a.walletDir);
+    // Whatever the store's dialect (the fs store's JSON, S3's NoSuchKey XML): one code.
+    await expect(a.manager.restoreBackup()).rejects.toMatchObject({
+      code: 'backup_not_found',
+      status: 404,
+    });
+    await expect(a.manager.verifyBackup()).rejects.toMatchObject({ code: 'backup_not_found' });
+    expect(await treeHash(a.walletDir)).toBe(before);
+  });
+
   describe('a hostile archive encrypted with the user’s own key', () => {
     const file = (name: string, content = 'pwned'): TarSpec => ({
       header: { name, type: 'file', size: Buffer.byteLength(content), mode: 0o600 },

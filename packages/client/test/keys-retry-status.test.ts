@@ -4,7 +4,13 @@ import { verifyK1 } from '@noah-backup/core/lnurl';
 import { describe, expect, it } from 'vitest';
 import { ApiError, NetworkError } from '../src/errors.ts';
 import { createSessionKeys, serviceDomain } from '../src/keys.ts';
-import { backoffDelay, isRetryable, parseRetryAfter } from '../src/retry.ts';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryable,
+  parseRetryAfter,
+  withRetry,
+} from '../src/retry.ts';
 import { parseStatus, sameUtcDay, summarizeError } from '../src/status.ts';
 
 const MNEMONIC =
@@ -63,6 +69,32 @@ describe('retry helpers', () => {
       Array(6).fill(false),
     );
     expect(isRetryable(new Error('boom'))).toBe(false);
+  });
+
+  it('retries 408 (a server timeout) and 507 storage_full; waits out a long Retry-After never', async () => {
+    const api = (status: number) => new ApiError({ status, code: 'internal', message: 'm' });
+    expect([408, 507].map((s) => isRetryable(api(s)))).toEqual([true, true]);
+    const full = new ApiError({
+      status: 507,
+      code: 'storage_full',
+      message: 'm',
+      retryAfterMs: 3_600_000,
+    });
+    const slept: number[] = [];
+    let calls = 0;
+    const run = withRetry(
+      async () => {
+        calls++;
+        throw full;
+      },
+      {
+        policy: DEFAULT_RETRY_POLICY,
+        sleep: async (ms) => void slept.push(ms),
+        random: () => 0.5,
+      },
+    );
+    await expect(run).rejects.toBe(full);
+    expect([calls, slept]).toEqual([1, []]);
   });
 });
 

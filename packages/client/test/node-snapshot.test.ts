@@ -4,6 +4,7 @@
  * temp files removed; tar and zip round trips.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -199,6 +200,39 @@ describe('snapshot', () => {
     expect(read).toBeGreaterThan(100_000);
     await snap.cleanup();
     expect(await fsp.readdir(tmp)).toEqual([]);
+  });
+
+  it('an abort in the middle of a file ends the archive with the abort, nothing uncaught', async () => {
+    // A Ctrl-C or an app cancelling a backup lands here while the tar is mid-file.
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
+    await fsp.writeFile(join(wallet.dir, 'blob.bin'), randomBytes(8 * 2 ** 20));
+    const tmp = join(root, 'tmp');
+    const uncaught: unknown[] = [];
+    const record = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', record);
+    try {
+      const controller = new AbortController();
+      const snap = await createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: tmp }).snapshot({
+        kind: 'tar',
+        signal: controller.signal,
+      });
+      let read = 0;
+      const reading = (async () => {
+        for await (const chunk of snap.archive) {
+          read += chunk.length;
+          if (read > 2 ** 20) controller.abort(); // blob.bin comes first, 8 MiB of it
+        }
+      })();
+      await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
+      expect(read).toBeLessThan(8 * 2 ** 20);
+      await snap.cleanup();
+      await new Promise((r) => setTimeout(r, 100)); // an emitted 'error' would land by now
+      expect(uncaught).toEqual([]);
+      expect(await fsp.readdir(tmp)).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
+    }
   });
 
   it('refuses a data directory that does not exist: not_a_wallet', async () => {

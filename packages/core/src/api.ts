@@ -63,6 +63,19 @@ export interface CompleteUploadRequest {
   backup_size: number;
 }
 
+/**
+ * `POST /v0/backup/cancel_upload` request: give up a pending upload, so that it no
+ * longer counts against the user's pending uploads and its URL stores nothing more.
+ */
+export interface CancelUploadRequest {
+  s3_key: string;
+}
+
+/** `POST /v0/backup/cancel_upload` response. */
+export interface CancelUploadResponse {
+  cancelled: true;
+}
+
 /** One completed backup, as `list` returns it. */
 export interface BackupInfo {
   backup_version: BackupVersion;
@@ -169,6 +182,7 @@ export type ErrorCode =
   | 'invalid_signature'
   | 'forbidden'
   | 'backups_not_enabled'
+  | 'push_endpoint_not_allowed'
   | 'not_found'
   | 'backup_not_found'
   | 'upload_not_found'
@@ -185,6 +199,7 @@ export type ErrorCode =
   | 'url_expired'
   | 'rate_limited'
   | 'storage_unavailable'
+  | 'storage_full'
   | 'not_ready'
   | 'internal';
 

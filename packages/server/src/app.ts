@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from './config.ts';
 import { installErrorHandlers } from './http/errors.ts';
 import { installRequestHooks } from './http/hooks.ts';
+import { applyHttpLimits, bodyTimeoutHook, createHttpServer } from './http/limits.ts';
 import { collectOpenApi } from './http/openapi.ts';
+import { authLimitKey, createFailureLimiter, rateLimitHook } from './http/rate-limit.ts';
 import { createLogger } from './logging.ts';
 import { type Metrics, createMetrics } from './metrics.ts';
 import { createPushRuntime } from './push/index.ts';
@@ -74,6 +76,8 @@ export interface ServerDeps {
   /**
    * Serve on this HTTP server (it may already listen, e.g. on port 0 so that the fs
    * store's URLs can name the port) instead of creating one; the caller closes it.
+   * Create it with `createHttpServer` (src/http/limits.ts) so that the header and request
+   * timeouts are checked often; the other limits are applied to it here.
    */
   httpServer?: Server;
   /** The web app (src/web-ui.ts) at `/`: default on, at the default build location. */
@@ -98,6 +102,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
 
   const { trustProxy } = config;
+  // Behind a trusted proxy every connection comes from the proxy: no per-address cap.
+  const perAddress = trustProxy === false;
+  if (deps.httpServer) applyHttpLimits(deps.httpServer, config.http, { perAddress });
+  const httpServer = deps.httpServer ?? createHttpServer(config.http, { perAddress });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -111,7 +119,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // While closing, requests on connections still open get a JSON 503 (src/http/hooks.ts).
     return503OnClosing: false,
-    ...(deps.httpServer ? { serverFactory: attach(deps.httpServer) } : {}),
+    serverFactory: attach(httpServer),
   });
   app.decorateRequest('principal', null);
 
@@ -144,6 +152,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       uploadUrlTtlSec: config.uploadUrlTtlSec,
       downloadUrlTtlSec: config.downloadUrlTtlSec,
       maxPendingUploads: config.maxPendingUploads,
+      maxTotalStorage: config.maxTotalStorage,
+      inFlightGraceSec: config.http.requestTimeoutSec,
+      minFreeSpace: config.minFreeSpace,
       rollout: config.rollout,
     },
   });
@@ -152,35 +163,73 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.decorate('noah', { auth, backups, metrics });
   app.decorate('noahPush', push);
 
+  // Requests with an invalid bearer token, per client address (src/http/bearer.ts).
+  const badTokens = createFailureLimiter({
+    perMinute: config.rateLimit.badTokenPerMinute,
+    clock,
+  });
   const openapi = collectOpenApi(app);
   installErrorHandlers(app);
   installRequestHooks(app, metrics);
   // Counters only; the groups and keys are chosen in src/http/rate-limit.ts.
   await app.register(rateLimit, { global: false, cache: 100_000 });
 
-  await app.register(opsRoutes, { metadata, blobs, metrics, openapi, publicUrl: config.publicUrl });
+  await app.register(opsRoutes, {
+    metadata,
+    blobs,
+    metrics,
+    openapi,
+    publicUrl: config.publicUrl,
+    minFreeSpace: config.minFreeSpace,
+  });
   await app.register(async (api) => {
     // JSON routes: small bodies, JSON only (text/plain → 415).
     api.addHook('onRoute', (route) => {
       route.bodyLimit ??= JSON_BODY_LIMIT;
     });
     api.removeContentTypeParser('text/plain');
-    await api.register(authRoutes, { auth, authPerMinute: config.rateLimit.authPerMinute });
+    // A JSON body must arrive within BODY_TIMEOUT (docs/OPERATIONS.md "Timeouts").
+    api.addHook(
+      'preParsing',
+      bodyTimeoutHook(config.http.bodyTimeoutSec * 1000, (request) =>
+        request.log.warn(
+          { route: request.routeOptions.url, ip: request.ip },
+          'request body not received within BODY_TIMEOUT; connection closed',
+        ),
+      ),
+    );
+    await api.register(authRoutes, {
+      auth,
+      authPerMinute: config.rateLimit.authPerMinute,
+      badTokens,
+    });
     await api.register(backupRoutes, {
       prefix: '/v0/backup',
       auth,
       backups,
       userPerMinute: config.rateLimit.userPerMinute,
+      badTokens,
     });
     await api.register(pushRoutes, {
       prefix: '/v0/push',
       auth,
       push: push.service,
       userPerMinute: config.rateLimit.userPerMinute,
+      badTokens,
     });
   });
-  // The fs blob store serves its own signed PUT/GET URLs (DESIGN.md "Seams").
-  if (blobs.routes) await app.register(blobs.routes);
+  // The fs blob store serves its own signed PUT/GET URLs, limited per client address
+  // before anything is read (docs/API.md "Limits").
+  const blobRoutes = blobs.routes;
+  if (blobRoutes)
+    await app.register(async (scope) => {
+      const limit = rateLimitHook(scope, {
+        perMinute: config.rateLimit.blobPerMinute,
+        key: (req) => authLimitKey(req.ip),
+      });
+      if (limit) scope.addHook('onRequest', limit);
+      await scope.register(blobRoutes);
+    });
   // The web app (packages/web/dist) at `/`, last: its SPA fallback hands API paths back
   // to the JSON 404.
   if (deps.webUi !== false)
@@ -199,6 +248,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         metrics,
         holder: randomUUID(),
         orphanMinAgeSec: config.orphanMinAgeSec,
+        uploadUrlTtlSec: config.uploadUrlTtlSec,
+        inFlightGraceSec: config.http.requestTimeoutSec,
       },
       config.sweepIntervalSec,
     );

@@ -6,9 +6,11 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ensurePrivateDir, restrictToOwner } from './local-files.ts';
+import { type HttpLimits, parseHttpLimits } from './http/limits.ts';
 import { type PushConfig, parsePushConfig } from './push/config.ts';
 import { type Rollout, parseRollout } from './rollout.ts';
 
@@ -32,8 +34,32 @@ export interface ServerConfig {
   rollout: Rollout;
   /** Live pending uploads a user may hold at once (per-user quota). */
   maxPendingUploads: number;
-  /** Requests per minute; 0 disables that limit. */
-  rateLimit: { authPerMinute: number; userPerMinute: number };
+  /**
+   * MAX_TOTAL_STORAGE: bytes of completed backups plus pending uploads the server
+   * accepts in total; an upload that would pass it is refused (507 `storage_full`).
+   * 0 = no cap.
+   */
+  maxTotalStorage: number;
+  /**
+   * MIN_FREE_SPACE: below this many free bytes on the disk of a local store (the SQLite
+   * database, the fs blob store), `/ready` reports the instance full and `upload_url`
+   * refuses uploads (507 `storage_full`). Default: twice MAX_BACKUP_SIZE.
+   */
+  minFreeSpace: number;
+  /**
+   * Requests per minute; 0 disables that limit. `auth`: getk1 + login per client
+   * address; `user`: the backup and push routes per user; `blob`: the fs store's signed
+   * URLs per client address; `badToken`: requests with an invalid bearer token per
+   * client address.
+   */
+  rateLimit: {
+    authPerMinute: number;
+    userPerMinute: number;
+    blobPerMinute: number;
+    badTokenPerMinute: number;
+  };
+  /** Timeouts and connection caps (src/http/limits.ts). */
+  http: HttpLimits;
   logLevel: string;
   /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
@@ -231,6 +257,28 @@ export function loadConfig(
     else maxBackupSize = n;
   }
 
+  let maxTotalStorage = 0;
+  const totalText = raw('MAX_TOTAL_STORAGE');
+  if (totalText !== undefined) {
+    const n = parseSize(totalText);
+    if (n === null)
+      problems.push(
+        `MAX_TOTAL_STORAGE=${JSON.stringify(totalText)}: must be a size (bytes, or e.g. 500GiB), 0 for no cap`,
+      );
+    else maxTotalStorage = n;
+  }
+
+  let minFreeSpace = 2 * maxBackupSize;
+  const freeText = raw('MIN_FREE_SPACE');
+  if (freeText !== undefined) {
+    const n = parseSize(freeText);
+    if (n === null)
+      problems.push(
+        `MIN_FREE_SPACE=${JSON.stringify(freeText)}: must be a size (bytes, or e.g. 200MiB)`,
+      );
+    else minFreeSpace = n;
+  }
+
   // S3 pre-signed URLs live at most 7 days (SigV4).
   const uploadUrlTtlSec = duration('UPLOAD_URL_TTL', 900, 1, 604800);
   const downloadUrlTtlSec = duration('DOWNLOAD_URL_TTL', 300, 1, 604800);
@@ -261,7 +309,22 @@ export function loadConfig(
       0,
       1e6,
     ),
+    blobPerMinute: int(
+      'RATE_LIMIT_BLOB_PER_MINUTE',
+      raw('RATE_LIMIT_BLOB_PER_MINUTE'),
+      120,
+      0,
+      1e6,
+    ),
+    badTokenPerMinute: int(
+      'RATE_LIMIT_BAD_TOKEN_PER_MINUTE',
+      raw('RATE_LIMIT_BAD_TOKEN_PER_MINUTE'),
+      30,
+      0,
+      1e6,
+    ),
   };
+  const http = parseHttpLimits(raw, problems);
 
   const logLevel = (raw('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel))
@@ -296,7 +359,10 @@ export function loadConfig(
     k1TtlSec,
     rollout,
     maxPendingUploads,
+    maxTotalStorage,
+    minFreeSpace,
     rateLimit,
+    http,
     logLevel,
     trustProxy,
     sweepIntervalSec,
@@ -308,8 +374,9 @@ export function loadConfig(
 
 /**
  * Returns the fs blob store's URL-signing key: `BLOB_SIGNING_SECRET` when set, else the
- * key kept at `<dataDir>/blob-signing.key` (mode 0600), generated on first start. The
- * file is created exclusively, so two processes starting at once agree on one key.
+ * key kept at `<dataDir>/blob-signing.key` (mode 0600, tightened if an older version
+ * left it open), generated on first start. The file is created exclusively, so two
+ * processes starting at once agree on one key.
  *
  * @param config - the loaded configuration
  * @returns the secret (64 hex characters when generated)
@@ -318,11 +385,12 @@ export function loadConfig(
 export function loadOrCreateSigningSecret(config: ServerConfig): string {
   if (config.blobSigningSecret !== null) return config.blobSigningSecret;
   const file = join(config.dataDir, 'blob-signing.key');
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   try {
     writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    restrictToOwner(file);
   }
   const secret = readFileSync(file, 'utf8').trim();
   if (secret.length < 32)

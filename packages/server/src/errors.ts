@@ -30,6 +30,11 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
   invalid_signature: { status: 401, message: 'the signature does not verify for this k1 and key' },
   forbidden: { status: 403, message: 'not allowed' },
   backups_not_enabled: { status: 403, message: 'backups are not enabled for this account yet' },
+  push_endpoint_not_allowed: {
+    status: 400,
+    message:
+      'the push endpoint is on a loopback, private, link-local or otherwise non-public address; register a public UnifiedPush endpoint',
+  },
   not_found: { status: 404, message: 'no such route' },
   backup_not_found: { status: 404, message: 'no such backup' },
   upload_not_found: { status: 404, message: 'no such pending upload' },
@@ -48,7 +53,7 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
   backup_too_large: { status: 413, message: 'the backup exceeds the maximum backup size' },
   quota_exceeded: {
     status: 429,
-    message: 'too many uploads in progress; complete or abandon one and retry later',
+    message: 'too many uploads in progress; complete or cancel one, or retry later',
   },
   payload_too_large: { status: 413, message: 'the request body is too large' },
   range_not_satisfiable: {
@@ -67,9 +72,21 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
     status: 503,
     message: 'the storage backend is unavailable; retry later (nothing was changed)',
   },
+  storage_full: {
+    status: 507,
+    message:
+      'the server has no storage space left for this upload; nothing was changed, retry later',
+  },
   not_ready: { status: 503, message: 'the server is not ready' },
   internal: { status: 500, message: 'internal server error' },
 };
+
+/**
+ * `Retry-After` of a 507 `storage_full`, seconds: space comes back when an operator
+ * frees it or backups rotate, not within a client's patience (clients do not wait this
+ * long; they report the error and try at the next backup).
+ */
+export const STORAGE_FULL_RETRY_AFTER_SEC = 3600;
 
 /** True when `code` is one of the catalog's codes. */
 export function isErrorCode(code: unknown): code is ErrorCode {

@@ -1,13 +1,17 @@
 /**
  * Prometheus metrics (issue 3 item 6), one registry per server instance so several
  * servers in one process (tests) do not collide. Store-wide gauges (users, backups,
- * bytes stored) are read from `metadata.stats` at scrape time, so every instance of a
- * multi-instance deployment reports the same shared totals.
+ * bytes stored) are read from `metadata.stats` at scrape time (at most every
+ * {@link STATS_TTL_MS}), so every instance of a multi-instance deployment reports the
+ * same shared totals.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetadataStore } from './stores/metadata.ts';
+
+/** How long the store-wide totals of one scrape are reused (a scrape interval is 15 s+). */
+export const STATS_TTL_MS = 5000;
 
 /** The server's metrics. */
 export interface Metrics {
@@ -35,15 +39,24 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  let statsCache: Promise<Awaited<ReturnType<MetadataStore['stats']>>> | null = null;
-  // One stats query per scrape, shared by the three gauges.
+  let statsCache: {
+    value: Promise<Awaited<ReturnType<MetadataStore['stats']>>>;
+    at: number;
+  } | null = null;
+  // One stats query shared by the three gauges and reused for STATS_TTL_MS: the counts
+  // scan whole tables, and /metrics needs no login, so scrapes in a burst (or someone
+  // hammering the route) cost the database one query.
   const stats = () => {
-    statsCache ??= deps.metadata.stats(deps.clock.now()).finally(() => {
-      setImmediate(() => {
-        statsCache = null;
+    const now = deps.clock.now().getTime();
+    if (!statsCache || now - statsCache.at >= STATS_TTL_MS) {
+      const value = deps.metadata.stats(deps.clock.now());
+      const entry = { value, at: now };
+      statsCache = entry;
+      value.catch(() => {
+        if (statsCache === entry) statsCache = null;
       });
-    });
-    return statsCache;
+    }
+    return statsCache.value;
   };
   const storeGauge = (
     name: string,

@@ -6,13 +6,13 @@
  * `noah-backup serve` and `npm start` call {@link startServer}.
  * @module
  */
-import { mkdirSync } from 'node:fs';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildServer } from './app.ts';
 import { createBlobStore } from './blob/index.ts';
 import { type ServerConfig, loadOrCreateSigningSecret } from './config.ts';
+import { ensurePrivateDir } from './local-files.ts';
 import { createLogger } from './logging.ts';
 import { createMetadataStore, redactDatabaseUrl } from './metadata/index.ts';
 import { formatRollout } from './rollout.ts';
@@ -88,7 +88,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
-  mkdirSync(config.dataDir, { recursive: true });
+  // The data directory holds the database, the signing key and the fs store's objects.
+  ensurePrivateDir(config.dataDir);
   const metadata = await createMetadataStore(config.databaseUrl, { logger });
   let blobs: BlobStore | undefined;
   let app: FastifyInstance | undefined;

@@ -36,6 +36,17 @@ export interface SweepDeps {
   clock: Clock;
   /** Unreferenced objects younger than this are left alone (uploads in flight). */
   orphanMinAgeSec: number;
+  /**
+   * Lifetime of upload URLs: an unreferenced object is never swept as an orphan before
+   * an upload URL for its key can have expired (default 0).
+   */
+  uploadUrlTtlSec?: number;
+  /**
+   * How long a PUT may still run after its URL expired (REQUEST_TIMEOUT; default 0): the
+   * key of an expired upload keeps an empty placeholder that long, so such a PUT cannot
+   * store an object after the sweep (docs/OPERATIONS.md "Storage bounds").
+   */
+  inFlightGraceSec?: number;
   /** Expired sessions are kept this long so clients get `token_expired` (default 1 day). */
   sessionGraceSec?: number;
   /** Rows per store query (default 100). */
@@ -49,9 +60,13 @@ export interface SweepDeps {
  * 1. expired pending uploads: the row first, then the object unless something
  *    references it. Row before object, because a completion racing the sweep either
  *    commits first (then the object is referenced and kept) or finds no pending row
- *    (then `completeUpload` refuses it) — never a committed backup without its object;
- * 2. queued object deletions (failed deletes of replaced or deleted backups): retried;
- * 3. orphans: objects under `b/` older than `orphanMinAgeSec` that nothing references;
+ *    (then `completeUpload` refuses it) — never a committed backup without its object.
+ *    While a PUT that started before the URL expired may still run, the key is retired
+ *    (emptied, still refusing PUTs) instead, and its deletion queued for later;
+ * 2. queued object deletions that are due (failed deletes, and the placeholders of
+ *    retired keys once their URLs are dead): retried;
+ * 3. orphans: objects under `b/` that nothing references, older than `orphanMinAgeSec`
+ *    and than an upload URL plus a PUT in flight can live;
  * 4. expired challenges and sessions.
  *
  * @param deps - stores, clock and limits
@@ -76,8 +91,16 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
     r.errors++;
     logger?.warn({ err, phase }, 'sweep phase failed; will retry on the next run');
   };
-  const removeObject = async (key: string, reason: string) => {
+  const graceMs = (deps.inFlightGraceSec ?? 0) * 1000;
+  const removeObject = async (key: string, reason: string, urlExpiresAt?: Date) => {
     if (await metadata.isObjectReferenced(key)) return false;
+    const dead = urlExpiresAt && new Date(urlExpiresAt.getTime() + graceMs);
+    if (dead && dead > clock.now()) {
+      // A PUT begun before its URL expired may still be running: keep the key taken.
+      await metadata.enqueueObjectDeletion(key, clock.now(), dead);
+      await blobs.retire(key);
+      return true;
+    }
     try {
       await blobs.delete(key);
       metrics?.sweptObjects.inc({ reason });
@@ -94,7 +117,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
       for (const row of rows) {
         await metadata.deletePendingUpload(row.objectKey);
         r.expiredUploads++;
-        await removeObject(row.objectKey, 'abandoned');
+        await removeObject(row.objectKey, 'abandoned', row.expiresAt);
       }
       if (rows.length < batch) break;
     }
@@ -105,7 +128,9 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
   try {
     const seen = new Set<string>();
     for (;;) {
-      const keys = (await metadata.listObjectDeletions(batch)).filter((k) => !seen.has(k));
+      const keys = (await metadata.listObjectDeletions(batch, clock.now())).filter(
+        (k) => !seen.has(k),
+      );
       for (const key of keys) {
         seen.add(key);
         if (await metadata.isObjectReferenced(key)) {
@@ -125,7 +150,11 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
   }
 
   try {
-    const cutoff = clock.now().getTime() - deps.orphanMinAgeSec * 1000;
+    const minAgeSec = Math.max(
+      deps.orphanMinAgeSec,
+      (deps.uploadUrlTtlSec ?? 0) + (deps.inFlightGraceSec ?? 0),
+    );
+    const cutoff = clock.now().getTime() - minAgeSec * 1000;
     for await (const obj of blobs.list(OBJECT_PREFIX)) {
       if (obj.lastModified.getTime() > cutoff) continue;
       if (await removeObject(obj.key, 'orphan')) r.orphans++;

@@ -58,6 +58,30 @@ or start the server with <code>npm start</code>, which builds them first.</p>
 </body></html>
 `;
 
+/**
+ * The redirect target for a request target on the canonical origin: only its path and
+ * query are kept. Resolving the raw target against the origin would let `//host/…`,
+ * `/\host/…` or an absolute-form target (`http://host/…`) name another origin — an open
+ * redirect.
+ *
+ * @param canonical - the public URL
+ * @param target - the request target as received
+ * @returns an absolute URL on `canonical`'s origin
+ * @example
+ * ```ts
+ * sameOriginTarget(new URL('http://localhost:8080'), '//evil.example/x'); // 'http://localhost:8080/x'
+ * ```
+ */
+export function sameOriginTarget(canonical: URL, target: string): string {
+  let path = '/';
+  try {
+    // Parsed against a throwaway base: whatever host the target names is dropped.
+    const u = new URL(target, 'http://invalid.invalid');
+    path = u.pathname + u.search;
+  } catch {}
+  return canonical.origin + path;
+}
+
 function isApiPath(path: string): boolean {
   return API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
 }
@@ -85,7 +109,7 @@ export const webUiRoutes: FastifyPluginAsync<WebUiOptions> = async (app, opts) =
     // Only loopback → loopback: behind a proxy that rewrites Host this could loop.
     app.addHook('onRequest', async (request, reply) => {
       if (request.host === canonical.host || !LOOPBACK.has(request.hostname)) return;
-      return reply.redirect(new URL(request.url, canonical.origin).href, 307);
+      return reply.redirect(sameOriginTarget(canonical, request.url), 307);
     });
   }
   if (!existsSync(join(root, 'index.html'))) {

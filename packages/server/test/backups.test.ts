@@ -165,7 +165,8 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
     const r = await api('complete_upload', body);
     expect(r.status).toBe(409);
     expect(r.body).toMatchObject({ code: 'size_mismatch' });
-    expect(await srv.blobs.head(up.s3_key)).toBeNull();
+    // Emptied (a placeholder keeps the key while its upload URL lives).
+    expect((await srv.blobs.head(up.s3_key))?.size ?? 0).toBe(0);
     // The pending upload is gone too; the slot still holds the good backup.
     expect((await api('complete_upload', body)).status).toBe(404);
     expect((await api('list')).body).toEqual([good.info]);
@@ -263,7 +264,8 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
     expect(done.status).toBe(200);
     const list = (await api<BackupInfo[]>('list')).body;
     expect(list).toEqual([done.body, second.info]); // newest first
-    expect(await srv.blobs.head(first.up.s3_key)).toBeNull();
+    // Emptied (a placeholder keeps the key while its upload URL lives).
+    expect((await srv.blobs.head(first.up.s3_key))?.size ?? 0).toBe(0);
     expect((await srv.blobs.head(second.up.s3_key))?.size).toBe(200);
     expect((await srv.blobs.head(third.s3_key))?.size).toBe(300);
     const settings = await api<SettingsResponse>('settings', undefined, 'GET');
@@ -299,7 +301,8 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ deleted: true, backup_version: a.info.backup_version });
     expect((await api('list')).body).toEqual([b.info]);
-    expect(await srv.blobs.head(a.up.s3_key)).toBeNull();
+    // Emptied (a placeholder keeps the key while its upload URL lives).
+    expect((await srv.blobs.head(a.up.s3_key))?.size ?? 0).toBe(0);
     const again = await api('delete', { backup_version: a.info.backup_version });
     expect(again.status).toBe(404);
     expect(again.body).toMatchObject({ code: 'backup_not_found' });

@@ -281,6 +281,30 @@ describe.each(blobStoreKinds)('BlobStore contract: %s', (kind) => {
     expect(await keys(store, '')).toEqual([]);
   });
 
+  test('retire empties a key and keeps it refusing PUTs; idempotent; delete frees it', async () => {
+    const bytes = new Uint8Array(randomBytes(700));
+    const used = await store.presignPut('u/retired', { size: 700, expiresInSec: 900 });
+    const unused = await store.presignPut('u/never', { size: 700, expiresInSec: 900 });
+    const send = (p: typeof used) =>
+      rawPut(p.url, { ...p.headers, 'content-length': '700' }, bytes);
+    expect(await send(used)).toBe(200);
+    await store.retire('u/retired');
+    await store.retire('u/never'); // no object yet
+    await store.retire('u/never');
+    for (const [key, p] of [
+      ['u/retired', used],
+      ['u/never', unused],
+    ] as const) {
+      expect((await store.head(key))?.size).toBe(0);
+      // fs: 409 conflict; S3: 412 (If-None-Match: *).
+      expect([409, 412]).toContain(await send(p));
+      expect((await store.head(key))?.size).toBe(0);
+      await store.delete(key);
+      expect(await store.head(key)).toBeNull();
+    }
+    await expect(store.retire('../x')).rejects.toThrow(TypeError);
+  });
+
   test('list pages through every object under a prefix, in key order', async () => {
     // S3 page size is 2 here, so seven objects take four pages.
     const names = ['u/a/1', 'u/a/2', 'u/b', 'u/c_1', 'u/c_2', 'u/d', 'v/x'];

@@ -127,6 +127,57 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SHUTDOWN_TIMEOUT: '2h' })).toThrow(/SHUTDOWN_TIMEOUT="2h"/);
   });
 
+  it('reads the timeouts, connection caps and the blob and bad-token limits', () => {
+    expect(loadConfig({})).toMatchObject({
+      rateLimit: { blobPerMinute: 120, badTokenPerMinute: 30 },
+      http: {
+        headersTimeoutSec: 10,
+        bodyTimeoutSec: 10,
+        requestTimeoutSec: 900,
+        idleTimeoutSec: 60,
+        keepAliveTimeoutSec: 5,
+        maxConnections: 1000,
+        maxConnectionsPerAddress: 32,
+      },
+    });
+    const c = loadConfig({
+      HEADERS_TIMEOUT: '5',
+      BODY_TIMEOUT: '3s',
+      REQUEST_TIMEOUT: '30m',
+      IDLE_TIMEOUT: '2m',
+      KEEP_ALIVE_TIMEOUT: '65',
+      MAX_CONNECTIONS: '4000',
+      MAX_CONNECTIONS_PER_ADDRESS: '0',
+      RATE_LIMIT_BLOB_PER_MINUTE: '10',
+      RATE_LIMIT_BAD_TOKEN_PER_MINUTE: '0',
+    });
+    expect(c.http).toEqual({
+      headersTimeoutSec: 5,
+      bodyTimeoutSec: 3,
+      requestTimeoutSec: 1800,
+      idleTimeoutSec: 120,
+      keepAliveTimeoutSec: 65,
+      maxConnections: 4000,
+      maxConnectionsPerAddress: 0,
+    });
+    expect(c.rateLimit).toMatchObject({ blobPerMinute: 10, badTokenPerMinute: 0 });
+    let err: unknown;
+    try {
+      loadConfig({
+        HEADERS_TIMEOUT: '20m',
+        REQUEST_TIMEOUT: '10m',
+        MAX_CONNECTIONS: 'many',
+        IDLE_TIMEOUT: '0',
+      });
+    } catch (e) {
+      err = e;
+    }
+    const problems = (err as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    for (const name of ['HEADERS_TIMEOUT', 'MAX_CONNECTIONS', 'IDLE_TIMEOUT'])
+      expect(problems.some((p) => p.startsWith(name))).toBe(true);
+  });
+
   it('names the flag when a flag is bad', () => {
     expect(() => loadConfig({}, { port: '70000' })).toThrow(/--port="70000"/);
   });

@@ -1,8 +1,20 @@
 import type { ErrorCode } from '@noah-backup/core/api';
+import {
+  ERROR_CATALOG as CLIENT_CATALOG,
+  errorClass,
+  isApiCode,
+} from '@noah-backup/core/error-catalog';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOG, HttpError, apiError, isErrorCode } from '../src/errors.ts';
-import { toErrorReply, validationMessage } from '../src/http/errors.ts';
-import { BlobStoreUnavailableError } from '../src/stores/blob.ts';
+import { s3Failure } from '../src/blob/s3.ts';
+import {
+  apiError,
+  ERROR_CATALOG,
+  HttpError,
+  isErrorCode,
+  STORAGE_FULL_RETRY_AFTER_SEC,
+} from '../src/errors.ts';
+import { isStorageFull, toErrorReply, validationMessage } from '../src/http/errors.ts';
+import { BlobStoreFullError, BlobStoreUnavailableError } from '../src/stores/blob.ts';
 
 describe('error catalog', () => {
   it('gives every code a 4xx/5xx status and a message', () => {
@@ -28,6 +40,20 @@ describe('error catalog', () => {
       headers: { 'retry-after': '5' },
     });
     expect(apiError('backup_not_found').message).toBe(ERROR_CATALOG.backup_not_found.message);
+  });
+});
+
+describe("the clients' error catalog (core error-catalog.ts)", () => {
+  it('holds every code the server answers, in a class that fits its status', () => {
+    for (const [code, { status }] of Object.entries(ERROR_CATALOG)) {
+      expect(isApiCode(code), code).toBe(true);
+      const cls = errorClass(code as ErrorCode);
+      // A client retries what the server cannot answer now; a 401 is the login's.
+      if (status >= 500 || code === 'rate_limited') expect(cls, code).toBe('network');
+      if (status === 401) expect(cls, code).toBe('auth');
+    }
+    const api = Object.keys(CLIENT_CATALOG).filter(isApiCode);
+    expect(api.sort()).toEqual(Object.keys(ERROR_CATALOG).sort());
   });
 });
 
@@ -99,4 +125,29 @@ describe('validationMessage', () => {
       'body.backup_size must be integer',
     ],
   ])('%j → %s', (issue, want) => expect(validationMessage('body', issue)).toBe(want));
+});
+
+describe('storage exhaustion', () => {
+  it('a full disk, SQLITE_FULL or PostgreSQL disk_full is a retryable 507 storage_full', () => {
+    const full = {
+      status: 507,
+      code: 'storage_full',
+      message: ERROR_CATALOG.storage_full.message,
+      headers: { 'retry-after': String(STORAGE_FULL_RETRY_AFTER_SEC) },
+    };
+    for (const code of ['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100'])
+      expect(toErrorReply(Object.assign(new Error('/secret/path is full'), { code }))).toEqual(
+        full,
+      );
+    expect(toErrorReply(new BlobStoreFullError('s3 blob store: retire failed'))).toEqual(full);
+    expect(isStorageFull(Object.assign(new Error('x'), { code: 'SQLITE_BUSY' }))).toBe(false);
+  });
+
+  it('an S3-compatible service answering 507 is full, not down', () => {
+    const sdk = (name: string, status: number) =>
+      Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+    expect(s3Failure('retire', sdk('XMinioStorageFull', 507))).toBeInstanceOf(BlobStoreFullError);
+    expect(s3Failure('retire', sdk('InsufficientStorage', 507))).toBeInstanceOf(BlobStoreFullError);
+    expect(s3Failure('head', sdk('InternalError', 500))).toBeInstanceOf(BlobStoreUnavailableError);
+  });
 });

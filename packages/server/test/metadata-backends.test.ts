@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createMetadataStore,
@@ -91,6 +92,23 @@ describe('createMetadataStore', () => {
     expect(err).toBeInstanceOf(Error);
     const e = err as Error & { cause?: unknown };
     expect(`${e.message} ${String(e.cause)}`).not.toContain('hunter2');
+  });
+
+  it('a PostgreSQL that accepts but never answers fails within the connect timeout', async () => {
+    // A TCP listener that never speaks: a database host that stopped answering.
+    const silent = createNetServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const t0 = performance.now();
+      const err = await createMetadataStore(`postgres://noah@127.0.0.1:${port}/noah`, {
+        connectTimeoutMs: 300,
+      }).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(performance.now() - t0).toBeLessThan(5000);
+    } finally {
+      silent.close();
+    }
   });
 
   it('logs the opened URL with its password redacted', async () => {

@@ -95,6 +95,7 @@ describe.each(metadataStoreKinds)(
           declaredSize: 10,
           createdAt: at(0),
           expiresAt: at(10),
+          autoSlot: false,
         });
       });
 

@@ -201,6 +201,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
         declaredSize: 1234,
         createdAt: at(0),
         expiresAt: at(15 * MIN),
+        autoSlot: false,
       });
       expect(await store.countPendingUploads(u.id, at(1))).toBe(1);
       expect(await store.listBackups(u.id)).toEqual([]);
@@ -213,7 +214,12 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
         now: at(MIN),
       });
       const backup = { userId: u.id, version: 1, objectKey: key, size: 1234, createdAt: at(MIN) };
-      expect(done).toEqual({ backup, replacedObjectKey: null, alreadyCompleted: false });
+      expect(done).toEqual({
+        backup,
+        replacedObjectKey: null,
+        replacedCreatedAt: null,
+        alreadyCompleted: false,
+      });
       expect(await store.listBackups(u.id)).toEqual([backup]);
       expect(await store.getBackup(u.id, 1)).toEqual(backup);
       expect(await store.getBackup(u.id, 2)).toBeNull();
@@ -260,6 +266,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
       ]);
       const third = await complete(1, 3000);
       expect(third.r?.replacedObjectKey).toBe(first.objectKey);
+      expect(third.r?.replacedCreatedAt).toEqual(at(1000));
       expect(third.r?.alreadyCompleted).toBe(false);
       const list = await store.listBackups(u.id);
       expect(list.map((b) => [b.version, b.objectKey, b.size])).toEqual([
@@ -279,6 +286,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
       expect(repeat).toEqual({
         backup: first?.backup,
         replacedObjectKey: null,
+        replacedCreatedAt: null,
         alreadyCompleted: true,
       });
       expect(await store.listBackups(u.id)).toHaveLength(1);

@@ -90,7 +90,7 @@ describe('errors, health, metrics, OpenAPI (sqlite + fs)', () => {
     expect(h.body).toEqual({ status: 'ok' });
     const r = await call(`${srv.url}/ready`, { method: 'GET' });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ status: 'ready' });
+    expect(r.body).toEqual({ status: 'ready', uploads: true });
   });
 
   it('metrics count requests by route, upload URLs, completions and bytes', async () => {
@@ -160,7 +160,9 @@ describe('rate limits', () => {
     srv = await startTestServer({
       metadataKind: 'sqlite',
       blobKind: 'fs',
-      config: { rateLimit: { authPerMinute: 4, userPerMinute: 5 } },
+      config: {
+        rateLimit: { authPerMinute: 4, userPerMinute: 5, blobPerMinute: 0, badTokenPerMinute: 0 },
+      },
     });
   });
   afterAll(() => srv?.close());

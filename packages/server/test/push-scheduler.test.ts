@@ -8,6 +8,7 @@
 import { manualClock } from '@noah-backup/core/clock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetadataStore } from '../src/metadata/index.ts';
+import { parseAddressList } from '../src/push/endpoint-address.ts';
 import { createSenders } from '../src/push/index.ts';
 import { runTriggerJob, utcDay } from '../src/push/job.ts';
 import type { PushConfig } from '../src/push/config.ts';
@@ -42,6 +43,8 @@ function pushConfig(): PushConfig {
     expoAccessToken: null,
     unifiedPushBearer: new Map(),
     unifiedPushAllowHttp: true,
+    // The fake UnifiedPush server is on loopback (docs/PUSH.md "Endpoint addresses").
+    unifiedPushAllowAddresses: parseAddressList('127.0.0.1'),
     cron: '0 3 * * *',
     staleAfterSec: 20 * 3600,
     spreadSec: 0,

@@ -5,6 +5,7 @@
  */
 import { manualClock } from '@noah-backup/core/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAddressList } from '../src/push/endpoint-address.ts';
 import { createExpoSender } from '../src/push/expo.ts';
 import { createLogSender } from '../src/push/log.ts';
 import { redactAddress } from '../src/push/redact.ts';
@@ -119,6 +120,8 @@ describe('Expo sender', () => {
 });
 
 describe('UnifiedPush sender', () => {
+  // The fake push server is on loopback (docs/PUSH.md "Endpoint addresses").
+  const loopback = parseAddressList('127.0.0.1');
   let up: FakeUnifiedPush;
   beforeAll(async () => {
     up = await startFakeUnifiedPush();
@@ -128,7 +131,7 @@ describe('UnifiedPush sender', () => {
   it('POSTs the JSON payload with TTL and Urgency; 2xx accepts', async () => {
     const e201 = up.endpoint([201]);
     const e200 = up.endpoint([200]);
-    const s = createUnifiedPushSender({ clock });
+    const s = createUnifiedPushSender({ clock, allowAddresses: loopback });
     const results = await s.send([msg(e201, 'n-a'), msg(e200, 'n-b')]);
     expect(results).toEqual([{ status: 'ok' }, { status: 'ok' }]);
     const [d] = up.deliveries(e201);
@@ -142,7 +145,7 @@ describe('UnifiedPush sender', () => {
   });
 
   it('404 and 410 are dead endpoints; 500 and 429 transient; 413 failed', async () => {
-    const s = createUnifiedPushSender({ clock });
+    const s = createUnifiedPushSender({ clock, allowAddresses: loopback });
     const eps = [[404], [410], [500, 201], [429, 201], [413]].map((x) => up.endpoint(x));
     const results = await s.send(eps.map((e) => msg(e)));
     expect(results.map((r) => r.status)).toEqual(['dead', 'dead', 'retry', 'retry', 'failed']);
@@ -154,7 +157,7 @@ describe('UnifiedPush sender', () => {
 
   it('does not follow redirects', async () => {
     const e = up.endpoint([307]);
-    const [r] = await createUnifiedPushSender({ clock }).send([msg(e)]);
+    const [r] = await createUnifiedPushSender({ clock, allowAddresses: loopback }).send([msg(e)]);
     expect(r).toEqual({ status: 'failed', reason: 'http_307' });
     expect(up.deliveries(e)).toHaveLength(1);
   });
@@ -163,10 +166,12 @@ describe('UnifiedPush sender', () => {
     const e = up.endpoint([201]);
     const mine = createUnifiedPushSender({
       clock,
+      allowAddresses: loopback,
       bearerByOrigin: new Map([[new URL(up.url).origin, 'up-secret']]),
     });
     const other = createUnifiedPushSender({
       clock,
+      allowAddresses: loopback,
       bearerByOrigin: new Map([['https://push.example.com', 'up-secret']]),
     });
     await mine.send([msg(e)]);
@@ -178,9 +183,11 @@ describe('UnifiedPush sender', () => {
   });
 
   it('an unreachable endpoint is transient', async () => {
-    const [r] = await createUnifiedPushSender({ clock, timeoutMs: 2000 }).send([
-      msg('http://127.0.0.1:1/up/x'),
-    ]);
+    const [r] = await createUnifiedPushSender({
+      clock,
+      timeoutMs: 2000,
+      allowAddresses: loopback,
+    }).send([msg('http://127.0.0.1:1/up/x')]);
     expect(r).toMatchObject({ status: 'retry' });
   });
 });

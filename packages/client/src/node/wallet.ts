@@ -3,6 +3,7 @@
  * wallet data directory (docs/WALLET.md). See `snapshot.ts`, `restore.ts`, `recover.ts`.
  * @module
  */
+import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
@@ -15,7 +16,7 @@ import type {
 } from '../ports.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { estimateBackupBytes } from './estimate.ts';
-import { type FreeSpaceProbe, pathExists, statfsFreeBytes } from './fs-util.ts';
+import { type FreeSpaceProbe, statfsFreeBytes } from './fs-util.ts';
 import { DEFAULT_LIMITS, type ExtractLimits } from '../archive/guards.ts';
 import { type RecoveryReport, recoverInterruptedRestore } from './recover.ts';
 import {
@@ -200,7 +201,9 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
       });
     },
     async estimateBackup(limit) {
-      if (!(await pathExists(dataDir))) return null; // the snapshot says what is wrong
+      // No directory there (missing, a file): the snapshot says what is wrong.
+      const st = await fsp.stat(dataDir).catch(() => undefined);
+      if (!st?.isDirectory()) return null;
       return estimateBackupBytes(dataDir, limit);
     },
     verify(archive, { kind, signal }) {

@@ -186,14 +186,20 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
     spooled = await ctx.spooler.spool(bounded, { signal });
     const size = spooled.size;
     const target = await api.uploadUrl({ backup_size: size }, { signal });
-    await api.upload(target, spooled, {
-      signal,
-      onProgress: (bytes, total) => ctx.progress('upload', bytes, total),
-    });
-    const backup = await api.completeUpload(
-      { s3_key: target.s3_key, backup_version: target.backup_version, backup_size: size },
-      { signal },
-    );
+    let backup: BackupInfo;
+    try {
+      await api.upload(target, spooled, {
+        signal,
+        onProgress: (bytes, total) => ctx.progress('upload', bytes, total),
+      });
+      backup = await api.completeUpload(
+        { s3_key: target.s3_key, backup_version: target.backup_version, backup_size: size },
+        { signal },
+      );
+    } catch (err) {
+      await giveBack(ctx, target.s3_key);
+      throw err;
+    }
     if (sequence !== null) await ctx.state.set(SEQUENCE_KEY, sequence.toString());
     await ctx.state.set(DATABASES_KEY, JSON.stringify(snapshot.databases));
     ctx.progress('complete', size, size);
@@ -201,5 +207,28 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
     return { backup, sequence, bytes: size };
   } finally {
     await Promise.allSettled([snapshot?.cleanup(), spooled?.cleanup()]);
+  }
+}
+
+/** How long giving an upload back may take before the failure is reported anyway. */
+const CANCEL_TIMEOUT_MS = 10_000;
+
+/**
+ * Gives a pending upload back after the backup gave up on it (docs/API.md
+ * "cancel_upload"), so failed attempts do not use up the user's pending uploads. Best
+ * effort and bounded in time: the sweeper frees it anyway once its URL expires. Safe
+ * when the completion did reach the server: a completed backup is never cancelled.
+ */
+async function giveBack(ctx: PipelineContext, s3Key: string): Promise<void> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), CANCEL_TIMEOUT_MS);
+  try {
+    await ctx.api.cancelUpload({ s3_key: s3Key }, { signal: controller.signal });
+  } catch (err) {
+    ctx.logger.warn('could not cancel the abandoned upload', {
+      code: (err as { code?: string }).code ?? 'unexpected',
+    });
+  } finally {
+    clearTimeout(timer);
   }
 }

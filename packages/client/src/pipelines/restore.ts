@@ -77,7 +77,7 @@ async function withRemote<T>(
     let kind: ArchiveKind = 'zip';
     if (opened.header) {
       if (opened.header.payloadKind === 'raw')
-        throw new NoahError('not_a_wallet_archive', 'the backup does not hold a wallet archive');
+        throw new NoahError('foreign_wallet', 'the backup does not hold a wallet archive');
       kind = opened.header.payloadKind;
     }
     return await body({

@@ -12,9 +12,11 @@
  * to a key that already has an object is refused with 409 `conflict`, before the body is
  * read and again atomically when the file is linked (`link` fails if the name exists),
  * so a reused upload URL can never replace an object — the S3 store gets the same
- * behaviour from a signed `If-None-Match: *` (412 there). Errors are JSON
- * `{code, message, request_id}`. The query string (the signature) never reaches the
- * logs: these routes log the path only.
+ * behaviour from a signed `If-None-Match: *` (412 there). One PUT per key at a time: a
+ * second while one is in progress is refused with 409 `conflict` too. Errors are JSON
+ * `{code, message, request_id}`; a full disk is 507 `storage_full` with `Retry-After`.
+ * The query string (the signature) never reaches the logs: these routes log the path
+ * only.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,7 @@ import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '@noah-backup/core/api';
 import type { Clock } from '@noah-backup/core/clock';
+import { STORAGE_FULL_RETRY_AFTER_SEC } from '../errors.ts';
 import type { BlobLogger } from './log.ts';
 import { type BlobUrlClaims, verifyBlobUrl } from './fs-sign.ts';
 import { assertBlobKey } from './keys.ts';
@@ -37,6 +40,12 @@ export interface FsContext {
   logger: BlobLogger;
   /** Absolute path of a (valid) key. */
   pathOf(key: string): string;
+  /**
+   * PUTs in progress in this process, by key, each with the function that aborts it:
+   * one at a time per key, so concurrent PUTs to one URL cannot hold a temp file each,
+   * and `retire` can stop the one in progress.
+   */
+  inFlight: Map<string, () => void>;
 }
 
 /** Temp files older than this are abandoned uploads. */
@@ -158,6 +167,19 @@ class ObjectExistsError extends Error {}
 const conflict = (): Failure =>
   fail(409, 'conflict', 'an object was already uploaded to this URL; upload URLs accept one PUT');
 
+/** ENOSPC, EDQUOT: no room for the upload. */
+function isOutOfSpace(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+const outOfSpace = (): Failure =>
+  fail(
+    507,
+    'storage_full',
+    'the server has no storage space left for this upload; nothing was stored, retry later',
+  );
+
 /** True when the key's path exists (an object, or anything else in the way). */
 async function exists(path: string): Promise<boolean> {
   try {
@@ -268,12 +290,23 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
       const size = claims.size ?? 0;
       const bad = checkLength(ctx, request, size);
       if (bad) return send(reply, request, bad, true);
-      // Write-once: refuse before reading the body (checked again atomically at the end).
-      if (await exists(ctx.pathOf(claims.key))) return send(reply, request, conflict(), true);
+      // Write-once: refuse before reading the body (checked again atomically at the end),
+      // and while another PUT to the key is in progress (docs/OPERATIONS.md "Storage
+      // bounds": one temp file per key at most).
+      if (ctx.inFlight.has(claims.key)) return send(reply, request, conflict(), true);
+      ctx.inFlight.set(claims.key, () => request.raw.destroy());
       try {
+        if (await exists(ctx.pathOf(claims.key))) return send(reply, request, conflict(), true);
         await receive(ctx, claims.key, size, request.raw);
       } catch (err) {
         if (err instanceof ObjectExistsError) return send(reply, request, conflict(), true);
+        // Out of space is the server's trouble, retryable; not the client's size
+        // (docs/OPERATIONS.md "A full disk"). The temp file is already gone.
+        if (isOutOfSpace(err)) {
+          request.log.warn({ key: claims.key }, 'upload refused: the disk is full');
+          reply.header('retry-after', String(STORAGE_FULL_RETRY_AFTER_SEC));
+          return send(reply, request, outOfSpace(), true);
+        }
         if (request.raw.destroyed || err instanceof BodyLengthError) {
           request.log.info({ key: claims.key }, 'upload aborted or incomplete; nothing stored');
           return send(
@@ -284,6 +317,8 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
           );
         }
         throw err;
+      } finally {
+        ctx.inFlight.delete(claims.key);
       }
       return reply.code(200).send();
     });
@@ -297,13 +332,13 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP')
-          return send(reply, request, fail(404, 'not_found', 'no such object'), false);
+          return send(reply, request, fail(404, 'backup_not_found', 'no such object'), false);
         throw err;
       }
       const st = await fh.stat();
       if (!st.isFile()) {
         await fh.close();
-        return send(reply, request, fail(404, 'not_found', 'no such object'), false);
+        return send(reply, request, fail(404, 'backup_not_found', 'no such object'), false);
       }
       const range = byteRange(request.headers.range, st.size);
       if (range === 'unsatisfiable') {

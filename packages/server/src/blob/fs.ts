@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Dirent, type Stats, constants as fsc } from 'node:fs';
-import { access, lstat, mkdir, readdir, rmdir, unlink } from 'node:fs/promises';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { access, lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import {
@@ -24,7 +24,8 @@ import {
   type PresignedPut,
 } from '../stores/blob.ts';
 import { signBlobUrl, MIN_SECRET_BYTES } from './fs-sign.ts';
-import { type FsContext, fsBlobRoutes, TEMP_MAX_AGE_MS, TEMP_RE } from './fs-routes.ts';
+import { type FsContext, fsBlobRoutes, TEMP_MAX_AGE_MS, TEMP_RE, tempName } from './fs-routes.ts';
+import { ensurePrivateDir, freeBytesAt } from '../local-files.ts';
 import { assertBlobKey, assertBlobPrefix, assertExpiresIn, assertObjectSize } from './keys.ts';
 import { type BlobLogger, silentLogger } from './log.ts';
 
@@ -112,7 +113,9 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
       `signingSecret must be a Uint8Array of at least ${MIN_SECRET_BYTES} bytes`,
     );
   }
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Owner only (docs/OPERATIONS.md "Running it"); an older version's open directory is
+  // tightened, which also closes the objects below it to others.
+  ensurePrivateDir(dir);
 
   const pathOf = (key: string): string => {
     const p = join(dir, ...key.split('/'));
@@ -120,7 +123,15 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
     if (!p.startsWith(dir + sep)) throw new TypeError('key must stay inside the store');
     return p;
   };
-  const ctx: FsContext = { dir, clock, secret, maxObjectSize: opts.maxObjectSize, logger, pathOf };
+  const ctx: FsContext = {
+    dir,
+    clock,
+    secret,
+    maxObjectSize: opts.maxObjectSize,
+    logger,
+    pathOf,
+    inFlight: new Map(),
+  };
 
   const isOldTemp = (name: string): boolean => {
     const m = TEMP_RE.exec(name);
@@ -249,6 +260,25 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
     }
   };
 
+  // An empty file renamed over the key (atomic): the name stays taken, so a PUT's final
+  // link() fails with EEXIST; then the PUT in progress, if any, is aborted.
+  const retire = async (key: string): Promise<void> => {
+    assertBlobKey('key', key);
+    const path = pathOf(key);
+    const tmp = join(dirname(path), tempName(clock.now()));
+    try {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      const fh = await open(tmp, 'wx', 0o600);
+      await fh.sync();
+      await fh.close();
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw unavailable('retire', err);
+    }
+    ctx.inFlight.get(key)?.();
+  };
+
   const list = (prefix: string): AsyncIterable<BlobInfo> => {
     assertBlobPrefix('prefix', prefix);
     return walk(dir, '', prefix, { n: 0 });
@@ -270,8 +300,10 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
     presignGet,
     head,
     delete: del,
+    retire,
     list,
     ping,
+    freeBytes: () => freeBytesAt(dir),
     sweepTemp,
     // A generated secret is ours to wipe; a given one belongs to the caller.
     close: async () => {

@@ -15,6 +15,9 @@
  *   the condition lose this protection; docs/OPERATIONS.md lists them.
  * - Server-side encryption: `sse: 'AES256'` adds `x-amz-server-side-encryption: AES256`
  *   to every PUT URL as a signed header the client must send (`PresignedPut.headers`).
+ * - Retiring a key (`retire`) overwrites its object with an empty one: S3 frees the
+ *   bytes and the key still refuses a PUT with `If-None-Match: *`. On a versioned bucket
+ *   an overwrite keeps the old version: see docs/OPERATIONS.md "Storage bounds".
  * - Errors are normalised: not found → `null` (head) or success (delete); anything else
  *   → `BlobStoreUnavailableError` naming the operation and S3 error code, never a URL.
  * - `lastModified` is the S3 service's time, not the injected clock's.
@@ -34,6 +37,7 @@ import { type Clock, systemClock } from '@noah-backup/core/clock';
 import {
   type BlobInfo,
   type BlobStore,
+  BlobStoreFullError,
   BlobStoreUnavailableError,
   type PresignedGet,
   type PresignedPut,
@@ -91,19 +95,25 @@ function isNotFound(err: unknown): boolean {
 }
 
 /**
- * Any SDK failure as BlobStoreUnavailableError: operation, S3 error code, HTTP status and
- * S3 request id. The SDK error is not attached as `cause`: loggers serialise causes, and
+ * Any SDK failure as BlobStoreUnavailableError (BlobStoreFullError for a full service):
+ * operation, S3 error code, HTTP status and S3 request id. The SDK error is not attached as `cause`: loggers serialise causes, and
  * SDK errors can carry request and response details.
  */
-function unavailable(op: string, err: unknown): BlobStoreUnavailableError {
+export function s3Failure(
+  op: string,
+  err: unknown,
+): BlobStoreUnavailableError | BlobStoreFullError {
   const e = err as SdkError;
   const what = e.code ?? e.name ?? 'error';
   const status = e.$metadata?.httpStatusCode;
   const id = e.$metadata?.requestId;
   const details = [what, status ? `HTTP ${status}` : '', id ? `request id ${id}` : ''];
-  return new BlobStoreUnavailableError(
-    `s3 blob store: ${op} failed (${details.filter(Boolean).join(', ')})`,
-  );
+  const message = `s3 blob store: ${op} failed (${details.filter(Boolean).join(', ')})`;
+  // S3-compatible services that run on disks answer 507 when they are full (MinIO:
+  // XMinioStorageFull; RFC 4918 InsufficientStorage).
+  if (status === 507 || what === 'XMinioStorageFull' || what === 'InsufficientStorage')
+    return new BlobStoreFullError(message);
+  return new BlobStoreUnavailableError(message);
 }
 
 /**
@@ -192,7 +202,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
       return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified ?? new Date(0) };
     } catch (err) {
       if (isNotFound(err)) return null;
-      throw unavailable('head', err);
+      throw s3Failure('head', err);
     }
   };
 
@@ -202,7 +212,26 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: prefix + key }));
     } catch (err) {
       if (isNotFound(err)) return;
-      throw unavailable('delete', err);
+      throw s3Failure('delete', err);
+    }
+  };
+
+  // An unconditional, empty PUT: the key stays taken, so the client's If-None-Match PUT
+  // with an old URL gets 412 (docs/OPERATIONS.md "Storage bounds").
+  const retire = async (key: string): Promise<void> => {
+    assertBlobKey('key', key);
+    try {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: prefix + key,
+          Body: new Uint8Array(0),
+          ContentLength: 0,
+          ...(sse ? { ServerSideEncryption: sse } : {}),
+        }),
+      );
+    } catch (err) {
+      throw s3Failure('retire', err);
     }
   };
 
@@ -220,7 +249,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
           }),
         );
       } catch (err) {
-        throw unavailable('list', err);
+        throw s3Failure('list', err);
       }
       for (const c of out.Contents ?? []) {
         const key = c.Key?.slice(prefix.length);
@@ -244,7 +273,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
     try {
       await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
     } catch (err) {
-      throw unavailable('ping', err);
+      throw s3Failure('ping', err);
     }
   };
 
@@ -256,6 +285,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
     presignGet,
     head,
     delete: del,
+    retire,
     list,
     ping,
     close: async () => client.destroy(),

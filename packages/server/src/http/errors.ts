@@ -8,7 +8,7 @@
  */
 import type { ErrorCode } from '@noah-backup/core/api';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_CATALOG, HttpError, isErrorCode } from '../errors.ts';
+import { ERROR_CATALOG, HttpError, isErrorCode, STORAGE_FULL_RETRY_AFTER_SEC } from '../errors.ts';
 import { stripQuery } from '../logging.ts';
 
 /** A resolved error response. */
@@ -68,6 +68,25 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
 };
 
+/** Error codes of a store that has run out of space (docs/OPERATIONS.md "A full disk"). */
+const FULL_CODES = new Set([
+  'ENOSPC', // no space left on the device
+  'EDQUOT', // the disk quota is used up
+  'SQLITE_FULL', // better-sqlite3 and libSQL: "database or disk is full"
+  '53100', // PostgreSQL disk_full
+]);
+
+/**
+ * True when `err` says storage ran out of space (a full disk, SQLITE_FULL, PostgreSQL's
+ * disk_full): a retryable condition of the server, not a fault of the request.
+ *
+ * @param err - anything thrown
+ */
+export function isStorageFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && FULL_CODES.has(code);
+}
+
 /**
  * Maps any thrown value to the public error response.
  *
@@ -81,6 +100,13 @@ export function toErrorReply(err: unknown): ErrorReply {
       code: err.code,
       message: err.message,
       headers: { ...err.headers },
+    };
+  if (isStorageFull(err) || (err as { code?: unknown } | null)?.code === 'storage_full')
+    return {
+      status: ERROR_CATALOG.storage_full.status,
+      code: 'storage_full',
+      message: ERROR_CATALOG.storage_full.message,
+      headers: { 'retry-after': String(STORAGE_FULL_RETRY_AFTER_SEC) },
     };
   const e = (err ?? {}) as Partial<FastifyError> & { validationContext?: string };
   if (Array.isArray(e.validation)) {

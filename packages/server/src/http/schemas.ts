@@ -107,6 +107,21 @@ export const completeUploadBody = {
   },
 } as const;
 
+/** CancelUploadRequest. */
+export const cancelUploadBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['s3_key'],
+  properties: { s3_key: { type: 'string', minLength: 1, maxLength: 256 } },
+} as const;
+
+/** CancelUploadResponse. */
+export const cancelUploadResponse = {
+  type: 'object',
+  required: ['cancelled'],
+  properties: { cancelled: { type: 'boolean', enum: [true] } },
+} as const;
+
 /** BackupInfo (CompleteUploadResponse, ListResponse items). */
 export const backupInfo = {
   type: 'object',
@@ -212,6 +227,17 @@ export const statusResponse = {
   type: 'object',
   required: ['status'],
   properties: { status: { type: 'string' } },
+} as const;
+
+/** `GET /ready`: ready, and whether local disks have room for uploads. */
+export const readyResponse = {
+  type: 'object',
+  required: ['status', 'uploads'],
+  properties: {
+    status: { type: 'string' },
+    uploads: { type: 'boolean' },
+    reason: { type: 'string' },
+  },
 } as const;
 
 /** Error responses every authenticated route can give, for OpenAPI. */

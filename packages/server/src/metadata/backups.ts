@@ -7,6 +7,8 @@
  * and an abandoned upload never costs the user a good backup.
  * @module
  */
+import { sql } from 'kysely';
+import { chooseSlot } from '../slots.ts';
 import type { CompleteUploadResult, MetadataStore } from '../stores/metadata.ts';
 import { assertCount, assertDate, assertKey, assertVersion, type StoreContext } from './context.ts';
 import { precompile } from './precompiled.ts';
@@ -20,6 +22,8 @@ export type BackupMethods = Pick<
   | 'createPendingUpload'
   | 'getPendingUpload'
   | 'countPendingUploads'
+  | 'cancelPendingUpload'
+  | 'storageUsage'
   | 'completeUpload'
   | 'deleteBackup'
   | 'setBackupEnabled'
@@ -88,6 +92,7 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
           declared_size: row.declaredSize,
           created_at: ms(row.createdAt),
           expires_at: ms(row.expiresAt),
+          auto_slot: flavor.bool(row.autoSlot === true),
         })
         .execute();
     },
@@ -111,6 +116,34 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
       return num(r?.n);
     },
 
+    async cancelPendingUpload(userId, objectKey) {
+      assertKey('userId', userId);
+      assertKey('objectKey', objectKey);
+      // One statement: it waits for a completion holding the row (PostgreSQL: the row
+      // lock completeUpload takes; SQLite: the write lock) and then finds nothing.
+      const row = await db
+        .deleteFrom('pending_uploads')
+        .where('object_key', '=', objectKey)
+        .where('user_id', '=', userId)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? pendingFromRow(row) : null;
+    },
+
+    async storageUsage(now) {
+      assertDate('now', now);
+      const backups = await db
+        .selectFrom('backups')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum('size'), sql<number>`0`).as('bytes'))
+        .executeTakeFirstOrThrow();
+      const pending = await db
+        .selectFrom('pending_uploads')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum('declared_size'), sql<number>`0`).as('bytes'))
+        .where('expires_at', '>', ms(now))
+        .executeTakeFirstOrThrow();
+      return { backupBytes: num(backups.bytes), pendingBytes: num(pending.bytes) };
+    },
+
     /**
      * A pending upload past its `expiresAt` can still be completed until the sweeper
      * removes its row; a sweeper must therefore delete the row (deletePendingUpload)
@@ -128,27 +161,44 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
         // transaction is BEGIN IMMEDIATE, already exclusive.
         if (flavor.rowLocks)
           await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
-        const pending = await trx
+        // Locked (PostgreSQL), so that a cancel or a sweep deleting the row waits for this
+        // transaction and then finds nothing, instead of deleting the object of the
+        // backup this transaction is committing.
+        let pendingQuery = trx
           .selectFrom('pending_uploads')
-          .select('version')
+          .select(['version', 'auto_slot'])
           .where('object_key', '=', objectKey)
-          .where('user_id', '=', userId)
-          .executeTakeFirst();
-        const slot = await trx
-          .selectFrom('backups')
-          .selectAll()
-          .where('user_id', '=', userId)
-          .where('version', '=', version)
-          .executeTakeFirst();
+          .where('user_id', '=', userId);
+        if (flavor.rowLocks) pendingQuery = pendingQuery.forUpdate();
+        const pending = await pendingQuery.executeTakeFirst();
+        // Both slots, read under the lock: the slot of an autoSlot upload is chosen from
+        // what is committed now, not from what was there at upload_url.
+        const slots = (
+          await trx
+            .selectFrom('backups')
+            .selectAll()
+            .where('user_id', '=', userId)
+            .orderBy('created_at', 'desc')
+            .orderBy('version', 'desc')
+            .execute()
+        ).map(backupFromRow);
         if (!pending || pending.version !== version) {
-          if (slot && slot.object_key === objectKey)
-            return { backup: backupFromRow(slot), replacedObjectKey: null, alreadyCompleted: true };
-          return null;
+          const done = slots.find((b) => b.objectKey === objectKey);
+          return done
+            ? {
+                backup: done,
+                replacedObjectKey: null,
+                replacedCreatedAt: null,
+                alreadyCompleted: true,
+              }
+            : null;
         }
+        const target = toBool(pending.auto_slot) ? chooseSlot(slots) : version;
+        const slot = slots.find((b) => b.version === target);
         const values = { object_key: objectKey, size, created_at: ms(now) };
         const row = await trx
           .insertInto('backups')
-          .values({ user_id: userId, version, ...values })
+          .values({ user_id: userId, version: target, ...values })
           .onConflict((oc) => oc.columns(['user_id', 'version']).doUpdateSet(values))
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -160,7 +210,8 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
           .execute();
         return {
           backup: backupFromRow(row),
-          replacedObjectKey: slot ? slot.object_key : null,
+          replacedObjectKey: slot ? slot.objectKey : null,
+          replacedCreatedAt: slot ? slot.createdAt : null,
           alreadyCompleted: false,
         };
       });
@@ -209,25 +260,34 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
       await db.deleteFrom('pending_uploads').where('object_key', '=', objectKey).execute();
     },
 
-    async enqueueObjectDeletion(objectKey, now) {
+    async enqueueObjectDeletion(objectKey, now, notBefore) {
       assertKey('objectKey', objectKey);
       assertDate('now', now);
+      if (notBefore !== undefined) assertDate('notBefore', notBefore);
+      const due = notBefore === undefined ? 0 : ms(notBefore);
       await db
         .insertInto('object_deletions')
-        .values({ object_key: objectKey, enqueued_at: ms(now) })
-        .onConflict((oc) => oc.column('object_key').doNothing())
+        .values({ object_key: objectKey, enqueued_at: ms(now), not_before: due })
+        .onConflict((oc) =>
+          oc
+            .column('object_key')
+            .doUpdateSet({ not_before: (eb) => eb.ref('excluded.not_before') })
+            .where('object_deletions.not_before', '<', due),
+        )
         .execute();
     },
 
-    async listObjectDeletions(limit) {
+    async listObjectDeletions(limit, now) {
       assertCount('limit', limit);
-      const rows = await db
+      if (now !== undefined) assertDate('now', now);
+      let q = db
         .selectFrom('object_deletions')
         .select('object_key')
         .orderBy('enqueued_at')
         .orderBy('object_key')
-        .limit(limit)
-        .execute();
+        .limit(limit);
+      if (now !== undefined) q = q.where('not_before', '<=', ms(now));
+      const rows = await q.execute();
       return rows.map((r) => r.object_key);
     },
 

@@ -7,13 +7,15 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
+import { freeBytesAt } from '../local-files.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
 import { authMethods } from './auth.ts';
 import { backupMethods } from './backups.ts';
 import type { StoreContext } from './context.ts';
 import { deviceMethods } from './devices.ts';
-import { openLibsql } from './libsql.ts';
+import { libsqlLocalFile, openLibsql } from './libsql.ts';
 import { migrateToLatest } from './migrations.ts';
 import { opsMethods } from './ops.ts';
 import { openPostgres } from './postgres.ts';
@@ -43,24 +45,31 @@ export interface MetadataStoreOptions {
   newId?: () => string;
   /** PostgreSQL pool size (default 10). */
   maxConnections?: number;
+  /** PostgreSQL: how long a query waits for a connection, ms (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 async function open(
   url: string,
   opts: MetadataStoreOptions,
-): Promise<{ db: Kysely<MetadataDb>; flavor: SqlFlavor }> {
+): Promise<{ db: Kysely<MetadataDb>; flavor: SqlFlavor; dir?: string }> {
   const target = parseDatabaseUrl(url);
   switch (target.kind) {
-    case 'sqlite':
-      return { db: openSqlite(target.path), flavor: sqliteFlavor('sqlite') };
+    case 'sqlite': {
+      const db = openSqlite(target.path);
+      const local = target.path === ':memory:' ? {} : { dir: dirname(resolve(target.path)) };
+      return { db, flavor: sqliteFlavor('sqlite'), ...local };
+    }
     case 'libsql': {
       const authToken = opts.authToken ?? process.env.DATABASE_AUTH_TOKEN;
       const db = await openLibsql(target.url, { authToken, inMemory: target.inMemory });
-      return { db, flavor: sqliteFlavor('libsql') };
+      const file = target.inMemory ? null : libsqlLocalFile(target.url);
+      return { db, flavor: sqliteFlavor('libsql'), ...(file ? { dir: dirname(file) } : {}) };
     }
     case 'postgres': {
       const db = openPostgres(target.url, {
         ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
+        ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
         // pg's error messages carry no password; the URL is not part of them.
         onIdleError: (err) => opts.logger?.warn({ err }, 'idle PostgreSQL connection failed'),
       });
@@ -88,7 +97,7 @@ export async function createMetadataStore(
   url: string,
   opts: MetadataStoreOptions = {},
 ): Promise<MetadataStore> {
-  const { db, flavor } = await open(url, opts);
+  const { db, flavor, dir } = await open(url, opts);
   try {
     await migrateToLatest(db, (applied) =>
       opts.logger?.info({ kind: flavor.kind, migrations: applied }, 'metadata schema migrated'),
@@ -108,6 +117,8 @@ export async function createMetadataStore(
     ...deviceMethods(ctx),
     ...triggerMethods(ctx),
     ...pushJobMethods(ctx),
+    // A local file: its disk can fill up (docs/OPERATIONS.md "A full disk").
+    ...(dir === undefined ? {} : { freeBytes: () => freeBytesAt(dir) }),
     close() {
       // Idempotent: a second close waits for the first (pg's Pool.end throws if repeated).
       closing ??= db.destroy();

@@ -22,6 +22,8 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
+import { dirname, resolve } from 'node:path';
+import { preparePrivateDatabase } from '../local-files.ts';
 import { createMutex, type Mutex } from './mutex.ts';
 import type { MetadataDb } from './schema.ts';
 import { SQLITE_BUSY_TIMEOUT_MS, TransactionalSqliteAdapter } from './sqlite.ts';
@@ -131,6 +133,14 @@ function libsqlDialect(client: Client, serialiseReads: boolean): Dialect {
   };
 }
 
+/** The path of a local `file:` database URL (`file:PATH`, `file://PATH`), else null. */
+export function libsqlLocalFile(url: string): string | null {
+  if (!/^file:/i.test(url)) return null;
+  let path = decodeURIComponent(url.slice('file:'.length).split('?', 1)[0] ?? '');
+  if (path.startsWith('//')) path = path.slice(2);
+  return path === '' || path.startsWith(':memory:') ? null : resolve(path);
+}
+
 /**
  * Opens a libSQL database. Local files get WAL mode and the busy timeout; libSQL has
  * foreign keys on by default.
@@ -143,6 +153,9 @@ export async function openLibsql(
   url: string,
   opts: LibsqlOptions = {},
 ): Promise<Kysely<MetadataDb>> {
+  const local = libsqlLocalFile(url);
+  // Push tokens and session hashes: owner only (docs/OPERATIONS.md "Running it").
+  if (local && !opts.inMemory) preparePrivateDatabase(local, dirname(local));
   const hasTokenInUrl = /[?&]authToken=/i.test(url);
   const client = createClient({
     url,

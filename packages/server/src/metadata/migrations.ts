@@ -230,12 +230,37 @@ const pushPostgresLean: Migration = {
   },
 };
 
+// Overlapping uploads (docs/API.md "complete_upload"): an upload whose client named no
+// slot takes its slot at completion, so the pending row remembers which kind it is.
+const autoSlot: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .alterTable('pending_uploads')
+      .addColumn('auto_slot', 'boolean', (c) => c.notNull().defaultTo(false))
+      .execute();
+  },
+};
+
+// Storage bounds (docs/OPERATIONS.md "Storage bounds"): the key of a replaced, deleted
+// or cancelled object keeps an empty placeholder, deleted only once every upload URL for
+// it is dead, so a queued deletion may have to wait.
+const deletionNotBefore: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .alterTable('object_deletions')
+      .addColumn('not_before', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
   '0002_push': push,
   '0003_push_lean': pushLean,
   '0004_push_postgres_lean': pushPostgresLean,
+  '0005_auto_slot': autoSlot,
+  '0006_deletion_not_before': deletionNotBefore,
 });
 
 /**

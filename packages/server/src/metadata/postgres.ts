@@ -13,6 +13,12 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** Told about errors of idle pooled connections (e.g. the server restarted). */
   onIdleError?: (err: Error) => void;
+  /**
+   * How long a query waits for a connection, ms (default 10 s): a database that stops
+   * answering must fail requests, not hold them (and their clients' connections)
+   * forever, which pg's default does.
+   */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -22,8 +28,19 @@ export interface PostgresOptions {
  * @returns a Kysely instance owning the pool (destroy it to end the pool).
  */
 export function openPostgres(url: string, opts: PostgresOptions = {}): Kysely<MetadataDb> {
-  const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.maxConnections ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+  });
   // An idle client's error is emitted on the pool; unhandled it would crash the process.
   pool.on('error', (err) => opts.onIdleError?.(err));
+  // pg-pool listens for a client's errors only while it is idle; a client checked out
+  // when the server ends its session (restart, failover, pg_terminate_backend) emits
+  // 'error' with no listener, which would end the process. The query in flight fails
+  // on its own and the pool drops the broken client (docs/OPERATIONS.md).
+  pool.on('connect', (client) => {
+    client.on('error', (err) => opts.onIdleError?.(err));
+  });
   return new Kysely<MetadataDb>({ dialect: new PostgresDialect({ pool }) });
 }

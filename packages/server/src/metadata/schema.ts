@@ -60,12 +60,16 @@ export interface PendingUploadsTable {
   declared_size: Int64;
   created_at: Int64;
   expires_at: Int64;
+  /** Migration 0005: the slot is chosen at completion (the client named none). */
+  auto_slot: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
 }
 
 /** `object_deletions`: blobs to delete, retried by the sweeper. */
 export interface ObjectDeletionsTable {
   object_key: string;
   enqueued_at: Int64;
+  /** Migration 0006: not deleted before this time (ms; 0 = at once). */
+  not_before: ColumnType<number | string, number | undefined, number>;
 }
 
 /** `leases`: named leases (one scheduler across instances). */
@@ -224,5 +228,6 @@ export function pendingFromRow(r: Selectable<PendingUploadsTable>): PendingUploa
     declaredSize: num(r.declared_size),
     createdAt: toDate(r.created_at),
     expiresAt: toDate(r.expires_at),
+    autoSlot: toBool(r.auto_slot),
   };
 }

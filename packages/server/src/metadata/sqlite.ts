@@ -10,7 +10,6 @@
  * statement cache instead ({@link cachingDatabase}: LRU by SQL text, cleared on close).
  * @module
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -24,6 +23,7 @@ import {
   SqliteDriver,
   type SqliteStatement,
 } from 'kysely';
+import { preparePrivateDatabase } from '../local-files.ts';
 import type { MetadataDb } from './schema.ts';
 
 /** How long a connection waits for another process's write lock (SQLite busy_timeout). */
@@ -57,7 +57,7 @@ export const STATEMENT_CACHE_SIZE = 256;
 export function cachingDatabase(
   database: Database.Database,
   maxStatements = STATEMENT_CACHE_SIZE,
-): SqliteDatabase & { readonly cachedStatements: number } {
+): SqliteDatabase & { readonly cachedStatements: number; readonly inTransaction: boolean } {
   if (!Number.isSafeInteger(maxStatements) || maxStatements < 1)
     throw new RangeError(`maxStatements: expected a positive integer, got ${maxStatements}`);
   const cache = new Map<string, SqliteStatement>();
@@ -81,18 +81,32 @@ export function cachingDatabase(
     get cachedStatements() {
       return cache.size;
     },
+    get inTransaction() {
+      return database.inTransaction;
+    },
   };
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #database: { readonly inTransaction: boolean };
+  constructor(config: { database: SqliteDatabase & { readonly inTransaction: boolean } }) {
+    super(config);
+    this.#database = config.database;
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR:
+  // sqlite.org/lang_transaction.html); a second ROLLBACK would then fail and hide the
+  // error that matters.
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.#database.inTransaction) await super.rollbackTransaction(connection);
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  readonly #database: SqliteDatabase;
-  constructor(database: SqliteDatabase) {
+  readonly #database: SqliteDatabase & { readonly inTransaction: boolean };
+  constructor(database: SqliteDatabase & { readonly inTransaction: boolean }) {
     super({ database });
     this.#database = database;
   }
@@ -106,14 +120,16 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 /**
  * Opens (creating if needed, with its parent directory) a SQLite file with the pragmas
- * the store relies on: WAL, busy_timeout, foreign_keys on, synchronous=NORMAL.
+ * the store relies on: WAL, busy_timeout, foreign_keys on, synchronous=NORMAL. The file,
+ * its WAL and SHM are mode 0600 and a created directory 0700 (existing ones tightened).
  *
  * @param path a file path, or `:memory:`.
  * @returns a Kysely instance owning the connection (destroy it to close the file).
  */
 export function openSqlite(path: string): Kysely<MetadataDb> {
   const memory = path === ':memory:';
-  if (!memory) mkdirSync(dirname(path), { recursive: true });
+  // Push tokens and session hashes: owner only, file, WAL and SHM (docs/OPERATIONS.md).
+  if (!memory) preparePrivateDatabase(path, dirname(path));
   const database = new Database(path);
   try {
     if (!memory) database.pragma('journal_mode = WAL');

@@ -5,7 +5,9 @@
  * @module
  */
 import type { PushProvider } from '@noah-backup/core/api';
+import type { BlockList } from 'node:net';
 import { Cron } from 'croner';
+import { parseAddressList } from './endpoint-address.ts';
 import { durationReader } from '../config.ts';
 
 /** Validated push and scheduler settings. Durations are in seconds. */
@@ -20,6 +22,11 @@ export interface PushConfig {
   unifiedPushBearer: ReadonlyMap<string, string>;
   /** UNIFIEDPUSH_ALLOW_HTTP: accept `http:` endpoints at registration (tests, a LAN distributor). */
   unifiedPushAllowHttp: boolean;
+  /**
+   * UNIFIEDPUSH_ALLOW_ADDRESSES: loopback, private or other non-public addresses and
+   * ranges endpoints may still have (tests, private deployments); null = none.
+   */
+  unifiedPushAllowAddresses: BlockList | null;
   /** BACKUP_CRON in UTC (default `0 3 * * *`); null = `off`, no timer (the CLI can still run it). */
   cron: string | null;
   /** BACKUP_STALE_AFTER: a user is triggered when their last backup is older (default 20 h). */
@@ -120,6 +127,16 @@ export function parsePushConfig(
   if (allowText !== undefined && allowText !== 'true' && allowText !== 'false')
     problems.push(`UNIFIEDPUSH_ALLOW_HTTP=${JSON.stringify(allowText)}: must be true or false`);
 
+  let unifiedPushAllowAddresses: BlockList | null = null;
+  const allowAddrText = raw('UNIFIEDPUSH_ALLOW_ADDRESSES');
+  if (allowAddrText !== undefined) {
+    unifiedPushAllowAddresses = parseAddressList(allowAddrText);
+    if (unifiedPushAllowAddresses === null)
+      problems.push(
+        `UNIFIEDPUSH_ALLOW_ADDRESSES=${JSON.stringify(allowAddrText)}: must be comma-separated IP addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8`,
+      );
+  }
+
   let cron: string | null = PUSH_DEFAULTS.cron;
   const cronText = raw('BACKUP_CRON');
   if (cronText !== undefined) {
@@ -164,6 +181,7 @@ export function parsePushConfig(
     expoAccessToken: raw('EXPO_ACCESS_TOKEN') ?? null,
     unifiedPushBearer,
     unifiedPushAllowHttp: allowText === 'true',
+    unifiedPushAllowAddresses,
     cron,
     staleAfterSec: duration('BACKUP_STALE_AFTER', PUSH_DEFAULTS.staleAfterSec, 60, 30 * 86400),
     spreadSec: duration('BACKUP_SPREAD', PUSH_DEFAULTS.spreadSec, 0, 86400),

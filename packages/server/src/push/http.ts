@@ -9,6 +9,7 @@
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 
 /** A response, its body read as text. */
 export interface HttpResponse {
@@ -46,6 +47,7 @@ const MAX_RESPONSE = 4 * 1024 * 1024;
  * Creates a client with keep-alive agents.
  *
  * @param opts.maxSockets - sockets per origin (default 16)
+ * @param opts.lookup - the host-name resolver of new connections (default: the system's)
  * @returns the client
  * @example
  * ```ts
@@ -53,8 +55,18 @@ const MAX_RESPONSE = 4 * 1024 * 1024;
  * const res = await client.post('https://exp.host/--/api/v2/push/send', json, headers, 30_000);
  * ```
  */
-export function createHttpClient(opts: { maxSockets?: number } = {}): HttpClient {
-  const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 16 };
+export function createHttpClient(
+  opts: {
+    maxSockets?: number;
+    /** Resolves host names for new connections (push/endpoint-address.ts guards it). */
+    lookup?: LookupFunction;
+  } = {},
+): HttpClient {
+  const agentOpts = {
+    keepAlive: true,
+    maxSockets: opts.maxSockets ?? 16,
+    ...(opts.lookup ? { lookup: opts.lookup } : {}),
+  };
   const agents = { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) };
   return {
     post(url, body, headers, timeoutMs) {

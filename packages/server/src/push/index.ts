@@ -61,6 +61,7 @@ export function createSenders(
     enabled.unifiedpush = createUnifiedPushSender({
       clock: deps.clock,
       bearerByOrigin: config.unifiedPushBearer,
+      allowAddresses: config.unifiedPushAllowAddresses,
     });
   return createSenderSet(enabled, createLogSender(deps.logger));
 }
@@ -102,6 +103,7 @@ export function createPushRuntime(deps: {
     logger,
     metrics,
     allowHttpEndpoints: push.unifiedPushAllowHttp,
+    allowAddresses: push.unifiedPushAllowAddresses,
     maxDevicesPerUser: push.maxDevicesPerUser,
   });
   const scheduler = createTriggerScheduler({

@@ -7,6 +7,8 @@
  *   413: too large. Other answers are unknown errors: 5xx and network failures are
  *   retried, other 4xx are not.
  * - Redirects MUST NOT be followed.
+ * - Endpoints are chosen by users: a connection only goes to a public address or one
+ *   the operator allowed (push/endpoint-address.ts); others fail `endpoint_not_allowed`.
  * - RFC 8030 §5.2 `TTL` and §5.3 `Urgency: high` headers, which WebPush-style push
  *   servers honour.
  *
@@ -16,6 +18,8 @@
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
+import { type BlockList, isIP, type LookupFunction } from 'node:net';
+import { addressAllowed, guardedLookup } from './endpoint-address.ts';
 import { createHttpClient, type HttpClient, type HttpResponse, headerValue } from './http.ts';
 import { mapLimit, type PushSender, retryAfterMs, type SendResult } from './sender.ts';
 
@@ -33,7 +37,12 @@ export interface UnifiedPushSenderOptions {
   timeoutMs?: number;
   /** RFC 8030 TTL, seconds (default a day). */
   ttlSec?: number;
-  /** Default: a keep-alive client. */
+  /**
+   * UNIFIEDPUSH_ALLOW_ADDRESSES: non-public addresses endpoints may still reach (tests,
+   * private deployments). Every other non-public address is refused on connection.
+   */
+  allowAddresses?: BlockList | null;
+  /** Default: a keep-alive client whose connections go only to allowed addresses. */
   http?: HttpClient;
 }
 
@@ -49,7 +58,10 @@ export interface UnifiedPushSenderOptions {
  * ```
  */
 export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSender {
-  const client = opts.http ?? createHttpClient({ maxSockets: 4 });
+  const allow = opts.allowAddresses ?? null;
+  const client =
+    opts.http ??
+    createHttpClient({ maxSockets: 4, lookup: guardedLookup(allow) as LookupFunction });
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const ttl = String(opts.ttlSec ?? 86_400);
 
@@ -69,11 +81,18 @@ export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSen
     if (bearer) headers.authorization = `Bearer ${bearer}`;
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       return { status: 'failed', reason: 'invalid_endpoint' };
+    // An IP literal never reaches the lookup: checked here; names are checked on the
+    // addresses each connection resolves (docs/PUSH.md "Endpoint addresses").
+    const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(literal) !== 0 && !addressAllowed(literal, allow))
+      return { status: 'failed', reason: 'endpoint_not_allowed' };
     let res: HttpResponse;
     try {
       // Never follows redirects (http.request does not).
       res = await client.post(url, body, headers, timeoutMs);
     } catch (err) {
+      if ((err as { code?: string }).code === 'ENDPOINT_NOT_ALLOWED')
+        return { status: 'failed', reason: 'endpoint_not_allowed' };
       return { status: 'retry', reason: `network: ${(err as Error).name}` };
     }
     const s = res.status;

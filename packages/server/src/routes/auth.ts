@@ -1,11 +1,13 @@
 /**
  * Auth routes (issue 3 item 2, LUD-04): `GET /v0/getk1`, `POST /v0/auth/login`,
- * `POST /v0/auth/logout`. getk1 and login are rate limited per client IP.
+ * `POST /v0/auth/logout`. getk1 and login are rate limited per client address, before
+ * a body is read.
  * @module
  */
 import type { LoginRequest } from '@noah-backup/core/api';
 import type { FastifyInstance } from 'fastify';
-import { authLimitKey, rateLimitHook } from '../http/rate-limit.ts';
+import { bearerHook } from '../http/bearer.ts';
+import { authLimitKey, type FailureLimiter, rateLimitHook } from '../http/rate-limit.ts';
 import {
   emptyBody,
   errorResponses,
@@ -22,23 +24,25 @@ import type { AuthService } from '../services/auth.ts';
  *
  * @param app - the API scope
  * @param deps.auth - the auth service
- * @param deps.authPerMinute - per-IP limit on getk1 + login together (0 = none)
+ * @param deps.authPerMinute - per-address limit on getk1 + login together (0 = none)
+ * @param deps.badTokens - the invalid-token limiter (logout takes a bearer token)
  */
 export async function authRoutes(
   app: FastifyInstance,
-  deps: { auth: AuthService; authPerMinute: number },
+  deps: { auth: AuthService; authPerMinute: number; badTokens: FailureLimiter | null },
 ): Promise<void> {
   const { auth } = deps;
   const limit = rateLimitHook(app, {
     perMinute: deps.authPerMinute,
     key: (req) => authLimitKey(req.ip),
   });
-  const preValidation = limit ? [limit] : [];
+  // At onRequest: a refused login is answered before its body is read.
+  const onRequest = limit ? [limit] : [];
 
   app.get(
     '/v0/getk1',
     {
-      preValidation,
+      onRequest,
       schema: {
         summary: 'Get a single-use LNURL-auth challenge (LUD-04)',
         tags: ['auth'],
@@ -54,7 +58,7 @@ export async function authRoutes(
   app.post<{ Body: LoginRequest }>(
     '/v0/auth/login',
     {
-      preValidation,
+      onRequest,
       schema: {
         summary: 'Log in with a signed k1 (LUD-04); returns a bearer token',
         description:
@@ -73,9 +77,7 @@ export async function authRoutes(
   app.post(
     '/v0/auth/logout',
     {
-      onRequest: async (request) => {
-        request.principal = await auth.authenticate(request.headers.authorization);
-      },
+      onRequest: bearerHook(auth, deps.badTokens),
       // No body, or `{}`.
       preValidation: async (request) => {
         request.body ??= {};

@@ -1,12 +1,13 @@
 /**
  * The backup routes (issue 3 item 3): `POST /v0/backup/{upload_url, complete_upload,
- * list, download_url, delete, settings, report}` and `GET /v0/backup/settings`. Every
+ * cancel_upload, list, download_url, delete, settings, report}` and `GET /v0/backup/settings`. Every
  * route needs `Authorization: Bearer <token>` and is rate limited per user. Routes only
  * translate HTTP to the service (routes → services → stores).
  * @module
  */
 import type {
   BackupVersion,
+  CancelUploadRequest,
   CompleteUploadRequest,
   DownloadUrlRequest,
   ReportRequest,
@@ -14,7 +15,8 @@ import type {
   UploadUrlRequest,
 } from '@noah-backup/core/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { rateLimitHook, userLimitKey } from '../http/rate-limit.ts';
+import { bearerHook } from '../http/bearer.ts';
+import { type FailureLimiter, rateLimitHook, userLimitKey } from '../http/rate-limit.ts';
 import * as s from '../http/schemas.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { BackupService } from '../services/backups.ts';
@@ -26,18 +28,23 @@ const common = [400, 401, 413, 415, 429];
  * Registers the backup routes in their own scope (prefix `/v0/backup`).
  *
  * @param app - the API scope
- * @param deps - services and the per-user limit (requests/minute, 0 = none)
+ * @param deps - services, the per-user limit (requests/minute, 0 = none) and the
+ *   invalid-token limiter
  */
 export async function backupRoutes(
   app: FastifyInstance,
-  deps: { auth: AuthService; backups: BackupService; userPerMinute: number },
+  deps: {
+    auth: AuthService;
+    backups: BackupService;
+    userPerMinute: number;
+    badTokens: FailureLimiter | null;
+  },
 ): Promise<void> {
   const { auth, backups } = deps;
 
-  // Bearer auth on every route of this scope (issue 3 item 2), before the body is read.
-  app.addHook('onRequest', async (request) => {
-    request.principal = await auth.authenticate(request.headers.authorization);
-  });
+  // Bearer auth, then the per-user limit, on every route of this scope: both before the
+  // body is read.
+  app.addHook('onRequest', bearerHook(auth, deps.badTokens));
   // `list` and `download_url` may omit the body entirely: it means `{}`.
   app.addHook('preValidation', async (request) => {
     request.body ??= {};
@@ -46,7 +53,7 @@ export async function backupRoutes(
     perMinute: deps.userPerMinute,
     key: (req) => userLimitKey(req.principal?.userId, req.ip),
   });
-  if (limit) app.addHook('preValidation', limit);
+  if (limit) app.addHook('onRequest', limit);
 
   const user = (request: FastifyRequest) => request.principal!.userId;
 
@@ -56,11 +63,11 @@ export async function backupRoutes(
       schema: {
         summary: 'Get a pre-signed URL to PUT a new backup',
         description:
-          'The server picks the slot when backup_version is absent (an empty slot, else the older one) and names the object. PUT exactly backup_size bytes with the returned upload_headers, then call complete_upload.',
+          'The server names the object. Without backup_version the slot is decided at completion (an empty slot, else the older completed backup); the answer names the slot it would take now. PUT exactly backup_size bytes with the returned upload_headers, then call complete_upload.',
         tags: ['backup'],
         security: bearer,
         body: s.uploadUrlBody,
-        response: { 200: s.uploadUrlResponse, ...s.errorResponses(...common, 403, 503) },
+        response: { 200: s.uploadUrlResponse, ...s.errorResponses(...common, 403, 503, 507) },
       },
     },
     async (request) => backups.uploadUrl(user(request), request.body),
@@ -72,14 +79,30 @@ export async function backupRoutes(
       schema: {
         summary: 'Verify an uploaded object and make it the backup in its slot',
         description:
-          'Checks the object exists and has the declared size, then switches the slot in one transaction and deletes the replaced object. Idempotent.',
+          'Checks the object exists and has the declared size, then switches the slot in one transaction (choosing it there when the upload named none) and deletes the replaced object. The answer names the slot taken. Idempotent.',
         tags: ['backup'],
         security: bearer,
         body: s.completeUploadBody,
-        response: { 200: s.backupInfo, ...s.errorResponses(...common, 404, 409, 503) },
+        response: { 200: s.backupInfo, ...s.errorResponses(...common, 404, 409, 503, 507) },
       },
     },
     async (request) => backups.completeUpload(user(request), request.body),
+  );
+
+  app.post<{ Body: CancelUploadRequest }>(
+    '/cancel_upload',
+    {
+      schema: {
+        summary: 'Give up a pending upload',
+        description:
+          'The upload no longer counts against the pending uploads allowed per user, its URL stores nothing more, and anything it stored is dropped. 404 upload_not_found when there is no such pending upload of this user (already completed, cancelled or expired): treat it as done.',
+        tags: ['backup'],
+        security: bearer,
+        body: s.cancelUploadBody,
+        response: { 200: s.cancelUploadResponse, ...s.errorResponses(...common, 404) },
+      },
+    },
+    async (request) => backups.cancelUpload(user(request), request.body),
   );
 
   app.post(

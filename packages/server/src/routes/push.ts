@@ -7,7 +7,8 @@
  */
 import type { PushRegisterRequest, PushUnregisterRequest } from '@noah-backup/core/api';
 import type { FastifyInstance } from 'fastify';
-import { rateLimitHook, userLimitKey } from '../http/rate-limit.ts';
+import { bearerHook } from '../http/bearer.ts';
+import { type FailureLimiter, rateLimitHook, userLimitKey } from '../http/rate-limit.ts';
 import { errorResponses } from '../http/schemas.ts';
 import type { AuthService } from '../services/auth.ts';
 import { EXPO_TOKEN_PATTERN, MAX_ENDPOINT_LENGTH, type PushService } from '../services/push.ts';
@@ -79,21 +80,25 @@ export const pushUnregisterResponse = {
  * Registers the push routes in their own scope (prefix `/v0/push`).
  *
  * @param app - the API scope
- * @param deps - services and the per-user limit (requests/minute, 0 = none)
+ * @param deps - services, the per-user limit (requests/minute, 0 = none) and the
+ *   invalid-token limiter
  */
 export async function pushRoutes(
   app: FastifyInstance,
-  deps: { auth: AuthService; push: PushService; userPerMinute: number },
+  deps: {
+    auth: AuthService;
+    push: PushService;
+    userPerMinute: number;
+    badTokens: FailureLimiter | null;
+  },
 ): Promise<void> {
   const { auth, push } = deps;
-  app.addHook('onRequest', async (request) => {
-    request.principal = await auth.authenticate(request.headers.authorization);
-  });
+  app.addHook('onRequest', bearerHook(auth, deps.badTokens));
   const limit = rateLimitHook(app, {
     perMinute: deps.userPerMinute,
     key: (req) => userLimitKey(req.principal?.userId, req.ip),
   });
-  if (limit) app.addHook('preValidation', limit);
+  if (limit) app.addHook('onRequest', limit);
   const bearer = [{ bearer: [] }];
 
   app.post<{ Body: PushRegisterRequest }>(

@@ -2,13 +2,16 @@
  * The backup endpoints' logic (issue 3 item 3; DESIGN.md "Server rules that protect
  * data"): the server names every object, an upload goes to a new object, the slot
  * switches to it only after the object was checked, and only then is the replaced
- * object deleted. Every blob-store failure becomes 503 `storage_unavailable` with
- * nothing changed.
+ * object dropped (services/storage.ts: deleted, or its key retired while an upload URL
+ * for it may still be used). Every blob-store failure becomes 503 `storage_unavailable`
+ * with nothing changed.
  * @module
  */
 import type {
   BackupInfo,
   BackupVersion,
+  CancelUploadRequest,
+  CancelUploadResponse,
   CompleteUploadRequest,
   DeleteResponse,
   DownloadUrlRequest,
@@ -24,13 +27,23 @@ import { apiError } from '../errors.ts';
 import { scrubSecrets } from '../logging.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Rollout, rolloutAllows } from '../rollout.ts';
-import type { BlobStore } from '../stores/blob.ts';
+import { type BlobStore, BlobStoreFullError } from '../stores/blob.ts';
+import { chooseSlot } from '../slots.ts';
+import {
+  createFreeSpaceCheck,
+  createObjectDropper,
+  createStorageCap,
+  storageFull,
+} from './storage.ts';
 import type { BackupRow, MetadataStore, UserRow } from '../stores/metadata.ts';
+
+export { chooseSlot } from '../slots.ts';
 
 /** What the backup routes call. Every method throws HttpError for client-visible failures. */
 export interface BackupService {
   uploadUrl(userId: string, body: UploadUrlRequest): Promise<UploadUrlResponse>;
   completeUpload(userId: string, body: CompleteUploadRequest): Promise<BackupInfo>;
+  cancelUpload(userId: string, body: CancelUploadRequest): Promise<CancelUploadResponse>;
   list(userId: string): Promise<BackupInfo[]>;
   downloadUrl(userId: string, body: DownloadUrlRequest): Promise<DownloadUrlResponse>;
   remove(userId: string, version: BackupVersion): Promise<DeleteResponse>;
@@ -45,26 +58,13 @@ export interface BackupLimits {
   uploadUrlTtlSec: number;
   downloadUrlTtlSec: number;
   maxPendingUploads: number;
+  /** The operator's total cap in bytes (0 = none). */
+  maxTotalStorage: number;
+  /** How long a PUT may still run after its URL expired (REQUEST_TIMEOUT). */
+  inFlightGraceSec: number;
+  /** Free bytes a local store's disk keeps (MIN_FREE_SPACE). */
+  minFreeSpace: number;
   rollout: Rollout;
-}
-
-/**
- * The slot a new upload goes to when the client names none: an empty slot (1 before
- * 2), else the one holding the older backup (issue 3 item 3).
- *
- * @param backups - the user's completed backups
- * @returns the slot to write
- * @example
- * ```ts
- * chooseSlot([]); // 1
- * ```
- */
-export function chooseSlot(backups: readonly BackupRow[]): BackupVersion {
-  const used = new Set(backups.map((b) => b.version));
-  if (!used.has(1)) return 1;
-  if (!used.has(2)) return 2;
-  const [a, b] = backups;
-  return a!.createdAt.getTime() <= b!.createdAt.getTime() ? a!.version : b!.version;
 }
 
 function info(row: BackupRow): BackupInfo {
@@ -101,25 +101,34 @@ export function createBackupService(deps: {
 }): BackupService {
   const { metadata, blobs, clock, random, metrics, logger, limits } = deps;
 
-  /** Runs a blob-store call; any failure is a 503 and the caller changes nothing. */
+  /**
+   * Runs a blob-store call; any failure is a 503 (a full store a 507) and the caller
+   * changes nothing.
+   */
   async function storage<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       logger.warn({ err, op: what, store: blobs.kind }, 'blob store call failed');
+      if (err instanceof BlobStoreFullError) throw storageFull('the blob store is full');
       throw apiError('storage_unavailable', undefined, { cause: err });
     }
   }
 
-  /** Deletes an object no longer referenced; a failure queues it for the sweeper. */
-  async function deleteObject(objectKey: string): Promise<void> {
-    try {
-      await blobs.delete(objectKey);
-    } catch (err) {
-      logger.warn({ err, objectKey }, 'object delete failed; queued for the sweeper');
-      await metadata.enqueueObjectDeletion(objectKey, clock.now());
-    }
-  }
+  // An object no backup references: deleted, or its key retired while an upload URL
+  // for it may still be used (services/storage.ts).
+  const dropObject = createObjectDropper({
+    metadata,
+    blobs,
+    clock,
+    logger,
+    inFlightGraceSec: limits.inFlightGraceSec,
+  });
+  /** When the upload URL of a backup completed at `createdAt` expired, at the latest. */
+  const urlDeadline = (createdAt: Date) =>
+    new Date(createdAt.getTime() + limits.uploadUrlTtlSec * 1000);
+  const cap = createStorageCap({ metadata, clock, maxTotalStorage: limits.maxTotalStorage });
+  const room = createFreeSpaceCheck({ metadata, blobs, minFreeSpace: limits.minFreeSpace });
 
   async function requireUser(userId: string): Promise<UserRow> {
     const user = await metadata.getUser(userId);
@@ -143,7 +152,13 @@ export function createBackupService(deps: {
       // verified); completed backups are bounded by the two slots × the size limit.
       if ((await metadata.countPendingUploads(userId, now)) >= limits.maxPendingUploads)
         throw apiError('quota_exceeded');
-      const version = body.backup_version ?? chooseSlot(await metadata.listBackups(userId));
+      const existing = await metadata.listBackups(userId);
+      const version = body.backup_version ?? chooseSlot(existing);
+      // The operator's total cap: what this upload adds once it replaces the backup in
+      // the slot it would take now.
+      const replaces = existing.find((b) => b.version === version)?.size ?? 0;
+      await room.check(body.backup_size);
+      await cap.check(body.backup_size - replaces);
       // DESIGN.md "Server rules": the server names every key; opaque, no pubkey, new each time.
       const objectKey = `b/${Buffer.from(random(16)).toString('hex')}`;
       const expiresAt = new Date(now.getTime() + limits.uploadUrlTtlSec * 1000);
@@ -154,6 +169,8 @@ export function createBackupService(deps: {
         declaredSize: body.backup_size,
         createdAt: now,
         expiresAt,
+        // No slot named: the completion picks it (docs/API.md "complete_upload").
+        autoSlot: body.backup_version === undefined,
       });
       let put: Awaited<ReturnType<BlobStore['presignPut']>>;
       try {
@@ -181,9 +198,10 @@ export function createBackupService(deps: {
       const { s3_key: objectKey, backup_version: version, backup_size: size } = body;
       const pending = await metadata.getPendingUpload(userId, objectKey);
       if (!pending) {
-        // Idempotent repeat: the slot already points at this object.
-        const done = await metadata.getBackup(userId, version);
-        if (done && done.objectKey === objectKey && done.size === size) return info(done);
+        // Idempotent repeat: a slot already points at this object (for an upload whose
+        // slot was chosen at completion, not necessarily the one offered).
+        const done = (await metadata.listBackups(userId)).find((b) => b.objectKey === objectKey);
+        if (done && done.size === size) return info(done);
         throw apiError('upload_not_found');
       }
       if (pending.version !== version)
@@ -200,7 +218,7 @@ export function createBackupService(deps: {
         const tooLarge = head.size > limits.maxBackupSize;
         metrics.backupsFailed.inc({ reason: tooLarge ? 'too_large' : 'size_mismatch' });
         await metadata.deletePendingUpload(objectKey);
-        await deleteObject(objectKey);
+        await dropObject(objectKey, pending.expiresAt);
         throw tooLarge
           ? apiError('backup_too_large')
           : apiError(
@@ -223,8 +241,21 @@ export function createBackupService(deps: {
       }
       // Only after the commit: the replaced backup's object (DESIGN.md "Server rules").
       if (result.replacedObjectKey && result.replacedObjectKey !== objectKey)
-        await deleteObject(result.replacedObjectKey);
+        await dropObject(
+          result.replacedObjectKey,
+          urlDeadline(result.replacedCreatedAt ?? clock.now()),
+        );
       return info(result.backup);
+    },
+
+    async cancelUpload(userId, body) {
+      // The row first, in one statement: a completion racing this either committed
+      // (then nothing is found here and its object is left alone) or finds no row.
+      const row = await metadata.cancelPendingUpload(userId, body.s3_key);
+      if (!row) throw apiError('upload_not_found');
+      await dropObject(row.objectKey, row.expiresAt);
+      logger.info({ userId }, 'upload cancelled');
+      return { cancelled: true };
     },
 
     async list(userId) {
@@ -256,7 +287,7 @@ export function createBackupService(deps: {
       // object delete is queued and retried by the sweeper.
       const row = await metadata.deleteBackup(userId, version);
       if (!row) throw apiError('backup_not_found');
-      await deleteObject(row.objectKey);
+      await dropObject(row.objectKey, urlDeadline(row.createdAt));
       return { deleted: true, backup_version: version };
     },
 

@@ -18,7 +18,9 @@ import type {
 } from '@noah-backup/core/api';
 import type { Clock } from '@noah-backup/core/clock';
 import type { Logger } from 'pino';
+import type { BlockList } from 'node:net';
 import { apiError } from '../errors.ts';
+import { endpointAddressProblem } from '../push/endpoint-address.ts';
 import type { PushMetrics } from '../push/metrics.ts';
 import { redactAddress } from '../push/redact.ts';
 import type { PushStore } from '../stores/push.ts';
@@ -85,6 +87,8 @@ export function createPushService(deps: {
   logger: Logger;
   metrics?: PushMetrics;
   allowHttpEndpoints: boolean;
+  /** UNIFIEDPUSH_ALLOW_ADDRESSES (push/endpoint-address.ts). */
+  allowAddresses?: BlockList | null;
   maxDevicesPerUser: number;
 }): PushService {
   const { store, clock, logger, metrics } = deps;
@@ -105,6 +109,9 @@ export function createPushService(deps: {
           throw apiError('bad_request', 'provider "unifiedpush" needs endpoint');
         const problem = endpointProblem(body.endpoint, deps.allowHttpEndpoints);
         if (problem) throw apiError('bad_request', problem);
+        // The daily job will connect to it: never into the server's own network.
+        const where = await endpointAddressProblem(body.endpoint, deps.allowAddresses ?? null);
+        if (where) throw apiError('push_endpoint_not_allowed', where);
         address = body.endpoint;
       }
       const r = await store.registerDevice({

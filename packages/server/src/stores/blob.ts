@@ -44,16 +44,43 @@ export interface BlobStore {
   head(key: string): Promise<BlobInfo | null>;
   /** Deletes the object. Idempotent: a missing key is success. */
   delete(key: string): Promise<void>;
+  /**
+   * Empties `key` without freeing it: whatever object it holds (or none) is replaced by
+   * an empty placeholder, so that the write-once upload URLs of the key refuse every
+   * further PUT (fs: 409 `conflict`; S3: 412 from the signed `If-None-Match: *`). The fs
+   * store also aborts a PUT to the key in progress in this process. For a key that
+   * belongs to no backup but whose upload URL may still be used: the caller deletes the
+   * placeholder once every URL for the key is dead (docs/OPERATIONS.md "Storage
+   * bounds"). Idempotent. Never call it on the key of a completed backup.
+   */
+  retire(key: string): Promise<void>;
   /** Every object under `prefix`, in key order, paged internally (memory independent of count). */
   list(prefix: string): AsyncIterable<BlobInfo>;
   /** Throws BlobStoreUnavailableError when the backend cannot answer (readiness). */
   ping(): Promise<void>;
+  /**
+   * Free bytes on the disk holding the objects (the fs store); absent for stores that do
+   * not run out of space this way (S3). For readiness and the free-space check of uploads.
+   */
+  freeBytes?(): Promise<number>;
   /**
    * Routes the server must mount for this store's URLs (the fs store serves its signed
    * URLs itself); undefined for stores whose URLs point elsewhere (S3).
    */
   readonly routes?: FastifyPluginAsync;
   close?(): Promise<void>;
+}
+
+/**
+ * The blob backend has no space left (a full disk, S3's 507 InsufficientStorage); the
+ * request may be retried later.
+ */
+export class BlobStoreFullError extends Error {
+  readonly code = 'storage_full';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BlobStoreFullError';
+  }
 }
 
 /** The blob backend failed or could not be reached; the request may be retried later. */

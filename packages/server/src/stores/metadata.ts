@@ -37,12 +37,25 @@ export interface PendingUploadRow {
   declaredSize: number;
   createdAt: Date;
   expiresAt: Date;
+  /**
+   * True when the client named no slot: the completion then takes an empty slot, else
+   * the one holding the older completed backup, decided inside its transaction, and
+   * `version` is only the slot offered at `upload_url` (docs/API.md "complete_upload").
+   * Absent means false (the client named `version`).
+   */
+  autoSlot?: boolean;
 }
 
 export interface CompleteUploadResult {
   backup: BackupRow;
   /** The object the new backup replaced; the caller deletes it after the commit. */
   replacedObjectKey: string | null;
+  /**
+   * When the replaced backup was completed (null when none): its upload URL expired at
+   * most one upload-URL lifetime after that, which tells the caller how long the
+   * object's key must keep refusing PUTs.
+   */
+  replacedCreatedAt: Date | null;
   /** True when this exact upload had already been completed (idempotent repeat). */
   alreadyCompleted: boolean;
 }
@@ -85,11 +98,27 @@ export interface MetadataStore extends PushStore {
   /** Number of pending uploads of a user not yet expired at `now`. */
   countPendingUploads(userId: string, now: Date): Promise<number>;
   /**
-   * In one transaction: point slot `version` at `objectKey` with `size` and
-   * `createdAt = now`, remove the pending row, set the user's `lastBackupAt = now`.
-   * Returns null when there is no such pending upload of this user and the slot does
-   * not already point at `objectKey`. Idempotent: a repeat returns the backup with
-   * `alreadyCompleted: true` and no replaced key.
+   * Removes the caller's own pending upload and returns it; null when there is none (an
+   * unknown key, someone else's, or one already completed, cancelled or swept). Atomic
+   * against `completeUpload`: exactly one of them wins, so the key of a completed
+   * backup is never handed back here.
+   */
+  cancelPendingUpload(userId: string, objectKey: string): Promise<PendingUploadRow | null>;
+  /**
+   * Bytes the metadata accounts for: completed backups, and the declared sizes of
+   * pending uploads not yet expired at `now` (the operator's total storage cap).
+   */
+  storageUsage(now: Date): Promise<{ backupBytes: number; pendingBytes: number }>;
+  /**
+   * In one transaction: point a slot at `objectKey` with `size` and `createdAt = now`,
+   * remove the pending row, set the user's `lastBackupAt = now`. The slot is `version`
+   * for an upload whose client named it; for an `autoSlot` upload it is chosen here,
+   * under the transaction's lock (an empty slot, else the older completed backup), so
+   * overlapping uploads never replace a backup completed after the older one.
+   * `version` must equal the pending upload's. Returns null when there is no such
+   * pending upload of this user and none of the user's slots already points at
+   * `objectKey`. Idempotent: a repeat returns the backup with `alreadyCompleted: true`
+   * and no replaced key.
    */
   completeUpload(args: {
     userId: string;
@@ -107,9 +136,15 @@ export interface MetadataStore extends PushStore {
   listExpiredPendingUploads(before: Date, limit: number): Promise<PendingUploadRow[]>;
   /** Removes a pending upload row. Idempotent. */
   deletePendingUpload(objectKey: string): Promise<void>;
-  /** Queues an object for deletion (retried by the sweeper until the blob store confirms). Idempotent. */
-  enqueueObjectDeletion(objectKey: string, now: Date): Promise<void>;
-  listObjectDeletions(limit: number): Promise<string[]>;
+  /**
+   * Queues an object for deletion (retried by the sweeper until the blob store confirms),
+   * not before `notBefore` (default: at once) — a key whose upload URL may still be used
+   * is kept until the URL is dead. Idempotent; queuing a queued key again keeps the later
+   * of the two times.
+   */
+  enqueueObjectDeletion(objectKey: string, now: Date, notBefore?: Date): Promise<void>;
+  /** Queued keys, oldest first; with `now`, only those due at `now`. */
+  listObjectDeletions(limit: number, now?: Date): Promise<string[]>;
   /** Idempotent. */
   removeObjectDeletion(objectKey: string): Promise<void>;
   /** True when a completed backup or a pending upload references the key. */
@@ -131,5 +166,10 @@ export interface MetadataStore extends PushStore {
   ): Promise<{ users: number; enabledUsers: number; backups: number; bytesStored: number }>;
   /** Throws when the database cannot answer (readiness). */
   ping(): Promise<void>;
+  /**
+   * Free bytes on the disk holding a local database file (SQLite, local libSQL);
+   * absent for remote databases. For readiness and the free-space check of uploads.
+   */
+  freeBytes?(): Promise<number>;
   close(): Promise<void>;
 }

@@ -9,13 +9,13 @@
  * @module
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { manualClock } from '@noah-backup/core/clock';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../src/app.ts';
+import { buildServer, type ServerDeps } from '../../src/app.ts';
 import { type ServerConfig, loadConfig } from '../../src/config.ts';
+import { createHttpServer } from '../../src/http/limits.ts';
 import { createLogger } from '../../src/logging.ts';
 import type { BlobStore } from '../../src/stores/blob.ts';
 import type { MetadataStore } from '../../src/stores/metadata.ts';
@@ -33,6 +33,8 @@ export interface StartTestServerOptions {
   clock?: TestClock;
   /** Overrides of the test configuration. */
   config?: Partial<ServerConfig>;
+  /** Serve the web app (default: off). */
+  webUi?: ServerDeps['webUi'];
 }
 
 /** A running test server. */
@@ -59,8 +61,15 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     ...loadConfig({ LOG_LEVEL: 'debug' }),
     maxBackupSize: 64 * 1024,
     sweepIntervalSec: 0,
-    rateLimit: { authPerMinute: 10_000, userPerMinute: 10_000 },
+    rateLimit: {
+      authPerMinute: 10_000,
+      userPerMinute: 10_000,
+      blobPerMinute: 10_000,
+      badTokenPerMinute: 10_000,
+    },
     maxPendingUploads: 4,
+    // The test machine's /tmp may have little room; the disk-full tests set their own.
+    minFreeSpace: 1024 * 1024,
     ...overrides,
   };
 }
@@ -74,13 +83,15 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
  */
 export async function startTestServer(opts: StartTestServerOptions): Promise<TestServer> {
   const clock = opts.clock ?? manualClock(new Date());
-  const http = createServer();
+  const configured = testConfig(opts.config);
+  // The server the app would make itself (timeouts and connection caps in place).
+  const http = createHttpServer(configured.http, { perAddress: configured.trustProxy === false });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(0, '127.0.0.1', resolve);
   });
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  const config = testConfig({ publicUrl: url, ...opts.config });
+  const config = { ...configured, publicUrl: opts.config?.publicUrl ?? url };
   const logs: string[] = [];
   const logger = createLogger({
     level: config.logLevel,
@@ -112,7 +123,7 @@ export async function startTestServer(opts: StartTestServerOptions): Promise<Tes
       clock,
       logger,
       httpServer: http,
-      webUi: false,
+      webUi: opts.webUi ?? false,
     });
     cleanups.push(() => app.close());
     return {
@@ -173,11 +184,11 @@ export async function putRawObject(srv: TestServer, key: string, bytes: Uint8Arr
  */
 export async function buildPeer(
   srv: TestServer,
-  opts: { config?: Partial<ServerConfig>; blobs?: BlobStore } = {},
+  opts: { config?: Partial<ServerConfig>; blobs?: BlobStore; metadata?: MetadataStore } = {},
 ): Promise<FastifyInstance> {
   return buildServer({
     config: { ...srv.config, ...opts.config },
-    metadata: srv.metadata,
+    metadata: opts.metadata ?? srv.metadata,
     blobs: opts.blobs ?? srv.blobs,
     clock: srv.clock,
     logger: createLogger({ level: 'silent' }),

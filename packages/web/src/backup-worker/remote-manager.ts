@@ -155,7 +155,7 @@ export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): Bac
     manager,
     terminate() {
       worker.terminate();
-      rpc.failAll(new NoahError('worker_stopped', 'the backup worker was stopped'));
+      rpc.failAll(new NoahError('aborted', 'the backup worker was stopped'));
     },
   };
 }

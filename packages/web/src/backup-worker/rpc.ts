@@ -8,6 +8,7 @@
  * our errors never hold secrets (core `errors.ts`), so nothing new leaks.
  * @module
  */
+import { toCatalogCode } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
 
 /** The two ends: a `Worker` on the page, the worker's global scope inside it. */
@@ -16,12 +17,15 @@ export interface MessageEndpoint {
   addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
 }
 
-/** An error thrown on the other side, with its stable code and HTTP status if any. */
+/**
+ * An error thrown on the other side, with its stable code and HTTP status if any. A code
+ * outside the catalog (not one of our errors) arrives as `unexpected`.
+ */
 export class RemoteError extends NoahError {
   /** HTTP status of an API error, if the original had one. */
   readonly status: number | undefined;
   constructor(code: string, message: string, name: string, status?: number) {
-    super(code, message);
+    super(toCatalogCode(code) ?? 'unexpected', message);
     this.name = name;
     this.status = status;
   }
