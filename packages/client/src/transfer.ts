@@ -7,7 +7,7 @@
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
-import type { SpooledBlob } from './adapters.ts';
+import type { SpooledBlob } from './ports.ts';
 import { ApiError, IntegrityError, NetworkError } from './errors.ts';
 import {
   createWatchdog,

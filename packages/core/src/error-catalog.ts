@@ -68,6 +68,10 @@ const API_CODES = {
   upload_incomplete: ['internal', 'the object was not uploaded before its completion'],
   size_mismatch: ['internal', 'the uploaded object does not have the declared size'],
   conflict: ['internal', 'an object was already stored with this upload URL'],
+  base_changed: [
+    'refused',
+    'the backup an incremental one builds on was replaced meanwhile (another device); nothing changed',
+  ],
   backup_too_large: ['refused', "the backup is over the server's size limit; nothing was uploaded"],
   quota_exceeded: ['refused', 'too many uploads of this user in progress'],
   payload_too_large: ['internal', 'the request body is too large'],

@@ -85,7 +85,11 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
     });
   storeGauge('noah_users', 'Users known to the metadata store', (s) => s.users);
   storeGauge('noah_backups', 'Completed backups in the metadata store', (s) => s.backups);
-  storeGauge('noah_bytes_stored', 'Bytes of completed backups', (s) => s.bytesStored);
+  storeGauge(
+    'noah_bytes_stored',
+    'Bytes of completed backups, every object they reference once per user',
+    (s) => s.bytesStored,
+  );
   // Per-user distributions: a heavier query, read every few minutes (metrics-storage.ts).
   registerStorageMetrics(registry, deps);
   return {
@@ -121,7 +125,7 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
     }),
     bytesUploaded: new Counter({
       name: 'noah_backup_bytes_completed_total',
-      help: 'Bytes of completed backups',
+      help: 'Bytes completed backups uploaded: slot objects and the uploads they newly reference',
       registers,
     }),
     clientReports: new Counter({

@@ -72,6 +72,8 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
       backup_version: 1,
       backup_size: 1234,
       created_at: srv.clock.now().toISOString(),
+      total_size: 1234,
+      object_count: 0,
     });
     const list = await api<BackupInfo[]>('list');
     expect(list.status).toBe(200);

@@ -64,6 +64,55 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): storage per user
     });
   });
 
+  it('counts the objects a backup references, an object both slots share once', async () => {
+    const store = await fresh();
+    const u = await store.upsertUser(freshPubkey(), at(0));
+    const pack = async (size: number) => {
+      const objectKey = freshKey('pack');
+      await store.createPendingUpload({
+        objectKey,
+        userId: u.id,
+        version: 1,
+        declaredSize: size,
+        createdAt: at(0),
+        expiresAt: at(3_600_000),
+        objectOnly: true,
+      });
+      return { objectKey, size };
+    };
+    const manifest = async (
+      version: 1 | 2,
+      size: number,
+      objects: { objectKey: string; size: number }[],
+      t: number,
+    ) => {
+      const objectKey = freshKey('manifest');
+      await store.createPendingUpload({
+        objectKey,
+        userId: u.id,
+        version,
+        declaredSize: size,
+        createdAt: at(t),
+        expiresAt: at(t + 3_600_000),
+      });
+      await store.completeUpload({ userId: u.id, objectKey, version, size, now: at(t), objects });
+    };
+    const base = await pack(4000);
+    const delta = await pack(300);
+    await manifest(1, 50, [base], 10);
+    await manifest(2, 60, [base, delta], 20);
+    // Two manifests, two packs (the base once): 50 + 60 + 4000 + 300 bytes.
+    expect(await store.largestUsers(1)).toEqual([
+      { userId: u.id, bytes: 4410, objects: 4, newestAt: at(20) },
+    ]);
+    const dist = await store.storageDistribution({ bytes: [4409], objects: [3] });
+    expect(dist).toEqual({
+      users: 1,
+      bytes: { counts: [0, 1], sum: 4410 },
+      objects: { counts: [0, 1], sum: 4 },
+    });
+  });
+
   it('an empty store and no bounds answer zeros', async () => {
     const store = await fresh();
     expect(await store.storageDistribution({ bytes: [10], objects: [] })).toEqual({

@@ -113,6 +113,8 @@ const HINTS: Readonly<Record<CatalogCode, Hint>> = {
   upload_incomplete: null,
   size_mismatch: null,
   conflict: null,
+  base_changed:
+    'another device backed up this wallet at the same time; nothing was changed and the backups on the server are kept — run the backup again (it sends the whole wallet once)',
   backup_too_large: tooLarge,
   quota_exceeded: null,
   payload_too_large: null,

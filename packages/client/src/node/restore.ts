@@ -16,11 +16,11 @@ import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind } from '../adapters.ts';
-import { extractTar } from './extract-tar.ts';
-import { extractZip } from './extract-zip.ts';
+import type { ArchiveKind } from '../ports.ts';
+import { createEntryGuard, type ExtractLimits } from '../archive/guards.ts';
+import { readArchive } from '../archive/read.ts';
+import { integrityCheckFailed } from '../wallet-refusals.ts';
 import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';
-import { createEntryGuard, type ExtractLimits } from './guards.ts';
 import { removeLeftoversOfGone } from './process.ts';
 import {
   activePaths,
@@ -103,13 +103,16 @@ export async function extractAndCheck(
   onExtracted?: () => void | Promise<void>,
 ): Promise<CheckedArchive> {
   const guard = createEntryGuard(o.limits);
-  const writer = createTreeWriter(dir, guard, () =>
+  const writer = createTreeWriter(dir, () =>
     ensureFreeSpace(o.freeSpace, dir, o.reserveBytes, 'restore'),
   );
   let synced: Promise<void> | undefined;
   try {
-    if (o.kind === 'tar') await extractTar(source, writer, guard, o.signal);
-    else await extractZip(source, writer, guard, o.limits, o.signal);
+    const entries = readArchive(o.kind, source, { guard, limits: o.limits, signal: o.signal });
+    for await (const entry of entries) {
+      if (entry.type === 'directory') await writer.mkdir(entry.path);
+      else await writer.writeFile(entry.path, entry.body);
+    }
     await onExtracted?.();
     const items = await walkDataDir(dir, o.walk);
     // The large files' fsyncs run on the thread pool while SQLite checks on this thread.
@@ -119,10 +122,7 @@ export async function extractAndCheck(
     for (const item of items) {
       o.signal?.throwIfAborted();
       if (item.kind === 'damaged')
-        throw new NoahError(
-          'integrity_check_failed',
-          `database ${item.path} failed the check: ${item.note ?? 'not a SQLite database'}`,
-        );
+        throw integrityCheckFailed(item.path, item.note ?? 'not a SQLite database');
       if (item.kind !== 'database') continue;
       integrityCheck(item.abs, item.path);
       databases++;

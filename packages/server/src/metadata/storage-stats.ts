@@ -2,7 +2,8 @@
  * MetadataStore storage figures per user (docs/OPERATIONS.md "Metrics"): the
  * distribution of stored bytes and objects over users, bucketed inside the database so
  * that a million users come back as a few dozen rows, and the largest users for
- * `noah-backup admin stats`. Every completed backup is one object.
+ * `noah-backup admin stats`. A backup is its slot object plus the objects it references
+ * (docs/API.md "Incremental backups"); an object two slots share counts once.
  * @module
  */
 import { type Expression, type RawBuilder, sql } from 'kysely';
@@ -31,16 +32,23 @@ function bucketOf(x: Expression<unknown>, bounds: readonly number[]): RawBuilder
 
 /** Builds the storage methods over a store context. */
 export function storageStatsMethods({ db }: StoreContext): StorageStatsMethods {
+  // Bytes: the user row's stored_bytes (each object once, kept by completion.ts).
+  // Objects: the slot objects plus the distinct objects the slots reference.
   const perUser = () =>
     db
       .selectFrom('backups')
+      .innerJoin('users', 'users.id', 'backups.user_id')
       .select((eb) => [
-        'user_id',
-        eb.fn.sum<number | string>('size').as('bytes'),
-        eb.fn.countAll<number | string>().as('objects'),
-        eb.fn.max('created_at').as('newest'),
+        'backups.user_id as user_id',
+        eb.fn.max('users.stored_bytes').as('bytes'),
+        sql<
+          number | string
+        >`count(*) + (select count(distinct bo.object_key) from backup_objects bo where bo.user_id = backups.user_id)`.as(
+          'objects',
+        ),
+        eb.fn.max('backups.created_at').as('newest'),
       ])
-      .groupBy('user_id');
+      .groupBy('backups.user_id');
 
   return {
     async storageDistribution(bounds) {

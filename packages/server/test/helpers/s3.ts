@@ -86,7 +86,18 @@ export interface S3Harness {
    * front keeps for this bucket (helpers/s3-bucket-config.ts); null without.
    */
   bucketConfig: BucketConfigStore | null;
+  /**
+   * Faults to inject: with `refuseServerWrites`, every DELETE and every header-signed
+   * PUT (the server's own writes, not the clients' pre-signed uploads) answers 503
+   * ServiceUnavailable, as an S3 outage of writes would.
+   */
+  faults: HarnessFaults;
   close(): Promise<void>;
+}
+
+/** Faults the front injects (see {@link S3Harness.faults}). */
+export interface HarnessFaults {
+  refuseServerWrites: boolean;
 }
 
 const MAX_BODY = 256 << 20;
@@ -191,7 +202,7 @@ async function handle(
   raw: URL,
   req: IncomingMessage,
   res: ServerResponse,
-  log: Pick<S3Harness, 'rejections' | 'forwarded'>,
+  log: Pick<S3Harness, 'rejections' | 'forwarded' | 'faults'>,
   local: { bucket: string; store: BucketConfigStore } | null = null,
 ): Promise<void> {
   const method = req.method ?? 'GET';
@@ -224,6 +235,12 @@ async function handle(
       message: 'exactly one authentication mechanism is required',
     };
   if (refusal) return reject(refusal);
+  if (log.faults.refuseServerWrites && (method === 'DELETE' || (method === 'PUT' && !presigned)))
+    return reject({
+      status: 503,
+      code: 'ServiceUnavailable',
+      message: 'Service is unable to handle request.',
+    });
   if (body.length !== Number(req.headers['content-length'] ?? body.length))
     return reject({
       status: 400,
@@ -334,7 +351,11 @@ export async function startS3Harness(
     clock: opts.clock ?? systemClock,
     accessKeyId: credentials.accessKeyId,
   };
-  const log: Pick<S3Harness, 'rejections' | 'forwarded'> = { rejections: [], forwarded: [] };
+  const log: Pick<S3Harness, 'rejections' | 'forwarded' | 'faults'> = {
+    rejections: [],
+    forwarded: [],
+    faults: { refuseServerWrites: false },
+  };
   const raw = new URL(rawEndpoint);
   const bucketConfig: BucketConfigStore | null = opts.bucketConfig
     ? { documents: new Map(), puts: [] }

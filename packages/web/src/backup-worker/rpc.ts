@@ -1,6 +1,7 @@
 /**
  * A small symmetric RPC over `postMessage`, used between the page and the backup
- * worker: each side exposes named handlers and calls the other's; one-way events; and
+ * worker: each side exposes named handlers and calls the other's, typed by the other's
+ * method table (`protocol.ts`); one-way events; and
  * byte streams that cross the boundary pull by pull (the consumer asks for each chunk,
  * so memory stays bounded). Errors cross as `{name, code, message, status}` and are
  * rebuilt as {@link RemoteError}, a NoahError with the same stable code — messages of
@@ -46,10 +47,16 @@ type Wire =
 /** A handler; its result (or error) is sent back to the caller. */
 export type Handler = (...args: never[]) => unknown;
 
-/** One side of the RPC. */
-export interface RpcEndpoint {
+/** A method table: what one side serves, by name. */
+export type Methods<T> = { [K in keyof T]: Handler };
+
+/** One side of the RPC, calling the other side's methods `Remote`. */
+export interface RpcEndpoint<Remote extends Methods<Remote>> {
   /** Calls `method` on the other side. */
-  call<T>(method: string, ...args: unknown[]): Promise<T>;
+  call<K extends keyof Remote & string>(
+    method: K,
+    ...args: Parameters<Remote[K]>
+  ): Promise<Awaited<ReturnType<Remote[K]>>>;
   /** Sends a one-way event. */
   emit(name: string, payload: unknown): void;
   /** Listens to the other side's events. */
@@ -86,14 +93,17 @@ function movable(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
  *
  * @param port - the Worker (page side) or the worker's global scope
  * @param handlers - methods the other side may call
- * @returns the endpoint
+ * @returns the endpoint, typed by the other side's methods `Remote`
  * @example
  * ```ts
- * const rpc = createRpc(worker, { 'state.get': (key: string) => localStorage.getItem(key) });
- * await rpc.call('init', { serverUrl });
+ * const rpc = createRpc<WorkerMethods>(worker, { 'state.get': (key: string) => localStorage.getItem(key) });
+ * await rpc.call('init', { mnemonic, serverUrl });
  * ```
  */
-export function createRpc(port: MessageEndpoint, handlers: Record<string, Handler>): RpcEndpoint {
+export function createRpc<Remote extends Methods<Remote>>(
+  port: MessageEndpoint,
+  handlers: Record<string, Handler>,
+): RpcEndpoint<Remote> {
   let nextId = 1;
   let nextStream = 1;
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -165,7 +175,7 @@ export function createRpc(port: MessageEndpoint, handlers: Record<string, Handle
     });
 
   return {
-    call,
+    call: call as RpcEndpoint<Remote>['call'],
     emit: (name, payload) => send({ k: 'event', name, payload }),
     onEvent: (l) => {
       listeners.push(l);

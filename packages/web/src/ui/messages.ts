@@ -50,6 +50,10 @@ export const MESSAGES: Readonly<Record<CatalogCode, Message>> = {
   invalid_key: SIGN_IN,
   invalid_signature: SIGN_IN,
   forbidden: SIGN_IN,
+  base_changed: {
+    title: 'Another device backed up this wallet at the same time.',
+    next: 'Nothing was lost and your backups are safe. Try again: the next backup sends the whole wallet once.',
+  },
   backups_not_enabled: {
     title: 'Backups are not available for this account yet.',
     next: 'The server is turning backups on gradually. Try again later.',

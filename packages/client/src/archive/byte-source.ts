@@ -4,11 +4,11 @@
  * needs, holding at most one source chunk beyond what the caller keeps.
  * @module
  */
-import { ArchiveError } from './archive.ts';
+import { collect } from '@noah-backup/core/stream';
 
 const EMPTY = new Uint8Array(0);
 
-/** Reads from `source` in order; a stream that ends mid-read is {@link ArchiveError}. */
+/** Reads from `source` in order; a stream that ends mid-read throws `truncated()`. */
 export class ByteSource {
   private readonly it: AsyncIterator<Uint8Array>;
   private buf: Uint8Array = EMPTY;
@@ -17,16 +17,18 @@ export class ByteSource {
 
   /**
    * @param source - the bytes
+   * @param truncated - the error for a stream that ends in the middle of a read
    * @param signal - checked before each chunk is pulled
    */
   constructor(
     source: AsyncIterable<Uint8Array>,
+    private readonly truncated: () => Error,
     private readonly signal?: AbortSignal,
   ) {
     this.it = source[Symbol.asyncIterator]();
   }
 
-  /** The next bytes, at most `n` (a view, valid until the next call), or null at the end. */
+  /** The next bytes, at most `n` (a view of a source chunk), or null at the end. */
   async some(n: number): Promise<Uint8Array | null> {
     while (this.off >= this.buf.length) {
       if (this.ended) return null;
@@ -53,7 +55,7 @@ export class ByteSource {
       const chunk = await this.some(n - at);
       if (chunk === null) {
         if (at === 0) return null;
-        throw new ArchiveError('the archive is truncated');
+        throw this.truncated();
       }
       out.set(chunk, at);
       at += chunk.length;
@@ -65,7 +67,7 @@ export class ByteSource {
   async skip(n: number): Promise<void> {
     for (let left = n; left > 0; ) {
       const chunk = await this.some(left);
-      if (chunk === null) throw new ArchiveError('the archive is truncated');
+      if (chunk === null) throw this.truncated();
       left -= chunk.length;
     }
   }
@@ -78,20 +80,15 @@ export class ByteSource {
   }
 
   /** Everything left, refusing more than `cap` bytes with `tooLarge()`. */
-  async all(cap: number, tooLarge: () => Error): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    for (let chunk = await this.some(Infinity); chunk; chunk = await this.some(Infinity)) {
-      size += chunk.length;
-      if (size > cap) throw tooLarge();
-      parts.push(chunk);
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+  all(cap: number, tooLarge: () => Error): Promise<Uint8Array> {
+    const rest = async function* (self: ByteSource) {
+      let size = 0;
+      for (let chunk = await self.some(Infinity); chunk; chunk = await self.some(Infinity)) {
+        size += chunk.length;
+        if (size > cap) throw tooLarge();
+        yield chunk;
+      }
+    };
+    return collect(rest(this));
   }
 }

@@ -1,20 +1,21 @@
 /**
- * The browser's `WalletDataAdapter`: what the BackupManager backs up and restores.
- * A snapshot is an archive of `wallet.sqlite` (sql.js `export()`, consistent because
- * sql.js runs on this one thread) and `settings.json`. A restore reads any archive the
- * Node side writes, with its guards (`archive-read.ts`); an archive holding anything but
+ * What this web wallet backs up, and what of a backup it takes: `wallet.sqlite` (its
+ * sql.js database) and `settings.json`, through the SDK's browser wallet adapter
+ * (`@noah-backup/client/web/wallet`), which reads and checks archives with the same
+ * reader, guards and integrity check as the Node side. A backup holding anything but
  * those two files, or a database without this wallet's tables, is another kind of
- * wallet's backup (`foreign_wallet`), never "damaged". This wallet's database must pass
- * `PRAGMA integrity_check` before it is swapped in atomically (see `wallet-store.ts`).
+ * wallet's backup (`foreign_wallet`), never "damaged"; the restored database is swapped
+ * in atomically (see `wallet-store.ts`).
  * @module
  */
-import type { ArchiveKind, WalletDataAdapter, WalletSnapshot } from '@noah-backup/client/adapters';
-import { DEFAULT_LIMITS } from '@noah-backup/client/node/guards';
+import type { ArchiveItem } from '@noah-backup/client/archive/read';
+import type { WalletDataAdapter } from '@noah-backup/client/ports';
+import { createBrowserWalletData } from '@noah-backup/client/web/wallet';
 import type { Clock } from '@noah-backup/core/clock';
 import { LimitExceededError } from '@noah-backup/core/errors';
-import { ForeignWalletError, packArchive } from './archive.ts';
-import { type ArchiveItem, readArchive } from './archive-read.ts';
-import { openVerifiedDatabase } from './sqlite.ts';
+import type { Database } from 'sql.js';
+import { ForeignWalletError } from './foreign-wallet.ts';
+import { integrityCheck, openWalletDatabase } from './sqlite.ts';
 import type { WalletSettings, WalletStore } from './wallet-store.ts';
 
 /** File names inside a web wallet backup. */
@@ -70,12 +71,8 @@ function parseSettings(bytes: Uint8Array | undefined, clock: Clock): WalletSetti
   };
 }
 
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
-}
-
 /**
- * Creates the browser wallet's data adapter.
+ * Creates the web wallet's data adapter.
  *
  * @param wallet - the wallet store whose database is backed up and replaced
  * @param clock - time source for archive entry times
@@ -86,53 +83,25 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
  * ```
  */
 export function createWebWalletData(wallet: WalletStore, clock: Clock): WalletDataAdapter {
-  async function unpackAndCheck(
-    archive: AsyncIterable<Uint8Array>,
-    kind: ArchiveKind,
-    signal?: AbortSignal,
-  ) {
-    // The Node reader's limits (DEFAULT_LIMITS): what it accepts, this reader accepts.
-    const files = await readArchive(kind, archive, {
-      limits: DEFAULT_LIMITS,
+  return createBrowserWalletData<{ db: Database; settings: WalletSettings }>(
+    {
+      files() {
+        const { db, settings } = wallet.exportFiles();
+        return [
+          { path: DB_FILE, data: db, database: true },
+          { path: SETTINGS_FILE, data: enc.encode(JSON.stringify(settings)) },
+        ];
+      },
       keep: keepWebFile,
-      signal,
-    });
-    const dbBytes = files.get(DB_FILE);
-    if (!dbBytes) throw new ForeignWalletError(`it holds no ${DB_FILE}`);
-    const settings = parseSettings(files.get(SETTINGS_FILE), clock);
-    const db = await openVerifiedDatabase(dbBytes);
-    return { db, settings, entries: files.size };
-  }
-
-  return {
-    async snapshot({ kind, signal }): Promise<WalletSnapshot> {
-      signal?.throwIfAborted();
-      const { db, settings } = wallet.exportFiles();
-      const archive = packArchive(
-        kind,
-        [
-          { name: DB_FILE, data: db },
-          { name: SETTINGS_FILE, data: enc.encode(JSON.stringify(settings)) },
-        ],
-        clock.now(),
-      );
-      return { archive: once(archive), entries: 2, databases: [DB_FILE], cleanup: async () => {} };
+      async open(files) {
+        const dbBytes = files.get(DB_FILE);
+        if (!dbBytes) throw new ForeignWalletError(`it holds no ${DB_FILE}`);
+        const settings = parseSettings(files.get(SETTINGS_FILE), clock);
+        return { db: await openWalletDatabase(dbBytes), settings };
+      },
+      replace: ({ db, settings }) => wallet.replace(db, settings),
+      discard: ({ db }) => db.close(),
     },
-    async restore(archive, { kind, signal }) {
-      const { db, settings, entries } = await unpackAndCheck(archive, kind, signal);
-      try {
-        signal?.throwIfAborted();
-      } catch (err) {
-        db.close();
-        throw err;
-      }
-      await wallet.replace(db, settings);
-      return { entries };
-    },
-    async verify(archive, { kind, signal }) {
-      const { db, entries } = await unpackAndCheck(archive, kind, signal);
-      db.close();
-      return { entries, databases: 1 };
-    },
-  };
+    { integrityCheck, clock },
+  );
 }

@@ -1,10 +1,11 @@
 /**
- * The browser's `Spooler`: holds the encrypted backup in a `Blob` so its exact size is
- * known before the upload (Content-Length) and a retry can read it again. Blobs may be
- * paged to disk by the browser, so large backups do not have to stay in the JS heap.
+ * The browser's `Spooler` (contract: `../ports.ts`): holds the encrypted backup in a
+ * `Blob` so its exact size is known before the upload (Content-Length) and a retry can
+ * read it again. Blobs may be paged to disk by the browser, so large backups do not have
+ * to stay in the JS heap.
  * @module
  */
-import type { SpooledBlob, Spooler } from '@noah-backup/client/adapters';
+import type { SpooledBlob, Spooler } from '../ports.ts';
 
 /** A spooled backup that also offers its `Blob`: `fetch` uploads a Blob natively,
  * with its length, where a streamed request body would need HTTP/2. */

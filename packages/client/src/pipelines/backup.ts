@@ -1,39 +1,22 @@
 /**
- * The backup and restore pipelines the manager runs under its lock (issue 4 §3–§6).
- * Backup: snapshot → encrypt (streaming) → spool (size known) → upload_url → PUT →
- * complete_upload; temp files always removed; a failure never touches the server's
- * previous backup (the server only switches after completion, and we never delete).
- * Restore/verify: download_url → streamed download, resumed after a break (with a fresh
- * URL if the old one expired meanwhile) → open (format auto-detected, authenticated as
- * it streams) → the wallet adapter stages, checks and swaps (or only checks).
+ * The backup pipeline, run by the manager under its lock: snapshot → encrypt
+ * (streaming) → spool (size known) → upload_url → PUT → complete_upload. Temp files are
+ * always removed; a failure never touches the server's previous backups (the server
+ * only switches after completion, and nothing here deletes). Its mirror is `restore.ts`.
  * @module
  */
-import type { BackupInfo, BackupVersion, DownloadUrlResponse } from '@noah-backup/core/api';
-import type { Clock } from '@noah-backup/core/clock';
-import { NoahError } from '@noah-backup/core/errors';
+import type { BackupInfo } from '@noah-backup/core/api';
 import {
-  type BackupFormat,
   type CompressionAlgorithm,
   encryptBackup,
   preferredCompression,
-  type OpenedBackup,
-  openBackup,
 } from '@noah-backup/core/format';
-import type { Keyring } from '@noah-backup/core/keys';
 import { checkCompression } from '@noah-backup/core/v2';
-import type {
-  ArchiveKind,
-  DeviceStateStore,
-  SpooledBlob,
-  Spooler,
-  WalletDataAdapter,
-  WalletSnapshot,
-} from './adapters.ts';
-import type { ApiClient } from './api-client.ts';
-import { BackupTooLargeError, mib } from './errors.ts';
-import type { Logger } from './logger.ts';
-import { knownSequence, SEQUENCE_KEY } from './sequence.ts';
-import type { ProgressPhase } from './status.ts';
+import { BackupTooLargeError, mib } from '../errors.ts';
+import type { ArchiveKind, DeviceStateStore, SpooledBlob, WalletSnapshot } from '../ports.ts';
+import { knownSequence, SEQUENCE_KEY } from '../sequence.ts';
+import { notAWallet } from '../wallet-refusals.ts';
+import { counted, type PipelineContext } from './context.ts';
 
 /**
  * State store key of the databases the last backup held (a JSON array of relative
@@ -49,23 +32,6 @@ async function knownDatabases(state: DeviceStateStore): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/** What a pipeline needs. */
-export interface PipelineContext {
-  api: ApiClient;
-  keyring: Keyring;
-  wallet: WalletDataAdapter;
-  spooler: Spooler;
-  state: DeviceStateStore;
-  clock: Clock;
-  logger: Logger;
-  format: BackupFormat;
-  /** Compression of v2 backups, and its level (see {@link backupCompression}). */
-  compression: { algorithm: CompressionAlgorithm; level: number };
-  maxPlaintextBytes: number | undefined;
-  signal: AbortSignal;
-  progress(phase: ProgressPhase, bytes: number, totalBytes?: number): void;
 }
 
 /**
@@ -106,19 +72,6 @@ export async function backupCompression(
     chosen,
     level ?? (chosen === 'zstd' ? BACKUP_ZSTD_LEVEL : BACKUP_COMPRESSION_LEVEL),
   );
-}
-
-/** Counts bytes flowing through an iterable. */
-async function* counted(
-  source: AsyncIterable<Uint8Array>,
-  onBytes: (total: number) => void,
-): AsyncGenerator<Uint8Array> {
-  let n = 0;
-  for await (const chunk of source) {
-    n += chunk.byteLength;
-    onBytes(n);
-    yield chunk;
-  }
 }
 
 /**
@@ -170,7 +123,7 @@ export interface BackupResult {
 export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
   const { api, signal } = ctx;
   const v2 = ctx.format === 'v2';
-  // DESIGN.md "Backup formats": tar for v2, ZIP for the legacy formats.
+  // tar for v2 (docs/FORMAT.md §5.3, payload kind), ZIP for the legacy formats.
   const kind: ArchiveKind = v2 ? 'tar' : 'zip';
   // FORMAT.md §6.6: continue the highest sequence known, read from the server if need be.
   const sequence = v2 ? (await knownSequence(ctx)) + 1n : null;
@@ -192,10 +145,7 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
     // Every platform's adapter should refuse this itself; checked here too, because an
     // upload of no wallet would replace a good backup (docs/WALLET.md §1).
     if (snapshot.databases.length === 0)
-      throw new NoahError(
-        'not_a_wallet',
-        'the wallet data holds no database, so there is no wallet to back up; nothing was backed up, and the backups already on the server are kept',
-      );
+      throw notAWallet('the wallet data holds no database, so there is no wallet to back up');
     ctx.logger.info('snapshot taken', {
       entries: snapshot.entries,
       databases: snapshot.databases.length,
@@ -281,67 +231,4 @@ async function giveBack(ctx: PipelineContext, s3Key: string): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A backup opened from the server, plaintext not yet read. */
-export interface RemoteBackup {
-  target: DownloadUrlResponse;
-  opened: OpenedBackup;
-  kind: ArchiveKind;
-  /** The v2 sequence, or null for a legacy format. */
-  sequence: bigint | null;
-  /**
-   * Ends the plaintext and the download under it (whether or not it was read). Always
-   * call it: a generator never started does not close its source on `return()`.
-   */
-  close(): Promise<void>;
-}
-
-/** download_url → download → open. The caller must call `close()` when done. */
-export async function openRemote(
-  ctx: PipelineContext,
-  version: BackupVersion | undefined,
-): Promise<RemoteBackup> {
-  const { api, signal } = ctx;
-  const target = await api.downloadUrl({ backup_version: version ?? null }, { signal });
-  // Our own cancellation of the download, for when the plaintext is abandoned.
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  const download = api.download(target, {
-    signal: stop.signal,
-    onProgress: (bytes, total) => ctx.progress('download', bytes, total),
-  });
-  const end = () => {
-    signal.removeEventListener('abort', onAbort);
-    stop.abort();
-  };
-  let opened: OpenedBackup;
-  try {
-    opened = await openBackup(download, {
-      keyring: ctx.keyring,
-      ...(ctx.maxPlaintextBytes !== undefined ? { maxPlaintextBytes: ctx.maxPlaintextBytes } : {}),
-    });
-  } catch (err) {
-    end();
-    throw err;
-  }
-  const close = async () => {
-    await opened.plaintext.return(undefined).catch(() => {});
-    end();
-  };
-  let kind: ArchiveKind = 'zip';
-  if (opened.header) {
-    if (opened.header.payloadKind === 'raw') {
-      await close();
-      throw new NoahError('foreign_wallet', 'the backup does not hold a wallet archive');
-    }
-    kind = opened.header.payloadKind;
-  }
-  return { target, opened, kind, sequence: opened.header?.sequence ?? null, close };
-}
-
-/** The plaintext with decrypt progress. */
-export function plaintextOf(ctx: PipelineContext, remote: RemoteBackup): AsyncIterable<Uint8Array> {
-  return counted(remote.opened.plaintext, (n) => ctx.progress('decrypt', n));
 }

@@ -1,11 +1,14 @@
 /**
- * Extraction guards shared by the tar and ZIP readers (issue 4 §5: "extract with guards
- * (path traversal, absolute paths, symlinks, decompression bombs)"). Every refusal is a
+ * Extraction guards shared by the tar and ZIP readers on every platform: path traversal,
+ * absolute paths, entry types, decompression bombs. The path rules are core's
+ * (`@noah-backup/core/paths`, docs/FORMAT.md §8.5), the same the incremental manifest
+ * enforces. Every refusal, of a hostile archive or of a damaged one, is a
  * `NoahError('unsafe_archive')` naming the rule that was broken, never the entry's name
  * or content.
  * @module
  */
 import { NoahError } from '@noah-backup/core/errors';
+import { relativePathProblem } from '@noah-backup/core/paths';
 
 /** Limits on what an archive may expand to. Bytes are counted as written, not as declared. */
 export interface ExtractLimits {
@@ -28,10 +31,6 @@ export const DEFAULT_LIMITS: ExtractLimits = {
   maxEntryBytes: 16 * 1024 ** 3,
 };
 
-/** Longest entry name and deepest nesting accepted. */
-const MAX_NAME_BYTES = 4096;
-const MAX_DEPTH = 64;
-
 /**
  * The refusal error.
  * @param rule - which rule the archive broke, e.g. "absolute path"
@@ -41,36 +40,24 @@ export function unsafeArchive(rule: string, cause?: unknown): NoahError {
 }
 
 /**
- * Validates an entry name and splits it into path segments.
- * Rejects: NUL, empty names, backslashes, absolute paths, drive letters, empty, `.` and
- * `..` segments, over-long or over-deep names. A directory's single trailing `/` is
- * allowed; a file's is not.
+ * Validates an entry name and splits it into path segments: core's relative-path rules
+ * (no NUL, backslash, absolute path, drive letter, empty, `.` or `..` segment; at most
+ * 4,096 bytes and 64 segments). A directory's single trailing `/` is allowed; a file's
+ * is not.
  * @param raw - the name as stored in the archive
  * @param isDir - whether the entry is a directory
  * @returns the segments (at least one)
  * @throws NoahError `unsafe_archive`
  */
 export function entrySegments(raw: string, isDir: boolean): string[] {
-  if (raw.includes('\0')) throw unsafeArchive('entry name contains NUL');
-  if (raw.length === 0) throw unsafeArchive('empty entry name');
-  if (raw.includes('\\')) throw unsafeArchive('backslash in entry name');
-  if (raw.startsWith('/')) throw unsafeArchive('absolute path');
-  if (/^[A-Za-z]:/.test(raw)) throw unsafeArchive('drive letter in entry name');
-  if (new TextEncoder().encode(raw).length > MAX_NAME_BYTES)
-    throw unsafeArchive('entry name too long');
   let name = raw;
-  if (name.endsWith('/')) {
+  if (name.endsWith('/') && name.length > 1) {
     if (!isDir) throw unsafeArchive('file entry name ends with /');
     name = name.slice(0, -1);
   }
-  const segments = name.split('/');
-  if (segments.length > MAX_DEPTH) throw unsafeArchive('entry nested too deep');
-  for (const s of segments) {
-    if (s === '') throw unsafeArchive('empty path segment');
-    if (s === '..') throw unsafeArchive('parent directory (..) segment');
-    if (s === '.') throw unsafeArchive('current directory (.) segment');
-  }
-  return segments;
+  const problem = relativePathProblem(name);
+  if (problem !== undefined) throw unsafeArchive(problem);
+  return name.split('/');
 }
 
 /** Tracks entries and bytes of one extraction against the limits. */

@@ -1,15 +1,15 @@
 /**
- * Guarded ZIP extraction for the legacy formats (seed-v0, noah-v1), whose plaintext is
- * one in-memory ZIP anyway. The central directory is parsed here (APPNOTE.TXT 6.3) so
- * entry types (Unix mode in the external attributes) can be checked; data is inflated in
- * small steps and counted as it comes out, so a bomb is stopped at the limit rather than
- * after it fills memory.
+ * The ZIP reader of every platform, for the legacy formats (seed-v0, noah-v1), whose
+ * plaintext is one in-memory ZIP anyway. The central directory is parsed here
+ * (APPNOTE.TXT 6.3) so entry types (Unix mode in the external attributes) can be
+ * checked; data is inflated in small steps and counted as it comes out, so a bomb is
+ * stopped at the limit rather than after it fills memory.
  * @module
  */
-import { crc32 } from 'node:zlib';
 import { Inflate } from 'fflate';
+import type { ByteSource } from './byte-source.ts';
 import { type EntryGuard, type ExtractLimits, unsafeArchive } from './guards.ts';
-import type { TreeWriter } from './tree-writer.ts';
+import { type ArchiveEntry, noBody } from './entry.ts';
 
 interface ZipEntry {
   readonly name: string;
@@ -26,56 +26,46 @@ const MAX_ZIP_BYTES = 2 ** 31 - 1;
 const INFLATE_STEP = 4096;
 
 /**
- * Extracts the ZIP `source` through `writer`. If `source` throws, its error propagates
- * unchanged and nothing is written.
- * @param source - the archive bytes
- * @param writer - where entries are written
- * @param guard - the limits of this extraction
- * @param limits - used to cap the archive's own size while it is collected
- * @param signal - aborts between chunks and entries
+ * Reads the ZIP in `src` entry by entry (see `readArchive`): the whole archive first, up
+ * to a cap, then each entry as its central directory record describes it, refusing the
+ * archive's own lies (a local header that disagrees, a size or CRC-32 that does not
+ * match the content).
+ * @throws NoahError `unsafe_archive`; whatever the source throws
  */
-export async function extractZip(
-  source: AsyncIterable<Uint8Array>,
-  writer: TreeWriter,
+export async function* readZip(
+  src: ByteSource,
   guard: EntryGuard,
   limits: ExtractLimits,
   signal?: AbortSignal,
-): Promise<void> {
+): AsyncGenerator<ArchiveEntry> {
   const cap = Math.min(MAX_ZIP_BYTES, limits.maxTotalBytes + 16 * 1024 * 1024);
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of source) {
-    signal?.throwIfAborted();
-    length += chunk.length;
-    if (length > cap) throw unsafeArchive('ZIP archive too large (maxTotalBytes)');
-    parts.push(chunk);
-  }
-  const zip = new Uint8Array(length);
-  let off = 0;
-  for (const p of parts) {
-    zip.set(p, off);
-    off += p.length;
-  }
-  parts.length = 0;
-
+  const zip = await src.all(cap, () => unsafeArchive('ZIP archive too large (maxTotalBytes)'));
   for (const e of readCentralDirectory(zip)) {
     signal?.throwIfAborted();
     if (e.isDir) {
-      await writer.mkdir(guard.admit(e.name, 'directory'));
+      yield { path: guard.admit(e.name, 'directory'), type: 'directory', size: 0, body: noBody() };
       continue;
     }
-    const rel = guard.admit(e.name, 'file', e.size);
+    const path = guard.admit(e.name, 'file', e.size);
     const data = zip.subarray(e.dataStart, e.dataStart + e.compressedSize);
-    await writer.writeFile(rel, checkedContent(e, data));
+    const content = checkedContent(e, data, guard);
+    // Pulled by hand, so a caller that stops reading does not close `content`.
+    const body = (async function* () {
+      for (let r = content.next(); !r.done; r = content.next()) yield r.value;
+    })();
+    yield { path, type: 'file', size: e.size, body };
+    // What the caller left unread is still inflated and checked, as a bomb must be.
+    for (let r = content.next(); !r.done; r = content.next());
   }
 }
 
 /** Yields an entry's uncompressed bytes; at the end checks the size and CRC-32 declared. */
-function* checkedContent(e: ZipEntry, data: Uint8Array): Generator<Uint8Array> {
+function* checkedContent(e: ZipEntry, data: Uint8Array, guard: EntryGuard): Generator<Uint8Array> {
   let size = 0;
   let crc = 0;
   const inner = e.method === 0 ? storedChunks(data) : inflatedChunks(data);
   for (const chunk of inner) {
+    guard.addBytes(chunk.length);
     size += chunk.length;
     crc = crc32(chunk, crc);
     yield chunk;
@@ -179,4 +169,21 @@ function checkUnixType(madeBy: number, external: number, isDir: boolean): void {
   if (type === 0o100000 && !isDir) return;
   if (type === 0o040000 && isDir) return;
   throw unsafeArchive('special file entries are not allowed (only files and dirs)');
+}
+
+let CRC_TABLE: Uint32Array | undefined;
+
+/** CRC-32 (ISO 3309, as ZIP uses it, APPNOTE 4.4.7), continuing from `crc`. */
+function crc32(data: Uint8Array, crc: number): number {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c >>> 0;
+    }
+  }
+  let c = ~crc >>> 0;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
 }

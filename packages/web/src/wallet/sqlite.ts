@@ -1,14 +1,17 @@
 /**
  * The demo wallet's SQLite engine: sql.js (SQLite compiled to WebAssembly) running in
- * the page. Loads the WebAssembly once, defines the wallet schema, and opens database
- * bytes only after `PRAGMA integrity_check` says "ok".
+ * the page. Loads the WebAssembly once, defines the wallet schema, and opens a backup's
+ * database only if it is this wallet's (its integrity is the SDK adapter's check, run
+ * with this engine: `integrityCheck`).
  * @module
  */
+import type { IntegrityCheck } from '@noah-backup/client/web/wallet';
+import { hasSqliteHeader } from '@noah-backup/client/wallet-refusals';
+import { sqlJsIntegrityCheck } from '@noah-backup/client/web/sqlite';
 import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic } from 'sql.js';
 import wasmUrl from 'sql.js/dist/sql-wasm-browser.wasm?url';
-import { NoahError } from '@noah-backup/core/errors';
-import { ForeignWalletError } from './archive.ts';
+import { ForeignWalletError } from './foreign-wallet.ts';
 
 /** The wallet's schema: one payments table (amounts in satoshis, signed). */
 export const WALLET_SCHEMA = `
@@ -37,44 +40,32 @@ export function loadSqlite(): Promise<SqlJsStatic> {
   return engine;
 }
 
-/** A database in an archive failed its checks: `integrity_check_failed`, as on Node. */
-export class CorruptDatabaseError extends NoahError {
-  constructor(message: string) {
-    super('integrity_check_failed', message);
-  }
-}
-
-/** The first 16 bytes of every SQLite database file ("SQLite format 3\0"). */
-const SQLITE_MAGIC = new TextEncoder().encode('SQLite format 3\u0000');
+/** `PRAGMA integrity_check` on database bytes, with this page's sql.js. */
+export const integrityCheck: IntegrityCheck = async (bytes) =>
+  sqlJsIntegrityCheck(await loadSqlite())(bytes);
 
 /** The columns this wallet reads from `payments` (see `wallet-store.ts`). */
 const PAYMENT_COLUMNS = ['id', 'amount', 'description', 'created_at'];
 
 /**
- * Opens database bytes and proves they are a healthy database of this wallet: SQLite's
- * `PRAGMA integrity_check` must answer exactly "ok" (else it is damaged), and the
- * `payments` table must have this wallet's columns (else it is another wallet's).
+ * Opens a backup's database, already checked by `integrityCheck`, if it is this
+ * wallet's: an SQLite database whose `payments` table has this wallet's columns.
  *
  * @param bytes - an SQLite database file
  * @returns the open database; the caller closes it
  * @throws ForeignWalletError when the bytes are not an SQLite database or not this
- *   wallet's; CorruptDatabaseError when the database is damaged
+ *   wallet's
  * @example
  * ```ts
- * const db = await openVerifiedDatabase(files.get('wallet.sqlite')!);
+ * const db = await openWalletDatabase(files.get('wallet.sqlite')!);
  * ```
  */
-export async function openVerifiedDatabase(bytes: Uint8Array): Promise<Database> {
-  if (bytes.length < SQLITE_MAGIC.length || !SQLITE_MAGIC.every((b, i) => bytes[i] === b))
+export async function openWalletDatabase(bytes: Uint8Array): Promise<Database> {
+  if (!hasSqliteHeader(bytes))
     throw new ForeignWalletError('its wallet.sqlite is not an SQLite database');
   const SQL = await loadSqlite();
-  let db: Database | undefined;
+  const db = new SQL.Database(bytes);
   try {
-    db = new SQL.Database(bytes);
-    const check = db.exec('PRAGMA integrity_check');
-    const verdict = check[0]?.values.map((row) => String(row[0]));
-    if (verdict?.length !== 1 || verdict[0] !== 'ok')
-      throw new CorruptDatabaseError('the wallet database in the backup is damaged');
     const columns = new Set(
       (db.exec('PRAGMA table_info(payments)')[0]?.values ?? []).map((row) => String(row[1])),
     );
@@ -82,9 +73,8 @@ export async function openVerifiedDatabase(bytes: Uint8Array): Promise<Database>
       throw new ForeignWalletError("its database does not hold this web wallet's payments table");
     return db;
   } catch (err) {
-    db?.close();
-    if (err instanceof CorruptDatabaseError || err instanceof ForeignWalletError) throw err;
-    throw new CorruptDatabaseError('the wallet database in the backup cannot be opened');
+    db.close();
+    throw err;
   }
 }
 

@@ -1,14 +1,14 @@
 /**
- * The browser's `DeviceStateStore` over `localStorage` (sequence numbers, backup status,
- * the backup lock). Keys are namespaced with a prefix.
+ * The browser's `DeviceStateStore` (contract: `../ports.ts`) over `localStorage`
+ * (sequence numbers, backup status, the backup lock). Keys are namespaced with a prefix.
  *
  * `compareAndSet` is atomic within one tab only: JavaScript runs it to completion on
  * the page's single thread, but two tabs of the same origin could both take the lock.
- * The demo wallet is a single-tab app; a multi-tab wallet would take the lock with the
- * Web Locks API (`navigator.locks.request`) instead.
+ * For a single-tab app (the demo wallet) that is the whole scope; a multi-tab wallet
+ * would take the lock with the Web Locks API (`navigator.locks.request`) instead.
  * @module
  */
-import type { DeviceStateStore } from '@noah-backup/client/adapters';
+import type { DeviceStateStore } from '../ports.ts';
 
 /** The store, plus a compare-and-swap for callers that evaluate predicates elsewhere. */
 export interface LocalStorageState extends DeviceStateStore {
