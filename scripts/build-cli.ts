@@ -5,7 +5,7 @@
  * `npm install` (`prepare`) and before the tests (a vitest global setup).
  *
  * Bundled: our TypeScript and the small pure dependencies it imports (noble, scure,
- * commander, fflate, tar-stream). Everything else our sources import (better-sqlite3,
+ * commander, fflate). Everything else our sources import (better-sqlite3,
  * pg, @aws-sdk/*, fastify and its plugins, pino, cli-progress, …) stays an external
  * import resolved from `node_modules` at run time; the build fails if such an import
  * would resolve to a different file from `dist/` than from its importer.
@@ -19,7 +19,7 @@ const CLI = resolve(import.meta.dirname, '../packages/cli');
 const OUT = join(CLI, 'dist');
 
 /** Bare imports from our sources that are bundled (pure JS, small, no native code). */
-const BUNDLED = /^(@noah-backup\/|@noble\/|@scure\/|commander$|fflate$|tar-stream$)/;
+const BUNDLED = /^(@noah-backup\/|@noble\/|@scure\/|commander$|fflate$)/;
 
 /**
  * Marks every other bare import of our sources as external, after checking that it
@@ -79,7 +79,7 @@ export async function buildCli(): Promise<void> {
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'warning',
-    // Bundled CommonJS (commander, tar-stream) calls require() for Node's
+    // Bundled CommonJS (commander) calls require() for Node's
     // built-in modules.
     banner: {
       js: "import { createRequire as __noahCreateRequire } from 'node:module';\nconst require = __noahCreateRequire(import.meta.url);",

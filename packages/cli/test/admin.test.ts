@@ -99,6 +99,7 @@ beforeAll(async () => {
     DATABASE_URL: db.url,
     DATA_DIR: dataDir,
     PUSH_PROVIDERS: 'expo,unifiedpush',
+    VAPID_SUBJECT: 'mailto:ops@example.com',
     // The fake UnifiedPush server is on loopback (docs/PUSH.md "Endpoint addresses").
     UNIFIEDPUSH_ALLOW_ADDRESSES: '127.0.0.1',
     EXPO_PUSH_URL: expo.url,
@@ -170,9 +171,24 @@ describe('noah-backup admin', () => {
       lastJob: { triggered: stale.length, pruned: 1 },
     });
     expect(s.lastJob.finishedAt).not.toBeNull();
+    // The users holding a backup, by opaque id (each seeded backup is 100 bytes).
+    const holders = [stale[0]!, stale[2]!, others[0]!, others[1]!];
+    expect((s.largestUsers as { userId: string }[]).map((u) => u.userId).sort()).toEqual(
+      holders.map((u) => u.id).sort(),
+    );
+    expect(s.largestUsers[0]).toMatchObject({ bytes: 100, objects: 1 });
     const text = await cli(['admin', 'stats'], env);
     expect(text.stdout).toMatch(/stale users\s+12/);
     expect(text.stdout).toMatch(/last job run\s+\d{4}-\d{2}-\d{2}: started/);
+    expect(text.stdout).toMatch(/largest users/);
+    for (const u of holders) expect(text.stdout).toContain(`  ${u.id}  100 bytes, 1, `);
+    // Never the linking key: the id is all the operator needs to find the rows.
+    for (const u of [...stale, ...others]) expect(text.stdout + r.stdout).not.toContain(u.pubkey);
+    const top = await cli(['admin', 'stats', '--json', '--top', '2'], env);
+    expect(JSON.parse(top.stdout).largestUsers).toHaveLength(2);
+    const bad = await cli(['admin', 'stats', '--top', 'many'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--top/);
   });
 
   it('refuses to run without --now, and reports bad configuration', async () => {

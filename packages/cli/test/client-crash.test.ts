@@ -183,6 +183,20 @@ describe.each(fullCombos)('the CLI killed mid-way, on $metadataKind + $blobKind'
     expect(await leftovers(tmp)).toEqual([]);
   });
 
+  it('a second backup while one runs on the device: exit 1 and busy, not a usage error', async () => {
+    const g = await goodBackup('busy');
+    const child = await stalled(['backup', '--data', 'busy', ...g.u.as('st-busy')], 'put:65536');
+    try {
+      const r = await cli(['backup', '--data', 'busy', ...g.u.as('st-busy')]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        /^noah-backup: error: a backup or restore is already running on this device \[busy\]\n/,
+      );
+    } finally {
+      await kill(child);
+    }
+  });
+
   it('killed between the upload and complete_upload: the object is swept, nothing else', async () => {
     await sweepExpired();
     const g = await goodBackup('complete');

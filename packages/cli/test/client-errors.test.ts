@@ -53,7 +53,11 @@ async function readOnlyDir(path: string): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'noah-cli-errors-'));
-  srv = await startTestServer({ metadataKind: 'sqlite', blobKind: 'fs' });
+  srv = await startTestServer({
+    metadataKind: 'sqlite',
+    blobKind: 'fs',
+    config: { maxBackupSize: 8 * 2 ** 20 },
+  });
   // Something else listening: answers every request with a plain-text 404.
   other = createServer((req, res) => {
     req.resume();
@@ -104,7 +108,7 @@ function expectOneLine(r: Run, exit: number, code: string): string {
     new RegExp(`^noah-backup( serve| admin \\S+)?: error: .*\\[${code}\\]$`),
   );
   expect(lines[1]).toMatch(/^hint: /);
-  expect(r.stderr).not.toMatch(/\n\s+at |ENOENT:|EROFS:|EACCES:/);
+  expect(r.stderr).not.toMatch(/\n\s+at |ENOENT:|ENOTDIR:|EROFS:|EACCES:/);
   return lines[1]!;
 }
 
@@ -163,6 +167,14 @@ describe('paths that cannot be written', () => {
     expect(hint).toContain('--state DIR');
   });
 
+  it('a file where --state or the parent of --to should be a directory: exit 2, names it', async () => {
+    await writeFile(join(dir, 'plain-file'), 'x');
+    const state = await cli(['list', '--mnemonic-file', mnemonicFile, '--state', 'plain-file']);
+    expect(expectOneLine(state, 2, 'not_a_directory')).toContain('--state DIR names a directory');
+    const to = await cli(['restore', '--to', 'plain-file/w', ...user('st')]);
+    expect(expectOneLine(to, 2, 'not_a_directory')).toContain('--to DIR names a directory');
+  });
+
   it('decrypt into a read-only directory', async () => {
     const r = await cli(['decrypt', mnemonicFile, join(readOnly, 'out')], {
       NOAH_MNEMONIC: 'abandon '.repeat(11).concat('about'),
@@ -193,6 +205,30 @@ describe('the wrong server: exit 4 and a hint about --server', () => {
     const hint = expectOneLine(r, 4, 'not_found');
     expect(hint).toBe(
       `hint: --server is the server's base URL, without a path: try --server ${srv.url}`,
+    );
+  });
+});
+
+describe('a backup the server lists but its store no longer holds', () => {
+  it('restore: exit 5 and backup_not_found, not "is this a Noah Backup server?"', async () => {
+    const m = join(dir, 'gone.txt');
+    await writeFile(m, `${generateMnemonic(wordlist)}\n`, { mode: 0o600 });
+    const as = ['--mnemonic-file', m, '--state', join(dir, 'st-gone')];
+    await createDemoWallet(join(dir, 'w-gone'), { sizeMb: 1 });
+    const keys = async () => {
+      const out: string[] = [];
+      for await (const o of srv.blobs.list('')) out.push(o.key);
+      return out;
+    };
+    const old = new Set(await keys());
+    const backup = await cli(['backup', '--data', 'w-gone', ...as]);
+    expect(backup.code, backup.stderr).toBe(0);
+    const added = (await keys()).filter((k) => !old.has(k));
+    expect(added).toHaveLength(1);
+    await srv.blobs.delete(added[0]!);
+    const r = await cli(['restore', '--to', 'r-gone', ...as]);
+    expect(expectOneLine(r, 5, 'backup_not_found')).toBe(
+      'hint: run `noah-backup list` to see the backups',
     );
   });
 });
@@ -233,12 +269,17 @@ it('a seedphrase file others can read gets a warning line, not an error', async 
 });
 
 describe('every command, as a new user would try it', () => {
-  it('backup of a directory that does not exist, restore over a file: exit 2 and a hint', async () => {
+  it('backup of a directory that does not exist or of a file, restore over a file: exit 2 and a hint', async () => {
     const none = await cli(['backup', '--data', 'nothere', ...user('st')]);
     expect(expectOneLine(none, 2, 'not_a_wallet')).toContain(
       '--data must be the wallet data directory',
     );
     await writeFile(join(dir, 'a-file'), 'x');
+    const notDir = await cli(['backup', '--data', 'a-file', ...user('st')]);
+    expect(expectOneLine(notDir, 2, 'not_a_wallet')).toContain(
+      '--data must be the wallet data directory',
+    );
+    expect(notDir.stderr).toContain('a-file is not a directory');
     const file = await cli(['restore', '--to', 'a-file', ...user('st')]);
     expect(expectOneLine(file, 2, 'invalid_data_dir')).toContain('--to DIR');
   });

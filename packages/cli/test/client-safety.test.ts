@@ -3,11 +3,12 @@
  * real `noah-backup` binary against the real server (docs/WALLET.md): backing up a
  * directory that is no wallet (exit 2) or a damaged wallet database (exit 6); verify and
  * restore of a backup whose database is damaged (exit 6, never "intact"); restoring into
- * a directory of other files (exit 2 until --force, which keeps them); a legacy backup
+ * a directory of other files (exit 2 until --force, which keeps them) or a mount point
+ * (exit 2, before the download); a legacy backup
  * served as the newest (exit 7 until --yes-older); a restore killed between its renames
  * while the app then creates a new wallet (both kept, backups refused: exit 6).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -193,6 +194,33 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     expect(out.previous).toMatch(/\/tn-mine\.noah-replaced-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(await walletDigest(out.previous)).toBe(mine);
     expect(await walletDigest(join(dir, 'tn-mine'))).toBe(g.digest);
+  });
+
+  it('restore --to a mount point (a volume): exit 2, nothing changed; inside it works', async () => {
+    // A wallet service in a container keeps its data on a volume mounted at the data
+    // directory; a restore swaps the directory itself, which cannot be done to a mount.
+    if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and needs root');
+    const g = await twoBackups('mp');
+    const volume = join(dir, 'volume');
+    await fsp.mkdir(volume);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', volume]);
+    try {
+      for (const fill of [false, true]) {
+        if (fill) await createDemoWallet(join(volume, 'x'), { sizeMb: 1, seed: 48 });
+        const before = await fsp.readdir(volume);
+        const r = await cli(['restore', '--to', 'volume', ...g.u.as('st-mp2')]);
+        expectError(r, 2, 'target_is_mount_point', /^hint: .*--to \S*\/volume\/wallet, /);
+        expect(r.stderr).not.toMatch(/EBUSY|EXDEV/);
+        expect(await fsp.readdir(volume)).toEqual(before);
+        expect((await fsp.readdir(dir)).filter((n) => n.includes('volume.'))).toEqual([]);
+      }
+      // Inside the volume it works.
+      const inside = await cli(['restore', '--to', 'volume/wallet', ...g.u.as('st-mp2')]);
+      expect(inside.code, inside.stderr).toBe(0);
+      expect(await walletDigest(join(volume, 'wallet'))).toBe(g.digest);
+    } finally {
+      execFileSync('umount', ['-l', volume]);
+    }
   });
 
   it('demo-wallet into a directory that holds files: exit 2, nothing written', async () => {

@@ -1,7 +1,8 @@
 /**
  * The files the README's command-line demo creates in the repository root (the demo
- * wallets, the seedphrase file, the server's data directory) are ignored by git, so a
- * seedphrase never ends up in a commit by `git add .`.
+ * wallets, the seedphrase file, the server's data directory, what a restore keeps beside
+ * its target) are ignored by git, so a seedphrase or a wallet never ends up in a commit by
+ * `git add .`.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,13 @@ function demoPaths(): string[] {
   const paths = new Set<string>(['data/noah.db']); // `npm start`'s embedded stores
   for (const m of block!.matchAll(/demo-wallet (\S+)|> (\S+)|--to (\S+)/g))
     paths.add(m[1] ?? m[2] ?? m[3]!);
+  // What a restore leaves beside its target (docs/WALLET.md §2–§3): run the README's
+  // restore twice, and the first wallet is kept as DIR.noah-replaced-….
+  for (const m of block!.matchAll(/--to (\S+)/g)) {
+    paths.add(`${m[1]}.noah-replaced-20261207T080624Z-50c192`);
+    paths.add(`${m[1]}.noah-old-1796631279191-22539-2199208-d4d79139`);
+    paths.add(`.${m[1]}.noah-staging-22539-Ab12Cd`);
+  }
   return [...paths];
 }
 

@@ -49,7 +49,7 @@ describe('noah-backup serve', () => {
     const health = await fetch(`${url}/health`);
     expect(health.status).toBe(200);
     const ready = await fetch(`${url}/ready`);
-    expect(await ready.json()).toEqual({ status: 'ready' });
+    expect(await ready.json()).toEqual({ status: 'ready', uploads: true });
     const k1 = await (await fetch(`${url}/v0/getk1`)).json();
     expect(k1.k1).toMatch(/^[0-9a-f]{64}$/);
     // The embedded stores live under --data; the signing key is private.

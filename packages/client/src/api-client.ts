@@ -14,6 +14,8 @@ import type {
   DeleteResponse,
   DownloadUrlRequest,
   DownloadUrlResponse,
+  DownloadUrlsRequest,
+  DownloadUrlsResponse,
   GetK1Response,
   ListResponse,
   LoginResponse,
@@ -21,8 +23,11 @@ import type {
   PushUnregisterRequest,
   ReportRequest,
   SettingsResponse,
+  UploadTarget,
   UploadUrlRequest,
   UploadUrlResponse,
+  UploadUrlsRequest,
+  UploadUrlsResponse,
 } from '@noah-backup/core/api';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
@@ -97,6 +102,9 @@ export interface ApiClient {
   /** `POST /v0/auth/logout`: revokes the cached token, if any, and forgets it. */
   logout(opts?: CallOptions): Promise<void>;
   uploadUrl(req: UploadUrlRequest, opts?: CallOptions): Promise<UploadUrlResponse>;
+  /** PUT URLs for the objects a backup will reference (docs/API.md "Incremental backups"). */
+  uploadUrls(req: UploadUrlsRequest, opts?: CallOptions): Promise<UploadUrlsResponse>;
+  /** With `objects` and `base`: an incremental backup (`ApiError` `base_changed`). */
   completeUpload(req: CompleteUploadRequest, opts?: CallOptions): Promise<BackupInfo>;
   /**
    * `POST /v0/backup/cancel_upload`: gives a pending upload back when the client stops
@@ -108,6 +116,8 @@ export interface ApiClient {
   /** Completed backups, newest first. */
   list(opts?: CallOptions): Promise<ListResponse>;
   downloadUrl(req?: DownloadUrlRequest, opts?: CallOptions): Promise<DownloadUrlResponse>;
+  /** Every URL a restore needs: the slot object's and its referenced objects'. */
+  downloadUrls(req?: DownloadUrlsRequest, opts?: CallOptions): Promise<DownloadUrlsResponse>;
   delete(req: DeleteRequest, opts?: CallOptions): Promise<DeleteResponse>;
   getSettings(opts?: CallOptions): Promise<SettingsResponse>;
   setSettings(req: { backup_enabled: boolean }, opts?: CallOptions): Promise<SettingsResponse>;
@@ -116,7 +126,11 @@ export interface ApiClient {
   registerPush(req: PushRegisterRequest, opts?: CallOptions): Promise<void>;
   unregisterPush(req: PushUnregisterRequest, opts?: CallOptions): Promise<void>;
   /** PUTs `source` to `target.upload_url` with Content-Length and `upload_headers`, retried. */
-  upload(target: UploadUrlResponse, source: UploadSource, opts?: TransferOptions): Promise<void>;
+  upload(
+    target: UploadUrlResponse | UploadTarget,
+    source: UploadSource,
+    opts?: TransferOptions,
+  ): Promise<void>;
   /**
    * Streams the backup at `target.download_url`, exactly `backup_size` bytes, resumed on
    * failure. Given the whole `download_url` answer, a URL that has expired by the time
@@ -176,7 +190,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
         what,
         attempt,
         delayMs,
-        code: (error as { code?: string }).code ?? 'unknown',
+        code: (error as { code?: string }).code ?? 'unexpected',
       }),
   });
 
@@ -281,6 +295,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       if (current) await send('POST', '/v0/auth/logout', {}, current.value, o?.signal);
     },
     uploadUrl: (req, o) => call('/v0/backup/upload_url', req, o?.signal),
+    uploadUrls: (req, o) => call('/v0/backup/upload_urls', req, o?.signal),
     completeUpload: (req: CompleteUploadRequest, o) =>
       call('/v0/backup/complete_upload', req, o?.signal),
     cancelUpload: async (req, o) => {
@@ -292,6 +307,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     },
     list: (o) => call('/v0/backup/list', {}, o?.signal),
     downloadUrl: (req, o) => call('/v0/backup/download_url', req ?? {}, o?.signal),
+    downloadUrls: (req, o) => call('/v0/backup/download_urls', req ?? {}, o?.signal),
     delete: (req, o) => call('/v0/backup/delete', req, o?.signal),
     getSettings: (o) => call('/v0/backup/settings', undefined, o?.signal, 'GET'),
     setSettings: (req, o) => call('/v0/backup/settings', req, o?.signal),

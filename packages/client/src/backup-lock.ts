@@ -1,5 +1,5 @@
 /**
- * The device-wide backup lock (issue 4 §3): one backup or restore at a time, across
+ * The device-wide backup lock: one backup or restore at a time, across
  * processes sharing the state store. A lock record `{owner, expiresAt}` is written
  * with the store's compare-and-set only if the current one is absent or expired; the
  * holder renews it while it works, so a slow backup keeps it, and a crashed holder's
@@ -11,7 +11,7 @@
 import { bytesToHex } from '@noah-backup/core/bytes';
 import type { Clock } from '@noah-backup/core/clock';
 import { secureRandom } from '@noah-backup/core/clock';
-import type { DeviceStateStore } from './adapters.ts';
+import type { DeviceStateStore } from './ports.ts';
 import { type Logger, silentLogger } from './logger.ts';
 
 /** The state store key of the lock. */

@@ -1,6 +1,6 @@
 /**
- * A realistic demo wallet data directory, so anyone can try backup and restore (issue 4
- * §7: `noah-backup demo-wallet DIR`), and a digest of a wallet's logical contents, so
+ * A realistic demo wallet data directory, so anyone can try backup and restore
+ * (`noah-backup demo-wallet DIR`, README.md), and a digest of a wallet's logical contents, so
  * tests can compare an original with a restored copy. Node only.
  *
  * Layout: `wallet.sqlite` (WAL mode; `payments` and `coins` tables of deterministic

@@ -11,8 +11,13 @@ import { NoahError } from '@noah-backup/core/errors';
 export interface ApiErrorInit {
   /** HTTP status. */
   status: number;
-  /** The server's stable error code (docs/API.md catalog), or `unexpected_response`. */
+  /**
+   * The server's stable error code (docs/API.md "Errors"), or `unexpected_response` for
+   * an answer without one or with one this client does not know (see `serverCode`).
+   */
   code: ErrorCode | 'unexpected_response';
+  /** The code a newer server sent that this client does not know, as sent. */
+  serverCode?: string | undefined;
   /** The server's public message. */
   message: string;
   /** The server's request id, to quote to its operator. */
@@ -39,8 +44,14 @@ export class ApiError extends NoahError {
   readonly requestId: string | undefined;
   /** How long the server asked us to wait (`Retry-After`), in ms, if it said. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * A code the server sent that is not in this client's catalog (a newer server's), kept
+   * as sent while `code` is `unexpected_response`; undefined otherwise.
+   */
+  readonly serverCode: string | undefined;
   constructor(init: ApiErrorInit) {
     super(init.code, init.message);
+    this.serverCode = init.serverCode;
     this.status = init.status;
     this.requestId = init.requestId;
     this.retryAfterMs = init.retryAfterMs;

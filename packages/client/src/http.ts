@@ -7,6 +7,7 @@
  */
 import type { ErrorResponse } from '@noah-backup/core/api';
 import type { Clock } from '@noah-backup/core/clock';
+import { isApiCode } from '@noah-backup/core/error-catalog';
 import { AbortedError, ApiError, NetworkError, systemErrorCode } from './errors.ts';
 import { parseRetryAfter } from './retry.ts';
 
@@ -164,11 +165,16 @@ export async function errorFromResponse(res: FetchResponse, clock: Clock): Promi
   const text = (await res.text().catch(() => '')).slice(0, MAX_ERROR_BODY);
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), clock.now());
   const headerId = res.headers.get('x-request-id') ?? res.headers.get('x-amz-request-id');
-  const body = parseJson(text) as Partial<ErrorResponse> | undefined;
+  const body = parseJson(text) as { [K in keyof ErrorResponse]?: unknown } | undefined;
   if (body && typeof body.code === 'string' && typeof body.message === 'string') {
+    // A code this client does not know (a newer server's) is kept aside: `code` stays a
+    // catalog code (docs/API.md "Client error codes").
+    const code = body.code;
+    const known = isApiCode(code);
     return new ApiError({
       status: res.status,
-      code: body.code,
+      code: known ? code : 'unexpected_response',
+      serverCode: known ? undefined : code.slice(0, 64),
       message: body.message,
       requestId: typeof body.request_id === 'string' ? body.request_id : (headerId ?? undefined),
       retryAfterMs,

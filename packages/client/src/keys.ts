@@ -1,6 +1,6 @@
 /**
- * The keys of one session, derived once from the mnemonic (issue 4 §1): the keyring
- * that encrypts and decrypts backups, and the LNURL-auth linking key for one server
+ * The keys of one session, derived once from the mnemonic (docs/FORMAT.md §5.2): the
+ * keyring that encrypts and decrypts backups, and the LNURL-auth linking key for one server
  * (LUD-05), kept strictly apart. The backup key never signs, the linking key never
  * encrypts. `destroy()` zeroes what JavaScript lets us zero.
  * @module

@@ -1,9 +1,11 @@
 /**
- * The BackupManager: the architecture document's `UseBackupManager` surface
- * (`isBackupEnabled`, `setBackupEnabled`, `triggerBackup`, `listBackups`,
- * `restoreBackup`, `deleteBackup`) plus `verifyBackup`, `handleBackupNotification`
- * (DESIGN.md "Daily trigger"), a persisted status and live progress (issue 4 §3).
- * Isomorphic: files, databases and storage are reached only through the adapters.
+ * The BackupManager: `isBackupEnabled`, `setBackupEnabled`, `triggerBackup`,
+ * `listBackups`, `restoreBackup`, `deleteBackup`, `verifyBackup` and
+ * `handleBackupNotification` (the daily push, docs/PUSH.md), with a persisted status and
+ * live progress. It owns the policy around the work: the device-wide lock, the status,
+ * the settings, when a push may back up, what is reported to the server. The work
+ * itself is the pipelines' (`pipelines/backup.ts`, `pipelines/restore.ts`).
+ * Isomorphic: files, databases and storage are reached only through the ports.
  * @module
  */
 import type { BackupInfo, BackupVersion, ListResponse } from '@noah-backup/core/api';
@@ -13,25 +15,20 @@ import { NoahError } from '@noah-backup/core/errors';
 import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
 import { checkCompression, MAX_ZSTD_LEVEL } from '@noah-backup/core/v2';
 import type { Keyring } from '@noah-backup/core/keys';
-import type { DeviceStateStore, Spooler, WalletDataAdapter } from './adapters.ts';
 import type { ApiClient } from './api-client.ts';
 import { type BackupLock, createBackupLock, type ProcessProbe } from './backup-lock.ts';
 import { AbortedError, NetworkError } from './errors.ts';
 import { type Logger, silentLogger } from './logger.ts';
+import { backupCompression, runBackup } from './pipelines/backup.ts';
+import type { PipelineContext } from './pipelines/context.ts';
 import {
-  backupCompression,
-  openRemote,
-  type PipelineContext,
-  plaintextOf,
-  runBackup,
-} from './pipelines.ts';
-import {
-  knownSequence,
-  rollbackRefusal,
-  SEQUENCE_KEY,
-  serverSequence,
-  storedSequence,
-} from './sequence.ts';
+  type RestoreResult,
+  runRestore,
+  runVerify,
+  type VerifyResult,
+} from './pipelines/restore.ts';
+import type { DeviceStateStore, Spooler, WalletDataAdapter } from './ports.ts';
+import { serverSequence, storedSequence } from './sequence.ts';
 import {
   type Activity,
   type BackupStatus,
@@ -84,28 +81,7 @@ export type TriggerResult =
   | { status: 'completed'; backup: BackupInfo; sequence: bigint | null; bytes: number }
   | { status: 'skipped'; reason: 'running' };
 
-/** What {@link BackupManager.restoreBackup} and {@link BackupManager.verifyBackup} read. */
-interface BackupRead {
-  backup_version: BackupVersion;
-  created_at: string;
-  format: BackupFormat;
-  sequence: bigint | null;
-  entries: number;
-}
-
-/** Result of {@link BackupManager.restoreBackup}. */
-export interface RestoreResult extends BackupRead {
-  /**
-   * Where the wallet adapter keeps the data the restore replaced (the Node adapter: a
-   * directory beside the wallet's), or null if there was none or it keeps none.
-   */
-  previous: string | null;
-}
-
-/** Result of {@link BackupManager.verifyBackup}. */
-export interface VerifyResult extends BackupRead {
-  databases: number;
-}
+export type { RestoreResult, VerifyResult } from './pipelines/restore.ts';
 
 /** Result of {@link BackupManager.handleBackupNotification}. */
 export type NotificationResult =
@@ -338,28 +314,6 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     }
   };
 
-  const verifyOrRestore = async <T>(
-    activity: 'restore' | 'verify',
-    version: BackupVersion | undefined,
-    signal: AbortSignal | undefined,
-    body: (ctx: PipelineContext, remote: Awaited<ReturnType<typeof openRemote>>) => Promise<T>,
-  ) => {
-    const run = async (ctx: PipelineContext) => {
-      const remote = await openRemote(ctx, version);
-      try {
-        return await body(ctx, remote);
-      } finally {
-        await remote.close();
-      }
-    };
-    // A restore takes the lock (no backup may snapshot a wallet being swapped); a verify
-    // only reads, so it runs beside anything.
-    if (activity === 'verify') return withContext(activity, [signal], run);
-    const result = await locked(activity, signal, run);
-    if (!result) throw busy();
-    return result.value;
-  };
-
   return {
     ready,
     isBackupEnabled,
@@ -376,42 +330,17 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     async restoreBackup(version, o) {
       await ready;
       try {
-        const result = await verifyOrRestore('restore', version, o?.signal, async (ctx, remote) => {
-          const seq = remote.sequence;
-          const seen = await knownSequence(ctx, {
-            version: remote.target.backup_version,
-            createdAt: remote.target.created_at,
-            sequence: seq,
-          });
-          // FORMAT.md §6.6: what may be older than what this device has seen needs a yes.
-          const refusal = rollbackRefusal(
-            remote.target.backup_version,
-            remote.opened.format,
-            seq,
-            seen,
-          );
-          if (refusal && !o?.confirmRollback) throw refusal;
-          const { entries, previous } = await wallet.restore(plaintextOf(ctx, remote), {
-            kind: remote.kind,
-            signal: ctx.signal,
-          });
-          if (seq !== null && seq > seen) await state.set(SEQUENCE_KEY, seq.toString());
-          ctx.progress('swap', remote.target.backup_size, remote.target.backup_size);
-          return {
-            backup_version: remote.target.backup_version,
-            created_at: remote.target.created_at,
-            format: remote.opened.format,
-            sequence: seq,
-            entries,
-            previous: previous ?? null,
-          };
-        });
+        // A restore takes the lock: no backup may snapshot a wallet being swapped.
+        const result = await locked('restore', o?.signal, (ctx) =>
+          runRestore(ctx, version, { confirmRollback: o?.confirmRollback }),
+        );
+        if (!result) throw busy();
         // Advisory, like every status: failing to record it does not undo the restore.
         await setStatus({
-          restoredFrom: { backupCreatedAt: result.created_at, restoredAt: now() },
+          restoredFrom: { backupCreatedAt: result.value.created_at, restoredAt: now() },
         }).catch((err) => logger.warn('could not record the restore', summarizeError(err)));
         await report({ kind: 'restore', status: 'success' });
-        return result;
+        return result.value;
       } catch (err) {
         const code = summarizeError(err).code;
         if (code !== 'rollback_confirmation_required' && code !== 'aborted' && code !== 'busy')
@@ -419,22 +348,9 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         throw err;
       }
     },
+    // A verify only reads: it runs beside anything, without the lock.
     verifyBackup: (version, o) =>
-      verifyOrRestore('verify', version, o?.signal, async (ctx, remote) => {
-        const { entries, databases } = await wallet.verify(plaintextOf(ctx, remote), {
-          kind: remote.kind,
-          signal: ctx.signal,
-        });
-        ctx.progress('verify', remote.target.backup_size, remote.target.backup_size);
-        return {
-          backup_version: remote.target.backup_version,
-          created_at: remote.target.created_at,
-          format: remote.opened.format,
-          sequence: remote.sequence,
-          entries,
-          databases,
-        };
-      }),
+      withContext('verify', [o?.signal], (ctx) => runVerify(ctx, version)),
     async handleBackupNotification(data) {
       const payload = data as { type?: unknown; notification_id?: unknown } | null;
       if (!payload || typeof payload !== 'object' || payload.type !== 'backup_trigger')
@@ -446,7 +362,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
       try {
         await ready;
         const last = store.get().status.lastSuccessAt;
-        // DESIGN.md "Daily trigger": skip if a backup completed today or one is running.
+        // docs/PUSH.md §3: skip if a backup completed today or one is running.
         if (last !== null && sameUtcDay(new Date(last), clock.now())) return { skipped: 'recent' };
         if (await lock.isHeld()) return { skipped: 'running' };
         if (!(await isBackupEnabled())) return { skipped: 'disabled' };

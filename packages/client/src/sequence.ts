@@ -20,7 +20,7 @@ import type { BackupFormat } from '@noah-backup/core/format';
 import type { Keyring } from '@noah-backup/core/keys';
 import { fromBytes } from '@noah-backup/core/stream';
 import { isV2, openV2, V2_HEADER_LENGTH } from '@noah-backup/core/v2';
-import type { DeviceStateStore } from './adapters.ts';
+import type { DeviceStateStore } from './ports.ts';
 import type { ApiClient } from './api-client.ts';
 import { ApiError } from './errors.ts';
 import type { Logger } from './logger.ts';

@@ -184,7 +184,7 @@ export function summarizeError(err: unknown): ErrorSummary {
 
 /**
  * Whether two instants fall on the same UTC calendar day (the "backed up today" rule
- * of the daily trigger, DESIGN.md "Daily trigger").
+ * of the daily trigger, docs/PUSH.md §3).
  * @example
  * ```ts
  * sameUtcDay(new Date('2026-01-01T23:59Z'), new Date('2026-01-02T00:00Z')); // false

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
-import type { SpooledBlob } from './adapters.ts';
+import type { SpooledBlob } from './ports.ts';
 import { ApiError, IntegrityError, NetworkError } from './errors.ts';
 import {
   createWatchdog,
@@ -268,7 +268,7 @@ export async function getBlobPrefix(
       headers: { range: `bytes=0-${want - 1}` },
       signal: wd.signal,
     });
-    if (!res.ok) throw await errorFromResponse(res, deps.clock);
+    if (!res.ok) throw await downloadError(res, deps.clock);
     if (!res.body) throw new NetworkError('incomplete_transfer', 'the download had no body');
     const out = new Uint8Array(want);
     let fill = 0;
@@ -311,7 +311,7 @@ async function* getFrom(
     const headers: Record<string, string> = {};
     if (offset > 0) headers.range = `bytes=${offset}-`;
     const res = await deps.fetch(target.url, { method: 'GET', headers, signal: wd.signal });
-    if (!res.ok) throw await errorFromResponse(res, deps.clock);
+    if (!res.ok) throw await downloadError(res, deps.clock);
     if (!res.body) throw new NetworkError('incomplete_transfer', 'the download had no body');
     // Read through one reader, cancelled however this ends: a body left unread would hold
     // its connection (Node's transport) until the server drops it.
@@ -326,6 +326,23 @@ async function* getFrom(
   } finally {
     wd.done();
   }
+}
+
+/**
+ * The error of a GET from a pre-signed download URL. The server signs that URL only for
+ * a backup it lists, so a 404 there means the store no longer holds the object, in
+ * whatever dialect the store answers (the fs store's JSON, S3's `NoSuchKey` XML): the
+ * API's `backup_not_found` (docs/API.md `GET <download_url>`), never "no such route".
+ */
+async function downloadError(res: FetchResponse, clock: Clock): Promise<ApiError> {
+  const err = await errorFromResponse(res, clock);
+  if (res.status !== 404) return err;
+  return new ApiError({
+    status: 404,
+    code: 'backup_not_found',
+    message: `the store no longer holds this backup (${err.message})`,
+    requestId: err.requestId,
+  });
 }
 
 /**

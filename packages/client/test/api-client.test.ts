@@ -248,6 +248,7 @@ describe.each(TRANSPORTS)('over $name', (t) => {
         status: 400,
         code: 'bad_request',
         message: 'message for bad_request',
+        serverCode: undefined,
       });
       expect(count('/v0/backup/upload_url')).toBe(1);
       expect(sleeps).toEqual([]);
@@ -324,6 +325,23 @@ describe.each(TRANSPORTS)('over $name', (t) => {
       const err = await api.list().catch((e) => e);
       expect(err).toMatchObject({ status: 502, code: 'unexpected_response' });
       expect(err.message).not.toContain('secret-internal-hostname');
+    });
+
+    it('keeps a code this client does not know aside: code unexpected_response', async () => {
+      const clock = manualClock(0);
+      server = await startLocalServer(
+        authServer(clock, (_p, _t, res) => apiError(res, 409, 'a_code_from_the_future')),
+      );
+      const api = await client({ clock, retry: { maxAttempts: 1 } });
+      const err = await api.list().catch((e) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({
+        status: 409,
+        code: 'unexpected_response',
+        serverCode: 'a_code_from_the_future',
+        message: 'message for a_code_from_the_future',
+        requestId: 'req-a_code_from_the_future',
+      });
     });
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manualClock } from '@noah-backup/core/clock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DeviceStateStore } from '../src/adapters.ts';
+import type { DeviceStateStore } from '../src/ports.ts';
 import { createBackupLock, LOCK_KEY } from '../src/backup-lock.ts';
 import { nodeProcessProbe } from '../src/node/process.ts';
 import { createFileStateStore } from '../src/node/state.ts';

@@ -1,4 +1,4 @@
-/** The demo wallet (issue 4 §7) and the logical digest the round-trip tests rely on. */
+/** The demo wallet and the logical digest the round-trip tests rely on. */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';

@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ArchiveKind } from '../src/adapters.ts';
+import type { ArchiveKind } from '../src/ports.ts';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { createNodeWalletAdapter, recoverInterruptedRestore } from '../src/node/wallet.ts';
 import {

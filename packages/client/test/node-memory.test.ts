@@ -1,5 +1,5 @@
 /**
- * Constant memory (issue 4 §4: "Peak memory independent of data size"): a tar snapshot
+ * Constant memory (peak memory independent of data size): a tar snapshot
  * of a data directory with a 192 MiB file, streamed straight into a restore; the snapshot
  * copy of a 96 MiB database; a 192 MiB upload; each in a child process whose peak RSS is
  * measured by getrusage.

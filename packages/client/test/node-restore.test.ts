@@ -1,40 +1,25 @@
 /**
- * Restore and verify (issue 4 §5, §6): new device, replacing a wallet, integrity check
+ * Restore and verify (docs/WALLET.md §2, §3): new device, replacing a wallet, integrity check
  * failure, an archive source that fails late, free space, scratch cleanup.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { NoahError } from '@noah-backup/core/errors';
 import { describe, expect, it } from 'vitest';
-import type { ArchiveKind } from '../src/adapters.ts';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';
 import {
+  archiveOf,
   buildTar,
   chunks,
-  collect,
   leftovers,
+  refusal,
   tempDir,
   treeHash,
 } from './fixtures/node-helpers.ts';
 
-async function archiveOf(dir: string, kind: ArchiveKind, tmpDir: string): Promise<Buffer> {
-  const snap = await createNodeWalletAdapter({ dataDir: dir, tmpDir }).snapshot({ kind });
-  try {
-    return await collect(snap.archive);
-  } finally {
-    await snap.cleanup();
-  }
-}
-
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof NoahError)) throw new Error(`expected a NoahError, got ${String(e)}`);
-  return e.code;
+  return (await refusal(p)).code;
 }
 
 describe('restore', () => {
@@ -113,6 +98,22 @@ describe('restore', () => {
       expect(await leftovers(root)).toEqual([]);
     },
   );
+
+  it('restores directories as the archive lists them, keeping what it replaced', async () => {
+    const root = await tempDir();
+    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
+    const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: join(root, 't') });
+    const archive = await buildTar([
+      { header: { name: 'd/', type: 'directory' } },
+      { header: { name: 'd/x.txt', type: 'file' }, content: 'hello' },
+    ]);
+    expect(await adapter.restore(chunks(archive), { kind: 'tar' })).toMatchObject({
+      entries: 1,
+      databases: 0,
+      previous: expect.stringMatching(/wallet\.noah-replaced-/), // the demo wallet, kept
+    });
+    expect(await fsp.readFile(join(wallet.dir, 'd', 'x.txt'), 'utf8')).toBe('hello');
+  });
 
   it('checks free space before staging anything', async () => {
     const root = await tempDir();

@@ -9,7 +9,6 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { NoahError } from '@noah-backup/core/errors';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';
@@ -18,19 +17,10 @@ import {
   chunks,
   collect,
   leftovers,
+  refusal,
   tempDir,
   treeHash,
 } from './fixtures/node-helpers.ts';
-
-/** The error a promise rejects with (a test fails if it resolves). */
-async function failure(p: Promise<unknown>): Promise<NoahError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof NoahError)) throw new Error(`expected a NoahError, got ${String(e)}`);
-  return e;
-}
 
 /** A small SQLite database at `path`. */
 function makeDb(path: string): void {
@@ -66,7 +56,7 @@ describe('a backup refuses what is no wallet', () => {
     await fsp.mkdir(data);
     await fill(data);
     const tmp = join(root, 'tmp');
-    const err = await failure(
+    const err = await refusal(
       createNodeWalletAdapter({ dataDir: data, tmpDir: tmp }).snapshot({ kind: 'tar' }),
     );
     expect(err.code).toBe('not_a_wallet');
@@ -85,7 +75,7 @@ describe('a backup refuses what is no wallet', () => {
       tmpDir: join(root, 'tmp'),
       databases: ['db/wallet.sqlite'],
     });
-    const err = await failure(adapter.snapshot({ kind: 'tar' }));
+    const err = await refusal(adapter.snapshot({ kind: 'tar' }));
     expect(err).toMatchObject({ code: 'not_a_wallet' });
     expect(err.message).toMatch(/the wallet database db\/wallet\.sqlite is missing/);
     makeDb(join(data, 'db', 'wallet.sqlite'));
@@ -129,7 +119,7 @@ describe('a backup refuses a damaged wallet database', () => {
     const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
     await damage(wallet.database);
     const tmp = join(root, 'tmp');
-    const err = await failure(
+    const err = await refusal(
       createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: tmp }).snapshot({ kind: 'tar' }),
     );
     expect(err.code).toBe('corrupt_wallet_database');
@@ -145,7 +135,7 @@ describe('a backup refuses a damaged wallet database', () => {
     makeDb(join(data, 'other.sqlite'));
     await fsp.writeFile(join(data, 'state'), Buffer.alloc(4096, 0x41));
     await fsp.writeFile(join(data, 'state-wal'), Buffer.alloc(100));
-    const err = await failure(
+    const err = await refusal(
       createNodeWalletAdapter({ dataDir: data, tmpDir: join(root, 't') }).snapshot({
         kind: 'tar',
       }),
@@ -169,7 +159,7 @@ describe('a backup refuses a damaged wallet database', () => {
     const plain = await adapter.snapshot({ kind: 'tar' });
     await plain.cleanup();
     expect(plain.items.find((i) => i.path === 'ledger')?.kind).toBe('file');
-    const err = await failure(adapter.snapshot({ kind: 'tar', databases: first.databases }));
+    const err = await refusal(adapter.snapshot({ kind: 'tar', databases: first.databases }));
     expect(err).toMatchObject({ code: 'corrupt_wallet_database' });
     expect(err.message).toMatch(/database ledger is damaged .*where a database is expected/);
   });
@@ -181,7 +171,7 @@ describe('a backup refuses a damaged wallet database', () => {
     makeDb(join(data, 'wallet.sqlite'));
     await fsp.writeFile(join(data, 'chain.db'), 'a key-value store, not SQLite');
     const detect = createNodeWalletAdapter({ dataDir: data, tmpDir: join(root, 't') });
-    expect((await failure(detect.snapshot({ kind: 'tar' }))).code).toBe('corrupt_wallet_database');
+    expect((await refusal(detect.snapshot({ kind: 'tar' }))).code).toBe('corrupt_wallet_database');
     const declared = createNodeWalletAdapter({
       dataDir: data,
       tmpDir: join(root, 't'),
@@ -208,7 +198,7 @@ describe('verify and restore refuse an archive whose database is damaged', () =>
     ]);
     const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: join(root, 't') });
     for (const run of [adapter.verify, adapter.restore]) {
-      const err = await failure(run(chunks(archive), { kind: 'tar' }));
+      const err = await refusal(run(chunks(archive), { kind: 'tar' }));
       expect(err.code).toBe('integrity_check_failed');
       expect(err.message).toMatch(/database wallet\.sqlite failed the check/);
     }
@@ -236,7 +226,7 @@ describe('a restore into a directory that holds other files', () => {
 
   it('is refused (target_not_a_wallet): nothing changes, nothing staged', async () => {
     const s = await setup();
-    const err = await failure(
+    const err = await refusal(
       createNodeWalletAdapter({ dataDir: s.target }).restore(chunks(s.archive), { kind: 'tar' }),
     );
     expect(err.code).toBe('target_not_a_wallet');

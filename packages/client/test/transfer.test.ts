@@ -245,7 +245,7 @@ describe.each(TRANSPORTS)('over $name', (t) => {
     it('does not retry a 404 and keeps the URL out of the error', async () => {
       server = await startLocalServer((_req, res) => apiError(res, 404, 'not_found'));
       const err = await collect(api().download(dl(10))).catch((e) => e);
-      expect(err).toMatchObject({ status: 404, code: 'not_found' });
+      expect(err).toMatchObject({ status: 404, code: 'backup_not_found' });
       expect(err.message).not.toContain('SECRET');
       expect(server.requests).toHaveLength(1);
     });

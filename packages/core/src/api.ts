@@ -56,11 +56,63 @@ export interface UploadUrlResponse {
   upload_headers: Record<string, string>;
 }
 
+/**
+ * Upload URLs `POST /v0/backup/upload_urls` hands out in one call, at most
+ * (docs/API.md "Incremental backups").
+ */
+export const MAX_UPLOAD_URLS_PER_CALL = 1024;
+
+/** Objects one backup may reference besides its slot object, at most. */
+export const MAX_BACKUP_OBJECTS = 4096;
+
+/**
+ * `POST /v0/backup/upload_urls` request: pre-signed PUT URLs for several objects a
+ * backup will reference (the packs of an incremental backup, docs/FORMAT.md §8).
+ */
+export interface UploadUrlsRequest {
+  /** One entry per object, 1 to {@link MAX_UPLOAD_URLS_PER_CALL}. */
+  objects: { size: number }[];
+}
+
+/** One object's upload target, as `upload_urls` returns it. */
+export interface UploadTarget {
+  /** Opaque object key named by the server; reference it in `complete_upload`. */
+  s3_key: string;
+  /** Pre-signed PUT URL; a secret, never log it. */
+  upload_url: string;
+  /** Headers the PUT must carry besides Content-Length (may be empty). */
+  upload_headers: Record<string, string>;
+  /** RFC 3339. */
+  expires_at: string;
+}
+
+/** `POST /v0/backup/upload_urls` response: one target per requested object, in order. */
+export interface UploadUrlsResponse {
+  objects: UploadTarget[];
+}
+
+/** An object a backup references: its key and size in bytes. */
+export interface ObjectRef {
+  s3_key: string;
+  size: number;
+}
+
 /** `POST /v0/backup/complete_upload` request. */
 export interface CompleteUploadRequest {
   s3_key: string;
   backup_version: BackupVersion;
   backup_size: number;
+  /**
+   * The objects the backup references besides its slot object (an incremental backup's
+   * packs): each an upload of this user that was PUT (from `upload_urls`), or an object
+   * one of this user's backups already references. Absent = a one-object backup.
+   */
+  objects?: ObjectRef[];
+  /**
+   * The `s3_key` of the backup this one builds on: the completion is refused with
+   * `409 base_changed` unless one of the user's slots still holds it.
+   */
+  base?: string;
 }
 
 /**
@@ -82,6 +134,13 @@ export interface BackupInfo {
   /** RFC 3339. */
   created_at: string;
   backup_size: number;
+  /**
+   * Bytes of the slot object and every object the backup references; equals
+   * `backup_size` for a one-object backup. Absent from servers older than this field.
+   */
+  total_size?: number;
+  /** Objects the backup references besides its slot object (0 for a one-object backup). */
+  object_count?: number;
 }
 
 /** `POST /v0/backup/complete_upload` response. */
@@ -104,6 +163,24 @@ export interface DownloadUrlResponse {
   backup_version: BackupVersion;
   created_at: string;
   expires_at: string;
+}
+
+/** `POST /v0/backup/download_urls` request. */
+export type DownloadUrlsRequest = DownloadUrlRequest;
+
+/** One referenced object's download URL, as `download_urls` returns it. */
+export interface DownloadTarget extends ObjectRef {
+  /** Pre-signed GET URL; a secret, never log it. Expires with `expires_at`. */
+  download_url: string;
+}
+
+/**
+ * `POST /v0/backup/download_urls` response: every URL a restore needs, the slot object's
+ * and those of the objects it references (in the order `complete_upload` listed them;
+ * empty for a one-object backup).
+ */
+export interface DownloadUrlsResponse extends DownloadUrlResponse {
+  objects: DownloadTarget[];
 }
 
 /** `POST /v0/backup/delete` request. */
@@ -134,10 +211,13 @@ export interface SettingsResponse {
   max_backup_size?: number;
 }
 
-/** `POST /v0/backup/report` request: the client's outcome of a backup or restore. */
+/**
+ * `POST /v0/backup/report` request: the client's outcome of a backup, a restore or a
+ * verification of a stored backup.
+ */
 export interface ReportRequest {
   notification_id?: string;
-  kind: 'backup' | 'restore';
+  kind: 'backup' | 'restore' | 'verify';
   status: 'success' | 'failure';
   /** A short error code or sentence; never a secret. */
   error?: string;
@@ -153,6 +233,13 @@ export interface PushRegisterRequest {
   token?: string;
   /** UnifiedPush endpoint URL (provider "unifiedpush"). */
   endpoint?: string;
+  /**
+   * The device's Web Push message-encryption keys (RFC 8291; provider "unifiedpush"), as
+   * its distributor gives them, base64url: `p256dh` the P-256 public key (65 bytes
+   * uncompressed), `auth` the 16-byte authentication secret. With them the trigger is
+   * sent encrypted, with VAPID (RFC 8292); without them in plain text.
+   */
+  keys?: { p256dh: string; auth: string };
   /** Stable per-install id chosen by the device; re-registering updates it. */
   device_id: string;
 }
@@ -189,6 +276,7 @@ export type ErrorCode =
   | 'upload_incomplete'
   | 'size_mismatch'
   | 'conflict'
+  | 'base_changed'
   | 'backup_too_large'
   | 'quota_exceeded'
   | 'payload_too_large'

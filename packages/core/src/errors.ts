@@ -1,14 +1,16 @@
 /**
- * Errors that cross package boundaries. Each has a stable `code` that scripts, the
- * CLI's exit codes and the web UI's messages key on. Messages never contain secrets.
+ * Errors that cross package boundaries. Each has a stable `code` of the error catalog
+ * (`error-catalog.ts`, docs/API.md "Client error codes") that scripts, the CLI's exit
+ * codes and the web UI's messages key on. Messages never contain secrets.
  * @module
  */
+import type { CatalogCode } from './error-catalog.ts';
 
 /** Base class: every error the Noah libraries throw on purpose. */
 export class NoahError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /** Stable machine-readable code, one of the catalog's. */
+  readonly code: CatalogCode;
+  constructor(code: CatalogCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

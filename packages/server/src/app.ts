@@ -152,6 +152,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       uploadUrlTtlSec: config.uploadUrlTtlSec,
       downloadUrlTtlSec: config.downloadUrlTtlSec,
       maxPendingUploads: config.maxPendingUploads,
+      maxPendingObjects: config.maxPendingObjects,
       maxTotalStorage: config.maxTotalStorage,
       inFlightGraceSec: config.http.requestTimeoutSec,
       minFreeSpace: config.minFreeSpace,

@@ -13,9 +13,10 @@ import { ensurePrivateDir, restrictToOwner } from './local-files.ts';
 import { type HttpLimits, parseHttpLimits } from './http/limits.ts';
 import { type PushConfig, parsePushConfig } from './push/config.ts';
 import { type Rollout, parseRollout } from './rollout.ts';
+import { parseStorageLimits, type StorageLimits } from './storage-limits.ts';
 
 /** Validated server configuration. Durations are in seconds, sizes in bytes. */
-export interface ServerConfig {
+export interface ServerConfig extends StorageLimits {
   port: number;
   host: string;
   /** Base URL clients reach this server at (no trailing slash); fs blob URLs use it. */
@@ -26,26 +27,11 @@ export interface ServerConfig {
   blobStoreUrl: string;
   /** HMAC key of the fs blob store's signed URLs; null = generated and kept in DATA_DIR. */
   blobSigningSecret: string | null;
-  maxBackupSize: number;
   uploadUrlTtlSec: number;
   downloadUrlTtlSec: number;
   tokenTtlSec: number;
   k1TtlSec: number;
   rollout: Rollout;
-  /** Live pending uploads a user may hold at once (per-user quota). */
-  maxPendingUploads: number;
-  /**
-   * MAX_TOTAL_STORAGE: bytes of completed backups plus pending uploads the server
-   * accepts in total; an upload that would pass it is refused (507 `storage_full`).
-   * 0 = no cap.
-   */
-  maxTotalStorage: number;
-  /**
-   * MIN_FREE_SPACE: below this many free bytes on the disk of a local store (the SQLite
-   * database, the fs blob store), `/ready` reports the instance full and `upload_url`
-   * refuses uploads (507 `storage_full`). Default: twice MAX_BACKUP_SIZE.
-   */
-  minFreeSpace: number;
   /**
    * Requests per minute; 0 disables that limit. `auth`: getk1 + login per client
    * address; `user`: the backup and push routes per user; `blob`: the fs store's signed
@@ -246,38 +232,7 @@ export function loadConfig(
   if (blobSigningSecret !== null && blobSigningSecret.length < 32)
     problems.push('BLOB_SIGNING_SECRET: must be at least 32 characters (e.g. 64 hex digits)');
 
-  let maxBackupSize = 50 * MIB;
-  const sizeText = raw('MAX_BACKUP_SIZE');
-  if (sizeText !== undefined) {
-    const n = parseSize(sizeText);
-    if (n === null || n < 1 || n > 5 * 1024 * MIB)
-      problems.push(
-        `MAX_BACKUP_SIZE=${JSON.stringify(sizeText)}: must be a size from 1 byte to 5GiB (bytes, or e.g. 50MiB)`,
-      );
-    else maxBackupSize = n;
-  }
-
-  let maxTotalStorage = 0;
-  const totalText = raw('MAX_TOTAL_STORAGE');
-  if (totalText !== undefined) {
-    const n = parseSize(totalText);
-    if (n === null)
-      problems.push(
-        `MAX_TOTAL_STORAGE=${JSON.stringify(totalText)}: must be a size (bytes, or e.g. 500GiB), 0 for no cap`,
-      );
-    else maxTotalStorage = n;
-  }
-
-  let minFreeSpace = 2 * maxBackupSize;
-  const freeText = raw('MIN_FREE_SPACE');
-  if (freeText !== undefined) {
-    const n = parseSize(freeText);
-    if (n === null)
-      problems.push(
-        `MIN_FREE_SPACE=${JSON.stringify(freeText)}: must be a size (bytes, or e.g. 200MiB)`,
-      );
-    else minFreeSpace = n;
-  }
+  const storage = parseStorageLimits(raw, problems);
 
   // S3 pre-signed URLs live at most 7 days (SigV4).
   const uploadUrlTtlSec = duration('UPLOAD_URL_TTL', 900, 1, 604800);
@@ -299,7 +254,6 @@ export function loadConfig(
     else rollout = r;
   }
 
-  const maxPendingUploads = int('MAX_PENDING_UPLOADS', raw('MAX_PENDING_UPLOADS'), 4, 1, 100);
   const rateLimit = {
     authPerMinute: int('RATE_LIMIT_AUTH_PER_MINUTE', raw('RATE_LIMIT_AUTH_PER_MINUTE'), 30, 0, 1e6),
     userPerMinute: int(
@@ -352,15 +306,12 @@ export function loadConfig(
     databaseUrl,
     blobStoreUrl,
     blobSigningSecret,
-    maxBackupSize,
+    ...storage,
     uploadUrlTtlSec,
     downloadUrlTtlSec,
     tokenTtlSec,
     k1TtlSec,
     rollout,
-    maxPendingUploads,
-    maxTotalStorage,
-    minFreeSpace,
     rateLimit,
     http,
     logLevel,

@@ -50,6 +50,11 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
     status: 409,
     message: 'an object was already uploaded to this URL; upload URLs accept one PUT',
   },
+  base_changed: {
+    status: 409,
+    message:
+      'the backup this one builds on is no longer one of your backups (another device backed up meanwhile); nothing was changed: make a full backup',
+  },
   backup_too_large: { status: 413, message: 'the backup exceeds the maximum backup size' },
   quota_exceeded: {
     status: 429,

@@ -8,6 +8,7 @@
  */
 import type { Clock } from '@noah-backup/core/clock';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerStorageMetrics } from './metrics-storage.ts';
 import type { MetadataStore } from './stores/metadata.ts';
 
 /** How long the store-wide totals of one scrape are reused (a scrape interval is 15 s+). */
@@ -24,8 +25,15 @@ export interface Metrics {
   backupsFailed: Counter<'reason'>;
   /** Bytes of completed uploads (a counter; the stored total is `noah_bytes_stored`). */
   bytesUploaded: Counter;
-  clientReports: Counter<'kind' | 'status'>;
+  /** `kind`: backup, restore, verify; `error` on failures only (src/metrics-reports.ts). */
+  clientReports: Counter<'kind' | 'status' | 'error'>;
   sweptObjects: Counter<'reason'>;
+  /**
+   * Objects whose stored bytes no longer match the checksum recorded at completion, or
+   * that are gone, by `reason`: the scrub job's finding (docs/OPERATIONS.md "Alerts").
+   * Registered before the scrub exists so the alert and dashboard have their series.
+   */
+  scrubMismatches: Counter<'reason'>;
 }
 
 /**
@@ -77,7 +85,13 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
     });
   storeGauge('noah_users', 'Users known to the metadata store', (s) => s.users);
   storeGauge('noah_backups', 'Completed backups in the metadata store', (s) => s.backups);
-  storeGauge('noah_bytes_stored', 'Bytes of completed backups', (s) => s.bytesStored);
+  storeGauge(
+    'noah_bytes_stored',
+    'Bytes of completed backups, every object they reference once per user',
+    (s) => s.bytesStored,
+  );
+  // Per-user distributions: a heavier query, read every few minutes (metrics-storage.ts).
+  registerStorageMetrics(registry, deps);
   return {
     registry,
     httpRequests: new Counter({
@@ -111,18 +125,24 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
     }),
     bytesUploaded: new Counter({
       name: 'noah_backup_bytes_completed_total',
-      help: 'Bytes of completed backups',
+      help: 'Bytes completed backups uploaded: slot objects and the uploads they newly reference',
       registers,
     }),
     clientReports: new Counter({
       name: 'noah_client_reports_total',
-      help: 'Backup/restore outcomes reported by clients',
-      labelNames: ['kind', 'status'],
+      help: 'Backup, restore and verification outcomes reported by clients, by error code',
+      labelNames: ['kind', 'status', 'error'],
       registers,
     }),
     sweptObjects: new Counter({
       name: 'noah_swept_objects_total',
       help: 'Objects deleted by the sweeper, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    scrubMismatches: new Counter({
+      name: 'noah_scrub_mismatches_total',
+      help: 'Objects found altered or missing by the scrub, by reason',
       labelNames: ['reason'],
       registers,
     }),

@@ -72,6 +72,8 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
       backup_version: 1,
       backup_size: 1234,
       created_at: srv.clock.now().toISOString(),
+      total_size: 1234,
+      object_count: 0,
     });
     const list = await api<BackupInfo[]>('list');
     expect(list.status).toBe(200);
@@ -348,7 +350,10 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
       expect(r.body).toMatchObject({ code: 'bad_request' });
     }
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
-    expect(metrics).toMatch(/noah_client_reports_total\{kind="backup",status="failure"\} 1/);
+    // Free text is not a label: counted under `other` (test/metrics-reports.test.ts).
+    expect(metrics).toMatch(
+      /noah_client_reports_total\{kind="backup",status="failure",error="other"\} 1/,
+    );
   });
 
   it('limits live pending uploads per user (429 quota_exceeded) until they expire', async () => {

@@ -305,6 +305,43 @@ describe.each(blobStoreKinds)('BlobStore contract: %s', (kind) => {
     await expect(store.retire('../x')).rejects.toThrow(TypeError);
   });
 
+  // An incremental backup's packs (docs/API.md "Incremental backups"): many URLs signed
+  // at once, PUT concurrently, and dropped one by one when no backup needs them.
+  test('objects signed and stored together stay independent of each other', async () => {
+    const n = 24;
+    const objects = Array.from({ length: n }, (_, i) => ({
+      key: `p/${String(i).padStart(2, '0')}`,
+      bytes: new Uint8Array(randomBytes(100 + i)),
+    }));
+    const puts = await Promise.all(
+      objects.map((o) => store.presignPut(o.key, { size: o.bytes.length, expiresInSec: 900 })),
+    );
+    const statuses = await Promise.all(
+      objects.map((o, i) =>
+        rawPut(
+          puts[i]!.url,
+          { ...puts[i]!.headers, 'content-length': String(o.bytes.length) },
+          o.bytes,
+        ),
+      ),
+    );
+    expect(statuses).toEqual(Array(n).fill(200));
+    for (const [i, o] of objects.entries()) {
+      if (i % 3 === 0) await store.retire(o.key);
+      else if (i % 3 === 1) await store.delete(o.key);
+    }
+    for (const [i, o] of objects.entries()) {
+      const size = (await store.head(o.key))?.size ?? null;
+      expect(size).toBe([0, null, o.bytes.length][i % 3]);
+      if (i % 3 !== 2) continue;
+      const got = await fetch((await store.presignGet(o.key, { expiresInSec: 60 })).url);
+      expect(new Uint8Array(await got.arrayBuffer())).toEqual(o.bytes);
+    }
+    expect(await keys(store, 'p/')).toEqual(
+      objects.filter((_, i) => i % 3 !== 1).map((o) => o.key),
+    );
+  });
+
   test('list pages through every object under a prefix, in key order', async () => {
     // S3 page size is 2 here, so seven objects take four pages.
     const names = ['u/a/1', 'u/a/2', 'u/b', 'u/c_1', 'u/c_2', 'u/d', 'v/x'];

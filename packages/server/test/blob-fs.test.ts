@@ -137,7 +137,7 @@ describe('signed URL responses', () => {
     const get = await store.presignGet('u/none', { expiresInSec: 60 });
     const res = await fetch(get.url);
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ code: 'not_found' });
+    expect(await res.json()).toMatchObject({ code: 'backup_not_found' });
     expect(await store.head('u/a')).toBeNull();
     expect(await store.head('u/big')).toBeNull();
   });

@@ -178,6 +178,16 @@ describe('loadConfig', () => {
       expect(problems.some((p) => p.startsWith(name))).toBe(true);
   });
 
+  it('reads the pending-upload limits (uploads, and objects of incremental backups)', () => {
+    expect(loadConfig({})).toMatchObject({ maxPendingUploads: 4, maxPendingObjects: 2048 });
+    expect(loadConfig({ MAX_PENDING_UPLOADS: '8', MAX_PENDING_OBJECTS: '5000' })).toMatchObject({
+      maxPendingUploads: 8,
+      maxPendingObjects: 5000,
+    });
+    for (const bad of ['0', '100001', 'many'])
+      expect(() => loadConfig({ MAX_PENDING_OBJECTS: bad })).toThrow(/MAX_PENDING_OBJECTS/);
+  });
+
   it('names the flag when a flag is bad', () => {
     expect(() => loadConfig({}, { port: '70000' })).toThrow(/--port="70000"/);
   });

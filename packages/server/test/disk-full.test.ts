@@ -122,9 +122,14 @@ describe('SQLite + fs on a full filesystem', () => {
       (await readdir(join(disk.dir, 'blobs', 'b'))).filter((n) => n.startsWith('.tmp')),
     ).toEqual([]);
 
+    // Still in the balancer (restores and lists keep working), but saying it takes no
+    // uploads; /ready/uploads is the check for a balancer that routes uploads apart.
     const ready = await call(`${url}/ready`, { method: 'GET' });
-    expect(ready.status).toBe(507);
-    expect(ready.body).toMatchObject({ code: 'storage_full' });
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ready', uploads: false });
+    const uploads = await call(`${url}/ready/uploads`, { method: 'GET' });
+    expect(uploads.status).toBe(507);
+    expect(uploads.body).toMatchObject({ code: 'storage_full' });
     for (const r of [
       await call(`${url}/v0/getk1`, { method: 'GET' }),
       await api('upload_url', { backup_size: 10 }),
@@ -139,7 +144,8 @@ describe('SQLite + fs on a full filesystem', () => {
 
     await disk.drain();
 
-    expect((await call(`${url}/ready`, { method: 'GET' })).status).toBe(200);
+    expect((await call(`${url}/ready`, { method: 'GET' })).body).toMatchObject({ uploads: true });
+    expect((await call(`${url}/ready/uploads`, { method: 'GET' })).status).toBe(200);
     expect((await complete(s, staged.length)).status).toBe(200);
     expect(await contents()).toEqual(
       new Map([

@@ -1,4 +1,9 @@
 import type { ErrorCode } from '@noah-backup/core/api';
+import {
+  ERROR_CATALOG as CLIENT_CATALOG,
+  errorClass,
+  isApiCode,
+} from '@noah-backup/core/error-catalog';
 import { describe, expect, it } from 'vitest';
 import { s3Failure } from '../src/blob/s3.ts';
 import {
@@ -35,6 +40,20 @@ describe('error catalog', () => {
       headers: { 'retry-after': '5' },
     });
     expect(apiError('backup_not_found').message).toBe(ERROR_CATALOG.backup_not_found.message);
+  });
+});
+
+describe("the clients' error catalog (core error-catalog.ts)", () => {
+  it('holds every code the server answers, in a class that fits its status', () => {
+    for (const [code, { status }] of Object.entries(ERROR_CATALOG)) {
+      expect(isApiCode(code), code).toBe(true);
+      const cls = errorClass(code as ErrorCode);
+      // A client retries what the server cannot answer now; a 401 is the login's.
+      if (status >= 500 || code === 'rate_limited') expect(cls, code).toBe('network');
+      if (status === 401) expect(cls, code).toBe('auth');
+    }
+    const api = Object.keys(CLIENT_CATALOG).filter(isApiCode);
+    expect(api.sort()).toEqual(Object.keys(ERROR_CATALOG).sort());
   });
 });
 

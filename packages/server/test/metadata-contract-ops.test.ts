@@ -96,6 +96,7 @@ describe.each(metadataStoreKinds)(
           createdAt: at(0),
           expiresAt: at(10),
           autoSlot: false,
+          objectOnly: false,
         });
       });
 

@@ -101,6 +101,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): uploads', (kind)
         replacedObjectKey: null,
         replacedCreatedAt: null,
         alreadyCompleted: true,
+        releasedObjectKeys: [],
       });
     });
 

@@ -202,6 +202,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
         createdAt: at(0),
         expiresAt: at(15 * MIN),
         autoSlot: false,
+        objectOnly: false,
       });
       expect(await store.countPendingUploads(u.id, at(1))).toBe(1);
       expect(await store.listBackups(u.id)).toEqual([]);
@@ -213,12 +214,21 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
         size: 1234,
         now: at(MIN),
       });
-      const backup = { userId: u.id, version: 1, objectKey: key, size: 1234, createdAt: at(MIN) };
+      const backup = {
+        userId: u.id,
+        version: 1,
+        objectKey: key,
+        size: 1234,
+        createdAt: at(MIN),
+        totalSize: 1234,
+        objectCount: 0,
+      };
       expect(done).toEqual({
         backup,
         replacedObjectKey: null,
         replacedCreatedAt: null,
         alreadyCompleted: false,
+        releasedObjectKeys: [],
       });
       expect(await store.listBackups(u.id)).toEqual([backup]);
       expect(await store.getBackup(u.id, 1)).toEqual(backup);
@@ -288,6 +298,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
         replacedObjectKey: null,
         replacedCreatedAt: null,
         alreadyCompleted: true,
+        releasedObjectKeys: [],
       });
       expect(await store.listBackups(u.id)).toHaveLength(1);
     });
@@ -393,7 +404,10 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
         size: 9,
         now: at(1),
       });
-      expect(await store.deleteBackup(u.id, 2)).toEqual(done?.backup);
+      expect(await store.deleteBackup(u.id, 2)).toEqual({
+        backup: done?.backup,
+        releasedObjectKeys: [],
+      });
       expect(await store.deleteBackup(u.id, 2)).toBeNull();
       expect(await store.deleteBackup(u.id, 1)).toBeNull();
       expect(await store.listBackups(u.id)).toEqual([]);

@@ -90,7 +90,7 @@ describe('errors, health, metrics, OpenAPI (sqlite + fs)', () => {
     expect(h.body).toEqual({ status: 'ok' });
     const r = await call(`${srv.url}/ready`, { method: 'GET' });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ status: 'ready' });
+    expect(r.body).toEqual({ status: 'ready', uploads: true });
   });
 
   it('metrics count requests by route, upload URLs, completions and bytes', async () => {

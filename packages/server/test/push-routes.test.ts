@@ -29,6 +29,7 @@ beforeAll(async () => {
     config: {
       push: push({
         PUSH_PROVIDERS: 'expo,unifiedpush',
+        VAPID_SUBJECT: 'mailto:ops@example.com',
         EXPO_PUSH_URL: expo.url,
         BACKUP_CRON: 'off',
         BACKUP_SPREAD: '0',

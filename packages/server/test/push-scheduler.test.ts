@@ -51,6 +51,8 @@ function pushConfig(): PushConfig {
     rate: 0,
     receiptDelaySec: 900,
     maxDevicesPerUser: 10,
+    vapidPrivateKey: null,
+    vapidSubject: 'mailto:ops@example.com',
   };
 }
 

@@ -47,6 +47,7 @@ describe.each(fullCombos)('registration on $metadataKind + $blobKind', (combo) =
   beforeAll(async () => {
     const env = {
       PUSH_PROVIDERS: 'unifiedpush',
+      VAPID_SUBJECT: 'mailto:ops@example.com',
       BACKUP_CRON: 'off',
       UNIFIEDPUSH_ALLOW_HTTP: 'true',
     };

@@ -154,6 +154,55 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
         }),
       ).rejects.toThrow(RangeError);
       await expect(store.unregisterDevice(u.id, '')).rejects.toThrow(TypeError);
+      const keyed = (provider: 'expo' | 'unifiedpush', keys: unknown) =>
+        store.registerDevice({
+          userId: u.id,
+          deviceId: 'k',
+          provider,
+          address: `https://push.example/${freshKey('up')}`,
+          keys: keys as { p256dh: string; auth: string },
+          now: at(0),
+          maxDevices: 1,
+        });
+      await expect(keyed('expo', { p256dh: 'a', auth: 'b' })).rejects.toThrow(RangeError);
+      await expect(keyed('unifiedpush', { p256dh: 'a' })).rejects.toThrow(TypeError);
+      await expect(keyed('unifiedpush', { p256dh: '', auth: 'b' })).rejects.toThrow(RangeError);
+    });
+
+    it('keeps Web Push keys with the device, replaces them on re-registration, hands them to the job', async () => {
+      const store = await fresh();
+      const u = await store.upsertUser(freshPubkey(), at(0));
+      const endpoint = `https://push.example/${freshKey('up')}`;
+      const keys = { p256dh: `B${freshKey('p')}`, auth: freshKey('a') };
+      const reg = (k: typeof keys | null | undefined, t: number, address = endpoint) =>
+        store.registerDevice({
+          userId: u.id,
+          deviceId: 'phone',
+          provider: 'unifiedpush',
+          address,
+          ...(k === undefined ? {} : { keys: k }),
+          now: at(t),
+          maxDevices: 10,
+        });
+      expect((await reg(keys, 0)).device.keys).toEqual(keys);
+      expect((await store.listDevices(u.id))[0]?.keys).toEqual(keys);
+      const [candidate] = await store.listTriggerCandidates({
+        day: DAY,
+        staleBefore: at(0),
+        afterId: null,
+        limit: 10,
+      });
+      expect(candidate?.devices).toEqual([
+        { deviceId: 'phone', provider: 'unifiedpush', address: endpoint, keys },
+      ]);
+      // New keys replace the old; a registration without keys leaves none.
+      const rotated = { p256dh: `B${freshKey('p')}`, auth: freshKey('a') };
+      expect((await reg(rotated, 1)).device.keys).toEqual(rotated);
+      expect((await reg(undefined, 2)).device.keys).toBeNull();
+      expect((await store.listDevices(u.id))[0]?.keys).toBeNull();
+      // An Expo device has none.
+      await register(store, u, 'tablet', token());
+      expect((await store.listDevices(u.id)).map((d) => d.keys)).toEqual([null, null]);
     });
   });
 
@@ -206,7 +255,12 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
       expect(await store.countTriggerCandidates({ day: '2026-01-02', staleBefore })).toBe(3);
       expect(first[0]?.pubkey).toMatch(/^02[0-9a-f]{64}$/);
       expect(first[0]?.devices).toEqual([
-        { deviceId: 'd', provider: 'expo', address: expect.stringMatching(/^ExponentPushToken\[/) },
+        {
+          deviceId: 'd',
+          provider: 'expo',
+          address: expect.stringMatching(/^ExponentPushToken\[/),
+          keys: null,
+        },
       ]);
     });
 

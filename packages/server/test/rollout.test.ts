@@ -54,6 +54,8 @@ describe('chooseSlot', () => {
     objectKey: `b/${version}`,
     size: 1,
     createdAt: new Date(t),
+    totalSize: 1,
+    objectCount: 0,
   });
   it('takes an empty slot first, else the older one', () => {
     expect(chooseSlot([])).toBe(1);

@@ -11,38 +11,23 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AppServer,
-  buildWebApp,
-  filesUnder,
-  launchChromium,
-  startAppServer,
-} from './helpers/harness.ts';
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { filesUnder, setupApp } from './helpers/harness.ts';
 import { layoutProblems } from './helpers/layout.ts';
 import { heading, newDevice, T, type TrackedPage, textOf } from './helpers/page.ts';
 
 const SHOTS = join(tmpdir(), 'noah-web-screenshots');
 const PHONE = { width: 390, height: 844 };
 
-let srv: AppServer;
-let browser: Browser;
+const app = setupApp();
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  await buildWebApp();
-  srv = await startAppServer();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await srv?.close();
 });
 
 async function phone(): Promise<TrackedPage> {
-  const [, page] = await newDevice(browser, srv.url, PHONE);
+  const [, page] = await newDevice(app.browser, app.srv.url, PHONE);
   // Without motion the fill's width is its final width at once (no transition).
   await page.emulateMedia({ reducedMotion: 'reduce' });
   return page;
@@ -70,7 +55,7 @@ async function screen(page: Page, name: string): Promise<void> {
 
 /** The backups stored on the server (object files, no uploads in flight). */
 const stored = () =>
-  filesUnder(join(srv.dataDir, 'blobs'))
+  filesUnder(join(app.srv.dataDir, 'blobs'))
     .filter((f) => !basename(f).startsWith('.tmp-'))
     .sort();
 

@@ -13,16 +13,9 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AppServer,
-  anyFileContains,
-  buildWebApp,
-  filesUnder,
-  launchChromium,
-  startAppServer,
-} from './helpers/harness.ts';
+import type { BrowserContext, Page, Route } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { anyFileContains, filesUnder, setupApp } from './helpers/harness.ts';
 import {
   attrOf,
   heading,
@@ -43,14 +36,13 @@ const PAYMENTS = [
 ];
 const BALANCE = '39,234 sats';
 
-let srv: AppServer;
-let browser: Browser;
+const app = setupApp();
 let device2: BrowserContext;
 let page1: TrackedPage;
 let page2: TrackedPage;
 let mnemonic = '';
 
-const newDevice = () => openDevice(browser, srv.url);
+const newDevice = () => openDevice(app.browser, app.srv.url);
 
 /** Saves a screenshot; dialogs in the viewport only (the backdrop covers the viewport). */
 const shot = (page: Page, name: string, fullPage = true) =>
@@ -81,14 +73,6 @@ async function recordProgress(page: Page): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  await buildWebApp();
-  srv = await startAppServer();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await srv?.close();
 });
 
 describe('web app journey', () => {
@@ -153,7 +137,7 @@ describe('web app journey', () => {
     await shot(page1, '05-backup-settings');
     // The manager ran in the backup worker, and the server holds only ciphertext.
     expect(page1.workers().some((w) => w.url().includes('backup.worker'))).toBe(true);
-    expect(anyFileContains(srv.dataDir, 'marker-7QX')).toBe(false);
+    expect(anyFileContains(app.srv.dataDir, 'marker-7QX')).toBe(false);
     await page1.getByRole('link', { name: 'Settings', exact: true }).click();
     await expect
       .poll(() => textOf(page1.getByTestId('status-card')), T)
@@ -326,7 +310,7 @@ describe('web app journey', () => {
   it('a corrupted backup is refused with its error, and the wallet stays as it was', async () => {
     // Flip one bit near the end of the newest stored object: detected late, mid-stream.
     // (Empty files are the placeholders of replaced objects' keys, not backups.)
-    const objects = filesUnder(join(srv.dataDir, 'blobs')).filter(
+    const objects = filesUnder(join(app.srv.dataDir, 'blobs')).filter(
       (f) => !basename(f).startsWith('.tmp-') && statSync(f).size > 0,
     );
     const newest = objects.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
@@ -354,7 +338,7 @@ describe('web app journey', () => {
     // Objects with content: the cancelled upload's key keeps an empty placeholder until
     // its URL expires (docs/OPERATIONS.md "Storage bounds").
     const stored = () =>
-      filesUnder(join(srv.dataDir, 'blobs'))
+      filesUnder(join(app.srv.dataDir, 'blobs'))
         .filter((f) => !basename(f).startsWith('.tmp-') && statSync(f).size > 0)
         .sort();
     const before = stored();

@@ -13,11 +13,10 @@ import { join, resolve } from 'node:path';
 import { createDemoWallet } from '@noah-backup/client/demo-wallet';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import Database from 'better-sqlite3';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PaymentRow, writeWebWallet } from '../../client/test/contract/fixtures.ts';
 import { openDevice } from '../../client/test/helpers/device.ts';
-import { type AppServer, buildWebApp, launchChromium, startAppServer } from './helpers/harness.ts';
+import { setupApp } from './helpers/harness.ts';
 import {
   heading,
   newDevice,
@@ -30,20 +29,14 @@ import {
 
 const BIN = resolve(import.meta.dirname, '../../cli/bin/noah-backup.js');
 
-let srv: AppServer;
-let browser: Browser;
+const app = setupApp();
 let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'noah-web-other-'));
-  await buildWebApp();
-  srv = await startAppServer();
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await srv?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -51,7 +44,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   return new Promise((done) => {
     execFile(
       process.execPath,
-      [BIN, ...args, ...(args[0] === 'demo-wallet' ? [] : ['--server', srv.url])],
+      [BIN, ...args, ...(args[0] === 'demo-wallet' ? [] : ['--server', app.srv.url])],
       { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: unknown }).code as number) : 0;
@@ -75,7 +68,7 @@ async function sdkBackup(dataDir: string, format: 'v2' | 'noah-v1') {
   const mnemonic = generateMnemonic(wordlist);
   const root = join(dir, `sdk${++n}`);
   mkdirSync(root);
-  const device = await openDevice(srv.url, { root, mnemonic, format });
+  const device = await openDevice(app.srv.url, { root, mnemonic, format });
   try {
     // The SDK backs up its device's wallet directory: put the data there.
     rmSync(device.walletDir, { recursive: true, force: true });
@@ -93,28 +86,17 @@ async function createCopy(from: string, to: string): Promise<void> {
   await cp(from, to, { recursive: true });
 }
 
-/** A data directory holding this web wallet's own two files (schema as wallet-store.ts). */
+/** A data directory holding this web wallet's own two files, one payment in them. */
 function webWalletDir(extra?: (d: string) => void): string {
-  const d = join(dir, `web${++n}`);
-  mkdirSync(d);
-  const db = new Database(join(d, 'wallet.sqlite'));
-  db.pragma('journal_mode = WAL');
-  db.exec(`CREATE TABLE payments (id INTEGER PRIMARY KEY AUTOINCREMENT, amount INTEGER NOT NULL,
-    description TEXT NOT NULL, created_at TEXT NOT NULL)`);
-  db.prepare('INSERT INTO payments (amount, description, created_at) VALUES (?, ?, ?)').run(
-    4321,
-    'Made on Node',
-    '2026-02-03T04:05:06.000Z',
-  );
-  db.close();
-  writeFileSync(join(d, 'settings.json'), JSON.stringify({ version: 1, wallet_name: 'Node' }));
+  const rows: PaymentRow[] = [[4321, 'Made on Node', '2026-02-03T04:05:06.000Z']];
+  const d = writeWebWallet(join(dir, `web${++n}`), { rows, wal: true });
   extra?.(d);
   return d;
 }
 
 /** Restores `mnemonic` in a fresh browser and returns the page once it has settled. */
 async function restoreInBrowser(mnemonic: string): Promise<TrackedPage> {
-  const [, page] = await newDevice(browser, srv.url);
+  const [, page] = await newDevice(app.browser, app.srv.url);
   await startRestore(page, mnemonic);
   await expect
     .poll(async () => (await textOf(page.getByRole('alert'))) || (await heading(page)), T)

@@ -8,24 +8,12 @@ import { createApiClient } from '@noah-backup/client/api-client';
 import { createSessionKeys } from '@noah-backup/client/keys';
 import { decryptBackupBytes, encryptBackupBytes } from '@noah-backup/core/format';
 import { zipSync, type Zippable } from 'fflate';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { uploadRaw } from '../../client/test/helpers/device.ts';
-import { type AppServer, buildWebApp, launchChromium, startAppServer } from './helpers/harness.ts';
+import { setupApp } from './helpers/harness.ts';
 
-let srv: AppServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  await buildWebApp();
-  srv = await startAppServer();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const app = setupApp();
 
 const T = { timeout: 30_000, interval: 100 };
 const textOf = (loc: Locator) =>
@@ -52,9 +40,9 @@ function untar(bytes: Uint8Array): Zippable {
 
 /** Replays this wallet's newest backup as a noah-v1 one, which carries no sequence. */
 async function replayAsLegacy(mnemonic: string): Promise<void> {
-  const keys = await createSessionKeys(mnemonic, srv.url);
+  const keys = await createSessionKeys(mnemonic, app.srv.url);
   try {
-    const api = createApiClient({ baseUrl: srv.url, signer: keys.signer });
+    const api = createApiClient({ baseUrl: app.srv.url, signer: keys.signer });
     const target = await api.downloadUrl({ backup_version: null });
     const stored = new Uint8Array(await (await fetch(target.download_url)).arrayBuffer());
     const { plaintext } = await decryptBackupBytes(stored, { keyring: keys.keyring });
@@ -71,9 +59,9 @@ async function replayAsLegacy(mnemonic: string): Promise<void> {
 
 describe('web app rollback confirmation', () => {
   it('asks again, saying why, before restoring a legacy backup served as the newest', async () => {
-    const page: Page = await (await browser.newContext()).newPage();
+    const page: Page = await (await app.browser.newContext()).newPage();
     page.setDefaultTimeout(30_000);
-    await page.goto(srv.url);
+    await page.goto(app.srv.url);
     await page.getByRole('button', { name: 'Create a new wallet' }).click();
     const words = await page.getByTestId('seedphrase').locator('.seed-word').allTextContents();
     await page.getByLabel('I wrote down these 12 words, in order').check();

@@ -5,12 +5,14 @@
  *   prints what it sent (at once: BACKUP_SPREAD does not apply, PUSH_RATE does). Safe
  *   to run on several machines at once or repeatedly: the day's lease lets one run, and
  *   no user is triggered twice a day.
- * - `admin stats [--json]` prints users, enabled users, stale users, devices, bytes
- *   stored and the last job run.
+ * - `admin stats [--json] [--top N]` prints users, enabled users, stale users, devices,
+ *   bytes stored, the N users storing the most (by opaque user id) and the last job run.
+ * - `admin s3-setup [--print]` sets up the bucket of BLOB_STORE_URL (admin-s3.ts).
  * The server modules are loaded only when a command runs.
  * @module
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { registerS3Setup } from './admin-s3.ts';
 import { checkDataDir, dataDirProblem } from './serve.ts';
 
 /** Exit code for invalid configuration (EX_CONFIG from sysexits.h). */
@@ -21,6 +23,13 @@ const EXIT_USAGE = 2;
 interface AdminFlags {
   data?: string;
   json?: boolean;
+}
+
+/** `--top N`: 0 to 1000 users. */
+function topUsers(text: string): number {
+  const n = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n <= 1000)) throw new InvalidArgumentError('expected a number of users from 0 to 1000');
+  return n;
 }
 
 async function config(command: string, flags: AdminFlags) {
@@ -75,6 +84,7 @@ export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
     .description('Operator commands on the server configuration (same env vars as serve)');
+  registerS3Setup(admin, config);
 
   admin
     .command('trigger-backups')
@@ -122,14 +132,19 @@ export function registerAdmin(program: Command): void {
 
   admin
     .command('stats')
-    .description('Print users, enabled and stale users, devices, bytes stored, the last job run')
+    .description(
+      'Print users, enabled and stale users, devices, bytes stored, the largest users, the last job run',
+    )
     .option('-d, --data <dir>', 'data directory (env DATA_DIR, default ./data)')
     .option('--json', 'print the figures as JSON')
-    .action(async (flags: AdminFlags) => {
+    .option('--top <n>', 'how many of the largest users to list (default 10)', topUsers)
+    .action(async (flags: AdminFlags & { top?: number }) => {
       const cfg = await config('stats', flags);
       if (!cfg) return;
       const { readAdminStats } = await import('@noah-backup/server/push/admin');
-      const s = await onDataDir('stats', cfg.dataDir, () => readAdminStats(cfg));
+      const s = await onDataDir('stats', cfg.dataDir, () =>
+        readAdminStats(cfg, flags.top === undefined ? {} : { top: flags.top }),
+      );
       if (!s) return;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(s)}\n`);
@@ -148,6 +163,12 @@ export function registerAdmin(program: Command): void {
           `devices            ${s.devices}`,
           `backups            ${s.backups}`,
           `bytes stored       ${bytes(s.bytesStored)}`,
+          s.largestUsers.length === 0
+            ? 'largest users      none'
+            : 'largest users      (opaque user id, bytes, objects, newest backup)',
+          ...s.largestUsers.map(
+            (u) => `  ${u.userId}  ${bytes(u.bytes)}, ${u.objects}, ${iso(u.newestAt)}`,
+          ),
           job
             ? `last job run       ${job.day}: started ${iso(job.startedAt)}, ${job.finishedAt ? `finished ${iso(job.finishedAt)}` : 'unfinished'}, ${job.triggered} triggered, ${job.failed} failed, ${job.pruned} pruned, ${job.runs} run(s)`
             : 'last job run       none',

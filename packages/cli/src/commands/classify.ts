@@ -1,42 +1,16 @@
 /**
  * Maps what went wrong in a client command to its exit code and a hint that says what
  * to change: the seedphrase, the server URL (no scheme, a path suffix, https against a
- * plain http server, something that is not a Noah Backup server), a path, a limit.
+ * plain http server, something that is not a Noah Backup server), a path, a limit. The
+ * exit code follows from the code's class in the error catalog (core `error-catalog.ts`,
+ * docs/API.md "Client error codes"); the hints are a total map over its codes, so a new
+ * code does not compile without one (null says "no hint" on purpose).
  * @module
  */
+import { join } from 'node:path';
+import type { CatalogCode } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
-import { CliError, describeFsError, EXIT } from './cli-errors.ts';
-
-const AUTH = new Set([
-  'decryption_failed',
-  'invalid_mnemonic',
-  'unauthorized',
-  'token_expired',
-  'invalid_k1',
-  'invalid_key',
-  'invalid_signature',
-  'forbidden',
-]);
-const NETWORK = new Set([
-  'network_error',
-  'timeout',
-  'stalled',
-  'incomplete_transfer',
-  'rate_limited',
-  'storage_unavailable',
-  'not_ready',
-]);
-const INTEGRITY = new Set([
-  'integrity_error',
-  'unsafe_archive',
-  'integrity_check_failed',
-  'not_a_backup',
-  'unsupported_version',
-  'unsupported_payload_kind',
-  'malformed_manifest',
-  'limit_exceeded',
-  'not_a_wallet_archive',
-]);
+import { CliError, describeFsError, EXIT, exitCodeOf } from './cli-errors.ts';
 
 /** What {@link classify} says about an error. */
 export interface Classified {
@@ -44,46 +18,55 @@ export interface Classified {
   hint: string | null;
 }
 
+/** A hint: fixed, none, or built from the error and the server URL the command used. */
+type Hint = string | null | ((err: NoahError, server: string) => string | null);
+
+const SEEDPHRASE =
+  'check the seedphrase (--mnemonic-file or NOAH_MNEMONIC) and that this is your server';
+const DAMAGED =
+  'the backup is damaged or unsafe; nothing was changed (try the other one with --version)';
+const NEWER =
+  'it was made by a newer Noah Backup: upgrade; nothing was changed (or try the other one with --version)';
+const LIST = 'run `noah-backup list` to see the backups';
+const running = (_err: NoahError, server: string) =>
+  `is the server at ${server} running? (--server or NOAH_SERVER)`;
+
 /** A system error code of a TLS handshake that met something else (a plain http server). */
 const TLS_MISMATCH = /^(EPROTO|ERR_SSL_|ERR_TLS_|ECONNRESET$)/;
 /** Node's HTTP parser refusing the answer: a TLS server spoken to in plain http. */
 const NOT_HTTP = /^HPE_/;
 
-/** Hints about the server URL, from how the exchange with it failed. */
-function serverProblem(err: NoahError, server: string): Classified | null {
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    return null;
-  }
-  const detail = (err as { detail?: unknown }).detail;
-  const status = (err as { status?: unknown }).status;
-  const other = (scheme: string) => `${scheme}//${url.host}${url.pathname.replace(/\/$/, '')}`;
-  if (err.code === 'network_error' && typeof detail === 'string') {
+const field = (err: NoahError, name: string): unknown =>
+  (err as unknown as Record<string, unknown>)[name];
+
+/** `network_error`: a scheme that does not match the server's, else "is it running?". */
+function noAnswer(err: NoahError, server: string): string {
+  const detail = field(err, 'detail');
+  const url = URL.parse(server);
+  if (url && typeof detail === 'string') {
+    const other = (scheme: string) => `${scheme}//${url.host}${url.pathname.replace(/\/$/, '')}`;
     if (url.protocol === 'https:' && TLS_MISMATCH.test(detail))
-      return {
-        exit: EXIT.network,
-        hint: `TLS or scheme mismatch: ${url.host} did not answer in TLS (https); if the server is plain http, use --server ${other('http:')}`,
-      };
+      return `TLS or scheme mismatch: ${url.host} did not answer in TLS (https); if the server is plain http, use --server ${other('http:')}`;
     if (url.protocol === 'http:' && NOT_HTTP.test(detail))
-      return {
-        exit: EXIT.network,
-        hint: `scheme mismatch: ${url.host} did not answer in plain http; if the server uses TLS, use --server ${other('https:')}`,
-      };
+      return `scheme mismatch: ${url.host} did not answer in plain http; if the server uses TLS, use --server ${other('https:')}`;
   }
-  const noApi = err.code === 'not_found' || (err.code === 'unexpected_response' && status === 404);
-  if (noApi && url.pathname !== '/')
-    return {
-      exit: EXIT.network,
-      hint: `--server is the server's base URL, without a path: try --server ${url.origin}`,
-    };
-  if (noApi || (err.code === 'unexpected_response' && typeof status === 'number' && status < 500))
-    return {
-      exit: EXIT.network,
-      hint: `${server} does not answer as a Noah Backup server: check --server (or NOAH_SERVER); \`npm start\` prints the server's URL ("listening on …")`,
-    };
-  return null;
+  return running(err, server);
+}
+
+/** `not_found` (no such route) and foreign answers: the server URL is not the API's. */
+function notTheApi(err: NoahError, server: string): string {
+  const url = URL.parse(server);
+  const status = field(err, 'status');
+  if (field(err, 'serverCode') !== undefined)
+    // A Noah Backup server newer than this client: its own message says what happened.
+    return typeof status === 'number' && status >= 500
+      ? running(err, server)
+      : 'the server answered with an error code this noah-backup does not know: upgrade it';
+  if (url && url.pathname !== '/' && (err.code === 'not_found' || status === 404))
+    return `--server is the server's base URL, without a path: try --server ${url.origin}`;
+  if (err.code === 'unexpected_response' && typeof status === 'number' && status >= 500)
+    return running(err, server);
+  return `${server} does not answer as a Noah Backup server: check --server (or NOAH_SERVER); \`npm start\` prints the server's URL ("listening on …")`;
 }
 
 /**
@@ -99,6 +82,131 @@ function suggestedLimit(maxBackupSize: unknown, walletBytes: number): number {
   return mib;
 }
 
+function tooLarge(err: NoahError): string {
+  const maxBackupSize = field(err, 'maxBackupSize');
+  const walletBytes = field(err, 'walletBytes');
+  const now =
+    typeof maxBackupSize === 'number' ? ` (now ${Math.floor(maxBackupSize / 2 ** 20)} MiB)` : '';
+  const to =
+    typeof walletBytes === 'number'
+      ? `, e.g. MAX_BACKUP_SIZE=${suggestedLimit(maxBackupSize, walletBytes)}MiB,`
+      : ' (a size such as 200MiB)';
+  return `the backups on the server are kept; its operator can raise MAX_BACKUP_SIZE${now}${to} and restart the server`;
+}
+
+/** The hint of each code in the client commands. */
+const HINTS: Readonly<Record<CatalogCode, Hint>> = {
+  // the server's API
+  bad_request: null,
+  unauthorized: SEEDPHRASE,
+  token_expired: SEEDPHRASE,
+  invalid_k1: SEEDPHRASE,
+  invalid_key: SEEDPHRASE,
+  invalid_signature: SEEDPHRASE,
+  forbidden: SEEDPHRASE,
+  backups_not_enabled: null,
+  push_endpoint_not_allowed:
+    'register a UnifiedPush endpoint on a public address (not loopback, private or link-local)',
+  not_found: notTheApi,
+  backup_not_found: LIST,
+  upload_not_found: null,
+  upload_incomplete: null,
+  size_mismatch: null,
+  conflict: null,
+  base_changed:
+    'another device backed up this wallet at the same time; nothing was changed and the backups on the server are kept — run the backup again (it sends the whole wallet once)',
+  backup_too_large: tooLarge,
+  quota_exceeded: null,
+  payload_too_large: null,
+  unsupported_media_type: null,
+  range_not_satisfiable: null,
+  method_not_allowed: null,
+  signature_invalid: null,
+  url_expired: null,
+  rate_limited: running,
+  storage_unavailable: running,
+  storage_full:
+    'the server is out of storage space; nothing was changed and your backups are kept — try again later, or tell its operator',
+  not_ready: running,
+  internal: running,
+  // core
+  not_a_backup: DAMAGED,
+  unsupported_version: NEWER,
+  unsupported_payload_kind: NEWER,
+  malformed_manifest: DAMAGED,
+  limit_exceeded: DAMAGED,
+  decryption_failed: SEEDPHRASE,
+  invalid_mnemonic: SEEDPHRASE,
+  unsupported_compression: null,
+  // the SDK
+  unexpected_response: notTheApi,
+  network_error: noAnswer,
+  timeout: running,
+  stalled: running,
+  incomplete_transfer: running,
+  integrity_error: DAMAGED,
+  aborted: null,
+  interrupted: null,
+  busy: 'another noah-backup run with this --state is backing up or restoring; wait for it to end',
+  backup_changed: `the backup was replaced while it downloaded: run the command again, or ${LIST}`,
+  rollback_confirmation_required: 're-run with --yes-older to restore it anyway',
+  foreign_wallet:
+    'the backup is intact but holds no wallet this client restores (another kind of wallet, or not a wallet archive); nothing was changed',
+  unexpected: null,
+  // the wallet adapter
+  not_a_wallet:
+    '--data must be the wallet data directory, one holding its SQLite database (docs/WALLET.md §1); the backups on the server are kept',
+  corrupt_wallet_database:
+    'nothing was uploaded and the backups on the server are kept; repair or replace the wallet database before the next backup',
+  integrity_check_failed: DAMAGED,
+  unsafe_archive: DAMAGED,
+  restore_conflict:
+    'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',
+  target_not_a_wallet:
+    'restore into a new or empty directory, or add --force to replace it (its files are then moved aside, not deleted)',
+  target_is_mount_point: (err) => {
+    const path = field(err, 'path');
+    const inside = typeof path === 'string' ? join(path, 'wallet') : 'DIR/wallet';
+    return `restore into a directory inside the volume, e.g. --to ${inside}, or mount the volume one level up (docs/WALLET.md §3)`;
+  },
+  invalid_data_dir:
+    'name the wallet data directory itself: --data DIR (backup) must exist, --to DIR (restore) must be a directory or not exist yet',
+  insufficient_space:
+    'free some disk space, or use a directory on another disk; nothing was changed',
+  state_corrupt: null,
+  lock_timeout: null,
+  // the CLI's own (a CliError names the option in its own hint; these are fallbacks)
+  usage: 'run with --help for usage',
+  file_not_found: 'check the path: relative paths start from the current directory',
+  is_a_directory: 'name a file, not a directory',
+  not_a_directory: 'name a directory, not a file',
+  target_not_empty: 'choose a new directory; nothing was written',
+  not_writable: 'give a path on a writable file system, or fix its permissions',
+  permission_denied: 'check the permissions of the path',
+  // the web app's (never met here)
+  no_backups: LIST,
+  worker_failed: null,
+  not_initialised: null,
+  no_such_method: null,
+  stream_closed: null,
+};
+
+function hintOf(err: NoahError, server: string): string | null {
+  const hint = HINTS[err.code];
+  return typeof hint === 'function' ? hint(err, server) : hint;
+}
+
+/**
+ * The exit code of an error: its class's, but for a code a newer server sent that this
+ * client does not know (`serverCode`): then by its status, as before the catalog knew it.
+ */
+function exitOf(err: NoahError): number {
+  const status = field(err, 'status');
+  if (field(err, 'serverCode') !== undefined)
+    return typeof status === 'number' && status >= 500 ? EXIT.network : EXIT.generic;
+  return exitCodeOf(err.code);
+}
+
 /**
  * Maps an error to its exit code and a hint for the human reading stderr.
  * @param err - what the command threw
@@ -109,90 +217,9 @@ function suggestedLimit(maxBackupSize: unknown, walletBytes: number): number {
  * ```
  */
 export function classify(err: unknown, server: string): Classified {
-  if (err instanceof CliError) return { exit: err.exit, hint: err.hint };
+  if (err instanceof CliError) return { exit: err.exit, hint: err.hint ?? hintOf(err, server) };
   const fsError = describeFsError(err);
   if (fsError instanceof CliError) return { exit: fsError.exit, hint: fsError.hint };
   if (!(err instanceof NoahError)) return { exit: EXIT.generic, hint: null };
-  const code = err.code;
-  const status = (err as { status?: unknown }).status;
-  if (code === 'invalid_data_dir')
-    return {
-      exit: EXIT.usage,
-      hint: 'name the wallet data directory itself: --data DIR (backup) must exist, --to DIR (restore) must be a directory or not exist yet',
-    };
-  if (code === 'rollback_confirmation_required')
-    return { exit: EXIT.confirm, hint: 're-run with --yes-older to restore it anyway' };
-  if (AUTH.has(code))
-    return {
-      exit: EXIT.auth,
-      hint: 'check the seedphrase (--mnemonic-file or NOAH_MNEMONIC) and that this is your server',
-    };
-  const problem = serverProblem(err, server);
-  if (problem) return problem;
-  if (code === 'backup_not_found')
-    return { exit: EXIT.notFound, hint: 'run `noah-backup list` to see the backups' };
-  if (code === 'corrupt_wallet_database')
-    return {
-      exit: EXIT.integrity,
-      hint: 'nothing was uploaded and the backups on the server are kept; repair or replace the wallet database before the next backup',
-    };
-  if (code === 'not_a_wallet')
-    return {
-      exit: EXIT.usage,
-      hint: '--data must be the wallet data directory, one holding its SQLite database (docs/WALLET.md §1); the backups on the server are kept',
-    };
-  if (code === 'target_not_a_wallet')
-    return {
-      exit: EXIT.usage,
-      hint: 'restore into a new or empty directory, or add --force to replace it (its files are then moved aside, not deleted)',
-    };
-  if (code === 'target_not_empty')
-    return { exit: EXIT.usage, hint: 'choose a new directory; nothing was written' };
-  if (code === 'restore_conflict')
-    return {
-      exit: EXIT.integrity,
-      hint: 'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',
-    };
-  if (INTEGRITY.has(code))
-    return {
-      exit: EXIT.integrity,
-      hint: 'the backup is damaged or unsafe; nothing was changed (try the other one with --version)',
-    };
-  if (code === 'backup_too_large') {
-    const { maxBackupSize, walletBytes } = err as {
-      maxBackupSize?: unknown;
-      walletBytes?: unknown;
-    };
-    const now =
-      typeof maxBackupSize === 'number' ? ` (now ${Math.floor(maxBackupSize / 2 ** 20)} MiB)` : '';
-    const to =
-      typeof walletBytes === 'number'
-        ? `, e.g. MAX_BACKUP_SIZE=${suggestedLimit(maxBackupSize, walletBytes)}MiB,`
-        : ' (a size such as 200MiB)';
-    return {
-      exit: EXIT.generic,
-      hint: `the backups on the server are kept; its operator can raise MAX_BACKUP_SIZE${now}${to} and restart the server`,
-    };
-  }
-  if (code === 'push_endpoint_not_allowed')
-    return {
-      exit: EXIT.generic,
-      hint: 'register a UnifiedPush endpoint on a public address (not loopback, private or link-local)',
-    };
-  if (code === 'storage_full')
-    return {
-      exit: EXIT.network,
-      hint: 'the server is out of storage space; nothing was changed and your backups are kept — try again later, or tell its operator',
-    };
-  if (code === 'insufficient_space')
-    return {
-      exit: EXIT.generic,
-      hint: 'free some disk space, or use a directory on another disk; nothing was changed',
-    };
-  if (NETWORK.has(code) || (typeof status === 'number' && status >= 500))
-    return {
-      exit: EXIT.network,
-      hint: `is the server at ${server} running? (--server or NOAH_SERVER)`,
-    };
-  return { exit: EXIT.generic, hint: null };
+  return { exit: exitOf(err), hint: hintOf(err, server) };
 }

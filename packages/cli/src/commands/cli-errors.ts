@@ -4,8 +4,9 @@
  * into one such line instead of Node's errno text.
  * @module
  */
-import { access, constants } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { type CatalogCode, type ErrorClass, errorClass } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
 
 /** Exit codes of the CLI (documented in each command's `--help`). */
@@ -20,21 +21,48 @@ export const EXIT = {
   confirm: 7,
 } as const;
 
-/** An error the CLI reports as it is: its own exit code and hint. */
+/**
+ * The exit code of each class of the error catalog (core `error-catalog.ts`): every
+ * code's exit code follows from its class, as `EXIT_HELP` documents.
+ */
+export const EXIT_OF_CLASS: Readonly<Record<ErrorClass, number>> = {
+  auth: EXIT.auth,
+  network: EXIT.network,
+  integrity: EXIT.integrity,
+  missing: EXIT.notFound,
+  confirm: EXIT.confirm,
+  usage: EXIT.usage,
+  environment: EXIT.generic,
+  refused: EXIT.generic,
+  // A signal's own exit code (130, 143) is set where the signal is seen (interrupt.ts).
+  cancelled: EXIT.generic,
+  internal: EXIT.generic,
+};
+
+/**
+ * The exit code of a catalog code.
+ * @example
+ * ```ts
+ * exitCodeOf('backup_not_found'); // 5
+ * ```
+ */
+export const exitCodeOf = (code: CatalogCode): number => EXIT_OF_CLASS[errorClass(code)];
+
+/** An error the CLI raises itself, with a hint naming what to change; exit by its code. */
 export class CliError extends NoahError {
   readonly exit: number;
   readonly hint: string | null;
-  constructor(code: string, message: string, opts: { exit: number; hint?: string | null }) {
+  constructor(code: CatalogCode, message: string, hint: string | null = null) {
     super(code, message);
-    this.exit = opts.exit;
-    this.hint = opts.hint ?? null;
+    this.exit = exitCodeOf(code);
+    this.hint = hint;
   }
 }
 
 /** A usage error: exit code 2. */
 export class UsageError extends CliError {
   constructor(message: string, hint = 'run with --help for usage') {
-    super('usage', message, { exit: EXIT.usage, hint });
+    super('usage', message, hint);
   }
 }
 
@@ -61,36 +89,36 @@ export function fileError(err: unknown, path: string, use: PathUse, option: stri
     case 'ENOENT':
     case 'ENOTDIR':
       return use === 'read'
-        ? new CliError('file_not_found', `cannot read ${path}: no such file`, {
-            exit: EXIT.usage,
-            hint: `check ${option}: relative paths start from the current directory (${process.cwd()})`,
-          })
-        : new CliError('not_writable', `cannot write ${path}: its directory does not exist`, {
-            exit: EXIT.generic,
-            hint: `create the directory first, or give ${option} one you can write to`,
-          });
+        ? new CliError(
+            'file_not_found',
+            `cannot read ${path}: no such file`,
+            `check ${option}: relative paths start from the current directory (${process.cwd()})`,
+          )
+        : new CliError(
+            'not_writable',
+            `cannot write ${path}: its directory does not exist`,
+            `create the directory first, or give ${option} one you can write to`,
+          );
     case 'EISDIR':
-      return new CliError('is_a_directory', `${path} is a directory, not a file`, {
-        exit: EXIT.usage,
-        hint: `${option} names a file`,
-      });
+      return new CliError(
+        'is_a_directory',
+        `${path} is a directory, not a file`,
+        `${option} names a file`,
+      );
     case 'EROFS':
-      return new CliError('not_writable', `cannot write ${path}: read-only file system`, {
-        exit: EXIT.generic,
-        hint: `give ${option} a place on a writable file system`,
-      });
+      return new CliError(
+        'not_writable',
+        `cannot write ${path}: read-only file system`,
+        `give ${option} a place on a writable file system`,
+      );
     case 'EACCES':
     case 'EPERM':
       return new CliError(
         use === 'read' ? 'permission_denied' : 'not_writable',
         `cannot ${use} ${path}: permission denied`,
-        {
-          exit: EXIT.generic,
-          hint:
-            use === 'read'
-              ? `check the permissions of ${path}`
-              : `give ${option} a directory you can write to, or fix its permissions`,
-        },
+        use === 'read'
+          ? `check the permissions of ${path}`
+          : `give ${option} a directory you can write to, or fix its permissions`,
       );
     default:
       return err;
@@ -111,8 +139,10 @@ export async function ensureWritableDir(dir: string, option: string): Promise<vo
   for (;;) {
     try {
       await access(at, constants.W_OK);
+      await ensureNotFile(at, option);
       return;
     } catch (err) {
+      if (err instanceof CliError) throw err;
       const code = errnoOf(err);
       if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(at) !== at) {
         at = dirname(at);
@@ -121,6 +151,23 @@ export async function ensureWritableDir(dir: string, option: string): Promise<vo
       throw fileError(err, at, 'write', option);
     }
   }
+}
+
+/**
+ * Refuses a path that exists and is not a directory where the command needs one (a file
+ * given as `--state`, or inside the path of `--to`), before it surfaces as `ENOTDIR`.
+ * @param path - an absolute path
+ * @param option - the option that named it, for the hint
+ * @throws CliError `not_a_directory` (exit 2)
+ */
+export async function ensureNotFile(path: string, option: string): Promise<void> {
+  const st = await stat(path).catch(() => null);
+  if (st && !st.isDirectory())
+    throw new CliError(
+      'not_a_directory',
+      `${path} is a file, not a directory`,
+      `${option} names a directory: a new one, or one that exists`,
+    );
 }
 
 /** The file-system error of a path we cannot attribute to an option: still one line. */

@@ -13,22 +13,28 @@ import type { ApiClient } from '@noah-backup/client/api-client';
 import type { Logger } from '@noah-backup/client/logger';
 import type { BackupManager } from '@noah-backup/client/manager';
 
-import { CliError, EXIT, ensureWritableDir, fileError, UsageError } from './cli-errors.ts';
+import { CliError, ensureNotFile, ensureWritableDir, fileError, UsageError } from './cli-errors.ts';
 
 export { EXIT, UsageError } from './cli-errors.ts';
 
-/** The exit-code table as help text. */
+/**
+ * The exit-code table of the client commands, as help text: a line for the exit code of
+ * each class of the error catalog (cli-errors.ts `EXIT_OF_CLASS`).
+ */
 export const EXIT_HELP = `
 Exit codes:
   0    success
-  1    other failure (a path that cannot be written, a backup over the server's limit)
+  1    other failure (a path that cannot be written, no disk space, a backup over the
+       server's limit, another backup or restore running with this --state)
   2    usage error (bad arguments, no seedphrase, a file that does not exist, a --data
-       directory that is no wallet, a --to directory holding other files without --force)
+       directory that is no wallet, a --to directory holding other files without --force
+       or that is a mount point)
   3    authentication failed, wrong seedphrase, or the backup cannot be decrypted
   4    network error, server unavailable, or no Noah Backup server at --server
-  5    not found (no such backup)
+  5    not found (no such backup, or it was replaced during the download)
   6    integrity failure (damaged backup, unsafe archive, failed database check, a
-       damaged wallet database, or an interrupted restore left two wallets to choose from)
+       damaged wallet database, a backup of a newer format or of another kind of
+       wallet, or an interrupted restore left two wallets to choose from)
   7    needs confirmation (restoring a backup that may be older, such as a legacy one
        after v2 backups: add --yes-older)
   130  interrupted (SIGINT; 143 for SIGTERM): backup, restore and verify stop and
@@ -139,10 +145,11 @@ export function stderrLogger(verbose: boolean): Logger {
 async function ensureNotAFile(dataDir: string, option: string): Promise<void> {
   const st = await lstat(dataDir).catch(() => null);
   if (st && !st.isDirectory())
-    throw new CliError('invalid_data_dir', `${dataDir} is not a directory (a file or a symlink)`, {
-      exit: EXIT.usage,
-      hint: `${option} names the wallet data directory: a directory, or a path that does not exist yet`,
-    });
+    throw new CliError(
+      'invalid_data_dir',
+      `${dataDir} is not a directory (a file or a symlink)`,
+      `${option} names the wallet data directory: a directory, or a path that does not exist yet`,
+    );
 }
 
 /** An open client session. */
@@ -174,6 +181,7 @@ export async function openSession(
   // A read-only path would otherwise fail late, as "not enough free disk space" (a
   // read-only mount reports no free blocks) or a raw ENOENT from mkdir.
   if (extra.writesState) await ensureWritableDir(opts.state, '--state DIR');
+  else await ensureNotFile(resolve(opts.state), '--state DIR');
   if (extra.writesData && dataDir !== undefined) {
     await ensureWritableDir(dirname(resolve(dataDir)), extra.writesData);
     await ensureNotAFile(dataDir, extra.writesData);

@@ -66,7 +66,8 @@ export function registerClientCommands(program: Command): void {
     .action((o: CommonOptions & { data: string }) =>
       run(o, { data: o.data, writesState: true }, async ({ manager, signal }) => {
         const r = await manager.triggerBackup({ signal });
-        if (r.status === 'skipped') throw new UsageError('a backup or restore is already running');
+        if (r.status === 'skipped')
+          throw new NoahError('busy', 'a backup or restore is already running on this device');
         print(
           o,
           { ...r.backup, sequence: r.sequence, bytes: r.bytes },

@@ -11,8 +11,16 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { batchedWriter } from '@noah-backup/client/node/fs-util';
+import type { CatalogCode } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
-import { CliError, describeFsError, EXIT, fileError, UsageError } from './cli-errors.ts';
+import {
+  CliError,
+  describeFsError,
+  EXIT,
+  exitCodeOf,
+  fileError,
+  UsageError,
+} from './cli-errors.ts';
 import { EXIT_SIGNAL, interruptedLine, onInterrupt } from './interrupt.ts';
 
 /** The exit-code table of these commands (a subset of the client commands' table). */
@@ -216,43 +224,34 @@ export async function progressBar(
   };
 }
 
-/** Maps an error to its exit code and a hint (exit codes of CRYPTO_EXIT_HELP). */
+/**
+ * Hints of the codes these commands meet (the format's: they make no request): where
+ * they differ from the client commands', they speak of files, not servers.
+ */
+const CRYPTO_HINTS: Partial<Readonly<Record<CatalogCode, string>>> = {
+  decryption_failed:
+    'check the seedphrase (--mnemonic-file or NOAH_MNEMONIC), or that the file is complete and unmodified',
+  invalid_mnemonic: 'check the words and their order; v2 needs a valid BIP39 seedphrase',
+  not_a_backup: 'is this a Noah backup? `noah-backup inspect FILE`',
+  unsupported_version: 'it was made by a newer Noah Backup: upgrade',
+  unsupported_payload_kind: 'it was made by a newer Noah Backup: upgrade',
+  malformed_manifest: 'the incremental backup manifest is damaged; restore the other backup',
+  limit_exceeded: 'raise the cap with --max-size if you trust the file',
+  unsupported_compression: 'the file is intact; read it where zstd-napi is installed',
+  insufficient_space: 'the disk is full; nothing was written',
+};
+
+/**
+ * Maps an error to its exit code and a hint (exit codes of CRYPTO_EXIT_HELP): the exit
+ * code from the code's class in the error catalog, as for the client commands.
+ */
 export function classifyCrypto(err: unknown): { exit: number; hint: string | null } {
   if (err instanceof CliError) return { exit: err.exit, hint: err.hint };
-  const code = err instanceof NoahError ? err.code : (err as { code?: unknown })?.code;
-  switch (code) {
-    case 'decryption_failed':
-      return {
-        exit: EXIT.auth,
-        hint: 'check the seedphrase (--mnemonic-file or NOAH_MNEMONIC), or that the file is complete and unmodified',
-      };
-    case 'invalid_mnemonic':
-      return {
-        exit: EXIT.auth,
-        hint: 'check the words and their order; v2 needs a valid BIP39 seedphrase',
-      };
-    case 'not_a_backup':
-      return { exit: EXIT.integrity, hint: 'is this a Noah backup? `noah-backup inspect FILE`' };
-    case 'unsupported_version':
-    case 'unsupported_payload_kind':
-      return { exit: EXIT.integrity, hint: 'it was made by a newer Noah Backup: upgrade' };
-    case 'malformed_manifest':
-      return {
-        exit: EXIT.integrity,
-        hint: 'the incremental backup manifest is damaged; restore the other backup',
-      };
-    case 'limit_exceeded':
-      return { exit: EXIT.integrity, hint: 'raise the cap with --max-size if you trust the file' };
-    case 'unsupported_compression':
-      return {
-        exit: EXIT.generic,
-        hint: 'the file is intact; read it where zstd-napi is installed',
-      };
-    case 'ENOSPC':
-      return { exit: EXIT.generic, hint: 'the disk is full; nothing was written' };
-    default:
-      return { exit: EXIT.generic, hint: null };
-  }
+  if (err instanceof NoahError)
+    return { exit: exitCodeOf(err.code), hint: CRYPTO_HINTS[err.code] ?? null };
+  if ((err as { code?: unknown } | null)?.code === 'ENOSPC')
+    return { exit: EXIT.generic, hint: 'the disk is full; nothing was written' };
+  return { exit: EXIT.generic, hint: null };
 }
 
 /** Reports a failure on stderr: one line, then a hint line; sets the exit code. */

@@ -1,7 +1,8 @@
 /**
  * Small filesystem helpers for the Node adapters: durable writes (fsync of files and
- * directories), SQLite detection by header, and the free-space probe. STYLE.md: "Restore
- * is careful: write to a temp place, fsync, verify, rename atomically".
+ * directories), SQLite detection by header, and the free-space probe: what a careful
+ * restore needs (write to a temp place, fsync, verify, rename atomically:
+ * docs/WALLET.md §3).
  * @module
  */
 import { promises as fsp } from 'node:fs';
@@ -182,8 +183,8 @@ export function formatBytes(n: number): string {
 
 /**
  * Throws `NoahError('insufficient_space')` unless the filesystem holding `dir` has at
- * least `needed` bytes available. Called before anything is written (issue 4: "a
- * shortage is a clear error, not a half-written file").
+ * least `needed` bytes available. Called before anything is written: a shortage is a
+ * clear error, not a half-written file.
  * @param probe - the free-space probe
  * @param dir - an existing directory on the target filesystem
  * @param needed - bytes required
@@ -214,8 +215,7 @@ export function mapSpaceError(e: unknown, what: string): unknown {
   return e;
 }
 
-/** Resolves when a streamx writable can take more data (or is closed): backpressure for
- * tar-stream's pack and extract streams. */
+/** Resolves when a writable (an HTTP request body) can take more data, or is closed. */
 export function drained(w: NodeJS.EventEmitter): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {

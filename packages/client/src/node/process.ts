@@ -1,8 +1,8 @@
 /**
  * Whether the process that left something behind is still running: for temp files and
  * restore leftovers named with a pid, and for the backup lock of a process that was
- * killed (issue 4 §3: "a crashed run's lock goes stale safely" — here as soon as the
- * holder is known to be gone, not only at the lock's expiry). A reused pid only makes
+ * killed (a crashed run's lock goes stale safely: here as soon as the holder is known
+ * to be gone, not only at the lock's expiry). A reused pid only makes
  * us wait longer, never take what a live process holds.
  * @module
  */

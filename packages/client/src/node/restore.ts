@@ -16,11 +16,11 @@ import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind } from '../adapters.ts';
-import { extractTar } from './extract-tar.ts';
-import { extractZip } from './extract-zip.ts';
+import type { ArchiveKind } from '../ports.ts';
+import { createEntryGuard, type ExtractLimits } from '../archive/guards.ts';
+import { readArchive } from '../archive/read.ts';
+import { integrityCheckFailed } from '../wallet-refusals.ts';
 import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';
-import { createEntryGuard, type ExtractLimits } from './guards.ts';
 import { removeLeftoversOfGone } from './process.ts';
 import {
   activePaths,
@@ -103,13 +103,16 @@ export async function extractAndCheck(
   onExtracted?: () => void | Promise<void>,
 ): Promise<CheckedArchive> {
   const guard = createEntryGuard(o.limits);
-  const writer = createTreeWriter(dir, guard, () =>
+  const writer = createTreeWriter(dir, () =>
     ensureFreeSpace(o.freeSpace, dir, o.reserveBytes, 'restore'),
   );
   let synced: Promise<void> | undefined;
   try {
-    if (o.kind === 'tar') await extractTar(source, writer, guard, o.signal);
-    else await extractZip(source, writer, guard, o.limits, o.signal);
+    const entries = readArchive(o.kind, source, { guard, limits: o.limits, signal: o.signal });
+    for await (const entry of entries) {
+      if (entry.type === 'directory') await writer.mkdir(entry.path);
+      else await writer.writeFile(entry.path, entry.body);
+    }
     await onExtracted?.();
     const items = await walkDataDir(dir, o.walk);
     // The large files' fsyncs run on the thread pool while SQLite checks on this thread.
@@ -119,10 +122,7 @@ export async function extractAndCheck(
     for (const item of items) {
       o.signal?.throwIfAborted();
       if (item.kind === 'damaged')
-        throw new NoahError(
-          'integrity_check_failed',
-          `database ${item.path} failed the check: ${item.note ?? 'not a SQLite database'}`,
-        );
+        throw integrityCheckFailed(item.path, item.note ?? 'not a SQLite database');
       if (item.kind !== 'database') continue;
       integrityCheck(item.abs, item.path);
       databases++;
@@ -144,7 +144,8 @@ export async function extractAndCheck(
  * one is replaced; a wallet's (docs/WALLET.md §2) is replaced and kept beside it; one
  * that holds other files only with `replaceNonWallet`, and kept beside it too.
  * @throws NoahError `invalid_data_dir` if the data directory is not a real directory;
- *   `target_not_a_wallet` if it holds files but no wallet and `replaceNonWallet` is off
+ *   `target_is_mount_point` if it is a mount point; `target_not_a_wallet` if it holds
+ *   files but no wallet and `replaceNonWallet` is off
  * @throws as `extractAndCheck`; on any failure the staging directory is removed and the
  *   data directory is untouched
  */
@@ -185,7 +186,8 @@ export async function restoreArchive(
 /**
  * What the restore would replace: nothing, an empty directory, a wallet (a directory
  * holding a database, sound or damaged: docs/WALLET.md §2), or other files.
- * @throws NoahError `invalid_data_dir` for a symlink, a file or anything not a directory
+ * @throws NoahError `invalid_data_dir` for a symlink, a file or anything not a directory;
+ *   `target_is_mount_point` for a mount point
  */
 async function targetKind(
   path: string,
@@ -203,8 +205,37 @@ async function targetKind(
       'invalid_data_dir',
       'the wallet data directory must be a real directory (not a symlink or a file)',
     );
+  // Another device than its parent's: a mount point, refused before the download. Except
+  // on btrfs, whose subvolumes have devices of their own and can be renamed (a btrfs
+  // mount point is still refused, by the rename: swapIn).
+  if (st.dev !== (await fsp.stat(dirname(path))).dev && !(await onBtrfs(path)))
+    throw mountPoint(path);
   if ((await fsp.readdir(path)).length === 0) return 'empty';
   return (await holdsDatabase(path, walk)) ? 'wallet' : 'other';
+}
+
+/**
+ * A restore swaps the data directory itself, which cannot be done to a mount point (a
+ * volume mounted there: rename fails with EBUSY or EXDEV); docs/WALLET.md §3.
+ */
+function mountPoint(dataDir: string): NoahError & { path: string } {
+  const err = new NoahError(
+    'target_is_mount_point',
+    `${dataDir} is a mount point, and a restore replaces the wallet directory itself; nothing was changed`,
+  );
+  return Object.assign(err, { path: dataDir });
+}
+
+/** statfs(2) `f_type` of btrfs (BTRFS_SUPER_MAGIC). */
+const BTRFS_MAGIC = 0x9123683e;
+
+async function onBtrfs(path: string): Promise<boolean> {
+  return (await fsp.statfs(path).catch(() => null))?.type === BTRFS_MAGIC;
+}
+
+/** A rename of the data directory refused because it is a mount point (bind mounts too). */
+function asMountPoint(e: unknown, dataDir: string): unknown {
+  return isErrno(e, 'EBUSY') || isErrno(e, 'EXDEV') ? mountPoint(dataDir) : e;
 }
 
 /**
@@ -223,7 +254,9 @@ async function swapIn(
   const { dataDir } = o;
   const parent = dirname(dataDir);
   if (!replacing) {
-    await fsp.rename(staging, dataDir);
+    await fsp.rename(staging, dataDir).catch((e: unknown) => {
+      throw asMountPoint(e, dataDir);
+    });
     markSwapped();
     await fsyncDir(parent);
     return null;
@@ -232,7 +265,9 @@ async function swapIn(
   const old = oldPath(dataDir, o.clock, (await fsp.stat(staging, { bigint: true })).ino);
   activePaths.add(old);
   try {
-    await fsp.rename(dataDir, old);
+    await fsp.rename(dataDir, old).catch((e: unknown) => {
+      throw asMountPoint(e, dataDir);
+    });
     await o.onPhase?.('old-moved');
     try {
       await fsp.rename(staging, dataDir);

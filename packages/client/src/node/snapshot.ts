@@ -1,5 +1,5 @@
 /**
- * A consistent snapshot of a wallet data directory (issue 4 §4): every SQLite database
+ * A consistent snapshot of a wallet data directory (docs/WALLET.md §1): every database
  * copied with `VACUUM INTO` from a read-only connection while the wallet keeps writing,
  * journals (`-wal`, `-shm`, `-journal`) never copied raw, other regular files copied,
  * symlinks and special files skipped; then archived as a stream from the temp copies.
@@ -14,12 +14,12 @@
  * at all (`not_a_wallet`: empty, or without any database). docs/WALLET.md §1.
  * @module
  */
-import { promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
-import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind, WalletSnapshot } from '../adapters.ts';
-import { type ArchiveEntry, tarArchive, zipArchive } from './archive.ts';
+import type { ArchiveKind, WalletSnapshot } from '../ports.ts';
+import { type ArchiveInput, writeArchive } from '../archive/write.ts';
+import { corruptWalletDatabase, notAWallet } from '../wallet-refusals.ts';
 import {
   type FreeSpaceProbe,
   ensureFreeSpace,
@@ -33,6 +33,8 @@ import { type WalkItem, walkDataDir } from './walk.ts';
 
 /** `noah-snapshot-<pid>-<random>`: the pid tells a killed run's copies from a live one's. */
 const SNAPSHOT_NAME = /^noah-snapshot-(\d+)-/;
+/** Read size of archived files: one v2 chunk (64 KiB meant 4x the reads and buffers). */
+const READ_CHUNK = 256 * 1024;
 
 /** One line of a snapshot's entry list. */
 export interface SnapshotItem {
@@ -102,7 +104,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
   const tmp = await fsp.mkdtemp(join(o.tmpDir, `noah-snapshot-${process.pid}-`));
   try {
     const items: SnapshotItem[] = [];
-    const entries: ArchiveEntry[] = [];
+    const entries: ArchiveInput[] = [];
     const databases: string[] = [];
     let bytes = 0;
     let done = 0;
@@ -134,12 +136,16 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
       const size = (await fsp.stat(copy)).size;
       bytes += size;
       items.push({ path: item.path, kind: item.kind, size });
-      entries.push({ type: 'file', name: item.path, source: copy, size });
+      entries.push({
+        type: 'file',
+        name: item.path,
+        size,
+        body: () => createReadStream(copy, { highWaterMark: READ_CHUNK }),
+      });
     }
     o.onProgress?.(needed, needed);
     const mtime = o.clock.now();
-    const archive =
-      o.kind === 'tar' ? tarArchive(entries, mtime, o.signal) : zipArchive(entries, mtime);
+    const archive = writeArchive(o.kind, entries, mtime, o.signal);
     let cleaned: Promise<void> | undefined;
     return {
       archive,
@@ -173,7 +179,7 @@ async function walkWallet(dataDir: string, shape: WalletShape): Promise<WalkItem
     byName: shape.byName,
   });
   const damaged = walked.find((i) => i.kind === 'damaged');
-  if (damaged) throw corruptWallet(damaged.path, damaged.note ?? 'not a SQLite database');
+  if (damaged) throw corruptWalletDatabase(damaged.path, damaged.note ?? 'not a SQLite database');
   const present = new Set(walked.filter((i) => i.kind === 'database').map((i) => i.path));
   const missing = shape.required.find((p) => !present.has(p));
   if (missing !== undefined)
@@ -185,21 +191,6 @@ async function walkWallet(dataDir: string, shape: WalletShape): Promise<WalkItem
         : `${dataDir} holds no SQLite database, so it is no wallet data directory`,
     );
   return walked;
-}
-
-const KEPT = 'nothing was backed up, and the backups already on the server are kept';
-
-function notAWallet(what: string): NoahError {
-  return new NoahError('not_a_wallet', `${what}; ${KEPT}`);
-}
-
-/** `corrupt_wallet_database`, naming the database by its relative path only. */
-function corruptWallet(label: string, why: string, cause?: unknown): NoahError {
-  return new NoahError(
-    'corrupt_wallet_database',
-    `the wallet database ${label} is damaged (${why}): it was not backed up, and the backups already on the server are kept`,
-    cause === undefined ? undefined : { cause },
-  );
 }
 
 /** Copies one item into the temp dir; false if the file vanished before it was copied. */
@@ -217,7 +208,8 @@ async function copyItem(
       } catch (e) {
         // Damage SQLite finds while copying (a malformed page, a broken header) is the
         // wallet's, not an I/O failure of ours.
-        if (isCorruption(e)) throw corruptWallet(label, `SQLite: ${(e as Error).message}`, e);
+        if (isCorruption(e))
+          throw corruptWalletDatabase(label, `SQLite: ${(e as Error).message}`, e);
         throw e;
       }
     }
@@ -241,6 +233,6 @@ function checkCopy(copy: string, label: string): void {
   try {
     integrityCheck(copy, label);
   } catch (e) {
-    throw corruptWallet(label, 'it fails PRAGMA integrity_check', e);
+    throw corruptWalletDatabase(label, 'it fails PRAGMA integrity_check', e);
   }
 }

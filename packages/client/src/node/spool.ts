@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { SpooledBlob, Spooler } from '../adapters.ts';
+import type { SpooledBlob, Spooler } from '../ports.ts';
 import { batchedWriter, mapSpaceError } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
 

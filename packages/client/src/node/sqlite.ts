@@ -5,7 +5,7 @@
  * @module
  */
 import Database from 'better-sqlite3';
-import { NoahError } from '@noah-backup/core/errors';
+import { integrityCheckFailed } from '../wallet-refusals.ts';
 
 /** Page cache of the snapshot's connections, KiB (SQLite's own default is 2000). */
 const SMALL_CACHE_KIB = 2048;
@@ -16,8 +16,8 @@ export const CHECK_CACHE_KIB = 16384;
  * Copies the database at `src` to the new file `dest` as one consistent transaction,
  * while other processes may keep writing to `src`.
  *
- * Uses `VACUUM INTO` from a read-only connection (issue 4 §4: WAL and SHM files are never
- * copied raw; their committed content is in the copy). `Database#backup()` is avoided: it
+ * Uses `VACUUM INTO` from a read-only connection (WAL and SHM files are never copied
+ * raw; their committed content is in the copy: docs/WALLET.md §1). `Database#backup()` is avoided: it
  * restarts whenever a writer commits and can starve under a steady writer. The copy is
  * switched to WAL mode when the source is in WAL mode, so a restore gives the wallet back
  * the journal mode it had.
@@ -97,12 +97,5 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
   } catch (e) {
     cause = e;
   }
-  if (!ok)
-    throw new NoahError(
-      'integrity_check_failed',
-      `database ${label} failed PRAGMA integrity_check`,
-      {
-        cause,
-      },
-    );
+  if (!ok) throw integrityCheckFailed(label, undefined, cause);
 }

@@ -2,7 +2,7 @@
  * The Node `DeviceStateStore`: a small JSON object of string values in one file,
  * replaced atomically on every change (temp file, fsync, rename, fsync the directory).
  * Changes are read-modify-write under a cross-process lock file, so `compareAndSet` is
- * atomic across processes (the backup lock of issue 4 §3 relies on it).
+ * atomic across processes (the backup lock, `backup-lock.ts`, relies on it).
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { DeviceStateStore } from '../adapters.ts';
+import type { DeviceStateStore } from '../ports.ts';
 import { fsyncDir, isErrno } from './fs-util.ts';
 import { withFileLock } from './lock.ts';
 

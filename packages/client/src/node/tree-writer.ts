@@ -13,7 +13,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { batchedWriter, fsyncDir, isErrno, mapSpaceError } from './fs-util.ts';
-import { type EntryGuard, unsafeArchive } from './guards.ts';
+import { unsafeArchive } from '../archive/guards.ts';
 
 /** Called after every `SPACE_CHECK_INTERVAL` bytes written; throws to stop the extraction. */
 export type SpaceCheck = (bytesWritten: number) => Promise<void>;
@@ -29,8 +29,8 @@ export interface TreeWriter {
   /** Creates the directory `rel` (and its parents). */
   mkdir(rel: string): Promise<void>;
   /**
-   * Creates the file `rel` from `chunks`, counting bytes through the guard, and fsyncs
-   * it, now or (a large file) in `syncFiles()`.
+   * Creates the file `rel` from `chunks` (counted against the limits by the archive
+   * reader) and fsyncs it, now or (a large file) in `syncFiles()`.
    */
   writeFile(rel: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>;
   /**
@@ -47,16 +47,12 @@ export interface TreeWriter {
 /**
  * Creates a writer under `root`, which must be a new, empty directory.
  * @param root - the staging or scratch directory
- * @param guard - counts bytes against the limits
  * @param checkSpace - optional free-space check run as bytes accumulate
  */
-export function createTreeWriter(
-  root: string,
-  guard: EntryGuard,
-  checkSpace?: SpaceCheck,
-): TreeWriter {
+export function createTreeWriter(root: string, checkSpace?: SpaceCheck): TreeWriter {
   const dirs = new Set<string>();
   const deferred: FileHandle[] = [];
+  let total = 0;
   let nextCheck = SPACE_CHECK_INTERVAL;
 
   async function ensureDir(rel: string): Promise<void> {
@@ -95,12 +91,12 @@ export function createTreeWriter(
       let written = 0;
       try {
         for await (const chunk of chunks) {
-          guard.addBytes(chunk.length);
           written += chunk.length;
+          total += chunk.length;
           await out.write(chunk).catch(spaceError);
-          if (checkSpace && guard.totalBytes >= nextCheck) {
-            nextCheck = guard.totalBytes + SPACE_CHECK_INTERVAL;
-            await checkSpace(guard.totalBytes);
+          if (checkSpace && total >= nextCheck) {
+            nextCheck = total + SPACE_CHECK_INTERVAL;
+            await checkSpace(total);
           }
         }
         await out.flush().catch(spaceError);

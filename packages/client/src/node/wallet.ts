@@ -3,15 +3,21 @@
  * wallet data directory (docs/WALLET.md). See `snapshot.ts`, `restore.ts`, `recover.ts`.
  * @module
  */
+import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind, WalletDataAdapter } from '../adapters.ts';
+import type {
+  ArchiveKind,
+  WalletArchiveOptions,
+  WalletDataAdapter,
+  WalletSnapshotOptions,
+} from '../ports.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { estimateBackupBytes } from './estimate.ts';
-import { type FreeSpaceProbe, pathExists, statfsFreeBytes } from './fs-util.ts';
-import { DEFAULT_LIMITS, type ExtractLimits } from './guards.ts';
+import { type FreeSpaceProbe, statfsFreeBytes } from './fs-util.ts';
+import { DEFAULT_LIMITS, type ExtractLimits } from '../archive/guards.ts';
 import { type RecoveryReport, recoverInterruptedRestore } from './recover.ts';
 import {
   type RestoredArchive,
@@ -61,16 +67,8 @@ export interface NodeWalletAdapterOptions {
 
 /** The Node adapter: the seam plus the richer snapshot and an explicit recovery. */
 export interface NodeWalletAdapter extends WalletDataAdapter {
-  snapshot(opts: {
-    kind: ArchiveKind;
-    signal?: AbortSignal;
-    databases?: readonly string[];
-    onProgress?: (bytes: number, totalBytes: number) => void;
-  }): Promise<NodeWalletSnapshot>;
-  restore(
-    archive: AsyncIterable<Uint8Array>,
-    opts: { kind: ArchiveKind; signal?: AbortSignal },
-  ): Promise<RestoredArchive>;
+  snapshot(opts: WalletSnapshotOptions): Promise<NodeWalletSnapshot>;
+  restore(archive: AsyncIterable<Uint8Array>, opts: WalletArchiveOptions): Promise<RestoredArchive>;
   /**
    * Runs `recoverInterruptedRestore` on this adapter's data directory and logs what it
    * kept or put back. An app calls it at start, before it opens the wallet: a crash
@@ -203,7 +201,9 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
       });
     },
     async estimateBackup(limit) {
-      if (!(await pathExists(dataDir))) return null; // the snapshot says what is wrong
+      // No directory there (missing, a file): the snapshot says what is wrong.
+      const st = await fsp.stat(dataDir).catch(() => undefined);
+      if (!st?.isDirectory()) return null;
       return estimateBackupBytes(dataDir, limit);
     },
     verify(archive, { kind, signal }) {
@@ -216,5 +216,5 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
 export { recoverInterruptedRestore, type RecoveryReport } from './recover.ts';
 export type { RestoredArchive, RestorePhase } from './restore.ts';
 export type { NodeWalletSnapshot, SnapshotItem } from './snapshot.ts';
-export type { ExtractLimits } from './guards.ts';
+export type { ExtractLimits } from '../archive/guards.ts';
 export type { FreeSpaceProbe } from './fs-util.ts';

@@ -25,7 +25,7 @@ import {
   type NodeWalletAdapter,
   type NodeWalletAdapterOptions,
 } from '../../src/node/wallet.ts';
-import type { DeviceStateStore, WalletDataAdapter } from '../../src/adapters.ts';
+import type { DeviceStateStore, WalletDataAdapter } from '../../src/ports.ts';
 
 import {
   type StartTestServerOptions,

@@ -332,13 +332,13 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP')
-          return send(reply, request, fail(404, 'not_found', 'no such object'), false);
+          return send(reply, request, fail(404, 'backup_not_found', 'no such object'), false);
         throw err;
       }
       const st = await fh.stat();
       if (!st.isFile()) {
         await fh.close();
-        return send(reply, request, fail(404, 'not_found', 'no such object'), false);
+        return send(reply, request, fail(404, 'backup_not_found', 'no such object'), false);
       }
       const range = byteRange(request.headers.range, st.size);
       if (range === 'unsatisfiable') {

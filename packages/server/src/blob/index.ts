@@ -59,7 +59,11 @@ function bad(url: string, why: string): TypeError {
   return new TypeError(`invalid blob store URL "${redactUrl(url)}": ${why}`);
 }
 
-function s3Options(url: string, opts: CreateBlobStoreOptions) {
+/**
+ * Reads an `s3://` blob store URL (see the module doc) into the S3 store's options.
+ * @throws TypeError for a malformed URL (credentials redacted)
+ */
+export function s3Options(url: string, opts: Pick<CreateBlobStoreOptions, 'credentials'> = {}) {
   let u: URL;
   try {
     u = new URL(url);

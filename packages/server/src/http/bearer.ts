@@ -1,8 +1,8 @@
 /**
  * The bearer-token hook of the authenticated routes: resolves `Authorization: Bearer …`
  * to `request.principal` at `onRequest`, before the body is read, and counts refused
- * tokens per client address, so that an address sending invalid tokens is refused
- * (429) before its next token is looked up (docs/API.md "Limits").
+ * tokens per client address: past the limit, an address's invalid tokens are answered
+ * 429 instead of 401, while its valid ones still pass (docs/API.md "Limits").
  * @module
  */
 import type { FastifyRequest } from 'fastify';
@@ -27,12 +27,16 @@ export function bearerHook(
 ): (request: FastifyRequest) => Promise<void> {
   return async (request) => {
     const key = authLimitKey(request.ip);
-    badTokens?.check(key);
     try {
       request.principal = await auth.authenticate(request.headers.authorization);
     } catch (err) {
-      // An expired token is an honest client about to log in again; not counted.
-      if (err instanceof HttpError && err.code === 'unauthorized') badTokens?.record(key);
+      // An expired token is an honest client about to log in again; not counted. A valid
+      // token is never refused here: behind a carrier NAT, one client guessing tokens
+      // must not lock out everyone else on that address (docs/API.md "Limits").
+      if (err instanceof HttpError && err.code === 'unauthorized') {
+        badTokens?.check(key);
+        badTokens?.record(key);
+      }
       throw err;
     }
   };

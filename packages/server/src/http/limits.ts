@@ -199,11 +199,15 @@ export function bodyTimeoutHook(
   return async (request) => {
     const raw = request.raw;
     if (raw.complete) return; // no body, or all of it already here
+    // A request injected in-process (app.inject) has no connection to hold or close, and
+    // one without a body never emits 'end'.
+    if (typeof raw.socket?.destroy !== 'function') return;
     const timer = setTimeout(() => {
       if (raw.complete) return;
       onTimeout(request);
-      raw.socket?.destroy();
+      raw.socket.destroy();
     }, ms);
+    timer.unref();
     const done = () => clearTimeout(timer);
     raw.once('end', done);
     raw.once('close', done);

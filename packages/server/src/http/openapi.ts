@@ -24,11 +24,12 @@ const STATUS_TEXT: Record<string, string> = {
   '401': 'Not authenticated (unauthorized, token_expired, invalid_k1, invalid_signature)',
   '403': 'Forbidden (backups_not_enabled)',
   '404': 'Not found',
-  '409': 'Conflict (upload_incomplete, size_mismatch)',
+  '409': 'Conflict (upload_incomplete, size_mismatch, base_changed)',
   '413': 'Too large (backup_too_large, payload_too_large)',
   '415': 'Unsupported media type',
   '429': 'Rate limited or quota exceeded (see Retry-After)',
   '503': 'Storage or database unavailable',
+  '507': 'No storage space left (storage_full; see Retry-After)',
 };
 
 /**

@@ -5,6 +5,7 @@
  * generated from the same objects (src/http/openapi.ts).
  * @module
  */
+import { MAX_BACKUP_OBJECTS, MAX_UPLOAD_URLS_PER_CALL } from '@noah-backup/core/api';
 
 const backupVersion = { type: 'integer', enum: [1, 2], description: 'Backup slot (1 or 2).' };
 const rfc3339 = { type: 'string', format: 'date-time' };
@@ -95,6 +96,60 @@ export const uploadUrlResponse = {
   },
 } as const;
 
+/** UploadUrlsRequest. The size limits are checked in the handler (413 backup_too_large). */
+export const uploadUrlsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['objects'],
+  properties: {
+    objects: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_UPLOAD_URLS_PER_CALL,
+      description: 'One entry per object to upload.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['size'],
+        properties: {
+          size: {
+            type: 'integer',
+            minimum: 1,
+            description: 'Exact number of bytes that will be PUT.',
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** UploadUrlsResponse: one target per requested object, in order. */
+export const uploadUrlsResponse = {
+  type: 'object',
+  required: ['objects'],
+  properties: {
+    objects: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['s3_key', 'upload_url', 'upload_headers', 'expires_at'],
+        properties: {
+          s3_key: {
+            type: 'string',
+            description: 'Opaque object key; reference it in complete_upload.',
+          },
+          upload_url: { type: 'string', description: 'Pre-signed PUT URL (secret).' },
+          upload_headers: { type: 'object', additionalProperties: { type: 'string' } },
+          expires_at: rfc3339,
+        },
+      },
+    },
+  },
+} as const;
+
+/** An object key as the manifest of an incremental backup may name it (docs/FORMAT.md §8.4). */
+const objectKey = { type: 'string', minLength: 1, maxLength: 128 };
+
 /** CompleteUploadRequest. */
 export const completeUploadBody = {
   type: 'object',
@@ -104,6 +159,25 @@ export const completeUploadBody = {
     s3_key: { type: 'string', minLength: 1, maxLength: 256 },
     backup_version: backupVersion,
     backup_size: { type: 'integer', minimum: 1 },
+    objects: {
+      type: 'array',
+      maxItems: MAX_BACKUP_OBJECTS,
+      description:
+        'Objects the backup references besides s3_key: uploads from upload_urls, or objects your backups already reference.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['s3_key', 'size'],
+        properties: { s3_key: objectKey, size: { type: 'integer', minimum: 1 } },
+      },
+    },
+    base: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 256,
+      description:
+        'The s3_key of the backup this one builds on; 409 base_changed unless a slot still holds it.',
+    },
   },
 } as const;
 
@@ -125,11 +199,19 @@ export const cancelUploadResponse = {
 /** BackupInfo (CompleteUploadResponse, ListResponse items). */
 export const backupInfo = {
   type: 'object',
-  required: ['backup_version', 'created_at', 'backup_size'],
+  required: ['backup_version', 'created_at', 'backup_size', 'total_size', 'object_count'],
   properties: {
     backup_version: backupVersion,
     created_at: rfc3339,
-    backup_size: { type: 'integer' },
+    backup_size: { type: 'integer', description: 'Bytes of the slot object.' },
+    total_size: {
+      type: 'integer',
+      description: 'Bytes of the slot object and every object the backup references.',
+    },
+    object_count: {
+      type: 'integer',
+      description: 'Objects the backup references besides its slot object (0: one object).',
+    },
   },
 } as const;
 
@@ -162,6 +244,28 @@ export const downloadUrlResponse = {
     backup_version: backupVersion,
     created_at: rfc3339,
     expires_at: rfc3339,
+  },
+} as const;
+
+/** DownloadUrlsResponse: the slot object's URL and those of the objects it references. */
+export const downloadUrlsResponse = {
+  type: 'object',
+  required: [...downloadUrlResponse.required, 'objects'],
+  properties: {
+    ...downloadUrlResponse.properties,
+    objects: {
+      type: 'array',
+      description: 'In the order complete_upload listed them; empty for a one-object backup.',
+      items: {
+        type: 'object',
+        required: ['s3_key', 'size', 'download_url'],
+        properties: {
+          s3_key: { type: 'string' },
+          size: { type: 'integer' },
+          download_url: { type: 'string', description: 'Pre-signed GET URL (secret).' },
+        },
+      },
+    },
   },
 } as const;
 
@@ -209,9 +313,13 @@ export const reportBody = {
   required: ['kind', 'status'],
   properties: {
     notification_id: { type: 'string', minLength: 1, maxLength: 128 },
-    kind: { type: 'string', enum: ['backup', 'restore'] },
+    kind: { type: 'string', enum: ['backup', 'restore', 'verify'] },
     status: { type: 'string', enum: ['success', 'failure'] },
-    error: { type: 'string', maxLength: 500, description: 'Short error code or sentence.' },
+    error: {
+      type: 'string',
+      maxLength: 500,
+      description: 'Short error code (counted by code) or sentence.',
+    },
   },
 } as const;
 
@@ -227,6 +335,17 @@ export const statusResponse = {
   type: 'object',
   required: ['status'],
   properties: { status: { type: 'string' } },
+} as const;
+
+/** `GET /ready`: ready, and whether local disks have room for uploads. */
+export const readyResponse = {
+  type: 'object',
+  required: ['status', 'uploads'],
+  properties: {
+    status: { type: 'string' },
+    uploads: { type: 'boolean' },
+    reason: { type: 'string' },
+  },
 } as const;
 
 /** Error responses every authenticated route can give, for OpenAPI. */

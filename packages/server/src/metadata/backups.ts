@@ -1,39 +1,98 @@
 /**
- * MetadataStore backup methods: completed backups (two slots per user), pending uploads,
- * and the sweeper's queues. `completeUpload` is the one multi-statement transaction.
- *
- * DESIGN.md "Server rules that protect data": the metadata switches to a new object only
- * at completion, the replaced object's key is handed back for deletion after the commit,
- * and an abandoned upload never costs the user a good backup.
+ * MetadataStore backup methods: reading completed backups (two slots per user) and the
+ * objects they reference, pending uploads and what they hold, the storage total. The
+ * transactions that change a slot are in completion.ts, the sweeper's methods in
+ * sweeping.ts.
  * @module
  */
-import { sql } from 'kysely';
-import { chooseSlot } from '../slots.ts';
-import type { CompleteUploadResult, MetadataStore } from '../stores/metadata.ts';
-import { assertCount, assertDate, assertKey, assertVersion, type StoreContext } from './context.ts';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type {
+  MetadataStore,
+  ObjectRef,
+  PendingUploadRow,
+  PendingUsage,
+} from '../stores/metadata.ts';
+import {
+  assertCount,
+  assertDate,
+  assertKey,
+  assertVersion,
+  lockUserRow,
+  type StoreContext,
+} from './context.ts';
+import { chunks, IN_LIST_CHUNK } from './devices.ts';
 import { precompile } from './precompiled.ts';
-import { backupFromRow, ms, num, pendingFromRow, toBool, userFromRow } from './schema.ts';
+import {
+  backupFromRow,
+  type MetadataDb,
+  ms,
+  num,
+  pendingFromRow,
+  type SqlFlavor,
+  userFromRow,
+} from './schema.ts';
 
-/** The backup and sweeping slice of MetadataStore. */
+/** The backup slice of MetadataStore. */
 export type BackupMethods = Pick<
   MetadataStore,
   | 'listBackups'
   | 'getBackup'
+  | 'getBackupObjects'
   | 'createPendingUpload'
+  | 'reservePendingUploads'
   | 'getPendingUpload'
+  | 'findUserObjects'
   | 'countPendingUploads'
+  | 'pendingUsage'
   | 'cancelPendingUpload'
   | 'storageUsage'
-  | 'completeUpload'
-  | 'deleteBackup'
   | 'setBackupEnabled'
-  | 'listExpiredPendingUploads'
-  | 'deletePendingUpload'
-  | 'enqueueObjectDeletion'
-  | 'listObjectDeletions'
-  | 'removeObjectDeletion'
-  | 'isObjectReferenced'
 >;
+
+function assertPendingRow(row: PendingUploadRow): void {
+  assertKey('objectKey', row.objectKey);
+  assertKey('userId', row.userId);
+  assertVersion('version', row.version);
+  assertCount('declaredSize', row.declaredSize);
+  assertDate('createdAt', row.createdAt);
+  assertDate('expiresAt', row.expiresAt);
+}
+
+function pendingValues(flavor: SqlFlavor, row: PendingUploadRow) {
+  return {
+    object_key: row.objectKey,
+    user_id: row.userId,
+    version: row.version,
+    declared_size: row.declaredSize,
+    created_at: ms(row.createdAt),
+    expires_at: ms(row.expiresAt),
+    auto_slot: flavor.bool(row.autoSlot === true),
+    object_only: flavor.bool(row.objectOnly === true),
+  };
+}
+
+/** What the user's pending uploads not yet expired at `now` hold. */
+async function usage(
+  q: Kysely<MetadataDb> | Transaction<MetadataDb>,
+  flavor: SqlFlavor,
+  userId: string,
+  now: Date,
+): Promise<PendingUsage> {
+  const r = await q
+    .selectFrom('pending_uploads')
+    .select((eb) => [
+      eb.fn.countAll().as('n'),
+      sql<number>`coalesce(sum(case when object_only = ${flavor.bool(true)} then 1 else 0 end), 0)`.as(
+        'objects',
+      ),
+      eb.fn.coalesce(eb.fn.sum('declared_size'), sql<number>`0`).as('bytes'),
+    ])
+    .where('user_id', '=', userId)
+    .where('expires_at', '>', ms(now))
+    .executeTakeFirstOrThrow();
+  const objects = num(r.objects);
+  return { uploads: num(r.n) - objects, objects, bytes: num(r.bytes) };
+}
 
 /** Builds the backup methods over a store context. */
 export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
@@ -76,25 +135,70 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
       return row ? backupFromRow(row) : null;
     },
 
-    async createPendingUpload(row) {
-      assertKey('objectKey', row.objectKey);
-      assertKey('userId', row.userId);
-      assertVersion('version', row.version);
-      assertCount('declaredSize', row.declaredSize);
-      assertDate('createdAt', row.createdAt);
-      assertDate('expiresAt', row.expiresAt);
-      await db
-        .insertInto('pending_uploads')
-        .values({
-          object_key: row.objectKey,
-          user_id: row.userId,
-          version: row.version,
-          declared_size: row.declaredSize,
-          created_at: ms(row.createdAt),
-          expires_at: ms(row.expiresAt),
-          auto_slot: flavor.bool(row.autoSlot === true),
-        })
+    async getBackupObjects(userId, version) {
+      assertKey('userId', userId);
+      assertVersion('version', version);
+      // One statement: a completion replacing the slot meanwhile cannot mix two backups.
+      const rows = await db
+        .selectFrom('backups as b')
+        .leftJoin('backup_objects as o', (j) =>
+          j.onRef('o.user_id', '=', 'b.user_id').onRef('o.version', '=', 'b.version'),
+        )
+        .selectAll('b')
+        .select(['o.object_key as ref_key', 'o.size as ref_size'])
+        .where('b.user_id', '=', userId)
+        .where('b.version', '=', version)
+        .orderBy('o.position')
         .execute();
+      const [first] = rows;
+      if (!first) return null;
+      const objects: ObjectRef[] = [];
+      for (const r of rows)
+        if (r.ref_key !== null) objects.push({ objectKey: r.ref_key, size: num(r.ref_size) });
+      return { backup: backupFromRow(first), objects };
+    },
+
+    async createPendingUpload(row) {
+      assertPendingRow(row);
+      await db.insertInto('pending_uploads').values(pendingValues(flavor, row)).execute();
+    },
+
+    async reservePendingUploads(rows, now, limits) {
+      if (!Array.isArray(rows)) throw new TypeError('rows: expected an array');
+      assertDate('now', now);
+      assertCount('limits.maxUploads', limits.maxUploads);
+      assertCount('limits.maxObjects', limits.maxObjects);
+      assertCount('limits.maxBytes', limits.maxBytes);
+      for (const r of rows) assertPendingRow(r);
+      const userId = rows[0]?.userId;
+      if (userId === undefined) return true;
+      if (rows.some((r) => r.userId !== userId))
+        throw new RangeError('rows: expected the uploads of one user');
+      let uploads = 0;
+      let objects = 0;
+      let bytes = 0;
+      for (const r of rows) {
+        if (r.objectOnly === true) objects++;
+        else uploads++;
+        bytes += r.declaredSize;
+      }
+      return db.transaction().execute(async (trx) => {
+        // Serialised per user, so that concurrent requests cannot each pass the limits.
+        await lockUserRow(trx, flavor, userId);
+        const held = await usage(trx, flavor, userId, now);
+        if (
+          (uploads > 0 && held.uploads + uploads > limits.maxUploads) ||
+          (objects > 0 && held.objects + objects > limits.maxObjects) ||
+          held.bytes + bytes > limits.maxBytes
+        )
+          return false;
+        for (const part of chunks(rows, IN_LIST_CHUNK))
+          await trx
+            .insertInto('pending_uploads')
+            .values(part.map((r) => pendingValues(flavor, r)))
+            .execute();
+        return true;
+      });
     },
 
     async getPendingUpload(userId, objectKey) {
@@ -109,11 +213,45 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
       return row ? pendingFromRow(row) : null;
     },
 
+    async findUserObjects(userId, objectKeys) {
+      assertKey('userId', userId);
+      if (!Array.isArray(objectKeys)) throw new TypeError('objectKeys: expected an array');
+      for (const [i, k] of objectKeys.entries()) assertKey(`objectKeys[${i}]`, k);
+      const pending = [];
+      const referenced = new Map<string, number>();
+      for (const part of chunks([...new Set(objectKeys)], IN_LIST_CHUNK)) {
+        const rows = await db
+          .selectFrom('pending_uploads')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .where('object_key', 'in', part)
+          .execute();
+        pending.push(...rows.map(pendingFromRow));
+        const refs = await db
+          .selectFrom('backup_objects')
+          .select(['object_key', 'size'])
+          .where('user_id', '=', userId)
+          .where('object_key', 'in', part)
+          .execute();
+        for (const r of refs) referenced.set(r.object_key, num(r.size));
+      }
+      return {
+        pending,
+        referenced: [...referenced].map(([objectKey, size]) => ({ objectKey, size })),
+      };
+    },
+
     async countPendingUploads(userId, now) {
       assertKey('userId', userId);
       assertDate('now', now);
       const [r] = await livePendingCount([userId, ms(now)]);
       return num(r?.n);
+    },
+
+    async pendingUsage(userId, now) {
+      assertKey('userId', userId);
+      assertDate('now', now);
+      return usage(db, flavor, userId, now);
     },
 
     async cancelPendingUpload(userId, objectKey) {
@@ -132,101 +270,17 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
 
     async storageUsage(now) {
       assertDate('now', now);
-      const backups = await db
-        .selectFrom('backups')
-        .select((eb) => eb.fn.coalesce(eb.fn.sum('size'), sql<number>`0`).as('bytes'))
+      // One row per user, each object counted once (completion.ts keeps stored_bytes).
+      const stored = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum('stored_bytes'), sql<number>`0`).as('bytes'))
         .executeTakeFirstOrThrow();
       const pending = await db
         .selectFrom('pending_uploads')
         .select((eb) => eb.fn.coalesce(eb.fn.sum('declared_size'), sql<number>`0`).as('bytes'))
         .where('expires_at', '>', ms(now))
         .executeTakeFirstOrThrow();
-      return { backupBytes: num(backups.bytes), pendingBytes: num(pending.bytes) };
-    },
-
-    /**
-     * A pending upload past its `expiresAt` can still be completed until the sweeper
-     * removes its row; a sweeper must therefore delete the row (deletePendingUpload)
-     * before it checks isObjectReferenced and deletes the object.
-     */
-    async completeUpload({ userId, objectKey, version, size, now }) {
-      assertKey('userId', userId);
-      assertKey('objectKey', objectKey);
-      assertVersion('version', version);
-      assertCount('size', size);
-      assertDate('now', now);
-      return db.transaction().execute(async (trx): Promise<CompleteUploadResult | null> => {
-        // Serialise completions per user. PostgreSQL: a row lock, and READ COMMITTED
-        // statements after it see what the previous holder committed. SQLite: the
-        // transaction is BEGIN IMMEDIATE, already exclusive.
-        if (flavor.rowLocks)
-          await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
-        // Locked (PostgreSQL), so that a cancel or a sweep deleting the row waits for this
-        // transaction and then finds nothing, instead of deleting the object of the
-        // backup this transaction is committing.
-        let pendingQuery = trx
-          .selectFrom('pending_uploads')
-          .select(['version', 'auto_slot'])
-          .where('object_key', '=', objectKey)
-          .where('user_id', '=', userId);
-        if (flavor.rowLocks) pendingQuery = pendingQuery.forUpdate();
-        const pending = await pendingQuery.executeTakeFirst();
-        // Both slots, read under the lock: the slot of an autoSlot upload is chosen from
-        // what is committed now, not from what was there at upload_url.
-        const slots = (
-          await trx
-            .selectFrom('backups')
-            .selectAll()
-            .where('user_id', '=', userId)
-            .orderBy('created_at', 'desc')
-            .orderBy('version', 'desc')
-            .execute()
-        ).map(backupFromRow);
-        if (!pending || pending.version !== version) {
-          const done = slots.find((b) => b.objectKey === objectKey);
-          return done
-            ? {
-                backup: done,
-                replacedObjectKey: null,
-                replacedCreatedAt: null,
-                alreadyCompleted: true,
-              }
-            : null;
-        }
-        const target = toBool(pending.auto_slot) ? chooseSlot(slots) : version;
-        const slot = slots.find((b) => b.version === target);
-        const values = { object_key: objectKey, size, created_at: ms(now) };
-        const row = await trx
-          .insertInto('backups')
-          .values({ user_id: userId, version: target, ...values })
-          .onConflict((oc) => oc.columns(['user_id', 'version']).doUpdateSet(values))
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await trx.deleteFrom('pending_uploads').where('object_key', '=', objectKey).execute();
-        await trx
-          .updateTable('users')
-          .set({ last_backup_at: ms(now) })
-          .where('id', '=', userId)
-          .execute();
-        return {
-          backup: backupFromRow(row),
-          replacedObjectKey: slot ? slot.objectKey : null,
-          replacedCreatedAt: slot ? slot.createdAt : null,
-          alreadyCompleted: false,
-        };
-      });
-    },
-
-    async deleteBackup(userId, version) {
-      assertKey('userId', userId);
-      assertVersion('version', version);
-      const row = await db
-        .deleteFrom('backups')
-        .where('user_id', '=', userId)
-        .where('version', '=', version)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? backupFromRow(row) : null;
+      return { backupBytes: num(stored.bytes), pendingBytes: num(pending.bytes) };
     },
 
     async setBackupEnabled(userId, enabled) {
@@ -239,83 +293,6 @@ export function backupMethods({ db, flavor }: StoreContext): BackupMethods {
         .returningAll()
         .executeTakeFirst();
       return row ? userFromRow(row) : null;
-    },
-
-    async listExpiredPendingUploads(before, limit) {
-      assertDate('before', before);
-      assertCount('limit', limit);
-      const rows = await db
-        .selectFrom('pending_uploads')
-        .selectAll()
-        .where('expires_at', '<', ms(before))
-        .orderBy('expires_at')
-        .orderBy('object_key')
-        .limit(limit)
-        .execute();
-      return rows.map(pendingFromRow);
-    },
-
-    async deletePendingUpload(objectKey) {
-      assertKey('objectKey', objectKey);
-      await db.deleteFrom('pending_uploads').where('object_key', '=', objectKey).execute();
-    },
-
-    async enqueueObjectDeletion(objectKey, now, notBefore) {
-      assertKey('objectKey', objectKey);
-      assertDate('now', now);
-      if (notBefore !== undefined) assertDate('notBefore', notBefore);
-      const due = notBefore === undefined ? 0 : ms(notBefore);
-      await db
-        .insertInto('object_deletions')
-        .values({ object_key: objectKey, enqueued_at: ms(now), not_before: due })
-        .onConflict((oc) =>
-          oc
-            .column('object_key')
-            .doUpdateSet({ not_before: (eb) => eb.ref('excluded.not_before') })
-            .where('object_deletions.not_before', '<', due),
-        )
-        .execute();
-    },
-
-    async listObjectDeletions(limit, now) {
-      assertCount('limit', limit);
-      if (now !== undefined) assertDate('now', now);
-      let q = db
-        .selectFrom('object_deletions')
-        .select('object_key')
-        .orderBy('enqueued_at')
-        .orderBy('object_key')
-        .limit(limit);
-      if (now !== undefined) q = q.where('not_before', '<=', ms(now));
-      const rows = await q.execute();
-      return rows.map((r) => r.object_key);
-    },
-
-    async removeObjectDeletion(objectKey) {
-      assertKey('objectKey', objectKey);
-      await db.deleteFrom('object_deletions').where('object_key', '=', objectKey).execute();
-    },
-
-    async isObjectReferenced(objectKey) {
-      assertKey('objectKey', objectKey);
-      const r = await db
-        .selectNoFrom((eb) => [
-          eb
-            .exists(
-              eb.selectFrom('backups').select('object_key').where('object_key', '=', objectKey),
-            )
-            .as('in_backups'),
-          eb
-            .exists(
-              eb
-                .selectFrom('pending_uploads')
-                .select('object_key')
-                .where('object_key', '=', objectKey),
-            )
-            .as('in_pending'),
-        ])
-        .executeTakeFirstOrThrow();
-      return toBool(r.in_backups) || toBool(r.in_pending);
     },
   };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { BackupVersion } from '@noah-backup/core/api';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { MetadataDb, SqlFlavor } from './schema.ts';
 
 /** The shared state of one store instance. */
@@ -40,4 +40,19 @@ export function assertCount(name: string, v: unknown): asserts v is number {
   if (typeof v !== 'number') throw new TypeError(`${name}: expected a number`);
   if (!Number.isSafeInteger(v) || v < 0)
     throw new RangeError(`${name}: expected a non-negative integer, got ${v}`);
+}
+
+/**
+ * Serialises a user's writes that must see each other (completions, deletions, pending
+ * upload reservations). PostgreSQL: a row lock on the user, and READ COMMITTED
+ * statements after it see what the previous holder committed. SQLite: transactions are
+ * BEGIN IMMEDIATE, already exclusive.
+ */
+export async function lockUserRow(
+  trx: Transaction<MetadataDb>,
+  flavor: SqlFlavor,
+  userId: string,
+): Promise<void> {
+  if (flavor.rowLocks)
+    await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
 }

@@ -7,7 +7,7 @@
  */
 import type { PushProvider } from '@noah-backup/core/api';
 import { type Selectable, sql } from 'kysely';
-import type { DeviceRow, PushStore } from '../stores/push.ts';
+import type { DeviceRow, PushKeys, PushStore } from '../stores/push.ts';
 import { assertCount, assertDate, assertKey, type StoreContext } from './context.ts';
 import { type DevicesTable, ms, num, toDate } from './schema.ts';
 
@@ -34,6 +34,25 @@ export function assertProvider(name: string, v: unknown): asserts v is PushProvi
     throw new RangeError(`${name}: expected "expo" or "unifiedpush", got ${JSON.stringify(v)}`);
 }
 
+/** A device's Web Push keys from its row (both columns set, or none). */
+export function keysFromRow(r: {
+  webpush_p256dh: string | null;
+  webpush_auth: string | null;
+}): PushKeys | null {
+  return r.webpush_p256dh !== null && r.webpush_auth !== null
+    ? { p256dh: r.webpush_p256dh, auth: r.webpush_auth }
+    : null;
+}
+
+/** Asserts optional Web Push keys: absent, null, or two non-empty strings. */
+function assertKeys(name: string, v: unknown): asserts v is PushKeys | null | undefined {
+  if (v === undefined || v === null) return;
+  const k = v as Partial<PushKeys>;
+  if (typeof v !== 'object' || typeof k.p256dh !== 'string' || typeof k.auth !== 'string')
+    throw new TypeError(`${name}: expected {p256dh, auth} strings or null`);
+  if (k.p256dh === '' || k.auth === '') throw new RangeError(`${name}: empty key`);
+}
+
 /** Maps a `devices` row. */
 export function deviceFromRow(r: Selectable<DevicesTable>): DeviceRow {
   const provider = r.provider;
@@ -43,6 +62,7 @@ export function deviceFromRow(r: Selectable<DevicesTable>): DeviceRow {
     deviceId: r.device_id,
     provider,
     address: r.address,
+    keys: keysFromRow(r),
     createdAt: toDate(r.created_at),
     updatedAt: toDate(r.updated_at),
   };
@@ -53,6 +73,8 @@ export function deviceMethods({ db, flavor }: StoreContext): DeviceMethods {
   const register: PushStore['registerDevice'] = async (args) => {
     const { userId, deviceId, provider, address, now, maxDevices } = args;
     const t = ms(now);
+    const webpush_p256dh = args.keys?.p256dh ?? null;
+    const webpush_auth = args.keys?.auth ?? null;
     return db.transaction().execute(async (trx) => {
       // Serialise registrations of one address. PostgreSQL: a transaction-scoped advisory
       // lock on the address's hash (READ COMMITTED statements after it see what the
@@ -78,11 +100,15 @@ export function deviceMethods({ db, flavor }: StoreContext): DeviceMethods {
           device_id: deviceId,
           provider,
           address,
+          webpush_p256dh,
+          webpush_auth,
           created_at: t,
           updated_at: t,
         })
         .onConflict((oc) =>
-          oc.columns(['user_id', 'device_id']).doUpdateSet({ provider, address, updated_at: t }),
+          oc
+            .columns(['user_id', 'device_id'])
+            .doUpdateSet({ provider, address, webpush_p256dh, webpush_auth, updated_at: t }),
         )
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -119,6 +145,9 @@ export function deviceMethods({ db, flavor }: StoreContext): DeviceMethods {
       assertKey('deviceId', args.deviceId);
       assertProvider('provider', args.provider);
       assertKey('address', args.address);
+      assertKeys('keys', args.keys);
+      if (args.keys && args.provider !== 'unifiedpush')
+        throw new RangeError('keys: only UnifiedPush devices have Web Push keys');
       assertDate('now', args.now);
       assertCount('maxDevices', args.maxDevices);
       if (args.maxDevices < 1) throw new RangeError('maxDevices: expected at least 1');

@@ -1,9 +1,9 @@
 /**
  * `createMetadataStore(url)`: opens the MetadataStore backend a DATABASE_URL names
  * (DESIGN.md "Seams"), runs the schema migrations, and returns the store. One Kysely
- * implementation (auth.ts, backups.ts, ops.ts, devices.ts, triggers.ts, push-jobs.ts)
- * serves every dialect; sqlite.ts, libsql.ts and postgres.ts only open connections, and
- * schema.ts holds the few dialect differences.
+ * implementation (auth.ts, backups.ts, completion.ts, sweeping.ts, ops.ts, devices.ts,
+ * triggers.ts, push-jobs.ts) serves every dialect; sqlite.ts, libsql.ts and postgres.ts
+ * only open connections, and schema.ts holds the few dialect differences.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +13,7 @@ import { freeBytesAt } from '../local-files.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
 import { authMethods } from './auth.ts';
 import { backupMethods } from './backups.ts';
+import { completionMethods } from './completion.ts';
 import type { StoreContext } from './context.ts';
 import { deviceMethods } from './devices.ts';
 import { libsqlLocalFile, openLibsql } from './libsql.ts';
@@ -22,6 +23,8 @@ import { openPostgres } from './postgres.ts';
 import { type MetadataDb, postgresFlavor, type SqlFlavor, sqliteFlavor } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
 import { pushJobMethods } from './push-jobs.ts';
+import { storageStatsMethods } from './storage-stats.ts';
+import { sweepingMethods } from './sweeping.ts';
 import { triggerMethods } from './triggers.ts';
 import { parseDatabaseUrl, redactDatabaseUrl } from './url.ts';
 
@@ -113,10 +116,13 @@ export async function createMetadataStore(
     kind: flavor.kind,
     ...authMethods(ctx),
     ...backupMethods(ctx),
+    ...completionMethods(ctx),
+    ...sweepingMethods(ctx),
     ...opsMethods(ctx),
     ...deviceMethods(ctx),
     ...triggerMethods(ctx),
     ...pushJobMethods(ctx),
+    ...storageStatsMethods(ctx),
     // A local file: its disk can fill up (docs/OPERATIONS.md "A full disk").
     ...(dir === undefined ? {} : { freeBytes: () => freeBytesAt(dir) }),
     close() {

@@ -253,6 +253,57 @@ const deletionNotBefore: Migration = {
   },
 };
 
+// Incremental backups (docs/API.md "Incremental backups"): a backup is its slot object
+// plus the objects it references, kept while either slot references them. The totals a
+// `list` shows live on the backup row; the bytes a user's backups hold (each object
+// once) on the user row, so the storage totals sum one row per user.
+const referencedObjects: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('backup_objects')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('object_key', 'text', (c) => c.notNull())
+      .addColumn('size', 'bigint', (c) => c.notNull())
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('backup_objects_pk', ['user_id', 'version', 'object_key'])
+      .addCheckConstraint('backup_objects_version_slot', sql`version in (1, 2)`)
+      .execute();
+    await db.schema
+      .createIndex('backup_objects_object_key')
+      .on('backup_objects')
+      .column('object_key')
+      .execute();
+    await db.schema
+      .alterTable('backups')
+      .addColumn('objects_size', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .alterTable('backups')
+      .addColumn('object_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .alterTable('pending_uploads')
+      .addColumn('object_only', 'boolean', (c) => c.notNull().defaultTo(false))
+      .execute();
+    await db.schema
+      .alterTable('users')
+      .addColumn('stored_bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await sql`update users set stored_bytes = (select coalesce(sum(b.size), 0) from backups b where b.user_id = users.id)
+      where exists (select 1 from backups b where b.user_id = users.id)`.execute(db);
+  },
+};
+
+// UnifiedPush as Web Push (docs/PUSH.md "Encryption"): a device's RFC 8291 keys, both
+// null for a device that registered without them (sent in plain text).
+const pushKeys: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('devices').addColumn('webpush_p256dh', 'text').execute();
+    await db.schema.alterTable('devices').addColumn('webpush_auth', 'text').execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
@@ -261,6 +312,8 @@ export const metadataMigrations: Readonly<Record<string, Migration>> = Object.fr
   '0004_push_postgres_lean': pushPostgresLean,
   '0005_auto_slot': autoSlot,
   '0006_deletion_not_before': deletionNotBefore,
+  '0007_referenced_objects': referencedObjects,
+  '0008_push_keys': pushKeys,
 });
 
 /**

@@ -61,16 +61,18 @@ export function opsMethods({ db, flavor }: StoreContext): OpsMethods {
         .executeTakeFirstOrThrow();
       const backups = await db
         .selectFrom('backups')
-        .select((eb) => [
-          eb.fn.countAll().as('n'),
-          eb.fn.coalesce(eb.fn.sum('size'), sql<number>`0`).as('bytes'),
-        ])
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      // Slot objects and referenced objects, each once per user (completion.ts).
+      const stored = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum('stored_bytes'), sql<number>`0`).as('bytes'))
         .executeTakeFirstOrThrow();
       return {
         users: num(users.n),
         enabledUsers: num(enabled.n),
         backups: num(backups.n),
-        bytesStored: num(backups.bytes),
+        bytesStored: num(stored.bytes),
       };
     },
 

@@ -26,6 +26,8 @@ export interface UsersTable {
   backup_enabled: Bool;
   last_backup_at: ColumnType<number | string | null, number | null, number | null>;
   created_at: Int64;
+  /** Migration 0007: bytes the user's backups hold, each object once. */
+  stored_bytes: ColumnType<number | string, number | undefined, number>;
 }
 
 /** `challenges`: outstanding LUD-04 k1 values. */
@@ -50,6 +52,20 @@ export interface BackupsTable {
   object_key: string;
   size: Int64;
   created_at: Int64;
+  /** Migration 0007: bytes of the objects the backup references. */
+  objects_size: ColumnType<number | string, number | undefined, number>;
+  /** Migration 0007: how many objects it references. */
+  object_count: ColumnType<number | string, number | undefined, number>;
+}
+
+/** `backup_objects`: the objects a backup references, primary key (user_id, version, object_key). */
+export interface BackupObjectsTable {
+  user_id: string;
+  version: number;
+  object_key: string;
+  size: Int64;
+  /** Order in the completion's list (0-based). */
+  position: number;
 }
 
 /** `pending_uploads`: upload URLs handed out, not yet completed. */
@@ -62,6 +78,8 @@ export interface PendingUploadsTable {
   expires_at: Int64;
   /** Migration 0005: the slot is chosen at completion (the client named none). */
   auto_slot: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
+  /** Migration 0007: from `upload_urls`, only ever referenced by a backup. */
+  object_only: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
 }
 
 /** `object_deletions`: blobs to delete, retried by the sweeper. */
@@ -87,6 +105,9 @@ export interface DevicesTable {
   address: string;
   created_at: Int64;
   updated_at: Int64;
+  /** Migration 0008: the device's RFC 8291 keys (base64url), or null (plain mode). */
+  webpush_p256dh: ColumnType<string | null, string | null | undefined, string | null>;
+  webpush_auth: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `push_triggers`: one row per user and UTC day, primary key (user_id, day). */
@@ -131,6 +152,7 @@ export interface MetadataDb {
   challenges: ChallengesTable;
   sessions: SessionsTable;
   backups: BackupsTable;
+  backup_objects: BackupObjectsTable;
   pending_uploads: PendingUploadsTable;
   object_deletions: ObjectDeletionsTable;
   leases: LeasesTable;
@@ -216,6 +238,8 @@ export function backupFromRow(r: Selectable<BackupsTable>): BackupRow {
     objectKey: r.object_key,
     size: num(r.size),
     createdAt: toDate(r.created_at),
+    totalSize: num(r.size) + num(r.objects_size),
+    objectCount: num(r.object_count),
   };
 }
 
@@ -229,5 +253,6 @@ export function pendingFromRow(r: Selectable<PendingUploadsTable>): PendingUploa
     createdAt: toDate(r.created_at),
     expiresAt: toDate(r.expires_at),
     autoSlot: toBool(r.auto_slot),
+    objectOnly: toBool(r.object_only),
   };
 }

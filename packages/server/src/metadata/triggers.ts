@@ -8,7 +8,7 @@
 import { type ExpressionBuilder, type Selectable, sql } from 'kysely';
 import type { PushStore, TriggerCandidate, TriggerRow } from '../stores/push.ts';
 import { assertCount, assertDate, assertKey, type StoreContext } from './context.ts';
-import { assertProvider, chunks, IN_LIST_CHUNK } from './devices.ts';
+import { assertProvider, chunks, IN_LIST_CHUNK, keysFromRow } from './devices.ts';
 import {
   type MetadataDb,
   ms,
@@ -111,7 +111,7 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
       // (devices of non-candidates in the range are skipped below).
       const devices = await db
         .selectFrom('devices')
-        .select(['user_id', 'device_id', 'provider', 'address'])
+        .select(['user_id', 'device_id', 'provider', 'address', 'webpush_p256dh', 'webpush_auth'])
         .where('user_id', '>=', users[0]!.id)
         .where('user_id', '<=', users[users.length - 1]!.id)
         .orderBy('user_id')
@@ -128,7 +128,12 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         if (!c) continue;
         const provider = d.provider;
         assertProvider('provider', provider);
-        c.devices.push({ deviceId: d.device_id, provider, address: d.address });
+        c.devices.push({
+          deviceId: d.device_id,
+          provider,
+          address: d.address,
+          keys: keysFromRow(d),
+        });
       }
       return out;
     },

@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import type { ServerConfig } from '../config.ts';
 import { createLogger } from '../logging.ts';
 import { createMetadataStore } from '../metadata/index.ts';
-import type { MetadataStore } from '../stores/metadata.ts';
+import type { MetadataStore, UserStorage } from '../stores/metadata.ts';
 import type { PushJobRow } from '../stores/push.ts';
 import { createPushRuntime } from './index.ts';
 import { addDays, type TriggerJobResult, utcDay } from './job.ts';
@@ -36,6 +36,8 @@ export interface AdminStats {
   devices: number;
   backups: number;
   bytesStored: number;
+  /** The users storing the most bytes, by opaque user id, largest first. */
+  largestUsers: UserStorage[];
   lastJob: PushJobRow | null;
   /** Triggers of the 7 days before yesterday and how many led to a backup within a day. */
   triggers7d: { sent: number; succeededWithinDay: number };
@@ -97,18 +99,21 @@ export async function runTriggerJobOnce(
   );
 }
 
+/** How many of the largest users `admin stats` lists by default. */
+export const DEFAULT_TOP_USERS = 10;
+
 /**
- * Reads users, enabled users, stale users, devices, backups, bytes stored, the last
- * job and the last week's trigger outcomes.
+ * Reads users, enabled users, stale users, devices, backups, bytes stored, the largest
+ * users, the last job and the last week's trigger outcomes.
  *
  * @param config - the server configuration
- * @param opts - clock and logger
+ * @param opts - clock, logger, and how many of the largest users to list
  * @returns the figures
  * @throws when the metadata store cannot be opened or fails
  */
 export async function readAdminStats(
   config: ServerConfig,
-  opts: AdminOptions = {},
+  opts: AdminOptions & { top?: number } = {},
 ): Promise<AdminStats> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? stderrLogger(config);
@@ -118,6 +123,7 @@ export async function readAdminStats(
     const base = await store.stats(now);
     const push = await store.pushStats(new Date(now.getTime() - config.push.staleAfterSec * 1000));
     const triggers7d = await store.triggerOutcomeStats(addDays(today, -8), addDays(today, -1));
+    const largestUsers = await store.largestUsers(opts.top ?? DEFAULT_TOP_USERS);
     return {
       users: base.users,
       enabledUsers: base.enabledUsers,
@@ -125,6 +131,7 @@ export async function readAdminStats(
       devices: push.devices,
       backups: base.backups,
       bytesStored: base.bytesStored,
+      largestUsers,
       lastJob: push.lastJob,
       triggers7d,
     };

@@ -8,6 +8,7 @@ import type { PushProvider } from '@noah-backup/core/api';
 import type { BlockList } from 'node:net';
 import { Cron } from 'croner';
 import { parseAddressList } from './endpoint-address.ts';
+import { vapidPublicKey } from './vapid.ts';
 import { durationReader } from '../config.ts';
 
 /** Validated push and scheduler settings. Durations are in seconds. */
@@ -39,6 +40,16 @@ export interface PushConfig {
   receiptDelaySec: number;
   /** PUSH_MAX_DEVICES: devices per user (default 10; the least recently updated go). */
   maxDevicesPerUser: number;
+  /**
+   * VAPID_PRIVATE_KEY: the server's VAPID key (RFC 8292), base64url; null = generated and
+   * kept in DATA_DIR (push/vapid.ts).
+   */
+  vapidPrivateKey: string | null;
+  /**
+   * VAPID_SUBJECT: the contact in the VAPID JWT (`mailto:` or `https:`); default
+   * PUBLIC_URL when it is https, else null (required when UnifiedPush is enabled).
+   */
+  vapidSubject: string | null;
 }
 
 /** The defaults, for docs and tests. */
@@ -175,6 +186,35 @@ export function parsePushConfig(
     else maxDevicesPerUser = n;
   }
 
+  const vapidPrivateKey = raw('VAPID_PRIVATE_KEY') ?? null;
+  if (vapidPrivateKey !== null) {
+    try {
+      vapidPublicKey(vapidPrivateKey);
+    } catch {
+      // Never echo the value: it is a secret.
+      problems.push(
+        'VAPID_PRIVATE_KEY: must be a P-256 private key, 32 bytes in base64url without padding (npx web-push generate-vapid-keys prints one)',
+      );
+    }
+  }
+  let vapidSubject: string | null = null;
+  const subjectText = raw('VAPID_SUBJECT');
+  if (subjectText !== undefined) {
+    if (/^mailto:[^@\s]+@[^@\s]+$/i.test(subjectText) || httpsUrl(subjectText))
+      vapidSubject = subjectText;
+    else
+      problems.push(
+        `VAPID_SUBJECT=${JSON.stringify(subjectText)}: must be a mailto: address or an https: URL where push services can reach the operator, e.g. mailto:ops@example.com`,
+      );
+  } else {
+    const publicUrl = raw('PUBLIC_URL');
+    if (publicUrl !== undefined && httpsUrl(publicUrl)) vapidSubject = publicUrl;
+    else if (providers.includes('unifiedpush'))
+      problems.push(
+        'VAPID_SUBJECT: required with PUSH_PROVIDERS=unifiedpush when PUBLIC_URL is not https: a mailto: or https: contact for push services (RFC 8292), e.g. mailto:ops@example.com',
+      );
+  }
+
   return {
     providers,
     expoPushUrl: expoPushUrl ?? PUSH_DEFAULTS.expoPushUrl,
@@ -188,5 +228,15 @@ export function parsePushConfig(
     rate,
     receiptDelaySec: duration('PUSH_RECEIPT_DELAY', PUSH_DEFAULTS.receiptDelaySec, 0, 86400),
     maxDevicesPerUser,
+    vapidPrivateKey,
+    vapidSubject,
   };
+}
+
+function httpsUrl(text: string): boolean {
+  try {
+    return new URL(text).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }

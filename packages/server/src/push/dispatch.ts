@@ -7,7 +7,7 @@
  * @module
  */
 import type { BackupTriggerPayload, PushProvider } from '@noah-backup/core/api';
-import type { TicketRow } from '../stores/push.ts';
+import type { PushKeys, TicketRow } from '../stores/push.ts';
 import type { TriggerJobDeps, TriggerJobResult } from './job.ts';
 import { backoffMs, type LeaseKeeper, type Pacer } from './pace.ts';
 import { mapLimit, type PushSender, type SendResult } from './sender.ts';
@@ -17,6 +17,8 @@ export interface PageDevice {
   userId: string;
   provider: PushProvider;
   address: string;
+  /** Web Push keys of a UnifiedPush device, or null. */
+  keys: PushKeys | null;
 }
 
 /** A page whose users this job has claimed for the day. */
@@ -70,6 +72,7 @@ async function deliver(
           const res = await sender.send(
             batch.map((i) => ({
               address: out[i]!.device.address,
+              keys: out[i]!.device.keys,
               payload: payloadOf(out[i]!.userId),
             })),
           );

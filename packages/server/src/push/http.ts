@@ -1,5 +1,5 @@
 /**
- * The senders' HTTP client: one JSON POST over node:http / node:https with keep-alive
+ * The senders' HTTP client: one POST over node:http / node:https with keep-alive
  * agents. Not fetch: sending a million triggers is thousands of small requests, and
  * Node 20's fetch spends several times more CPU per request than http.request
  * (bench/push-scheduler.bench.ts). Redirects are never followed (UnifiedPush SERV_1.2.0
@@ -24,7 +24,7 @@ export interface HttpClient {
    * Sends one POST.
    *
    * @param url - absolute http(s) URL
-   * @param body - the request body
+   * @param body - the request body (text is sent as UTF-8)
    * @param headers - request headers (content-length is added)
    * @param timeoutMs - deadline for the whole exchange
    * @returns the response (any status)
@@ -32,7 +32,7 @@ export interface HttpClient {
    */
   post(
     url: string | URL,
-    body: string,
+    body: string | Uint8Array,
     headers: Record<string, string>,
     timeoutMs: number,
   ): Promise<HttpResponse>;
@@ -74,7 +74,7 @@ export function createHttpClient(
       const secure = u.protocol === 'https:';
       if (!secure && u.protocol !== 'http:')
         return Promise.reject(new TypeError(`url: expected http(s), got ${u.protocol}`));
-      const payload = Buffer.from(body, 'utf8');
+      const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
       return new Promise<HttpResponse>((resolve, reject) => {
         const req = (secure ? https : http).request(
           u,

@@ -20,6 +20,7 @@ import type { Sleep } from './pace.ts';
 import { createTriggerScheduler, type TriggerScheduler } from './scheduler.ts';
 import { createSenderSet, type PushSender, type SenderSet } from './sender.ts';
 import { createUnifiedPushSender } from './unifiedpush.ts';
+import { loadOrCreateVapidKeys, type VapidKeys } from './vapid.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,6 +37,8 @@ export interface PushRuntime {
   scheduler: TriggerScheduler;
   /** This instance's lease holder id. */
   holder: string;
+  /** The VAPID identity when UnifiedPush is enabled (push/vapid.ts), else null. */
+  vapid: VapidKeys | null;
 }
 
 /**
@@ -43,12 +46,12 @@ export interface PushRuntime {
  * sender.
  *
  * @param config - the push settings
- * @param deps - clock and logger
+ * @param deps - clock, logger, and the VAPID identity for Web Push devices
  * @returns the sender set
  */
 export function createSenders(
   config: PushConfig,
-  deps: { clock: Clock; logger: Logger },
+  deps: { clock: Clock; logger: Logger; vapid?: VapidKeys | null },
 ): SenderSet {
   const enabled: Partial<Record<'expo' | 'unifiedpush', PushSender>> = {};
   if (config.providers.includes('expo'))
@@ -62,6 +65,7 @@ export function createSenders(
       clock: deps.clock,
       bearerByOrigin: config.unifiedPushBearer,
       allowAddresses: config.unifiedPushAllowAddresses,
+      vapid: deps.vapid ?? null,
     });
   return createSenderSet(enabled, createLogSender(deps.logger));
 }
@@ -91,7 +95,16 @@ export function createPushRuntime(deps: {
   const { config, store, clock, logger } = deps;
   const push = config.push;
   const holder = deps.holder ?? randomUUID();
-  const senders = createSenders(push, { clock, logger });
+  // Read (or generated) once: every Web Push request of this process signs with it.
+  const vapid = push.providers.includes('unifiedpush')
+    ? loadOrCreateVapidKeys({
+        dataDir: config.dataDir,
+        privateKey: push.vapidPrivateKey,
+        // parsePushConfig refuses UnifiedPush without a subject.
+        subject: push.vapidSubject ?? '',
+      })
+    : null;
+  const senders = createSenders(push, { clock, logger, vapid });
   const metrics = createPushMetrics(deps.registry, {
     store,
     clock,
@@ -105,6 +118,7 @@ export function createPushRuntime(deps: {
     allowHttpEndpoints: push.unifiedPushAllowHttp,
     allowAddresses: push.unifiedPushAllowAddresses,
     maxDevicesPerUser: push.maxDevicesPerUser,
+    vapidPublicKey: vapid?.publicKey ?? null,
   });
   const scheduler = createTriggerScheduler({
     store,
@@ -122,5 +136,5 @@ export function createPushRuntime(deps: {
     receiptDelayMs: push.receiptDelaySec * 1000,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
-  return { senders, service, metrics, scheduler, holder };
+  return { senders, service, metrics, scheduler, holder, vapid };
 }

@@ -219,7 +219,12 @@ export async function runTriggerJob(deps: TriggerJobDeps, day: string): Promise<
         const devices = eligible
           .filter((u) => mine.has(u.id))
           .flatMap((u) =>
-            u.devices.map((d) => ({ userId: u.id, provider: d.provider, address: d.address })),
+            u.devices.map((d) => ({
+              userId: u.id,
+              provider: d.provider,
+              address: d.address,
+              keys: d.keys,
+            })),
           );
         return { claimed, ids, devices };
       }

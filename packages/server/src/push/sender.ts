@@ -8,11 +8,14 @@
  * @module
  */
 import type { BackupTriggerPayload, PushProvider } from '@noah-backup/core/api';
+import type { PushKeys } from '../stores/push.ts';
 
 /** One message: the silent daily trigger to one device. */
 export interface PushMessage {
   /** Expo push token or UnifiedPush endpoint URL (a secret: never log it in full). */
   address: string;
+  /** A UnifiedPush device's Web Push keys: sent encrypted (RFC 8291); absent: plain. */
+  keys?: PushKeys | null;
   payload: BackupTriggerPayload;
 }
 

@@ -1,27 +1,35 @@
 /**
  * The UnifiedPush sender (issue 5 item 2; UnifiedPush spec SERV_1.2.0, "Server"): the
  * application server POSTs the message to the device's endpoint.
- * - The body is the message, 1 to 4,096 bytes: here the JSON trigger payload.
+ * - A device that registered Web Push keys gets RFC 8030 Web Push: the payload encrypted
+ *   for it (RFC 8291, `Content-Encoding: aes128gcm`) and the request signed with the
+ *   server's VAPID key (RFC 8292, `Authorization: vapid t=<JWT>, k=<key>`), built by the
+ *   `web-push` library; a device without keys gets the JSON in plain text (docs/PUSH.md
+ *   "Encryption"). Either way the body is 1 to 4,096 bytes.
  * - 201 accepts it; any 2xx is taken as 201. 404 and 410: the endpoint no longer
  *   exists and is pruned. 429: slow down (retried with backoff, honouring Retry-After).
  *   413: too large. Other answers are unknown errors: 5xx and network failures are
  *   retried, other 4xx are not.
  * - Redirects MUST NOT be followed.
  * - Endpoints are chosen by users: a connection only goes to a public address or one
- *   the operator allowed (push/endpoint-address.ts); others fail `endpoint_not_allowed`.
- * - RFC 8030 §5.2 `TTL` and §5.3 `Urgency: high` headers, which WebPush-style push
- *   servers honour.
+ *   the operator allowed (push/endpoint-address.ts), in both modes; others fail
+ *   `endpoint_not_allowed`.
+ * - RFC 8030 §5.2 `TTL` and §5.3 `Urgency: high` headers.
  *
- * A bearer token goes only to the origins it was configured for (UNIFIEDPUSH_BEARER is
- * `origin=token` pairs): endpoints are chosen by devices, and a token sent to every
- * endpoint would be sent to anyone who registers one.
+ * A bearer token (plain mode only: in Web Push the Authorization header is VAPID's) goes
+ * only to the origins it was configured for (UNIFIEDPUSH_BEARER is `origin=token`
+ * pairs): endpoints are chosen by devices, and a token sent to every endpoint would be
+ * sent to anyone who registers one.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
 import { type BlockList, isIP, type LookupFunction } from 'node:net';
+import webpush from 'web-push';
+import type { PushKeys } from '../stores/push.ts';
 import { addressAllowed, guardedLookup } from './endpoint-address.ts';
 import { createHttpClient, type HttpClient, type HttpResponse, headerValue } from './http.ts';
 import { mapLimit, type PushSender, retryAfterMs, type SendResult } from './sender.ts';
+import type { VapidKeys } from './vapid.ts';
 
 /** UnifiedPush SERV_1.2.0: a message is at most 4,096 bytes. */
 export const UNIFIEDPUSH_MAX_MESSAGE = 4096;
@@ -44,6 +52,14 @@ export interface UnifiedPushSenderOptions {
   allowAddresses?: BlockList | null;
   /** Default: a keep-alive client whose connections go only to allowed addresses. */
   http?: HttpClient;
+  /** The server's VAPID identity, for devices with Web Push keys (push/vapid.ts). */
+  vapid?: VapidKeys | null;
+}
+
+/** One request to an endpoint, ready to send. */
+interface Prepared {
+  body: string | Uint8Array;
+  headers: Record<string, string>;
 }
 
 /**
@@ -65,13 +81,28 @@ export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSen
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const ttl = String(opts.ttlSec ?? 86_400);
 
-  const sendOne = async (address: string, body: string): Promise<SendResult> => {
-    let url: URL;
+  /** RFC 8291 encryption and RFC 8292 VAPID for a device with keys. */
+  const webPush = (url: URL, json: string, keys: PushKeys): Prepared | SendResult => {
+    if (!opts.vapid) return { status: 'failed', reason: 'vapid_not_configured' };
+    let details: ReturnType<typeof webpush.generateRequestDetails>;
     try {
-      url = new URL(address);
+      details = webpush.generateRequestDetails({ endpoint: url.href, keys }, json, {
+        vapidDetails: opts.vapid,
+        contentEncoding: 'aes128gcm',
+        TTL: Number(ttl),
+        urgency: 'high',
+      });
     } catch {
-      return { status: 'failed', reason: 'invalid_endpoint' };
+      // Keys the registration check let through but the library refuses.
+      return { status: 'failed', reason: 'invalid_keys' };
     }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(details.headers))
+      if (k.toLowerCase() !== 'content-length') headers[k.toLowerCase()] = String(v);
+    return { body: details.body as Buffer, headers };
+  };
+
+  const plain = (url: URL, json: string): Prepared => {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       ttl,
@@ -79,6 +110,20 @@ export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSen
     };
     const bearer = opts.bearerByOrigin?.get(url.origin);
     if (bearer) headers.authorization = `Bearer ${bearer}`;
+    return { body: json, headers };
+  };
+
+  const sendOne = async (
+    address: string,
+    json: string,
+    keys: PushKeys | null | undefined,
+  ): Promise<SendResult> => {
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      return { status: 'failed', reason: 'invalid_endpoint' };
+    }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       return { status: 'failed', reason: 'invalid_endpoint' };
     // An IP literal never reaches the lookup: checked here; names are checked on the
@@ -86,6 +131,9 @@ export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSen
     const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
     if (isIP(literal) !== 0 && !addressAllowed(literal, allow))
       return { status: 'failed', reason: 'endpoint_not_allowed' };
+    const prepared = keys ? webPush(url, json, keys) : plain(url, json);
+    if ('status' in prepared) return prepared;
+    const { body, headers } = prepared;
     let res: HttpResponse;
     try {
       // Never follows redirects (http.request does not).
@@ -116,10 +164,11 @@ export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSen
     async send(messages) {
       if (messages.length > 50) throw new RangeError('messages: at most 50 per batch');
       return mapLimit(messages, opts.parallel ?? 16, async (m) => {
-        const body = JSON.stringify(m.payload);
-        if (new TextEncoder().encode(body).length > UNIFIEDPUSH_MAX_MESSAGE)
-          return { status: 'failed', reason: 'message_too_big' };
-        return sendOne(m.address, body);
+        const json = JSON.stringify(m.payload);
+        // RFC 8291 §4 adds 103 bytes (header, padding delimiter, tag) to the plaintext.
+        const size = new TextEncoder().encode(json).length + (m.keys ? 103 : 0);
+        if (size > UNIFIEDPUSH_MAX_MESSAGE) return { status: 'failed', reason: 'message_too_big' };
+        return sendOne(m.address, json, m.keys);
       });
     },
   };

@@ -1,7 +1,8 @@
 /**
- * The backup routes (issue 3 item 3): `POST /v0/backup/{upload_url, complete_upload,
- * cancel_upload, list, download_url, delete, settings, report}` and `GET /v0/backup/settings`. Every
- * route needs `Authorization: Bearer <token>` and is rate limited per user. Routes only
+ * The backup routes: `POST /v0/backup/{upload_url, upload_urls, complete_upload,
+ * cancel_upload, list, download_url, download_urls, delete, settings, report}` and
+ * `GET /v0/backup/settings` (docs/API.md "Backups", "Incremental backups"). Every route
+ * needs `Authorization: Bearer <token>` and is rate limited per user. Routes only
  * translate HTTP to the service (routes → services → stores).
  * @module
  */
@@ -13,6 +14,7 @@ import type {
   ReportRequest,
   SettingsRequest,
   UploadUrlRequest,
+  UploadUrlsRequest,
 } from '@noah-backup/core/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearerHook } from '../http/bearer.ts';
@@ -23,6 +25,13 @@ import type { BackupService } from '../services/backups.ts';
 
 const bearer = [{ bearer: [] }];
 const common = [400, 401, 413, 415, 429];
+
+/**
+ * Bodies of the routes that carry object lists (docs/API.md "Limits"): 1,024 sizes, and
+ * 4,096 references of at most 128-byte keys.
+ */
+export const UPLOAD_URLS_BODY_LIMIT = 64 * 1024;
+export const COMPLETE_UPLOAD_BODY_LIMIT = 1024 * 1024;
 
 /**
  * Registers the backup routes in their own scope (prefix `/v0/backup`).
@@ -45,7 +54,7 @@ export async function backupRoutes(
   // Bearer auth, then the per-user limit, on every route of this scope: both before the
   // body is read.
   app.addHook('onRequest', bearerHook(auth, deps.badTokens));
-  // `list` and `download_url` may omit the body entirely: it means `{}`.
+  // `list`, `download_url` and `download_urls` may omit the body entirely: it means `{}`.
   app.addHook('preValidation', async (request) => {
     request.body ??= {};
   });
@@ -73,13 +82,31 @@ export async function backupRoutes(
     async (request) => backups.uploadUrl(user(request), request.body),
   );
 
+  app.post<{ Body: UploadUrlsRequest }>(
+    '/upload_urls',
+    {
+      bodyLimit: UPLOAD_URLS_BODY_LIMIT,
+      schema: {
+        summary: 'Get pre-signed URLs to PUT several objects a backup will reference',
+        description:
+          'One write-once PUT URL per requested size (at most 1,024), for the objects of an incremental backup; each counts against the pending uploads allowed per user. PUT each, then name them in complete_upload.',
+        tags: ['backup'],
+        security: bearer,
+        body: s.uploadUrlsBody,
+        response: { 200: s.uploadUrlsResponse, ...s.errorResponses(...common, 403, 503, 507) },
+      },
+    },
+    async (request) => backups.uploadUrls(user(request), request.body),
+  );
+
   app.post<{ Body: CompleteUploadRequest }>(
     '/complete_upload',
     {
+      bodyLimit: COMPLETE_UPLOAD_BODY_LIMIT,
       schema: {
         summary: 'Verify an uploaded object and make it the backup in its slot',
         description:
-          'Checks the object exists and has the declared size, then switches the slot in one transaction (choosing it there when the upload named none) and deletes the replaced object. The answer names the slot taken. Idempotent.',
+          'Checks the object exists and has the declared size, and that every object the backup references (objects) is yours, uploaded and of its size; with base, that a slot still holds it (else 409 base_changed). Then switches the slot in one transaction (choosing it there when the upload named none) and deletes the replaced object and the objects no slot references any more. The answer names the slot taken. Idempotent.',
         tags: ['backup'],
         security: bearer,
         body: s.completeUploadBody,
@@ -133,6 +160,23 @@ export async function backupRoutes(
       },
     },
     async (request) => backups.downloadUrl(user(request), request.body),
+  );
+
+  app.post<{ Body: DownloadUrlRequest }>(
+    '/download_urls',
+    {
+      schema: {
+        summary: 'Get every pre-signed URL a restore needs (absent/null version = latest)',
+        description:
+          "The slot object's URL, as download_url answers it, and one URL per object the backup references (none for a one-object backup).",
+        tags: ['backup'],
+        security: bearer,
+        body: s.downloadUrlBody,
+        bodyRequired: false,
+        response: { 200: s.downloadUrlsResponse, ...s.errorResponses(...common, 404, 503) },
+      },
+    },
+    async (request) => backups.downloadUrls(user(request), request.body),
   );
 
   app.post<{ Body: { backup_version: BackupVersion } }>(

@@ -41,7 +41,30 @@ export const pushRegisterBody = {
       description:
         'UnifiedPush endpoint (provider "unifiedpush"): an https URL (http only with UNIFIEDPUSH_ALLOW_HTTP).',
     },
+    keys: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['p256dh', 'auth'],
+      description:
+        'UnifiedPush only: the Web Push keys the distributor gave (RFC 8291), base64url. With them the trigger is encrypted and VAPID-signed; without, sent in plain text.',
+      properties: {
+        p256dh: { type: 'string', minLength: 1, maxLength: 100 },
+        auth: { type: 'string', minLength: 1, maxLength: 40 },
+      },
+    },
     device_id: deviceId,
+  },
+} as const;
+
+/** `GET /v0/push/vapid` response. */
+export const vapidKeyResponse = {
+  type: 'object',
+  required: ['public_key'],
+  properties: {
+    public_key: {
+      type: 'string',
+      description: "The server's VAPID public key (RFC 8292), 65 bytes, base64url.",
+    },
   },
 } as const;
 
@@ -115,6 +138,21 @@ export async function pushRoutes(
       },
     },
     async (request) => push.register(request.principal!.userId, request.body),
+  );
+
+  app.get(
+    '/vapid',
+    {
+      schema: {
+        summary: "The server's VAPID public key, for UnifiedPush registration",
+        description:
+          'Give it to the distributor when registering, so that only this server can push to the endpoint. 404 when UnifiedPush is not enabled.',
+        tags: ['push'],
+        security: bearer,
+        response: { 200: vapidKeyResponse, ...errorResponses(401, 404, 429) },
+      },
+    },
+    async () => push.vapidKey(),
   );
 
   app.post<{ Body: PushUnregisterRequest }>(

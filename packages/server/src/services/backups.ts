@@ -1,10 +1,12 @@
 /**
- * The backup endpoints' logic (issue 3 item 3; DESIGN.md "Server rules that protect
- * data"): the server names every object, an upload goes to a new object, the slot
- * switches to it only after the object was checked, and only then is the replaced
- * object dropped (services/storage.ts: deleted, or its key retired while an upload URL
- * for it may still be used). Every blob-store failure becomes 503 `storage_unavailable`
- * with nothing changed.
+ * The backup endpoints' logic (DESIGN.md "Server rules that protect data"): the server
+ * names every object, an upload goes to a new object, the slot switches to it only after
+ * the object was checked, and only then is the replaced object dropped (services/
+ * storage.ts: deleted, or its key retired while an upload URL for it may still be used).
+ * A backup may reference objects besides its slot object (docs/API.md "Incremental
+ * backups"); they are kept while either slot references them. Every blob-store failure
+ * becomes 503 `storage_unavailable` with nothing changed. Uploads are in uploads.ts,
+ * completion in completion.ts.
  * @module
  */
 import type {
@@ -16,63 +18,39 @@ import type {
   DeleteResponse,
   DownloadUrlRequest,
   DownloadUrlResponse,
+  DownloadUrlsRequest,
+  DownloadUrlsResponse,
   ReportRequest,
   SettingsResponse,
   UploadUrlRequest,
   UploadUrlResponse,
+  UploadUrlsRequest,
+  UploadUrlsResponse,
 } from '@noah-backup/core/api';
-import type { Clock, RandomBytes } from '@noah-backup/core/clock';
-import type { Logger } from 'pino';
 import { apiError } from '../errors.ts';
 import { scrubSecrets } from '../logging.ts';
-import type { Metrics } from '../metrics.ts';
-import { type Rollout, rolloutAllows } from '../rollout.ts';
-import { type BlobStore, BlobStoreFullError } from '../stores/blob.ts';
-import { chooseSlot } from '../slots.ts';
-import {
-  createFreeSpaceCheck,
-  createObjectDropper,
-  createStorageCap,
-  storageFull,
-} from './storage.ts';
-import type { BackupRow, MetadataStore, UserRow } from '../stores/metadata.ts';
+import { countReport } from '../metrics-reports.ts';
+import type { BackupRow, UserRow } from '../stores/metadata.ts';
+import { completionMethod } from './completion.ts';
+import { backupInfo, createServiceContext, type ServiceDeps } from './context.ts';
+import { uploadMethods } from './uploads.ts';
 
 export { chooseSlot } from '../slots.ts';
+export type { BackupLimits } from './context.ts';
 
 /** What the backup routes call. Every method throws HttpError for client-visible failures. */
 export interface BackupService {
   uploadUrl(userId: string, body: UploadUrlRequest): Promise<UploadUrlResponse>;
+  uploadUrls(userId: string, body: UploadUrlsRequest): Promise<UploadUrlsResponse>;
   completeUpload(userId: string, body: CompleteUploadRequest): Promise<BackupInfo>;
   cancelUpload(userId: string, body: CancelUploadRequest): Promise<CancelUploadResponse>;
   list(userId: string): Promise<BackupInfo[]>;
   downloadUrl(userId: string, body: DownloadUrlRequest): Promise<DownloadUrlResponse>;
+  downloadUrls(userId: string, body: DownloadUrlsRequest): Promise<DownloadUrlsResponse>;
   remove(userId: string, version: BackupVersion): Promise<DeleteResponse>;
   getSettings(userId: string): Promise<SettingsResponse>;
   setSettings(userId: string, enabled: boolean): Promise<SettingsResponse>;
   report(userId: string, body: ReportRequest): Promise<{ received: true }>;
-}
-
-/** Limits and lifetimes the service enforces. */
-export interface BackupLimits {
-  maxBackupSize: number;
-  uploadUrlTtlSec: number;
-  downloadUrlTtlSec: number;
-  maxPendingUploads: number;
-  /** The operator's total cap in bytes (0 = none). */
-  maxTotalStorage: number;
-  /** How long a PUT may still run after its URL expired (REQUEST_TIMEOUT). */
-  inFlightGraceSec: number;
-  /** Free bytes a local store's disk keeps (MIN_FREE_SPACE). */
-  minFreeSpace: number;
-  rollout: Rollout;
-}
-
-function info(row: BackupRow): BackupInfo {
-  return {
-    backup_version: row.version,
-    created_at: row.createdAt.toISOString(),
-    backup_size: row.size,
-  };
 }
 
 /** The settings, with the size limit a client checks before it encrypts (docs/API.md). */
@@ -90,187 +68,34 @@ function settings(user: UserRow, maxBackupSize: number): SettingsResponse {
  * @param deps - stores, clock, randomness, metrics, logger and limits
  * @returns the service
  */
-export function createBackupService(deps: {
-  metadata: MetadataStore;
-  blobs: BlobStore;
-  clock: Clock;
-  random: RandomBytes;
-  metrics: Metrics;
-  logger: Logger;
-  limits: BackupLimits;
-}): BackupService {
-  const { metadata, blobs, clock, random, metrics, logger, limits } = deps;
+export function createBackupService(deps: ServiceDeps): BackupService {
+  const ctx = createServiceContext(deps);
+  const { metadata, blobs, metrics, logger, limits } = ctx;
 
-  /**
-   * Runs a blob-store call; any failure is a 503 (a full store a 507) and the caller
-   * changes nothing.
-   */
-  async function storage<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      logger.warn({ err, op: what, store: blobs.kind }, 'blob store call failed');
-      if (err instanceof BlobStoreFullError) throw storageFull('the blob store is full');
-      throw apiError('storage_unavailable', undefined, { cause: err });
-    }
-  }
-
-  // An object no backup references: deleted, or its key retired while an upload URL
-  // for it may still be used (services/storage.ts).
-  const dropObject = createObjectDropper({
-    metadata,
-    blobs,
-    clock,
-    logger,
-    inFlightGraceSec: limits.inFlightGraceSec,
-  });
-  /** When the upload URL of a backup completed at `createdAt` expired, at the latest. */
-  const urlDeadline = (createdAt: Date) =>
-    new Date(createdAt.getTime() + limits.uploadUrlTtlSec * 1000);
-  const cap = createStorageCap({ metadata, clock, maxTotalStorage: limits.maxTotalStorage });
-  const room = createFreeSpaceCheck({ metadata, blobs, minFreeSpace: limits.minFreeSpace });
-
-  async function requireUser(userId: string): Promise<UserRow> {
-    const user = await metadata.getUser(userId);
-    if (!user) throw apiError('unauthorized');
-    return user;
+  /** The backup in `version`, or the latest when null. */
+  async function pick(userId: string, version: BackupVersion | null): Promise<BackupRow> {
+    const row =
+      version === null
+        ? newest(await metadata.listBackups(userId))
+        : await metadata.getBackup(userId, version);
+    if (!row) throw apiError('backup_not_found');
+    return row;
   }
 
   return {
-    async uploadUrl(userId, body) {
-      if (body.backup_size > limits.maxBackupSize)
-        throw apiError(
-          'backup_too_large',
-          `backup_size ${body.backup_size} exceeds the maximum backup size of ${limits.maxBackupSize} bytes`,
-        );
-      if (limits.rollout.mode !== 'all') {
-        const user = await requireUser(userId);
-        if (!rolloutAllows(limits.rollout, user.pubkey)) throw apiError('backups_not_enabled');
-      }
-      const now = clock.now();
-      // Per-user quota: a bounded number of live pending uploads (objects not yet
-      // verified); completed backups are bounded by the two slots × the size limit.
-      if ((await metadata.countPendingUploads(userId, now)) >= limits.maxPendingUploads)
-        throw apiError('quota_exceeded');
-      const existing = await metadata.listBackups(userId);
-      const version = body.backup_version ?? chooseSlot(existing);
-      // The operator's total cap: what this upload adds once it replaces the backup in
-      // the slot it would take now.
-      const replaces = existing.find((b) => b.version === version)?.size ?? 0;
-      await room.check(body.backup_size);
-      await cap.check(body.backup_size - replaces);
-      // DESIGN.md "Server rules": the server names every key; opaque, no pubkey, new each time.
-      const objectKey = `b/${Buffer.from(random(16)).toString('hex')}`;
-      const expiresAt = new Date(now.getTime() + limits.uploadUrlTtlSec * 1000);
-      await metadata.createPendingUpload({
-        objectKey,
-        userId,
-        version,
-        declaredSize: body.backup_size,
-        createdAt: now,
-        expiresAt,
-        // No slot named: the completion picks it (docs/API.md "complete_upload").
-        autoSlot: body.backup_version === undefined,
-      });
-      let put: Awaited<ReturnType<BlobStore['presignPut']>>;
-      try {
-        put = await storage('presignPut', () =>
-          blobs.presignPut(objectKey, {
-            size: body.backup_size,
-            expiresInSec: limits.uploadUrlTtlSec,
-          }),
-        );
-      } catch (err) {
-        await metadata.deletePendingUpload(objectKey);
-        throw err;
-      }
-      metrics.uploadUrlsIssued.inc();
-      return {
-        upload_url: put.url,
-        s3_key: objectKey,
-        backup_version: version,
-        expires_at: put.expiresAt.toISOString(),
-        upload_headers: put.headers,
-      };
-    },
-
-    async completeUpload(userId, body) {
-      const { s3_key: objectKey, backup_version: version, backup_size: size } = body;
-      const pending = await metadata.getPendingUpload(userId, objectKey);
-      if (!pending) {
-        // Idempotent repeat: a slot already points at this object (for an upload whose
-        // slot was chosen at completion, not necessarily the one offered).
-        const done = (await metadata.listBackups(userId)).find((b) => b.objectKey === objectKey);
-        if (done && done.size === size) return info(done);
-        throw apiError('upload_not_found');
-      }
-      if (pending.version !== version)
-        throw apiError('bad_request', 'backup_version does not match the one of this upload');
-      if (pending.declaredSize !== size)
-        throw apiError('bad_request', 'backup_size does not match the size declared at upload_url');
-      const head = await storage('head', () => blobs.head(objectKey));
-      if (!head) {
-        metrics.backupsFailed.inc({ reason: 'incomplete' });
-        throw apiError('upload_incomplete');
-      }
-      if (head.size !== pending.declaredSize || head.size > limits.maxBackupSize) {
-        // The bad object goes; the slot and the good backup in it are untouched.
-        const tooLarge = head.size > limits.maxBackupSize;
-        metrics.backupsFailed.inc({ reason: tooLarge ? 'too_large' : 'size_mismatch' });
-        await metadata.deletePendingUpload(objectKey);
-        await dropObject(objectKey, pending.expiresAt);
-        throw tooLarge
-          ? apiError('backup_too_large')
-          : apiError(
-              'size_mismatch',
-              `the uploaded object has ${head.size} bytes, ${pending.declaredSize} were declared; request a new upload_url`,
-            );
-      }
-      const result = await metadata.completeUpload({
-        userId,
-        objectKey,
-        version,
-        size: head.size,
-        now: clock.now(),
-      });
-      if (!result) throw apiError('upload_not_found');
-      if (!result.alreadyCompleted) {
-        metrics.backupsCompleted.inc();
-        metrics.bytesUploaded.inc(head.size);
-        logger.info({ userId, version, size: head.size }, 'backup completed');
-      }
-      // Only after the commit: the replaced backup's object (DESIGN.md "Server rules").
-      if (result.replacedObjectKey && result.replacedObjectKey !== objectKey)
-        await dropObject(
-          result.replacedObjectKey,
-          urlDeadline(result.replacedCreatedAt ?? clock.now()),
-        );
-      return info(result.backup);
-    },
-
-    async cancelUpload(userId, body) {
-      // The row first, in one statement: a completion racing this either committed
-      // (then nothing is found here and its object is left alone) or finds no row.
-      const row = await metadata.cancelPendingUpload(userId, body.s3_key);
-      if (!row) throw apiError('upload_not_found');
-      await dropObject(row.objectKey, row.expiresAt);
-      logger.info({ userId }, 'upload cancelled');
-      return { cancelled: true };
-    },
+    ...uploadMethods(ctx),
+    completeUpload: completionMethod(ctx),
 
     async list(userId) {
       const rows = await metadata.listBackups(userId);
-      return [...rows].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).map(info);
+      return [...rows]
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+        .map(backupInfo);
     },
 
     async downloadUrl(userId, body) {
-      const version = body.backup_version ?? null;
-      const row =
-        version === null
-          ? newest(await metadata.listBackups(userId))
-          : await metadata.getBackup(userId, version);
-      if (!row) throw apiError('backup_not_found');
-      const get = await storage('presignGet', () =>
+      const row = await pick(userId, body.backup_version ?? null);
+      const get = await ctx.storage('presignGet', () =>
         blobs.presignGet(row.objectKey, { expiresInSec: limits.downloadUrlTtlSec }),
       );
       return {
@@ -282,17 +107,50 @@ export function createBackupService(deps: {
       };
     },
 
+    async downloadUrls(userId, body) {
+      const { version } = await pick(userId, body.backup_version ?? null);
+      // The slot and its objects read at one instant: never a mix of two backups.
+      const got = await metadata.getBackupObjects(userId, version);
+      if (!got) throw apiError('backup_not_found');
+      const { backup, objects } = got;
+      const sign = (key: string) =>
+        ctx.storage('presignGet', () =>
+          blobs.presignGet(key, { expiresInSec: limits.downloadUrlTtlSec }),
+        );
+      // Signed first, so it expires first: its expiry is every URL's lower bound.
+      const get = await sign(backup.objectKey);
+      const targets = [];
+      for (const o of objects)
+        targets.push({
+          s3_key: o.objectKey,
+          size: o.size,
+          download_url: (await sign(o.objectKey)).url,
+        });
+      return {
+        download_url: get.url,
+        backup_size: backup.size,
+        backup_version: backup.version,
+        created_at: backup.createdAt.toISOString(),
+        expires_at: get.expiresAt.toISOString(),
+        objects: targets,
+      };
+    },
+
     async remove(userId, version) {
-      // Metadata first: once the row is gone nobody can reach the object; a failed
+      // Metadata first: once the row is gone nobody can reach the objects; a failed
       // object delete is queued and retried by the sweeper.
-      const row = await metadata.deleteBackup(userId, version);
-      if (!row) throw apiError('backup_not_found');
-      await dropObject(row.objectKey, urlDeadline(row.createdAt));
+      const deleted = await metadata.deleteBackup(userId, version);
+      if (!deleted) throw apiError('backup_not_found');
+      // Every object it referenced was uploaded before it completed.
+      await ctx.dropObjects(
+        [deleted.backup.objectKey, ...deleted.releasedObjectKeys],
+        ctx.urlDeadline(deleted.backup.createdAt),
+      );
       return { deleted: true, backup_version: version };
     },
 
     async getSettings(userId) {
-      return settings(await requireUser(userId), limits.maxBackupSize);
+      return settings(await ctx.requireUser(userId), limits.maxBackupSize);
     },
 
     async setSettings(userId, enabled) {
@@ -302,7 +160,7 @@ export function createBackupService(deps: {
     },
 
     async report(userId, body) {
-      metrics.clientReports.inc({ kind: body.kind, status: body.status });
+      countReport(metrics, body);
       logger.info(
         {
           userId,

@@ -18,12 +18,13 @@ import type {
 } from '@noah-backup/core/api';
 import type { Clock } from '@noah-backup/core/clock';
 import type { Logger } from 'pino';
+import { ECDH } from 'node:crypto';
 import type { BlockList } from 'node:net';
 import { apiError } from '../errors.ts';
 import { endpointAddressProblem } from '../push/endpoint-address.ts';
 import type { PushMetrics } from '../push/metrics.ts';
 import { redactAddress } from '../push/redact.ts';
-import type { PushStore } from '../stores/push.ts';
+import type { PushKeys, PushStore } from '../stores/push.ts';
 import type { BackupService } from './backups.ts';
 
 /** `POST /v0/push/register` response. */
@@ -31,6 +32,12 @@ export interface PushRegisterResponse {
   registered: true;
   device_id: string;
   provider: 'expo' | 'unifiedpush';
+}
+
+/** `GET /v0/push/vapid` response. */
+export interface VapidKeyResponse {
+  /** The server's VAPID public key (65 bytes, base64url), for the app's distributor. */
+  public_key: string;
 }
 
 /** `POST /v0/push/unregister` response. */
@@ -45,6 +52,33 @@ export interface PushService {
   unregister(userId: string, body: PushUnregisterRequest): Promise<PushUnregisterResponse>;
   /** Marks the trigger a backup report names (by notification id) with its outcome. */
   recordReport(userId: string, body: ReportRequest): Promise<void>;
+  /** The VAPID public key; throws `not_found` when UnifiedPush is not enabled. */
+  vapidKey(): VapidKeyResponse;
+}
+
+/**
+ * Checks and normalises a device's Web Push keys (RFC 8291 §2, §3): `p256dh` an
+ * uncompressed point on P-256 (65 bytes), `auth` 16 bytes, both base64url (padding
+ * accepted, dropped).
+ *
+ * @param keys - as registered
+ * @returns the keys without padding, or a public reason (never the keys themselves)
+ */
+export function checkPushKeys(keys: { p256dh: string; auth: string }): PushKeys | string {
+  const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
+  if (!b64url.test(keys.p256dh) || !b64url.test(keys.auth))
+    return 'keys.p256dh and keys.auth must be base64url';
+  const p256dh = Buffer.from(keys.p256dh, 'base64url');
+  const auth = Buffer.from(keys.auth, 'base64url');
+  if (p256dh.length !== 65 || p256dh[0] !== 4)
+    return 'keys.p256dh must be an uncompressed P-256 public key (65 bytes)';
+  try {
+    ECDH.convertKey(p256dh, 'prime256v1');
+  } catch {
+    return 'keys.p256dh is not a point on P-256';
+  }
+  if (auth.length !== 16) return 'keys.auth must be 16 bytes';
+  return { p256dh: p256dh.toString('base64url'), auth: auth.toString('base64url') };
 }
 
 /** Expo push tokens as Expo issues them (`ExponentPushToken[…]`, `ExpoPushToken[…]`). */
@@ -90,15 +124,20 @@ export function createPushService(deps: {
   /** UNIFIEDPUSH_ALLOW_ADDRESSES (push/endpoint-address.ts). */
   allowAddresses?: BlockList | null;
   maxDevicesPerUser: number;
+  /** The VAPID public key when UnifiedPush is enabled (push/vapid.ts). */
+  vapidPublicKey?: string | null;
 }): PushService {
   const { store, clock, logger, metrics } = deps;
   const tokenRe = new RegExp(EXPO_TOKEN_PATTERN);
   return {
     async register(userId, body) {
       let address: string;
+      let keys: PushKeys | null = null;
       if (body.provider === 'expo') {
         if (body.endpoint !== undefined)
           throw apiError('bad_request', 'provider "expo" takes token, not endpoint');
+        if (body.keys !== undefined)
+          throw apiError('bad_request', 'provider "expo" takes no Web Push keys');
         if (body.token === undefined || !tokenRe.test(body.token))
           throw apiError('bad_request', 'token must be an Expo push token, ExponentPushToken[…]');
         address = body.token;
@@ -113,12 +152,18 @@ export function createPushService(deps: {
         const where = await endpointAddressProblem(body.endpoint, deps.allowAddresses ?? null);
         if (where) throw apiError('push_endpoint_not_allowed', where);
         address = body.endpoint;
+        if (body.keys !== undefined) {
+          const checked = checkPushKeys(body.keys);
+          if (typeof checked === 'string') throw apiError('bad_request', checked);
+          keys = checked;
+        }
       }
       const r = await store.registerDevice({
         userId,
         deviceId: body.device_id,
         provider: body.provider,
         address,
+        keys,
         now: clock.now(),
         maxDevices: deps.maxDevicesPerUser,
       });
@@ -128,6 +173,7 @@ export function createPushService(deps: {
           deviceId: body.device_id,
           provider: body.provider,
           to: redactAddress(address),
+          webPush: keys !== null,
           updated: r.updated,
           displaced: r.displaced,
           evicted: r.evicted,
@@ -135,6 +181,12 @@ export function createPushService(deps: {
         'push device registered',
       );
       return { registered: true, device_id: body.device_id, provider: body.provider };
+    },
+
+    vapidKey() {
+      if (!deps.vapidPublicKey)
+        throw apiError('not_found', 'UnifiedPush is not enabled on this server');
+      return { public_key: deps.vapidPublicKey };
     },
 
     async unregister(userId, body) {

@@ -27,13 +27,14 @@ export function storageFull(why: string) {
  *
  * @param deps - the metadata store, the clock and the cap (0 = none)
  * @returns `check(growth)`, which throws 507 `storage_full` when `growth` more bytes
- *   would pass the cap and otherwise counts them
+ *   would pass the cap and otherwise counts them, and `refund(growth)`, which uncounts
+ *   what a request that then failed had counted
  */
 export function createStorageCap(deps: {
   metadata: MetadataStore;
   clock: Clock;
   maxTotalStorage: number;
-}): { check(growth: number): Promise<void> } {
+}): { check(growth: number): Promise<void>; refund(growth: number): void } {
   let cached: { bytes: number; at: number } | null = null;
   return {
     async check(growth) {
@@ -46,6 +47,9 @@ export function createStorageCap(deps: {
       if (growth > 0 && cached.bytes + growth > deps.maxTotalStorage)
         throw storageFull('the server has reached its storage limit');
       cached.bytes += Math.max(0, growth);
+    },
+    refund(growth) {
+      if (cached) cached.bytes = Math.max(0, cached.bytes - Math.max(0, growth));
     },
   };
 }

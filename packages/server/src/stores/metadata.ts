@@ -25,9 +25,21 @@ export interface UserRow {
 export interface BackupRow {
   userId: string;
   version: BackupVersion;
+  /** The slot object (an incremental backup's manifest). */
   objectKey: string;
+  /** Bytes of the slot object. */
   size: number;
   createdAt: Date;
+  /** Bytes of the slot object and of every object the backup references. */
+  totalSize: number;
+  /** Objects the backup references besides its slot object (0: a one-object backup). */
+  objectCount: number;
+}
+
+/** An object a backup references (docs/API.md "Incremental backups"). */
+export interface ObjectRef {
+  objectKey: string;
+  size: number;
 }
 
 export interface PendingUploadRow {
@@ -44,6 +56,22 @@ export interface PendingUploadRow {
    * Absent means false (the client named `version`).
    */
   autoSlot?: boolean;
+  /**
+   * True for an upload from `upload_urls`: a backup may reference it, it never becomes
+   * a slot's object, and it counts against the pending objects, not the pending uploads
+   * (`version` is then unused). Absent means false.
+   */
+  objectOnly?: boolean;
+}
+
+/** What a user's live pending uploads hold (docs/OPERATIONS.md "Storage bounds"). */
+export interface PendingUsage {
+  /** Pending uploads from `upload_url` (slot objects). */
+  uploads: number;
+  /** Pending uploads from `upload_urls` (objects only a backup references). */
+  objects: number;
+  /** Declared bytes of both kinds. */
+  bytes: number;
 }
 
 export interface CompleteUploadResult {
@@ -58,6 +86,58 @@ export interface CompleteUploadResult {
   replacedCreatedAt: Date | null;
   /** True when this exact upload had already been completed (idempotent repeat). */
   alreadyCompleted: boolean;
+  /**
+   * Objects the replaced backup referenced that no slot references any more: the caller
+   * drops them after the commit, like the replaced object (their upload URLs expired by
+   * `replacedCreatedAt` plus the URL lifetime at the latest).
+   */
+  releasedObjectKeys: string[];
+}
+
+/** A deleted backup, and the objects it referenced that no slot references any more. */
+export interface DeletedBackup {
+  backup: BackupRow;
+  releasedObjectKeys: string[];
+}
+
+/**
+ * `completeUpload` refused to commit and changed nothing: `base_changed`, no slot holds
+ * the `base` the caller named; `object_unavailable`, `objectKey` is neither a pending
+ * upload of the user nor an object one of the user's backups references (someone
+ * else's, never issued, cancelled, swept, or released by a backup replaced meanwhile),
+ * or has another size than the one given.
+ */
+export class CompletionRefusedError extends Error {
+  readonly reason: 'base_changed' | 'object_unavailable';
+  readonly objectKey: string | null;
+  constructor(reason: 'base_changed' | 'object_unavailable', objectKey: string | null = null) {
+    super(`completion refused: ${reason}`);
+    this.name = 'CompletionRefusedError';
+    this.reason = reason;
+    this.objectKey = objectKey;
+  }
+}
+
+/**
+ * Stored bytes and objects per user, bucketed (users holding at least one object): one
+ * count per bucket, `counts[i]` the users whose value is at most `bounds[i]` and above
+ * `bounds[i - 1]`, the last count the users above every bound.
+ */
+export interface StorageDistribution {
+  /** Users holding at least one object. */
+  users: number;
+  bytes: { counts: number[]; sum: number };
+  objects: { counts: number[]; sum: number };
+}
+
+/** One user's stored bytes and objects (`admin stats`). */
+export interface UserStorage {
+  /** The opaque user id (never the linking key). */
+  userId: string;
+  bytes: number;
+  objects: number;
+  /** When the newest of these objects was completed. */
+  newestAt: Date;
 }
 
 /** The whole store; the daily trigger's slice is {@link PushStore} (stores/push.ts). */
@@ -95,8 +175,38 @@ export interface MetadataStore extends PushStore {
   createPendingUpload(row: PendingUploadRow): Promise<void>;
   /** The caller's own pending upload by object key; null if none (or someone else's). */
   getPendingUpload(userId: string, objectKey: string): Promise<PendingUploadRow | null>;
-  /** Number of pending uploads of a user not yet expired at `now`. */
+  /** Number of pending uploads (of both kinds) of a user not yet expired at `now`. */
   countPendingUploads(userId: string, now: Date): Promise<number>;
+  /** What the user's pending uploads not yet expired at `now` hold. */
+  pendingUsage(userId: string, now: Date): Promise<PendingUsage>;
+  /**
+   * Records uploads of one user the client is about to PUT, all or none: in one
+   * transaction serialised per user, only if the user's live pending uploads at `now`
+   * plus these stay within `limits` (uploads and objects counted by kind, bytes of
+   * both). Returns false, recording nothing, when they would not.
+   */
+  reservePendingUploads(
+    rows: readonly PendingUploadRow[],
+    now: Date,
+    limits: { maxUploads: number; maxObjects: number; maxBytes: number },
+  ): Promise<boolean>;
+  /**
+   * Which of `objectKeys` are the user's: its pending uploads among them (of both
+   * kinds), and the objects its backups reference among them (each once, with its size).
+   * Someone else's keys and unknown ones are in neither list.
+   */
+  findUserObjects(
+    userId: string,
+    objectKeys: readonly string[],
+  ): Promise<{ pending: PendingUploadRow[]; referenced: ObjectRef[] }>;
+  /**
+   * A backup and the objects it references, in the order its completion listed them,
+   * read at one instant (one statement); null when the slot is empty.
+   */
+  getBackupObjects(
+    userId: string,
+    version: BackupVersion,
+  ): Promise<{ backup: BackupRow; objects: ObjectRef[] } | null>;
   /**
    * Removes the caller's own pending upload and returns it; null when there is none (an
    * unknown key, someone else's, or one already completed, cancelled or swept). Atomic
@@ -105,20 +215,25 @@ export interface MetadataStore extends PushStore {
    */
   cancelPendingUpload(userId: string, objectKey: string): Promise<PendingUploadRow | null>;
   /**
-   * Bytes the metadata accounts for: completed backups, and the declared sizes of
+   * Bytes the metadata accounts for: completed backups (their slot objects and the
+   * objects they reference, each counted once per user), and the declared sizes of
    * pending uploads not yet expired at `now` (the operator's total storage cap).
    */
   storageUsage(now: Date): Promise<{ backupBytes: number; pendingBytes: number }>;
   /**
    * In one transaction: point a slot at `objectKey` with `size` and `createdAt = now`,
-   * remove the pending row, set the user's `lastBackupAt = now`. The slot is `version`
-   * for an upload whose client named it; for an `autoSlot` upload it is chosen here,
-   * under the transaction's lock (an empty slot, else the older completed backup), so
-   * overlapping uploads never replace a backup completed after the older one.
-   * `version` must equal the pending upload's. Returns null when there is no such
-   * pending upload of this user and none of the user's slots already points at
-   * `objectKey`. Idempotent: a repeat returns the backup with `alreadyCompleted: true`
-   * and no replaced key.
+   * make it reference `objects` (none: a one-object backup), remove the pending rows of
+   * `objectKey` and of the objects, set the user's `lastBackupAt = now`. The slot is
+   * `version` for an upload whose client named it; for an `autoSlot` upload it is
+   * chosen here, under the transaction's lock (an empty slot, else the older completed
+   * backup), so overlapping uploads never replace a backup completed after the older
+   * one. `version` must equal the pending upload's. Every object must be a pending
+   * upload of this user or an object one of its backups references, of the given size,
+   * and when `base` is given a slot must hold it, checked under the same lock; else
+   * it throws {@link CompletionRefusedError} and changes nothing. Returns null when
+   * there is no such pending upload of this user (or it is `objectOnly`) and none of
+   * the user's slots already points at `objectKey`. Idempotent: a repeat returns the
+   * backup with `alreadyCompleted: true` and nothing to drop, whatever `base` says.
    */
   completeUpload(args: {
     userId: string;
@@ -126,9 +241,15 @@ export interface MetadataStore extends PushStore {
     version: BackupVersion;
     size: number;
     now: Date;
+    objects?: readonly ObjectRef[];
+    base?: string;
   }): Promise<CompleteUploadResult | null>;
-  /** Removes a completed backup and returns it (so its object can be deleted); null if absent. */
-  deleteBackup(userId: string, version: BackupVersion): Promise<BackupRow | null>;
+  /**
+   * Removes a completed backup, in one transaction serialised with completions, and
+   * returns it with the objects it referenced that the other slot does not (so they can
+   * be deleted); null if absent.
+   */
+  deleteBackup(userId: string, version: BackupVersion): Promise<DeletedBackup | null>;
   setBackupEnabled(userId: string, enabled: boolean): Promise<UserRow | null>;
 
   // ---- sweeping (abandoned uploads, replaced or orphaned objects) ----
@@ -147,7 +268,10 @@ export interface MetadataStore extends PushStore {
   listObjectDeletions(limit: number, now?: Date): Promise<string[]>;
   /** Idempotent. */
   removeObjectDeletion(objectKey: string): Promise<void>;
-  /** True when a completed backup or a pending upload references the key. */
+  /**
+   * True when a completed backup (as its slot object or a referenced object) or a
+   * pending upload references the key.
+   */
   isObjectReferenced(objectKey: string): Promise<boolean>;
 
   // ---- leases (one scheduler across instances) ----
@@ -164,6 +288,17 @@ export interface MetadataStore extends PushStore {
   stats(
     now: Date,
   ): Promise<{ users: number; enabledUsers: number; backups: number; bytesStored: number }>;
+  /**
+   * Stored bytes and objects per user as histograms over `bounds` (ascending,
+   * non-negative integers), computed in one pass over the stored objects; for metrics,
+   * read at most every few minutes (src/metrics-storage.ts).
+   */
+  storageDistribution(bounds: {
+    bytes: readonly number[];
+    objects: readonly number[];
+  }): Promise<StorageDistribution>;
+  /** The `limit` users storing the most bytes, largest first (ties by user id). */
+  largestUsers(limit: number): Promise<UserStorage[]>;
   /** Throws when the database cannot answer (readiness). */
   ping(): Promise<void>;
   /**

@@ -13,6 +13,15 @@
  */
 import type { PushProvider } from '@noah-backup/core/api';
 
+/**
+ * A device's Web Push message-encryption keys (RFC 8291 §2, §3), base64url without
+ * padding: the user agent's P-256 public key (65 bytes) and authentication secret (16).
+ */
+export interface PushKeys {
+  p256dh: string;
+  auth: string;
+}
+
 /** A registered device. The push address is unique across all devices. */
 export interface DeviceRow {
   userId: string;
@@ -21,6 +30,8 @@ export interface DeviceRow {
   provider: PushProvider;
   /** Expo push token or UnifiedPush endpoint URL. */
   address: string;
+  /** UnifiedPush devices that registered keys: sent as Web Push; null: plain text. */
+  keys: PushKeys | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -41,6 +52,7 @@ export interface CandidateDevice {
   deviceId: string;
   provider: PushProvider;
   address: string;
+  keys: PushKeys | null;
 }
 
 /** A user the daily job may trigger (the job applies the rollout predicate itself). */
@@ -126,13 +138,16 @@ export interface PushStore {
    * Idempotent. The address moves with the registration: any other device row holding
    * it (another user's, or another device id of this user) is removed, because one
    * install has one address and it now belongs to the caller. Keeps at most `maxDevices`
-   * devices per user, removing the least recently updated ones.
+   * devices per user, removing the least recently updated ones. The keys are replaced
+   * too: a registration without keys leaves the device without them.
    */
   registerDevice(args: {
     userId: string;
     deviceId: string;
     provider: PushProvider;
     address: string;
+    /** Web Push keys (UnifiedPush only); absent or null: none. */
+    keys?: PushKeys | null;
     now: Date;
     maxDevices: number;
   }): Promise<RegisterDeviceResult>;

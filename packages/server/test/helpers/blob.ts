@@ -15,7 +15,7 @@ import Fastify from 'fastify';
 import type { Clock } from '@noah-backup/core/clock';
 import { createBlobStore } from '../../src/blob/index.ts';
 import type { BlobStore } from '../../src/stores/blob.ts';
-import { startS3Harness } from './s3.ts';
+import { type HarnessFaults, startS3Harness } from './s3.ts';
 
 /** Every BlobStore backend; the contract suite runs once per kind. */
 export const blobStoreKinds = ['fs', 's3'] as const;
@@ -35,6 +35,8 @@ export interface TestBlobStore {
     endpoint: string;
     rejections: { method: string; code: string; status: number }[];
     forwarded: { method: string; path: string; params: string[] }[];
+    /** Faults the verifying front injects (helpers/s3.ts). */
+    faults: HarnessFaults;
   };
   /** fs only: the object directory and the URL signing secret (tamper with files there). */
   fs?: { dir: string; signingSecret: Uint8Array };
@@ -85,6 +87,7 @@ export async function openTestBlobStore(
         endpoint: h.endpoint,
         rejections: h.rejections,
         forwarded: h.forwarded,
+        faults: h.faults,
       },
       cleanup: async () => {
         await store.close?.();

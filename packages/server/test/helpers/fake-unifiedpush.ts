@@ -15,7 +15,10 @@ export type UnifiedPushScript = number[];
 /** One POST as received. */
 export interface UnifiedPushDelivery {
   path: string;
+  /** The body as UTF-8 text (plain mode). */
   body: string;
+  /** The body's bytes (Web Push: the RFC 8291 ciphertext). */
+  bytes: Buffer;
   headers: IncomingHttpHeaders;
 }
 
@@ -48,7 +51,8 @@ export async function startFakeUnifiedPush(): Promise<FakeUnifiedPush> {
       return res.end();
     }
     const list = seen.get(path) ?? [];
-    list.push({ path, body: Buffer.concat(parts).toString('utf8'), headers: req.headers });
+    const bytes = Buffer.concat(parts);
+    list.push({ path, body: bytes.toString('utf8'), bytes, headers: req.headers });
     seen.set(path, list);
     const status = script[Math.min(list.length - 1, script.length - 1)] ?? 201;
     const headers: Record<string, string> = { ttl: '0' };

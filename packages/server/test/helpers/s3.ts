@@ -16,6 +16,9 @@
  * - conditional writes: a PUT with `If-None-Match: *` to a key that has an object gets
  *   412 PreconditionFailed, as from S3 (s3rver ignores the condition, so the front checks
  *   it, one conditional PUT per key at a time).
+ * - with `bucketConfig`, the bucket's policy, lifecycle, default encryption and public
+ *   access block, which s3rver does not speak, are kept by the front as S3 keeps them
+ *   (helpers/s3-bucket-config.ts).
  * Failures answer like S3 (403 SignatureDoesNotMatch / AccessDenied XML) and are recorded
  * in `rejections`; accepted requests are forwarded to s3rver without their signature.
  *
@@ -54,6 +57,12 @@ import {
   verifyHeader,
   verifyPresigned,
 } from './s3-sigv4.ts';
+import {
+  answerBucketConfig,
+  type BucketConfigStore,
+  LOCAL_SUBRESOURCES,
+  type LocalSubresource,
+} from './s3-bucket-config.ts';
 
 export { Sha256 } from './s3-sigv4.ts';
 
@@ -72,7 +81,23 @@ export interface S3Harness {
   rejections: { method: string; code: string; status: number }[];
   /** Every request the front forwarded: method, path and query parameter names. */
   forwarded: { method: string; path: string; params: string[] }[];
+  /**
+   * With `bucketConfig`: the policy, lifecycle, encryption and public access block the
+   * front keeps for this bucket (helpers/s3-bucket-config.ts); null without.
+   */
+  bucketConfig: BucketConfigStore | null;
+  /**
+   * Faults to inject: with `refuseServerWrites`, every DELETE and every header-signed
+   * PUT (the server's own writes, not the clients' pre-signed uploads) answers 503
+   * ServiceUnavailable, as an S3 outage of writes would.
+   */
+  faults: HarnessFaults;
   close(): Promise<void>;
+}
+
+/** Faults the front injects (see {@link S3Harness.faults}). */
+export interface HarnessFaults {
+  refuseServerWrites: boolean;
 }
 
 const MAX_BODY = 256 << 20;
@@ -177,7 +202,8 @@ async function handle(
   raw: URL,
   req: IncomingMessage,
   res: ServerResponse,
-  log: Pick<S3Harness, 'rejections' | 'forwarded'>,
+  log: Pick<S3Harness, 'rejections' | 'forwarded' | 'faults'>,
+  local: { bucket: string; store: BucketConfigStore } | null = null,
 ): Promise<void> {
   const method = req.method ?? 'GET';
   const reject = (r: Refusal) => {
@@ -209,12 +235,27 @@ async function handle(
       message: 'exactly one authentication mechanism is required',
     };
   if (refusal) return reject(refusal);
+  if (log.faults.refuseServerWrites && (method === 'DELETE' || (method === 'PUT' && !presigned)))
+    return reject({
+      status: 503,
+      code: 'ServiceUnavailable',
+      message: 'Service is unable to handle request.',
+    });
   if (body.length !== Number(req.headers['content-length'] ?? body.length))
     return reject({
       status: 400,
       code: 'IncompleteBody',
       message: 'body length differs from Content-Length',
     });
+
+  const sub = pairs.find(([k]) => k in LOCAL_SUBRESOURCES)?.[0] as LocalSubresource | undefined;
+  if (
+    local &&
+    sub &&
+    (path === `/${local.bucket}` || path === `/${local.bucket}/`) &&
+    answerBucketConfig(local.store, sub, req, body, res)
+  )
+    return;
 
   const condition = method === 'PUT' ? req.headers['if-none-match'] : undefined;
   if (condition === undefined) return forward(raw, req, res, log, path, pairs, body);
@@ -286,7 +327,9 @@ async function forward(
  * const s3 = await startS3Harness({ clock });
  * const store = await createBlobStore(s3.storeUrl, { publicUrl: 'http://unused', clock, maxObjectSize });
  */
-export async function startS3Harness(opts: { clock?: Clock } = {}): Promise<S3Harness> {
+export async function startS3Harness(
+  opts: { clock?: Clock; bucketConfig?: boolean } = {},
+): Promise<S3Harness> {
   shared ??= startS3rver();
   const { rawEndpoint } = await shared;
   const bucket = `noah-${randomBytes(6).toString('hex')}`;
@@ -308,10 +351,18 @@ export async function startS3Harness(opts: { clock?: Clock } = {}): Promise<S3Ha
     clock: opts.clock ?? systemClock,
     accessKeyId: credentials.accessKeyId,
   };
-  const log: Pick<S3Harness, 'rejections' | 'forwarded'> = { rejections: [], forwarded: [] };
+  const log: Pick<S3Harness, 'rejections' | 'forwarded' | 'faults'> = {
+    rejections: [],
+    forwarded: [],
+    faults: { refuseServerWrites: false },
+  };
   const raw = new URL(rawEndpoint);
+  const bucketConfig: BucketConfigStore | null = opts.bucketConfig
+    ? { documents: new Map(), puts: [] }
+    : null;
+  const local = bucketConfig ? { bucket, store: bucketConfig } : null;
   const server = createServer((req, res) => {
-    handle(ctx, raw, req, res, log).catch(() => {
+    handle(ctx, raw, req, res, log, local).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
@@ -329,6 +380,7 @@ export async function startS3Harness(opts: { clock?: Clock } = {}): Promise<S3Ha
     credentials,
     storeUrl,
     ...log,
+    bucketConfig,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

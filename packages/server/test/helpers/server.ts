@@ -8,7 +8,8 @@
  * name the real port; buildServer attaches to it.
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { manualClock } from '@noah-backup/core/clock';
@@ -91,13 +92,18 @@ export async function startTestServer(opts: StartTestServerOptions): Promise<Tes
     http.listen(0, '127.0.0.1', resolve);
   });
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  const config = { ...configured, publicUrl: opts.config?.publicUrl ?? url };
+  // A data directory of its own: keys the server keeps there (VAPID) stay in the test.
+  const dataDir = opts.config?.dataDir ?? (await mkdtemp(join(tmpdir(), 'noah-srv-data-')));
+  const config = { ...configured, dataDir, publicUrl: opts.config?.publicUrl ?? url };
   const logs: string[] = [];
   const logger = createLogger({
     level: config.logLevel,
     destination: { write: (line: string) => void logs.push(line) },
   });
   const cleanups: (() => Promise<void>)[] = [
+    async () => {
+      if (opts.config?.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    },
     () =>
       new Promise<void>((resolve) => {
         http.closeAllConnections();

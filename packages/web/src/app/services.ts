@@ -7,16 +7,16 @@
  * better than origin-scoped storage, which is why this is a demo.
  * @module
  */
-import type { WalletDataAdapter } from '@noah-backup/client/adapters';
+import type { WalletDataAdapter } from '@noah-backup/client/ports';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import {
   clearLocalStorageState,
   createLocalStorageState,
   type LocalStorageState,
-} from '../adapters/device-state.ts';
-import { type KvStore, openKv } from '../adapters/idb.ts';
-import { createWebWalletData } from '../adapters/wallet-data.ts';
-import { openWalletStore, type WalletStore } from '../adapters/wallet-store.ts';
+} from '@noah-backup/client/web/state';
+import { type KvStore, openKv } from '../wallet/idb.ts';
+import { createWebWalletData } from '../wallet/wallet-data.ts';
+import { openWalletStore, type WalletStore } from '../wallet/wallet-store.ts';
 
 const DB_NAME = 'noah-wallet';
 const MNEMONIC_KEY = 'mnemonic';

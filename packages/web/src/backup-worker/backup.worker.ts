@@ -4,28 +4,26 @@
  * the screens. The wallet's database stays on the page (sql.js lives there): the
  * worker reaches it, and the page's localStorage state, through RPC (`rpc.ts`).
  *
- * Page → worker calls: `init`, then the manager's methods by name. Worker → page:
- * `wallet.*` and `state.*` calls, and a `snapshot` event on every manager change.
+ * What crosses is `protocol.ts`: the page calls `init`, then the manager's methods
+ * (served here from `MANAGER_CALLS`); the worker calls the page's `wallet.*` and
+ * `state.*`, and sends a `snapshot` event on every manager change.
  * @module
  */
-import type {
-  ArchiveKind,
-  DeviceStateStore,
-  WalletDataAdapter,
-} from '@noah-backup/client/adapters';
 import { createApiClient } from '@noah-backup/client/api-client';
 import { type BackupManager, createBackupManager } from '@noah-backup/client/manager';
 import { createSessionKeys, type SessionKeys } from '@noah-backup/client/keys';
+import type { DeviceStateStore, WalletDataAdapter } from '@noah-backup/client/ports';
+import { createMemorySpooler } from '@noah-backup/client/web/spooler';
 import { NoahError } from '@noah-backup/core/errors';
-import { createMemorySpooler } from '../adapters/spooler.ts';
-import { createRpc, type MessageEndpoint } from './rpc.ts';
-
-/** What the page passes to `init`. */
-export interface WorkerInit {
-  mnemonic: string;
-  /** The backup server's base URL (the page's origin in production). */
-  serverUrl: string;
-}
+import { fromBytes } from '@noah-backup/core/stream';
+import {
+  MANAGER_CALLS,
+  type ManagerCall,
+  type PageMethods,
+  type WireOptions,
+  type WorkerInit,
+} from './protocol.ts';
+import { createRpc, type Handler, type MessageEndpoint } from './rpc.ts';
 
 let manager: BackupManager | undefined;
 let keys: SessionKeys | undefined;
@@ -36,27 +34,31 @@ const need = (): BackupManager => {
 };
 
 /**
- * Operations the page may cancel, by the id it gave them: AbortSignals cannot cross
- * postMessage, so the page sends `cancel(id)` and the worker aborts the operation's own
- * signal. Calls arrive in order, so an operation is registered before its cancel.
+ * Operations the page may cancel, by the id it gave them: the page sends `cancel(id)`
+ * and the worker aborts the operation's own signal. Calls arrive in order, so an
+ * operation is registered before its cancel.
  */
 const running = new Map<number, AbortController>();
 
-async function cancellable<T>(
-  op: number | null,
-  run: (opts: { signal?: AbortSignal }) => Promise<T>,
-): Promise<T> {
-  if (op === null) return run({});
+/** Calls the manager's `name`, its options' `op` id turned back into a signal. */
+async function managerCall(name: ManagerCall, args: unknown[]): Promise<unknown> {
+  const at = MANAGER_CALLS[name];
+  const method = need()[name] as (...a: unknown[]) => Promise<unknown>;
+  const wire = at === null ? undefined : (args[at] as WireOptions<object> | undefined);
+  if (wire?.op === undefined) return method(...args);
+  const { op, ...opts } = wire;
   const controller = new AbortController();
   running.set(op, controller);
   try {
-    return await run({ signal: controller.signal });
+    const call = [...args];
+    call[at!] = { ...opts, signal: controller.signal };
+    return await method(...call);
   } finally {
     running.delete(op);
   }
 }
 
-const rpc = createRpc(globalThis as unknown as MessageEndpoint, {
+const handlers: Record<string, Handler> = {
   async init({ mnemonic, serverUrl }: WorkerInit) {
     keys?.destroy();
     keys = await createSessionKeys(mnemonic, serverUrl);
@@ -72,43 +74,30 @@ const rpc = createRpc(globalThis as unknown as MessageEndpoint, {
     await manager.ready;
     rpc.emit('snapshot', manager.getSnapshot());
   },
-  isBackupEnabled: () => need().isBackupEnabled(),
-  setBackupEnabled: (enabled: boolean) => need().setBackupEnabled(enabled),
-  triggerBackup: (op: number | null) => cancellable(op, (o) => need().triggerBackup(o)),
-  listBackups: () => need().listBackups(),
-  restoreBackup: (version: 1 | 2 | undefined, confirmRollback: boolean, op: number | null) =>
-    cancellable(op, (o) => need().restoreBackup(version, { ...o, confirmRollback })),
-  deleteBackup: (version: 1 | 2) => need().deleteBackup(version),
-  verifyBackup: (version: 1 | 2 | undefined, op: number | null) =>
-    cancellable(op, (o) => need().verifyBackup(version, o)),
   cancel: (op: number) => {
     running.get(op)?.abort();
   },
-  handleBackupNotification: (data: unknown) => need().handleBackupNotification(data),
-});
+};
+for (const name of Object.keys(MANAGER_CALLS) as ManagerCall[])
+  handlers[name] = (...args: unknown[]) => managerCall(name, args);
+
+const rpc = createRpc<PageMethods>(globalThis as unknown as MessageEndpoint, handlers);
 
 /** The page's wallet adapter, reached through RPC. */
 const remoteWallet: WalletDataAdapter = {
-  async snapshot({ kind, signal }) {
+  async snapshot({ kind, signal, databases = [] }) {
     signal?.throwIfAborted();
-    const { archive, entries, databases } = await rpc.call<{
-      archive: Uint8Array;
-      entries: number;
-      databases: string[];
-    }>('wallet.snapshot', kind);
+    const snap = await rpc.call('wallet.snapshot', kind, databases);
     return {
-      archive: (async function* () {
-        yield archive;
-      })(),
-      entries,
-      databases,
+      archive: fromBytes(snap.archive),
+      entries: snap.entries,
+      databases: snap.databases,
+      ...(snap.bytes === undefined ? {} : { bytes: snap.bytes }),
       cleanup: async () => {},
     };
   },
-  restore: (archive, { kind }: { kind: ArchiveKind }) =>
-    rpc.call('wallet.restore', rpc.offerStream(archive), kind),
-  verify: (archive, { kind }: { kind: ArchiveKind }) =>
-    rpc.call('wallet.verify', rpc.offerStream(archive), kind),
+  restore: (archive, { kind }) => rpc.call('wallet.restore', rpc.offerStream(archive), kind),
+  verify: (archive, { kind }) => rpc.call('wallet.verify', rpc.offerStream(archive), kind),
 };
 
 /**
@@ -121,8 +110,8 @@ const remoteState: DeviceStateStore = {
   set: (key, value) => rpc.call('state.set', key, value),
   delete: (key) => rpc.call('state.delete', key),
   async compareAndSet(key, value, canReplace) {
-    const current = await rpc.call<string | null>('state.get', key);
+    const current = await rpc.call('state.get', key);
     if (current !== null && !canReplace(current)) return false;
-    return rpc.call<boolean>('state.swap', key, current, value);
+    return rpc.call('state.swap', key, current, value);
   },
 };

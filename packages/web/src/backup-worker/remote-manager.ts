@@ -5,19 +5,25 @@
  * to the wallet database and to localStorage.
  * @module
  */
-import type { WalletDataAdapter } from '@noah-backup/client/adapters';
 import { AbortedError } from '@noah-backup/client/errors';
 import type { BackupManager } from '@noah-backup/client/manager';
+import type { WalletDataAdapter } from '@noah-backup/client/ports';
 import {
   INITIAL_STATUS,
   type ManagerSnapshot,
   type SnapshotListener,
 } from '@noah-backup/client/status';
+import type { LocalStorageState } from '@noah-backup/client/web/state';
 import { NoahError } from '@noah-backup/core/errors';
-import type { ArchiveKind } from '../adapters/archive.ts';
-import type { LocalStorageState } from '../adapters/device-state.ts';
-import type { WorkerInit } from './backup.worker.ts';
-import { createRpc, type MessageEndpoint } from './rpc.ts';
+import { collect } from '@noah-backup/core/stream';
+import {
+  MANAGER_CALLS,
+  type ManagerCall,
+  type PageMethods,
+  type WorkerInit,
+  type WorkerMethods,
+} from './protocol.ts';
+import { createRpc, type MessageEndpoint, type RpcEndpoint } from './rpc.ts';
 
 /** A running backup worker. */
 export interface BackupWorker {
@@ -42,22 +48,6 @@ function defaultWorker(): Worker {
   });
 }
 
-async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const c of source) {
-    parts.push(c);
-    size += c.length;
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * Starts the backup worker for one seedphrase and server.
  *
@@ -73,29 +63,28 @@ async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
 export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): BackupWorker {
   const worker = (deps.makeWorker ?? defaultWorker)();
   const { wallet, state } = deps;
-  const rpc = createRpc(worker as unknown as MessageEndpoint, {
-    async 'wallet.snapshot'(kind: ArchiveKind) {
-      const snap = await wallet.snapshot({ kind });
+  const page = {
+    async 'wallet.snapshot'(kind, databases) {
+      const snap = await wallet.snapshot({ kind, databases });
       try {
         return {
           archive: await collect(snap.archive),
           entries: snap.entries,
           databases: snap.databases,
+          bytes: snap.bytes,
         };
       } finally {
         await snap.cleanup();
       }
     },
-    'wallet.restore': (stream: number, kind: ArchiveKind) =>
-      wallet.restore(rpc.pullStream(stream), { kind }),
-    'wallet.verify': (stream: number, kind: ArchiveKind) =>
-      wallet.verify(rpc.pullStream(stream), { kind }),
-    'state.get': (key: string) => state.get(key),
-    'state.set': (key: string, value: string) => state.set(key, value),
-    'state.delete': (key: string) => state.delete(key),
-    'state.swap': (key: string, expected: string | null, value: string) =>
-      state.swap(key, expected, value),
-  });
+    'wallet.restore': (stream, kind) => wallet.restore(rpc.pullStream(stream), { kind }),
+    'wallet.verify': (stream, kind) => wallet.verify(rpc.pullStream(stream), { kind }),
+    'state.get': (key) => state.get(key),
+    'state.set': (key, value) => state.set(key, value),
+    'state.delete': (key) => state.delete(key),
+    'state.swap': (key, expected, value) => state.swap(key, expected, value),
+  } satisfies PageMethods;
+  const rpc: RpcEndpoint<WorkerMethods> = createRpc(worker as unknown as MessageEndpoint, page);
 
   let snapshot: ManagerSnapshot = {
     status: INITIAL_STATUS,
@@ -114,45 +103,45 @@ export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): Bac
     rpc.failAll(new NoahError('worker_failed', 'the backup worker stopped unexpectedly'));
   });
 
-  const ready = rpc.call<void>('init', init);
+  const ready = rpc.call('init', init);
   ready.catch(() => undefined);
-  const call = async <T>(method: string, ...args: unknown[]): Promise<T> => {
-    await ready;
-    return rpc.call<T>(method, ...args);
-  };
 
-  /** Runs `method` in the worker; aborting `signal` cancels it there, by its id. */
+  /**
+   * Runs the manager's `name` in the worker. Its options' signal cannot cross: an
+   * operation id goes in its place, and aborting the signal cancels the operation there.
+   */
   let lastOp = 0;
-  const cancellable = async <T>(
-    signal: AbortSignal | undefined,
-    method: string,
-    ...args: unknown[]
-  ): Promise<T> => {
-    if (!signal) return call<T>(method, ...args, null);
+  const remote = async (name: ManagerCall, args: unknown[]): Promise<unknown> => {
+    await ready;
+    const at = MANAGER_CALLS[name];
+    const opts = at === null ? undefined : (args[at] as { signal?: AbortSignal } | undefined);
+    const signal = opts?.signal;
+    if (!signal) return rpc.call(name, ...args);
     if (signal.aborted) throw new AbortedError();
     const op = ++lastOp;
+    const wire = [...args];
+    const { signal: _, ...rest } = opts;
+    wire[at!] = { ...rest, op };
     const onAbort = () => {
-      call('cancel', op).catch(() => undefined);
+      rpc.call('cancel', op).catch(() => undefined);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return await call<T>(method, ...args, op);
+      return await rpc.call(name, ...wire);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
   };
+  const calls = Object.fromEntries(
+    (Object.keys(MANAGER_CALLS) as ManagerCall[]).map((name) => [
+      name,
+      (...args: unknown[]) => remote(name, args),
+    ]),
+  ) as Pick<BackupManager, ManagerCall>;
 
   const manager: BackupManager = {
+    ...calls,
     ready,
-    isBackupEnabled: () => call('isBackupEnabled'),
-    setBackupEnabled: (enabled) => call('setBackupEnabled', enabled),
-    triggerBackup: (opts) => cancellable(opts?.signal, 'triggerBackup'),
-    listBackups: () => call('listBackups'),
-    restoreBackup: (version, opts) =>
-      cancellable(opts?.signal, 'restoreBackup', version, opts?.confirmRollback ?? false),
-    deleteBackup: (version) => call('deleteBackup', version),
-    verifyBackup: (version, opts) => cancellable(opts?.signal, 'verifyBackup', version),
-    handleBackupNotification: (data) => call('handleBackupNotification', data),
     getStatus: () => snapshot.status,
     getSnapshot: () => snapshot,
     subscribe(listener) {
@@ -166,7 +155,7 @@ export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): Bac
     manager,
     terminate() {
       worker.terminate();
-      rpc.failAll(new NoahError('worker_stopped', 'the backup worker was stopped'));
+      rpc.failAll(new NoahError('aborted', 'the backup worker was stopped'));
     },
   };
 }

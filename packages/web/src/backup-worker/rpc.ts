@@ -1,12 +1,14 @@
 /**
  * A small symmetric RPC over `postMessage`, used between the page and the backup
- * worker: each side exposes named handlers and calls the other's; one-way events; and
+ * worker: each side exposes named handlers and calls the other's, typed by the other's
+ * method table (`protocol.ts`); one-way events; and
  * byte streams that cross the boundary pull by pull (the consumer asks for each chunk,
  * so memory stays bounded). Errors cross as `{name, code, message, status}` and are
  * rebuilt as {@link RemoteError}, a NoahError with the same stable code — messages of
  * our errors never hold secrets (core `errors.ts`), so nothing new leaks.
  * @module
  */
+import { toCatalogCode } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
 
 /** The two ends: a `Worker` on the page, the worker's global scope inside it. */
@@ -15,12 +17,15 @@ export interface MessageEndpoint {
   addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
 }
 
-/** An error thrown on the other side, with its stable code and HTTP status if any. */
+/**
+ * An error thrown on the other side, with its stable code and HTTP status if any. A code
+ * outside the catalog (not one of our errors) arrives as `unexpected`.
+ */
 export class RemoteError extends NoahError {
   /** HTTP status of an API error, if the original had one. */
   readonly status: number | undefined;
   constructor(code: string, message: string, name: string, status?: number) {
-    super(code, message);
+    super(toCatalogCode(code) ?? 'unexpected', message);
     this.name = name;
     this.status = status;
   }
@@ -42,10 +47,16 @@ type Wire =
 /** A handler; its result (or error) is sent back to the caller. */
 export type Handler = (...args: never[]) => unknown;
 
-/** One side of the RPC. */
-export interface RpcEndpoint {
+/** A method table: what one side serves, by name. */
+export type Methods<T> = { [K in keyof T]: Handler };
+
+/** One side of the RPC, calling the other side's methods `Remote`. */
+export interface RpcEndpoint<Remote extends Methods<Remote>> {
   /** Calls `method` on the other side. */
-  call<T>(method: string, ...args: unknown[]): Promise<T>;
+  call<K extends keyof Remote & string>(
+    method: K,
+    ...args: Parameters<Remote[K]>
+  ): Promise<Awaited<ReturnType<Remote[K]>>>;
   /** Sends a one-way event. */
   emit(name: string, payload: unknown): void;
   /** Listens to the other side's events. */
@@ -82,14 +93,17 @@ function movable(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
  *
  * @param port - the Worker (page side) or the worker's global scope
  * @param handlers - methods the other side may call
- * @returns the endpoint
+ * @returns the endpoint, typed by the other side's methods `Remote`
  * @example
  * ```ts
- * const rpc = createRpc(worker, { 'state.get': (key: string) => localStorage.getItem(key) });
- * await rpc.call('init', { serverUrl });
+ * const rpc = createRpc<WorkerMethods>(worker, { 'state.get': (key: string) => localStorage.getItem(key) });
+ * await rpc.call('init', { mnemonic, serverUrl });
  * ```
  */
-export function createRpc(port: MessageEndpoint, handlers: Record<string, Handler>): RpcEndpoint {
+export function createRpc<Remote extends Methods<Remote>>(
+  port: MessageEndpoint,
+  handlers: Record<string, Handler>,
+): RpcEndpoint<Remote> {
   let nextId = 1;
   let nextStream = 1;
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -161,7 +175,7 @@ export function createRpc(port: MessageEndpoint, handlers: Record<string, Handle
     });
 
   return {
-    call,
+    call: call as RpcEndpoint<Remote>['call'],
     emit: (name, payload) => send({ k: 'event', name, payload }),
     onEvent: (l) => {
       listeners.push(l);

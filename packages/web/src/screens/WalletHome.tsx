@@ -4,7 +4,7 @@
  * @module
  */
 import { type FormEvent, useId, useState } from 'react';
-import type { WalletStore } from '../adapters/wallet-store.ts';
+import type { WalletStore } from '../wallet/wallet-store.ts';
 import { ErrorNotice } from '../ui/components.tsx';
 import { formatDateTime, formatSats } from '../ui/format.ts';
 import { useWallet } from '../ui/use-wallet.ts';

@@ -3,7 +3,7 @@
  * @module
  */
 import { useMemo, useSyncExternalStore } from 'react';
-import type { Payment, WalletStore } from '../adapters/wallet-store.ts';
+import type { Payment, WalletStore } from '../wallet/wallet-store.ts';
 
 /** The wallet's current payments and balance. */
 export interface WalletView {

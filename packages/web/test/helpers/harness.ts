@@ -22,6 +22,7 @@ import { loadConfig } from '@noah-backup/server/config';
 import { type RunningServer, startServer } from '@noah-backup/server/start';
 import { type Browser, chromium } from 'playwright-core';
 import { build } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
 
 /** The web package's directory. */
 export const WEB_DIR = resolve(import.meta.dirname, '../..');
@@ -165,6 +166,30 @@ export function launchChromium(): Promise<Browser> {
       '--disable-quic',
     ],
   });
+}
+
+/** The app under test of one test file: its server and a headless Chromium. */
+export interface AppUnderTest {
+  readonly srv: AppServer;
+  readonly browser: Browser;
+}
+
+/**
+ * Builds the app (if its sources changed), starts the server and Chromium before the
+ * file's tests, and closes both after them. Read the fields inside tests and hooks.
+ */
+export function setupApp(): AppUnderTest {
+  const app = {} as { srv: AppServer; browser: Browser };
+  beforeAll(async () => {
+    await buildWebApp();
+    app.srv = await startAppServer();
+    app.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await app.browser?.close();
+    await app.srv?.close();
+  });
+  return app;
 }
 
 /** Every regular file under `dir`, recursively. */

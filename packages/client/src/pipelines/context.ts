@@ -1,0 +1,43 @@
+/**
+ * What a pipeline (`backup.ts`, `restore.ts`) is given by the manager, which holds the
+ * lock, owns the status and turns `progress` into its live snapshot: the API client and
+ * keys, the ports, the settings of this run, its cancellation.
+ * @module
+ */
+import type { Clock } from '@noah-backup/core/clock';
+import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
+import type { Keyring } from '@noah-backup/core/keys';
+import type { ApiClient } from '../api-client.ts';
+import type { Logger } from '../logger.ts';
+import type { DeviceStateStore, Spooler, WalletDataAdapter } from '../ports.ts';
+import type { ProgressPhase } from '../status.ts';
+
+/** What a pipeline needs. */
+export interface PipelineContext {
+  api: ApiClient;
+  keyring: Keyring;
+  wallet: WalletDataAdapter;
+  spooler: Spooler;
+  state: DeviceStateStore;
+  clock: Clock;
+  logger: Logger;
+  format: BackupFormat;
+  /** Compression of v2 backups, and its level (see `backupCompression`). */
+  compression: { algorithm: CompressionAlgorithm; level: number };
+  maxPlaintextBytes: number | undefined;
+  signal: AbortSignal;
+  progress(phase: ProgressPhase, bytes: number, totalBytes?: number): void;
+}
+
+/** Passes `source` on, telling `onBytes` the total so far after each chunk. */
+export async function* counted(
+  source: AsyncIterable<Uint8Array>,
+  onBytes: (total: number) => void,
+): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.byteLength;
+    onBytes(n);
+    yield chunk;
+  }
+}

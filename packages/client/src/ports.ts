@@ -1,0 +1,154 @@
+/**
+ * The ports: the seams between the isomorphic BackupManager and the platform it runs on
+ * (Node, a browser, React Native). The manager never touches files, databases or
+ * storage directly: it asks these. Each port has one implementation per platform, in a
+ * folder of its own (`./node/`, `./web/`), and one contract kit that runs on every
+ * implementation (`test/contract/`). The contracts below are what the kits check; an
+ * implementation for a new platform passes the same kits.
+ *
+ * Errors: every refusal the contracts name is a `NoahError` with that code and a message
+ * that names no secret and no file content (a database is named by its relative path).
+ * @module
+ */
+
+/** Kind of archive inside a backup (docs/FORMAT.md §5.3, payload kind). */
+export type ArchiveKind = 'tar' | 'zip';
+
+/** What a restore or a verify is told about the archive. */
+export interface WalletArchiveOptions {
+  kind: ArchiveKind;
+  signal?: AbortSignal;
+}
+
+/** What a snapshot is asked for. */
+export interface WalletSnapshotOptions extends WalletArchiveOptions {
+  /** The wallet's databases the caller knows of (docs/WALLET.md §1). */
+  databases?: readonly string[];
+  /**
+   * Reports bytes copied so far out of the total to copy (optional to call), so a large
+   * wallet's snapshot shows progress instead of a long silence.
+   */
+  onProgress?: (bytes: number, totalBytes: number) => void;
+}
+
+/** A consistent, archived copy of the wallet's data, ready to encrypt. */
+export interface WalletSnapshot {
+  /** The archive bytes (a fresh iterable each call is not required: read once). */
+  readonly archive: AsyncIterable<Uint8Array>;
+  /** Number of files and databases captured (for status and logs). */
+  readonly entries: number;
+  /**
+   * The SQLite databases captured, as relative paths. Never empty: a snapshot without a
+   * database is no wallet's, and the manager refuses to upload it (`not_a_wallet`).
+   */
+  readonly databases: readonly string[];
+  /** Bytes of the files captured, before archiving, if known: the encrypt phase's total. */
+  readonly bytes?: number;
+  /** Removes every temporary file the snapshot made. Idempotent; always call it. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Where the wallet's data lives: its files, some of which are SQLite databases
+ * (docs/WALLET.md). The archive it writes and reads is the SDK's one codec
+ * (`../archive/`), with its guards and limits.
+ *
+ * **snapshot** MUST be consistent while the wallet keeps writing (a database copied as
+ * one transaction, never its raw journal files). It MUST refuse, before anything is
+ * archived:
+ * - data that is no wallet (nothing, or no database): `not_a_wallet`;
+ * - a database that a restore would refuse: every database it captures MUST pass
+ *   SQLite's `PRAGMA integrity_check` (the check `restore` runs), and a file that
+ *   should be a database and is not one (among them each of `databases` still present)
+ *   is a damaged database: `corrupt_wallet_database`.
+ *
+ * So neither a damaged wallet nor no wallet ever replaces a good backup: the server keeps
+ * two backups, and two daily backups of either would replace both (docs/WALLET.md §1).
+ *
+ * **restore** MUST read the archive with the extraction guards (a hostile or damaged
+ * archive: `unsafe_archive`, naming the rule), MUST check every database in it with
+ * `PRAGMA integrity_check` (`integrity_check_failed`), and only then replace the
+ * wallet's data, atomically: at every instant the wallet is either the old data or the
+ * new, and no failure (a refusal, an abort, an error of `archive` itself, which is
+ * rethrown unchanged) leaves anything changed or anything staged behind.
+ *
+ * **verify** MUST make the same checks as `restore` and change nothing.
+ */
+export interface WalletDataAdapter {
+  /** @throws NoahError `not_a_wallet`, `corrupt_wallet_database` */
+  snapshot(opts: WalletSnapshotOptions): Promise<WalletSnapshot>;
+  /**
+   * Returns the number of files restored and, where the platform keeps the data it
+   * replaced, where that is (`previous`, e.g. a directory beside the wallet's).
+   * @throws NoahError `unsafe_archive`, `integrity_check_failed`; whatever `archive`
+   *   throws, unchanged
+   */
+  restore(
+    archive: AsyncIterable<Uint8Array>,
+    opts: WalletArchiveOptions,
+  ): Promise<{ entries: number; previous?: string | null }>;
+  /**
+   * Optional: a quick estimate (no copy) of the compressed backup, so that a backup
+   * clearly over the server's limit is refused before the snapshot's work; null when the
+   * data fits within `limit` even uncompressed.
+   */
+  estimateBackup?(
+    limit: number,
+    opts?: { signal?: AbortSignal },
+  ): Promise<{ bytes: number; estimate: number } | null>;
+  /**
+   * Verifies an archive without restoring it: the checks of `restore`, then nothing
+   * kept. Used by `verify`.
+   * @throws as `restore`
+   */
+  verify(
+    archive: AsyncIterable<Uint8Array>,
+    opts: WalletArchiveOptions,
+  ): Promise<{ entries: number; databases: number }>;
+}
+
+/** Bytes written somewhere so their size is known before upload (Content-Length). */
+export interface SpooledBlob {
+  /** Exactly the number of bytes spooled. */
+  readonly size: number;
+  /**
+   * Streams the bytes from the start, exactly as they were spooled; may be called again
+   * (an upload retry). Once `cleanup()` has run, reading fails.
+   */
+  open(): AsyncIterable<Uint8Array>;
+  /** Frees the storage. Idempotent. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Temporary storage for the encrypted backup (a private temp file on Node, a `Blob` in a
+ * browser). `spool` reads the whole stream; if the stream throws, or `signal` aborts, it
+ * rejects with that error and keeps nothing.
+ */
+export interface Spooler {
+  spool(data: AsyncIterable<Uint8Array>, opts?: { signal?: AbortSignal }): Promise<SpooledBlob>;
+}
+
+/**
+ * Small persistent key-value state of this device (sequence numbers, status, lock).
+ * Keys and values are any strings, kept verbatim (`__proto__` is a key like any other);
+ * `get` of a missing key is null, `delete` of one does nothing. Atomic within the scope
+ * the platform shares the state in: the processes of a machine (Node), the page (a
+ * browser tab).
+ */
+export interface DeviceStateStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /**
+   * Atomically sets `key` to `value` only if it is absent or its current value satisfies
+   * `canReplace` — the primitive behind the backup lock (a crashed run's lock goes stale).
+   * Of several racing calls whose predicates refuse each other's values, exactly one
+   * writes. Returns true if the value was written.
+   */
+  compareAndSet(
+    key: string,
+    value: string,
+    canReplace: (current: string) => boolean,
+  ): Promise<boolean>;
+}

@@ -1,0 +1,20 @@
+/**
+ * The page of the browser contract run (`run.ts`): the browser implementations of the
+ * ports, each under its kit, exposed to the Node side as `window.kit`.
+ * @module
+ */
+import { createMemorySpooler } from '../../../src/web/spooler.ts';
+import { createLocalStorageState } from '../../../src/web/state.ts';
+import { deviceStateContract } from '../device-state.ts';
+import { spoolerContract } from '../spooler.ts';
+import { registry } from './vitest-shim.ts';
+
+let stores = 0;
+
+spoolerContract('browser (Blob)', () => createMemorySpooler());
+// The page's own localStorage: a fresh namespace per test is a fresh, empty store.
+deviceStateContract('browser (localStorage)', () =>
+  createLocalStorageState(`noah.kit.${++stores}.`),
+);
+
+(globalThis as unknown as { kit: typeof registry }).kit = registry;
