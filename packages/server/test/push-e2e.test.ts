@@ -19,7 +19,7 @@ import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePushConfig } from '../src/push/config.ts';
-import { addDays, utcDay } from '../src/push/job.ts';
+import { addDays, utcDay } from '../src/push/day.ts';
 import { type FakeExpo, startFakeExpo } from './helpers/fake-expo.ts';
 import { expoToken, HOUR } from './helpers/push.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePushConfig } from '../src/push/config.ts';
-import { utcDay } from '../src/push/job.ts';
+import { utcDay } from '../src/push/day.ts';
 import { call, login, newKey } from './helpers/client.ts';
 import { type FakeExpo, startFakeExpo } from './helpers/fake-expo.ts';
 import { expoToken } from './helpers/push.ts';

@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createMetadataStore } from '../src/metadata/index.ts';
 import { parseAddressList } from '../src/push/endpoint-address.ts';
 import { createSenders } from '../src/push/index.ts';
-import { runTriggerJob, utcDay } from '../src/push/job.ts';
+import { utcDay } from '../src/push/day.ts';
+import { runTriggerJob } from '../src/push/job.ts';
 import type { PushConfig } from '../src/push/config.ts';
 import { createTriggerScheduler } from '../src/push/scheduler.ts';
 import type { PushSender, SenderSet } from '../src/push/sender.ts';

@@ -17,7 +17,8 @@ import { createMetadataStore } from '../metadata/index.ts';
 import type { MetadataStore, UserStorage } from '../stores/metadata.ts';
 import type { PushJobRow } from '../stores/push.ts';
 import { createPushRuntime } from './index.ts';
-import { addDays, type TriggerJobResult, utcDay } from './job.ts';
+import { addDays, utcDay } from './day.ts';
+import type { TriggerJobResult } from './job-types.ts';
 
 /** Options of the admin calls. */
 export interface AdminOptions {

@@ -10,7 +10,7 @@
 import type { Clock } from '@noah-backup/core/clock';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PushStats, PushStore, TriggerOutcomeStats } from '../stores/push.ts';
-import { addDays, utcDay } from './job.ts';
+import { addDays, utcDay } from './day.ts';
 
 /** The trigger's counters. */
 export interface PushMetrics {

@@ -10,7 +10,7 @@
 import type { Clock } from '@noah-backup/core/clock';
 import type { MetadataStore } from '../stores/metadata.ts';
 import type { PushStore } from '../stores/push.ts';
-import type { PushLogger } from './job.ts';
+import type { PushLogger } from './job-types.ts';
 import type { PushMetrics } from './metrics.ts';
 import { EXPO_RECEIPTS_LIMIT } from './expo.ts';
 import type { PushSender } from './sender.ts';

@@ -13,13 +13,9 @@
  */
 import { Cron } from 'croner';
 import { collectReceipts, type ReceiptsResult } from './receipts.ts';
-import {
-  addDays,
-  runTriggerJob,
-  type TriggerJobDeps,
-  type TriggerJobResult,
-  utcDay,
-} from './job.ts';
+import { addDays, utcDay } from './day.ts';
+import { runTriggerJob } from './job.ts';
+import type { TriggerJobDeps, TriggerJobResult } from './job-types.ts';
 
 /** A due day is given up this long after its cron fire time. */
 const DUE_FOR_MS = 24 * 3_600_000;
