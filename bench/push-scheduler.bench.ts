@@ -25,7 +25,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createMetadataStore } from '../packages/server/src/metadata/index.ts';
 import { createSenders } from '../packages/server/src/push/index.ts';
-import { parsePushConfig } from '../packages/server/src/push/config.ts';
+import { parsePushConfig } from '../packages/server/src/config/push.ts';
 import { utcDay } from '../packages/server/src/push/day.ts';
 import { runTriggerJob } from '../packages/server/src/push/job.ts';
 import type { MetadataStore } from '../packages/server/src/stores/metadata.ts';

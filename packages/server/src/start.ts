@@ -11,7 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildServer } from './app.ts';
 import { createBlobStore } from './blob/index.ts';
-import { type ServerConfig, loadOrCreateSigningSecret } from './config.ts';
+import { loadOrCreateSigningSecret } from './blob/signing-key.ts';
+import type { ServerConfig } from './config.ts';
 import { ensurePrivateDir } from './local-files.ts';
 import { createLogger } from './logging.ts';
 import { createMetadataStore, redactDatabaseUrl } from './metadata/index.ts';
@@ -90,19 +91,23 @@ export async function startServer(
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   // The data directory holds the database, the signing key and the fs store's objects.
   ensurePrivateDir(config.dataDir);
-  const metadata = await createMetadataStore(config.databaseUrl, { logger });
+  const metadata = await createMetadataStore(config.databaseUrl, {
+    logger,
+    ...(config.databaseAuthToken ? { authToken: config.databaseAuthToken } : {}),
+  });
   let blobs: BlobStore | undefined;
   let app: FastifyInstance | undefined;
   try {
-    const isFs = config.blobStoreUrl.startsWith('file:');
     blobs = await createBlobStore(config.blobStoreUrl, {
       publicUrl: config.publicUrl,
       clock,
       maxObjectSize: config.maxBackupSize,
       logger,
-      ...(isFs
-        ? { signingSecret: new TextEncoder().encode(loadOrCreateSigningSecret(config)) }
-        : {}),
+      defaultRegion: config.s3DefaultRegion,
+      signingSecret: () =>
+        new TextEncoder().encode(
+          loadOrCreateSigningSecret(config.dataDir, config.blobSigningSecret),
+        ),
     });
     app = await buildServer({ config, metadata, blobs, clock, logger });
     const address = await app.listen({ port: config.port, host: config.host });

@@ -18,7 +18,7 @@ import { manualClock } from '@noah-backup/core/clock';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePushConfig } from '../src/push/config.ts';
+import { parsePushConfig } from '../src/config/push.ts';
 import { addDays, utcDay } from '../src/push/day.ts';
 import { type FakeExpo, startFakeExpo } from './helpers/fake-expo.ts';
 import { expoToken, HOUR } from './helpers/push.ts';

@@ -4,7 +4,7 @@
  * unregistering, reports marking their trigger, metrics, and the OpenAPI document.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePushConfig } from '../src/push/config.ts';
+import { parsePushConfig } from '../src/config/push.ts';
 import { utcDay } from '../src/push/day.ts';
 import { call, login, newKey } from './helpers/client.ts';
 import { type FakeExpo, startFakeExpo } from './helpers/fake-expo.ts';

@@ -12,7 +12,7 @@ import { parseAddressList } from '../src/push/endpoint-address.ts';
 import { createSenders } from '../src/push/index.ts';
 import { utcDay } from '../src/push/day.ts';
 import { runTriggerJob } from '../src/push/job.ts';
-import type { PushConfig } from '../src/push/config.ts';
+import type { PushConfig } from '../src/config/push.ts';
 import { createTriggerScheduler } from '../src/push/scheduler.ts';
 import type { PushSender, SenderSet } from '../src/push/sender.ts';
 import { rolloutAllows } from '../src/rollout.ts';

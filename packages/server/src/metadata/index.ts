@@ -41,7 +41,7 @@ export interface MetadataStoreOptions {
   logger?: MetadataLogger;
   /**
    * Turso auth token for `libsql://` / `https://` URLs when the URL has no
-   * `?authToken=`. Defaults to env `DATABASE_AUTH_TOKEN`.
+   * `?authToken=` (the server passes DATABASE_AUTH_TOKEN).
    */
   authToken?: string;
   /** New user ids (default: random UUIDs). */
@@ -64,7 +64,7 @@ async function open(
       return { db, flavor: sqliteFlavor('sqlite'), ...local };
     }
     case 'libsql': {
-      const authToken = opts.authToken ?? process.env.DATABASE_AUTH_TOKEN;
+      const authToken = opts.authToken;
       const db = await openLibsql(target.url, { authToken, inMemory: target.inMemory });
       const file = target.inMemory ? null : libsqlLocalFile(target.url);
       return { db, flavor: sqliteFlavor('libsql'), ...(file ? { dir: dirname(file) } : {}) };

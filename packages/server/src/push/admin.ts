@@ -57,7 +57,10 @@ async function withStore<T>(
   fn: (store: MetadataStore) => Promise<T>,
 ): Promise<T> {
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await createMetadataStore(config.databaseUrl, { logger });
+  const store = await createMetadataStore(config.databaseUrl, {
+    logger,
+    ...(config.databaseAuthToken ? { authToken: config.databaseAuthToken } : {}),
+  });
   try {
     return await fn(store);
   } finally {

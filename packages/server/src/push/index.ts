@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import type { ServerConfig } from '../config.ts';
 import { createPushService, type PushService } from '../services/push.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
-import type { PushConfig } from './config.ts';
+import type { PushConfig } from '../config/push.ts';
 import { createExpoSender } from './expo.ts';
 import { createLogSender } from './log.ts';
 import { createPushMetrics, type PushMetrics } from './metrics.ts';
