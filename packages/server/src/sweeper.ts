@@ -7,13 +7,11 @@
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
+import { OBJECT_PREFIX } from './blob/keys.ts';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 import type { BlobStore } from './stores/blob.ts';
 import type { MetadataStore } from './stores/metadata.ts';
-
-/** Prefix of every backup object the server names (services/backups.ts). */
-export const OBJECT_PREFIX = 'b/';
 
 /** What one sweep did. */
 export interface SweepResult {
