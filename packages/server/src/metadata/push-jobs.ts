@@ -66,7 +66,7 @@ export function pushJobMethods({ db, flavor }: StoreContext): PushJobMethods {
         assertKey('address', r.address);
         assertDate('createdAt', r.createdAt);
       }
-      if (flavor.kind === 'postgres') {
+      if (flavor.arrayParameters) {
         // One array per column (unnest): one statement of four parameters, cheap to
         // parse and plan, instead of a VALUES list of thousands.
         if (rows.length > 0)

@@ -158,7 +158,7 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         assertKey('notificationId', r.notificationId);
       }
       const t = ms(now);
-      if (flavor.kind === 'postgres') {
+      if (flavor.arrayParameters) {
         if (rows.length === 0) return [];
         // One array per column (unnest) instead of a VALUES list of thousands of
         // parameters: PostgreSQL parses and plans it in microseconds.
@@ -207,7 +207,7 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         g.ids.push(r.userId);
       }
       for (const g of groups.values()) {
-        if (flavor.kind === 'postgres') {
+        if (flavor.arrayParameters) {
           await sql`update push_triggers set status = ${g.status}, messages = ${g.messages}
             where day = ${day} and user_id = any(${g.ids}::text[])`.execute(db);
           continue;
