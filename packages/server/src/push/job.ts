@@ -23,10 +23,11 @@
  * today).
  * @module
  */
+import { sleep as wait } from '@noah-backup/core/wait';
 import { rolloutAllows } from '../rollout.ts';
 import { type Claimed, type DispatchContext, dispatchPage } from './dispatch.ts';
 import type { TriggerJobDeps, TriggerJobResult } from './job-types.ts';
-import { createLeaseKeeper, createPacer, paceInterval, realSleep } from './pace.ts';
+import { createLeaseKeeper, createPacer, paceInterval } from './pace.ts';
 
 /** The lease that makes one instance run a day's job. */
 export function triggerLeaseName(day: string): string {
@@ -51,7 +52,11 @@ const MAX_IN_FLIGHT = 2;
  */
 export async function runTriggerJob(deps: TriggerJobDeps, day: string): Promise<TriggerJobResult> {
   const { store, clock, logger, metrics } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => realSleep(ms, deps.signal));
+  const sleep =
+    deps.sleep ??
+    (async (ms: number) => {
+      await wait(ms, deps.signal);
+    });
   const ttlMs = deps.leaseTtlMs ?? 60_000;
   const pageSize = deps.pageSize ?? 1000;
   const retry = deps.retry ?? { attempts: 3, baseMs: 1000, maxMs: 30_000 };

@@ -89,20 +89,6 @@ export function createSenderSet(
 }
 
 /**
- * Reads a `Retry-After` header (RFC 9110 §10.2.3: seconds or an HTTP date) as ms.
- *
- * @param value - the header value, or null
- * @param now - the current time (an HTTP date is relative to it)
- * @returns milliseconds, or undefined when absent or unreadable
- */
-export function retryAfterMs(value: string | null, now: Date): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now.getTime());
-}
-
-/**
  * Runs `fn` over `items` with at most `limit` calls in flight, keeping result order.
  *
  * @param items - inputs
