@@ -1,9 +1,9 @@
 /**
- * Prometheus metrics (issue 3 item 6), one registry per server instance so several
- * servers in one process (tests) do not collide. Store-wide gauges (users, backups,
- * bytes stored) are read from `metadata.stats` at scrape time (at most every
- * {@link STATS_TTL_MS}), so every instance of a multi-instance deployment reports the
- * same shared totals.
+ * Prometheus metrics (docs/OPERATIONS.md "Logs and metrics"), one registry per server
+ * instance so several servers in one process (tests) do not collide. Store-wide gauges
+ * (users, backups, bytes stored) are read from `metadata.stats` at scrape time (at most
+ * every {@link STATS_TTL_MS}), so every instance of a multi-instance deployment reports
+ * the same shared totals.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';

@@ -1,8 +1,9 @@
 /**
- * Start-up wiring (issue 3 item 1): configuration → stores → app → listen, and a
- * bounded graceful stop: stop accepting, let requests in flight finish for up to
- * SHUTDOWN_TIMEOUT, then close the connections still open (a download a slow client is
- * still reading would otherwise hold the stop until it ends), and close the stores last.
+ * Start-up wiring (docs/OPERATIONS.md "Running it"): configuration → stores → app →
+ * listen, and a bounded graceful stop: stop accepting, let requests in flight finish for
+ * up to SHUTDOWN_TIMEOUT, then close the connections still open (a download a slow client
+ * is still reading would otherwise hold the stop until it ends), and close the stores
+ * last.
  * `noah-backup serve` and `npm start` call {@link startServer}.
  * @module
  */

@@ -1,7 +1,7 @@
 /**
- * The sweeper (issue 3 item 3 "abandoned uploads and orphaned objects are swept by a
- * periodic job"): a standalone function over the two stores and the clock (STYLE.md
- * "Retention is a standalone function"), plus a timer that runs it on one instance at a
+ * The sweeper (docs/OPERATIONS.md "The sweeper": abandoned uploads and orphaned objects
+ * are swept by a periodic job): a standalone function over the two stores and the clock,
+ * so a test runs it directly, plus a timer that runs it on one instance at a
  * time (a lease in the metadata store). It never deletes an object that a completed
  * backup or a live pending upload references.
  * @module

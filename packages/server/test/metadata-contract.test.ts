@@ -1,6 +1,6 @@
 /**
  * MetadataStore contract, part 1: challenges, users, sessions, backups. Runs against
- * every backend (DESIGN.md "Seams": one contract suite for every implementation). Each
+ * every backend: one contract suite for every implementation. Each
  * backend gets one store for the file; every test uses fresh keys and users, so tests
  * do not see each other's rows. Part 2 (metadata-contract-ops) covers sweeping, leases,
  * stats and store lifecycle.

@@ -1,5 +1,5 @@
 /**
- * End to end (issue 5 "Done when", client half): a wallet registers its Expo token with
+ * End to end, the client half of docs/PUSH.md §5: a wallet registers its Expo token with
  * the real server, the daily job sends the trigger through a local fake Expo, the
  * wallet's BackupManager handles the push data (`handleBackupNotification`), backs up
  * against the real server, and its report marks the trigger successful.

@@ -1,5 +1,5 @@
 /**
- * The push routes and the outcome link (issue 5 items 1 and 4) on the real server over
+ * The push routes and the outcome link (docs/PUSH.md §2, §6) on the real server over
  * loopback: registration rules and validation, the address moving between users,
  * unregistering, reports marking their trigger, metrics, and the OpenAPI document.
  */

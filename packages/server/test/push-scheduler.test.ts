@@ -1,5 +1,5 @@
 /**
- * The daily trigger job and scheduler (issue 5 item 3) over real stores (SQLite file,
+ * The daily trigger job and scheduler (docs/PUSH.md §5) over real stores (SQLite file,
  * PostgreSQL) and local fake Expo / UnifiedPush servers, driven by a manual clock: who
  * gets a trigger, once per user and day across racing instances, lease takeover after a
  * leader dies, resume after a restart, retries, pruning of dead tokens, receipts, and

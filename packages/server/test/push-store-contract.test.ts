@@ -1,7 +1,7 @@
 /**
- * MetadataStore contract, part 3 (issue 5): devices, per-day trigger rows, outcomes,
- * Expo tickets and job records, against every backend. Tests that read global state
- * (candidate scans, stats) get a fresh database each.
+ * MetadataStore contract, part 3 (docs/PUSH.md §5): devices, per-day trigger rows,
+ * outcomes, Expo tickets and job records, against every backend. Tests that read global
+ * state (candidate scans, stats) get a fresh database each.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetadataStore } from '../src/metadata/index.ts';

@@ -1,7 +1,8 @@
 /**
- * The `fs` BlobStore (DESIGN.md "Seams"): objects are files under one directory, and the
- * server serves its own HMAC-signed, expiring PUT/GET URLs (`routes`, see fs-routes.ts)
- * with the semantics of S3 pre-signed URLs. The embedded default for one machine.
+ * The `fs` BlobStore (docs/OPERATIONS.md "Configuration reference"): objects are files
+ * under one directory, and the server serves its own HMAC-signed, expiring PUT/GET URLs
+ * (`routes`, see fs-routes.ts) with the semantics of S3 pre-signed URLs. The embedded
+ * default for one machine.
  *
  * Layout: key `a/b/c` is the file `<dir>/a/b/c`. Uploads land in a temp file
  * `.tmp-<ms>-<random>` beside the target, are fsynced and renamed into place; temp

@@ -1,6 +1,6 @@
 /**
- * Opens the BlobStore a URL names (DESIGN.md "Seams"; STYLE.md: the backend is chosen
- * by a URL):
+ * Opens the BlobStore a URL names (docs/OPERATIONS.md "Configuration reference": the
+ * backend is chosen by a URL):
  *
  * - `file:///var/lib/noah/blobs` or a bare path (`/var/lib/noah/blobs`, `./data/blobs`)
  *   → the fs store; the server serves its URLs (register `store.routes`).
@@ -33,7 +33,7 @@ export interface CreateBlobStoreOptions {
   publicUrl: string;
   /** Source of "now" for URL expiry. Default: the system clock. */
   clock?: Clock;
-  /** Largest object accepted, in bytes (DESIGN.md: 50 MiB by default). */
+  /** Largest object accepted, in bytes (MAX_BACKUP_SIZE, 50 MiB by default). */
   maxObjectSize: number;
   /**
    * HMAC key (≥ 32 bytes) for the fs store's URLs, or a function that returns it, called

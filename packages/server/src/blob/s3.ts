@@ -1,7 +1,7 @@
 /**
- * The `s3` BlobStore (DESIGN.md "Seams"): any S3-compatible service (AWS S3, Cloudflare
- * R2, MinIO…) through @aws-sdk/client-s3. Clients PUT and GET the objects directly with
- * AWS SigV4 pre-signed URLs; the server only signs, checks and deletes.
+ * The `s3` BlobStore (docs/OPERATIONS.md "The bucket"): any S3-compatible service (AWS
+ * S3, Cloudflare R2, MinIO…) through @aws-sdk/client-s3. Clients PUT and GET the objects
+ * directly with AWS SigV4 pre-signed URLs; the server only signs, checks and deletes.
  *
  * - Checksums: `requestChecksumCalculation` and `responseChecksumValidation` are
  *   `WHEN_REQUIRED`; otherwise a pre-signed PUT URL carries the checksum of an empty body,

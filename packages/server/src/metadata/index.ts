@@ -1,9 +1,10 @@
 /**
  * `createMetadataStore(url)`: opens the MetadataStore backend a DATABASE_URL names
- * (DESIGN.md "Seams"), runs the schema migrations, and returns the store. One Kysely
- * implementation (auth.ts, backups.ts, completion.ts, sweeping.ts, ops.ts, devices.ts,
- * triggers.ts, push-jobs.ts) serves every dialect; sqlite.ts, libsql.ts and postgres.ts
- * only open connections, and schema.ts holds the few dialect differences.
+ * (docs/OPERATIONS.md "Configuration reference"), runs the schema migrations, and returns
+ * the store. One Kysely implementation (auth.ts, backups.ts, completion.ts, sweeping.ts,
+ * ops.ts, devices.ts, triggers.ts, push-jobs.ts) serves every dialect; sqlite.ts,
+ * libsql.ts and postgres.ts only open connections, and schema.ts holds the few dialect
+ * differences.
  * @module
  */
 import { randomUUID } from 'node:crypto';

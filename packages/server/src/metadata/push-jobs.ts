@@ -1,5 +1,5 @@
 /**
- * MetadataStore methods of the daily job's bookkeeping (issue 5 item 3): Expo tickets
+ * MetadataStore methods of the daily job's bookkeeping (docs/PUSH.md §5, §6): Expo tickets
  * awaiting their receipts, the per-day job records (counts accumulated over every
  * holder that ran the day, and the day's successes), and the figures for `admin
  * stats` and metrics.

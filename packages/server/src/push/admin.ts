@@ -1,5 +1,5 @@
 /**
- * What `noah-backup admin` does (issue 5 item 6), over the same configuration as
+ * What `noah-backup admin` does (docs/PUSH.md §7), over the same configuration as
  * `serve` (src/config.ts: environment variables and the `--data` flag): run today's
  * trigger job once, and read the operator's figures. Each call opens the metadata store
  * named by DATABASE_URL and closes it again; logs go to stderr, so stdout carries only

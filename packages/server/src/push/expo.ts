@@ -1,5 +1,5 @@
 /**
- * The Expo push sender (issue 5 item 2), speaking the Expo push HTTP API directly with
+ * The Expo push sender (docs/PUSH.md §1), speaking the Expo push HTTP API directly with
  * fetch (docs.expo.dev/push-notifications/sending-notifications):
  * - `POST {base}/--/api/v2/push/send` with a JSON array of at most 100 messages; the
  *   answer `{"data": [ticket…]}` has one ticket per message, in order: `{"status":

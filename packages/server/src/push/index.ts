@@ -1,5 +1,5 @@
 /**
- * Wiring of the daily trigger (issue 5): the senders PUSH_PROVIDERS enables, the push
+ * Wiring of the daily trigger (docs/PUSH.md): the senders PUSH_PROVIDERS enables, the push
  * service behind the routes, the metrics and the scheduler, from the server's
  * configuration. The app (src/app.ts) and `noah-backup admin` (push/admin.ts) build it
  * the same way.

@@ -1,5 +1,5 @@
 /**
- * One day's trigger job (issue 5 item 3; DESIGN.md "Daily trigger"), a standalone
+ * One day's trigger job (docs/PUSH.md §5), a standalone
  * function over the store, the senders and the clock:
  * 1. take the lease `backup-trigger:<day>` (exactly one instance runs a day's job; the
  *    lease is renewed while it runs, and taken over after expiry when its holder dies);

@@ -1,5 +1,5 @@
 /**
- * Metrics of the daily trigger (issue 5 item 4), on the server's registry
+ * Metrics of the daily trigger (docs/PUSH.md §6), on the server's registry
  * (src/metrics.ts): counters of what this instance sent, failed, pruned and heard back,
  * and gauges read from the shared store at scrape time (stale users, devices, the
  * share of triggers that led to a completed backup within a day, the last job), so

@@ -1,5 +1,5 @@
 /**
- * The receipts pass (issue 5 item 3): Expo answers a send with tickets and, once Apple
+ * The receipts pass (docs/PUSH.md §5): Expo answers a send with tickets and, once Apple
  * or Google have answered it (usually quickly, up to ~30 minutes under load), with
  * receipts that it keeps for about a day (docs.expo.dev, "Push receipts"). This pass
  * reads the receipts of tickets older than PUSH_RECEIPT_DELAY, prunes tokens whose

@@ -1,5 +1,5 @@
 /**
- * The daily trigger scheduler (issue 5 item 3): fires the trigger job at BACKUP_CRON
+ * The daily trigger scheduler (docs/PUSH.md §5): fires the trigger job at BACKUP_CRON
  * (UTC, croner) and the receipts pass every PUSH_RECEIPT_DELAY, on every instance; the
  * job's lease makes exactly one of them send. Time comes from the injected clock: a
  * real timer only wakes the scheduler every `pollMs` to look at the clock, so a manual

@@ -1,5 +1,5 @@
 /**
- * The PushSender seam (DESIGN.md "Seams"): `expo` (expo.ts), `unifiedpush`
+ * The PushSender seam (docs/PUSH.md §4, PUSH_PROVIDERS): `expo` (expo.ts), `unifiedpush`
  * (unifiedpush.ts) and `log` (log.ts, the embedded default). A sender takes a batch of
  * messages and answers one result per message, in order; it never throws for a
  * delivery failure, it classifies it. The scheduler decides what to do with each class:

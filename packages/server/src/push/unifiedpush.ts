@@ -1,5 +1,5 @@
 /**
- * The UnifiedPush sender (issue 5 item 2; UnifiedPush spec SERV_1.2.0, "Server"): the
+ * The UnifiedPush sender (docs/PUSH.md §1; UnifiedPush spec SERV_1.2.0, "Server"): the
  * application server POSTs the message to the device's endpoint.
  * - A device that registered Web Push keys gets RFC 8030 Web Push: the payload encrypted
  *   for it (RFC 8291, `Content-Encoding: aes128gcm`) and the request signed with the
