@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- push-scheduler` (issue 5 item 8): one daily trigger job over
+ * `npm run bench -- push-scheduler` (docs/PUSH.md §8): one daily trigger job over
  * 1,000,000 enabled, stale users with one Expo device each (synthetic rows), sending to
  * a local fake Expo endpoint (in its own process, in its lean mode: it counts messages
  * without parsing them, as the real service's work is not ours) with no rate cap and
