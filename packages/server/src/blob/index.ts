@@ -17,37 +17,28 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Clock } from '@noah-backup/core/clock';
 import type { BlobStore } from '../stores/blob.ts';
-import { createFsBlobStore } from './fs.ts';
-import type { BlobLogger } from './log.ts';
-import { createS3BlobStore, type S3Credentials } from './s3.ts';
+import { createFsBlobStore, type FsBlobStoreOptions } from './fs.ts';
+import type { BlobStoreCommonOptions } from './log.ts';
+import { createS3BlobStore, type S3BlobStoreOptions } from './s3.ts';
 
 export type { BlobLogger } from './log.ts';
 export type { FsBlobStore } from './fs.ts';
 export type { S3BlobStore, S3Credentials } from './s3.ts';
 
 /** Options of {@link createBlobStore}. */
-export interface CreateBlobStoreOptions {
-  /** The server's external base URL; the fs store's URLs are `<publicUrl>/blob/<key>?…`. */
-  publicUrl: string;
-  /** Source of "now" for URL expiry. Default: the system clock. */
-  clock?: Clock;
-  /** Largest object accepted, in bytes (MAX_BACKUP_SIZE, 50 MiB by default). */
-  maxObjectSize: number;
+export interface CreateBlobStoreOptions
+  extends BlobStoreCommonOptions,
+    Pick<FsBlobStoreOptions, 'publicUrl'>,
+    Pick<S3BlobStoreOptions, 'credentials' | 'listPageSize'> {
   /**
    * HMAC key (≥ 32 bytes) for the fs store's URLs, or a function that returns it, called
    * only when the URL names the fs store (the server passes one that keeps the key in its
    * data directory: blob/signing-key.ts).
    */
   signingSecret?: Uint8Array | (() => Uint8Array);
-  logger?: BlobLogger;
-  /** Explicit S3 credentials (tests, or a secrets manager); see the module doc. */
-  credentials?: S3Credentials;
   /** The S3 region when the URL has no `region` parameter (default us-east-1). */
   defaultRegion?: string;
-  /** S3 ListObjectsV2 page size (1..1000); small values are for tests. */
-  listPageSize?: number;
 }
 
 const S3_PARAMS = new Set(['region', 'endpoint', 'forcePathStyle', 'sse']);
