@@ -1,7 +1,8 @@
 /**
- * Backup and restore benchmark (issue 4 item 10): `noah-backup backup` then `restore` of
- * a 100 MB wallet database in WAL mode against a real local server (`noah-backup serve`,
- * embedded defaults with the rate limits lifted, in its own process), beside `restic`
+ * Backup and restore benchmark (README.md "Benchmarks"): `noah-backup backup` then
+ * `restore` of a 100 MB wallet database in WAL mode against a real local server
+ * (`noah-backup serve`, embedded defaults with the rate limits lifted, in its own
+ * process), beside `restic`
  * 0.14 backing up and restoring the same directory to a local repository in the same run.
  * Wall time and peak RSS of each client process come from GNU time (`%e`, `%M`), the same
  * tool for both. Ratios are ours / restic: below 1 means faster. Then the peak RSS of our

@@ -1,10 +1,10 @@
 /**
- * Format benchmark (issue 2 item 6). In this process: v2 encrypt and decrypt MiB/s on
- * 256 MiB, compression off (goal: at least 0.8x raw node:crypto AES-256-GCM over the same
- * bytes, measured in the same run) and on with compressible data; seed-v0 and noah-v1
- * throughput at 16 and 50 MiB. In child processes (bench/format-cli.ts): the CLI's peak
- * RSS encrypting and decrypting 1 GiB with v2 (goal under 96 MiB) and 50 MiB with the
- * legacy formats, and a v2 2 GiB encrypt | decrypt round trip through pipes.
+ * Format benchmark (README.md "Benchmarks"). In this process: v2 encrypt and decrypt
+ * MiB/s on 256 MiB, compression off (goal: at least 0.8x raw node:crypto AES-256-GCM over
+ * the same bytes, measured in the same run) and on with compressible data; seed-v0 and
+ * noah-v1 throughput at 16 and 50 MiB. In child processes (bench/format-cli.ts): the
+ * CLI's peak RSS encrypting and decrypting 1 GiB with v2 (goal under 96 MiB) and 50 MiB
+ * with the legacy formats, and a v2 2 GiB encrypt | decrypt round trip through pipes.
  *
  * Run: `npm run bench -- format`. Environment: `BENCH_MIB` (default 256), `BENCH_REPS`
  * (interleaved rounds, default 7), `BENCH_INPROC=0` (skip the in-process part),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- push-scheduler` (issue 5 item 8): one daily trigger job over
+ * `npm run bench -- push-scheduler` (docs/PUSH.md §8): one daily trigger job over
  * 1,000,000 enabled, stale users with one Expo device each (synthetic rows), sending to
  * a local fake Expo endpoint (in its own process, in its lean mode: it counts messages
  * without parsing them, as the real service's work is not ours) with no rate cap and
@@ -25,8 +25,9 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createMetadataStore } from '../packages/server/src/metadata/index.ts';
 import { createSenders } from '../packages/server/src/push/index.ts';
-import { parsePushConfig } from '../packages/server/src/push/config.ts';
-import { runTriggerJob, utcDay } from '../packages/server/src/push/job.ts';
+import { parsePushConfig } from '../packages/server/src/config/push.ts';
+import { utcDay } from '../packages/server/src/push/day.ts';
+import { runTriggerJob } from '../packages/server/src/push/job.ts';
 import type { MetadataStore } from '../packages/server/src/stores/metadata.ts';
 import { startFakeExpo } from '../packages/server/test/helpers/fake-expo.ts';
 import setupPostgres from '../scripts/test-global-setup.ts';

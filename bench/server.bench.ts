@@ -1,5 +1,5 @@
 /**
- * Server benchmark (issue 3 item 8): authenticated `POST /v0/backup/list` and
+ * Server benchmark (README.md "Benchmarks"): authenticated `POST /v0/backup/list` and
  * `POST /v0/backup/upload_url` at 50 concurrent keep-alive connections, on SQLite and on
  * PostgreSQL, each as a ratio to a bare Fastify JSON route measured in the same run.
  * Goal: `list` on SQLite at 0.5x the bare route or better.

@@ -14,6 +14,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { type Device, type FinalResult, type Operation, createDevice, newStats } from './device.ts';
+import { sleep as wait } from '@noah-backup/core/wait';
 
 interface Init {
   type: 'init';
@@ -56,20 +57,9 @@ let done = 0;
 // Every device listens on these two signals.
 setMaxListeners(0, stopSleeping.signal, abortOps.signal);
 
-function sleep(ms: number): Promise<void> {
-  const signal = stopSleeping.signal;
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const wake = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', wake);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', wake, { once: true });
-  });
+/** Waits, cut short when the run stops (core's sleep, so one meaning everywhere). */
+async function sleep(ms: number): Promise<void> {
+  await wait(ms, stopSleeping.signal);
 }
 
 async function loop(d: Device, cfg: Init): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * `noah-backup admin` as a black box (issue 5 "Done when", server half): two
+ * `noah-backup admin` as a black box (docs/PUSH.md §7): two
  * `admin trigger-backups --now` processes at once on one PostgreSQL database, with a
  * local fake Expo and UnifiedPush server, send exactly one trigger to each stale user's
  * devices and none to fresh, disabled or device-less users; a third run sends nothing;

@@ -1,5 +1,5 @@
 /**
- * The CLI killed with SIGKILL mid-way (issue 4 item 9), as a black box against the real
+ * The CLI killed with SIGKILL mid-way (docs/WALLET.md §3), as a black box against the real
  * server on sqlite+fs and postgres+s3. A preloaded shim (fixtures/stall-network.mjs)
  * stalls the network at a chosen point and says so on stderr, so each kill lands at a
  * known point: during the upload's PUT, between the PUT and complete_upload, during a

@@ -2,7 +2,7 @@
  * `noah-backup decrypt` never leaves output behind: every negative test vector of
  * testdata/ is rejected with the right exit code and no OUT or temp file, an interrupted
  * run (SIGINT, SIGTERM) leaves nothing either, and the progress bar appears only on a
- * terminal (issue 2 items 4-5, "Done when").
+ * terminal.
  */
 import { spawnSync } from 'node:child_process';
 import {

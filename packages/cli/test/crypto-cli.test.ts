@@ -1,6 +1,6 @@
 /**
  * `noah-backup encrypt | decrypt | inspect` as a black box: spawn the CLI, check stdout,
- * stderr, the exit code and the files it leaves (issue 2 item 5).
+ * stderr, the exit code and the files it leaves (README.md "Try it from the command line").
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * Errors the client SDK throws on purpose, beside the core's (`DecryptionError`,
  * `NotABackupError`…). Messages never hold a URL, a token, a signature or a key: a
- * pre-signed URL is a bearer credential (DESIGN.md "Server API").
+ * pre-signed URL is a bearer credential (docs/API.md, "Conventions").
  * @module
  */
 import type { ErrorCode } from '@noah-backup/core/api';

@@ -1,5 +1,5 @@
 /**
- * React binding of the BackupManager: the architecture document's `useBackupManager`
+ * React binding of the BackupManager: the `useBackupManager`
  * hook, with the manager's status, activity and progress live through
  * `useSyncExternalStore` (one immutable snapshot per change, so React re-renders only
  * on real changes and never tears). Import as `@noah-backup/client/react`.
@@ -9,7 +9,7 @@ import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { BackupManager } from './manager.ts';
 import type { Activity, BackupStatus, ProgressEvent } from './status.ts';
 
-/** What the hook returns: the document's surface plus live state. */
+/** What the hook returns: the manager's settings and actions plus live state. */
 export interface UseBackupManager {
   /** The server's `backup_enabled` as last seen; null until known (loaded on mount). */
   isBackupEnabled: boolean | null;
@@ -52,7 +52,7 @@ export function useBackupManager(manager: BackupManager): UseBackupManager {
   );
   const known = snapshot.backupEnabled !== null;
   useEffect(() => {
-    // The document's hook loads the setting on mount; failures leave it null (unknown).
+    // The hook loads the setting on mount; failures leave it null (unknown).
     if (!known) manager.isBackupEnabled().catch(() => {});
   }, [manager, known]);
   return useMemo(

@@ -6,7 +6,10 @@
  * every other 4xx is final. Sleep, clock and randomness are injected for tests.
  * @module
  */
+import { sleep } from '@noah-backup/core/wait';
 import { AbortedError, ApiError, NetworkError } from './errors.ts';
+
+export { parseRetryAfter } from '@noah-backup/core/wait';
 
 /** Bounds of a retry loop. */
 export interface RetryPolicy {
@@ -31,20 +34,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 /** Waits `ms` milliseconds; rejects with {@link AbortedError} when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
-/** A real timer-based {@link Sleep}. */
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** A real timer-based {@link Sleep}: core's sleep, a cut-short wait thrown as aborted. */
+export const realSleep: Sleep = async (ms, signal) => {
+  if (!(await sleep(ms, signal))) throw new AbortedError();
+};
 
 /**
  * The full-jitter delay before retry number `retry` (0 = first retry).
@@ -65,27 +58,6 @@ export function backoffDelay(
 ): number {
   const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(retry, 30));
   return Math.floor(random() * cap);
-}
-
-/**
- * Parses a `Retry-After` header (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
- *
- * @param value - the header value, or null when absent
- * @param now - the current time, for an HTTP-date
- * @returns milliseconds to wait (≥ 0), or undefined when absent or unparseable
- * @example
- * ```ts
- * parseRetryAfter('3', clock.now()); // 3000
- * parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT', clock.now());
- * ```
- */
-export function parseRetryAfter(value: string | null, now: Date): number | undefined {
-  if (value === null) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) return undefined;
-  return Math.max(0, t - now.getTime());
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The manager's observable state: the backup status the document's status card shows
+ * The manager's observable state: the backup status the web app's status card shows
  * (idle / in progress / success / failed, last success, last attempt, last error), the
  * live progress of the running operation, and whether backups are enabled. A tiny
  * external store with immutable snapshots, the shape React's `useSyncExternalStore`

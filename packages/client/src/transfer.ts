@@ -3,7 +3,7 @@
  * bytes with an explicit Content-Length (S3 refuses chunked uploads), a download is
  * an async iterable that checks the byte count and resumes where a broken connection
  * left it (Range, or skipping what it already has). Deadlines grow with the size and
- * an idle timer catches a stalled transfer, instead of one fixed timeout (issue 4 §2).
+ * an idle timer catches a stalled transfer, instead of one fixed timeout.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';

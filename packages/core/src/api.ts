@@ -1,6 +1,6 @@
 /**
  * Wire types of the Noah Backup HTTP API (docs/API.md). JSON over HTTP; every backup
- * route is `POST /v0/backup/<name>` with the architecture document's field names.
+ * route is `POST /v0/backup/<name>` with the field names of docs/API.md.
  * Shared by the server (validation, OpenAPI) and the client SDK.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Byte helpers and tiny named asserts for public boundaries (STYLE.md: `TypeError` for a
+ * Byte helpers and tiny named asserts for public boundaries (`TypeError` for a
  * wrong type, `RangeError` for a wrong range, the argument's name in the message).
  * No Node `Buffer` here: `Uint8Array` only.
  * @module

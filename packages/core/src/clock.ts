@@ -1,5 +1,5 @@
 /**
- * Injected time and randomness (DESIGN.md "Seams"): nothing outside this module reads
+ * Injected time and randomness: nothing outside this module reads
  * the wall clock, so time-based rules and test vectors are reproducible.
  * @module
  */

@@ -37,7 +37,7 @@ import {
   v2PayloadSize,
 } from './v2/index.ts';
 
-/** The formats a writer can choose (DESIGN.md "Backup formats"). */
+/** The formats a writer can choose (docs/FORMAT.md §2). */
 export type { CompressionAlgorithm };
 
 export type BackupFormat = 'v2' | 'noah-v1' | 'seed-v0';

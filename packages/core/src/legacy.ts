@@ -1,8 +1,9 @@
 /**
- * The two legacy backup formats, byte-compatible with the architecture document's
- * Swift/Kotlin code (`seed-v0`) and with what Noah's apps shipped later (`noah-v1`).
- * Both are one base64 text holding one AES-256-GCM message, so they hold the whole
- * file in memory by nature (FORMAT.md §3, §4, §6.10.4); new backups should use v2.
+ * The two legacy backup formats, byte-compatible with the original
+ * Swift/Kotlin code (`seed-v0`, docs/FORMAT.md §3) and with what Noah's apps shipped
+ * later (`noah-v1`). Both are one base64 text holding one AES-256-GCM message, so they
+ * hold the whole file in memory by nature (FORMAT.md §3, §4, §6.10.4); new backups should
+ * use v2.
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';

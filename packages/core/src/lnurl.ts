@@ -121,10 +121,10 @@ let baseTable = false;
 /**
  * A client derives one linking key and signs a few challenges per process, so it wants
  * noble's table of multiples of G small: noble builds a window-8 table on first use,
- * which cost more than the eight multiplications of a session (Node 20, cold: the
- * derivation and a signature took 83 ms with it, 42 ms with a window-4 table, built once
- * here). Verifiers (the server) never call this and keep the default, faster per
- * verification. Changes only speed, never a result.
+ * which costs more than the few multiplications of a session (a cold derivation and
+ * signature take about half as long with the window-4 table built once here). Verifiers
+ * (the server) never call this and keep the default, faster per verification. Changes
+ * only speed, never a result.
  */
 function smallBaseTable(): void {
   if (baseTable) return;

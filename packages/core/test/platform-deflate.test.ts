@@ -1,7 +1,7 @@
 /**
  * The Node platform's parallel deflate (platform/node-deflate.ts): segments compressed on
- * libuv's thread pool and joined into one zlib stream. Boundary sizes × read sizes
- * (STYLE.md), byte equality with zlib up to one segment, inflation by node:zlib and by
+ * libuv's thread pool and joined into one zlib stream. Boundary sizes × read sizes,
+ * byte equality with zlib up to one segment, inflation by node:zlib and by
  * the web platform beyond, the Adler-32 trailer, levels, errors, early return, memory.
  */
 import { createHook } from 'node:async_hooks';

@@ -1,6 +1,7 @@
 /**
- * Differential tests of the two platform implementations (STYLE.md: node:crypto vs
- * WebCrypto). web.ts runs here in Node 20, which has WebCrypto and CompressionStream.
+ * Differential tests of the two platform implementations (node:crypto vs
+ * WebCrypto): the same inputs must give the same bytes. web.ts runs here in Node 20,
+ * which has WebCrypto and CompressionStream.
  */
 import { deflateSync } from 'node:zlib';
 import { pbkdf2 as noblePbkdf2 } from '@noble/hashes/pbkdf2.js';

@@ -1,9 +1,10 @@
 /**
- * The app factory (issue 3 item 1; STYLE.md "An app factory `buildServer(deps)` separate
- * from `listen`"): wires config, the two stores, clock and randomness into a Fastify
- * instance with the auth, backup and operations routes, the blob store's own routes (fs
- * signed URLs), one error handler, rate limits, metrics and the sweeper timer. It does
- * not listen and does not own the stores: the caller closes them (src/start.ts).
+ * The app factory (`buildServer(deps)`, separate from `listen` in
+ * start.ts, so tests inject the app without a port): wires config, the two stores, clock
+ * and randomness into a Fastify instance with the auth, backup and operations routes, the
+ * blob store's own routes (fs signed URLs), one error handler, rate limits, metrics and
+ * the sweeper timer. It does not listen and does not own the stores: the caller closes
+ * them (src/start.ts).
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -131,7 +132,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     k1TtlSec: config.k1TtlSec,
     tokenTtlSec: config.tokenTtlSec,
   });
-  // The daily trigger (issue 5): senders, push service, metrics, scheduler.
+  // The daily trigger (docs/PUSH.md): senders, push service, metrics, scheduler.
   const push = createPushRuntime({
     config,
     store: metadata,

@@ -1,19 +1,24 @@
 /**
- * Server configuration from environment variables (issue 3 item 1; docs/OPERATIONS.md
- * "Configuration"). Every value is validated at start; all problems are collected and
- * reported in one {@link ConfigError}, one line per bad variable. Parsing is pure: the
- * only I/O here is {@link loadOrCreateSigningSecret}, which the start-up code calls.
+ * Server configuration from environment variables (docs/OPERATIONS.md "Configuration
+ * reference"). This module and its sections under src/config/ are the only place that
+ * reads the environment: the rest of the server takes the typed {@link ServerConfig}.
+ * Every value is validated at start; all problems are collected and reported in one
+ * {@link ConfigError}, one line per bad variable. Parsing is pure: no I/O.
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensurePrivateDir, restrictToOwner } from './local-files.ts';
-import { type HttpLimits, parseHttpLimits } from './http/limits.ts';
-import { type PushConfig, parsePushConfig } from './push/config.ts';
+import {
+  type HttpLimits,
+  parseHttpLimits,
+  parseStorageLimits,
+  type StorageLimits,
+} from './config/limits.ts';
+import { type PushConfig, parsePushConfig } from './config/push.ts';
+import { envReader, httpBaseUrl } from './config/read.ts';
 import { type Rollout, parseRollout } from './rollout.ts';
-import { parseStorageLimits, type StorageLimits } from './storage-limits.ts';
+
+export { parseDuration, parseSize } from './config/read.ts';
 
 /** Validated server configuration. Durations are in seconds, sizes in bytes. */
 export interface ServerConfig extends StorageLimits {
@@ -24,7 +29,14 @@ export interface ServerConfig extends StorageLimits {
   /** Absolute path of the data directory (SQLite file, fs blobs, signing key). */
   dataDir: string;
   databaseUrl: string;
+  /** DATABASE_AUTH_TOKEN: the libSQL/Turso token when the URL carries none; null = none. */
+  databaseAuthToken: string | null;
   blobStoreUrl: string;
+  /**
+   * The S3 region when BLOB_STORE_URL has no `region` parameter: AWS_REGION, else
+   * AWS_DEFAULT_REGION, else us-east-1.
+   */
+  s3DefaultRegion: string;
   /** HMAC key of the fs blob store's signed URLs; null = generated and kept in DATA_DIR. */
   blobSigningSecret: string | null;
   uploadUrlTtlSec: number;
@@ -44,7 +56,7 @@ export interface ServerConfig extends StorageLimits {
     blobPerMinute: number;
     badTokenPerMinute: number;
   };
-  /** Timeouts and connection caps (src/http/limits.ts). */
+  /** Timeouts and connection caps (applied by src/http/limits.ts). */
   http: HttpLimits;
   logLevel: string;
   /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
@@ -55,7 +67,7 @@ export interface ServerConfig extends StorageLimits {
   orphanMinAgeSec: number;
   /** How long a stop waits for requests in flight before it closes their connections. */
   shutdownTimeoutSec: number;
-  /** Push senders and the daily trigger (src/push/config.ts). */
+  /** Push senders and the daily trigger (src/config/push.ts). */
   push: PushConfig;
 }
 
@@ -76,56 +88,7 @@ export class ConfigError extends Error {
   }
 }
 
-const MIB = 1024 * 1024;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  kib: 1024,
-  mib: MIB,
-  gib: 1024 * MIB,
-};
-const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
-
-/**
- * Parses a byte size: a plain integer, or a number with a unit (`B`, `KB`, `MB`, `GB`
- * decimal; `KiB`, `MiB`, `GiB` binary), case-insensitive.
- *
- * @param text - e.g. `"52428800"`, `"50MiB"`, `"1.5 GB"`
- * @returns the size in bytes, or null when `text` is not a size
- * @example
- * ```ts
- * parseSize('50MiB'); // 52428800
- * ```
- */
-export function parseSize(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = SIZE_UNITS[m?.[2]?.toLowerCase() ?? 'x'];
-  if (!m || unit === undefined) return null;
-  const n = Math.round(Number(m[1]) * unit);
-  return Number.isSafeInteger(n) ? n : null;
-}
-
-/**
- * Parses a duration: plain seconds, or an integer with `s`, `m`, `h` or `d`.
- *
- * @param text - e.g. `"900"`, `"15m"`, `"24h"`
- * @returns whole seconds, or null when `text` is not a duration
- * @example
- * ```ts
- * parseDuration('24h'); // 86400
- * ```
- */
-export function parseDuration(text: string): number | null {
-  const m = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(text);
-  const unit = DURATION_UNITS[m?.[2]?.toLowerCase() ?? 'x'];
-  if (!m || unit === undefined) return null;
-  const n = Number(m[1]) * unit;
-  return Number.isSafeInteger(n) ? n : null;
-}
 
 function parseTrustProxy(text: string): boolean | number | string[] | null {
   const t = text.trim().toLowerCase();
@@ -134,37 +97,6 @@ function parseTrustProxy(text: string): boolean | number | string[] | null {
   if (/^\d+$/.test(t)) return Number(t);
   const list = t.split(',').map((s) => s.trim());
   return list.every((s) => /^[0-9a-f.:/]+$/.test(s) && s.length > 0) ? list : null;
-}
-
-/**
- * A reader for duration variables (seconds, or e.g. `15m`, `24h`): returns the value in
- * seconds, or records one problem line and returns `def` when it is invalid or out of range.
- *
- * @param raw - looks a variable up (trimmed; undefined when unset or blank)
- * @param problems - collects one line per invalid value
- * @returns `(name, def, min, max) => seconds`
- * @example
- * ```ts
- * const duration = durationReader((n) => env[n], problems);
- * const ttl = duration('TOKEN_TTL', 86_400, 60, 30 * 86_400);
- * ```
- */
-export function durationReader(
-  raw: (name: string) => string | undefined,
-  problems: string[],
-): (name: string, def: number, min: number, max: number) => number {
-  return (name, def, min, max) => {
-    const text = raw(name);
-    if (text === undefined) return def;
-    const n = parseDuration(text);
-    if (n === null || n < min || n > max) {
-      problems.push(
-        `${name}=${JSON.stringify(text)}: must be a duration from ${min}s to ${max}s (seconds, or e.g. 15m, 24h)`,
-      );
-      return def;
-    }
-    return n;
-  };
 }
 
 /**
@@ -188,40 +120,25 @@ export function loadConfig(
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
-  const int = (name: string, text: string | undefined, def: number, min: number, max: number) => {
-    if (text === undefined) return def;
-    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${JSON.stringify(text)}: must be an integer from ${min} to ${max}`);
-      return def;
-    }
-    return n;
-  };
-  const duration = durationReader(raw, problems);
+  const { int, duration } = envReader(raw, problems);
 
-  const port = int(
-    overrides.port === undefined ? 'PORT' : '--port',
-    overrides.port === undefined ? raw('PORT') : String(overrides.port),
-    8080,
-    0,
-    65535,
-  );
+  const port =
+    overrides.port === undefined
+      ? int('PORT', 8080, 0, 65535)
+      : int('--port', 8080, 0, 65535, undefined, String(overrides.port));
   const host = overrides.host ?? raw('HOST') ?? '127.0.0.1';
 
-  let publicUrl = raw('PUBLIC_URL') ?? `http://localhost:${port}`;
-  try {
-    const u = new URL(publicUrl);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-    if (u.search || u.hash) throw new Error('query');
-    publicUrl = u.href.replace(/\/+$/, '');
-  } catch {
+  const publicUrlText = raw('PUBLIC_URL') ?? `http://localhost:${port}`;
+  const publicUrl = httpBaseUrl(publicUrlText);
+  if (publicUrl === null)
     problems.push(
-      `PUBLIC_URL=${JSON.stringify(publicUrl)}: must be an http(s) URL without query, e.g. https://backup.example.com`,
+      `PUBLIC_URL=${JSON.stringify(publicUrlText)}: must be an http(s) URL without query, e.g. https://backup.example.com`,
     );
-  }
 
   const dataDir = resolve(overrides.dataDir ?? raw('DATA_DIR') ?? './data');
   const databaseUrl = raw('DATABASE_URL') ?? `sqlite:${join(dataDir, 'noah.db')}`;
+  const databaseAuthToken = raw('DATABASE_AUTH_TOKEN') ?? null;
+  const s3DefaultRegion = raw('AWS_REGION') ?? raw('AWS_DEFAULT_REGION') ?? 'us-east-1';
   const blobStoreUrl = raw('BLOB_STORE_URL') ?? pathToFileURL(join(dataDir, 'blobs')).href;
   if (!/^(file|s3):/i.test(blobStoreUrl))
     problems.push(
@@ -255,28 +172,10 @@ export function loadConfig(
   }
 
   const rateLimit = {
-    authPerMinute: int('RATE_LIMIT_AUTH_PER_MINUTE', raw('RATE_LIMIT_AUTH_PER_MINUTE'), 30, 0, 1e6),
-    userPerMinute: int(
-      'RATE_LIMIT_USER_PER_MINUTE',
-      raw('RATE_LIMIT_USER_PER_MINUTE'),
-      120,
-      0,
-      1e6,
-    ),
-    blobPerMinute: int(
-      'RATE_LIMIT_BLOB_PER_MINUTE',
-      raw('RATE_LIMIT_BLOB_PER_MINUTE'),
-      120,
-      0,
-      1e6,
-    ),
-    badTokenPerMinute: int(
-      'RATE_LIMIT_BAD_TOKEN_PER_MINUTE',
-      raw('RATE_LIMIT_BAD_TOKEN_PER_MINUTE'),
-      30,
-      0,
-      1e6,
-    ),
+    authPerMinute: int('RATE_LIMIT_AUTH_PER_MINUTE', 30, 0, 1e6),
+    userPerMinute: int('RATE_LIMIT_USER_PER_MINUTE', 120, 0, 1e6),
+    blobPerMinute: int('RATE_LIMIT_BLOB_PER_MINUTE', 120, 0, 1e6),
+    badTokenPerMinute: int('RATE_LIMIT_BAD_TOKEN_PER_MINUTE', 30, 0, 1e6),
   };
   const http = parseHttpLimits(raw, problems);
 
@@ -301,10 +200,12 @@ export function loadConfig(
   return {
     port,
     host,
-    publicUrl,
+    publicUrl: publicUrl ?? publicUrlText,
     dataDir,
     databaseUrl,
+    databaseAuthToken,
     blobStoreUrl,
+    s3DefaultRegion,
     blobSigningSecret,
     ...storage,
     uploadUrlTtlSec,
@@ -321,30 +222,4 @@ export function loadConfig(
     shutdownTimeoutSec,
     push,
   };
-}
-
-/**
- * Returns the fs blob store's URL-signing key: `BLOB_SIGNING_SECRET` when set, else the
- * key kept at `<dataDir>/blob-signing.key` (mode 0600, tightened if an older version
- * left it open), generated on first start. The file is created exclusively, so two
- * processes starting at once agree on one key.
- *
- * @param config - the loaded configuration
- * @returns the secret (64 hex characters when generated)
- * @throws Error when the key file exists but is unreadable or too short
- */
-export function loadOrCreateSigningSecret(config: ServerConfig): string {
-  if (config.blobSigningSecret !== null) return config.blobSigningSecret;
-  const file = join(config.dataDir, 'blob-signing.key');
-  ensurePrivateDir(config.dataDir);
-  try {
-    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    restrictToOwner(file);
-  }
-  const secret = readFileSync(file, 'utf8').trim();
-  if (secret.length < 32)
-    throw new Error(`${file} must hold at least 32 characters; delete it to generate a new key`);
-  return secret;
 }

@@ -1,5 +1,5 @@
 /**
- * The server's one error catalog (STYLE.md "One error catalog"): every `ErrorCode` of the
+ * The server's one error catalog (docs/API.md "Errors"): every `ErrorCode` of the
  * wire API (`@noah-backup/core/api`) maps to one HTTP status and one public message.
  * Routes and services throw {@link HttpError} via {@link apiError}; the error handler
  * (src/http/errors.ts) turns every error, framework ones included, into

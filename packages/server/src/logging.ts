@@ -1,12 +1,13 @@
 /**
- * pino JSON logging with redaction (issue 3 item 6): bearer tokens, LNURL signatures,
- * access tokens and pre-signed URLs never reach a log line. Fastify's own per-request
- * lines are replaced by one line per request (src/http/hooks.ts) whose URL has its query
- * string stripped, because the fs blob store's signed URLs carry their signature there.
- * Three layers: known fields are censored by path ({@link REDACT_PATHS}); errors are
- * logged as name, code, message and stack only; and every message string and error text
- * goes through {@link scrubSecrets}, for text that quotes a URL or a header (a Fastify
- * warning naming the request URL, a client's error report).
+ * pino JSON logging with redaction (docs/OPERATIONS.md "Logs and metrics"): bearer
+ * tokens, LNURL signatures, access tokens and pre-signed URLs never reach a log line.
+ * Fastify's own per-request lines are replaced by one line per request
+ * (src/http/hooks.ts) whose URL has its query string stripped, because the fs blob
+ * store's signed URLs carry their signature there. Three layers: known fields are
+ * censored by path ({@link REDACT_PATHS}); errors are logged as name, code, message and
+ * stack only; and every message string and error text goes through {@link scrubSecrets},
+ * for text that quotes a URL or a header (a Fastify warning naming the request URL, a
+ * client's error report).
  * @module
  */
 import { pino, type DestinationStream, type Logger } from 'pino';

@@ -1,13 +1,14 @@
 /**
- * Prometheus metrics (issue 3 item 6), one registry per server instance so several
- * servers in one process (tests) do not collide. Store-wide gauges (users, backups,
- * bytes stored) are read from `metadata.stats` at scrape time (at most every
- * {@link STATS_TTL_MS}), so every instance of a multi-instance deployment reports the
- * same shared totals.
+ * Prometheus metrics (docs/OPERATIONS.md "Logs and metrics"), one registry per server
+ * instance so several servers in one process (tests) do not collide. Store-wide gauges
+ * (users, backups, bytes stored) are read from `metadata.stats` at scrape time (at most
+ * every {@link STATS_TTL_MS}), so every instance of a multi-instance deployment reports
+ * the same shared totals.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { cachedRead, storeGauge } from './metrics-gauges.ts';
 import { registerStorageMetrics } from './metrics-storage.ts';
 import type { MetadataStore } from './stores/metadata.ts';
 
@@ -47,45 +48,15 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  let statsCache: {
-    value: Promise<Awaited<ReturnType<MetadataStore['stats']>>>;
-    at: number;
-  } | null = null;
   // One stats query shared by the three gauges and reused for STATS_TTL_MS: the counts
-  // scan whole tables, and /metrics needs no login, so scrapes in a burst (or someone
-  // hammering the route) cost the database one query.
-  const stats = () => {
-    const now = deps.clock.now().getTime();
-    if (!statsCache || now - statsCache.at >= STATS_TTL_MS) {
-      const value = deps.metadata.stats(deps.clock.now());
-      const entry = { value, at: now };
-      statsCache = entry;
-      value.catch(() => {
-        if (statsCache === entry) statsCache = null;
-      });
-    }
-    return statsCache.value;
-  };
-  const storeGauge = (
-    name: string,
-    help: string,
-    pick: (s: Awaited<ReturnType<typeof stats>>) => number,
-  ) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      async collect() {
-        try {
-          this.set(pick(await stats()));
-        } catch {
-          // The database is down: leave the gauge as it was; /ready reports the outage.
-        }
-      },
-    });
-  storeGauge('noah_users', 'Users known to the metadata store', (s) => s.users);
-  storeGauge('noah_backups', 'Completed backups in the metadata store', (s) => s.backups);
-  storeGauge(
+  // scan whole tables.
+  const stats = cachedRead(deps.clock, STATS_TTL_MS, () => deps.metadata.stats(deps.clock.now()));
+  type Stats = Awaited<ReturnType<typeof stats>>;
+  const gauge = (name: string, help: string, pick: (s: Stats) => number) =>
+    storeGauge(registers, name, help, stats, pick);
+  gauge('noah_users', 'Users known to the metadata store', (s) => s.users);
+  gauge('noah_backups', 'Completed backups in the metadata store', (s) => s.backups);
+  gauge(
     'noah_bytes_stored',
     'Bytes of completed backups, every object they reference once per user',
     (s) => s.bytesStored,

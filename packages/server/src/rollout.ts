@@ -1,6 +1,6 @@
 /**
- * The rollout switch (issue 3 item 3, the document's rollout plan): `off` (no new
- * uploads), `percent:N` (a stable share of users by a hash of their linking key) or
+ * The rollout switch (docs/OPERATIONS.md "Configuration reference", `ROLLOUT`): `off` (no
+ * new uploads), `percent:N` (a stable share of users by a hash of their linking key) or
  * `all`. `upload_url` and the daily trigger both ask {@link rolloutAllows}.
  * @module
  */

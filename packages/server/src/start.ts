@@ -1,8 +1,9 @@
 /**
- * Start-up wiring (issue 3 item 1): configuration → stores → app → listen, and a
- * bounded graceful stop: stop accepting, let requests in flight finish for up to
- * SHUTDOWN_TIMEOUT, then close the connections still open (a download a slow client is
- * still reading would otherwise hold the stop until it ends), and close the stores last.
+ * Start-up wiring (docs/OPERATIONS.md "Running it"): configuration → stores → app →
+ * listen, and a bounded graceful stop: stop accepting, let requests in flight finish for
+ * up to SHUTDOWN_TIMEOUT, then close the connections still open (a download a slow client
+ * is still reading would otherwise hold the stop until it ends), and close the stores
+ * last.
  * `noah-backup serve` and `npm start` call {@link startServer}.
  * @module
  */
@@ -11,7 +12,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildServer } from './app.ts';
 import { createBlobStore } from './blob/index.ts';
-import { type ServerConfig, loadOrCreateSigningSecret } from './config.ts';
+import { loadOrCreateSigningSecret } from './blob/signing-key.ts';
+import type { ServerConfig } from './config.ts';
 import { ensurePrivateDir } from './local-files.ts';
 import { createLogger } from './logging.ts';
 import { createMetadataStore, redactDatabaseUrl } from './metadata/index.ts';
@@ -90,19 +92,23 @@ export async function startServer(
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   // The data directory holds the database, the signing key and the fs store's objects.
   ensurePrivateDir(config.dataDir);
-  const metadata = await createMetadataStore(config.databaseUrl, { logger });
+  const metadata = await createMetadataStore(config.databaseUrl, {
+    logger,
+    ...(config.databaseAuthToken ? { authToken: config.databaseAuthToken } : {}),
+  });
   let blobs: BlobStore | undefined;
   let app: FastifyInstance | undefined;
   try {
-    const isFs = config.blobStoreUrl.startsWith('file:');
     blobs = await createBlobStore(config.blobStoreUrl, {
       publicUrl: config.publicUrl,
       clock,
       maxObjectSize: config.maxBackupSize,
       logger,
-      ...(isFs
-        ? { signingSecret: new TextEncoder().encode(loadOrCreateSigningSecret(config)) }
-        : {}),
+      defaultRegion: config.s3DefaultRegion,
+      signingSecret: () =>
+        new TextEncoder().encode(
+          loadOrCreateSigningSecret(config.dataDir, config.blobSigningSecret),
+        ),
     });
     app = await buildServer({ config, metadata, blobs, clock, logger });
     const address = await app.listen({ port: config.port, host: config.host });

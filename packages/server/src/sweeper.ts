@@ -1,19 +1,17 @@
 /**
- * The sweeper (issue 3 item 3 "abandoned uploads and orphaned objects are swept by a
- * periodic job"): a standalone function over the two stores and the clock (STYLE.md
- * "Retention is a standalone function"), plus a timer that runs it on one instance at a
+ * The sweeper (docs/OPERATIONS.md "The sweeper": abandoned uploads and orphaned objects
+ * are swept by a periodic job): a standalone function over the two stores and the clock,
+ * so a test runs it directly, plus a timer that runs it on one instance at a
  * time (a lease in the metadata store). It never deletes an object that a completed
  * backup or a live pending upload references.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
+import { OBJECT_PREFIX } from './blob/keys.ts';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 import type { BlobStore } from './stores/blob.ts';
 import type { MetadataStore } from './stores/metadata.ts';
-
-/** Prefix of every backup object the server names (services/backups.ts). */
-export const OBJECT_PREFIX = 'b/';
 
 /** What one sweep did. */
 export interface SweepResult {

@@ -1,5 +1,5 @@
 /**
- * Serves the web app (`packages/web/dist`, built by Vite) at `/` (issue 6 item 1).
+ * Serves the web app (`packages/web/dist`, built by Vite) at `/` (README.md).
  * Hashed assets under `/assets/` are cached for a year (`immutable`); `index.html` and
  * other files are revalidated on every load (`no-cache`), so a new build shows at once.
  * A GET for an unknown path that is not an API path and asks for HTML gets `index.html`

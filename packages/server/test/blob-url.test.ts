@@ -1,6 +1,6 @@
 /**
- * createBlobStore chooses and configures the backend from a URL (STYLE.md: "the backend
- * is chosen by a URL"); bad URLs fail clearly, without echoing credentials.
+ * createBlobStore chooses and configures the backend from a URL (docs/OPERATIONS.md
+ * "Configuration reference"); bad URLs fail clearly, without echoing credentials.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

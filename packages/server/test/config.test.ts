@@ -1,17 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  loadConfig,
-  loadOrCreateSigningSecret,
-  parseDuration,
-  parseSize,
-} from '../src/config.ts';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration, parseSize } from '../src/config.ts';
 
 describe('loadConfig', () => {
+  it('reads the database token and the S3 default region for the stores', () => {
+    expect(loadConfig({})).toMatchObject({ databaseAuthToken: null, s3DefaultRegion: 'us-east-1' });
+    expect(loadConfig({ AWS_DEFAULT_REGION: 'eu-west-3' }).s3DefaultRegion).toBe('eu-west-3');
+    expect(loadConfig({ AWS_REGION: 'auto', AWS_DEFAULT_REGION: 'x' }).s3DefaultRegion).toBe(
+      'auto',
+    );
+    expect(loadConfig({ DATABASE_AUTH_TOKEN: ' tok ' }).databaseAuthToken).toBe('tok');
+  });
+
   it('has embedded defaults under ./data', () => {
     const c = loadConfig({});
     const data = resolve('./data');
@@ -216,33 +217,4 @@ describe('parseSize / parseDuration', () => {
   it.each(['', '1.5h', 'soon', '-5', '10w'])('parseDuration(%j) = null', (t) =>
     expect(parseDuration(t)).toBeNull(),
   );
-});
-
-describe('loadOrCreateSigningSecret', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-
-  it('generates the key once, mode 0600, and reuses it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'noah-cfg-'));
-    dirs.push(dir);
-    const config = loadConfig({ DATA_DIR: join(dir, 'data') });
-    const a = loadOrCreateSigningSecret(config);
-    const b = loadOrCreateSigningSecret(config);
-    expect(a).toMatch(/^[0-9a-f]{64}$/);
-    expect(b).toBe(a);
-    const file = join(dir, 'data', 'blob-signing.key');
-    expect(readFileSync(file, 'utf8').trim()).toBe(a);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-  });
-
-  it('prefers BLOB_SIGNING_SECRET and writes nothing', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'noah-cfg-'));
-    dirs.push(dir);
-    const secret = 'k'.repeat(48);
-    const config = loadConfig({ DATA_DIR: join(dir, 'data'), BLOB_SIGNING_SECRET: secret });
-    expect(loadOrCreateSigningSecret(config)).toBe(secret);
-    expect(() => statSync(join(dir, 'data', 'blob-signing.key'))).toThrow();
-  });
 });

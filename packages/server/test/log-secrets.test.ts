@@ -1,7 +1,8 @@
 /**
- * Secrets never reach the logs through free text (issue 3 item 6): message strings that
- * quote a URL (as Fastify's own warnings do), error messages and stacks, and what a
- * client writes into its outcome report. Structured fields are covered in ops.test.ts.
+ * Secrets never reach the logs through free text (docs/OPERATIONS.md "Logs and metrics"):
+ * message strings that quote a URL (as Fastify's own warnings do), error messages and
+ * stacks, and what a client writes into its outcome report. Structured fields are covered
+ * in ops.test.ts.
  */
 import type { UploadUrlResponse } from '@noah-backup/core/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

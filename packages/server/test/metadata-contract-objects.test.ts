@@ -5,7 +5,7 @@
  * and hands back exactly the objects no slot references any more; pending uploads are
  * reserved within per-user limits, all or none. Runs against every backend.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CompletionRefusedError,
   type MetadataStore,
@@ -13,29 +13,21 @@ import {
   type UserRow,
 } from '../src/stores/metadata.ts';
 import {
+  at,
   freshKey,
   freshPubkey,
   metadataStoreKinds,
+  MIN,
+  newTestUser,
   openTestMetadataStore,
+  sharedTestMetadataStore,
 } from './helpers/metadata.ts';
-
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-/** The time `offsetMs` after T0. */
-const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
-const MIN = 60_000;
 
 describe.each(metadataStoreKinds)('MetadataStore contract (%s): referenced objects', (kind) => {
   let store: MetadataStore;
-  let cleanup: () => Promise<void>;
+  sharedTestMetadataStore(kind, (s) => (store = s));
 
-  beforeAll(async () => {
-    ({ store, cleanup } = await openTestMetadataStore(kind));
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
-
-  const newUser = (): Promise<UserRow> => store.upsertUser(freshPubkey(), at(0));
+  const newUser = (): Promise<UserRow> => newTestUser(store);
 
   /** A pending upload: a slot object (`upload_url`) or, with `objectOnly`, an object. */
   async function pending(user: UserRow, size: number, objectOnly = false): Promise<string> {

@@ -6,21 +6,20 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetadataStore } from '../src/metadata/index.ts';
 import { metadataMigrations } from '../src/metadata/migrations.ts';
 import type { MetadataStore, UserRow } from '../src/stores/metadata.ts';
 import {
+  at,
   createTestDatabase,
   freshKey,
   freshPubkey,
+  freshTestMetadataStores,
   type MetadataStoreKind,
   metadataStoreKinds,
   openTestMetadataStore,
 } from './helpers/metadata.ts';
-
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
 
 /** Names of the migrations recorded in the database, read around the store. */
 async function recordedMigrations(kind: MetadataStoreKind, url: string): Promise<string[]> {
@@ -51,15 +50,7 @@ async function recordedMigrations(kind: MetadataStoreKind, url: string): Promise
 describe.each(metadataStoreKinds)(
   'MetadataStore contract (%s): sweeping, leases, lifecycle',
   (kind) => {
-    const cleanups: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
-    async function fresh(): Promise<MetadataStore> {
-      const { store, cleanup } = await openTestMetadataStore(kind);
-      cleanups.push(cleanup);
-      return store;
-    }
+    const { fresh, defer } = freshTestMetadataStores(kind);
     async function pending(store: MetadataStore, user: UserRow, expiresAt: Date): Promise<string> {
       const objectKey = freshKey('obj');
       await store.createPendingUpload({
@@ -251,7 +242,7 @@ describe.each(metadataStoreKinds)(
 
       it('ping answers while open; close is idempotent; a closed store fails', async () => {
         const { store, cleanup } = await openTestMetadataStore(kind);
-        cleanups.push(cleanup);
+        defer(cleanup);
         await expect(store.ping()).resolves.toBeUndefined();
         await store.close();
         await store.close();
@@ -262,7 +253,7 @@ describe.each(metadataStoreKinds)(
     describe('migrations and instances', () => {
       it('reopening keeps the data and applies no migration twice', async () => {
         const database = await createTestDatabase(kind);
-        cleanups.push(database.cleanup);
+        defer(database.cleanup);
         const first = await createMetadataStore(database.url);
         const user = await first.upsertUser(freshPubkey(), at(0));
         await first.createChallenge('k1-survives', at(1000));
@@ -281,7 +272,7 @@ describe.each(metadataStoreKinds)(
 
       it('two instances on one database share challenges, users and leases', async () => {
         const database = await createTestDatabase(kind);
-        cleanups.push(database.cleanup);
+        defer(database.cleanup);
         const a = await createMetadataStore(database.url);
         const b = await createMetadataStore(database.url);
         try {

@@ -5,7 +5,7 @@
  * predate referenced objects. Runs against every backend.
  */
 import { type Kysely, Migrator } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMetadataStore, parseDatabaseUrl } from '../src/metadata/index.ts';
 import { openLibsql } from '../src/metadata/libsql.ts';
 import { metadataMigrations } from '../src/metadata/migrations.ts';
@@ -14,17 +14,16 @@ import type { MetadataDb } from '../src/metadata/schema.ts';
 import { openSqlite } from '../src/metadata/sqlite.ts';
 import type { MetadataStore, ObjectRef, UserRow } from '../src/stores/metadata.ts';
 import {
+  at,
   createTestDatabase,
   freshKey,
   freshPubkey,
+  freshTestMetadataStores,
   metadataStoreKinds,
-  openTestMetadataStore,
+  MIN,
+  newTestUser,
+  sharedTestMetadataStore,
 } from './helpers/metadata.ts';
-
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-/** The time `offsetMs` after T0. */
-const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
-const MIN = 60_000;
 
 /** A Kysely handle on a test database, without the store (and its migrations). */
 async function rawDatabase(url: string): Promise<Kysely<MetadataDb>> {
@@ -36,20 +35,10 @@ async function rawDatabase(url: string): Promise<Kysely<MetadataDb>> {
 
 describe.each(metadataStoreKinds)('MetadataStore contract (%s): pending objects', (kind) => {
   let store: MetadataStore;
-  let cleanup: () => Promise<void>;
-  const cleanups: (() => Promise<void>)[] = [];
+  sharedTestMetadataStore(kind, (s) => (store = s));
+  const { defer } = freshTestMetadataStores(kind);
 
-  beforeAll(async () => {
-    ({ store, cleanup } = await openTestMetadataStore(kind));
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
-  const newUser = (): Promise<UserRow> => store.upsertUser(freshPubkey(), at(0));
+  const newUser = (): Promise<UserRow> => newTestUser(store);
 
   async function pending(user: UserRow, size: number, objectOnly: boolean): Promise<string> {
     const objectKey = freshKey(objectOnly ? 'pack' : 'manifest');
@@ -162,7 +151,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): pending objects'
 
   it('an upgrade counts the backups made before referenced objects', async () => {
     const database = await createTestDatabase(kind);
-    cleanups.push(database.cleanup);
+    defer(database.cleanup);
     // The schema as it was before migration 0007, with a user holding two backups.
     const db = await rawDatabase(database.url);
     const before = Object.fromEntries(

@@ -3,28 +3,18 @@
  * `noah_user_stored_bytes` and `admin stats`' largest users), against every backend,
  * each test on a fresh database.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MetadataStore, UserRow } from '../src/stores/metadata.ts';
 import {
+  at,
   freshKey,
   freshPubkey,
+  freshTestMetadataStores,
   metadataStoreKinds,
-  openTestMetadataStore,
 } from './helpers/metadata.ts';
 
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
-
 describe.each(metadataStoreKinds)('MetadataStore contract (%s): storage per user', (kind) => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  async function fresh(): Promise<MetadataStore> {
-    const { store, cleanup } = await openTestMetadataStore(kind);
-    cleanups.push(cleanup);
-    return store;
-  }
+  const { fresh } = freshTestMetadataStores(kind);
   async function backup(store: MetadataStore, user: UserRow, version: 1 | 2, size: number, t = 0) {
     const objectKey = freshKey('obj');
     await store.createPendingUpload({

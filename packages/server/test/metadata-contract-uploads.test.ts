@@ -5,32 +5,24 @@
  * Runs against every backend.
  */
 import type { BackupVersion } from '@noah-backup/core/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MetadataStore, UserRow } from '../src/stores/metadata.ts';
 import {
+  at,
   freshKey,
   freshPubkey,
   metadataStoreKinds,
+  MIN,
+  newTestUser,
   openTestMetadataStore,
+  sharedTestMetadataStore,
 } from './helpers/metadata.ts';
-
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-/** The time `offsetMs` after T0. */
-const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
-const MIN = 60_000;
 
 describe.each(metadataStoreKinds)('MetadataStore contract (%s): uploads', (kind) => {
   let store: MetadataStore;
-  let cleanup: () => Promise<void>;
+  sharedTestMetadataStore(kind, (s) => (store = s));
 
-  beforeAll(async () => {
-    ({ store, cleanup } = await openTestMetadataStore(kind));
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
-
-  const newUser = (): Promise<UserRow> => store.upsertUser(freshPubkey(), at(0));
+  const newUser = (): Promise<UserRow> => newTestUser(store);
 
   async function pending(
     user: UserRow,

@@ -1,5 +1,5 @@
 /**
- * End to end (issue 5 "Done when", client half): a wallet registers its Expo token with
+ * End to end, the client half of docs/PUSH.md §5: a wallet registers its Expo token with
  * the real server, the daily job sends the trigger through a local fake Expo, the
  * wallet's BackupManager handles the push data (`handleBackupNotification`), backs up
  * against the real server, and its report marks the trigger successful.
@@ -18,8 +18,8 @@ import { manualClock } from '@noah-backup/core/clock';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePushConfig } from '../src/push/config.ts';
-import { addDays, utcDay } from '../src/push/job.ts';
+import { parsePushConfig } from '../src/config/push.ts';
+import { addDays, utcDay } from '../src/push/day.ts';
 import { type FakeExpo, startFakeExpo } from './helpers/fake-expo.ts';
 import { expoToken, HOUR } from './helpers/push.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';

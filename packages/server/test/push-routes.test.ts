@@ -1,11 +1,11 @@
 /**
- * The push routes and the outcome link (issue 5 items 1 and 4) on the real server over
+ * The push routes and the outcome link (docs/PUSH.md §2, §6) on the real server over
  * loopback: registration rules and validation, the address moving between users,
  * unregistering, reports marking their trigger, metrics, and the OpenAPI document.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePushConfig } from '../src/push/config.ts';
-import { utcDay } from '../src/push/job.ts';
+import { parsePushConfig } from '../src/config/push.ts';
+import { utcDay } from '../src/push/day.ts';
 import { call, login, newKey } from './helpers/client.ts';
 import { type FakeExpo, startFakeExpo } from './helpers/fake-expo.ts';
 import { expoToken } from './helpers/push.ts';

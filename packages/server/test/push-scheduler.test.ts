@@ -1,5 +1,5 @@
 /**
- * The daily trigger job and scheduler (issue 5 item 3) over real stores (SQLite file,
+ * The daily trigger job and scheduler (docs/PUSH.md §5) over real stores (SQLite file,
  * PostgreSQL) and local fake Expo / UnifiedPush servers, driven by a manual clock: who
  * gets a trigger, once per user and day across racing instances, lease takeover after a
  * leader dies, resume after a restart, retries, pruning of dead tokens, receipts, and
@@ -10,8 +10,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createMetadataStore } from '../src/metadata/index.ts';
 import { parseAddressList } from '../src/push/endpoint-address.ts';
 import { createSenders } from '../src/push/index.ts';
-import { runTriggerJob, utcDay } from '../src/push/job.ts';
-import type { PushConfig } from '../src/push/config.ts';
+import { utcDay } from '../src/push/day.ts';
+import { runTriggerJob } from '../src/push/job.ts';
+import type { PushConfig } from '../src/config/push.ts';
 import { createTriggerScheduler } from '../src/push/scheduler.ts';
 import type { PushSender, SenderSet } from '../src/push/sender.ts';
 import { rolloutAllows } from '../src/rollout.ts';

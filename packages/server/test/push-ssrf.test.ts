@@ -8,7 +8,7 @@
  */
 import { manualClock } from '@noah-backup/core/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePushConfig } from '../src/push/config.ts';
+import { parsePushConfig } from '../src/config/push.ts';
 import { addressAllowed, guardedLookup, parseAddressList } from '../src/push/endpoint-address.ts';
 import type { PushMessage } from '../src/push/sender.ts';
 import { createUnifiedPushSender } from '../src/push/unifiedpush.ts';

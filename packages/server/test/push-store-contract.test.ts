@@ -1,36 +1,27 @@
 /**
- * MetadataStore contract, part 3 (issue 5): devices, per-day trigger rows, outcomes,
- * Expo tickets and job records, against every backend. Tests that read global state
- * (candidate scans, stats) get a fresh database each.
+ * MetadataStore contract, part 3 (docs/PUSH.md §5): devices, per-day trigger rows,
+ * outcomes, Expo tickets and job records, against every backend. Tests that read global
+ * state (candidate scans, stats) get a fresh database each.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMetadataStore } from '../src/metadata/index.ts';
 import type { MetadataStore, UserRow } from '../src/stores/metadata.ts';
 import {
+  at,
   createTestDatabase,
   freshKey,
   freshPubkey,
+  freshTestMetadataStores,
+  HOUR,
   metadataStoreKinds,
-  openTestMetadataStore,
+  MIN,
 } from './helpers/metadata.ts';
 
-const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
-const HOUR = 3_600_000;
-const MIN = 60_000;
 const DAY = '2026-01-01';
 const token = () => `ExponentPushToken[${freshKey('t')}]`;
 
 describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  async function fresh(): Promise<MetadataStore> {
-    const { store, cleanup } = await openTestMetadataStore(kind);
-    cleanups.push(cleanup);
-    return store;
-  }
+  const { fresh, defer } = freshTestMetadataStores(kind);
   const register = (store: MetadataStore, user: UserRow, deviceId: string, address: string) =>
     store.registerDevice({
       userId: user.id,
@@ -474,7 +465,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
 
   it('two instances on one database share devices and trigger claims', async () => {
     const database = await createTestDatabase(kind);
-    cleanups.push(database.cleanup);
+    defer(database.cleanup);
     const a = await createMetadataStore(database.url);
     const b = await createMetadataStore(database.url);
     try {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manualClock } from '@noah-backup/core/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePushConfig } from '../src/push/config.ts';
+import { parsePushConfig } from '../src/config/push.ts';
 import { parseAddressList } from '../src/push/endpoint-address.ts';
 import { createUnifiedPushSender } from '../src/push/unifiedpush.ts';
 import { loadOrCreateVapidKeys, VAPID_KEY_FILE, type VapidKeys } from '../src/push/vapid.ts';

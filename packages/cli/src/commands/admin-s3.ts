@@ -65,7 +65,7 @@ export function registerS3Setup(
       const { bucketSetup } = await import('@noah-backup/server/blob/s3-setup-documents');
       let target: ReturnType<typeof setupClient>;
       try {
-        target = setupClient(cfg.blobStoreUrl);
+        target = setupClient(cfg.blobStoreUrl, cfg.s3DefaultRegion);
       } catch (err) {
         return fail((err as Error).message, null, EXIT_CONFIG);
       }

@@ -1,5 +1,5 @@
 /**
- * `noah-backup admin` (issue 5 item 6), on the same configuration as `serve`
+ * `noah-backup admin` (docs/PUSH.md §7), on the same configuration as `serve`
  * (environment variables, docs/OPERATIONS.md; `--data` overrides DATA_DIR):
  * - `admin trigger-backups --now [--json]` runs today's daily trigger job once and
  *   prints what it sent (at once: BACKUP_SPREAD does not apply, PUSH_RATE does). Safe

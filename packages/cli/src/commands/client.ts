@@ -1,9 +1,9 @@
 /**
- * The client commands (issue 4 §7): `backup --data DIR`, `restore --to DIR [--version N]
- * [--yes-older] [--force]`, `list`, `delete N`, `verify [N]`, `settings
- * [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server URL` (or
- * NOAH_SERVER), the seedphrase from `--mnemonic-file F` or NOAH_MNEMONIC (never an
- * argument: arguments show in `ps`), `--state DIR` for the device state, and `--json`
+ * The client commands (README.md "Try it from the command line"): `backup --data DIR`,
+ * `restore --to DIR [--version N] [--yes-older] [--force]`, `list`, `delete N`, `verify
+ * [N]`, `settings [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server
+ * URL` (or NOAH_SERVER), the seedphrase from `--mnemonic-file F` or NOAH_MNEMONIC (never
+ * an argument: arguments show in `ps`), `--state DIR` for the device state, and `--json`
  * for scripts. Progress bars go to stderr on a terminal only; errors are one line plus a
  * hint on stderr, with the exit codes in {@link EXIT}.
  * @module

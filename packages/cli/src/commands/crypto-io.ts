@@ -42,9 +42,9 @@ export interface Input {
 }
 
 /**
- * Read size for input files, and the size of each batched write: one v2 chunk. 1 MiB
- * made no faster, and the bigger buffers lived long enough to wait for a full garbage
- * collection: a 1 GiB decrypt peaked ~5 MiB higher (/usr/bin/time, bench/format-cli.ts).
+ * Read size for input files, and the size of each batched write: one v2 chunk. Larger
+ * buffers are no faster and live long enough to wait for a full garbage collection,
+ * which raises the peak memory bench/format-cli.ts measures.
  */
 const READ_SIZE = 256 * 1024;
 

@@ -1,9 +1,10 @@
 /**
- * The format commands (issue 2 item 5): `encrypt`, `decrypt` and `inspect` over files or
- * stdin/stdout (`-`). The seedphrase comes from `--mnemonic-file F` or NOAH_MNEMONIC,
- * never from an argument. OUT is written atomically: on any failure or signal no OUT and
- * no temp file is left, the exit code is non-zero, and stderr has one line and a hint.
- * v2 streams in constant memory; the legacy formats hold the whole file by nature.
+ * The format commands (README.md "Try it from the command line"): `encrypt`, `decrypt`
+ * and `inspect` over files or stdin/stdout (`-`). The seedphrase comes from
+ * `--mnemonic-file F` or NOAH_MNEMONIC, never from an argument. OUT is written
+ * atomically: on any failure or signal no OUT and no temp file is left, the exit code is
+ * non-zero, and stderr has one line and a hint. v2 streams in constant memory; the legacy
+ * formats hold the whole file by nature.
  * @module
  */
 import { readFile, stat } from 'node:fs/promises';

@@ -1,9 +1,9 @@
 /**
- * `noah-backup serve [--port P] [--host H] [--data DIR]` (issue 3 item 1): runs the
- * backup server on the environment's configuration (docs/OPERATIONS.md), flags
- * overriding PORT, HOST and DATA_DIR. Embedded defaults: SQLite file and filesystem blob
- * store under ./data. Stops gracefully on SIGINT/SIGTERM. The server modules are loaded
- * only when the command runs, so other commands start fast.
+ * `noah-backup serve [--port P] [--host H] [--data DIR]` (docs/OPERATIONS.md "Running
+ * it"): runs the backup server on the environment's configuration (docs/OPERATIONS.md),
+ * flags overriding PORT, HOST and DATA_DIR. Embedded defaults: SQLite file and filesystem
+ * blob store under ./data. Stops gracefully on SIGINT/SIGTERM. The server modules are
+ * loaded only when the command runs, so other commands start fast.
  * @module
  */
 import type { Command } from 'commander';

@@ -8,7 +8,18 @@
  */
 import { utf8ToBytes } from '@noah-backup/core/bytes';
 import { BLOCK, checksum, padding } from './ustar.ts';
-import type { ArchiveInput } from './write.ts';
+
+/** One entry to archive: a directory, or a file whose bytes come from `body()`. */
+export type ArchiveInput =
+  | { readonly type: 'directory'; readonly name: string }
+  | {
+      readonly type: 'file';
+      readonly name: string;
+      /** Exactly the bytes `body()` yields. */
+      readonly size: number;
+      /** The file's bytes, read once, when the archive reaches it. */
+      body(): AsyncIterable<Uint8Array>;
+    };
 
 /** Modes written into archives: private to the wallet's user (docs/WALLET.md §2). */
 export const FILE_MODE = 0o600;

@@ -7,19 +7,9 @@
 import { collect } from '@noah-backup/core/stream';
 import { type Zippable, zipSync } from 'fflate';
 import type { ArchiveKind } from '../ports.ts';
-import { DIR_MODE, FILE_MODE, writeTar } from './tar-write.ts';
+import { type ArchiveInput, DIR_MODE, FILE_MODE, writeTar } from './tar-write.ts';
 
-/** One entry to archive: a directory, or a file whose bytes come from `body()`. */
-export type ArchiveInput =
-  | { readonly type: 'directory'; readonly name: string }
-  | {
-      readonly type: 'file';
-      readonly name: string;
-      /** Exactly the bytes `body()` yields. */
-      readonly size: number;
-      /** The file's bytes, read once, when the archive reaches it. */
-      body(): AsyncIterable<Uint8Array>;
-    };
+export type { ArchiveInput } from './tar-write.ts';
 
 /** ZIP's DOS timestamps cannot go before 1980 (APPNOTE §4.4.6); fflate throws on them. */
 const ZIP_EPOCH = Date.UTC(1980, 0, 2);

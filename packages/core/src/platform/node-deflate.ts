@@ -19,17 +19,16 @@ import { adler32, checkLevel } from './common.ts';
 import type { DeflateOptions } from './types.ts';
 
 /**
- * Input bytes per segment. Measured on the tar of a 100 MB demo wallet at level 6, 2
- * cores, 3 in flight (best of 3; single-stream zlib 3.2-3.7 s): 256 KiB 2.07 s, 512 KiB
- * 2.06 s, 1 MiB 1.82 s, 2 MiB 1.80 s, 4 MiB 1.88 s, CPU time lowest from 1 MiB up.
- * Larger segments only add memory in flight. An input of at most one segment is
+ * Input bytes per segment: the smallest size with the lowest time and CPU time on a
+ * wallet's tar (`npm run bench -- format`, bench/format.bench.ts); larger segments only
+ * add memory in flight. An input of at most one segment is
  * compressed in one piece, byte for byte as `zlib.deflateSync(data, { level })`.
  */
 export const DEFLATE_SEGMENT = 1024 * 1024;
 /**
- * Segments being compressed at once: enough to keep 2–3 cores busy (2 measured ~10%
- * slower than 3 on 2 cores, 4 within noise), libuv's default pool of 4 threads keeping
- * one for file I/O. Memory in flight: about 2 MiB per segment.
+ * Segments being compressed at once: enough to keep 2–3 cores busy (fewer is slower on
+ * 2 cores, more gains nothing: bench/format.bench.ts), libuv's default pool of 4 threads
+ * keeping one for file I/O. Memory in flight: about 2 MiB per segment.
  */
 export const DEFLATE_IN_FLIGHT = 3;
 /** DEFLATE's window (RFC 1951 §2): how far back a segment's matches may reach. */

@@ -20,10 +20,10 @@ type Binding = typeof import('zstd-napi/binding');
 type CCtx = InstanceType<Binding['CCtx']>;
 
 /**
- * zstd worker threads per compression: both cores of a phone or a small server. Measured
- * on the tar of a 100 MB demo wallet at level 1 (2 cores): 0 workers 344 ms, 1 273 ms,
- * 2 179 ms. Output does not depend on the count among counts ≥ 1 (0, compressing on
- * the calling thread, gives other, equally valid bytes).
+ * zstd worker threads per compression: both cores of a phone or a small server, the
+ * fastest count there (`npm run bench -- format`, bench/format.bench.ts). Output does not
+ * depend on the count among counts ≥ 1 (0, compressing on the calling thread, gives
+ * other, equally valid bytes).
  */
 export const ZSTD_WORKERS = 2;
 /** Output buffer of one engine call: a v2 chunk's worth (FORMAT.md §5.4). */

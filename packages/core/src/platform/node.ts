@@ -27,9 +27,8 @@ import type { AesGcm, InflateOptions, Platform } from './types.ts';
 const TAG = 16;
 /**
  * node:zlib's inflate output buffer size. Each buffer filled is one thread-pool round
- * trip, so the default 16 KiB leaves a 100 MB restore latency-bound: 64 KiB inflates
- * ~1.7x faster, 256 KiB another ~1.4x, as fast as one `inflateSync` call (measured on
- * a 100 MB demo wallet).
+ * trip, so the default 16 KiB leaves a large restore latency-bound; at 256 KiB it
+ * inflates as fast as one `inflateSync` call (bench/backup-restore.bench.ts).
  */
 const ZLIB_CHUNK = 256 * 1024;
 

@@ -1,6 +1,8 @@
 /**
- * The v2 backup format (FORMAT.md §5): binary header with authenticated metadata and key
- * commitment, optional zlib compression, STREAM chunked AES-256-GCM.
+ * The v2 backup format (docs/FORMAT.md §5): binary header with authenticated metadata and
+ * key commitment, the payload stored, or compressed as zlib (`deflate`: every platform
+ * writes it) or Zstandard (`zstd`: where the platform can write it, Node with its addon;
+ * every reader decodes both, §5.4), then STREAM chunked AES-256-GCM.
  * @module
  */
 export {

@@ -1,6 +1,7 @@
 /**
  * Size arithmetic of the v2 format (FORMAT.md §5.5), for payloads stored uncompressed
- * (with compression the payload is the zlib stream, whose length is known only after).
+ * (with compression the payload is the compressed stream, whose length is known only
+ * after).
  * @module
  */
 import { aint } from '../bytes.ts';

@@ -1,7 +1,8 @@
 /**
- * The `fs` BlobStore (DESIGN.md "Seams"): objects are files under one directory, and the
- * server serves its own HMAC-signed, expiring PUT/GET URLs (`routes`, see fs-routes.ts)
- * with the semantics of S3 pre-signed URLs. The embedded default for one machine.
+ * The `fs` BlobStore (docs/OPERATIONS.md "Configuration reference"): objects are files
+ * under one directory, and the server serves its own HMAC-signed, expiring PUT/GET URLs
+ * (`routes`, see fs-routes.ts) with the semantics of S3 pre-signed URLs. The embedded
+ * default for one machine.
  *
  * Layout: key `a/b/c` is the file `<dir>/a/b/c`. Uploads land in a temp file
  * `.tmp-<ms>-<random>` beside the target, are fsynced and renamed into place; temp
@@ -15,7 +16,7 @@ import { type Dirent, type Stats, constants as fsc } from 'node:fs';
 import { access, lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { type Clock, systemClock } from '@noah-backup/core/clock';
+import { systemClock } from '@noah-backup/core/clock';
 import {
   type BlobInfo,
   type BlobStore,
@@ -27,24 +28,19 @@ import { signBlobUrl, MIN_SECRET_BYTES } from './fs-sign.ts';
 import { type FsContext, fsBlobRoutes, TEMP_MAX_AGE_MS, TEMP_RE, tempName } from './fs-routes.ts';
 import { ensurePrivateDir, freeBytesAt } from '../local-files.ts';
 import { assertBlobKey, assertBlobPrefix, assertExpiresIn, assertObjectSize } from './keys.ts';
-import { type BlobLogger, silentLogger } from './log.ts';
+import { type BlobStoreCommonOptions, silentLogger } from './log.ts';
 
 /** Options of {@link createFsBlobStore}. */
-export interface FsBlobStoreOptions {
+export interface FsBlobStoreOptions extends BlobStoreCommonOptions {
   /** Absolute directory holding the objects; created (mode 0700) if missing. */
   dir: string;
   /** The server's external base URL (`https://backup.example.com`); URLs are `<publicUrl>/blob/<key>?…`. */
   publicUrl: string;
-  /** Source of "now" for URL expiry, temp-file age and lastModified. Default: the system clock. */
-  clock?: Clock;
-  /** Largest object accepted, in bytes; larger PUTs get 413 and presignPut throws. */
-  maxObjectSize: number;
   /**
    * HMAC key for the URLs, at least 32 bytes. Persist it (the data dir) so URLs survive a
    * restart and are valid on every instance; when absent a random one is generated.
    */
   signingSecret?: Uint8Array;
-  logger?: BlobLogger;
 }
 
 /** The fs store: a BlobStore whose URLs the server itself serves. */

@@ -1,12 +1,12 @@
 /**
- * Opens the BlobStore a URL names (DESIGN.md "Seams"; STYLE.md: the backend is chosen
- * by a URL):
+ * Opens the BlobStore a URL names (docs/OPERATIONS.md "Configuration reference": the
+ * backend is chosen by a URL):
  *
  * - `file:///var/lib/noah/blobs` or a bare path (`/var/lib/noah/blobs`, `./data/blobs`)
  *   → the fs store; the server serves its URLs (register `store.routes`).
  * - `s3://bucket[/prefix]?region=…&endpoint=http://host:port&forcePathStyle=true&sse=AES256`
- *   → the S3 store. Parameters: `region` (default `AWS_REGION`, `AWS_DEFAULT_REGION`,
- *   else us-east-1; "auto" for R2), `endpoint` (S3-compatible services), `forcePathStyle`
+ *   → the S3 store. Parameters: `region` (default `opts.defaultRegion`, which the
+ *   server sets from AWS_REGION or AWS_DEFAULT_REGION, else us-east-1; "auto" for R2), `endpoint` (S3-compatible services), `forcePathStyle`
  *   (`true` for MinIO and test servers), `sse` (`AES256`: SSE-S3 on every upload).
  *   Credentials: `opts.credentials`, else `s3://KEY_ID:SECRET@bucket/…` (URL-encoded;
  *   prefer the environment), else the AWS SDK default chain (`AWS_ACCESS_KEY_ID` /
@@ -17,31 +17,28 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Clock } from '@noah-backup/core/clock';
 import type { BlobStore } from '../stores/blob.ts';
-import { createFsBlobStore } from './fs.ts';
-import type { BlobLogger } from './log.ts';
-import { createS3BlobStore, type S3Credentials } from './s3.ts';
+import { createFsBlobStore, type FsBlobStoreOptions } from './fs.ts';
+import type { BlobStoreCommonOptions } from './log.ts';
+import { createS3BlobStore, type S3BlobStoreOptions } from './s3.ts';
 
 export type { BlobLogger } from './log.ts';
 export type { FsBlobStore } from './fs.ts';
 export type { S3BlobStore, S3Credentials } from './s3.ts';
 
 /** Options of {@link createBlobStore}. */
-export interface CreateBlobStoreOptions {
-  /** The server's external base URL; the fs store's URLs are `<publicUrl>/blob/<key>?…`. */
-  publicUrl: string;
-  /** Source of "now" for URL expiry. Default: the system clock. */
-  clock?: Clock;
-  /** Largest object accepted, in bytes (DESIGN.md: 50 MiB by default). */
-  maxObjectSize: number;
-  /** HMAC key (≥ 32 bytes) for the fs store's URLs; persist it in the data dir. */
-  signingSecret?: Uint8Array;
-  logger?: BlobLogger;
-  /** Explicit S3 credentials (tests, or a secrets manager); see the module doc. */
-  credentials?: S3Credentials;
-  /** S3 ListObjectsV2 page size (1..1000); small values are for tests. */
-  listPageSize?: number;
+export interface CreateBlobStoreOptions
+  extends BlobStoreCommonOptions,
+    Pick<FsBlobStoreOptions, 'publicUrl'>,
+    Pick<S3BlobStoreOptions, 'credentials' | 'listPageSize'> {
+  /**
+   * HMAC key (≥ 32 bytes) for the fs store's URLs, or a function that returns it, called
+   * only when the URL names the fs store (the server passes one that keeps the key in its
+   * data directory: blob/signing-key.ts).
+   */
+  signingSecret?: Uint8Array | (() => Uint8Array);
+  /** The S3 region when the URL has no `region` parameter (default us-east-1). */
+  defaultRegion?: string;
 }
 
 const S3_PARAMS = new Set(['region', 'endpoint', 'forcePathStyle', 'sse']);
@@ -63,7 +60,10 @@ function bad(url: string, why: string): TypeError {
  * Reads an `s3://` blob store URL (see the module doc) into the S3 store's options.
  * @throws TypeError for a malformed URL (credentials redacted)
  */
-export function s3Options(url: string, opts: Pick<CreateBlobStoreOptions, 'credentials'> = {}) {
+export function s3Options(
+  url: string,
+  opts: Pick<CreateBlobStoreOptions, 'credentials' | 'defaultRegion'> = {},
+) {
   let u: URL;
   try {
     u = new URL(url);
@@ -106,8 +106,7 @@ export function s3Options(url: string, opts: Pick<CreateBlobStoreOptions, 'crede
   return {
     bucket,
     prefix,
-    region:
-      p.get('region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    region: p.get('region') ?? opts.defaultRegion ?? 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle: fps === 'true',
     ...(sse ? { sse: 'AES256' as const } : {}),
@@ -160,6 +159,11 @@ export async function createBlobStore(
     dir,
     publicUrl: opts.publicUrl,
     ...common,
-    ...(opts.signingSecret ? { signingSecret: opts.signingSecret } : {}),
+    ...(opts.signingSecret
+      ? {
+          signingSecret:
+            typeof opts.signingSecret === 'function' ? opts.signingSecret() : opts.signingSecret,
+        }
+      : {}),
   });
 }

@@ -1,11 +1,34 @@
 /**
- * Object keys and prefixes: the server names every object itself (DESIGN.md "Server
- * rules"), so keys are a narrow alphabet — `[a-z0-9_-]` segments joined by `/`. Anything
+ * Object keys and prefixes, named and checked here only. The server names every object
+ * itself (docs/API.md "What the server learns": opaque, no user id, new each time), so
+ * keys are a narrow alphabet — `[a-z0-9_-]` segments joined by `/`. Anything
  * else is a programming error and throws a TypeError, which also rules out path
  * traversal in the fs store (no `.`, no empty segment, no leading or trailing `/`).
  * A key is at most 512 characters, each segment at most 255.
  * @module
  */
+
+/**
+ * Prefix of every object the server names: uploads, the sweeper's orphan scan and the
+ * bucket's lifecycle rules (blob/s3-setup-documents.ts) all depend on it.
+ */
+export const OBJECT_PREFIX = 'b/';
+
+/**
+ * A new object key: {@link OBJECT_PREFIX} and 128 random bits in hex, so a key says
+ * nothing about its user and is never reused.
+ *
+ * @param random - the source of randomness (the service's, so tests can pin it)
+ * @returns e.g. `b/3f2a…` (34 characters)
+ * @example
+ * ```ts
+ * const key = newObjectKey(secureRandom);
+ * ```
+ */
+export function newObjectKey(random: (n: number) => Uint8Array): string {
+  const hex = Array.from(random(16), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${OBJECT_PREFIX}${hex}`;
+}
 
 /** Longest key accepted (S3 allows 1,024 bytes; ours are far shorter). */
 export const MAX_KEY_LENGTH = 512;

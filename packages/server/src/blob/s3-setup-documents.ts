@@ -18,6 +18,7 @@ import type {
   PublicAccessBlockConfiguration,
   ServerSideEncryptionRule,
 } from '@aws-sdk/client-s3';
+import { OBJECT_PREFIX } from './keys.ts';
 
 /** A bucket policy statement (IAM policy grammar). */
 export interface PolicyStatement {
@@ -42,7 +43,7 @@ export interface BucketSetup {
 /** What the setup is made from. */
 export interface BucketSetupOptions {
   bucket: string;
-  /** The store's key prefix ("" or ending in "/"); objects live under `<prefix>b/`. */
+  /** The store's key prefix ("" or ending in "/"); objects live under `<prefix>b/` (OBJECT_PREFIX). */
   prefix: string;
   /** PUBLIC_URL: the web app's origin is allowed by CORS. */
   publicUrl: string;
@@ -87,7 +88,7 @@ export function bucketSetup(o: BucketSetupOptions): BucketSetup {
     throw new TypeError('publicUrl: expected an http(s) URL');
   }
   const resources = [`arn:aws:s3:::${o.bucket}`, `arn:aws:s3:::${o.bucket}/*`];
-  const objects = `${o.prefix}b/`;
+  const objects = `${o.prefix}${OBJECT_PREFIX}`;
   const lifecycleRules: LifecycleRule[] = [
     {
       ID: SETUP_IDS.abortMultipart,

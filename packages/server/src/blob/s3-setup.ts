@@ -64,16 +64,21 @@ const POLICY_VERSION = '2012-10-17';
  * may change the bucket's configuration, not the server's).
  *
  * @param url - BLOB_STORE_URL
+ * @param defaultRegion - the region when the URL names none (the configuration's
+ *   `s3DefaultRegion`; default us-east-1)
  * @returns the client and what the URL names
  * @throws TypeError for a malformed URL (credentials redacted)
  */
-export function setupClient(url: string): {
+export function setupClient(
+  url: string,
+  defaultRegion?: string,
+): {
   client: S3Client;
   bucket: string;
   prefix: string;
   sse: 'AES256' | null;
 } {
-  const o = s3Options(url);
+  const o = s3Options(url, defaultRegion === undefined ? {} : { defaultRegion });
   const client = new S3Client({
     region: o.region,
     ...(o.endpoint ? { endpoint: o.endpoint } : {}),

@@ -1,7 +1,7 @@
 /**
- * The `s3` BlobStore (DESIGN.md "Seams"): any S3-compatible service (AWS S3, Cloudflare
- * R2, MinIO…) through @aws-sdk/client-s3. Clients PUT and GET the objects directly with
- * AWS SigV4 pre-signed URLs; the server only signs, checks and deletes.
+ * The `s3` BlobStore (docs/OPERATIONS.md "The bucket"): any S3-compatible service (AWS
+ * S3, Cloudflare R2, MinIO…) through @aws-sdk/client-s3. Clients PUT and GET the objects
+ * directly with AWS SigV4 pre-signed URLs; the server only signs, checks and deletes.
  *
  * - Checksums: `requestChecksumCalculation` and `responseChecksumValidation` are
  *   `WHEN_REQUIRED`; otherwise a pre-signed PUT URL carries the checksum of an empty body,
@@ -33,7 +33,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { type Clock, systemClock } from '@noah-backup/core/clock';
+import { systemClock } from '@noah-backup/core/clock';
 import {
   type BlobInfo,
   type BlobStore,
@@ -43,7 +43,7 @@ import {
   type PresignedPut,
 } from '../stores/blob.ts';
 import { assertBlobKey, assertBlobPrefix, assertExpiresIn, assertObjectSize } from './keys.ts';
-import type { BlobLogger } from './log.ts';
+import type { BlobStoreCommonOptions } from './log.ts';
 
 /** Static S3 credentials; when absent, the AWS SDK default credential chain is used. */
 export interface S3Credentials {
@@ -53,7 +53,7 @@ export interface S3Credentials {
 }
 
 /** Options of {@link createS3BlobStore}. */
-export interface S3BlobStoreOptions {
+export interface S3BlobStoreOptions extends BlobStoreCommonOptions {
   bucket: string;
   /** Key prefix inside the bucket ("" or ending in "/"); the store's keys are relative to it. */
   prefix?: string;
@@ -65,14 +65,10 @@ export interface S3BlobStoreOptions {
   forcePathStyle?: boolean;
   /** Server-side encryption for uploads: "AES256" (SSE-S3). */
   sse?: 'AES256';
+  /** Explicit credentials (tests, or a secrets manager); else the AWS SDK's default chain. */
   credentials?: S3Credentials;
-  /** Source of "now" for pre-signing (X-Amz-Date). Default: the system clock. */
-  clock?: Clock;
-  /** Largest object accepted, in bytes; presignPut refuses larger sizes. */
-  maxObjectSize: number;
   /** ListObjectsV2 MaxKeys per page (1..1000, default 1000); small values are for tests. */
   listPageSize?: number;
-  logger?: BlobLogger;
 }
 
 /** The S3 store, with its location for logs. */

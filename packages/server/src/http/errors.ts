@@ -1,6 +1,6 @@
 /**
- * The one error handler and the not-found handler (issue 3 item 5; STYLE.md "one error
- * handler"): every error, Fastify's own included (404, 405, 413, 415, 400 validation,
+ * The one error handler and the not-found handler (docs/API.md "Errors": one
+ * error handler): every error, Fastify's own included (404, 405, 413, 415, 400 validation,
  * 429), becomes `{code, message, request_id}` with the catalog's status. Unknown errors
  * are logged with the request id and answered with a generic 500 `internal`; their
  * messages never reach the client.

@@ -2,85 +2,15 @@
  * What one client may hold of the server (docs/OPERATIONS.md "Timeouts and connection
  * limits"): header, body, request, idle and keep-alive timeouts, and caps on connections
  * in total and per client address, so that stalled or slow clients cannot exhaust the
- * process's file descriptors. Parsed from the environment with the rest of the
- * configuration (src/config.ts); applied to the Node HTTP server the app serves on.
+ * process's file descriptors. Read from the environment with the rest of the
+ * configuration (src/config/limits.ts); applied here to the Node HTTP server the app
+ * serves on.
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import { durationReader } from '../config.ts';
-
-/** Validated HTTP limits. Durations in seconds; 0 caps mean "no cap". */
-export interface HttpLimits {
-  /** HEADERS_TIMEOUT: the request line and headers must arrive within this. */
-  headersTimeoutSec: number;
-  /** BODY_TIMEOUT: the body of a JSON API request must arrive within this. */
-  bodyTimeoutSec: number;
-  /** REQUEST_TIMEOUT: any whole request (an upload to the fs store included). */
-  requestTimeoutSec: number;
-  /** IDLE_TIMEOUT: a connection on which no byte moves either way for this long is closed. */
-  idleTimeoutSec: number;
-  /** KEEP_ALIVE_TIMEOUT: an idle kept-alive connection is closed after this. */
-  keepAliveTimeoutSec: number;
-  /** MAX_CONNECTIONS: open connections at once; more are closed at once. */
-  maxConnections: number;
-  /** MAX_CONNECTIONS_PER_ADDRESS: per client address (IPv6 by /64). */
-  maxConnectionsPerAddress: number;
-}
-
-/** The defaults, for docs and tests. */
-export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
-  headersTimeoutSec: 10,
-  bodyTimeoutSec: 10,
-  // A 50 MiB upload to the fs store at 100 KiB/s takes about 9 minutes.
-  requestTimeoutSec: 900,
-  // The client SDK gives up on a transfer without progress after 60 s.
-  idleTimeoutSec: 60,
-  keepAliveTimeoutSec: 5,
-  maxConnections: 1000,
-  maxConnectionsPerAddress: 32,
-};
-
-/**
- * Parses the HTTP limits.
- *
- * @param raw - reads a trimmed variable (undefined when unset or blank)
- * @param problems - where a line is added per invalid variable
- * @returns the limits (defaults in place of invalid values)
- */
-export function parseHttpLimits(
-  raw: (name: string) => string | undefined,
-  problems: string[],
-): HttpLimits {
-  const d = HTTP_LIMIT_DEFAULTS;
-  const duration = durationReader(raw, problems);
-  const count = (name: string, def: number): number => {
-    const text = raw(name);
-    if (text === undefined) return def;
-    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n > 1_000_000) {
-      problems.push(
-        `${name}=${JSON.stringify(text)}: must be an integer from 0 (no cap) to 1000000`,
-      );
-      return def;
-    }
-    return n;
-  };
-  const limits: HttpLimits = {
-    headersTimeoutSec: duration('HEADERS_TIMEOUT', d.headersTimeoutSec, 1, 3600),
-    bodyTimeoutSec: duration('BODY_TIMEOUT', d.bodyTimeoutSec, 1, 3600),
-    requestTimeoutSec: duration('REQUEST_TIMEOUT', d.requestTimeoutSec, 1, 86400),
-    idleTimeoutSec: duration('IDLE_TIMEOUT', d.idleTimeoutSec, 1, 3600),
-    keepAliveTimeoutSec: duration('KEEP_ALIVE_TIMEOUT', d.keepAliveTimeoutSec, 1, 3600),
-    maxConnections: count('MAX_CONNECTIONS', d.maxConnections),
-    maxConnectionsPerAddress: count('MAX_CONNECTIONS_PER_ADDRESS', d.maxConnectionsPerAddress),
-  };
-  // Node refuses a headers timeout longer than the request timeout.
-  if (limits.headersTimeoutSec > limits.requestTimeoutSec)
-    problems.push('HEADERS_TIMEOUT: must not be longer than REQUEST_TIMEOUT');
-  return limits;
-}
+import type { HttpLimits } from '../config/limits.ts';
 
 /**
  * The group a client address is counted in: an IPv4 address alone (IPv4-mapped IPv6

@@ -1,7 +1,7 @@
 /**
- * OpenAPI 3.1 document (issue 3 item 6) generated from the routes as registered: the
- * same JSON Schemas Fastify validates and serializes with (src/http/schemas.ts). A route
- * is documented when its schema has a `summary`.
+ * OpenAPI 3.1 document (docs/API.md "Operations") generated from the routes as
+ * registered: the same JSON Schemas Fastify validates and serializes with
+ * (src/http/schemas.ts). A route is documented when its schema has a `summary`.
  * @module
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';

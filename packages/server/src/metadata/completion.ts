@@ -5,7 +5,7 @@
  * every object either slot references and hand back, for deletion after the commit,
  * those no slot references any more.
  *
- * DESIGN.md "Server rules that protect data": the metadata switches to a new object only
+ * docs/API.md "Backups": the metadata switches to a new object only
  * at completion, and an abandoned upload never costs the user a good backup.
  * @module
  */

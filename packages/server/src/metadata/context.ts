@@ -1,6 +1,6 @@
 /**
  * What the query modules share: the Kysely handle, the dialect flavour, the id source,
- * and the argument checks at the store boundary (STYLE.md: validate every argument,
+ * and the argument checks at the store boundary (validate every argument:
  * TypeError for a wrong type, RangeError for a wrong range, the argument's name in the
  * message).
  * @module
@@ -29,7 +29,7 @@ export function assertDate(name: string, v: unknown): asserts v is Date {
   if (!Number.isFinite(v.getTime())) throw new RangeError(`${name}: invalid Date`);
 }
 
-/** Asserts a backup slot (DESIGN.md "Server API": slots 1 and 2). */
+/** Asserts a backup slot (docs/API.md "Backups": slots 1 and 2). */
 export function assertVersion(name: string, v: unknown): asserts v is BackupVersion {
   if (typeof v !== 'number') throw new TypeError(`${name}: expected 1 or 2`);
   if (v !== 1 && v !== 2) throw new RangeError(`${name}: expected 1 or 2, got ${v}`);

@@ -1,5 +1,5 @@
 /**
- * MetadataStore device methods (issue 5 item 1): push registrations. A device is keyed
+ * MetadataStore device methods (docs/PUSH.md §2): push registrations. A device is keyed
  * by (user, device id); its address (Expo token or UnifiedPush endpoint) is unique
  * across all devices, so one install is triggered for one user only: the latest to
  * register it.

@@ -1,9 +1,10 @@
 /**
  * `createMetadataStore(url)`: opens the MetadataStore backend a DATABASE_URL names
- * (DESIGN.md "Seams"), runs the schema migrations, and returns the store. One Kysely
- * implementation (auth.ts, backups.ts, completion.ts, sweeping.ts, ops.ts, devices.ts,
- * triggers.ts, push-jobs.ts) serves every dialect; sqlite.ts, libsql.ts and postgres.ts
- * only open connections, and schema.ts holds the few dialect differences.
+ * (docs/OPERATIONS.md "Configuration reference"), runs the schema migrations, and returns
+ * the store. One Kysely implementation (auth.ts, backups.ts, completion.ts, sweeping.ts,
+ * ops.ts, devices.ts, triggers.ts, push-jobs.ts) serves every dialect; sqlite.ts,
+ * libsql.ts and postgres.ts only open connections, and schema.ts holds the few dialect
+ * differences.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -41,7 +42,7 @@ export interface MetadataStoreOptions {
   logger?: MetadataLogger;
   /**
    * Turso auth token for `libsql://` / `https://` URLs when the URL has no
-   * `?authToken=`. Defaults to env `DATABASE_AUTH_TOKEN`.
+   * `?authToken=` (the server passes DATABASE_AUTH_TOKEN).
    */
   authToken?: string;
   /** New user ids (default: random UUIDs). */
@@ -64,7 +65,7 @@ async function open(
       return { db, flavor: sqliteFlavor('sqlite'), ...local };
     }
     case 'libsql': {
-      const authToken = opts.authToken ?? process.env.DATABASE_AUTH_TOKEN;
+      const authToken = opts.authToken;
       const db = await openLibsql(target.url, { authToken, inMemory: target.inMemory });
       const file = target.inMemory ? null : libsqlLocalFile(target.url);
       return { db, flavor: sqliteFlavor('libsql'), ...(file ? { dir: dirname(file) } : {}) };

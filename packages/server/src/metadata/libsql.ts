@@ -1,13 +1,13 @@
 /**
  * The libSQL backend: a local `file:` database through @libsql/client, or Turso over
- * `libsql://` / `https://` (DESIGN.md "Seams"). A small Kysely driver of our own instead
- * of @libsql/kysely-libsql's, because of how @libsql/client behaves under concurrency:
- * an interactive transaction borrows a connection of the client's pool, and a second
- * writer on another connection fails with SQLITE_BUSY at once (or, with a busy timeout,
- * blocks the event loop so the first writer can never commit). So this driver serialises
- * writers within the process: every write transaction and every statement that is not a
- * SELECT holds one mutex. Transactions are `BEGIN IMMEDIATE` ("write" mode). Other
- * processes on the same file wait on the busy timeout.
+ * `libsql://` / `https://` (docs/OPERATIONS.md "Configuration reference"). A small Kysely
+ * driver of our own instead of @libsql/kysely-libsql's, because of how @libsql/client
+ * behaves under concurrency: an interactive transaction borrows a connection of the
+ * client's pool, and a second writer on another connection fails with SQLITE_BUSY at once
+ * (or, with a busy timeout, blocks the event loop so the first writer can never commit).
+ * So this driver serialises writers within the process: every write transaction and every
+ * statement that is not a SELECT holds one mutex. Transactions are `BEGIN IMMEDIATE`
+ * ("write" mode). Other processes on the same file wait on the busy timeout.
  * @module
  */
 import { type Client, createClient, type InValue, type Transaction } from '@libsql/client';

@@ -55,7 +55,7 @@ const initial: Migration = {
       .execute();
     await db.schema.createIndex('sessions_user_id').on('sessions').column('user_id').execute();
 
-    // DESIGN.md "Server API": at most two completed backups per user, slots 1 and 2.
+    // docs/API.md "Backups": at most two completed backups per user, slots 1 and 2.
     await db.schema
       .createTable('backups')
       .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
@@ -108,7 +108,7 @@ const initial: Migration = {
   },
 };
 
-// Issue 5 (DESIGN.md "Daily trigger"): devices, the per-day trigger rows whose primary
+// The daily trigger (docs/PUSH.md §5): devices, the per-day trigger rows whose primary
 // key is the dedupe, Expo tickets awaiting receipts, and the job records.
 const push: Migration = {
   async up(db: AnyDb) {

@@ -1,6 +1,6 @@
 /**
- * MetadataStore lease and operations methods: the scheduler's lease (DESIGN.md "Daily
- * trigger": run by exactly one server instance at a time), stats and readiness.
+ * MetadataStore lease and operations methods: the scheduler's lease (docs/PUSH.md §5:
+ * run by exactly one server instance at a time), stats and readiness.
  * @module
  */
 import { sql } from 'kysely';

@@ -1,6 +1,7 @@
 /**
- * The PostgreSQL backend (DESIGN.md "Scale": several stateless server instances share
- * one database): a pg Pool behind Kysely's PostgresDialect.
+ * The PostgreSQL backend (docs/OPERATIONS.md "Running N instances (PostgreSQL + S3
+ * behind a load balancer)": several stateless server instances share one database): a pg
+ * Pool behind Kysely's PostgresDialect.
  * @module
  */
 import { Kysely, PostgresDialect } from 'kysely';

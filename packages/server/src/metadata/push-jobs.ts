@@ -1,5 +1,5 @@
 /**
- * MetadataStore methods of the daily job's bookkeeping (issue 5 item 3): Expo tickets
+ * MetadataStore methods of the daily job's bookkeeping (docs/PUSH.md §5, §6): Expo tickets
  * awaiting their receipts, the per-day job records (counts accumulated over every
  * holder that ran the day, and the day's successes), and the figures for `admin
  * stats` and metrics.
@@ -66,7 +66,7 @@ export function pushJobMethods({ db, flavor }: StoreContext): PushJobMethods {
         assertKey('address', r.address);
         assertDate('createdAt', r.createdAt);
       }
-      if (flavor.kind === 'postgres') {
+      if (flavor.arrayParameters) {
         // One array per column (unnest): one statement of four parameters, cheap to
         // parse and plan, instead of a VALUES list of thousands.
         if (rows.length > 0)

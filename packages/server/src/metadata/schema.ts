@@ -164,23 +164,37 @@ export interface MetadataDb {
 
 /** What differs between the SQL dialects, kept small on purpose. */
 export interface SqlFlavor {
-  /** Backend name ("sqlite" | "libsql" | "postgres"). */
+  /**
+   * Backend name ("sqlite" | "libsql" | "postgres"), for logs and metrics only: queries
+   * branch on the capabilities below, never on the name.
+   */
   readonly kind: 'sqlite' | 'libsql' | 'postgres';
   /**
    * True where `SELECT … FOR UPDATE` exists (PostgreSQL). SQLite has no row locks; its
    * write transactions are `BEGIN IMMEDIATE` and therefore already serialised.
    */
   readonly rowLocks: boolean;
+  /**
+   * True where a whole column of values binds as one array parameter (`unnest($1::text[])`,
+   * `= any($1::text[])`: PostgreSQL), so a batch of thousands of rows is one statement of
+   * a few parameters. Elsewhere batches go as IN lists and VALUES rows in chunks.
+   */
+  readonly arrayParameters: boolean;
   /** A JavaScript boolean as this dialect binds it. */
   bool(value: boolean): boolean | number;
 }
 
-/** PostgreSQL: native booleans and row locks. */
-export const postgresFlavor: SqlFlavor = { kind: 'postgres', rowLocks: true, bool: (v) => v };
+/** PostgreSQL: native booleans, row locks and array parameters. */
+export const postgresFlavor: SqlFlavor = {
+  kind: 'postgres',
+  rowLocks: true,
+  arrayParameters: true,
+  bool: (v) => v,
+};
 
 /** SQLite-family flavour: booleans bound as 0/1 (better-sqlite3 cannot bind booleans). */
 export function sqliteFlavor(kind: 'sqlite' | 'libsql'): SqlFlavor {
-  return { kind, rowLocks: false, bool: (v) => (v ? 1 : 0) };
+  return { kind, rowLocks: false, arrayParameters: false, bool: (v) => (v ? 1 : 0) };
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * The embedded SQLite backend: one better-sqlite3 connection behind Kysely's
- * SqliteDialect (DESIGN.md "Seams": the embedded default). Kysely already serialises
- * all use of the single connection; we make every transaction `BEGIN IMMEDIATE`, so a
- * write transaction takes the write lock up front and another process on the same file
- * waits (busy_timeout) instead of failing on a read-to-write upgrade.
+ * SqliteDialect (the embedded default: docs/OPERATIONS.md "Configuration reference").
+ * Kysely already serialises all use of the single connection; we make every transaction
+ * `BEGIN IMMEDIATE`, so a write transaction takes the write lock up front and another
+ * process on the same file waits (busy_timeout) instead of failing on a read-to-write
+ * upgrade.
  *
  * Kysely's SQLite driver calls `prepare(sql)` for every query; compiling the same SQL
  * text again is most of a point query's cost, so the connection hands Kysely a

@@ -1,5 +1,5 @@
 /**
- * MetadataStore methods of the daily job (issue 5 item 3): the keyset scan of users to
+ * MetadataStore methods of the daily job (docs/PUSH.md §5): the keyset scan of users to
  * trigger, the per-day trigger rows whose primary key (user_id, day) is the dedupe
  * (inserted before anything is sent, so two instances or a restart cannot double-send),
  * outcome reports, and pruning. Tickets and job records are in push-jobs.ts.
@@ -62,7 +62,7 @@ function triggerFromRow(r: Selectable<PushTriggersTable>): TriggerRow {
 }
 
 /**
- * The candidate predicate of a `users` row (DESIGN.md "Daily trigger"). `afterId`, the
+ * The candidate predicate of a `users` row (docs/PUSH.md §5). `afterId`, the
  * keyset cursor, is repeated inside the subqueries: logically redundant, it lets
  * PostgreSQL's merge joins start at the cursor instead of at the start of each index
  * (without it every page rescans all devices before the cursor: quadratic).
@@ -158,7 +158,7 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         assertKey('notificationId', r.notificationId);
       }
       const t = ms(now);
-      if (flavor.kind === 'postgres') {
+      if (flavor.arrayParameters) {
         if (rows.length === 0) return [];
         // One array per column (unnest) instead of a VALUES list of thousands of
         // parameters: PostgreSQL parses and plans it in microseconds.
@@ -207,7 +207,7 @@ export function triggerMethods({ db, flavor }: StoreContext): TriggerMethods {
         g.ids.push(r.userId);
       }
       for (const g of groups.values()) {
-        if (flavor.kind === 'postgres') {
+        if (flavor.arrayParameters) {
           await sql`update push_triggers set status = ${g.status}, messages = ${g.messages}
             where day = ${day} and user_id = any(${g.ids}::text[])`.execute(db);
           continue;

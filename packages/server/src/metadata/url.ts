@@ -1,7 +1,7 @@
 /**
- * DATABASE_URL parsing: which MetadataStore backend a URL selects (DESIGN.md "Seams":
- * the backend is chosen by a URL), and redaction so a URL can be logged without its
- * password or auth token.
+ * DATABASE_URL parsing: which MetadataStore backend a URL selects (docs/OPERATIONS.md
+ * "Configuration reference": the backend is chosen by a URL), and redaction so a URL can
+ * be logged without its password or auth token.
  * @module
  */
 

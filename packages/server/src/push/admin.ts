@@ -1,5 +1,5 @@
 /**
- * What `noah-backup admin` does (issue 5 item 6), over the same configuration as
+ * What `noah-backup admin` does (docs/PUSH.md §7), over the same configuration as
  * `serve` (src/config.ts: environment variables and the `--data` flag): run today's
  * trigger job once, and read the operator's figures. Each call opens the metadata store
  * named by DATABASE_URL and closes it again; logs go to stderr, so stdout carries only
@@ -17,7 +17,8 @@ import { createMetadataStore } from '../metadata/index.ts';
 import type { MetadataStore, UserStorage } from '../stores/metadata.ts';
 import type { PushJobRow } from '../stores/push.ts';
 import { createPushRuntime } from './index.ts';
-import { addDays, type TriggerJobResult, utcDay } from './job.ts';
+import { addDays, utcDay } from './day.ts';
+import type { TriggerJobResult } from './job-types.ts';
 
 /** Options of the admin calls. */
 export interface AdminOptions {
@@ -56,7 +57,10 @@ async function withStore<T>(
   fn: (store: MetadataStore) => Promise<T>,
 ): Promise<T> {
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await createMetadataStore(config.databaseUrl, { logger });
+  const store = await createMetadataStore(config.databaseUrl, {
+    logger,
+    ...(config.databaseAuthToken ? { authToken: config.databaseAuthToken } : {}),
+  });
   try {
     return await fn(store);
   } finally {

@@ -8,7 +8,7 @@
  */
 import type { BackupTriggerPayload, PushProvider } from '@noah-backup/core/api';
 import type { PushKeys, TicketRow } from '../stores/push.ts';
-import type { TriggerJobDeps, TriggerJobResult } from './job.ts';
+import type { TriggerJobDeps, TriggerJobResult } from './job-types.ts';
 import { backoffMs, type LeaseKeeper, type Pacer } from './pace.ts';
 import { mapLimit, type PushSender, type SendResult } from './sender.ts';
 

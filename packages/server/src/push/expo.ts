@@ -1,5 +1,5 @@
 /**
- * The Expo push sender (issue 5 item 2), speaking the Expo push HTTP API directly with
+ * The Expo push sender (docs/PUSH.md §1), speaking the Expo push HTTP API directly with
  * fetch (docs.expo.dev/push-notifications/sending-notifications):
  * - `POST {base}/--/api/v2/push/send` with a JSON array of at most 100 messages; the
  *   answer `{"data": [ticket…]}` has one ticket per message, in order: `{"status":
@@ -17,14 +17,9 @@
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
+import { parseRetryAfter } from '@noah-backup/core/wait';
 import { createHttpClient, type HttpClient, type HttpResponse, headerValue } from './http.ts';
-import {
-  type PushMessage,
-  type PushSender,
-  type ReceiptResult,
-  retryAfterMs,
-  type SendResult,
-} from './sender.ts';
+import type { PushMessage, PushSender, ReceiptResult, SendResult } from './sender.ts';
 
 /** Expo's limit of messages per send request. */
 export const EXPO_SEND_LIMIT = 100;
@@ -123,7 +118,7 @@ export function createExpoSender(opts: ExpoSenderOptions): PushSender {
         return all({ status: 'retry', reason: `network: ${(err as Error).name}` });
       }
       if (res.status === 429 || res.status >= 500) {
-        const after = retryAfterMs(headerValue(res.headers, 'retry-after'), opts.clock.now());
+        const after = parseRetryAfter(headerValue(res.headers, 'retry-after'), opts.clock.now());
         return all({
           status: 'retry',
           reason: `http_${res.status}`,

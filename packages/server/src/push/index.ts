@@ -1,5 +1,5 @@
 /**
- * Wiring of the daily trigger (issue 5): the senders PUSH_PROVIDERS enables, the push
+ * Wiring of the daily trigger (docs/PUSH.md): the senders PUSH_PROVIDERS enables, the push
  * service behind the routes, the metrics and the scheduler, from the server's
  * configuration. The app (src/app.ts) and `noah-backup admin` (push/admin.ts) build it
  * the same way.
@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import type { ServerConfig } from '../config.ts';
 import { createPushService, type PushService } from '../services/push.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
-import type { PushConfig } from './config.ts';
+import type { PushConfig } from '../config/push.ts';
 import { createExpoSender } from './expo.ts';
 import { createLogSender } from './log.ts';
 import { createPushMetrics, type PushMetrics } from './metrics.ts';

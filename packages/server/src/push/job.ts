@@ -1,5 +1,5 @@
 /**
- * One day's trigger job (issue 5 item 3; DESIGN.md "Daily trigger"), a standalone
+ * One day's trigger job (docs/PUSH.md §5), a standalone
  * function over the store, the senders and the clock:
  * 1. take the lease `backup-trigger:<day>` (exactly one instance runs a day's job; the
  *    lease is renewed while it runs, and taken over after expiry when its holder dies);
@@ -23,99 +23,15 @@
  * today).
  * @module
  */
-import type { Clock, RandomBytes } from '@noah-backup/core/clock';
-import { type Rollout, rolloutAllows } from '../rollout.ts';
-import type { MetadataStore } from '../stores/metadata.ts';
-import type { PushStore } from '../stores/push.ts';
+import { sleep as wait } from '@noah-backup/core/wait';
+import { rolloutAllows } from '../rollout.ts';
 import { type Claimed, type DispatchContext, dispatchPage } from './dispatch.ts';
-import type { PushMetrics } from './metrics.ts';
-import { createLeaseKeeper, createPacer, paceInterval, realSleep, type Sleep } from './pace.ts';
-import type { SenderSet } from './sender.ts';
-
-/** The logger a job writes to (a pino logger fits). */
-export interface PushLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-/** What a job needs. */
-export interface TriggerJobDeps {
-  store: PushStore & Pick<MetadataStore, 'tryAcquireLease' | 'releaseLease'>;
-  senders: SenderSet;
-  clock: Clock;
-  /** Notification ids. */
-  random: RandomBytes;
-  /** Default: real time. */
-  sleep?: Sleep;
-  logger?: PushLogger;
-  metrics?: PushMetrics;
-  rollout: Rollout;
-  /** This instance's lease holder id. */
-  holder: string;
-  staleAfterSec: number;
-  spreadSec: number;
-  /** Messages per second at most; 0 = no cap. */
-  rate: number;
-  /** Users per page (default 1,000). */
-  pageSize?: number;
-  /** Lease lifetime without renewal (default 60 s). */
-  leaseTtlMs?: number;
-  /** Retries of transient failures (default 3, from 1 s, at most 30 s). */
-  retry?: { attempts: number; baseMs: number; maxMs: number };
-  /** Stops the job after the page in flight (server shutdown). */
-  signal?: AbortSignal;
-}
-
-/** What a job did. */
-export interface TriggerJobResult {
-  day: string;
-  /**
-   * `done`: every candidate was handled; `lease_held`: another instance runs this day's
-   * job; `lease_lost`: another instance took the lease over mid-run; `aborted`: stopped.
-   */
-  status: 'done' | 'lease_held' | 'lease_lost' | 'aborted';
-  /** Users to trigger when the job started (before the rollout). */
-  candidates: number;
-  /** Users the rollout left out. */
-  skippedRollout: number;
-  /** Candidates another instance claimed first. */
-  claimedElsewhere: number;
-  /** Users triggered: a sender accepted at least one message. */
-  triggered: number;
-  /** Users claimed whose every message failed (or who had no device left). */
-  failed: number;
-  /** Messages accepted, by sender (`expo`, `unifiedpush`, `log`). */
-  sent: Record<string, number>;
-  /** Messages given up on (failed, dead, or still transient after the retries). */
-  messageFailures: number;
-  /** Dead addresses removed. */
-  pruned: number;
-  /** Messages sent again after a transient failure. */
-  retries: number;
-  startedAt: Date;
-  finishedAt: Date;
-}
+import type { TriggerJobDeps, TriggerJobResult } from './job-types.ts';
+import { createLeaseKeeper, createPacer, paceInterval } from './pace.ts';
 
 /** The lease that makes one instance run a day's job. */
 export function triggerLeaseName(day: string): string {
   return `backup-trigger:${day}`;
-}
-
-/** A time's UTC day, `YYYY-MM-DD`. */
-export function utcDay(t: Date): string {
-  return t.toISOString().slice(0, 10);
-}
-
-/**
- * The UTC day `n` days after `day` (negative: before).
- *
- * @example
- * ```ts
- * addDays('2026-03-01', -1); // '2026-02-28'
- * ```
- */
-export function addDays(day: string, n: number): string {
-  return utcDay(new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000));
 }
 
 /** Pages being sent or recorded at once (the next one is read and claimed meanwhile). */
@@ -136,7 +52,11 @@ const MAX_IN_FLIGHT = 2;
  */
 export async function runTriggerJob(deps: TriggerJobDeps, day: string): Promise<TriggerJobResult> {
   const { store, clock, logger, metrics } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => realSleep(ms, deps.signal));
+  const sleep =
+    deps.sleep ??
+    (async (ms: number) => {
+      await wait(ms, deps.signal);
+    });
   const ttlMs = deps.leaseTtlMs ?? 60_000;
   const pageSize = deps.pageSize ?? 1000;
   const retry = deps.retry ?? { attempts: 3, baseMs: 1000, maxMs: 30_000 };

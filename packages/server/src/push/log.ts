@@ -1,5 +1,5 @@
 /**
- * The `log` push sender (DESIGN.md "Seams": the embedded default): sends nothing and
+ * The `log` push sender (docs/PUSH.md §4: the embedded default): sends nothing and
  * logs one line per message with the address redacted. Devices whose provider is not
  * in PUSH_PROVIDERS are handed to it, so a single-machine install shows in its log what
  * a configured one would send.

@@ -1,5 +1,5 @@
 /**
- * Metrics of the daily trigger (issue 5 item 4), on the server's registry
+ * Metrics of the daily trigger (docs/PUSH.md §6), on the server's registry
  * (src/metrics.ts): counters of what this instance sent, failed, pruned and heard back,
  * and gauges read from the shared store at scrape time (stale users, devices, the
  * share of triggers that led to a completed backup within a day, the last job), so
@@ -8,9 +8,10 @@
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { cachedRead, storeGauge } from '../metrics-gauges.ts';
 import type { PushStats, PushStore, TriggerOutcomeStats } from '../stores/push.ts';
-import { addDays, utcDay } from './job.ts';
+import { addDays, utcDay } from './day.ts';
 
 /** The trigger's counters. */
 export interface PushMetrics {
@@ -44,21 +45,7 @@ export function createPushMetrics(
   deps: { store: PushStore; clock: Clock; staleAfterSec: number },
 ): PushMetrics {
   const registers = [registry];
-  const cached = <T>(read: () => Promise<T>) => {
-    let at = Number.NEGATIVE_INFINITY;
-    let value: Promise<T> | null = null;
-    return () => {
-      const now = deps.clock.now().getTime();
-      if (value === null || now - at >= CACHE_MS) {
-        at = now;
-        value = read().catch((err: unknown) => {
-          value = null; // the database is down: try again at the next scrape
-          throw err;
-        });
-      }
-      return value;
-    };
-  };
+  const cached = <T>(read: () => Promise<T>) => cachedRead(deps.clock, CACHE_MS, read);
   const stats = cached<PushStats>(() =>
     deps.store.pushStats(new Date(deps.clock.now().getTime() - deps.staleAfterSec * 1000)),
   );
@@ -68,18 +55,7 @@ export function createPushMetrics(
     return deps.store.triggerOutcomeStats(addDays(today, -8), addDays(today, -1));
   });
   const gauge = <T>(name: string, help: string, read: () => Promise<T>, pick: (v: T) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      async collect() {
-        try {
-          this.set(pick(await read()));
-        } catch {
-          // Leave the gauge as it was; /ready reports the outage.
-        }
-      },
-    });
+    storeGauge(registers, name, help, read, pick);
   gauge(
     'noah_push_stale_users',
     'Enabled users with a device and no backup within BACKUP_STALE_AFTER',

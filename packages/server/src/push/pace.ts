@@ -11,27 +11,6 @@ import type { MetadataStore } from '../stores/metadata.ts';
 /** Waits `ms` (real time by default; tests pass one that advances a manual clock). */
 export type Sleep = (ms: number) => Promise<void>;
 
-/**
- * The real sleep, cut short when `signal` aborts (a server shutting down does not wait
- * out a pacing delay).
- *
- * @param ms - how long
- * @param signal - ends the wait early
- * @returns a promise that resolves (never rejects) after `ms` or on abort
- */
-export function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Renews a lease while work runs; `lost` once another holder has it. */
 export interface LeaseKeeper {
   readonly lost: boolean;

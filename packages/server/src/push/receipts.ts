@@ -1,5 +1,5 @@
 /**
- * The receipts pass (issue 5 item 3): Expo answers a send with tickets and, once Apple
+ * The receipts pass (docs/PUSH.md §5): Expo answers a send with tickets and, once Apple
  * or Google have answered it (usually quickly, up to ~30 minutes under load), with
  * receipts that it keeps for about a day (docs.expo.dev, "Push receipts"). This pass
  * reads the receipts of tickets older than PUSH_RECEIPT_DELAY, prunes tokens whose
@@ -10,7 +10,7 @@
 import type { Clock } from '@noah-backup/core/clock';
 import type { MetadataStore } from '../stores/metadata.ts';
 import type { PushStore } from '../stores/push.ts';
-import type { PushLogger } from './job.ts';
+import type { PushLogger } from './job-types.ts';
 import type { PushMetrics } from './metrics.ts';
 import { EXPO_RECEIPTS_LIMIT } from './expo.ts';
 import type { PushSender } from './sender.ts';

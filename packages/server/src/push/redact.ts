@@ -1,6 +1,6 @@
 /**
- * Redaction of push addresses for logs (STYLE.md: push tokens and endpoints are
- * secrets-ish; whoever holds one can wake the device). A log line names an address only
+ * Redaction of push addresses for logs (push tokens and endpoints are
+ * secrets-ish: whoever holds one can wake the device). A log line names an address only
  * by a short prefix: enough to tell two apart, not enough to use.
  * @module
  */

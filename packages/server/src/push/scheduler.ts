@@ -1,5 +1,5 @@
 /**
- * The daily trigger scheduler (issue 5 item 3): fires the trigger job at BACKUP_CRON
+ * The daily trigger scheduler (docs/PUSH.md §5): fires the trigger job at BACKUP_CRON
  * (UTC, croner) and the receipts pass every PUSH_RECEIPT_DELAY, on every instance; the
  * job's lease makes exactly one of them send. Time comes from the injected clock: a
  * real timer only wakes the scheduler every `pollMs` to look at the clock, so a manual
@@ -13,13 +13,9 @@
  */
 import { Cron } from 'croner';
 import { collectReceipts, type ReceiptsResult } from './receipts.ts';
-import {
-  addDays,
-  runTriggerJob,
-  type TriggerJobDeps,
-  type TriggerJobResult,
-  utcDay,
-} from './job.ts';
+import { addDays, utcDay } from './day.ts';
+import { runTriggerJob } from './job.ts';
+import type { TriggerJobDeps, TriggerJobResult } from './job-types.ts';
 
 /** A due day is given up this long after its cron fire time. */
 const DUE_FOR_MS = 24 * 3_600_000;

@@ -1,5 +1,5 @@
 /**
- * The PushSender seam (DESIGN.md "Seams"): `expo` (expo.ts), `unifiedpush`
+ * The PushSender seam (docs/PUSH.md §4, PUSH_PROVIDERS): `expo` (expo.ts), `unifiedpush`
  * (unifiedpush.ts) and `log` (log.ts, the embedded default). A sender takes a batch of
  * messages and answers one result per message, in order; it never throws for a
  * delivery failure, it classifies it. The scheduler decides what to do with each class:
@@ -86,20 +86,6 @@ export function createSenderSet(
     forProvider: (provider) => enabled[provider] ?? log,
     expo: enabled.expo ?? null,
   };
-}
-
-/**
- * Reads a `Retry-After` header (RFC 9110 §10.2.3: seconds or an HTTP date) as ms.
- *
- * @param value - the header value, or null
- * @param now - the current time (an HTTP date is relative to it)
- * @returns milliseconds, or undefined when absent or unreadable
- */
-export function retryAfterMs(value: string | null, now: Date): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now.getTime());
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The UnifiedPush sender (issue 5 item 2; UnifiedPush spec SERV_1.2.0, "Server"): the
+ * The UnifiedPush sender (docs/PUSH.md §1; UnifiedPush spec SERV_1.2.0, "Server"): the
  * application server POSTs the message to the device's endpoint.
  * - A device that registered Web Push keys gets RFC 8030 Web Push: the payload encrypted
  *   for it (RFC 8291, `Content-Encoding: aes128gcm`) and the request signed with the
@@ -23,12 +23,13 @@
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
+import { parseRetryAfter } from '@noah-backup/core/wait';
 import { type BlockList, isIP, type LookupFunction } from 'node:net';
 import webpush from 'web-push';
 import type { PushKeys } from '../stores/push.ts';
 import { addressAllowed, guardedLookup } from './endpoint-address.ts';
 import { createHttpClient, type HttpClient, type HttpResponse, headerValue } from './http.ts';
-import { mapLimit, type PushSender, retryAfterMs, type SendResult } from './sender.ts';
+import { mapLimit, type PushSender, type SendResult } from './sender.ts';
 import type { VapidKeys } from './vapid.ts';
 
 /** UnifiedPush SERV_1.2.0: a message is at most 4,096 bytes. */
@@ -147,7 +148,7 @@ export function createUnifiedPushSender(opts: UnifiedPushSenderOptions): PushSen
     if (s >= 200 && s < 300) return { status: 'ok' };
     if (s === 404 || s === 410) return { status: 'dead', reason: `http_${s}` };
     if (s === 429 || s >= 500) {
-      const after = retryAfterMs(headerValue(res.headers, 'retry-after'), opts.clock.now());
+      const after = parseRetryAfter(headerValue(res.headers, 'retry-after'), opts.clock.now());
       return {
         status: 'retry',
         reason: `http_${s}`,

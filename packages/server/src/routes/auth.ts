@@ -1,5 +1,6 @@
 /**
- * Auth routes (issue 3 item 2, LUD-04): `GET /v0/getk1`, `POST /v0/auth/login`,
+ * Auth routes (docs/API.md "Authentication (LNURL-auth, LUD-04)"): `GET /v0/getk1`, `POST
+ * /v0/auth/login`,
  * `POST /v0/auth/logout`. getk1 and login are rate limited per client address, before
  * a body is read.
  * @module

@@ -1,5 +1,5 @@
 /**
- * The push routes (issue 5 item 1): `POST /v0/push/register` and `POST
+ * The push routes (docs/API.md "Push registration"): `POST /v0/push/register` and `POST
  * /v0/push/unregister`, bearer-authenticated and rate limited per user like the backup
  * routes. Bodies are checked by JSON Schema (the Expo token format, the endpoint's
  * length and scheme); the rules across fields are the service's (services/push.ts).

@@ -1,5 +1,6 @@
 /**
- * LNURL-auth (LUD-04) login and bearer sessions (issue 3 item 2). Challenges and
+ * LNURL-auth (LUD-04) login and bearer sessions (docs/API.md "Authentication
+ * (LNURL-auth, LUD-04)"). Challenges and
  * sessions live in the metadata store, so any instance can consume a k1 or check a
  * token. Only the SHA-256 of a token is stored.
  * @module

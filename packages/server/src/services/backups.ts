@@ -1,5 +1,5 @@
 /**
- * The backup endpoints' logic (DESIGN.md "Server rules that protect data"): the server
+ * The backup endpoints' logic (docs/API.md "Backups"): the server
  * names every object, an upload goes to a new object, the slot switches to it only after
  * the object was checked, and only then is the replaced object dropped (services/
  * storage.ts: deleted, or its key retired while an upload URL for it may still be used).

@@ -181,7 +181,7 @@ export function completionMethod(
       );
     }
     // Only after the commit: the replaced backup's object, and the objects it referenced
-    // that no slot references any more (DESIGN.md "Server rules").
+    // that no slot references any more (docs/API.md "Backups").
     const drop = [...result.releasedObjectKeys];
     if (result.replacedObjectKey && result.replacedObjectKey !== objectKey)
       drop.unshift(result.replacedObjectKey);

@@ -1,5 +1,5 @@
 /**
- * The push endpoints' logic (issue 5 items 1 and 4): device registration and the link
+ * The push endpoints' logic (docs/PUSH.md §2, §6): device registration and the link
  * from a client's outcome report to the trigger that asked for it.
  *
  * Registration rules (docs/PUSH.md "Devices"): a device is `(user, device_id)`; a user

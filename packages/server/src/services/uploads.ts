@@ -13,6 +13,7 @@ import type {
   UploadUrlsRequest,
   UploadUrlsResponse,
 } from '@noah-backup/core/api';
+import { newObjectKey } from '../blob/keys.ts';
 import { apiError } from '../errors.ts';
 import { rolloutAllows } from '../rollout.ts';
 import { chooseSlot } from '../slots.ts';
@@ -36,8 +37,7 @@ export interface UploadMethods {
 export function uploadMethods(ctx: ServiceContext): UploadMethods {
   const { metadata, blobs, clock, random, metrics, logger, limits } = ctx;
 
-  /** DESIGN.md "Server rules": the server names every key; opaque, no pubkey, new each time. */
-  const newKey = () => `b/${Buffer.from(random(16)).toString('hex')}`;
+  const newKey = () => newObjectKey(random);
 
   async function allowed(userId: string): Promise<void> {
     if (limits.rollout.mode === 'all') return;

@@ -1,5 +1,6 @@
 /**
- * BlobStore: where encrypted backup objects live (DESIGN.md "Seams"). Implementations:
+ * BlobStore: where encrypted backup objects live (docs/OPERATIONS.md "The bucket").
+ * Implementations:
  * `fs` (files on disk; the server itself serves HMAC-signed, expiring PUT/GET URLs with
  * S3 pre-signed semantics) and `s3` (any S3-compatible service). Chosen by
  * BLOB_STORE_URL. One contract suite (test/blob-contract) runs against each; the client

@@ -1,5 +1,6 @@
 /**
- * MetadataStore: everything the server remembers except blobs (DESIGN.md "Seams").
+ * MetadataStore: everything the server remembers except blobs (docs/OPERATIONS.md
+ * "Configuration reference").
  * Implementations: `sqlite` (better-sqlite3 file, or libSQL/Turso for `libsql://`) and
  * `postgres`, chosen by DATABASE_URL. One contract suite (test/metadata-contract) runs
  * against each. All times come from the caller (the injected Clock); the store never

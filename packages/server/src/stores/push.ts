@@ -1,8 +1,8 @@
 /**
- * PushStore: the MetadataStore slice of the daily trigger (DESIGN.md "Daily trigger",
- * issue 5): registered devices, one trigger row per user and UTC day (the insert is the
- * dedupe), Expo tickets awaiting their receipts, and a record of each day's job. The
- * scheduler and the push routes take this slice, not the whole store.
+ * PushStore: the MetadataStore slice of the daily trigger (docs/PUSH.md §5): registered
+ * devices, one trigger row per user and UTC day (the insert is the dedupe), Expo tickets
+ * awaiting their receipts, and a record of each day's job. The scheduler and the push
+ * routes take this slice, not the whole store.
  *
  * Error contract (as MetadataStore): "not found" is `null`, `false` or an empty list;
  * methods marked idempotent may be repeated; every other failure throws.

@@ -9,8 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createMetadataStore, type MetadataStoreOptions } from '../../src/metadata/index.ts';
-import type { MetadataStore } from '../../src/stores/metadata.ts';
+import type { MetadataStore, UserRow } from '../../src/stores/metadata.ts';
 
 /** Every MetadataStore backend, for `describe.each`. */
 export const metadataStoreKinds = ['sqlite', 'libsql', 'postgres'] as const;
@@ -112,4 +113,68 @@ export function freshPubkey(): string {
 /** A random opaque key with a readable prefix (object keys, k1 values, token hashes). */
 export function freshKey(prefix = 'k'): string {
   return `${prefix}-${randomBytes(12).toString('hex')}`;
+}
+
+/** The contract suites' clock: a fixed start, and times relative to it. */
+export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+export const MIN = 60_000;
+export const HOUR = 60 * MIN;
+/** The time `offsetMs` after {@link T0}. */
+export const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
+
+/**
+ * One store of `kind` for the enclosing `describe`: opened before its tests, closed and
+ * removed after them. `use` receives it (the suite keeps it in its own `store`).
+ *
+ * @example
+ * let store: MetadataStore;
+ * sharedTestMetadataStore(kind, (s) => (store = s));
+ */
+export function sharedTestMetadataStore(
+  kind: MetadataStoreKind,
+  use: (store: MetadataStore) => void,
+): void {
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const opened = await openTestMetadataStore(kind);
+    cleanup = opened.cleanup;
+    use(opened.store);
+  });
+  afterAll(async () => {
+    await cleanup?.();
+  });
+}
+
+/**
+ * Stores of `kind` on fresh databases, each closed and removed after the test that opened
+ * it, for tests that read global state (queues, stats). `defer` adds any other clean-up
+ * to run after the test, last added first.
+ *
+ * @example
+ * const { fresh } = freshTestMetadataStores(kind);
+ * it('…', async () => { const store = await fresh(); … });
+ */
+export function freshTestMetadataStores(kind: MetadataStoreKind): {
+  fresh(): Promise<MetadataStore>;
+  defer(cleanup: () => Promise<void>): void;
+} {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    async fresh() {
+      const { store, cleanup } = await openTestMetadataStore(kind);
+      cleanups.push(cleanup);
+      return store;
+    },
+    defer(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
+}
+
+/** A new user with a fresh linking key, created at {@link T0}. */
+export function newTestUser(store: MetadataStore): Promise<UserRow> {
+  return store.upsertUser(freshPubkey(), at(0));
 }

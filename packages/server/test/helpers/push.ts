@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { manualClock } from '@noah-backup/core/clock';
 import type { PushProvider } from '@noah-backup/core/api';
 import { parseRollout, type Rollout } from '../../src/rollout.ts';
-import type { TriggerJobDeps } from '../../src/push/job.ts';
+import type { TriggerJobDeps } from '../../src/push/job-types.ts';
 import type { SenderSet } from '../../src/push/sender.ts';
 import type { MetadataStore, UserRow } from '../../src/stores/metadata.ts';
 import { freshKey, freshPubkey } from './metadata.ts';

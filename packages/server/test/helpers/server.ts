@@ -150,7 +150,7 @@ export async function startTestServer(opts: StartTestServerOptions): Promise<Tes
   }
 }
 
-/** The combinations the full suite runs on (issue 3 item 7). */
+/** The combinations the full suite runs on: the embedded defaults, and the scaled-out stack. */
 export const fullCombos: readonly { metadataKind: MetadataStoreKind; blobKind: BlobStoreKind }[] = [
   { metadataKind: 'sqlite', blobKind: 'fs' },
   { metadataKind: 'postgres', blobKind: 's3' },

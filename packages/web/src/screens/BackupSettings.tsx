@@ -1,5 +1,5 @@
 /**
- * Backup settings (the document's phase 3): the automatic-backup switch (turning it on
+ * Backup settings (README.md "The web app"): the automatic-backup switch (turning it on
  * makes the first backup at once when one is due), "Back up now" with a progress bar by
  * phase and bytes, the (at most two) backups with date and size (seconds when two share
  * a minute), restore one after a confirmation, delete one after a confirmation. Each

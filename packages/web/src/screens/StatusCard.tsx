@@ -1,5 +1,5 @@
 /**
- * The backup status card on the settings screen (the document's phase 4): last backup
+ * The backup status card on the settings screen (README.md "The web app"): last backup
  * time (or, after a restore, the backup the wallet came from), "backup recommended" when
  * that is over a day old, a failure with a retry, and live progress while a backup runs.
  * @module

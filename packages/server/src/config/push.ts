@@ -1,15 +1,16 @@
 /**
- * The daily trigger's configuration (issue 5; docs/PUSH.md "Configuration"), parsed
- * from the environment as part of `loadConfig` (src/config.ts): every bad value is added
- * to the one list of problems that `ConfigError` reports.
+ * The push senders' and the daily trigger's configuration (docs/PUSH.md "4.
+ * Configuration (server)"), read from the environment as part of `loadConfig`
+ * (src/config.ts): every bad value is added to the one list of problems that
+ * `ConfigError` reports.
  * @module
  */
 import type { PushProvider } from '@noah-backup/core/api';
 import type { BlockList } from 'node:net';
 import { Cron } from 'croner';
-import { parseAddressList } from './endpoint-address.ts';
-import { vapidPublicKey } from './vapid.ts';
-import { durationReader } from '../config.ts';
+import { parseAddressList } from '../push/endpoint-address.ts';
+import { vapidPublicKey } from '../push/vapid.ts';
+import { envReader, httpBaseUrl, type RawEnv } from './read.ts';
 
 /** Validated push and scheduler settings. Durations are in seconds. */
 export interface PushConfig {
@@ -65,16 +66,6 @@ export const PUSH_DEFAULTS = {
 
 const PROVIDERS: readonly string[] = ['expo', 'unifiedpush'];
 
-function httpUrl(text: string): string | null {
-  try {
-    const u = new URL(text);
-    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search || u.hash) return null;
-    return u.href.replace(/\/+$/, '');
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Parses the push settings.
  *
@@ -87,11 +78,8 @@ function httpUrl(text: string): string | null {
  * const push = parsePushConfig((n) => process.env[n], problems);
  * ```
  */
-export function parsePushConfig(
-  raw: (name: string) => string | undefined,
-  problems: string[],
-): PushConfig {
-  const duration = durationReader(raw, problems);
+export function parsePushConfig(raw: RawEnv, problems: string[]): PushConfig {
+  const env = envReader(raw, problems);
 
   let providers: PushProvider[] = [];
   const providersText = raw('PUSH_PROVIDERS');
@@ -110,7 +98,7 @@ export function parsePushConfig(
   }
 
   const expoText = raw('EXPO_PUSH_URL') ?? PUSH_DEFAULTS.expoPushUrl;
-  const expoPushUrl = httpUrl(expoText);
+  const expoPushUrl = httpBaseUrl(expoText);
   if (expoPushUrl === null)
     problems.push(
       `EXPO_PUSH_URL=${JSON.stringify(expoText)}: must be an http(s) base URL without query, e.g. https://exp.host`,
@@ -121,7 +109,7 @@ export function parsePushConfig(
   if (bearerText !== undefined) {
     for (const pair of bearerText.split(',')) {
       const i = pair.lastIndexOf('=');
-      const origin = i > 0 ? httpUrl(pair.slice(0, i).trim()) : null;
+      const origin = i > 0 ? httpBaseUrl(pair.slice(0, i).trim()) : null;
       const token = i > 0 ? pair.slice(i + 1).trim() : '';
       if (origin === null || token === '' || new URL(origin).pathname !== '/') {
         // Never echo the value: it holds tokens.
@@ -164,27 +152,14 @@ export function parsePushConfig(
     }
   }
 
-  let rate: number = PUSH_DEFAULTS.rate;
-  const rateText = raw('PUSH_RATE');
-  if (rateText !== undefined) {
-    const n = /^\d+$/.test(rateText) ? Number(rateText) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n > 1_000_000)
-      problems.push(
-        `PUSH_RATE=${JSON.stringify(rateText)}: must be messages per second from 0 (no cap) to 1000000`,
-      );
-    else rate = n;
-  }
-
-  let maxDevicesPerUser: number = PUSH_DEFAULTS.maxDevicesPerUser;
-  const maxText = raw('PUSH_MAX_DEVICES');
-  if (maxText !== undefined) {
-    const n = /^\d+$/.test(maxText) ? Number(maxText) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < 1 || n > 100)
-      problems.push(
-        `PUSH_MAX_DEVICES=${JSON.stringify(maxText)}: must be an integer from 1 to 100`,
-      );
-    else maxDevicesPerUser = n;
-  }
+  const rate = env.int(
+    'PUSH_RATE',
+    PUSH_DEFAULTS.rate,
+    0,
+    1_000_000,
+    'messages per second from 0 (no cap) to 1000000',
+  );
+  const maxDevicesPerUser = env.int('PUSH_MAX_DEVICES', PUSH_DEFAULTS.maxDevicesPerUser, 1, 100);
 
   const vapidPrivateKey = raw('VAPID_PRIVATE_KEY') ?? null;
   if (vapidPrivateKey !== null) {
@@ -223,10 +198,10 @@ export function parsePushConfig(
     unifiedPushAllowHttp: allowText === 'true',
     unifiedPushAllowAddresses,
     cron,
-    staleAfterSec: duration('BACKUP_STALE_AFTER', PUSH_DEFAULTS.staleAfterSec, 60, 30 * 86400),
-    spreadSec: duration('BACKUP_SPREAD', PUSH_DEFAULTS.spreadSec, 0, 86400),
+    staleAfterSec: env.duration('BACKUP_STALE_AFTER', PUSH_DEFAULTS.staleAfterSec, 60, 30 * 86400),
+    spreadSec: env.duration('BACKUP_SPREAD', PUSH_DEFAULTS.spreadSec, 0, 86400),
     rate,
-    receiptDelaySec: duration('PUSH_RECEIPT_DELAY', PUSH_DEFAULTS.receiptDelaySec, 0, 86400),
+    receiptDelaySec: env.duration('PUSH_RECEIPT_DELAY', PUSH_DEFAULTS.receiptDelaySec, 0, 86400),
     maxDevicesPerUser,
     vapidPrivateKey,
     vapidSubject,
