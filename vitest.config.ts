@@ -2,14 +2,15 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Tests that need neither PostgreSQL, the server, the CLI bundle nor a browser: core's
- * formats and crypto, the vectors, and the SDK's pure parts (archive codec, API client
- * against a loopback HTTP stub, keys, retry, status, demo wallet, batched writer). The
- * Node ports' suites (wallets on disk through crashes and restores) are slower and stay
- * in `integration`, as does any test file not listed here.
+ * formats and crypto, the vectors, the paths in the docs, and the SDK's pure parts
+ * (archive codec, API client against a loopback HTTP stub, keys, retry, status, demo
+ * wallet, batched writer). The Node ports' suites (wallets on disk through crashes and
+ * restores) are slower and stay in `integration`, as does any test file not listed here.
  */
 const UNIT = [
   'packages/core/test/**/*.test.ts',
   'testdata/**/*.test.ts',
+  'docs/*.test.ts',
   'packages/client/test/archive.test.ts',
   'packages/client/test/api-client.test.ts',
   'packages/client/test/keys-retry-status.test.ts',
@@ -31,7 +32,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.test.ts', 'testdata/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'testdata/**/*.test.ts', 'docs/*.test.ts'],
           exclude: [...configDefaults.exclude, ...UNIT],
           // The CLI bundle first: tests that spawn `noah-backup` run what users get.
           // Suites that need PostgreSQL get a throwaway cluster unless
