@@ -1,15 +1,45 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-// One runner for every package. Suites that need PostgreSQL get it from the global
-// setup, which starts a throwaway cluster unless NOAH_TEST_PG_URL is already set.
+/**
+ * Tests that need neither PostgreSQL, the server, the CLI bundle nor a browser: core's
+ * formats and crypto, the vectors, the paths in the docs, and the SDK's pure parts
+ * (archive codec, API client against a loopback HTTP stub, keys, retry, status, demo
+ * wallet, batched writer). The Node ports' suites (wallets on disk through crashes and
+ * restores) are slower and stay in `integration`, as does any test file not listed here.
+ */
+const UNIT = [
+  'packages/core/test/**/*.test.ts',
+  'testdata/**/*.test.ts',
+  'docs/*.test.ts',
+  'packages/client/test/archive.test.ts',
+  'packages/client/test/api-client.test.ts',
+  'packages/client/test/keys-retry-status.test.ts',
+  'packages/client/test/transfer.test.ts',
+  'packages/client/test/demo-wallet.test.ts',
+  'packages/client/test/node-batched-writer.test.ts',
+];
+
+// One runner for every package, two projects; `vitest run` (npm test) runs both once.
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'testdata/**/*.test.ts'],
-    // The CLI bundle first: tests that spawn `noah-backup` run what users get.
-    globalSetup: ['./scripts/build-cli.ts', './scripts/test-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/**/*.test.ts', 'testdata/**/*.test.ts', 'docs/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...UNIT],
+          // The CLI bundle first: tests that spawn `noah-backup` run what users get.
+          // Suites that need PostgreSQL get a throwaway cluster unless
+          // NOAH_TEST_PG_URL is already set.
+          globalSetup: ['./scripts/build-cli.ts', './scripts/test-global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -9,14 +9,21 @@
  * pg, @aws-sdk/*, fastify and its plugins, pino, cli-progress, …) stays an external
  * import resolved from `node_modules` at run time; the build fails if such an import
  * would resolve to a different file from `dist/` than from its importer.
+ *
+ * Beside the bundle, `noah-backup.sources.json` lists the sources it was built from
+ * (relative to `dist/`), so that `bin/noah-backup.js` can tell a bundle older than its
+ * sources and run the sources instead.
  * @module
  */
-import { rmSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
 const CLI = resolve(import.meta.dirname, '../packages/cli');
 const OUT = join(CLI, 'dist');
+
+/** The list of sources beside the bundle, read by bin/noah-backup.js. */
+export const SOURCES_FILE = 'noah-backup.sources.json';
 
 /** Bare imports from our sources that are bundled (pure JS, small, no native code). */
 const BUNDLED = /^(@noah-backup\/|@noble\/|@scure\/|commander$|fflate$)/;
@@ -61,7 +68,7 @@ const externals: Plugin = {
  */
 export async function buildCli(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
-  await build({
+  const { metafile } = await build({
     entryPoints: { 'noah-backup': join(CLI, 'src/main.ts') },
     outdir: OUT,
     // Chunks sit beside the entry: `import.meta.dirname` in a chunk is then
@@ -85,7 +92,14 @@ export async function buildCli(): Promise<void> {
       js: "import { createRequire as __noahCreateRequire } from 'node:module';\nconst require = __noahCreateRequire(import.meta.url);",
     },
     plugins: [externals],
+    metafile: true,
   });
+  // Our files only: dependencies change through npm, whose `prepare` rebuilds.
+  const sources = Object.keys(metafile.inputs)
+    .filter((p) => !p.split(/[\\/]/).includes('node_modules'))
+    .map((p) => relative(OUT, resolve(p)).split(sep).join('/'))
+    .sort();
+  writeFileSync(join(OUT, SOURCES_FILE), `${JSON.stringify({ sources }, null, 2)}\n`);
 }
 
 /** Vitest global setup: tests that spawn the CLI run a bundle built from these sources. */
