@@ -2,7 +2,7 @@
  * Noah's ZIP layout (docs/FORMAT.md §4.5): Noah's apps zip the wallet directory with its
  * parent, so every entry lies under one `backup_staging/noah-data-<variant>/` root, and
  * their restore moves that folder into place. Read here, that root's contents are the
- * wallet directory's contents (no extra nesting).
+ * wallet directory's contents (no extra nesting); `noah-write.ts` writes it.
  * @module
  */
 
@@ -12,7 +12,7 @@ export const NOAH_STAGING = 'backup_staging';
 export const NOAH_DATA_PREFIX = 'noah-data-';
 
 /** A variant name as a folder name allows: one non-empty path segment. */
-const VARIANT = /^[^/\\\0]+$/;
+export const VARIANT = /^[^/\\\0]+$/;
 
 /**
  * The Noah root of a ZIP's entry names, when it has Noah's layout: at least one entry
