@@ -4,7 +4,7 @@
  * rebuilt in scripts/vectors/noah-app.ts) to a wallet with the same databases; a wallet
  * it would restore as empty is refused before anything is uploaded.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { collect } from '@noah-backup/core/stream';
 import Database from 'better-sqlite3';
@@ -59,6 +59,30 @@ describe('noah-v1 backups and Noah’s app', () => {
     expect(rows(join(wallet, 'noah_wallet.sqlite'), 'SELECT * FROM transactions')).toEqual([
       { id: 'tx-1' },
     ]);
+  });
+
+  it('a noah-v1 backup for the signet build restores in Noah’s signet app only', async () => {
+    const mnemonic = newMnemonic();
+    const a = await suite.device(mnemonic, { format: 'noah-v1', noahVariant: 'signet' });
+    noahWallet(a.walletDir);
+    expect(await a.manager.triggerBackup()).toMatchObject({ status: 'completed' });
+    const target = await a.api.downloadUrl({ backup_version: null });
+    const text = new TextDecoder().decode(await collect(a.api.download(target)));
+    const phone = (variant: string) => {
+      const documents = join(suite.root, `phone-${variant}`, 'docs');
+      mkdirSync(documents, { recursive: true });
+      return { documents, cache: join(suite.root, `phone-${variant}`, 'cache'), variant };
+    };
+    const signet = noahRestore(text, mnemonic, phone('signet'));
+    expect(rows(join(signet, 'db.sqlite'), 'SELECT count(*) AS n FROM vtxo')).toEqual([{ n: 50 }]);
+    // The mainnet build looks for its own folder only: nothing to move in.
+    expect(existsSync(noahRestore(text, mnemonic, phone('mainnet')))).toBe(false);
+  });
+
+  it('refuses a Noah variant the app has no build for, when the manager is made', async () => {
+    await expect(
+      suite.device(newMnemonic(), { format: 'noah-v1', noahVariant: 'testnet' as 'signet' }),
+    ).rejects.toThrow(/mainnet, signet, regtest/);
   });
 
   it('refuses a noah-v1 backup of a wallet without bark’s db.sqlite, uploading nothing', async () => {

@@ -8,12 +8,28 @@ import { NoahError } from '@noah-backup/core/errors';
 import { collect, fromBytes } from '@noah-backup/core/stream';
 import { type Zippable, zipSync } from 'fflate';
 import { createEntryGuard, type ExtractLimits } from './guards.ts';
-import { NOAH_DATA_PREFIX, NOAH_STAGING, VARIANT } from './noah-layout.ts';
+import { NOAH_DATA_PREFIX, NOAH_STAGING } from './noah-layout.ts';
 import { readArchive } from './read.ts';
 import { DIR_MODE, FILE_MODE } from './tar-write.ts';
 
+/** The builds of Noah's app, each restoring only its own `noah-data-<variant>` folder. */
+export const NOAH_VARIANTS = ['mainnet', 'signet', 'regtest'] as const;
+/** One of {@link NOAH_VARIANTS}. */
+export type NoahVariant = (typeof NOAH_VARIANTS)[number];
 /** The variant a noah-v1 file is written for unless told otherwise: Noah's release build. */
-export const NOAH_DEFAULT_VARIANT = 'mainnet';
+export const NOAH_DEFAULT_VARIANT: NoahVariant = 'mainnet';
+
+/**
+ * Checks a variant to write for (docs/FORMAT.md §4.5).
+ * @param variant - `mainnet`, `signet` or `regtest`
+ * @returns the variant
+ * @throws RangeError for anything else
+ */
+export function checkNoahVariant(variant: string): NoahVariant {
+  if (!(NOAH_VARIANTS as readonly string[]).includes(variant))
+    throw new RangeError(`a Noah variant is one of ${NOAH_VARIANTS.join(', ')}, got ${variant}`);
+  return variant as NoahVariant;
+}
 /** bark's wallet database, which Noah's app opens in its wallet directory. */
 export const NOAH_BARK_DATABASE = 'db.sqlite';
 
@@ -29,8 +45,8 @@ const ZIP_EPOCH = Date.UTC(1980, 0, 2);
 
 /** What {@link toNoahLayout} needs. */
 export interface NoahLayoutOptions {
-  /** The variant of the app that will restore it (`mainnet`, `signet`, `regtest`). */
-  readonly variant?: string;
+  /** The variant of the app that will restore it (default `mainnet`). */
+  readonly variant?: NoahVariant;
   /** Modification time recorded for every entry. */
   readonly mtime: Date;
   /** The guards' limits while the ZIP given is read. */
@@ -47,7 +63,7 @@ export interface NoahLayoutOptions {
  * @param opts - the variant (default `mainnet`), the entries' time, the read limits
  * @returns the new ZIP, as one chunk
  * @throws NoahError `noah_wallet_missing`; `unsafe_archive` for a ZIP the reader refuses;
- *   RangeError for a variant that is not one folder name
+ *   RangeError for a variant that is not one of {@link NOAH_VARIANTS}
  * @example
  * ```ts
  * const noah = toNoahLayout(snapshot.archive, { mtime: clock.now(), limits: DEFAULT_LIMITS });
@@ -57,9 +73,7 @@ export async function* toNoahLayout(
   zip: AsyncIterable<Uint8Array>,
   opts: NoahLayoutOptions,
 ): AsyncGenerator<Uint8Array> {
-  const variant = opts.variant ?? NOAH_DEFAULT_VARIANT;
-  if (!VARIANT.test(variant) || variant === '.' || variant === '..')
-    throw new RangeError('a Noah variant is one folder name, e.g. mainnet');
+  const variant = checkNoahVariant(opts.variant ?? NOAH_DEFAULT_VARIANT);
   const root = `${NOAH_STAGING}/${NOAH_DATA_PREFIX}${variant}`;
   const files: Zippable = {};
   const attrs = (mode: number) => ({ os: 3, attrs: (mode << 16) >>> 0 });

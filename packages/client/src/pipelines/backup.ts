@@ -155,7 +155,11 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
     // docs/FORMAT.md §4.5: noah-v1 is for Noah's app, which restores only its own layout.
     const archive =
       ctx.format === 'noah-v1'
-        ? toNoahLayout(snapshot.archive, { mtime: ctx.clock.now(), limits: DEFAULT_LIMITS })
+        ? toNoahLayout(snapshot.archive, {
+            variant: ctx.noahVariant,
+            mtime: ctx.clock.now(),
+            limits: DEFAULT_LIMITS,
+          })
         : snapshot.archive;
     const archiveBytes = snapshot.bytes;
     let read = 0;
