@@ -8,10 +8,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { zipSync } from 'fflate';
 
 const BIN = resolve(import.meta.dirname, '../packages/cli/bin/noah-backup.js');
 const MiB = 2 ** 20;
@@ -126,12 +127,13 @@ async function fileRuns(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
   rmSync(join(dir, 'text'));
   const legacy = 50 * MiB;
   await makeFile(join(dir, 'small'), legacy, false);
+  // noah-v1 takes a wallet (docs/FORMAT.md §4.5): the same bytes as bark's db.sqlite in
+  // a stored ZIP, which encrypt rewrites in Noah's layout.
+  const db = Buffer.concat([Buffer.from('SQLite format 3\0'), readFileSync(join(dir, 'small'))]);
+  writeFileSync(join(dir, 'small.zip'), zipSync({ 'db.sqlite': [db, { level: 0 }] }));
   for (const format of ['seed-v0', 'noah-v1']) {
-    await run(
-      `${format} encrypt 50 MiB`,
-      ['encrypt', '--format', format, 'small', 's.b64'],
-      legacy,
-    );
+    const input = format === 'noah-v1' ? 'small.zip' : 'small';
+    await run(`${format} encrypt 50 MiB`, ['encrypt', '--format', format, input, 's.b64'], legacy);
     await run(`${format} decrypt 50 MiB`, ['decrypt', 's.b64', 's.out'], legacy);
   }
 }

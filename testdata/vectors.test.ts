@@ -5,7 +5,16 @@
  * Python implementation, and the committed files equal a fresh generation.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +28,10 @@ import {
 } from '../packages/core/src/errors.ts';
 import { encryptBackupBytes, openBackup } from '../packages/core/src/format.ts';
 import { createKeyring } from '../packages/core/src/keys.ts';
-import { fromBytes } from '../packages/core/src/stream.ts';
+import { decodeLegacyText } from '../packages/core/src/legacy-text.ts';
+import { collect, fromBytes } from '../packages/core/src/stream.ts';
+import { createEntryGuard, DEFAULT_LIMITS } from '../packages/client/src/archive/guards.ts';
+import { readArchive } from '../packages/client/src/archive/read.ts';
 import {
   type Expect,
   generate,
@@ -29,6 +41,7 @@ import {
   wrapText,
 } from '../scripts/vectors/common.ts';
 import { CORPUS_DIRS, generateCorpus } from '../scripts/vectors/corpus.ts';
+import { noahRestore } from '../scripts/vectors/noah-app.ts';
 
 /** A vector's JSON record (FORMAT.md §7.2). */
 interface Record {
@@ -57,6 +70,12 @@ interface Record {
   base?: string;
   mutation?: string;
   max_released_bytes?: number;
+  /** noah-v1: the `.bin` is the blob itself, not its base64 text (FORMAT.md §4.4). */
+  binary?: boolean;
+  /** noah-v1 made as Noah's app makes it (FORMAT.md §4.5). */
+  noah_app?: { platform: 'ios' | 'android'; variant: string };
+  /** Each file a restore of the ZIP plaintext gives, sorted by path. */
+  restored?: { path: string; size: number; sha256: string }[];
 }
 
 const ROOT = import.meta.dirname;
@@ -134,6 +153,21 @@ describe('test vectors: the corpus', () => {
     expect(total).toBeLessThan(6 * 2 ** 20);
   });
 
+  it("holds Noah's app's files: base64 and exported, both ZIP layouts, the empty wallet", () => {
+    const apps = VECTORS.filter((v) => v.record.noah_app && v.record.expect === 'ok');
+    const kinds = new Set(
+      apps.map((v) => `${v.record.noah_app!.platform}:${v.record.binary ? 'binary' : 'base64'}`),
+    );
+    expect([...kinds].sort()).toEqual([
+      'android:base64',
+      'android:binary',
+      'ios:base64',
+      'ios:binary',
+    ]);
+    expect(apps.some((v) => v.record.restored!.length === 0)).toBe(true);
+    for (const v of VECTORS.filter((x) => x.record.binary)) expect(v.blob[0]).toBe(0x01);
+  });
+
   it('equals a fresh generation (generator and files cannot drift)', async () => {
     const fresh = await generateCorpus();
     const onDisk = new Set<string>();
@@ -201,6 +235,8 @@ describe('test vectors: re-encrypt every positive with the recorded randomness',
         });
         replay.done();
         if (r.line_wrap) out = wrapText(out, r.line_wrap);
+        // The exported file is the text decoded (FORMAT.md §4.4).
+        if (r.binary) out = decodeLegacyText(out);
         expect(Buffer.compare(out, blob)).toBe(0);
       } finally {
         keyring.destroy();
@@ -231,7 +267,8 @@ describe('test vectors: legacy positives against the Python implementation', () 
       const format = r.format as 'seed-v0' | 'noah-v1';
       const inPath = join(dir, `${r.name}.in`);
       const outPath = join(dir, `${r.name}.out`);
-      writeFileSync(inPath, blob);
+      // The Python tool reads text: hand it the exported file's blob as base64.
+      writeFileSync(inPath, r.binary ? Buffer.from(blob).toString('base64') : blob);
       const dec = py(['decrypt', '--format', format, '--in', inPath, '--out', outPath], r.mnemonic);
       expect(dec.status, dec.stderr).toBe(0);
       expect(sha256Hex(readFileSync(outPath))).toBe(r.plaintext_sha256);
@@ -249,7 +286,61 @@ describe('test vectors: legacy positives against the Python implementation', () 
       expect(enc.status, enc.stderr).toBe(0);
       let text: Uint8Array = new Uint8Array(readFileSync(outPath));
       if (r.line_wrap) text = wrapText(text, r.line_wrap);
+      if (r.binary) text = decodeLegacyText(text);
       expect(Buffer.compare(text, blob)).toBe(0);
+    });
+  }
+});
+
+/** Each file of a restored tree: path, size, SHA-256, sorted by path. */
+async function treeOf(root: string, rel = ''): Promise<NonNullable<Record['restored']>> {
+  const out: NonNullable<Record['restored']> = [];
+  for (const d of await readdir(join(root, rel), { withFileTypes: true })) {
+    const path = rel === '' ? d.name : `${rel}/${d.name}`;
+    if (d.isDirectory()) out.push(...(await treeOf(root, path)));
+    else {
+      const data = await readFile(join(root, path));
+      out.push({ path, size: data.length, sha256: sha256Hex(data) });
+    }
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+describe('test vectors: the wallet directory a ZIP plaintext restores to (FORMAT.md §4.5)', () => {
+  for (const { record: r, blob } of VECTORS.filter((v) => v.record.restored)) {
+    it(`${r.format}/${r.name}: decrypts, unzips, and restores ${r.restored!.length} files in place`, async () => {
+      const { released: zip, error } = await read(r, blob);
+      expect(error).toBeUndefined();
+      const got: NonNullable<Record['restored']> = [];
+      const guard = createEntryGuard(DEFAULT_LIMITS);
+      for await (const e of readArchive('zip', fromBytes(zip), { guard, limits: DEFAULT_LIMITS }))
+        if (e.type === 'file') {
+          const data = await collect(e.body);
+          got.push({ path: e.path, size: data.length, sha256: sha256Hex(data) });
+        }
+      got.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      expect(got).toEqual(r.restored);
+    });
+  }
+
+  // The same tree as Noah's own restore puts in its wallet directory: in place means
+  // what the app means.
+  for (const { record: r, blob } of VECTORS.filter((v) => v.record.noah_app && v.record.restored)) {
+    it(`${r.name}: Noah's app restores the same files`, async () => {
+      const device = mkdtempSync(join(tmpdir(), 'noah-vector-app-'));
+      mkdirSync(join(device, 'documents'));
+      try {
+        const text = r.binary ? Buffer.from(blob).toString('base64') : Buffer.from(blob).toString();
+        const wallet = noahRestore(text, r.mnemonic, {
+          documents: join(device, 'documents'),
+          cache: join(device, 'cache'),
+          variant: r.noah_app!.variant,
+        });
+        expect(existsSync(wallet)).toBe(r.restored!.length > 0);
+        if (existsSync(wallet)) expect(await treeOf(wallet)).toEqual(r.restored);
+      } finally {
+        rmSync(device, { recursive: true, force: true });
+      }
     });
   }
 });

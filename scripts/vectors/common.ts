@@ -60,6 +60,19 @@ export interface Vector {
   maxReleasedBytes?: number;
   /** The reader's plaintext cap, when the vector tests it. */
   maxPlaintextBytes?: number;
+  /** noah-v1: the `.bin` is the blob itself (the file Noah's Export saves), not its text. */
+  binary?: boolean;
+  /** noah-v1 made as Noah's app makes it: which native module and build. */
+  noahApp?: { platform: 'ios' | 'android'; variant: string };
+  /** Positives whose plaintext is a wallet ZIP: each file a restore gives, by path. */
+  restored?: RestoredFile[];
+}
+
+/** One file of a restored wallet directory (FORMAT.md §7.2 `restored`). */
+export interface RestoredFile {
+  path: string;
+  size: number;
+  sha256: string;
 }
 
 /** The seedphrase of every vector unless it says otherwise (a BIP39 test mnemonic). */

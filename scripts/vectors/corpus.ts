@@ -8,6 +8,7 @@ import type { Vector, VectorFormat } from './common.ts';
 import { INLINE_PLAINTEXT_MAX, sha256Hex } from './common.ts';
 import { incrementalVectors } from './incremental.ts';
 import { legacyVectors } from './legacy.ts';
+import { noahAppVectors } from './noah.ts';
 import { v2Vectors } from './v2.ts';
 
 /** The directories under `testdata/` that the generator owns. */
@@ -32,6 +33,8 @@ export function vectorRecord(v: Vector): Record<string, unknown> {
     blob_sha256: sha256Hex(v.blob),
   };
   if (v.maxPlaintextBytes !== undefined) r.max_plaintext_bytes = v.maxPlaintextBytes;
+  if (v.binary) r.binary = true;
+  if (v.noahApp) r.noah_app = v.noahApp;
   if (v.writer) {
     r.plaintext_length = v.plaintext.length;
     r.plaintext_sha256 = sha256Hex(v.plaintext);
@@ -48,6 +51,7 @@ export function vectorRecord(v: Vector): Record<string, unknown> {
     if (w.compression) r.compression = w.compression;
     if (w.payloadKind) r.payload_kind = w.payloadKind;
     if (w.lineWrap) r.line_wrap = w.lineWrap;
+    if (v.restored) r.restored = v.restored;
   } else {
     if (v.base) r.base = v.base;
     r.mutation = v.mutation;
@@ -61,7 +65,7 @@ export function vectorRecord(v: Vector): Record<string, unknown> {
  * @returns file contents keyed by their path relative to `testdata/`
  */
 export async function generateCorpus(): Promise<Map<string, Uint8Array>> {
-  const vectors = [...(await v2Vectors()), ...(await legacyVectors())];
+  const vectors = [...(await v2Vectors()), ...(await legacyVectors()), ...noahAppVectors()];
   const files = new Map<string, Uint8Array>();
   for (const v of vectors) {
     const json = `${JSON.stringify(vectorRecord(v), null, 2)}\n`;

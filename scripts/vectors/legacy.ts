@@ -301,7 +301,7 @@ function noahV1Negatives(p: Map<string, Vector>): Vector[] {
   ];
 }
 
-/** Inputs that are no backup at all (FORMAT.md §2.1 step 3). */
+/** Inputs that are no backup at all (FORMAT.md §2.1 step 4). */
 function detectNegatives(): Vector[] {
   const junk = (name: string, bytes: Uint8Array, note: string): Vector => ({
     name: `detect-${name}`,

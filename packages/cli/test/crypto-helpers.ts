@@ -3,8 +3,9 @@
  * clean environment, and list what a directory holds afterwards.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 
 /** The CLI entry point. */
 export const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
@@ -76,4 +77,19 @@ export function data(n: number, seed = 1): Uint8Array {
     out[i] = i % 3 === 0 ? s & 0xff : (i >> 8) & 0xff;
   }
   return out;
+}
+
+/**
+ * A wallet directory as Noah's app keeps it, what `encrypt --format noah-v1` takes
+ * (docs/FORMAT.md §4.5): bark's SQLite `db.sqlite` at its top, with `rows` rows.
+ * @returns `path`, made
+ */
+export function noahWalletDir(path: string, rows = 3): string {
+  mkdirSync(path, { recursive: true });
+  const db = new Database(join(path, 'db.sqlite'));
+  db.exec('CREATE TABLE vtxo (id INTEGER PRIMARY KEY, amount INTEGER)');
+  const add = db.prepare('INSERT INTO vtxo (amount) VALUES (?)');
+  for (let i = 0; i < rows; i++) add.run(1000 + i);
+  db.close();
+  return path;
 }

@@ -11,8 +11,10 @@ import { join, resolve } from 'node:path';
 import { walletDigest } from '@noah-backup/client/demo-wallet';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
+import { noahWalletDir } from './crypto-helpers.ts';
 
 const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
 
@@ -99,15 +101,22 @@ describe('a mnemonic file with capitals and extra spaces', () => {
     await writeFile(plain, `${mnemonic}\n`, { mode: 0o600 });
     const input = join(dir, 'in.bin');
     await writeFile(input, 'payload bytes');
+    // noah-v1 takes a wallet directory and writes Noah's ZIP of it (docs/FORMAT.md §4.5).
+    const wallet = noahWalletDir(join(dir, 'noah-wallet'));
     for (const format of ['v2', 'seed-v0', 'noah-v1']) {
       const out = join(dir, `out.${format}`);
       const back = join(dir, `back.${format}`);
-      const enc = await cli(['encrypt', '--format', format, '--mnemonic-file', typed, input, out]);
+      const src = format === 'noah-v1' ? wallet : input;
+      const enc = await cli(['encrypt', '--format', format, '--mnemonic-file', typed, src, out]);
       expect(enc.stderr, format).toBe('');
       expect(enc.code, format).toBe(0);
       const dec = await cli(['decrypt', '--mnemonic-file', plain, out, back]);
       expect(dec.code, format).toBe(0);
-      expect(await readFile(back, 'utf8')).toBe('payload bytes');
+      if (format === 'noah-v1')
+        expect(Object.keys(unzipSync(await readFile(back)))).toContain(
+          'backup_staging/noah-data-mainnet/db.sqlite',
+        );
+      else expect(await readFile(back, 'utf8')).toBe('payload bytes');
     }
   });
 });

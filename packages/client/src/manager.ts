@@ -16,6 +16,7 @@ import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/forma
 import { checkCompression, MAX_ZSTD_LEVEL } from '@noah-backup/core/v2';
 import type { Keyring } from '@noah-backup/core/keys';
 import type { ApiClient } from './api-client.ts';
+import { checkNoahVariant, NOAH_DEFAULT_VARIANT, type NoahVariant } from './archive/noah-write.ts';
 import { type BackupLock, createBackupLock, type ProcessProbe } from './backup-lock.ts';
 import { AbortedError, NetworkError } from './errors.ts';
 import { type Logger, silentLogger } from './logger.ts';
@@ -69,6 +70,11 @@ export interface BackupManagerOptions {
   compressionLevel?: number;
   /** Plaintext cap on restore and verify (default: the format's own). */
   maxPlaintextBytes?: number;
+  /**
+   * noah-v1 only: the build of Noah's app that will restore the backups, whose
+   * `noah-data-<variant>` folder the ZIP holds (docs/FORMAT.md §4.5; default `mainnet`).
+   */
+  noahVariant?: NoahVariant;
   /** Lock lifetime without renewal, ms (default 5 min); renewed every quarter of it. */
   lockTtlMs?: number;
   /** Frees the lock of a process known to be gone (Node: `nodeProcessProbe()`). */
@@ -145,7 +151,8 @@ export interface BackupManager {
  * @param opts - API client, session keys, platform adapters, clock, format,
  *   compression, compressionLevel, logger
  * @throws TypeError / RangeError for a compression that is not zstd or deflate, or a
- *   compressionLevel out of its range (1..19; 1..9 for deflate)
+ *   compressionLevel out of its range (1..19; 1..9 for deflate); RangeError for a
+ *   noahVariant other than mainnet, signet, regtest
  * @example
  * ```ts
  * const manager = createBackupManager({ api, keys, wallet, spooler, state });
@@ -158,6 +165,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
   const format: BackupFormat = opts.format ?? 'v2';
+  const noahVariant = checkNoahVariant(opts.noahVariant ?? NOAH_DEFAULT_VARIANT);
   // Checked now as far as it can be: the default algorithm is known only once the
   // platform has been asked, so without one the level is checked against zstd's range
   // now, and against the algorithm's own at the first backup.
@@ -240,6 +248,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         format,
         compression: await compressionOf(),
         maxPlaintextBytes: opts.maxPlaintextBytes,
+        noahVariant,
         signal: controller.signal,
         progress: (phase, bytes, totalBytes) =>
           store.update({

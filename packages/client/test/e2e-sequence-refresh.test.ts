@@ -131,7 +131,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
 
   it('headers that do not authenticate, and legacy backups, say nothing', async () => {
     const mnemonic = newMnemonic();
-    const legacy = await device(mnemonic, { format: 'noah-v1' });
+    const legacy = await device(mnemonic, { format: 'seed-v0' });
     await createDemoWallet(legacy.walletDir, { sizeMb: 1 });
     expect(await legacy.manager.triggerBackup()).toMatchObject({ sequence: null });
     // Someone with the account but another key claims sequence 50 in the other slot.

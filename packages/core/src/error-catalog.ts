@@ -119,6 +119,10 @@ const CLIENT_CODES = {
   unsafe_archive: ['integrity', 'the archive is malformed, or holds entries a restore refuses'],
   restore_conflict: ['integrity', 'an interrupted restore left two wallets to choose from'],
   target_not_a_wallet: ['usage', 'the restore target holds files but no wallet'],
+  noah_wallet_missing: [
+    'usage',
+    "a noah-v1 backup would restore as an empty wallet in Noah's app (no bark db.sqlite)",
+  ],
   invalid_data_dir: ['usage', 'the wallet data directory is not a directory'],
   insufficient_space: ['environment', 'not enough free disk space'],
   state_corrupt: ['environment', 'the device state file is damaged'],

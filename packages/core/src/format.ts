@@ -17,10 +17,12 @@ import {
   encryptNoahV1,
   encryptSeedV0,
   inspectLegacy,
+  isBinaryNoahV1,
   type LegacyInfo,
   NOAH_V1_VERSION,
   openNoahV1Blob,
   openSeedV0Blob,
+  splitNoahV1,
 } from './legacy.ts';
 import { platform } from '#platform';
 import { base64TextLength, decodeLegacyText, legacyFirstByte } from './legacy-text.ts';
@@ -60,9 +62,9 @@ const NOAH_V1_OVERHEAD = 1 + 16 + 12 + 16;
  *
  * @param prefix - the file's first {@link DETECT_PREFIX_BYTES} bytes or more (the whole
  *   file if it is shorter)
- * @returns `'v2'` (the magic matches), `'seed-v0'` (base64 text whose first decoded byte
- *   is not 0x01), or `'legacy'` (base64 text that may be noah-v1 or seed-v0, told apart
- *   only by decrypting: FORMAT.md §2.2)
+ * @returns `'v2'` (the magic matches), `'noah-v1'` (a binary noah-v1 blob: first byte
+ *   0x01), `'seed-v0'` (base64 text whose first decoded byte is not 0x01), or `'legacy'`
+ *   (base64 text that may be noah-v1 or seed-v0, told apart only by decrypting: FORMAT.md §2.2)
  * @throws NotABackupError if it is neither; TypeError if `prefix` is not a Uint8Array
  * @example
  * ```ts
@@ -72,6 +74,7 @@ const NOAH_V1_OVERHEAD = 1 + 16 + 12 + 16;
 export function detectFormat(prefix: Uint8Array): BackupFormat | 'legacy' {
   abytes('prefix', prefix);
   if (isV2(prefix)) return 'v2';
+  if (isBinaryNoahV1(prefix)) return 'noah-v1';
   const end = base64TextLength(prefix);
   if (end <= 0) throw new NotABackupError();
   // FORMAT.md §2.1: the first four base64 characters hold the first decoded byte.
@@ -281,6 +284,25 @@ function legacyTextCap(cap: number): number {
 }
 
 /**
+ * Decrypts a binary noah-v1 blob (FORMAT.md §4.4) with each candidate text: only
+ * noah-v1 has a binary form, so seed-v0 is never tried.
+ */
+async function openBinaryNoahV1(
+  blob: Uint8Array,
+  seedphrases: readonly string[],
+): Promise<Uint8Array> {
+  splitNoahV1(blob); // too short: "not a backup" before any key is derived
+  for (const seedphrase of seedphrases) {
+    try {
+      return await openNoahV1Blob(blob, seedphrase);
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err;
+    }
+  }
+  throw new DecryptionError();
+}
+
+/**
  * Decrypts a decoded legacy blob with each candidate text in turn (FORMAT.md §3.1: the
  * canonical phrase, then the text as given), each by the §2.2 rule: a first byte of
  * 0x01 means noah-v1 first, then seed-v0 on authentication failure; anything else,
@@ -356,6 +378,14 @@ export async function openBackup(
       return { format: 'v2', header, plaintext };
     }
     const cap = maxPlaintextBytes ?? LEGACY_DEFAULT_MAX_PLAINTEXT;
+    if (isBinaryNoahV1(prefix)) {
+      // FORMAT.md §2.3: a binary blob over the cap is refused before reading it all.
+      const blob = await collect(stream, cap + NOAH_V1_OVERHEAD).catch((err: unknown) => {
+        throw err instanceof LimitExceededError ? capError(cap) : err;
+      });
+      const plaintext = await openBinaryNoahV1(blob, keyring.legacySeedphrases);
+      return { format: 'noah-v1', plaintext: fromBytes(plaintext) };
+    }
     const text = await collect(stream, legacyTextCap(cap)).catch((err: unknown) => {
       throw err instanceof LimitExceededError ? capError(cap) : err;
     });

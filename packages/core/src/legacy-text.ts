@@ -42,7 +42,7 @@ function withoutLineBreaks(text: Uint8Array): Uint8Array {
 }
 
 /**
- * Checks that `text` looks like legacy base64 text (FORMAT.md §2.1 step 2).
+ * Checks that `text` looks like legacy base64 text (FORMAT.md §2.1 step 3).
  *
  * @param text - bytes of a file, or of its first bytes
  * @returns the number of base64 characters (line breaks and trailing whitespace not

@@ -391,21 +391,41 @@ export async function decryptNoahV1(data: Uint8Array, seedphrase: string): Promi
   return openNoahV1Blob(decodeLegacyText(data), seedphrase);
 }
 
+/**
+ * Whether a file is the binary form of noah-v1 (FORMAT.md §2.1, §4.4): its first byte is
+ * the version 0x01, which is neither a base64 character nor v2's magic.
+ *
+ * @param prefix - the file's first bytes (at least one)
+ * @returns true for a binary noah-v1 file
+ * @throws TypeError if `prefix` is not a Uint8Array
+ * @example
+ * ```ts
+ * isBinaryNoahV1(Uint8Array.of(1, 0x9c)); // true
+ * ```
+ */
+export function isBinaryNoahV1(prefix: Uint8Array): boolean {
+  abytes('prefix', prefix);
+  return prefix.length > 0 && prefix[0] === NOAH_V1_VERSION;
+}
+
 /** What can be read from a legacy backup without the seedphrase. */
 export interface LegacyInfo {
   /**
-   * `seed-v0` when certain; `legacy` when the decoded first byte is 0x01, which every
-   * noah-v1 blob and one seed-v0 blob in 256 have (FORMAT.md §2.2).
+   * `seed-v0` when certain; `noah-v1` for the binary form, which only noah-v1 has;
+   * `legacy` when the decoded first byte of a text is 0x01, which every noah-v1 blob and
+   * one seed-v0 blob in 256 have (FORMAT.md §2.2).
    */
-  format: 'seed-v0' | 'legacy';
+  format: 'seed-v0' | 'noah-v1' | 'legacy';
+  /** `base64` text (both formats), or the `binary` blob (noah-v1 exported by Noah's app). */
+  encoding: 'base64' | 'binary';
   /** Formats that could hold this blob, in the order a reader tries them. */
   candidates: ('noah-v1' | 'seed-v0')[];
-  /** Base64 characters in the text (line breaks and trailing whitespace not counted). */
+  /** Base64 characters in the text (line breaks and trailing whitespace not counted); 0 if binary. */
   encodedLength: number;
-  /** Length of the decoded blob. */
+  /** Length of the decoded blob (the file itself if binary). */
   decodedLength: number;
-  /** Field sizes if read as seed-v0: IV 12, tag 16, ciphertext = plaintext length. */
-  seedV0: { ivLength: number; tagLength: number; ciphertextLength: number };
+  /** Field sizes if read as seed-v0 (IV 12, tag 16), or null when it cannot be one. */
+  seedV0: { ivLength: number; tagLength: number; ciphertextLength: number } | null;
   /** Field sizes if read as noah-v1, or null when it cannot be one. */
   noahV1: {
     saltLength: number;
@@ -418,24 +438,29 @@ export interface LegacyInfo {
 /**
  * Describes a legacy backup without decrypting it.
  *
- * @param data - the backup file's bytes
+ * @param data - the backup file's bytes: base64 text, or a binary noah-v1 blob
  * @returns sizes and the candidate formats
- * @throws NotABackupError for invalid base64 or a blob too short for seed-v0
+ * @throws NotABackupError for invalid base64 or a blob too short for its format
  * @example
  * ```ts
  * inspectLegacy(text).candidates; // ['noah-v1', 'seed-v0'] or ['seed-v0']
  * ```
  */
 export function inspectLegacy(data: Uint8Array): LegacyInfo {
-  const blob = decodeLegacyText(data);
+  const binary = isBinaryNoahV1(data);
+  if (binary) splitNoahV1(data);
+  const blob = binary ? data : decodeLegacyText(data);
   splitSeedV0(blob);
   const maybeV1 = blob.length >= NOAH_V1_MIN && blob[0] === NOAH_V1_VERSION;
   return {
-    format: maybeV1 ? 'legacy' : 'seed-v0',
-    candidates: maybeV1 ? ['noah-v1', 'seed-v0'] : ['seed-v0'],
-    encodedLength: base64TextLength(data),
+    format: binary ? 'noah-v1' : maybeV1 ? 'legacy' : 'seed-v0',
+    encoding: binary ? 'binary' : 'base64',
+    candidates: binary ? ['noah-v1'] : maybeV1 ? ['noah-v1', 'seed-v0'] : ['seed-v0'],
+    encodedLength: binary ? 0 : base64TextLength(data),
     decodedLength: blob.length,
-    seedV0: { ivLength: IV_LEN, tagLength: TAG_LEN, ciphertextLength: blob.length - SEED_V0_MIN },
+    seedV0: binary
+      ? null
+      : { ivLength: IV_LEN, tagLength: TAG_LEN, ciphertextLength: blob.length - SEED_V0_MIN },
     noahV1: maybeV1
       ? {
           saltLength: SALT_LEN,

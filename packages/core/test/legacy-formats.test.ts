@@ -244,6 +244,7 @@ describe('inspectLegacy and legacyPassword', () => {
     const v0 = await encryptSeedV0(bytes(100), PHRASE, { random: fixedRandom(bytes(12, 2)) });
     expect(inspectLegacy(v0)).toEqual({
       format: 'seed-v0',
+      encoding: 'base64',
       candidates: ['seed-v0'],
       encodedLength: 172,
       decodedLength: 128,

@@ -164,6 +164,8 @@ const HINTS: Readonly<Record<CatalogCode, Hint>> = {
     'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',
   target_not_a_wallet:
     'restore into a new or empty directory, or add --force to replace it (its files are then moved aside, not deleted)',
+  noah_wallet_missing:
+    "noah-v1 is for Noah's app, which restores bark's db.sqlite from the wallet directory's top: back up that directory (its ZIP), or choose --format v2 (docs/FORMAT.md §4.5)",
   target_is_mount_point: (err) => {
     const path = field(err, 'path');
     const inside = typeof path === 'string' ? join(path, 'wallet') : 'DIR/wallet';

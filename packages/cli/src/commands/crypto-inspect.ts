@@ -66,12 +66,17 @@ export async function describeFile(
   const info = inspectBackup(whole ?? (await readAll()));
   if (info.format === 'v2') return v2Info(prefix, fileSize); // unreachable: detected above
   return {
-    format: info.format === 'seed-v0' ? 'seed-v0' : 'noah-v1 or seed-v0',
+    format:
+      info.format === 'legacy'
+        ? 'noah-v1 or seed-v0'
+        : info.encoding === 'binary'
+          ? 'noah-v1 (binary)'
+          : info.format,
     candidates: info.candidates,
     file_size: fileSize,
     base64_chars: info.encodedLength,
     decoded_length: info.decodedLength,
-    plaintext_size_if_seed_v0: info.seedV0.ciphertextLength,
+    plaintext_size_if_seed_v0: info.seedV0?.ciphertextLength ?? null,
     plaintext_size_if_noah_v1: info.noahV1?.ciphertextLength ?? null,
     authenticated: false,
   };

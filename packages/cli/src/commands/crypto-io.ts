@@ -239,6 +239,8 @@ const CRYPTO_HINTS: Partial<Readonly<Record<CatalogCode, string>>> = {
   limit_exceeded: 'raise the cap with --max-size if you trust the file',
   unsupported_compression: 'the file is intact; read it where zstd-napi is installed',
   insufficient_space: 'the disk is full; nothing was written',
+  noah_wallet_missing:
+    "noah-v1 is for Noah's app: encrypt its wallet directory (bark's db.sqlite at its top) or a ZIP of it, or choose --format v2 (docs/FORMAT.md §4.5)",
 };
 
 /**

@@ -10,6 +10,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { systemClock } from '@noah-backup/core/clock';
+import type { NoahVariant } from '@noah-backup/client/archive/noah-write';
 import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
 import { EXIT, fileError, UsageError } from './cli-errors.ts';
 import { readMnemonic } from './client-support.ts';
@@ -25,6 +26,7 @@ import {
   reportFailure,
 } from './crypto-io.ts';
 import { describeFile, printInfo } from './crypto-inspect.ts';
+import { openNoahPlaintext } from './crypto-noah.ts';
 
 /** Options of `encrypt`. */
 interface EncryptOptions {
@@ -34,6 +36,7 @@ interface EncryptOptions {
   level?: number;
   kind?: 'raw' | 'tar' | 'zip';
   sequence?: bigint;
+  noahVariant?: NoahVariant;
   mnemonicFile?: string;
   force?: boolean;
   verbose?: boolean;
@@ -51,7 +54,12 @@ const MEMORY_NOTE = `
 Memory: v2 streams in constant memory at any size. seed-v0 and noah-v1 are one
 AES-GCM message in base64, so encrypt and decrypt hold the whole file in memory
 (about 3-4x its size); decrypt caps their plaintext at 256 MiB unless --max-size.
-IN and OUT may be "-" for stdin/stdout; stdout is not atomic: check the exit code.`;
+IN and OUT may be "-" for stdin/stdout; stdout is not atomic: check the exit code.
+
+noah-v1 is for Noah's app, which restores only its own ZIP layout: IN is the wallet
+directory (bark's db.sqlite at its top) or a ZIP of it, and OUT holds it as
+backup_staging/noah-data-<variant>/ (docs/FORMAT.md §4.5); anything Noah's app would
+restore as an empty wallet is refused (noah_wallet_missing).`;
 
 function parseSequence(value: string): bigint {
   if (!/^\d{1,20}$/.test(value) || BigInt(value) >= 2n ** 64n)
@@ -119,10 +127,17 @@ async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Prom
       o.compression !== undefined)
   )
     throw new UsageError('--kind, --sequence, --compression and --level are for v2 only');
+  if (o.format !== 'noah-v1' && o.noahVariant !== undefined)
+    throw new UsageError('--noah-variant is for --format noah-v1 only');
   const keyring = await keyringFor(o.mnemonicFile);
   try {
     if (v2) keyring.v2Key(); // an invalid BIP39 seedphrase fails here, before any output
-    const input = await openInput(inPath);
+    // docs/FORMAT.md §4.5: a noah-v1 file holds Noah's layout, or Noah restores nothing.
+    const noah =
+      o.format === 'noah-v1'
+        ? await openNoahPlaintext(inPath, o.noahVariant ?? 'mainnet')
+        : undefined;
+    const input = noah ? { source: noah.source, size: null } : await openInput(inPath);
     const { encryptBackup, preferredCompression } = await import('@noah-backup/core/format');
     const compression = o.compression ?? (await preferredCompression());
     if (compression === 'deflate' && o.level !== undefined && o.level > 9)
@@ -153,6 +168,7 @@ async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Prom
       throw err;
     } finally {
       bar.stop();
+      await noah?.cleanup();
     }
     summary(o.verbose, `encrypted ${inPath} as ${o.format} into ${outPath}`);
   } finally {
@@ -216,7 +232,7 @@ const MNEMONIC_HELP = 'file holding the seedphrase (or set NOAH_MNEMONIC)';
 export function registerCryptoCommands(program: Command): void {
   common(program.command('encrypt'))
     .description('Encrypt IN into a backup file OUT (default format v2)')
-    .argument('<in>', 'plaintext file, or - for stdin')
+    .argument('<in>', 'plaintext file, or - for stdin (noah-v1: a wallet directory or its ZIP)')
     .argument('<out>', 'backup file to write, or - for stdout')
     .addOption(
       new Option('--format <format>', 'backup format')
@@ -243,6 +259,12 @@ export function registerCryptoCommands(program: Command): void {
       ]),
     )
     .option('--sequence <n>', 'v2: the backup counter to record (default 1)', parseSequence)
+    .addOption(
+      new Option(
+        '--noah-variant <variant>',
+        "noah-v1: the build of Noah's app that will restore it (default mainnet)",
+      ).choices(['mainnet', 'signet', 'regtest']),
+    )
     .option('--mnemonic-file <file>', MNEMONIC_HELP)
     .option('-f, --force', 'replace OUT if it exists')
     .option('-v, --verbose', 'print a summary on stderr')

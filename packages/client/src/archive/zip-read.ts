@@ -1,6 +1,7 @@
 /**
  * The ZIP reader of every platform, for the legacy formats (seed-v0, noah-v1), whose
- * plaintext is one in-memory ZIP anyway. The central directory is parsed here
+ * plaintext is one in-memory ZIP anyway. A ZIP in Noah's layout is read as the wallet
+ * directory it holds (`noah-layout.ts`). The central directory is parsed here
  * (APPNOTE.TXT 6.3) so entry types (Unix mode in the external attributes) can be
  * checked; data is inflated in small steps and counted as it comes out, so a bomb is
  * stopped at the limit rather than after it fills memory.
@@ -10,6 +11,7 @@ import { Inflate } from 'fflate';
 import type { ByteSource } from './byte-source.ts';
 import { type EntryGuard, type ExtractLimits, unsafeArchive } from './guards.ts';
 import { type ArchiveEntry, noBody } from './entry.ts';
+import { noahRenamer } from './noah-layout.ts';
 
 interface ZipEntry {
   readonly name: string;
@@ -40,13 +42,18 @@ export async function* readZip(
 ): AsyncGenerator<ArchiveEntry> {
   const cap = Math.min(MAX_ZIP_BYTES, limits.maxTotalBytes + 16 * 1024 * 1024);
   const zip = await src.all(cap, () => unsafeArchive('ZIP archive too large (maxTotalBytes)'));
-  for (const e of readCentralDirectory(zip)) {
+  const entries = readCentralDirectory(zip);
+  // docs/FORMAT.md §4.5: Noah's single backup_staging/noah-data-* root is unwrapped.
+  const rename = noahRenamer(entries.map((e) => e.name));
+  for (const e of entries) {
     signal?.throwIfAborted();
+    const name = rename(e.name);
+    if (name === null) continue;
     if (e.isDir) {
-      yield { path: guard.admit(e.name, 'directory'), type: 'directory', size: 0, body: noBody() };
+      yield { path: guard.admit(name, 'directory'), type: 'directory', size: 0, body: noBody() };
       continue;
     }
-    const path = guard.admit(e.name, 'file', e.size);
+    const path = guard.admit(name, 'file', e.size);
     const data = zip.subarray(e.dataStart, e.dataStart + e.compressedSize);
     const content = checkedContent(e, data, guard);
     // Pulled by hand, so a caller that stops reading does not close `content`.

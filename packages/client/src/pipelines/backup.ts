@@ -12,6 +12,8 @@ import {
   preferredCompression,
 } from '@noah-backup/core/format';
 import { checkCompression } from '@noah-backup/core/v2';
+import { DEFAULT_LIMITS } from '../archive/guards.ts';
+import { toNoahLayout } from '../archive/noah-write.ts';
 import { BackupTooLargeError, mib } from '../errors.ts';
 import type { ArchiveKind, DeviceStateStore, SpooledBlob, WalletSnapshot } from '../ports.ts';
 import { knownSequence, SEQUENCE_KEY } from '../sequence.ts';
@@ -150,11 +152,20 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
       entries: snapshot.entries,
       databases: snapshot.databases.length,
     });
+    // docs/FORMAT.md §4.5: noah-v1 is for Noah's app, which restores only its own layout.
+    const archive =
+      ctx.format === 'noah-v1'
+        ? toNoahLayout(snapshot.archive, {
+            variant: ctx.noahVariant,
+            mtime: ctx.clock.now(),
+            limits: DEFAULT_LIMITS,
+          })
+        : snapshot.archive;
     const archiveBytes = snapshot.bytes;
     let read = 0;
     const encrypted = encryptBackup(
       // The archive is a little larger than the files in it (headers): a close total.
-      counted(snapshot.archive, (n) => {
+      counted(archive, (n) => {
         read = n;
         ctx.progress('encrypt', n, archiveBytes);
       }),

@@ -8,6 +8,7 @@ import type { Clock } from '@noah-backup/core/clock';
 import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/format';
 import type { Keyring } from '@noah-backup/core/keys';
 import type { ApiClient } from '../api-client.ts';
+import type { NoahVariant } from '../archive/noah-write.ts';
 import type { Logger } from '../logger.ts';
 import type { DeviceStateStore, Spooler, WalletDataAdapter } from '../ports.ts';
 import type { ProgressPhase } from '../status.ts';
@@ -25,6 +26,8 @@ export interface PipelineContext {
   /** Compression of v2 backups, and its level (see `backupCompression`). */
   compression: { algorithm: CompressionAlgorithm; level: number };
   maxPlaintextBytes: number | undefined;
+  /** The build of Noah's app a noah-v1 backup is for (default `mainnet`). */
+  noahVariant?: NoahVariant;
   signal: AbortSignal;
   progress(phase: ProgressPhase, bytes: number, totalBytes?: number): void;
 }

@@ -5,6 +5,7 @@ import { readArchiveFiles } from '../../src/archive/read.ts';
 import { DEFAULT_LIMITS } from '../../src/archive/guards.ts';
 import { writeArchive } from '../../src/archive/write.ts';
 import type { ArchiveKind, WalletDataAdapter } from '../../src/ports.ts';
+import { noahZip } from '../../../../scripts/vectors/noah-app.ts';
 import { chunks, refusal } from '../fixtures/node-helpers.ts';
 import { HOSTILE } from './hostile-archives.ts';
 
@@ -191,6 +192,31 @@ export function walletDataContract(
           await expect(w.adapter.restore(failing(), { kind })).rejects.toBe(late);
           await expect(w.adapter.verify(failing(), { kind })).rejects.toBe(late);
           expect(await w.bytes()).toBe(before);
+          expect(await w.leftovers()).toEqual([]);
+        },
+      );
+
+      it.each(['ios', 'android'] as const)(
+        "restores the ZIP Noah's %s app makes in place: the noah-data folder's contents",
+        async (platform) => {
+          const w = await factory({});
+          const { archive } = await archiveOf(w, 'zip');
+          const original = await w.contents();
+          const { files } = await readArchiveFiles('zip', chunks(archive), {
+            limits: DEFAULT_LIMITS,
+            keep: () => true,
+          });
+          // docs/FORMAT.md §4.5: one `backup_staging/noah-data-<variant>/` root.
+          const noah = noahZip(
+            [...files].map(([path, data]) => ({ path, data })),
+            { variant: 'signet', platform, mtime: new Date('2026-01-01T00:00:00Z') },
+          );
+          await w.change();
+          const verified = await w.adapter.verify(chunks(noah, 1000), { kind: 'zip' });
+          expect(verified.entries).toBe(files.size);
+          const restored = await w.adapter.restore(chunks(noah, 1000), { kind: 'zip' });
+          expect(restored.entries).toBe(files.size);
+          expect(await w.contents()).toBe(original);
           expect(await w.leftovers()).toEqual([]);
         },
       );

@@ -32,6 +32,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../../../server/test/helpers/server.ts';
+import type { NoahVariant } from '../../src/archive/noah-write.ts';
 
 export { startTestServer, type TestServer };
 
@@ -56,6 +57,8 @@ export interface DeviceOptions {
   decryptWith?: string;
   clock?: ReturnType<typeof manualClock>;
   format?: BackupFormat;
+  /** noah-v1: the build of Noah's app the backups are for. */
+  noahVariant?: NoahVariant;
   lockTtlMs?: number;
   /** The device's network (default: the global fetch). */
   fetch?: FetchFn;
@@ -102,6 +105,7 @@ export async function openDevice(serverUrl: string, opts: DeviceOptions): Promis
     state,
     clock,
     ...(opts.format ? { format: opts.format } : {}),
+    ...(opts.noahVariant ? { noahVariant: opts.noahVariant } : {}),
     ...(opts.lockTtlMs ? { lockTtlMs: opts.lockTtlMs } : {}),
     ...(opts.maxPlaintextBytes ? { maxPlaintextBytes: opts.maxPlaintextBytes } : {}),
     ...(opts.compression !== undefined ? { compression: opts.compression } : {}),

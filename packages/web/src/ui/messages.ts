@@ -184,6 +184,10 @@ export const MESSAGES: Readonly<Record<CatalogCode, Message>> = {
     title: 'The place to restore into holds other files.',
     next: 'Restore into an empty place, or move those files away first. Nothing was changed.',
   },
+  noah_wallet_missing: {
+    title: 'This wallet cannot be saved in the Noah app’s format.',
+    next: 'The Noah app would restore it as an empty wallet, so nothing was uploaded. Back up in the default format instead.',
+  },
   invalid_data_dir: {
     title: 'The wallet’s place on this device is not a folder.',
     next: 'Choose a folder, or a place where a new one can be made.',
