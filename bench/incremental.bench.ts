@@ -6,21 +6,25 @@
  * The bench builds its workload (bench/incremental/workload.ts): a WAL-mode database of
  * `BENCH_MB` MiB (default 100) of payments keyed by random txids, then day 0 (the first
  * backup's) and `BENCH_DAYS` (default 30) simulated days, each committed and left in the
- * WAL by a connection that stays open (the day before is checkpointed first). Every day: the page limit (pages differing between the two days'
- * checkpointed copies × 4 KiB), then `noah-backup backup` (the real CLI against `noah-backup
- * serve` on SQLite + the fs store, loopback) and `restic backup` of the same directory.
- * Our bytes sent and stored are read from the server's blob directory, never from the
- * client. After the last day: a restore of each of our two slots (the slower one is the
- * figure; each is checked row for row against its day) and `restic restore latest`, and
- * one full compressed backup of the last day by a new user (the stored-bytes baseline).
- * `BENCH_BIG_MB=1024` adds the peak RSS case: first backup, one day, the daily backup and
- * a restore of a database that size (long: opt-in).
+ * WAL by a connection that stays open (the day before is checkpointed first). Every day:
+ * the page limit (pages differing between the two days' checkpointed copies × 4 KiB),
+ * then `noah-backup backup` (the real CLI against `noah-backup serve` on SQLite + the fs
+ * store, loopback) and `restic backup` of the same directory. Our bytes sent and stored
+ * are read from the server's blob directory, never from the client.
  *
- * Environment: BENCH_MB, BENCH_DAYS, BENCH_BIG_MB (default 0: skipped), BENCH_SEED,
- * BENCH_CLI (the `noah-backup` script measured; default this checkout's, whose bundle is
- * rebuilt first), BENCH_SERVE_CLI (the script whose `serve` runs; default BENCH_CLI),
- * BENCH_KEEP=1 (keep the work directory). The report goes to stdout and, as JSON, to
- * bench/out/incremental-<time>.json.
+ * After the last day, `BENCH_RUNS` times (default 3) in alternation: a restore of each of
+ * our two slots (each checked row for row against its day; the slower slot is the figure)
+ * and `restic restore latest`; a new user's first backup of the last day (the first-backup
+ * figure; its bytes are the "one full compressed backup" baseline of stored bytes) and
+ * restic's first backup into a new repository. Times are medians. `BENCH_BIG_MB=1024`
+ * adds the peak RSS case: first backup, one day, the daily backup and a restore of a
+ * database that size (long: opt-in).
+ *
+ * Environment: BENCH_MB, BENCH_DAYS, BENCH_RUNS, BENCH_BIG_MB (default 0: skipped),
+ * BENCH_SEED, BENCH_CLI (the `noah-backup` script measured; default this checkout's,
+ * whose bundle is rebuilt first), BENCH_SERVE_CLI (the script whose `serve` runs; default
+ * BENCH_CLI), BENCH_KEEP=1 (keep the work directory). The report goes to stdout and, as
+ * JSON, to bench/out/incremental-<time>.json.
  *
  * Run: `npm run bench -- incremental` (quick: `BENCH_MB=20 BENCH_DAYS=5 npm run bench --
  * incremental`).
@@ -41,7 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { countChangedPages } from './incremental/pages.ts';
-import { type Day, type Figures, formatReport, goals } from './incremental/report.ts';
+import { type Day, type Figures, formatReport, goals, median } from './incremental/report.ts';
 import {
   duBytes,
   ensureTool,
@@ -64,6 +68,7 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MB = Number(process.env.BENCH_MB ?? 100);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 0);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEED = process.env.BENCH_SEED ?? 'noah-backup incremental bench';
 const CLI = resolve(process.env.BENCH_CLI ?? join(ROOT, 'packages/cli/bin/noah-backup.js'));
 const SERVE_CLI = resolve(process.env.BENCH_SERVE_CLI ?? CLI);
@@ -194,19 +199,30 @@ async function main(): Promise<void> {
     }
     const dbBytes = statSync(prev).size;
     const slots = user.list().sort((a, b) => b.created_at.localeCompare(a.created_at));
-    const restores: Figures['restore']['ours'] = [];
-    for (const [i, s] of slots.entries()) {
-      const day = DAYS - i;
-      const m = checkedRestore(user, s.backup_version, work, digests.get(day)!);
-      restores.push({ ...m, slot: s.backup_version, day });
+    const restores: Figures['restore'] = {
+      ours: slots.map((s, i) => ({ slot: s.backup_version, day: DAYS - i, runs: [] })),
+      restic: [],
+    };
+    const firsts: Figures['firsts'] = { ours: [], restic: [] };
+    // Alternating runs, medians: the machines here are shared and noisy.
+    for (let run = 0; run < RUNS; run++) {
+      console.log(`restores and first backups, run ${run + 1} of ${RUNS}…`);
+      for (const r of restores.ours)
+        r.runs.push(checkedRestore(user, r.slot as 1 | 2, work, digests.get(r.day)!));
+      const resticTo = join(work, 'restic-restored');
+      restores.restic.push(restic.restore(resticTo));
+      if (contentDigest(join(resticTo, data, 'wallet.sqlite')) !== digests.get(DAYS))
+        throw new Error('restic restore differs from the last day');
+      rmSync(resticTo, { recursive: true, force: true });
+      // A new user's first backup of the same directory: one full compressed backup.
+      firsts.ours.push(newUser(work, serve, `first-${run}`).backup(data));
+      const repo = join(work, `restic-first-${run}`);
+      const fresh = resticClient(repo, work);
+      fresh.init();
+      firsts.restic.push(fresh.backup(data));
+      rmSync(repo, { recursive: true, force: true });
     }
-    const resticTo = join(work, 'restic-restored');
-    const resticRestore = restic.restore(resticTo);
-    if (contentDigest(join(resticTo, data, 'wallet.sqlite')) !== digests.get(DAYS))
-      throw new Error('restic restore differs from the last day');
-    rmSync(resticTo, { recursive: true, force: true });
-    // A new user's first backup of the same directory: one full compressed backup.
-    const fullBackup = newUser(work, serve, 'full').backup(data).bytes;
+    const fullBackup = median(firsts.ours.map((b) => b.bytes));
     wallet.db.close();
     wallet = undefined;
     rmSync(data, { recursive: true, force: true });
@@ -219,7 +235,8 @@ async function main(): Promise<void> {
       pages: Math.ceil(dbBytes / PAGE_SIZE),
       first,
       days,
-      restore: { ours: restores, restic: resticRestore },
+      firsts,
+      restore: restores,
       fullBackup,
       resticRepo: duBytes(join(work, 'restic-repo')),
     };
