@@ -132,6 +132,8 @@ function bigCase(work: string, serve: Serve): NonNullable<Figures['big']> {
     rmSync(ckpt);
     const latest = u.list().sort((a, b) => b.created_at.localeCompare(a.created_at))[0]!;
     const restore = checkedRestore(u, latest.backup_version, work, expected);
+    for (const [what, m] of Object.entries({ backupFirst, backupDaily, restore }))
+      console.log(`${what}: ${m.seconds.toFixed(2)} s, peak RSS ${m.rssMib.toFixed(1)} MiB`);
     return { mb: BIG_MB, backupFirst, backupDaily, restore };
   } finally {
     w.db.close();
