@@ -39,7 +39,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateMnemonic } from '@scure/bip39';
@@ -150,6 +150,7 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const header = `incremental: ${MB} MiB wallet, ${DAYS} days; CLI ${CLI}; ${resticVersion}; ${cpu}, ${cpus().length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`;
   console.log(header);
+  const loadAtStart = loadavg()[0]!;
 
   const work = mkdtempSync(join(tmpdir(), 'noah-bench-inc-'));
   const serve = await startServe(SERVE_CLI, join(work, 'server'));
@@ -232,6 +233,7 @@ async function main(): Promise<void> {
 
     const figures: Figures = {
       header,
+      load: [loadAtStart, 0],
       mb: MB,
       dbBytes,
       pages: Math.ceil(dbBytes / PAGE_SIZE),
@@ -243,6 +245,7 @@ async function main(): Promise<void> {
       resticRepo: duBytes(join(work, 'restic-repo')),
     };
     if (BIG_MB > 0) figures.big = bigCase(work, serve);
+    figures.load[1] = loadavg()[0]!;
     const gs = goals(figures);
     console.log('');
     for (const line of formatReport(figures, gs)) console.log(line);

@@ -19,6 +19,8 @@ export interface Day {
 /** Everything one run measured. */
 export interface Figures {
   header: string;
+  /** The 1-minute load average at the start and the end (the machines are shared). */
+  load: [number, number];
   mb: number;
   dbBytes: number;
   pages: number;
@@ -151,7 +153,11 @@ const row = (cells: string[], widths: number[]) =>
 
 /** The report, as lines of text. */
 export function formatReport(f: Figures, gs: Goal[]): string[] {
-  const lines = [f.header, ''];
+  const lines = [
+    f.header,
+    `load average (1 min) ${f.load[0].toFixed(1)} at the start, ${f.load[1].toFixed(1)} at the end`,
+    '',
+  ];
   lines.push(
     `database ${mib(f.dbBytes)} (${f.pages} pages of 4 KiB); one full compressed backup of the last day: ${mib(f.fullBackup)}`,
   );
