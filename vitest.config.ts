@@ -4,7 +4,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * Tests that need neither PostgreSQL, the server, the CLI bundle nor a browser: core's
  * formats and crypto, the vectors, the paths in the docs, and the SDK's pure parts
  * (archive codec, API client against a loopback HTTP stub, keys, retry, status, demo
- * wallet, batched writer). The Node ports' suites (wallets on disk through crashes and
+ * wallet, batched writer), and the incremental bench's workload generator. The Node ports' suites (wallets on disk through crashes and
  * restores) are slower and stay in `integration`, as does any test file not listed here.
  */
 const UNIT = [
@@ -17,6 +17,7 @@ const UNIT = [
   'packages/client/test/transfer.test.ts',
   'packages/client/test/demo-wallet.test.ts',
   'packages/client/test/node-batched-writer.test.ts',
+  'bench/**/*.test.ts',
 ];
 
 // One runner for every package, two projects; `vitest run` (npm test) runs both once.
@@ -32,7 +33,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.test.ts', 'testdata/**/*.test.ts', 'docs/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'testdata/**/*.test.ts',
+            'docs/*.test.ts',
+            'bench/**/*.test.ts',
+          ],
           exclude: [...configDefaults.exclude, ...UNIT],
           // The CLI bundle first: tests that spawn `noah-backup` run what users get.
           // Suites that need PostgreSQL get a throwaway cluster unless
