@@ -4,7 +4,7 @@
  * runs it once in Node to learn which slow PBKDF2 inputs it needs (computing them with
  * node:crypto), then runs it under the Hermes VM of hermes-engine-cli with those keys.
  * The tools come from packages/react-native/hermes (its own lockfile; `npm run
- * setup:hermes`, which .ci/run does), never from the root install.
+ * setup:hermes`, which `npm test` runs when they are missing), never from the root install.
  * @module
  */
 import { spawn } from 'node:child_process';
