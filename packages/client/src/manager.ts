@@ -94,13 +94,24 @@ export interface OperationOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link BackupManager.triggerBackup}. */
+export interface BackupOptions {
+  /**
+   * Back up even though a database the last backup held is gone from the wallet
+   * (deleted or renamed): the user says it was removed on purpose. Without it such a
+   * backup is refused (`wallet_database_missing`), as are automatic ones always
+   * (docs/WALLET.md §1).
+   */
+  acceptMissingDatabases?: boolean;
+}
+
 /** The manager. */
 export interface BackupManager {
   /** The server's `backup_enabled` (falls back to the last known value when offline). */
   isBackupEnabled(): Promise<boolean>;
   setBackupEnabled(enabled: boolean): Promise<void>;
   /** Backs up now, unless a backup or restore is running on this device. */
-  triggerBackup(opts?: OperationOptions): Promise<TriggerResult>;
+  triggerBackup(opts?: OperationOptions & BackupOptions): Promise<TriggerResult>;
   /** Completed backups, newest first. */
   listBackups(): Promise<ListResponse>;
   /**
@@ -269,13 +280,15 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     }
   };
 
-  const triggerBackup = async (o?: OperationOptions): Promise<TriggerResult> => {
+  const triggerBackup = async (o?: OperationOptions & BackupOptions): Promise<TriggerResult> => {
     await ready;
     const started = now();
     const result = await locked('backup', o?.signal, async (ctx) => {
       await setStatus({ state: 'in_progress', lastAttemptAt: started });
       try {
-        const done = await runBackup(ctx);
+        const done = await runBackup(ctx, {
+          acceptMissingDatabases: o?.acceptMissingDatabases === true,
+        });
         await setStatus({ state: 'success', lastSuccessAt: now(), lastError: null });
         return done;
       } catch (err) {

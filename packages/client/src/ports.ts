@@ -42,6 +42,13 @@ export interface WalletSnapshot {
    * database is no wallet's, and the manager refuses to upload it (`not_a_wallet`).
    */
   readonly databases: readonly string[];
+  /**
+   * True when the app declared its databases (the Node adapter's `databases` option):
+   * `databases` is then what the app says its wallet is, and a database of the last
+   * backup missing from it was dropped on purpose. Otherwise the manager refuses such a
+   * snapshot (`wallet_database_missing`, docs/WALLET.md §1).
+   */
+  readonly declared?: boolean;
   /** Bytes of the files captured, before archiving, if known: the encrypt phase's total. */
   readonly bytes?: number;
   /** Removes every temporary file the snapshot made. Idempotent; always call it. */

@@ -158,6 +158,8 @@ const HINTS: Readonly<Record<CatalogCode, Hint>> = {
     '--data must be the wallet data directory, one holding its SQLite database (docs/WALLET.md §1); the backups on the server are kept',
   corrupt_wallet_database:
     'nothing was uploaded and the backups on the server are kept; repair or replace the wallet database before the next backup',
+  wallet_database_missing:
+    'nothing was uploaded and the backups on the server are kept; check the wallet, and if the database was removed on purpose, re-run with --accept-missing-databases',
   integrity_check_failed: DAMAGED,
   unsafe_archive: DAMAGED,
   restore_conflict:

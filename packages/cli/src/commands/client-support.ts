@@ -36,7 +36,8 @@ Exit codes:
        damaged wallet database, a backup of a newer format or of another kind of
        wallet, or an interrupted restore left two wallets to choose from)
   7    needs confirmation (restoring a backup that may be older, such as a legacy one
-       after v2 backups: add --yes-older)
+       after v2 backups: add --yes-older; backing up a wallet that lost a database
+       of its last backup: add --accept-missing-databases)
   130  interrupted (SIGINT; 143 for SIGTERM): backup, restore and verify stop and
        remove their temp files; nothing changed`;
 

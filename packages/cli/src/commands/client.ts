@@ -1,5 +1,5 @@
 /**
- * The client commands (issue 4 §7): `backup --data DIR`, `restore --to DIR [--version N]
+ * The client commands: `backup --data DIR [--accept-missing-databases]`, `restore --to DIR [--version N]
  * [--yes-older] [--force]`, `list`, `delete N`, `verify [N]`, `settings
  * [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server URL` (or
  * NOAH_SERVER), the seedphrase from `--mnemonic-file F` or NOAH_MNEMONIC (never an
@@ -63,9 +63,16 @@ export function registerClientCommands(program: Command): void {
   common(program.command('backup'))
     .description('Back up a wallet data directory now')
     .requiredOption('--data <dir>', 'the wallet data directory')
-    .action((o: CommonOptions & { data: string }) =>
+    .option(
+      '--accept-missing-databases',
+      "back up even though a database of this device's last backup is gone from the wallet (removed on purpose)",
+    )
+    .action((o: CommonOptions & { data: string; acceptMissingDatabases?: boolean }) =>
       run(o, { data: o.data, writesState: true }, async ({ manager, signal }) => {
-        const r = await manager.triggerBackup({ signal });
+        const r = await manager.triggerBackup({
+          signal,
+          acceptMissingDatabases: Boolean(o.acceptMissingDatabases),
+        });
         if (r.status === 'skipped')
           throw new NoahError('busy', 'a backup or restore is already running on this device');
         print(

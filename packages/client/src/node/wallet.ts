@@ -173,7 +173,7 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
           'restore_conflict',
           `a restore into ${dataDir} was interrupted and a different wallet directory was created there since; the previous one is kept at ${conflicts[0]}. No backup is made until one of them is chosen: move the one to keep to ${dataDir} and rename the other (docs/WALLET.md §3)`,
         );
-      return takeSnapshot({
+      const snap = await takeSnapshot({
         onProgress,
         shape: {
           required: declared ?? [],
@@ -189,6 +189,7 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
         busyTimeoutMs,
         signal,
       });
+      return Object.assign(snap, { declared: declared !== undefined });
     },
     async restore(archive, { kind, signal }) {
       await recover();

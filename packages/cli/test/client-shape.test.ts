@@ -1,0 +1,113 @@
+/**
+ * What the wallet's shape says, through the real `noah-backup` binary against the real
+ * server (docs/WALLET.md): a wallet that lost a database of its last backup is not
+ * backed up until the user accepts it (exit 7, `--accept-missing-databases`), and both
+ * good backups stay.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createDemoWallet, walletDigest } from '@noah-backup/client/demo-wallet';
+import { generateMnemonic } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
+
+const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let srv: TestServer;
+let dir: string;
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(join(tmpdir(), 'noah-cli-shape-'));
+  srv = await startTestServer({
+    metadataKind: 'sqlite',
+    blobKind: 'fs',
+    config: { maxBackupSize: 16 * 2 ** 20 },
+  });
+});
+afterAll(async () => {
+  await srv?.close();
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the CLI to the end. */
+function cli(args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', HOME: dir, NOAH_SERVER: srv.url },
+        timeout: 120_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (err as { code?: unknown }).code : 0;
+        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A user: a mnemonic in a file; `as(state)` gives the options for a device state dir. */
+async function user(name: string) {
+  const mnemonic = generateMnemonic(wordlist);
+  const file = join(dir, `${name}.mnemonic`);
+  await fsp.writeFile(file, `${mnemonic}\n`, { mode: 0o600 });
+  return {
+    mnemonic,
+    as: (state: string) => ['--mnemonic-file', file, '--state', join(dir, state)],
+  };
+}
+
+/** The one error line, its code in brackets, and the hint. */
+function expectError(r: Run, exit: number, code: string, hint: RegExp) {
+  expect(r.code).toBe(exit);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(new RegExp(`^noah-backup: error: .*\\[${code}\\]$`));
+  expect(lines[1]).toMatch(hint);
+}
+
+describe('noah-backup and the shape of the wallet', () => {
+  it('a database of the last backup gone: exit 7, backups kept, then accepted', async () => {
+    const u = await user('gone');
+    const wallet = join(dir, 'gone');
+    await createDemoWallet(wallet, { sizeMb: 1, seed: 51 });
+    await createDemoWallet(join(dir, 'gone-other'), { sizeMb: 1, seed: 52 });
+    await fsp.copyFile(join(dir, 'gone-other', 'wallet.sqlite'), join(wallet, 'ldk.sqlite'));
+    for (let i = 0; i < 2; i++) {
+      srv.clock.advance(60_000);
+      expect((await cli(['backup', '--data', 'gone', ...u.as('st-gone')])).code).toBe(0);
+    }
+    const list = (await cli(['list', '--json', ...u.as('st-gone')])).stdout;
+    const digest = await walletDigest(wallet);
+
+    await fsp.rm(join(wallet, 'ldk.sqlite'));
+    srv.clock.advance(60_000);
+    const r = await cli(['backup', '--data', 'gone', ...u.as('st-gone')]);
+    expectError(r, 7, 'wallet_database_missing', /^hint: .*--accept-missing-databases/);
+    expect(r.stderr).toContain('the wallet database ldk.sqlite');
+    expect(r.stdout).toBe('');
+    expect((await cli(['list', '--json', ...u.as('st-gone')])).stdout).toBe(list);
+    expect((await cli(['restore', '--to', 'gone-r', ...u.as('st-gone-r')])).code).toBe(0);
+    expect(await walletDigest(join(dir, 'gone-r'))).toBe(digest);
+
+    const yes = await cli([
+      'backup',
+      '--data',
+      'gone',
+      '--accept-missing-databases',
+      ...u.as('st-gone'),
+    ]);
+    expect(yes.code).toBe(0);
+    expect(yes.stdout).toMatch(/^backed up gone as backup/);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The manager against the real server (sqlite+fs and postgres+s3), on what the wallet's
+ * shape says: a database of the last backup that is gone while others remain is not
+ * backed up silently (docs/WALLET.md §1), on the Node adapter and on the browser
+ * adapter alike (the check is the manager's).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { manualClock } from '@noah-backup/core/clock';
+import initSqlJs from 'sql.js';
+import { describe, expect, it } from 'vitest';
+import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
+import { sqlJsIntegrityCheck } from '../src/web/sqlite.ts';
+import { createBrowserWalletData, type WalletFile } from '../src/web/wallet.ts';
+import { fullCombos } from '../../server/test/helpers/server.ts';
+import { writeWebWallet } from './contract/fixtures.ts';
+import { addPayment, deviceSuite, newMnemonic } from './helpers/device.ts';
+
+const SQL = await initSqlJs();
+
+/** A browser adapter over the files of `dir` (read as the page would hold them). */
+function browserWallet(dir: string) {
+  return createBrowserWalletData<Map<string, Uint8Array>>(
+    {
+      files: async () => {
+        const out: WalletFile[] = [];
+        for (const name of (await fsp.readdir(dir)).sort())
+          out.push({
+            path: name,
+            data: new Uint8Array(await fsp.readFile(join(dir, name))),
+            database: name.endsWith('.sqlite'),
+          });
+        return out;
+      },
+      keep: () => true,
+      open: async (files) => new Map(files),
+      async replace() {},
+      discard() {},
+    },
+    { integrityCheck: sqlJsIntegrityCheck(SQL), clock: manualClock(new Date()) },
+  );
+}
+
+describe.each(fullCombos)('wallet shape on $metadataKind + $blobKind', (combo) => {
+  const suite = deviceSuite(combo, 'shape', 16 * 2 ** 20);
+
+  describe('a database of the last backup that is gone', () => {
+    /** A Node device whose wallet has two databases, and two backups of it. */
+    async function twoDatabases(mnemonic: string) {
+      const a = await suite.device(mnemonic);
+      await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 41 });
+      const other = join(a.walletDir, '..', 'other');
+      await createDemoWallet(other, { sizeMb: 1, seed: 42 });
+      await fsp.copyFile(join(other, 'wallet.sqlite'), join(a.walletDir, 'index.sqlite'));
+      await a.manager.setBackupEnabled(true);
+      await a.manager.triggerBackup();
+      suite.srv.clock.advance(60_000);
+      addPayment(a.walletDir, 1);
+      await a.manager.triggerBackup();
+      const list = await a.manager.listBackups();
+      expect(list).toHaveLength(2);
+      return { a, list, digest: await walletDigest(a.walletDir) };
+    }
+
+    it('deleted: refused (also from a push), both good backups stay, until accepted', async () => {
+      const mnemonic = newMnemonic();
+      const { a, list, digest } = await twoDatabases(mnemonic);
+      await fsp.rm(join(a.walletDir, 'index.sqlite'));
+      await expect(a.manager.triggerBackup()).rejects.toMatchObject({
+        code: 'wallet_database_missing',
+        message: expect.stringMatching(/database index\.sqlite\b.*is gone/),
+      });
+      a.clock.advance(86_400_000);
+      expect(await a.manager.handleBackupNotification({ type: 'backup_trigger' })).toMatchObject({
+        status: 'failure',
+        error: { code: 'wallet_database_missing' },
+      });
+      expect(await a.manager.listBackups()).toEqual(list);
+      // The newest good backup still restores the wallet with both databases.
+      const b = await suite.device(mnemonic);
+      await b.manager.restoreBackup();
+      expect(await walletDigest(b.walletDir)).toBe(digest);
+
+      // The user says the database was dropped on purpose: backed up, and remembered.
+      suite.srv.clock.advance(60_000);
+      await expect(
+        a.manager.triggerBackup({ acceptMissingDatabases: true }),
+      ).resolves.toMatchObject({ status: 'completed' });
+      suite.srv.clock.advance(60_000);
+      await expect(a.manager.triggerBackup()).resolves.toMatchObject({ status: 'completed' });
+    });
+
+    it('renamed: refused, naming the one gone', async () => {
+      const { a, list } = await twoDatabases(newMnemonic());
+      await fsp.rename(join(a.walletDir, 'index.sqlite'), join(a.walletDir, 'index2.sqlite'));
+      await expect(a.manager.triggerBackup()).rejects.toMatchObject({
+        code: 'wallet_database_missing',
+        message: expect.stringMatching(/database index\.sqlite\b.*is gone/),
+      });
+      expect(await a.manager.listBackups()).toEqual(list);
+    });
+
+    it('an app that declares its databases dropped one: backed up', async () => {
+      const mnemonic = newMnemonic();
+      const { a } = await twoDatabases(mnemonic);
+      const declared = await suite.reopen(a, mnemonic, {
+        walletOptions: { databases: ['wallet.sqlite'] },
+      });
+      await fsp.rm(join(declared.walletDir, 'index.sqlite'));
+      suite.srv.clock.advance(60_000);
+      await expect(declared.manager.triggerBackup()).resolves.toMatchObject({
+        status: 'completed',
+      });
+    });
+
+    it('in the browser adapter: refused the same, until accepted', async () => {
+      const mnemonic = newMnemonic();
+      const first = await suite.device(mnemonic);
+      const dir = writeWebWallet(join(first.walletDir, '..', 'web'));
+      await fsp.copyFile(join(dir, 'wallet.sqlite'), join(dir, 'index.sqlite'));
+      const web = await suite.reopen(first, mnemonic, { wallet: () => browserWallet(dir) });
+      await web.manager.triggerBackup();
+      const list = await web.manager.listBackups();
+      await fsp.rm(join(dir, 'index.sqlite'));
+      suite.srv.clock.advance(60_000);
+      await expect(web.manager.triggerBackup()).rejects.toMatchObject({
+        code: 'wallet_database_missing',
+      });
+      expect(await web.manager.listBackups()).toEqual(list);
+      await expect(
+        web.manager.triggerBackup({ acceptMissingDatabases: true }),
+      ).resolves.toMatchObject({ status: 'completed' });
+    });
+  });
+});
