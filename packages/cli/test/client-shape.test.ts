@@ -2,16 +2,22 @@
  * What the wallet's shape says, through the real `noah-backup` binary against the real
  * server (docs/WALLET.md): a wallet that lost a database of its last backup is not
  * backed up until the user accepts it (exit 7, `--accept-missing-databases`), and both
- * good backups stay.
+ * good backups stay; a backup that holds no database is never "intact" (exit 6) and is
+ * restored only with `--yes-empty`.
  */
 import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createApiClient } from '@noah-backup/client/api-client';
 import { createDemoWallet, walletDigest } from '@noah-backup/client/demo-wallet';
+import { createSessionKeys } from '@noah-backup/client/keys';
+import { encryptBackupBytes } from '@noah-backup/core/format';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTar } from '../../client/test/fixtures/node-helpers.ts';
+import { uploadRaw } from '../../client/test/helpers/device.ts';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
 
 const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
@@ -109,5 +115,37 @@ describe('noah-backup and the shape of the wallet', () => {
     ]);
     expect(yes.code).toBe(0);
     expect(yes.stdout).toMatch(/^backed up gone as backup/);
+  });
+
+  it('a backup without a database: verify exit 6, restore exit 6 until --yes-empty', async () => {
+    const u = await user('empty');
+    await createDemoWallet(join(dir, 'empty'), { sizeMb: 1, seed: 53 });
+    expect((await cli(['backup', '--data', 'empty', ...u.as('st-empty')])).code).toBe(0);
+    const keys = await createSessionKeys(u.mnemonic, new URL(srv.url).href);
+    try {
+      const api = createApiClient({ baseUrl: srv.url, signer: keys.signer });
+      const tarball = await buildTar([{ header: { name: 'settings.json' }, content: '{}' }]);
+      srv.clock.advance(60_000);
+      await uploadRaw(
+        api,
+        await encryptBackupBytes(tarball, {
+          keyring: keys.keyring,
+          createdAt: srv.clock.now(),
+          sequence: 2n,
+          payloadKind: 'tar',
+        }),
+      );
+    } finally {
+      keys.destroy();
+    }
+    const verify = await cli(['verify', ...u.as('st-empty')]);
+    expectError(verify, 6, 'empty_backup', /^hint: .*--version N/);
+    expect(verify.stdout).not.toContain('intact');
+    const restore = await cli(['restore', '--to', 'empty-r', ...u.as('st-empty-r')]);
+    expectError(restore, 6, 'empty_backup', /^hint: .*--version N .*--yes-empty/);
+    await expect(fsp.access(join(dir, 'empty-r'))).rejects.toThrow();
+    const yes = await cli(['restore', '--to', 'empty-r', '--yes-empty', ...u.as('st-empty-r')]);
+    expect(yes.code).toBe(0);
+    expect(await fsp.readdir(join(dir, 'empty-r'))).toEqual(['settings.json']);
   });
 });

@@ -118,11 +118,12 @@ export interface BackupManager {
    * Restores a backup (default: the latest) into the wallet. A backup that may be older
    * than the newest this device has seen throws `rollback_confirmation_required` unless
    * confirmed: a v2 backup with a lower sequence, and a legacy one (no sequence) once
-   * this device knows of any v2 backup (FORMAT.md §6.6).
+   * this device knows of any v2 backup (FORMAT.md §6.6). A backup that holds no
+   * database (no wallet) throws `empty_backup` unless `confirmEmpty` (docs/WALLET.md §2).
    */
   restoreBackup(
     version?: BackupVersion,
-    opts?: OperationOptions & { confirmRollback?: boolean },
+    opts?: OperationOptions & { confirmRollback?: boolean; confirmEmpty?: boolean },
   ): Promise<RestoreResult>;
   deleteBackup(version: BackupVersion): Promise<void>;
   /** Downloads, decrypts and checks a backup without restoring it. */
@@ -345,7 +346,10 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
       try {
         // A restore takes the lock: no backup may snapshot a wallet being swapped.
         const result = await locked('restore', o?.signal, (ctx) =>
-          runRestore(ctx, version, { confirmRollback: o?.confirmRollback }),
+          runRestore(ctx, version, {
+            confirmRollback: o?.confirmRollback,
+            confirmEmpty: o?.confirmEmpty,
+          }),
         );
         if (!result) throw busy();
         // Advisory, like every status: failing to record it does not undo the restore.

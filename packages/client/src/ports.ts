@@ -18,6 +18,11 @@ export type ArchiveKind = 'tar' | 'zip';
 export interface WalletArchiveOptions {
   kind: ArchiveKind;
   signal?: AbortSignal;
+  /**
+   * Restore only: restore an archive without any database (the user confirmed it);
+   * otherwise it is refused (`empty_backup`).
+   */
+  allowEmpty?: boolean;
 }
 
 /** What a snapshot is asked for. */
@@ -74,12 +79,14 @@ export interface WalletSnapshot {
  *
  * **restore** MUST read the archive with the extraction guards (a hostile or damaged
  * archive: `unsafe_archive`, naming the rule), MUST check every database in it with
- * `PRAGMA integrity_check` (`integrity_check_failed`), and only then replace the
+ * `PRAGMA integrity_check` (`integrity_check_failed`), MUST refuse an archive that holds
+ * no database at all (`empty_backup`: no wallet) unless `allowEmpty`, and only then replace the
  * wallet's data, atomically: at every instant the wallet is either the old data or the
  * new, and no failure (a refusal, an abort, an error of `archive` itself, which is
  * rethrown unchanged) leaves anything changed or anything staged behind.
  *
- * **verify** MUST make the same checks as `restore` and change nothing.
+ * **verify** MUST make the same checks as `restore` (an archive without a database is
+ * always refused: it is never reported intact) and change nothing.
  */
 export interface WalletDataAdapter {
   /** @throws NoahError `not_a_wallet`, `corrupt_wallet_database` */
@@ -87,8 +94,8 @@ export interface WalletDataAdapter {
   /**
    * Returns the number of files restored and, where the platform keeps the data it
    * replaced, where that is (`previous`, e.g. a directory beside the wallet's).
-   * @throws NoahError `unsafe_archive`, `integrity_check_failed`; whatever `archive`
-   *   throws, unchanged
+   * @throws NoahError `unsafe_archive`, `integrity_check_failed`, `empty_backup`; whatever
+   *   `archive` throws, unchanged
    */
   restore(
     archive: AsyncIterable<Uint8Array>,

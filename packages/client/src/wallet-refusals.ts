@@ -57,6 +57,19 @@ export function walletDatabaseMissing(
 }
 
 /**
+ * `empty_backup`: a backup whose archive holds no database, so no wallet (made by an old
+ * client or another tool): never reported intact, restored only when confirmed.
+ * @param entries - the files it holds
+ */
+export function emptyBackup(entries: number): NoahError {
+  const what = entries === 0 ? 'nothing' : `${entries} file${entries === 1 ? '' : 's'}`;
+  return new NoahError(
+    'empty_backup',
+    `the backup holds no wallet database (${what} in it), so it holds no wallet; nothing was changed`,
+  );
+}
+
+/**
  * `integrity_check_failed`: a database in a backup being restored or verified fails its
  * check (or a file that should be a database is not one).
  * @param label - the database's relative path in the archive

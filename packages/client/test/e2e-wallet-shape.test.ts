@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { manualClock } from '@noah-backup/core/clock';
+import { encryptBackupBytes } from '@noah-backup/core/format';
 import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
@@ -14,7 +15,8 @@ import { sqlJsIntegrityCheck } from '../src/web/sqlite.ts';
 import { createBrowserWalletData, type WalletFile } from '../src/web/wallet.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
 import { writeWebWallet } from './contract/fixtures.ts';
-import { addPayment, deviceSuite, newMnemonic } from './helpers/device.ts';
+import { buildTar } from './fixtures/node-helpers.ts';
+import { addPayment, deviceSuite, newMnemonic, uploadRaw } from './helpers/device.ts';
 
 const SQL = await initSqlJs();
 
@@ -131,5 +133,45 @@ describe.each(fullCombos)('wallet shape on $metadataKind + $blobKind', (combo) =
         web.manager.triggerBackup({ acceptMissingDatabases: true }),
       ).resolves.toMatchObject({ status: 'completed' });
     });
+  });
+
+  it('a backup without a database: verify refuses, restore needs confirmation', async () => {
+    const mnemonic = newMnemonic();
+    const a = await suite.device(mnemonic);
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 43 });
+    await a.manager.triggerBackup(); // sequence 1
+    const digest = await walletDigest(a.walletDir);
+    // What an old client or another tool uploaded: an archive without a database.
+    const tarball = await buildTar([{ header: { name: 'settings.json' }, content: '{}' }]);
+    suite.srv.clock.advance(60_000);
+    const empty = await uploadRaw(
+      a.api,
+      await encryptBackupBytes(tarball, {
+        keyring: a.keys.keyring,
+        createdAt: suite.srv.clock.now(),
+        sequence: 2n,
+        payloadKind: 'tar',
+      }),
+    );
+    const [newest, good] = await a.manager.listBackups();
+    expect(newest!.backup_version).toBe(empty.backup_version);
+
+    await expect(a.manager.verifyBackup()).rejects.toMatchObject({
+      code: 'empty_backup',
+      message: expect.stringMatching(/holds no wallet database \(1 file in it\)/),
+    });
+    const b = await suite.device(mnemonic);
+    await expect(b.manager.restoreBackup()).rejects.toMatchObject({ code: 'empty_backup' });
+    await expect(fsp.access(b.walletDir)).rejects.toThrow();
+    await expect(b.manager.verifyBackup(good!.backup_version)).resolves.toMatchObject({
+      databases: 1,
+    });
+    // Older than the empty one's sequence, which this device has now seen: a yes too.
+    await b.manager.restoreBackup(good!.backup_version, { confirmRollback: true });
+    expect(await walletDigest(b.walletDir)).toBe(digest);
+    // Confirmed, it restores what it holds (and keeps the wallet it replaces beside it).
+    const r = await b.manager.restoreBackup(undefined, { confirmEmpty: true });
+    expect(await fsp.readdir(b.walletDir)).toEqual(['settings.json']);
+    expect(await walletDigest(r.previous!)).toBe(digest);
   });
 });

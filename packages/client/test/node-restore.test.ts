@@ -107,7 +107,10 @@ describe('restore', () => {
       { header: { name: 'd/', type: 'directory' } },
       { header: { name: 'd/x.txt', type: 'file' }, content: 'hello' },
     ]);
-    expect(await adapter.restore(chunks(archive), { kind: 'tar' })).toMatchObject({
+    // No database in it: restored only when confirmed (docs/WALLET.md §1).
+    expect(await codeOf(adapter.restore(chunks(archive), { kind: 'tar' }))).toBe('empty_backup');
+    const r = adapter.restore(chunks(archive), { kind: 'tar', allowEmpty: true });
+    expect(await r).toMatchObject({
       entries: 1,
       databases: 0,
       previous: expect.stringMatching(/wallet\.noah-replaced-/), // the demo wallet, kept

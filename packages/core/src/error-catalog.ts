@@ -120,6 +120,10 @@ const CLIENT_CODES = {
     "a database of this device's last backup is gone from the wallet (deleted or renamed)",
   ],
   integrity_check_failed: ['integrity', 'a database in the backup fails its integrity check'],
+  empty_backup: [
+    'integrity',
+    'the backup holds no wallet database (an old client or another tool made it): no wallet',
+  ],
   unsafe_archive: ['integrity', 'the archive is malformed, or holds entries a restore refuses'],
   restore_conflict: ['integrity', 'an interrupted restore left two wallets to choose from'],
   target_not_a_wallet: ['usage', 'the restore target holds files but no wallet'],

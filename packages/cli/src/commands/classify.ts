@@ -161,6 +161,8 @@ const HINTS: Readonly<Record<CatalogCode, Hint>> = {
   wallet_database_missing:
     'nothing was uploaded and the backups on the server are kept; check the wallet, and if the database was removed on purpose, re-run with --accept-missing-databases',
   integrity_check_failed: DAMAGED,
+  empty_backup:
+    'nothing was changed; restore the other backup with --version N (see `noah-backup list`; add --yes-older if asked), or add --yes-empty to restore this one anyway',
   unsafe_archive: DAMAGED,
   restore_conflict:
     'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',

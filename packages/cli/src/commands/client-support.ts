@@ -34,7 +34,8 @@ Exit codes:
   5    not found (no such backup, or it was replaced during the download)
   6    integrity failure (damaged backup, unsafe archive, failed database check, a
        damaged wallet database, a backup of a newer format or of another kind of
-       wallet, or an interrupted restore left two wallets to choose from)
+       wallet, a backup that holds no wallet database (restore: --yes-empty), or an
+       interrupted restore left two wallets to choose from)
   7    needs confirmation (restoring a backup that may be older, such as a legacy one
        after v2 backups: add --yes-older; backing up a wallet that lost a database
        of its last backup: add --accept-missing-databases)

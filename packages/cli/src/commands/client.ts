@@ -1,6 +1,6 @@
 /**
  * The client commands: `backup --data DIR [--accept-missing-databases]`, `restore --to DIR [--version N]
- * [--yes-older] [--force]`, `list`, `delete N`, `verify [N]`, `settings
+ * [--yes-older] [--yes-empty] [--force]`, `list`, `delete N`, `verify [N]`, `settings
  * [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server URL` (or
  * NOAH_SERVER), the seedphrase from `--mnemonic-file F` or NOAH_MNEMONIC (never an
  * argument: arguments show in `ps`), `--state DIR` for the device state, and `--json`
@@ -92,11 +92,23 @@ export function registerClientCommands(program: Command): void {
       'restore even if it may be older than the newest backup seen here (an older sequence, or a legacy format)',
     )
     .option(
+      '--yes-empty',
+      'restore even a backup that holds no wallet database (made by an old client or another tool)',
+    )
+    .option(
       '--force',
       'replace a directory that holds files but no wallet (they are moved aside, not deleted)',
     )
     .action(
-      (o: CommonOptions & { to: string; version?: 1 | 2; yesOlder?: boolean; force?: boolean }) =>
+      (
+        o: CommonOptions & {
+          to: string;
+          version?: 1 | 2;
+          yesOlder?: boolean;
+          yesEmpty?: boolean;
+          force?: boolean;
+        },
+      ) =>
         run(
           o,
           {
@@ -109,6 +121,7 @@ export function registerClientCommands(program: Command): void {
             const r = await manager.restoreBackup(o.version, {
               signal,
               confirmRollback: Boolean(o.yesOlder),
+              confirmEmpty: Boolean(o.yesEmpty),
             });
             // docs/WALLET.md §2: what was there before is kept, never deleted.
             const kept = r.previous ? `; what was in ${o.to} before is kept in ${r.previous}` : '';

@@ -19,7 +19,7 @@ import { NoahError } from '@noah-backup/core/errors';
 import type { ArchiveKind } from '../ports.ts';
 import { createEntryGuard, type ExtractLimits } from '../archive/guards.ts';
 import { readArchive } from '../archive/read.ts';
-import { integrityCheckFailed } from '../wallet-refusals.ts';
+import { emptyBackup, integrityCheckFailed } from '../wallet-refusals.ts';
 import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
 import {
@@ -56,6 +56,8 @@ export interface ExtractOptions {
   /** What marks a file as a (damaged) database (`walk.ts`). */
   readonly walk: WalkOptions;
   readonly signal?: AbortSignal;
+  /** Take an archive without any database (else `empty_backup`); a confirmed restore. */
+  readonly allowEmpty?: boolean;
 }
 
 /** What `restoreArchive` needs. */
@@ -93,8 +95,8 @@ export interface RestoredArchive extends CheckedArchive {
  * Extracts `source` into the empty directory `dir` with guards, fsyncs it, and runs
  * `PRAGMA integrity_check` on every database in it.
  * @throws NoahError `unsafe_archive`, `integrity_check_failed` (also for a file that
- *   should be a database and is not one), `insufficient_space`; or the original error of
- *   `source`
+ *   should be a database and is not one), `empty_backup` (no database, unless
+ *   `allowEmpty`), `insufficient_space`; or the original error of `source`
  */
 export async function extractAndCheck(
   source: AsyncIterable<Uint8Array>,
@@ -127,6 +129,7 @@ export async function extractAndCheck(
       integrityCheck(item.abs, item.path);
       databases++;
     }
+    if (databases === 0 && !o.allowEmpty) throw emptyBackup(guard.files);
     await synced;
     // After the checks (which may checkpoint and delete a WAL): directories to disk.
     await writer.finish();

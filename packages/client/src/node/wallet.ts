@@ -140,8 +140,9 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
     ),
   };
   const walk = { byName: declared === undefined, expected: new Set(declared ?? []) };
-  const extractOpts = (kind: unknown, signal?: AbortSignal) => ({
+  const extractOpts = (kind: unknown, signal?: AbortSignal, allowEmpty = false) => ({
     kind: archiveKind(kind),
+    allowEmpty,
     limits,
     freeSpace,
     reserveBytes,
@@ -191,10 +192,10 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
       });
       return Object.assign(snap, { declared: declared !== undefined });
     },
-    async restore(archive, { kind, signal }) {
+    async restore(archive, { kind, signal, allowEmpty }) {
       await recover();
       return restoreArchive(archive, {
-        ...extractOpts(kind, signal),
+        ...extractOpts(kind, signal, allowEmpty === true),
         dataDir,
         clock,
         replaceNonWallet: opts.replaceNonWallet === true,

@@ -108,14 +108,15 @@ function described(remote: RemoteBackup, entries: number): BackupRead {
 /**
  * Restores a backup (default: the latest) into the wallet. A backup that may be older
  * than the newest this device has seen throws `rollback_confirmation_required` unless
- * `confirmRollback` (docs/FORMAT.md §6.6); a restored v2 sequence above the known one
+ * `confirmRollback` (docs/FORMAT.md §6.6), one without any database (no wallet)
+ * `empty_backup` unless `confirmEmpty` (docs/WALLET.md §2); a restored v2 sequence above the known one
  * becomes the device's. The caller holds the lock and handles status.
  * @throws the refusals of the wallet port; whatever the download and decryption throw
  */
 export function runRestore(
   ctx: PipelineContext,
   version: BackupVersion | undefined,
-  opts: { confirmRollback?: boolean } = {},
+  opts: { confirmRollback?: boolean; confirmEmpty?: boolean } = {},
 ): Promise<RestoreResult> {
   return withRemote(ctx, version, async (remote) => {
     const { target, sequence } = remote;
@@ -130,6 +131,7 @@ export function runRestore(
     const { entries, previous } = await ctx.wallet.restore(remote.plaintext, {
       kind: remote.kind,
       signal: ctx.signal,
+      allowEmpty: opts.confirmEmpty === true,
     });
     if (sequence !== null && sequence > seen)
       await ctx.state.set(SEQUENCE_KEY, sequence.toString());

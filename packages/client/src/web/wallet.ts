@@ -20,6 +20,7 @@ import { writeArchive } from '../archive/write.ts';
 import type { WalletDataAdapter } from '../ports.ts';
 import {
   corruptWalletDatabase,
+  emptyBackup,
   hasSqliteHeader,
   integrityCheckFailed,
   notAWallet,
@@ -92,6 +93,7 @@ export function createBrowserWalletData<T>(
     archive: AsyncIterable<Uint8Array>,
     kind: 'tar' | 'zip',
     signal?: AbortSignal,
+    allowEmpty = false,
   ) {
     const { files, entries } = await readArchiveFiles(kind, archive, {
       limits,
@@ -104,6 +106,7 @@ export function createBrowserWalletData<T>(
       if (!(await opts.integrityCheck(data))) throw integrityCheckFailed(path);
       databases++;
     }
+    if (databases === 0 && !allowEmpty) throw emptyBackup(entries);
     signal?.throwIfAborted();
     return { opened: await wallet.open(files), entries, databases };
   }
@@ -143,8 +146,8 @@ export function createBrowserWalletData<T>(
         cleanup: async () => {},
       };
     },
-    async restore(archive, { kind, signal }) {
-      const { opened, entries } = await readChecked(archive, kind, signal);
+    async restore(archive, { kind, signal, allowEmpty }) {
+      const { opened, entries } = await readChecked(archive, kind, signal, allowEmpty === true);
       try {
         signal?.throwIfAborted();
       } catch (err) {

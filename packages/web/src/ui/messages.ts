@@ -175,6 +175,10 @@ export const MESSAGES: Readonly<Record<CatalogCode, Message>> = {
     title: 'This backup is corrupted: its wallet database is damaged.',
     next: OTHER_BACKUP,
   },
+  empty_backup: {
+    title: 'This backup holds no wallet: it has no wallet database in it.',
+    next: `Nothing on this device changed. ${OTHER_BACKUP}`,
+  },
   unsafe_archive: {
     title:
       'This backup is damaged, or holds entries this app refuses to unpack, such as links or paths outside the wallet.',
