@@ -3,7 +3,8 @@
  * server (docs/WALLET.md): a wallet that lost a database of its last backup is not
  * backed up until the user accepts it (exit 7, `--accept-missing-databases`), and both
  * good backups stay; a backup that holds no database is never "intact" (exit 6) and is
- * restored only with `--yes-empty`.
+ * restored only with `--yes-empty`; a `--to` directory whose databases are not the
+ * wallet's needs `--force`, as any directory of other files does.
  */
 import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -147,5 +148,25 @@ describe('noah-backup and the shape of the wallet', () => {
     const yes = await cli(['restore', '--to', 'empty-r', '--yes-empty', ...u.as('st-empty-r')]);
     expect(yes.code).toBe(0);
     expect(await fsp.readdir(join(dir, 'empty-r'))).toEqual(['settings.json']);
+  });
+
+  it("restore --to a directory of some program's databases: exit 2 until --force", async () => {
+    const u = await user('prog');
+    await createDemoWallet(join(dir, 'prog'), { sizeMb: 1, seed: 54 });
+    expect((await cli(['backup', '--data', 'prog', ...u.as('st-prog')])).code).toBe(0);
+    const target = join(dir, 'Project');
+    await fsp.mkdir(target);
+    await createDemoWallet(join(dir, 'prog-other'), { sizeMb: 1, seed: 55 });
+    await fsp.copyFile(join(dir, 'prog-other', 'wallet.sqlite'), join(target, 'cache.db'));
+    await fsp.writeFile(join(target, 'notes.txt'), 'mine');
+    const before = await walletDigest(target);
+    const r = await cli(['restore', '--to', 'Project', ...u.as('st-prog-r')]);
+    expectError(r, 2, 'target_not_a_wallet', /^hint: .*add --force to replace it/);
+    expect(await walletDigest(target)).toBe(before);
+    const forced = await cli(['restore', '--to', 'Project', '--force', ...u.as('st-prog-r')]);
+    expect(forced.code).toBe(0);
+    const kept = /is kept in (\S+Project\.noah-replaced-\S+)$/m.exec(forced.stdout)?.[1];
+    expect(await walletDigest(kept!)).toBe(before);
+    expect(await walletDigest(target)).toBe(await walletDigest(join(dir, 'prog')));
   });
 });

@@ -23,6 +23,11 @@ export interface WalletArchiveOptions {
    * otherwise it is refused (`empty_backup`).
    */
   allowEmpty?: boolean;
+  /**
+   * Restore only: the databases of this device's last backup (device state), which
+   * mark a target directory as the wallet being replaced (docs/WALLET.md §2).
+   */
+  databases?: readonly string[];
 }
 
 /** What a snapshot is asked for. */
@@ -92,15 +97,16 @@ export interface WalletDataAdapter {
   /** @throws NoahError `not_a_wallet`, `corrupt_wallet_database` */
   snapshot(opts: WalletSnapshotOptions): Promise<WalletSnapshot>;
   /**
-   * Returns the number of files restored and, where the platform keeps the data it
-   * replaced, where that is (`previous`, e.g. a directory beside the wallet's).
+   * Returns the number of files restored, the databases restored (`databasePaths`,
+   * relative paths) and, where the platform keeps the data it replaced, where that is
+   * (`previous`, e.g. a directory beside the wallet's).
    * @throws NoahError `unsafe_archive`, `integrity_check_failed`, `empty_backup`; whatever
    *   `archive` throws, unchanged
    */
   restore(
     archive: AsyncIterable<Uint8Array>,
     opts: WalletArchiveOptions,
-  ): Promise<{ entries: number; previous?: string | null }>;
+  ): Promise<{ entries: number; previous?: string | null; databasePaths?: readonly string[] }>;
   /**
    * Optional: a quick estimate (no copy) of the compressed backup, so that a backup
    * clearly over the server's limit is refused before the snapshot's work; null when the

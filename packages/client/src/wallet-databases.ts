@@ -26,6 +26,37 @@ export async function knownDatabases(state: DeviceStateStore): Promise<string[]>
 }
 
 /**
+ * Records the databases a restore put in place as the ones the device knows, so the
+ * next backup checks against the restored wallet (absent: forgotten, the next backup
+ * records them).
+ */
+export async function rememberRestored(
+  state: DeviceStateStore,
+  databases: readonly string[] | undefined,
+): Promise<void> {
+  if (databases === undefined) await state.delete(DATABASES_KEY);
+  else await state.set(DATABASES_KEY, JSON.stringify(databases));
+}
+
+/**
+ * Whether a restore target that holds databases is the wallet being replaced: one of its
+ * databases is at a path where the backup holds one, or where this device's last backup
+ * held one. A directory whose databases are none of these (another program's) is
+ * replaced only when the user says so (docs/WALLET.md §2).
+ * @param target - the databases in the target, relative paths
+ * @param backup - the databases in the backup being restored
+ * @param known - the databases of this device's last backup
+ */
+export function isWalletBeingReplaced(
+  target: readonly string[],
+  backup: readonly string[],
+  known: readonly string[],
+): boolean {
+  const wallet = new Set([...backup, ...known]);
+  return target.some((p) => wallet.has(p));
+}
+
+/**
  * Refuses a snapshot that lacks a database the last backup held while it holds others:
  * a wallet that lost a database (deleted, renamed) would otherwise replace a good backup
  * with a reduced one, silently. Not when the app declares its databases (the snapshot

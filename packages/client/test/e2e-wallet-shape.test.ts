@@ -174,4 +174,61 @@ describe.each(fullCombos)('wallet shape on $metadataKind + $blobKind', (combo) =
     expect(await fsp.readdir(b.walletDir)).toEqual(['settings.json']);
     expect(await walletDigest(r.previous!)).toBe(digest);
   });
+
+  describe('the wallet being replaced', () => {
+    /** A user with one backup of a demo wallet (its database: `wallet.sqlite`). */
+    async function oneBackup(mnemonic: string) {
+      const a = await suite.device(mnemonic);
+      await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 44 });
+      await a.manager.triggerBackup();
+      return { a, digest: await walletDigest(a.walletDir) };
+    }
+
+    it("a directory whose databases are not the wallet's needs replaceNonWallet", async () => {
+      const mnemonic = newMnemonic();
+      const { digest } = await oneBackup(mnemonic);
+      const b = await suite.device(mnemonic);
+      // Some project's files, one of them a SQLite database under another name.
+      await createDemoWallet(join(b.walletDir, '..', 'proj'), { sizeMb: 1, seed: 45 });
+      await fsp.mkdir(b.walletDir);
+      await fsp.copyFile(
+        join(b.walletDir, '..', 'proj', 'wallet.sqlite'),
+        join(b.walletDir, 'cache.db'),
+      );
+      await fsp.writeFile(join(b.walletDir, 'thesis.txt'), 'years of work');
+      const before = await walletDigest(b.walletDir);
+      await expect(b.manager.restoreBackup()).rejects.toMatchObject({
+        code: 'target_not_a_wallet',
+        message: expect.stringMatching(/cache\.db/),
+      });
+      expect(await walletDigest(b.walletDir)).toBe(before);
+      expect(
+        (await fsp.readdir(join(b.walletDir, '..'))).filter((n) => n.includes('.noah-')),
+      ).toEqual([]);
+      const c = await suite.reopen(b, mnemonic, { walletOptions: { replaceNonWallet: true } });
+      const r = await c.manager.restoreBackup();
+      expect(await walletDigest(c.walletDir)).toBe(digest);
+      expect(await walletDigest(r.previous!)).toBe(before);
+    });
+
+    it("the databases this device's last backup held count too", async () => {
+      const mnemonic = newMnemonic();
+      const { a } = await oneBackup(mnemonic);
+      // Another device's wallet keeps its database under a new name, and backs up.
+      const d = await suite.device(mnemonic);
+      await createDemoWallet(d.walletDir, { sizeMb: 1, seed: 46 });
+      await fsp.rename(join(d.walletDir, 'wallet.sqlite'), join(d.walletDir, 'main.sqlite'));
+      suite.srv.clock.advance(60_000);
+      await d.manager.triggerBackup();
+      const digest = await walletDigest(d.walletDir);
+      // This device's wallet (wallet.sqlite, as in its last backup) is the one replaced.
+      const mine = await walletDigest(a.walletDir);
+      const r = await a.manager.restoreBackup();
+      expect(await walletDigest(a.walletDir)).toBe(digest);
+      expect(await walletDigest(r.previous!)).toBe(mine);
+      // The device now knows the restored wallet's databases: its next backup goes ahead.
+      suite.srv.clock.advance(60_000);
+      await expect(a.manager.triggerBackup()).resolves.toMatchObject({ status: 'completed' });
+    });
+  });
 });

@@ -192,10 +192,11 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
       });
       return Object.assign(snap, { declared: declared !== undefined });
     },
-    async restore(archive, { kind, signal, allowEmpty }) {
+    async restore(archive, { kind, signal, allowEmpty, databases }) {
       await recover();
       return restoreArchive(archive, {
         ...extractOpts(kind, signal, allowEmpty === true),
+        knownDatabases: databases ?? [],
         dataDir,
         clock,
         replaceNonWallet: opts.replaceNonWallet === true,

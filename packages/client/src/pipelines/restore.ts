@@ -12,6 +12,7 @@ import { NoahError } from '@noah-backup/core/errors';
 import { type BackupFormat, type OpenedBackup, openBackup } from '@noah-backup/core/format';
 import type { ArchiveKind } from '../ports.ts';
 import { knownSequence, rollbackRefusal, SEQUENCE_KEY } from '../sequence.ts';
+import { knownDatabases, rememberRestored } from '../wallet-databases.ts';
 import { counted, type PipelineContext } from './context.ts';
 
 /** What a restore and a verify read. */
@@ -128,11 +129,13 @@ export function runRestore(
     // What may be older than what this device has seen needs a yes.
     const refusal = rollbackRefusal(target.backup_version, remote.opened.format, sequence, seen);
     if (refusal && !opts.confirmRollback) throw refusal;
-    const { entries, previous } = await ctx.wallet.restore(remote.plaintext, {
+    const { entries, previous, databasePaths } = await ctx.wallet.restore(remote.plaintext, {
       kind: remote.kind,
       signal: ctx.signal,
       allowEmpty: opts.confirmEmpty === true,
+      databases: await knownDatabases(ctx.state),
     });
+    await rememberRestored(ctx.state, databasePaths);
     if (sequence !== null && sequence > seen)
       await ctx.state.set(SEQUENCE_KEY, sequence.toString());
     ctx.progress('swap', target.backup_size, target.backup_size);

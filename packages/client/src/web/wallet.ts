@@ -100,15 +100,16 @@ export function createBrowserWalletData<T>(
       keep: (item) => wallet.keep(item),
       signal,
     });
-    let databases = 0;
+    const databasePaths: string[] = [];
     for (const [path, data] of files) {
       if (!hasSqliteHeader(data)) continue;
       if (!(await opts.integrityCheck(data))) throw integrityCheckFailed(path);
-      databases++;
+      databasePaths.push(path);
     }
-    if (databases === 0 && !allowEmpty) throw emptyBackup(entries);
+    if (databasePaths.length === 0 && !allowEmpty) throw emptyBackup(entries);
     signal?.throwIfAborted();
-    return { opened: await wallet.open(files), entries, databases };
+    const opened = await wallet.open(files);
+    return { opened, entries, databases: databasePaths.length, databasePaths };
   }
 
   return {
@@ -147,7 +148,12 @@ export function createBrowserWalletData<T>(
       };
     },
     async restore(archive, { kind, signal, allowEmpty }) {
-      const { opened, entries } = await readChecked(archive, kind, signal, allowEmpty === true);
+      const { opened, entries, databasePaths } = await readChecked(
+        archive,
+        kind,
+        signal,
+        allowEmpty === true,
+      );
       try {
         signal?.throwIfAborted();
       } catch (err) {
@@ -155,7 +161,7 @@ export function createBrowserWalletData<T>(
         throw err;
       }
       await wallet.replace(opened);
-      return { entries };
+      return { entries, databasePaths };
     },
     async verify(archive, { kind, signal }) {
       const { opened, entries, databases } = await readChecked(archive, kind, signal);

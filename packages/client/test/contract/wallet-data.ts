@@ -178,12 +178,17 @@ export function walletDataContract(
 
       it('refuse an archive without a database: empty_backup, unless allowed', async () => {
         const w = await factory({});
+        const { snap } = await archiveOf(w, 'tar'); // what this device's last backup held
         const noDatabase = await walletArchive(null);
         await expectRefused(w, noDatabase, 'tar', 'empty_backup', /holds no wallet database/);
         const nothing = await collect(writeArchive('tar', [], new Date('2026-01-01T00:00:00Z')));
         await expectRefused(w, nothing, 'tar', 'empty_backup');
         // Confirmed (an explicit choice of the user), it restores as any other backup.
-        const r = await w.adapter.restore(chunks(noDatabase), { kind: 'tar', allowEmpty: true });
+        const r = await w.adapter.restore(chunks(noDatabase), {
+          kind: 'tar',
+          allowEmpty: true,
+          databases: snap.databases,
+        });
         expect(r.entries).toBe(1);
         expect(await w.leftovers()).toEqual([]);
       });
