@@ -16,6 +16,8 @@ import { CliError, describeFsError, EXIT, exitCodeOf } from './cli-errors.ts';
 export interface Classified {
   exit: number;
   hint: string | null;
+  /** What to print: the mapped error where the raw one was mapped (a file-system error). */
+  error: unknown;
 }
 
 /** A hint: fixed, none, or built from the error and the server URL the command used. */
@@ -221,9 +223,11 @@ function exitOf(err: NoahError): number {
  * ```
  */
 export function classify(err: unknown, server: string): Classified {
-  if (err instanceof CliError) return { exit: err.exit, hint: err.hint ?? hintOf(err, server) };
+  if (err instanceof CliError)
+    return { exit: err.exit, hint: err.hint ?? hintOf(err, server), error: err };
   const fsError = describeFsError(err);
-  if (fsError instanceof CliError) return { exit: fsError.exit, hint: fsError.hint };
-  if (!(err instanceof NoahError)) return { exit: EXIT.generic, hint: null };
-  return { exit: exitOf(err), hint: hintOf(err, server) };
+  if (fsError instanceof CliError)
+    return { exit: fsError.exit, hint: fsError.hint ?? hintOf(fsError, server), error: fsError };
+  if (!(err instanceof NoahError)) return { exit: EXIT.generic, hint: null, error: err };
+  return { exit: exitOf(err), hint: hintOf(err, server), error: err };
 }
