@@ -151,7 +151,7 @@ describe('exit codes from the error catalog', () => {
         serverCode: 'a_code_from_the_future',
         message: 'something new',
       });
-    expect(classify(newer(409), SERVER)).toEqual({
+    expect(classify(newer(409), SERVER)).toMatchObject({
       exit: 1,
       hint: 'the server answered with an error code this noah-backup does not know: upgrade it',
     });

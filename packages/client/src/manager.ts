@@ -100,24 +100,36 @@ export interface OperationOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link BackupManager.triggerBackup}. */
+export interface BackupOptions {
+  /**
+   * Back up even though a database the last backup held is gone from the wallet
+   * (deleted or renamed): the user says it was removed on purpose. Without it such a
+   * backup is refused (`wallet_database_missing`), as are automatic ones always
+   * (docs/WALLET.md §1).
+   */
+  acceptMissingDatabases?: boolean;
+}
+
 /** The manager. */
 export interface BackupManager {
   /** The server's `backup_enabled` (falls back to the last known value when offline). */
   isBackupEnabled(): Promise<boolean>;
   setBackupEnabled(enabled: boolean): Promise<void>;
   /** Backs up now, unless a backup or restore is running on this device. */
-  triggerBackup(opts?: OperationOptions): Promise<TriggerResult>;
+  triggerBackup(opts?: OperationOptions & BackupOptions): Promise<TriggerResult>;
   /** Completed backups, newest first. */
   listBackups(): Promise<ListResponse>;
   /**
    * Restores a backup (default: the latest) into the wallet. A backup that may be older
    * than the newest this device has seen throws `rollback_confirmation_required` unless
    * confirmed: a v2 backup with a lower sequence, and a legacy one (no sequence) once
-   * this device knows of any v2 backup (FORMAT.md §6.6).
+   * this device knows of any v2 backup (FORMAT.md §6.6). A backup that holds no
+   * database (no wallet) throws `empty_backup` unless `confirmEmpty` (docs/WALLET.md §2).
    */
   restoreBackup(
     version?: BackupVersion,
-    opts?: OperationOptions & { confirmRollback?: boolean },
+    opts?: OperationOptions & { confirmRollback?: boolean; confirmEmpty?: boolean },
   ): Promise<RestoreResult>;
   deleteBackup(version: BackupVersion): Promise<void>;
   /** Downloads, decrypts and checks a backup without restoring it. */
@@ -278,13 +290,15 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     }
   };
 
-  const triggerBackup = async (o?: OperationOptions): Promise<TriggerResult> => {
+  const triggerBackup = async (o?: OperationOptions & BackupOptions): Promise<TriggerResult> => {
     await ready;
     const started = now();
     const result = await locked('backup', o?.signal, async (ctx) => {
       await setStatus({ state: 'in_progress', lastAttemptAt: started });
       try {
-        const done = await runBackup(ctx);
+        const done = await runBackup(ctx, {
+          acceptMissingDatabases: o?.acceptMissingDatabases === true,
+        });
         await setStatus({ state: 'success', lastSuccessAt: now(), lastError: null });
         return done;
       } catch (err) {
@@ -341,7 +355,10 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
       try {
         // A restore takes the lock: no backup may snapshot a wallet being swapped.
         const result = await locked('restore', o?.signal, (ctx) =>
-          runRestore(ctx, version, { confirmRollback: o?.confirmRollback }),
+          runRestore(ctx, version, {
+            confirmRollback: o?.confirmRollback,
+            confirmEmpty: o?.confirmEmpty,
+          }),
         );
         if (!result) throw busy();
         // Advisory, like every status: failing to record it does not undo the restore.

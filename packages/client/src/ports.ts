@@ -18,6 +18,16 @@ export type ArchiveKind = 'tar' | 'zip';
 export interface WalletArchiveOptions {
   kind: ArchiveKind;
   signal?: AbortSignal;
+  /**
+   * Restore only: restore an archive without any database (the user confirmed it);
+   * otherwise it is refused (`empty_backup`).
+   */
+  allowEmpty?: boolean;
+  /**
+   * Restore only: the databases of this device's last backup (device state), which
+   * mark a target directory as the wallet being replaced (docs/WALLET.md §2).
+   */
+  databases?: readonly string[];
 }
 
 /** What a snapshot is asked for. */
@@ -42,6 +52,13 @@ export interface WalletSnapshot {
    * database is no wallet's, and the manager refuses to upload it (`not_a_wallet`).
    */
   readonly databases: readonly string[];
+  /**
+   * True when the app declared its databases (the Node adapter's `databases` option):
+   * `databases` is then what the app says its wallet is, and a database of the last
+   * backup missing from it was dropped on purpose. Otherwise the manager refuses such a
+   * snapshot (`wallet_database_missing`, docs/WALLET.md §1).
+   */
+  readonly declared?: boolean;
   /** Bytes of the files captured, before archiving, if known: the encrypt phase's total. */
   readonly bytes?: number;
   /** Removes every temporary file the snapshot made. Idempotent; always call it. */
@@ -67,26 +84,29 @@ export interface WalletSnapshot {
  *
  * **restore** MUST read the archive with the extraction guards (a hostile or damaged
  * archive: `unsafe_archive`, naming the rule), MUST check every database in it with
- * `PRAGMA integrity_check` (`integrity_check_failed`), and only then replace the
+ * `PRAGMA integrity_check` (`integrity_check_failed`), MUST refuse an archive that holds
+ * no database at all (`empty_backup`: no wallet) unless `allowEmpty`, and only then replace the
  * wallet's data, atomically: at every instant the wallet is either the old data or the
  * new, and no failure (a refusal, an abort, an error of `archive` itself, which is
  * rethrown unchanged) leaves anything changed or anything staged behind.
  *
- * **verify** MUST make the same checks as `restore` and change nothing.
+ * **verify** MUST make the same checks as `restore` (an archive without a database is
+ * always refused: it is never reported intact) and change nothing.
  */
 export interface WalletDataAdapter {
   /** @throws NoahError `not_a_wallet`, `corrupt_wallet_database` */
   snapshot(opts: WalletSnapshotOptions): Promise<WalletSnapshot>;
   /**
-   * Returns the number of files restored and, where the platform keeps the data it
-   * replaced, where that is (`previous`, e.g. a directory beside the wallet's).
-   * @throws NoahError `unsafe_archive`, `integrity_check_failed`; whatever `archive`
-   *   throws, unchanged
+   * Returns the number of files restored, the databases restored (`databasePaths`,
+   * relative paths) and, where the platform keeps the data it replaced, where that is
+   * (`previous`, e.g. a directory beside the wallet's).
+   * @throws NoahError `unsafe_archive`, `integrity_check_failed`, `empty_backup`; whatever
+   *   `archive` throws, unchanged
    */
   restore(
     archive: AsyncIterable<Uint8Array>,
     opts: WalletArchiveOptions,
-  ): Promise<{ entries: number; previous?: string | null }>;
+  ): Promise<{ entries: number; previous?: string | null; databasePaths?: readonly string[] }>;
   /**
    * Optional: a quick estimate (no copy) of the compressed backup, so that a backup
    * clearly over the server's limit is refused before the snapshot's work; null when the

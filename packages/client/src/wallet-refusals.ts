@@ -40,6 +40,36 @@ export function corruptWalletDatabase(label: string, why: string, cause?: unknow
 }
 
 /**
+ * `wallet_database_missing`: databases the last backup held are gone from the wallet.
+ * @param gone - their relative paths
+ * @param present - the databases the wallet holds now
+ */
+export function walletDatabaseMissing(
+  gone: readonly string[],
+  present: readonly string[],
+): NoahError {
+  const [first, ...more] = gone;
+  const also = more.length > 0 ? ` (and ${more.length} more)` : '';
+  return new NoahError(
+    'wallet_database_missing',
+    `the wallet database ${first}${also}, held by this device's last backup, is gone (deleted or renamed), while the wallet holds ${present.join(', ')}; ${KEPT}`,
+  );
+}
+
+/**
+ * `empty_backup`: a backup whose archive holds no database, so no wallet (made by an old
+ * client or another tool): never reported intact, restored only when confirmed.
+ * @param entries - the files it holds
+ */
+export function emptyBackup(entries: number): NoahError {
+  const what = entries === 0 ? 'nothing' : `${entries} file${entries === 1 ? '' : 's'}`;
+  return new NoahError(
+    'empty_backup',
+    `the backup holds no wallet database (${what} in it), so it holds no wallet; nothing was changed`,
+  );
+}
+
+/**
  * `integrity_check_failed`: a database in a backup being restored or verified fails its
  * check (or a file that should be a database is not one).
  * @param label - the database's relative path in the archive

@@ -31,7 +31,12 @@ describe('restore', () => {
     const r = await createNodeWalletAdapter({ dataDir: target }).restore(chunks(archive, 10_000), {
       kind: 'tar',
     });
-    expect(r).toEqual({ entries: 5, databases: 1, previous: null });
+    expect(r).toEqual({
+      entries: 5,
+      databases: 1,
+      databasePaths: ['wallet.sqlite'],
+      previous: null,
+    });
     expect(await walletDigest(target)).toBe(await walletDigest(wallet.dir));
     expect((await fsp.stat(join(target, 'settings.json'))).mode & 0o777).toBe(0o600);
     expect((await fsp.stat(join(target, 'channels'))).mode & 0o777).toBe(0o700);
@@ -102,12 +107,21 @@ describe('restore', () => {
   it('restores directories as the archive lists them, keeping what it replaced', async () => {
     const root = await tempDir();
     const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
-    const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: join(root, 't') });
+    // The backup holds no database, so nothing marks the demo wallet as the one it
+    // replaces: that takes the user's yes too (docs/WALLET.md §2).
+    const adapter = createNodeWalletAdapter({
+      dataDir: wallet.dir,
+      tmpDir: join(root, 't'),
+      replaceNonWallet: true,
+    });
     const archive = await buildTar([
       { header: { name: 'd/', type: 'directory' } },
       { header: { name: 'd/x.txt', type: 'file' }, content: 'hello' },
     ]);
-    expect(await adapter.restore(chunks(archive), { kind: 'tar' })).toMatchObject({
+    // No database in it: restored only when confirmed (docs/WALLET.md §1).
+    expect(await codeOf(adapter.restore(chunks(archive), { kind: 'tar' }))).toBe('empty_backup');
+    const r = adapter.restore(chunks(archive), { kind: 'tar', allowEmpty: true });
+    expect(await r).toMatchObject({
       entries: 1,
       databases: 0,
       previous: expect.stringMatching(/wallet\.noah-replaced-/), // the demo wallet, kept

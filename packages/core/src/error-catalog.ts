@@ -115,7 +115,15 @@ const CLIENT_CODES = {
   // wallet adapters (Node; the browser's throws the same codes)
   not_a_wallet: ['usage', 'the wallet data directory holds no wallet to back up'],
   corrupt_wallet_database: ['integrity', 'a database of the wallet here is damaged'],
+  wallet_database_missing: [
+    'confirm',
+    "a database of this device's last backup is gone from the wallet (deleted or renamed)",
+  ],
   integrity_check_failed: ['integrity', 'a database in the backup fails its integrity check'],
+  empty_backup: [
+    'integrity',
+    'the backup holds no wallet database (an old client or another tool made it): no wallet',
+  ],
   unsafe_archive: ['integrity', 'the archive is malformed, or holds entries a restore refuses'],
   restore_conflict: ['integrity', 'an interrupted restore left two wallets to choose from'],
   target_not_a_wallet: ['usage', 'the restore target holds files but no wallet'],

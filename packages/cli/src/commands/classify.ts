@@ -16,6 +16,8 @@ import { CliError, describeFsError, EXIT, exitCodeOf } from './cli-errors.ts';
 export interface Classified {
   exit: number;
   hint: string | null;
+  /** What to print: the mapped error where the raw one was mapped (a file-system error). */
+  error: unknown;
 }
 
 /** A hint: fixed, none, or built from the error and the server URL the command used. */
@@ -158,7 +160,11 @@ const HINTS: Readonly<Record<CatalogCode, Hint>> = {
     '--data must be the wallet data directory, one holding its SQLite database (docs/WALLET.md §1); the backups on the server are kept',
   corrupt_wallet_database:
     'nothing was uploaded and the backups on the server are kept; repair or replace the wallet database before the next backup',
+  wallet_database_missing:
+    'nothing was uploaded and the backups on the server are kept; check the wallet, and if the database was removed on purpose, re-run with --accept-missing-databases',
   integrity_check_failed: DAMAGED,
+  empty_backup:
+    'nothing was changed; restore the other backup with --version N (see `noah-backup list`; add --yes-older if asked), or add --yes-empty to restore this one anyway',
   unsafe_archive: DAMAGED,
   restore_conflict:
     'both wallets are kept; choose one as the message says, then back up again (docs/WALLET.md §3)',
@@ -219,9 +225,11 @@ function exitOf(err: NoahError): number {
  * ```
  */
 export function classify(err: unknown, server: string): Classified {
-  if (err instanceof CliError) return { exit: err.exit, hint: err.hint ?? hintOf(err, server) };
+  if (err instanceof CliError)
+    return { exit: err.exit, hint: err.hint ?? hintOf(err, server), error: err };
   const fsError = describeFsError(err);
-  if (fsError instanceof CliError) return { exit: fsError.exit, hint: fsError.hint };
-  if (!(err instanceof NoahError)) return { exit: EXIT.generic, hint: null };
-  return { exit: exitOf(err), hint: hintOf(err, server) };
+  if (fsError instanceof CliError)
+    return { exit: fsError.exit, hint: fsError.hint ?? hintOf(fsError, server), error: fsError };
+  if (!(err instanceof NoahError)) return { exit: EXIT.generic, hint: null, error: err };
+  return { exit: exitOf(err), hint: hintOf(err, server), error: err };
 }

@@ -100,8 +100,9 @@ export function fail(opts: CommonOptions, err: unknown): void {
     process.exitCode = EXIT_SIGNAL[signal];
     return;
   }
-  const { exit, hint } = classify(err, opts.server);
-  const shown = describe(err);
+  const { exit, hint, error } = classify(err, opts.server);
+  // The mapped line where classify mapped the error (a file-system error), not its errno text.
+  const shown = describe(error);
   process.stderr.write(`noah-backup: error: ${shown.message} [${shown.code}]\n`);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
   if (opts.verbose && err instanceof Error && exit === EXIT.generic && err.stack)

@@ -34,9 +34,11 @@ Exit codes:
   5    not found (no such backup, or it was replaced during the download)
   6    integrity failure (damaged backup, unsafe archive, failed database check, a
        damaged wallet database, a backup of a newer format or of another kind of
-       wallet, or an interrupted restore left two wallets to choose from)
+       wallet, a backup that holds no wallet database (restore: --yes-empty), or an
+       interrupted restore left two wallets to choose from)
   7    needs confirmation (restoring a backup that may be older, such as a legacy one
-       after v2 backups: add --yes-older)
+       after v2 backups: add --yes-older; backing up a wallet that lost a database
+       of its last backup: add --accept-missing-databases)
   130  interrupted (SIGINT; 143 for SIGTERM): backup, restore and verify stop and
        remove their temp files; nothing changed`;
 
@@ -104,6 +106,12 @@ export function parseServerUrl(text: string): string {
   }
   if (url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '')
     return url.href;
+  // Another scheme (ftp://, ws://): the server speaks http or https on the same host.
+  if (url && /^[a-z][a-z0-9+.-]*:\/\/[^/]/i.test(text) && url.host !== '')
+    throw new UsageError(
+      `--server (or NOAH_SERVER) must be an http:// or https:// URL, got ${JSON.stringify(text)}`,
+      `a Noah Backup server speaks http or https: use --server http://${url.host} (or https://${url.host} if it uses TLS)`,
+    );
   const guess = /^[\w.-]+(:\d+)?(\/.*)?$/.test(text) ? `http://${text}` : 'http://localhost:8080';
   throw new UsageError(
     `--server (or NOAH_SERVER) must be an http:// or https:// URL, got ${JSON.stringify(text)}`,
@@ -150,6 +158,25 @@ async function ensureNotAFile(dataDir: string, option: string): Promise<void> {
       `${dataDir} is not a directory (a file or a symlink)`,
       `${option} names the wallet data directory: a directory, or a path that does not exist yet`,
     );
+}
+
+/**
+ * Refuses a temp directory (TMPDIR) that is a file, or lies below one, before the
+ * snapshot or the spool meets it as a raw `EEXIST` or `ENOTDIR`.
+ * @throws CliError `not_a_directory` (exit 2)
+ */
+async function ensureTempDir(): Promise<void> {
+  const dir = resolve(tmpdir());
+  for (let at = dir; ; at = dirname(at)) {
+    const st = await stat(at).catch(() => null);
+    if (st && !st.isDirectory())
+      throw new CliError(
+        'not_a_directory',
+        `the temp directory ${dir} (TMPDIR) ${at === dir ? 'is a file' : `lies below the file ${at}`}, not a directory`,
+        'TMPDIR names the directory for temp files: set it to a directory you can write to, or unset it',
+      );
+    if (st || dirname(at) === at) return;
+  }
 }
 
 /** An open client session. */
@@ -206,6 +233,7 @@ export async function openSession(
     import('@noah-backup/client/node/http-fetch'),
   ]);
   const serverUrl = parseServerUrl(opts.server);
+  await ensureTempDir();
   // What a killed run left in the temp dir (a spool holds the whole encrypted backup,
   // snapshot copies the wallet in clear) goes now, whatever this command is.
   await removeTempLeftovers().catch(() => {});

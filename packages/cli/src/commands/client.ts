@@ -1,9 +1,10 @@
 /**
- * The client commands (README.md "Try it from the command line"): `backup --data DIR`,
- * `restore --to DIR [--version N] [--yes-older] [--force]`, `list`, `delete N`, `verify
- * [N]`, `settings [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server
- * URL` (or NOAH_SERVER), the seedphrase from `--mnemonic-file F` or NOAH_MNEMONIC (never
- * an argument: arguments show in `ps`), `--state DIR` for the device state, and `--json`
+ * The client commands (README.md "Try it from the command line"): `backup --data DIR
+ * [--accept-missing-databases]`, `restore --to DIR [--version N] [--yes-older]
+ * [--yes-empty] [--force]`, `list`, `delete N`, `verify [N]`, `settings
+ * [--enable|--disable]` and `demo-wallet DIR`. Every one takes `--server URL` (or
+ * NOAH_SERVER), the seedphrase from `--mnemonic-file F` or NOAH_MNEMONIC (never an
+ * argument: arguments show in `ps`), `--state DIR` for the device state, and `--json`
  * for scripts. Progress bars go to stderr on a terminal only; errors are one line plus a
  * hint on stderr, with the exit codes in {@link EXIT}.
  * @module
@@ -63,9 +64,16 @@ export function registerClientCommands(program: Command): void {
   common(program.command('backup'))
     .description('Back up a wallet data directory now')
     .requiredOption('--data <dir>', 'the wallet data directory')
-    .action((o: CommonOptions & { data: string }) =>
+    .option(
+      '--accept-missing-databases',
+      "back up even though a database of this device's last backup is gone from the wallet (removed on purpose)",
+    )
+    .action((o: CommonOptions & { data: string; acceptMissingDatabases?: boolean }) =>
       run(o, { data: o.data, writesState: true }, async ({ manager, signal }) => {
-        const r = await manager.triggerBackup({ signal });
+        const r = await manager.triggerBackup({
+          signal,
+          acceptMissingDatabases: Boolean(o.acceptMissingDatabases),
+        });
         if (r.status === 'skipped')
           throw new NoahError('busy', 'a backup or restore is already running on this device');
         print(
@@ -85,11 +93,23 @@ export function registerClientCommands(program: Command): void {
       'restore even if it may be older than the newest backup seen here (an older sequence, or a legacy format)',
     )
     .option(
+      '--yes-empty',
+      'restore even a backup that holds no wallet database (made by an old client or another tool)',
+    )
+    .option(
       '--force',
       'replace a directory that holds files but no wallet (they are moved aside, not deleted)',
     )
     .action(
-      (o: CommonOptions & { to: string; version?: 1 | 2; yesOlder?: boolean; force?: boolean }) =>
+      (
+        o: CommonOptions & {
+          to: string;
+          version?: 1 | 2;
+          yesOlder?: boolean;
+          yesEmpty?: boolean;
+          force?: boolean;
+        },
+      ) =>
         run(
           o,
           {
@@ -102,6 +122,7 @@ export function registerClientCommands(program: Command): void {
             const r = await manager.restoreBackup(o.version, {
               signal,
               confirmRollback: Boolean(o.yesOlder),
+              confirmEmpty: Boolean(o.yesEmpty),
             });
             // docs/WALLET.md §2: what was there before is kept, never deleted.
             const kept = r.previous ? `; what was in ${o.to} before is kept in ${r.previous}` : '';

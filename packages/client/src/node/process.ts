@@ -3,10 +3,11 @@
  * restore leftovers named with a pid, and for the backup lock of a process that was
  * killed (a crashed run's lock goes stale safely: here as soon as the holder is known
  * to be gone, not only at the lock's expiry). A reused pid only makes
- * us wait longer, never take what a live process holds.
+ * us wait longer, never take what a live process holds; where a name records the boot
+ * too (an interrupted restore's directories), a reused pid of a later boot does not.
  * @module
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProcessProbe } from '../backup-lock.ts';
@@ -26,6 +27,62 @@ export function isProcessAlive(pid: number): boolean {
   } catch (e) {
     return !isErrno(e, 'ESRCH');
   }
+}
+
+let boot: string | null | undefined;
+
+/**
+ * This boot's tag: the first 8 hex digits of the kernel's random boot id
+ * (`/proc/sys/kernel/random/boot_id`, Linux), or null where there is none. A name that
+ * records another boot's tag was left by a process of an earlier boot: gone, whatever
+ * runs under its pid now (pids are reused after a reboot).
+ */
+export function bootTag(): string | null {
+  if (boot === undefined) {
+    try {
+      const id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', '');
+      boot = /^[0-9a-f]{8}/.test(id) ? id.slice(0, 8) : null;
+    } catch {
+      boot = null;
+    }
+  }
+  return boot;
+}
+
+/**
+ * How this process signs what it leaves behind: `<pid>.<boot tag>`, or `<pid>` where
+ * the platform has no boot id. {@link OWNER_TAG} reads both.
+ */
+export function ownerTag(): string {
+  const b = bootTag();
+  return b === null ? String(process.pid) : `${process.pid}.${b}`;
+}
+
+/** A pattern of {@link ownerTag}: the pid, then the boot tag if recorded (two groups). */
+export const OWNER_TAG = String.raw`(\d+)(?:\.([0-9a-f]{8}))?`;
+
+/**
+ * True if the process a name was signed by may still run: the boot it recorded (if
+ * any) is this one, and its pid exists.
+ * @param pid - the recorded pid
+ * @param recordedBoot - the recorded boot tag, if the name has one
+ */
+export function isOwnerAlive(pid: number, recordedBoot: string | undefined): boolean {
+  const now = bootTag();
+  if (recordedBoot !== undefined && now !== null && recordedBoot !== now) return false;
+  return isProcessAlive(pid);
+}
+
+/**
+ * True if a name signed with `pid` and `recordedBoot` is this very process's.
+ * @param pid - the recorded pid
+ * @param recordedBoot - the recorded boot tag, if the name has one
+ */
+export function isSelf(pid: number, recordedBoot: string | undefined): boolean {
+  const now = bootTag();
+  return (
+    pid === process.pid && (recordedBoot === undefined || now === null || recordedBoot === now)
+  );
 }
 
 /**

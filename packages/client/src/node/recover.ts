@@ -5,14 +5,19 @@
  * the only copy of one).
  *
  * A restore of `<parent>/<base>` uses:
- * - `<parent>/.<base>.noah-staging-<pid>-<random>`: the archive being extracted, a copy
+ * - `<parent>/.<base>.noah-staging-<owner>-<random>`: the archive being extracted, a copy
  *   of a backup (an abandoned one is removed);
- * - `<parent>/<base>.noah-old-<ms>-<pid>-<ino>-<random>`: the previous data between the
+ * - `<parent>/<base>.noah-old-<ms>-<owner>-<ino>-<random>`: the previous data between the
  *   swap's two renames, until it gets its kept name. `<ino>` is the inode number of the
  *   staging directory that takes its place, so recovery can tell the restored directory
  *   from one created at `<base>` by someone else after a crash;
  * - `<parent>/<base>.noah-replaced-<UTC time>-<random>`: the previous data, kept after
  *   the swap. Nothing here deletes it: the app or the user does, once content.
+ *
+ * `<owner>` is `<pid>.<boot>` (`process.ts` `ownerTag`): the restore's process and the
+ * boot it ran in, so that after a reboot, when its pid may be another live process's,
+ * recovery still knows the restore is gone. Names without the boot (older versions,
+ * platforms without a boot id) are judged by the pid alone.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -20,7 +25,7 @@ import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Clock } from '@noah-backup/core/clock';
 import { fsyncDir, isErrno, removeTree } from './fs-util.ts';
-import { isProcessAlive } from './process.ts';
+import { isOwnerAlive, isSelf, OWNER_TAG, ownerTag } from './process.ts';
 
 /** Staging and old directories this process is using right now; recovery leaves them. */
 export const activePaths = new Set<string>();
@@ -49,7 +54,7 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** The prefix `mkdtemp` completes into a staging directory for `dataDir`. */
 export function stagingPrefix(dataDir: string): string {
-  return join(dirname(dataDir), `.${basename(dataDir)}.noah-staging-${process.pid}-`);
+  return join(dirname(dataDir), `.${basename(dataDir)}.noah-staging-${ownerTag()}-`);
 }
 
 /**
@@ -57,7 +62,7 @@ export function stagingPrefix(dataDir: string): string {
  * @param stagingIno - the inode number of the staging directory that replaces it
  */
 export function oldPath(dataDir: string, clock: Clock, stagingIno: bigint): string {
-  const tag = `${clock.now().getTime()}-${process.pid}-${stagingIno}-${randomBytes(4).toString('hex')}`;
+  const tag = `${clock.now().getTime()}-${ownerTag()}-${stagingIno}-${randomBytes(4).toString('hex')}`;
   return join(dirname(dataDir), `${basename(dataDir)}.noah-old-${tag}`);
 }
 
@@ -74,9 +79,9 @@ export function keptPath(dataDir: string, when: Date): string {
 }
 
 /** Leftovers of a restore run by a live process other than this one (or by us, now). */
-function inUse(path: string, pid: number): boolean {
+function inUse(path: string, pid: number, recordedBoot: string | undefined): boolean {
   if (activePaths.has(path)) return true;
-  return pid !== process.pid && isProcessAlive(pid);
+  return !isSelf(pid, recordedBoot) && isOwnerAlive(pid, recordedBoot);
 }
 
 interface OldCopy {
@@ -117,22 +122,24 @@ export async function recoverInterruptedRestore(dataDir: string): Promise<Recove
       return { restoredOld: false, kept: [], conflicts: [], removedStaging: 0 };
     throw e;
   }
-  const stagingRe = new RegExp(`^\\.${escapeRe(base)}\\.noah-staging-(\\d+)-[^/]+$`);
+  const stagingRe = new RegExp(`^\\.${escapeRe(base)}\\.noah-staging-${OWNER_TAG}-[^/]+$`);
   // Names written before the inode was recorded have none: such a copy is never
   // taken for a finished swap's.
-  const oldRe = new RegExp(`^${escapeRe(base)}\\.noah-old-(\\d+)-(\\d+)-(?:(\\d+)-)?[0-9a-f]{8}$`);
+  const oldRe = new RegExp(
+    `^${escapeRe(base)}\\.noah-old-(\\d+)-${OWNER_TAG}-(?:(\\d+)-)?[0-9a-f]{8}$`,
+  );
 
   const olds: OldCopy[] = [];
   const staging: string[] = [];
   for (const name of names) {
     const s = stagingRe.exec(name);
-    if (s && !inUse(join(parent, name), Number(s[1]))) staging.push(join(parent, name));
+    if (s && !inUse(join(parent, name), Number(s[1]), s[2])) staging.push(join(parent, name));
     const o = oldRe.exec(name);
-    if (o && !inUse(join(parent, name), Number(o[2])))
+    if (o && !inUse(join(parent, name), Number(o[2]), o[3]))
       olds.push({
         path: join(parent, name),
         ms: Number(o[1]),
-        ino: o[3] === undefined ? null : BigInt(o[3]),
+        ino: o[4] === undefined ? null : BigInt(o[4]),
       });
   }
   olds.sort((a, b) => b.ms - a.ms);

@@ -19,7 +19,8 @@ import { NoahError } from '@noah-backup/core/errors';
 import type { ArchiveKind } from '../ports.ts';
 import { createEntryGuard, type ExtractLimits } from '../archive/guards.ts';
 import { readArchive } from '../archive/read.ts';
-import { integrityCheckFailed } from '../wallet-refusals.ts';
+import { isWalletBeingReplaced } from '../wallet-databases.ts';
+import { emptyBackup, integrityCheckFailed } from '../wallet-refusals.ts';
 import { type FreeSpaceProbe, ensureFreeSpace, fsyncDir, isErrno, removeTree } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
 import {
@@ -31,7 +32,7 @@ import {
 } from './recover.ts';
 import { integrityCheck } from './sqlite.ts';
 import { createTreeWriter } from './tree-writer.ts';
-import { holdsDatabase, type WalkOptions, walkDataDir } from './walk.ts';
+import { type WalkOptions, walkDataDir } from './walk.ts';
 
 /**
  * Points a restore passes, in order. `old-moved` is the window between the swap's two
@@ -56,6 +57,8 @@ export interface ExtractOptions {
   /** What marks a file as a (damaged) database (`walk.ts`). */
   readonly walk: WalkOptions;
   readonly signal?: AbortSignal;
+  /** Take an archive without any database (else `empty_backup`); a confirmed restore. */
+  readonly allowEmpty?: boolean;
 }
 
 /** What `restoreArchive` needs. */
@@ -68,6 +71,8 @@ export interface RestoreOptions extends ExtractOptions {
    * with `target_not_a_wallet`). Its files are kept beside it either way.
    */
   readonly replaceNonWallet?: boolean;
+  /** The databases of this device's last backup: they mark the wallet being replaced. */
+  readonly knownDatabases?: readonly string[];
   /** Called (and awaited) at each phase; for progress and crash tests. */
   readonly onPhase?: (phase: RestorePhase) => void | Promise<void>;
 }
@@ -80,8 +85,13 @@ export interface CheckedArchive {
   readonly databases: number;
 }
 
+/** A checked archive with its databases' relative paths. */
+interface CheckedPaths extends CheckedArchive {
+  readonly databasePaths: readonly string[];
+}
+
 /** What a restore did. */
-export interface RestoredArchive extends CheckedArchive {
+export interface RestoredArchive extends CheckedPaths {
   /**
    * Where the data that was in the data directory before is kept (`<base>.noah-replaced-…`
    * beside it), or null if there was none (a new or empty directory).
@@ -93,15 +103,15 @@ export interface RestoredArchive extends CheckedArchive {
  * Extracts `source` into the empty directory `dir` with guards, fsyncs it, and runs
  * `PRAGMA integrity_check` on every database in it.
  * @throws NoahError `unsafe_archive`, `integrity_check_failed` (also for a file that
- *   should be a database and is not one), `insufficient_space`; or the original error of
- *   `source`
+ *   should be a database and is not one), `empty_backup` (no database, unless
+ *   `allowEmpty`), `insufficient_space`; or the original error of `source`
  */
 export async function extractAndCheck(
   source: AsyncIterable<Uint8Array>,
   dir: string,
   o: ExtractOptions,
   onExtracted?: () => void | Promise<void>,
-): Promise<CheckedArchive> {
+): Promise<CheckedPaths> {
   const guard = createEntryGuard(o.limits);
   const writer = createTreeWriter(dir, () =>
     ensureFreeSpace(o.freeSpace, dir, o.reserveBytes, 'restore'),
@@ -118,19 +128,20 @@ export async function extractAndCheck(
     // The large files' fsyncs run on the thread pool while SQLite checks on this thread.
     synced = writer.syncFiles();
     synced.catch(() => {}); // awaited below, or abandoned with the staging directory
-    let databases = 0;
+    const databasePaths: string[] = [];
     for (const item of items) {
       o.signal?.throwIfAborted();
       if (item.kind === 'damaged')
         throw integrityCheckFailed(item.path, item.note ?? 'not a SQLite database');
       if (item.kind !== 'database') continue;
       integrityCheck(item.abs, item.path);
-      databases++;
+      databasePaths.push(item.path);
     }
+    if (databasePaths.length === 0 && !o.allowEmpty) throw emptyBackup(guard.files);
     await synced;
     // After the checks (which may checkpoint and delete a WAL): directories to disk.
     await writer.finish();
-    return { entries: guard.files, databases };
+    return { entries: guard.files, databases: databasePaths.length, databasePaths };
   } catch (err) {
     await synced?.catch(() => {});
     await writer.abandon();
@@ -157,11 +168,12 @@ export async function restoreArchive(
   const parent = dirname(dataDir);
   await recoverInterruptedRestore(dataDir);
   const target = await targetKind(dataDir, o.walk);
-  if (target === 'other' && !o.replaceNonWallet)
+  if (target.kind === 'other' && !o.replaceNonWallet)
     throw new NoahError(
       'target_not_a_wallet',
       `${dataDir} holds files but no wallet database, and a restore would replace them; nothing was changed`,
     );
+  const known = o.knownDatabases ?? [];
   await fsp.mkdir(parent, { recursive: true });
   await ensureFreeSpace(o.freeSpace, parent, o.reserveBytes, 'restore');
 
@@ -171,8 +183,20 @@ export async function restoreArchive(
   try {
     await o.onPhase?.('staging');
     const result = await extractAndCheck(source, staging, o, () => o.onPhase?.('extracted'));
+    // Databases mark the wallet being replaced only where the backup or this device's
+    // last backup has them: another program's databases need the user's yes too.
+    if (
+      target.kind === 'databases' &&
+      !o.replaceNonWallet &&
+      !isWalletBeingReplaced(target.databases, result.databasePaths, known)
+    )
+      throw new NoahError(
+        'target_not_a_wallet',
+        `${dataDir} holds databases that are not this wallet's (${target.databases.slice(0, 3).join(', ')}; the backup holds ${result.databasePaths.join(', ') || 'none'}), and a restore would replace them; nothing was changed`,
+      );
     await o.onPhase?.('verified');
-    const previous = await swapIn(staging, o, target !== 'missing' && target !== 'empty', () => {
+    const replacing = target.kind !== 'missing' && target.kind !== 'empty';
+    const previous = await swapIn(staging, o, replacing, () => {
       swapped = true;
     });
     await o.onPhase?.('done');
@@ -184,20 +208,21 @@ export async function restoreArchive(
 }
 
 /**
- * What the restore would replace: nothing, an empty directory, a wallet (a directory
- * holding a database, sound or damaged: docs/WALLET.md §2), or other files.
+ * What the restore would replace: nothing, an empty directory, a directory holding
+ * databases, sound or damaged (their paths: a wallet if they are the wallet's,
+ * docs/WALLET.md §2), or other files.
  * @throws NoahError `invalid_data_dir` for a symlink, a file or anything not a directory;
  *   `target_is_mount_point` for a mount point
  */
 async function targetKind(
   path: string,
   walk: WalkOptions,
-): Promise<'missing' | 'empty' | 'wallet' | 'other'> {
+): Promise<{ kind: 'missing' | 'empty' | 'databases' | 'other'; databases: string[] }> {
   let st: Awaited<ReturnType<typeof fsp.lstat>>;
   try {
     st = await fsp.lstat(path);
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) return 'missing';
+    if (isErrno(e, 'ENOENT')) return { kind: 'missing', databases: [] };
     throw e;
   }
   if (!st.isDirectory())
@@ -210,8 +235,11 @@ async function targetKind(
   // mount point is still refused, by the rename: swapIn).
   if (st.dev !== (await fsp.stat(dirname(path))).dev && !(await onBtrfs(path)))
     throw mountPoint(path);
-  if ((await fsp.readdir(path)).length === 0) return 'empty';
-  return (await holdsDatabase(path, walk)) ? 'wallet' : 'other';
+  if ((await fsp.readdir(path)).length === 0) return { kind: 'empty', databases: [] };
+  const databases = (await walkDataDir(path, walk))
+    .filter((i) => i.kind === 'database' || i.kind === 'damaged')
+    .map((i) => i.path);
+  return { kind: databases.length > 0 ? 'databases' : 'other', databases };
 }
 
 /**
@@ -307,7 +335,8 @@ export async function verifyArchive(
   await ensureFreeSpace(o.freeSpace, scratchParent, o.reserveBytes, 'verify');
   const scratch = await fsp.mkdtemp(join(scratchParent, `noah-verify-${process.pid}-`));
   try {
-    return await extractAndCheck(source, scratch, o);
+    const { entries, databases } = await extractAndCheck(source, scratch, o);
+    return { entries, databases };
   } finally {
     await removeTree(scratch);
   }

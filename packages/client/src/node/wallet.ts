@@ -140,8 +140,9 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
     ),
   };
   const walk = { byName: declared === undefined, expected: new Set(declared ?? []) };
-  const extractOpts = (kind: unknown, signal?: AbortSignal) => ({
+  const extractOpts = (kind: unknown, signal?: AbortSignal, allowEmpty = false) => ({
     kind: archiveKind(kind),
+    allowEmpty,
     limits,
     freeSpace,
     reserveBytes,
@@ -173,7 +174,7 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
           'restore_conflict',
           `a restore into ${dataDir} was interrupted and a different wallet directory was created there since; the previous one is kept at ${conflicts[0]}. No backup is made until one of them is chosen: move the one to keep to ${dataDir} and rename the other (docs/WALLET.md §3)`,
         );
-      return takeSnapshot({
+      const snap = await takeSnapshot({
         onProgress,
         shape: {
           required: declared ?? [],
@@ -189,11 +190,13 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
         busyTimeoutMs,
         signal,
       });
+      return Object.assign(snap, { declared: declared !== undefined });
     },
-    async restore(archive, { kind, signal }) {
+    async restore(archive, { kind, signal, allowEmpty, databases }) {
       await recover();
       return restoreArchive(archive, {
-        ...extractOpts(kind, signal),
+        ...extractOpts(kind, signal, allowEmpty === true),
+        knownDatabases: databases ?? [],
         dataDir,
         clock,
         replaceNonWallet: opts.replaceNonWallet === true,

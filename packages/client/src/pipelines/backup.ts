@@ -15,26 +15,11 @@ import { checkCompression } from '@noah-backup/core/v2';
 import { DEFAULT_LIMITS } from '../archive/guards.ts';
 import { toNoahLayout } from '../archive/noah-write.ts';
 import { BackupTooLargeError, mib } from '../errors.ts';
-import type { ArchiveKind, DeviceStateStore, SpooledBlob, WalletSnapshot } from '../ports.ts';
+import type { ArchiveKind, SpooledBlob, WalletSnapshot } from '../ports.ts';
 import { knownSequence, SEQUENCE_KEY } from '../sequence.ts';
+import { DATABASES_KEY, knownDatabases, refuseLostDatabases } from '../wallet-databases.ts';
 import { notAWallet } from '../wallet-refusals.ts';
 import { counted, type PipelineContext } from './context.ts';
-
-/**
- * State store key of the databases the last backup held (a JSON array of relative
- * paths): the next snapshot checks that each one still there is still a database.
- */
-export const DATABASES_KEY = 'wallet_databases';
-
-/** The stored list of {@link DATABASES_KEY}; empty when absent or unreadable. */
-async function knownDatabases(state: DeviceStateStore): Promise<string[]> {
-  try {
-    const parsed: unknown = JSON.parse((await state.get(DATABASES_KEY)) ?? '[]');
-    return Array.isArray(parsed) ? parsed.filter((p): p is string => typeof p === 'string') : [];
-  } catch {
-    return [];
-  }
-}
 
 /**
  * The zlib level of a v2 backup compressed with deflate unless the manager is told
@@ -119,10 +104,14 @@ export interface BackupResult {
 }
 
 /**
- * Runs one backup. The caller holds the lock and handles status.
+ * Runs one backup. The caller holds the lock and handles status. A database of the last
+ * backup that is gone refuses it unless `acceptMissingDatabases` (docs/WALLET.md §1).
  * @throws whatever step failed; temp files are removed either way
  */
-export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
+export async function runBackup(
+  ctx: PipelineContext,
+  opts: { acceptMissingDatabases?: boolean } = {},
+): Promise<BackupResult> {
   const { api, signal } = ctx;
   const v2 = ctx.format === 'v2';
   // tar for v2 (docs/FORMAT.md §5.3, payload kind), ZIP for the legacy formats.
@@ -148,6 +137,7 @@ export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
     // upload of no wallet would replace a good backup (docs/WALLET.md §1).
     if (snapshot.databases.length === 0)
       throw notAWallet('the wallet data holds no database, so there is no wallet to back up');
+    refuseLostDatabases(databases, snapshot, opts.acceptMissingDatabases);
     ctx.logger.info('snapshot taken', {
       entries: snapshot.entries,
       databases: snapshot.databases.length,

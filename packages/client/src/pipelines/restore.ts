@@ -12,6 +12,7 @@ import { NoahError } from '@noah-backup/core/errors';
 import { type BackupFormat, type OpenedBackup, openBackup } from '@noah-backup/core/format';
 import type { ArchiveKind } from '../ports.ts';
 import { knownSequence, rollbackRefusal, SEQUENCE_KEY } from '../sequence.ts';
+import { knownDatabases, rememberRestored } from '../wallet-databases.ts';
 import { counted, type PipelineContext } from './context.ts';
 
 /** What a restore and a verify read. */
@@ -108,14 +109,15 @@ function described(remote: RemoteBackup, entries: number): BackupRead {
 /**
  * Restores a backup (default: the latest) into the wallet. A backup that may be older
  * than the newest this device has seen throws `rollback_confirmation_required` unless
- * `confirmRollback` (docs/FORMAT.md §6.6); a restored v2 sequence above the known one
+ * `confirmRollback` (docs/FORMAT.md §6.6), one without any database (no wallet)
+ * `empty_backup` unless `confirmEmpty` (docs/WALLET.md §2); a restored v2 sequence above the known one
  * becomes the device's. The caller holds the lock and handles status.
  * @throws the refusals of the wallet port; whatever the download and decryption throw
  */
 export function runRestore(
   ctx: PipelineContext,
   version: BackupVersion | undefined,
-  opts: { confirmRollback?: boolean } = {},
+  opts: { confirmRollback?: boolean; confirmEmpty?: boolean } = {},
 ): Promise<RestoreResult> {
   return withRemote(ctx, version, async (remote) => {
     const { target, sequence } = remote;
@@ -127,10 +129,13 @@ export function runRestore(
     // What may be older than what this device has seen needs a yes.
     const refusal = rollbackRefusal(target.backup_version, remote.opened.format, sequence, seen);
     if (refusal && !opts.confirmRollback) throw refusal;
-    const { entries, previous } = await ctx.wallet.restore(remote.plaintext, {
+    const { entries, previous, databasePaths } = await ctx.wallet.restore(remote.plaintext, {
       kind: remote.kind,
       signal: ctx.signal,
+      allowEmpty: opts.confirmEmpty === true,
+      databases: await knownDatabases(ctx.state),
     });
+    await rememberRestored(ctx.state, databasePaths);
     if (sequence !== null && sequence > seen)
       await ctx.state.set(SEQUENCE_KEY, sequence.toString());
     ctx.progress('swap', target.backup_size, target.backup_size);

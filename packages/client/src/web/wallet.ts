@@ -20,6 +20,7 @@ import { writeArchive } from '../archive/write.ts';
 import type { WalletDataAdapter } from '../ports.ts';
 import {
   corruptWalletDatabase,
+  emptyBackup,
   hasSqliteHeader,
   integrityCheckFailed,
   notAWallet,
@@ -92,20 +93,23 @@ export function createBrowserWalletData<T>(
     archive: AsyncIterable<Uint8Array>,
     kind: 'tar' | 'zip',
     signal?: AbortSignal,
+    allowEmpty = false,
   ) {
     const { files, entries } = await readArchiveFiles(kind, archive, {
       limits,
       keep: (item) => wallet.keep(item),
       signal,
     });
-    let databases = 0;
+    const databasePaths: string[] = [];
     for (const [path, data] of files) {
       if (!hasSqliteHeader(data)) continue;
       if (!(await opts.integrityCheck(data))) throw integrityCheckFailed(path);
-      databases++;
+      databasePaths.push(path);
     }
+    if (databasePaths.length === 0 && !allowEmpty) throw emptyBackup(entries);
     signal?.throwIfAborted();
-    return { opened: await wallet.open(files), entries, databases };
+    const opened = await wallet.open(files);
+    return { opened, entries, databases: databasePaths.length, databasePaths };
   }
 
   return {
@@ -143,8 +147,13 @@ export function createBrowserWalletData<T>(
         cleanup: async () => {},
       };
     },
-    async restore(archive, { kind, signal }) {
-      const { opened, entries } = await readChecked(archive, kind, signal);
+    async restore(archive, { kind, signal, allowEmpty }) {
+      const { opened, entries, databasePaths } = await readChecked(
+        archive,
+        kind,
+        signal,
+        allowEmpty === true,
+      );
       try {
         signal?.throwIfAborted();
       } catch (err) {
@@ -152,7 +161,7 @@ export function createBrowserWalletData<T>(
         throw err;
       }
       await wallet.replace(opened);
-      return { entries };
+      return { entries, databasePaths };
     },
     async verify(archive, { kind, signal }) {
       const { opened, entries, databases } = await readChecked(archive, kind, signal);

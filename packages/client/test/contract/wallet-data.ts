@@ -43,12 +43,12 @@ async function archiveOf(w: WalletDataHarness, kind: ArchiveKind) {
   }
 }
 
-/** A wallet archive: a settings file and `database` as `wallet.sqlite`. */
-function walletArchive(database: Uint8Array): Promise<Uint8Array> {
+/** A wallet archive: a settings file and `database` as `wallet.sqlite` (none: no database). */
+function walletArchive(database: Uint8Array | null): Promise<Uint8Array> {
   const settings = new TextEncoder().encode('{"version":1}');
   const files = [
     { name: 'settings.json', data: settings },
-    { name: 'wallet.sqlite', data: database },
+    ...(database ? [{ name: 'wallet.sqlite', data: database }] : []),
   ];
   const inputs = files.map(({ name, data }) => ({
     type: 'file' as const,
@@ -175,6 +175,23 @@ export function walletDataContract(
         const w = await factory({});
         const archive = await walletArchive(await damagedDatabase());
         await expectRefused(w, archive, 'tar', 'integrity_check_failed', /wallet\.sqlite/);
+      });
+
+      it('refuse an archive without a database: empty_backup, unless allowed', async () => {
+        const w = await factory({});
+        const { snap } = await archiveOf(w, 'tar'); // what this device's last backup held
+        const noDatabase = await walletArchive(null);
+        await expectRefused(w, noDatabase, 'tar', 'empty_backup', /holds no wallet database/);
+        const nothing = await collect(writeArchive('tar', [], new Date('2026-01-01T00:00:00Z')));
+        await expectRefused(w, nothing, 'tar', 'empty_backup');
+        // Confirmed (an explicit choice of the user), it restores as any other backup.
+        const r = await w.adapter.restore(chunks(noDatabase), {
+          kind: 'tar',
+          allowEmpty: true,
+          databases: snap.databases,
+        });
+        expect(r.entries).toBe(1);
+        expect(await w.leftovers()).toEqual([]);
       });
 
       it.each(['tar', 'zip'] as const)(

@@ -167,9 +167,17 @@ export const MESSAGES: Readonly<Record<CatalogCode, Message>> = {
     title: 'The wallet database on this device is damaged, so it was not backed up.',
     next: 'Your backups on the server are unchanged. Restore one of them to repair this wallet.',
   },
+  wallet_database_missing: {
+    title: 'A database the wallet held at its last backup is gone, so it was not backed up.',
+    next: 'Your backups on the server are unchanged. Restore one of them if the wallet lost data.',
+  },
   integrity_check_failed: {
     title: 'This backup is corrupted: its wallet database is damaged.',
     next: OTHER_BACKUP,
+  },
+  empty_backup: {
+    title: 'This backup holds no wallet: it has no wallet database in it.',
+    next: `Nothing on this device changed. ${OTHER_BACKUP}`,
   },
   unsafe_archive: {
     title:
