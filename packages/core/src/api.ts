@@ -209,7 +209,22 @@ export interface SettingsResponse {
    * client can stop before the work; absent from servers older than this field.
    */
   max_backup_size?: number;
+  /**
+   * Whether the server takes new backups of this user now (its rollout switch,
+   * docs/OPERATIONS.md "Rollout"); when false, `upload_url` answers `403
+   * backups_not_enabled` and the app explains why instead. Absent from older servers.
+   */
+  backups_allowed?: boolean;
+  /**
+   * Why backups are not allowed, null when they are: `rollout_paused` (the operator
+   * takes no new backups at the moment), `rollout_pending` (backups are being rolled out
+   * to a share of users, not yet this one).
+   */
+  backups_not_allowed_reason?: BackupsNotAllowedReason | null;
 }
+
+/** Why the server takes no new backups of a user (`SettingsResponse`). */
+export type BackupsNotAllowedReason = 'rollout_paused' | 'rollout_pending';
 
 /**
  * `POST /v0/backup/report` request: the client's outcome of a backup, a restore or a

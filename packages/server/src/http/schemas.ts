@@ -295,9 +295,25 @@ export const settingsBody = {
 /** SettingsResponse. */
 export const settingsResponse = {
   type: 'object',
-  required: ['backup_enabled', 'last_backup_at', 'max_backup_size'],
+  required: [
+    'backup_enabled',
+    'last_backup_at',
+    'max_backup_size',
+    'backups_allowed',
+    'backups_not_allowed_reason',
+  ],
   properties: {
     backup_enabled: { type: 'boolean' },
+    backups_allowed: {
+      type: 'boolean',
+      description: 'Whether the server takes new backups of this user now (ROLLOUT).',
+    },
+    backups_not_allowed_reason: {
+      type: ['string', 'null'],
+      enum: ['rollout_paused', 'rollout_pending', null],
+      description:
+        'Why not: the operator paused new backups, or this user is not yet in the rollout.',
+    },
     last_backup_at: { type: ['string', 'null'], format: 'date-time' },
     max_backup_size: {
       type: 'integer',

@@ -155,7 +155,10 @@ export interface MetadataStore extends PushStore {
   consumeChallenge(k1: string, now: Date): Promise<boolean>;
   /** Deletes expired challenges; returns how many. Idempotent. */
   pruneChallenges(now: Date): Promise<number>;
-  /** Returns the user for `pubkey`, creating it (backups enabled) on first login. */
+  /**
+   * Returns the user for `pubkey`, creating it on first login with backups off (opt-in:
+   * the wallet turns them on with `setBackupEnabled`); an existing user is unchanged.
+   */
   upsertUser(pubkey: string, now: Date): Promise<UserRow>;
   getUser(userId: string): Promise<UserRow | null>;
   /** Stores a session by the SHA-256 hash of its token (hex); the token itself is never stored. */
