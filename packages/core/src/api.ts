@@ -290,6 +290,7 @@ export type ErrorCode =
   | 'upload_not_found'
   | 'upload_incomplete'
   | 'size_mismatch'
+  | 'checksum_mismatch'
   | 'conflict'
   | 'base_changed'
   | 'backup_too_large'
