@@ -13,6 +13,7 @@ import { freeBytesAt } from '../local-files.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
 import { authMethods } from './auth.ts';
 import { backupMethods } from './backups.ts';
+import { checksumMethods } from './checksums.ts';
 import { completionMethods } from './completion.ts';
 import type { StoreContext } from './context.ts';
 import { deviceMethods } from './devices.ts';
@@ -117,6 +118,7 @@ export async function createMetadataStore(
     ...authMethods(ctx),
     ...backupMethods(ctx),
     ...completionMethods(ctx),
+    ...checksumMethods(ctx),
     ...sweepingMethods(ctx),
     ...opsMethods(ctx),
     ...deviceMethods(ctx),
