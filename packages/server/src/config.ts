@@ -53,6 +53,11 @@ export interface ServerConfig extends StorageLimits {
   sweepIntervalSec: number;
   /** Unreferenced objects younger than this are never swept as orphans. */
   orphanMinAgeSec: number;
+  /**
+   * SCRUB_PERIOD_DAYS: the scrub reads every stored object within this many days, a
+   * share a day (docs/OPERATIONS.md "Scrub"); 0 disables it.
+   */
+  scrubPeriodDays: number;
   /** How long a stop waits for requests in flight before it closes their connections. */
   shutdownTimeoutSec: number;
   /** Push senders and the daily trigger (src/push/config.ts). */
@@ -242,6 +247,7 @@ export function loadConfig(
   const sweepIntervalSec = duration('SWEEP_INTERVAL', 300, 0, 86400);
   const orphanMinAgeSec = duration('ORPHAN_MIN_AGE', 3600, 60, 30 * 86400);
   const shutdownTimeoutSec = duration('SHUTDOWN_TIMEOUT', 10, 0, 3600);
+  const scrubPeriodDays = int('SCRUB_PERIOD_DAYS', raw('SCRUB_PERIOD_DAYS'), 30, 0, 3650);
 
   let rollout = parseRollout('all')!;
   const rolloutText = raw('ROLLOUT');
@@ -318,6 +324,7 @@ export function loadConfig(
     trustProxy,
     sweepIntervalSec,
     orphanMinAgeSec,
+    scrubPeriodDays,
     shutdownTimeoutSec,
     push,
   };
