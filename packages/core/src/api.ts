@@ -41,6 +41,12 @@ export interface UploadUrlRequest {
   backup_size: number;
   /** Slot to write; absent = the server picks an empty slot, else the older one. */
   backup_version?: BackupVersion;
+  /**
+   * SHA-256 of the bytes that will be PUT, lowercase hex: the URL then takes no other
+   * body (docs/API.md "Checksums"), and the server's scrub checks the stored object
+   * against it. Optional.
+   */
+  sha256?: string;
 }
 
 /** `POST /v0/backup/upload_url` response. */
@@ -71,7 +77,7 @@ export const MAX_BACKUP_OBJECTS = 4096;
  */
 export interface UploadUrlsRequest {
   /** One entry per object, 1 to {@link MAX_UPLOAD_URLS_PER_CALL}. */
-  objects: { size: number }[];
+  objects: { size: number; sha256?: string }[];
 }
 
 /** One object's upload target, as `upload_urls` returns it. */
@@ -95,6 +101,8 @@ export interface UploadUrlsResponse {
 export interface ObjectRef {
   s3_key: string;
   size: number;
+  /** SHA-256 of its bytes, lowercase hex (docs/API.md "Checksums"); optional. */
+  sha256?: string;
 }
 
 /** `POST /v0/backup/complete_upload` request. */
@@ -102,6 +110,12 @@ export interface CompleteUploadRequest {
   s3_key: string;
   backup_version: BackupVersion;
   backup_size: number;
+  /**
+   * SHA-256 of the slot object, lowercase hex (docs/API.md "Checksums"); optional. A
+   * value other than the one given at `upload_url`, or than the stored object's, is
+   * refused with `409 checksum_mismatch`.
+   */
+  sha256?: string;
   /**
    * The objects the backup references besides its slot object (an incremental backup's
    * packs): each an upload of this user that was PUT (from `upload_urls`), or an object
@@ -209,7 +223,22 @@ export interface SettingsResponse {
    * client can stop before the work; absent from servers older than this field.
    */
   max_backup_size?: number;
+  /**
+   * Whether the server takes new backups of this user now (its rollout switch,
+   * docs/OPERATIONS.md "Rollout"); when false, `upload_url` answers `403
+   * backups_not_enabled` and the app explains why instead. Absent from older servers.
+   */
+  backups_allowed?: boolean;
+  /**
+   * Why backups are not allowed, null when they are: `rollout_paused` (the operator
+   * takes no new backups at the moment), `rollout_pending` (backups are being rolled out
+   * to a share of users, not yet this one).
+   */
+  backups_not_allowed_reason?: BackupsNotAllowedReason | null;
 }
+
+/** Why the server takes no new backups of a user (`SettingsResponse`). */
+export type BackupsNotAllowedReason = 'rollout_paused' | 'rollout_pending';
 
 /**
  * `POST /v0/backup/report` request: the client's outcome of a backup, a restore or a
@@ -275,6 +304,7 @@ export type ErrorCode =
   | 'upload_not_found'
   | 'upload_incomplete'
   | 'size_mismatch'
+  | 'checksum_mismatch'
   | 'conflict'
   | 'base_changed'
   | 'backup_too_large'

@@ -67,6 +67,10 @@ const API_CODES = {
   upload_not_found: ['internal', 'no such pending upload (it expired)'],
   upload_incomplete: ['internal', 'the object was not uploaded before its completion'],
   size_mismatch: ['internal', 'the uploaded object does not have the declared size'],
+  checksum_mismatch: [
+    'internal',
+    'the uploaded object does not have the SHA-256 the client declared; nothing was stored',
+  ],
   conflict: ['internal', 'an object was already stored with this upload URL'],
   base_changed: [
     'refused',

@@ -31,6 +31,7 @@ import { type BackupService, createBackupService } from './services/backups.ts';
 import { linkReports } from './services/push.ts';
 import type { BlobStore } from './stores/blob.ts';
 import type { MetadataStore } from './stores/metadata.ts';
+import { startScrubber } from './scrub.ts';
 import { startSweeper } from './sweeper.ts';
 import { type WebUiOptions, webUiRoutes } from './web-ui.ts';
 
@@ -256,6 +257,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       config.sweepIntervalSec,
     );
     app.addHook('onClose', async () => sweeper.stop());
+  }
+
+  if (config.scrubPeriodDays > 0) {
+    const scrubber = startScrubber(
+      { metadata, blobs, clock, logger, metrics, holder: randomUUID() },
+      config.scrubPeriodDays,
+    );
+    app.addHook('onClose', async () => scrubber.stop());
   }
 
   if (config.push.cron !== null) push.scheduler.start();

@@ -65,6 +65,11 @@ export interface ServerConfig extends StorageLimits {
   sweepIntervalSec: number;
   /** Unreferenced objects younger than this are never swept as orphans. */
   orphanMinAgeSec: number;
+  /**
+   * SCRUB_PERIOD_DAYS: the scrub reads every stored object within this many days, a
+   * share a day (docs/OPERATIONS.md "Scrub"); 0 disables it.
+   */
+  scrubPeriodDays: number;
   /** How long a stop waits for requests in flight before it closes their connections. */
   shutdownTimeoutSec: number;
   /** Push senders and the daily trigger (src/config/push.ts). */
@@ -159,6 +164,7 @@ export function loadConfig(
   const sweepIntervalSec = duration('SWEEP_INTERVAL', 300, 0, 86400);
   const orphanMinAgeSec = duration('ORPHAN_MIN_AGE', 3600, 60, 30 * 86400);
   const shutdownTimeoutSec = duration('SHUTDOWN_TIMEOUT', 10, 0, 3600);
+  const scrubPeriodDays = int('SCRUB_PERIOD_DAYS', 30, 0, 3650);
 
   let rollout = parseRollout('all')!;
   const rolloutText = raw('ROLLOUT');
@@ -219,6 +225,7 @@ export function loadConfig(
     trustProxy,
     sweepIntervalSec,
     orphanMinAgeSec,
+    scrubPeriodDays,
     shutdownTimeoutSec,
     push,
   };

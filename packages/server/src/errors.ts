@@ -46,6 +46,11 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
     status: 409,
     message: 'the uploaded object does not have the declared size; request a new upload_url',
   },
+  checksum_mismatch: {
+    status: 409,
+    message:
+      'the uploaded object does not have the declared SHA-256; nothing was changed, request a new upload_url',
+  },
   conflict: {
     status: 409,
     message: 'an object was already uploaded to this URL; upload URLs accept one PUT',

@@ -35,6 +35,8 @@ export interface Metrics {
    * Registered before the scrub exists so the alert and dashboard have their series.
    */
   scrubMismatches: Counter<'reason'>;
+  /** Objects the scrub read (src/scrub.ts). */
+  scrubbedObjects: Counter;
 }
 
 /**
@@ -115,6 +117,11 @@ export function createMetrics(deps: { metadata: MetadataStore; clock: Clock }): 
       name: 'noah_scrub_mismatches_total',
       help: 'Objects found altered or missing by the scrub, by reason',
       labelNames: ['reason'],
+      registers,
+    }),
+    scrubbedObjects: new Counter({
+      name: 'noah_scrub_objects_total',
+      help: 'Stored objects the scrub read and compared with their recorded size and SHA-256.',
       registers,
     }),
   };

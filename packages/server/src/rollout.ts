@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import type { BackupsNotAllowedReason } from '@noah-backup/core/api';
 
 /** Who may start new backups. */
 export type Rollout = { mode: 'all' } | { mode: 'off' } | { mode: 'percent'; percent: number };
@@ -55,6 +56,22 @@ export function rolloutAllows(rollout: Rollout, pubkeyHex: string): boolean {
   if (rollout.mode === 'all') return true;
   if (rollout.mode === 'off') return false;
   return rolloutBucket(pubkeyHex) < rollout.percent;
+}
+
+/**
+ * Why the user with this linking key may not start new backups, null when it may: what
+ * `settings` tells the wallet (docs/API.md "settings").
+ *
+ * @param rollout - the configured switch
+ * @param pubkeyHex - the user's 33-byte compressed linking key, hex
+ * @returns `rollout_paused` for `off`, `rollout_pending` outside `percent:N`, else null
+ */
+export function rolloutRefusal(
+  rollout: Rollout,
+  pubkeyHex: string,
+): BackupsNotAllowedReason | null {
+  if (rolloutAllows(rollout, pubkeyHex)) return null;
+  return rollout.mode === 'off' ? 'rollout_paused' : 'rollout_pending';
 }
 
 /** Renders a rollout back to its ROLLOUT text (for logs and docs). */

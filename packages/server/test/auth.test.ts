@@ -35,21 +35,24 @@ describe.each(fullCombos)('auth (LUD-04) on $metadataKind + $blobKind', (combo) 
     expect(Date.parse(body.expires_at) - srv.clock.now().getTime()).toBe(86400_000);
     const s = await backupApi(srv.url, body.access_token)('settings', undefined, 'GET');
     expect(s.status).toBe(200);
+    // Opt-in: a new user's backups are off until the wallet turns them on.
     expect(s.body).toEqual({
-      backup_enabled: true,
+      backup_enabled: false,
       last_backup_at: null,
       max_backup_size: srv.config.maxBackupSize,
+      backups_allowed: true,
+      backups_not_allowed_reason: null,
     });
   });
 
   it('the same key logs in to the same user', async () => {
     const key = newKey();
     const t1 = await login(srv.url, key);
-    expect((await backupApi(srv.url, t1)('settings', { backup_enabled: false })).status).toBe(200);
+    expect((await backupApi(srv.url, t1)('settings', { backup_enabled: true })).status).toBe(200);
     const t2 = await login(srv.url, key);
     expect(t2).not.toBe(t1);
     const s = await backupApi(srv.url, t2)('settings', undefined, 'GET');
-    expect(s.body).toMatchObject({ backup_enabled: false });
+    expect(s.body).toMatchObject({ backup_enabled: true });
   });
 
   it('refuses a replayed k1', async () => {

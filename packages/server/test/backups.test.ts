@@ -89,9 +89,11 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
     expect(Buffer.from(d.got.bytes).equals(Buffer.from(bytes))).toBe(true);
     const settings = await api<SettingsResponse>('settings', undefined, 'GET');
     expect(settings.body).toEqual({
-      backup_enabled: true,
+      backup_enabled: false,
       last_backup_at: done.body.created_at,
       max_backup_size: srv.config.maxBackupSize,
+      backups_allowed: true,
+      backups_not_allowed_reason: null,
     });
     // Idempotent completion: a repeat answers the same backup and changes nothing.
     const again = await api('complete_upload', {
@@ -312,20 +314,25 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
     expect((await api('delete', {})).status).toBe(400);
   });
 
-  it('settings: POST turns the daily backup off and on; GET reads it', async () => {
+  it('settings: off until opted in; POST turns the daily backup on and off; GET reads it', async () => {
     const api = await user();
-    const off = await api<SettingsResponse>('settings', { backup_enabled: false });
-    expect(off.status).toBe(200);
-    expect(off.body).toEqual({
-      backup_enabled: false,
+    expect((await api<SettingsResponse>('settings', undefined, 'GET')).body.backup_enabled).toBe(
+      false,
+    );
+    const on = await api<SettingsResponse>('settings', { backup_enabled: true });
+    expect(on.status).toBe(200);
+    expect(on.body).toEqual({
+      backup_enabled: true,
       last_backup_at: null,
       max_backup_size: srv.config.maxBackupSize,
+      backups_allowed: true,
+      backups_not_allowed_reason: null,
     });
-    expect((await api('settings', undefined, 'GET')).body).toEqual(off.body);
+    expect((await api('settings', undefined, 'GET')).body).toEqual(on.body);
     expect((await api('settings', { backup_enabled: 'yes' })).status).toBe(400);
     expect((await api('settings', {})).status).toBe(400);
-    const on = await api<SettingsResponse>('settings', { backup_enabled: true });
-    expect(on.body.backup_enabled).toBe(true);
+    const off = await api<SettingsResponse>('settings', { backup_enabled: false });
+    expect(off.body.backup_enabled).toBe(false);
   });
 
   it('report: accepts outcomes, validates the body, counts them in /metrics', async () => {

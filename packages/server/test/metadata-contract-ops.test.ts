@@ -221,7 +221,9 @@ describe.each(metadataStoreKinds)(
           [1, 2, 3].map(() => store.upsertUser(freshPubkey(), at(0))),
         );
         if (!u1 || !u2 || !u3) throw new Error('users');
-        await store.setBackupEnabled(u3.id, false);
+        // u1 and u2 opt in; u3 never does (new users start with backups off).
+        await store.setBackupEnabled(u1.id, true);
+        await store.setBackupEnabled(u2.id, true);
         for (const [user, size] of [
           [u1, 100],
           [u2, 250],

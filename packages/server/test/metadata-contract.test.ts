@@ -91,13 +91,13 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
   });
 
   describe('users', () => {
-    it('are created on first login with backups enabled', async () => {
+    it('are created on first login with backups off until the wallet opts in', async () => {
       const pubkey = freshPubkey();
       const u = await store.upsertUser(pubkey, at(5));
       expect(u).toEqual({
         id: expect.any(String),
         pubkey,
-        backupEnabled: true,
+        backupEnabled: false,
         lastBackupAt: null,
         createdAt: at(5),
       });
@@ -128,8 +128,17 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
       expect(await store.getUser('no-such-user')).toBeNull();
     });
 
+    it('an opted-in user stays opted in across later logins', async () => {
+      const pubkey = freshPubkey();
+      const u = await store.upsertUser(pubkey, at(5));
+      await store.setBackupEnabled(u.id, true);
+      expect((await store.upsertUser(pubkey, at(50 * MIN))).backupEnabled).toBe(true);
+    });
+
     it('setBackupEnabled switches the flag and returns the row; unknown user → null', async () => {
       const u = await newUser();
+      const on = await store.setBackupEnabled(u.id, true);
+      expect(on).toEqual({ ...u, backupEnabled: true });
       const off = await store.setBackupEnabled(u.id, false);
       expect(off).toEqual({ ...u, backupEnabled: false });
       expect((await store.getUser(u.id))?.backupEnabled).toBe(false);

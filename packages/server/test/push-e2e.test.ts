@@ -78,6 +78,10 @@ describe('daily trigger, end to end', () => {
     try {
       const token = expoToken();
       await api.registerPush({ provider: 'expo', token, device_id: 'e2e-phone' });
+      // Opt-in (docs/API.md "settings"): a registered device alone gets no trigger.
+      expect(await srv.app.noahPush.scheduler.runNow()).toMatchObject({ triggered: 0 });
+      expect(expo.messages.filter((m) => m.to === token)).toHaveLength(0);
+      await manager.setBackupEnabled(true);
 
       const job = await srv.app.noahPush.scheduler.runNow();
       expect(job).toMatchObject({ status: 'done', triggered: 1, sent: { expo: 1 } });

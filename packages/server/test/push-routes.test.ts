@@ -165,6 +165,8 @@ describe('outcome reports, metrics, OpenAPI', () => {
     const other = await login(srv.url, otherKey);
     const token = expoToken();
     await register(bearer, { provider: 'expo', token, device_id: 'p' });
+    // Opt in (docs/API.md "settings"), else no trigger.
+    await call(`${srv.url}/v0/backup/settings`, { token: bearer, body: { backup_enabled: true } });
     const job = await srv.app.noahPush.scheduler.runNow();
     expect(job.status).toBe('done');
     const msg = expo.messages.find((m) => m.to === token);

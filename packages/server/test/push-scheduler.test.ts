@@ -100,6 +100,8 @@ describe.each(['sqlite', 'postgres'] as MetadataStoreKind[])('trigger job (%s)',
     const never = await seedUser(store, now(), { backupHoursAgo: null });
     const fresh = await seedUser(store, now(), { backupHoursAgo: 19 });
     const disabled = await seedUser(store, now(), { backupHoursAgo: null, enabled: false });
+    // docs/API.md "settings": backups are opt-in; a user who never opted in is left alone.
+    const neverOptedIn = await seedUser(store, now(), { backupHoursAgo: null, enabled: 'never' });
     const deviceless = await seedUser(store, now(), { backupHoursAgo: null, devices: [] });
 
     const r = await runTriggerJob(jobDeps(store, senders, clock), DAY);
@@ -111,7 +113,10 @@ describe.each(['sqlite', 'postgres'] as MetadataStoreKind[])('trigger job (%s)',
       sent: { expo: 2, unifiedpush: 1 },
     });
     expect(expoCount([stale.addresses[0]!, never.addresses[0]!])).toEqual([1, 1]);
-    expect(expoCount([...fresh.addresses, ...disabled.addresses])).toEqual([0, 0]);
+    expect(
+      expoCount([...fresh.addresses, ...disabled.addresses, ...neverOptedIn.addresses]),
+    ).toEqual([0, 0, 0]);
+    expect(await store.getTrigger(neverOptedIn.id, DAY)).toBeNull();
     expect(await store.getTrigger(fresh.id, DAY)).toBeNull();
     expect(await store.getTrigger(deviceless.id, DAY)).toBeNull();
 

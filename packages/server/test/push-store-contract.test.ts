@@ -163,6 +163,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
     it('keeps Web Push keys with the device, replaces them on re-registration, hands them to the job', async () => {
       const store = await fresh();
       const u = await store.upsertUser(freshPubkey(), at(0));
+      await store.setBackupEnabled(u.id, true);
       const endpoint = `https://push.example/${freshKey('up')}`;
       const keys = { p256dh: `B${freshKey('p')}`, auth: freshKey('a') };
       const reg = (k: typeof keys | null | undefined, t: number, address = endpoint) =>
@@ -200,9 +201,13 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
   describe('the daily job', () => {
     it('candidates: enabled, stale, with a device, not yet triggered that day; keyset pages', async () => {
       const store = await fresh();
-      const mk = async (opts: { enabled?: boolean; device?: boolean; backupAt?: Date }) => {
+      const mk = async (opts: {
+        enabled?: boolean | 'never';
+        device?: boolean;
+        backupAt?: Date;
+      }) => {
         const u = await store.upsertUser(freshPubkey(), at(-48 * HOUR));
-        if (opts.enabled === false) await store.setBackupEnabled(u.id, false);
+        if (opts.enabled !== 'never') await store.setBackupEnabled(u.id, opts.enabled ?? true);
         if (opts.device !== false) await register(store, u, 'd', token());
         if (opts.backupAt) await backedUp(store, u, opts.backupAt);
         return u;
@@ -211,6 +216,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
       const old = await mk({ backupAt: at(-21 * HOUR) });
       await mk({ backupAt: at(-19 * HOUR) }); // fresh
       await mk({ enabled: false }); // disabled
+      await mk({ enabled: 'never' }); // never opted in
       await mk({ device: false }); // no device
       const triggered = await mk({});
       expect(
@@ -451,6 +457,7 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): push', (kind) =>
         [1, 2, 3].map(() => store.upsertUser(freshPubkey(), at(-5 * HOUR))),
       );
       if (!a || !b || !c) throw new Error('users');
+      for (const u of [a, b, c]) await store.setBackupEnabled(u.id, true);
       await register(store, a, 'd1', token());
       await register(store, a, 'd2', token());
       await register(store, b, 'd1', token());

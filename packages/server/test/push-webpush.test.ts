@@ -209,6 +209,11 @@ describe('through the server', () => {
   it('a registered device with keys receives the daily trigger encrypted, signed by /vapid', async () => {
     const key = newKey();
     const token = await login(srv.url, key);
+    // The wallet opts in (docs/API.md "settings"); else no trigger is sent.
+    expect(
+      (await call(`${srv.url}/v0/backup/settings`, { token, body: { backup_enabled: true } }))
+        .status,
+    ).toBe(200);
     const v = await call<{ public_key: string }>(`${srv.url}/v0/push/vapid`, {
       method: 'GET',
       token,

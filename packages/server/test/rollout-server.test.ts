@@ -45,6 +45,15 @@ describe('rollout switch', () => {
     const r = await offApi('upload_url', { backup_size: 10 });
     expect(r.status).toBe(403);
     expect(r.body).toMatchObject({ code: 'backups_not_enabled' });
+    // Settings say so beforehand, so the app explains instead of meeting the 403.
+    expect((await offApi('settings', undefined, 'GET')).body).toMatchObject({
+      backups_allowed: false,
+      backups_not_allowed_reason: 'rollout_paused',
+    });
+    expect((await api('settings', undefined, 'GET')).body).toMatchObject({
+      backups_allowed: true,
+      backups_not_allowed_reason: null,
+    });
     expect((await offApi<BackupInfo[]>('list')).body).toEqual([done.body]);
     const d = await offApi<DownloadUrlResponse>('download_url', {});
     expect(d.status).toBe(200);
@@ -74,6 +83,16 @@ describe('rollout switch', () => {
     });
     expect(no.status).toBe(403);
     expect(no.body).toMatchObject({ code: 'backups_not_enabled' });
+    const settingsOf = async (k: TestKey) =>
+      (await injectApi(pct, await login(srv.url, k))('settings', undefined, 'GET')).body;
+    expect(await settingsOf(outside)).toMatchObject({
+      backups_allowed: false,
+      backups_not_allowed_reason: 'rollout_pending',
+    });
+    expect(await settingsOf(inside)).toMatchObject({
+      backups_allowed: true,
+      backups_not_allowed_reason: null,
+    });
     // Stable: the same user gets the same answer on a second instance with the same N.
     const pct2 = await buildPeer(srv, { config: { rollout: { mode: 'percent', percent: 30 } } });
     peers.push(pct2);

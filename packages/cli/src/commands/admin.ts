@@ -8,6 +8,9 @@
  * - `admin stats [--json] [--top N]` prints users, enabled users, stale users, devices,
  *   bytes stored, the N users storing the most (by opaque user id) and the last job run.
  * - `admin s3-setup [--print]` sets up the bucket of BLOB_STORE_URL (admin-s3.ts).
+ * - `admin scrub [--all] [--json]` re-reads stored objects against their recorded
+ *   size and SHA-256 (docs/OPERATIONS.md "Scrub"); exit code 1 when one is damaged or
+ *   missing.
  * The server modules are loaded only when a command runs.
  * @module
  */
@@ -85,6 +88,38 @@ export function registerAdmin(program: Command): void {
     .command('admin')
     .description('Operator commands on the server configuration (same env vars as serve)');
   registerS3Setup(admin, config);
+
+  admin
+    .command('scrub')
+    .description(
+      "Re-read stored objects against their recorded size and SHA-256 (today's share, or --all); exit 1 on a mismatch",
+    )
+    .option('-d, --data <dir>', 'data directory (env DATA_DIR, default ./data)')
+    .option('--all', 'read every stored object, not the daily share')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: AdminFlags & { all?: boolean }) => {
+      const cfg = await config('scrub', flags);
+      if (!cfg) return;
+      const { runScrubOnce } = await import('@noah-backup/server/scrub-admin');
+      const r = await onDataDir('scrub', cfg.dataDir, () =>
+        runScrubOnce(cfg, flags.all ? { all: true } : {}),
+      );
+      if (!r) return;
+      if (r.findings.length > 0) process.exitCode = 1;
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const out = [
+        `scrub: ${r.checked} of ${r.stored} stored objects read, ${r.findings.length} damaged or missing, ${r.filled} checksums filled in`,
+        ...r.findings.map((f) => `  ${f.reason.padEnd(8)} ${f.objectKey} (user ${f.userId})`),
+      ];
+      if (r.findings.length > 0)
+        out.push(
+          'hint: the listed objects no longer hold what was uploaded; the users keep any other backup; see docs/OPERATIONS.md "Scrub"',
+        );
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
 
   admin
     .command('trigger-backups')

@@ -114,6 +114,8 @@ const HINTS: Readonly<Record<CatalogCode, Hint>> = {
   upload_not_found: null,
   upload_incomplete: null,
   size_mismatch: null,
+  checksum_mismatch:
+    'the upload arrived altered (a faulty network or proxy); nothing was stored and the backups on the server are kept — run the backup again',
   conflict: null,
   base_changed:
     'another device backed up this wallet at the same time; nothing was changed and the backups on the server are kept — run the backup again (it sends the whole wallet once)',

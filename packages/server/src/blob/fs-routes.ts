@@ -4,7 +4,9 @@
  * query authentication): a bad signature or changed key is 403 `signature_invalid`, an
  * expired URL 403 `url_expired`; a PUT must carry the signed Content-Length (missing →
  * 411, different → 400 `size_mismatch`, above the limit → 413 `payload_too_large`, as
- * S3 answers MissingContentLength / a signature error / EntityTooLarge).
+ * S3 answers MissingContentLength / a signature error / EntityTooLarge). A URL signed
+ * with a `sha256` takes only a body with that SHA-256 (400 `checksum_mismatch`, as S3
+ * answers BadDigest for a wrong `x-amz-checksum-sha256`), hashed as it streams in.
  *
  * A PUT streams into a temp file beside the target, counting bytes; only a body of
  * exactly the signed size is fsynced and linked into place (then the directory is
@@ -19,7 +21,7 @@
  * only.
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { type FileHandle, link, lstat, mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -110,12 +112,16 @@ function authorize(
   } catch {
     return invalid; // no URL we issue names such a key
   }
-  const { exp, sig, size } = q;
+  const { exp, sig, size, sha256 } = q;
   if (typeof exp !== 'string' || !DIGITS.test(exp) || typeof sig !== 'string') return invalid;
   const claims: BlobUrlClaims = { method, key, exp: Number(exp) };
   if (method === 'PUT') {
     if (typeof size !== 'string' || !DIGITS.test(size)) return invalid;
     claims.size = Number(size);
+    if (sha256 !== undefined) {
+      if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return invalid;
+      claims.sha256 = sha256;
+    }
   }
   if (!verifyBlobUrl(ctx.secret, claims, sig)) return invalid;
   if (ctx.clock.now().getTime() > claims.exp * 1000)
@@ -161,6 +167,11 @@ async function fsyncDir(dir: string): Promise<void> {
 
 class BodyLengthError extends Error {}
 
+/** The body's SHA-256 is not the one the URL was signed for. */
+class ChecksumMismatchError extends Error {}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
 /** The key already has an object (write-once). */
 class ObjectExistsError extends Error {}
 
@@ -202,6 +213,7 @@ async function receive(
   ctx: FsContext,
   key: string,
   size: number,
+  sha256: string | undefined,
   body: AsyncIterable<Uint8Array>,
 ): Promise<void> {
   const path = ctx.pathOf(key);
@@ -217,12 +229,16 @@ async function receive(
   }
   try {
     let n = 0;
+    // Hashed as it streams in (docs/API.md "Checksums"): no second read of the file.
+    const hash = createHash('sha256');
     for await (const chunk of body) {
       n += chunk.length;
       if (n > size) throw new BodyLengthError('body longer than declared');
+      hash.update(chunk);
       await writeAll(fh, chunk);
     }
     if (n !== size) throw new BodyLengthError('body shorter than declared');
+    if (sha256 !== undefined && hash.digest('hex') !== sha256) throw new ChecksumMismatchError();
     const now = ctx.clock.now();
     await fh.utimes(now, now);
     await fh.sync();
@@ -297,9 +313,25 @@ export function fsBlobRoutes(ctx: FsContext): FastifyPluginAsync {
       ctx.inFlight.set(claims.key, () => request.raw.destroy());
       try {
         if (await exists(ctx.pathOf(claims.key))) return send(reply, request, conflict(), true);
-        await receive(ctx, claims.key, size, request.raw);
+        await receive(ctx, claims.key, size, claims.sha256, request.raw);
       } catch (err) {
         if (err instanceof ObjectExistsError) return send(reply, request, conflict(), true);
+        if (err instanceof ChecksumMismatchError) {
+          request.log.info(
+            { key: claims.key },
+            'upload refused: checksum mismatch; nothing stored',
+          );
+          return send(
+            reply,
+            request,
+            fail(
+              400,
+              'checksum_mismatch',
+              'the body does not have the SHA-256 the URL was signed for',
+            ),
+            true,
+          );
+        }
         // Out of space is the server's trouble, retryable; not the client's size
         // (docs/OPERATIONS.md "A full disk"). The temp file is already gone.
         if (isOutOfSpace(err)) {

@@ -4,7 +4,8 @@
  * the key, the expiry and — for PUT — the exact Content-Length, so a URL cannot be
  * replayed for another key, another method, a later time or another size.
  *
- *   sig = base64url(HMAC-SHA256(secret, "noah-blob-url-v1" LF method LF key LF exp LF size))
+ *   sig = base64url(HMAC-SHA256(secret, "noah-blob-url-v1" LF method LF key LF exp LF size
+ *                                 [LF sha256]))
  *
  * (RFC 2104 HMAC; `exp` is Unix seconds; `size` is empty for GET.) Signatures are secrets:
  * never log them.
@@ -20,6 +21,8 @@ export interface BlobUrlClaims {
   exp: number;
   /** Exact byte count (PUT only). */
   size?: number;
+  /** SHA-256 the body must have, lowercase hex (PUT only, optional). */
+  sha256?: string;
 }
 
 /** Minimum signing secret length (bytes): a full HMAC-SHA256 key (RFC 2104 §3). */
@@ -32,6 +35,8 @@ function mac(secret: Uint8Array, c: BlobUrlClaims): Buffer {
     c.key,
     String(c.exp),
     c.size === undefined ? '' : String(c.size),
+    // A sixth line only when present: URLs signed without a checksum keep their form.
+    ...(c.sha256 === undefined ? [] : [c.sha256]),
   ].join('\n');
   return createHmac('sha256', secret).update(msg, 'utf8').digest();
 }

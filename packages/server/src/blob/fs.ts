@@ -11,7 +11,7 @@
  * An object's `lastModified` is the injected clock's time at upload (set as the mtime).
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type Dirent, type Stats, constants as fsc } from 'node:fs';
 import { access, lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
@@ -21,13 +21,20 @@ import {
   type BlobInfo,
   type BlobStore,
   BlobStoreUnavailableError,
+  type ObjectDigest,
   type PresignedGet,
   type PresignedPut,
 } from '../stores/blob.ts';
 import { signBlobUrl, MIN_SECRET_BYTES } from './fs-sign.ts';
 import { type FsContext, fsBlobRoutes, TEMP_MAX_AGE_MS, TEMP_RE, tempName } from './fs-routes.ts';
 import { ensurePrivateDir, freeBytesAt } from '../local-files.ts';
-import { assertBlobKey, assertBlobPrefix, assertExpiresIn, assertObjectSize } from './keys.ts';
+import {
+  assertBlobKey,
+  assertBlobPrefix,
+  assertExpiresIn,
+  assertObjectSize,
+  assertSha256,
+} from './keys.ts';
 import { type BlobStoreCommonOptions, silentLogger } from './log.ts';
 
 /** Options of {@link createFsBlobStore}. */
@@ -201,15 +208,18 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
 
   const presignPut = async (
     key: string,
-    o: { size: number; expiresInSec: number },
+    o: { size: number; expiresInSec: number; sha256?: string },
   ): Promise<PresignedPut> => {
     assertBlobKey('key', key);
     assertObjectSize('size', o?.size, ctx.maxObjectSize);
     assertExpiresIn('expiresInSec', o.expiresInSec);
+    assertSha256('sha256', o.sha256);
     const exp = Math.floor(clock.now().getTime() / 1000) + o.expiresInSec;
-    const sig = signBlobUrl(secret, { method: 'PUT', key, exp, size: o.size });
+    const claims = { method: 'PUT' as const, key, exp, size: o.size, sha256: o.sha256 };
+    const sig = signBlobUrl(secret, claims);
+    const sum = o.sha256 === undefined ? '' : `&sha256=${o.sha256}`;
     return {
-      url: `${base}/blob/${key}?exp=${exp}&size=${o.size}&sig=${sig}`,
+      url: `${base}/blob/${key}?exp=${exp}&size=${o.size}${sum}&sig=${sig}`,
       headers: {},
       expiresAt: new Date(exp * 1000),
     };
@@ -232,6 +242,25 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
       if (isMissing(err)) return null;
       throw unavailable('head', err);
     }
+  };
+
+  const digest = async (key: string): Promise<ObjectDigest | null> => {
+    assertBlobKey('key', key);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      // O_NOFOLLOW: an object is a regular file; never read through a planted link.
+      const fh = await open(pathOf(key), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      for await (const chunk of fh.createReadStream({ highWaterMark: 256 * 1024 })) {
+        size += chunk.length;
+        hash.update(chunk);
+      }
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (isMissing(err) || code === 'ELOOP' || code === 'EISDIR') return null;
+      throw unavailable('digest', err);
+    }
+    return { size, sha256: hash.digest('hex') };
   };
 
   const del = async (key: string): Promise<void> => {
@@ -295,6 +324,9 @@ export async function createFsBlobStore(opts: FsBlobStoreOptions): Promise<FsBlo
     presignPut,
     presignGet,
     head,
+    digest,
+    // A local read: the disk the PUT was checked on is the one answering.
+    checksum: async (key) => (await digest(key))?.sha256 ?? null,
     delete: del,
     retire,
     list,

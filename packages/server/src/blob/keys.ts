@@ -89,3 +89,13 @@ export function assertObjectSize(
   if (size < 0 || size > maxObjectSize)
     throw new RangeError(`${name} must be in [0, ${maxObjectSize}], got ${size}`);
 }
+
+/**
+ * Asserts `value` is absent or a SHA-256 in lowercase hex (64 characters), the form
+ * the API and the stores use (docs/API.md "Checksums").
+ * @throws TypeError otherwise
+ */
+export function assertSha256(name: string, value: unknown): asserts value is string | undefined {
+  if (value !== undefined && (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)))
+    throw new TypeError(`${name} must be a SHA-256 in lowercase hex`);
+}

@@ -13,6 +13,10 @@
  *   URL — even a replay before it expires — gets 412 PreconditionFailed instead of
  *   replacing the object (the fs store answers 409 `conflict`). Services that ignore
  *   the condition lose this protection; docs/OPERATIONS.md lists them.
+ * - Checksums (docs/API.md "Checksums"): a PUT URL for a given SHA-256 signs
+ *   `x-amz-checksum-sha256` (base64 of the digest) as a header the client must send, so
+ *   S3 refuses another body with 400 BadDigest; `checksum` reads it back with a HEAD
+ *   (ChecksumMode ENABLED), `digest` streams the object through SHA-256.
  * - Server-side encryption: `sse: 'AES256'` adds `x-amz-server-side-encryption: AES256`
  *   to every PUT URL as a signed header the client must send (`PresignedPut.headers`).
  * - Retiring a key (`retire`) overwrites its object with an empty one: S3 frees the
@@ -32,6 +36,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { systemClock } from '@noah-backup/core/clock';
 import {
@@ -39,10 +45,17 @@ import {
   type BlobStore,
   BlobStoreFullError,
   BlobStoreUnavailableError,
+  type ObjectDigest,
   type PresignedGet,
   type PresignedPut,
 } from '../stores/blob.ts';
-import { assertBlobKey, assertBlobPrefix, assertExpiresIn, assertObjectSize } from './keys.ts';
+import {
+  assertBlobKey,
+  assertBlobPrefix,
+  assertExpiresIn,
+  assertObjectSize,
+  assertSha256,
+} from './keys.ts';
 import type { BlobStoreCommonOptions } from './log.ts';
 
 /** Static S3 credentials; when absent, the AWS SDK default credential chain is used. */
@@ -155,17 +168,21 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
 
   const presignPut = async (
     key: string,
-    o: { size: number; expiresInSec: number },
+    o: { size: number; expiresInSec: number; sha256?: string },
   ): Promise<PresignedPut> => {
     assertBlobKey('key', key);
     assertObjectSize('size', o?.size, maxObjectSize);
     assertExpiresIn('expiresInSec', o.expiresInSec);
+    assertSha256('sha256', o.sha256);
     const { signingDate, expiresAt } = signing(o.expiresInSec);
+    const checksum =
+      o.sha256 === undefined ? undefined : Buffer.from(o.sha256, 'hex').toString('base64');
     const cmd = new PutObjectCommand({
       Bucket: bucket,
       Key: prefix + key,
       ContentLength: o.size,
       IfNoneMatch: '*',
+      ...(checksum ? { ChecksumSHA256: checksum } : {}),
       ...(sse ? { ServerSideEncryption: sse } : {}),
     });
     const url = await getSignedUrl(client, cmd, {
@@ -173,11 +190,19 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
       signingDate,
       // AWS SigV4: keep Content-Length a signed header so S3 enforces the size.
       signableHeaders: new Set(['content-length']),
+      // A header, not a query parameter: S3 checks the body against the header.
+      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
     });
     const signed = new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';') ?? [];
-    for (const h of ['content-length', 'if-none-match'])
+    const must = [
+      'content-length',
+      'if-none-match',
+      ...(checksum ? ['x-amz-checksum-sha256'] : []),
+    ];
+    for (const h of must)
       if (!signed.includes(h)) throw new Error(`s3 blob store: the presigner did not sign ${h}`);
     const headers: Record<string, string> = { 'if-none-match': '*' };
+    if (checksum) headers['x-amz-checksum-sha256'] = checksum;
     if (sse) headers['x-amz-server-side-encryption'] = sse;
     return { url, headers, expiresAt };
   };
@@ -196,6 +221,39 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
     try {
       const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix + key }));
       return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw s3Failure('head', err);
+    }
+  };
+
+  const digest = async (key: string): Promise<ObjectDigest | null> => {
+    assertBlobKey('key', key);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + key }));
+      for await (const chunk of out.Body as Readable) {
+        size += (chunk as Buffer).length;
+        hash.update(chunk as Buffer);
+      }
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw s3Failure('digest', err);
+    }
+    return { size, sha256: hash.digest('hex') };
+  };
+
+  const checksum = async (key: string): Promise<string | null> => {
+    assertBlobKey('key', key);
+    try {
+      const out = await client.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: prefix + key, ChecksumMode: 'ENABLED' }),
+      );
+      // A multipart upload's checksum is of its parts ("…-N"), not of the object.
+      const b64 = out.ChecksumSHA256;
+      if (!b64 || b64.includes('-')) return null;
+      return Buffer.from(b64, 'base64').toString('hex');
     } catch (err) {
       if (isNotFound(err)) return null;
       throw s3Failure('head', err);
@@ -280,6 +338,8 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
     presignPut,
     presignGet,
     head,
+    digest,
+    checksum,
     delete: del,
     retire,
     list,

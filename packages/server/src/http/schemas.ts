@@ -68,6 +68,13 @@ export const logoutResponse = {
   properties: { revoked: { type: 'boolean', enum: [true] } },
 } as const;
 
+/** A SHA-256 of an object's bytes (docs/API.md "Checksums"). */
+const sha256 = {
+  type: 'string',
+  pattern: '^[0-9a-f]{64}$',
+  description: "SHA-256 of the object's bytes, lowercase hex; the upload URL takes no other body.",
+} as const;
+
 /** UploadUrlRequest. The size limit is checked in the handler (413 backup_too_large). */
 export const uploadUrlBody = {
   type: 'object',
@@ -80,6 +87,7 @@ export const uploadUrlBody = {
       description: 'Exact number of bytes that will be PUT.',
     },
     backup_version: backupVersion,
+    sha256,
   },
 } as const;
 
@@ -117,6 +125,7 @@ export const uploadUrlsBody = {
             minimum: 1,
             description: 'Exact number of bytes that will be PUT.',
           },
+          sha256,
         },
       },
     },
@@ -159,6 +168,7 @@ export const completeUploadBody = {
     s3_key: { type: 'string', minLength: 1, maxLength: 256 },
     backup_version: backupVersion,
     backup_size: { type: 'integer', minimum: 1 },
+    sha256,
     objects: {
       type: 'array',
       maxItems: MAX_BACKUP_OBJECTS,
@@ -168,7 +178,7 @@ export const completeUploadBody = {
         type: 'object',
         additionalProperties: false,
         required: ['s3_key', 'size'],
-        properties: { s3_key: objectKey, size: { type: 'integer', minimum: 1 } },
+        properties: { s3_key: objectKey, size: { type: 'integer', minimum: 1 }, sha256 },
       },
     },
     base: {
@@ -295,9 +305,25 @@ export const settingsBody = {
 /** SettingsResponse. */
 export const settingsResponse = {
   type: 'object',
-  required: ['backup_enabled', 'last_backup_at', 'max_backup_size'],
+  required: [
+    'backup_enabled',
+    'last_backup_at',
+    'max_backup_size',
+    'backups_allowed',
+    'backups_not_allowed_reason',
+  ],
   properties: {
     backup_enabled: { type: 'boolean' },
+    backups_allowed: {
+      type: 'boolean',
+      description: 'Whether the server takes new backups of this user now (ROLLOUT).',
+    },
+    backups_not_allowed_reason: {
+      type: ['string', 'null'],
+      enum: ['rollout_paused', 'rollout_pending', null],
+      description:
+        'Why not: the operator paused new backups, or this user is not yet in the rollout.',
+    },
     last_backup_at: { type: ['string', 'null'], format: 'date-time' },
     max_backup_size: {
       type: 'integer',

@@ -78,7 +78,9 @@ export function authMethods({ db, flavor, newId }: StoreContext): AuthMethods {
         .values({
           id: newId(),
           pubkey,
-          backup_enabled: flavor.bool(true),
+          // Opt-in (docs/API.md "settings"): off until the wallet turns it on. The
+          // column's default stays as created so no existing user is flipped.
+          backup_enabled: flavor.bool(false),
           last_backup_at: null,
           created_at: ms(now),
         })

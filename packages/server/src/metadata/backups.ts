@@ -20,6 +20,7 @@ import {
   lockUserRow,
   type StoreContext,
 } from './context.ts';
+import { assertSha256 } from '../blob/keys.ts';
 import { chunks, IN_LIST_CHUNK } from './devices.ts';
 import { precompile } from './precompiled.ts';
 import {
@@ -56,6 +57,7 @@ function assertPendingRow(row: PendingUploadRow): void {
   assertCount('declaredSize', row.declaredSize);
   assertDate('createdAt', row.createdAt);
   assertDate('expiresAt', row.expiresAt);
+  assertSha256('sha256', row.sha256);
 }
 
 function pendingValues(flavor: SqlFlavor, row: PendingUploadRow) {
@@ -68,6 +70,7 @@ function pendingValues(flavor: SqlFlavor, row: PendingUploadRow) {
     expires_at: ms(row.expiresAt),
     auto_slot: flavor.bool(row.autoSlot === true),
     object_only: flavor.bool(row.objectOnly === true),
+    sha256: row.sha256 ?? null,
   };
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import type { Transaction } from 'kysely';
+import { assertSha256 } from '../blob/keys.ts';
 import { chooseSlot } from '../slots.ts';
 import {
   type CompleteUploadResult,
@@ -25,6 +26,7 @@ import {
   lockUserRow,
   type StoreContext,
 } from './context.ts';
+import { forgetStored, recordStored } from './checksums.ts';
 import { chunks, IN_LIST_CHUNK } from './devices.ts';
 import { backupFromRow, type MetadataDb, ms, num, type SqlFlavor, toBool } from './schema.ts';
 
@@ -118,7 +120,7 @@ export function completionMethods({ db, flavor }: StoreContext): CompletionMetho
      * the sweeper removes its row; a sweeper must therefore delete the row
      * (deletePendingUpload) before it checks isObjectReferenced and deletes the object.
      */
-    async completeUpload({ userId, objectKey, version, size, now, objects = [], base }) {
+    async completeUpload({ userId, objectKey, version, size, now, objects = [], base, sha256 }) {
       assertKey('userId', userId);
       assertKey('objectKey', objectKey);
       assertVersion('version', version);
@@ -126,6 +128,10 @@ export function completionMethods({ db, flavor }: StoreContext): CompletionMetho
       assertDate('now', now);
       assertObjectRefs('objects', objects, objectKey);
       if (base !== undefined) assertKey('base', base);
+      if (sha256 !== undefined && sha256 !== null) assertSha256('sha256', sha256);
+      for (const [i, o] of objects.entries())
+        if (o.sha256 !== undefined && o.sha256 !== null)
+          assertSha256(`objects[${i}].sha256`, o.sha256);
       return db.transaction().execute(async (trx): Promise<CompleteUploadResult | null> => {
         await lockUserRow(trx, flavor, userId);
         let pendingQuery = trx
@@ -217,6 +223,15 @@ export function completionMethods({ db, flavor }: StoreContext): CompletionMetho
         const released = held
           .filter((r) => r.version === target && !kept.has(r.objectKey))
           .map((r) => r.objectKey);
+        // The scrub's list (docs/OPERATIONS.md "Scrub"): what this backup stores first,
+        // minus what no slot holds any more.
+        await recordStored(
+          trx,
+          userId,
+          [{ objectKey, size, sha256 }, ...objects.filter((o) => uploaded.has(o.objectKey))],
+          now,
+        );
+        await forgetStored(trx, [...released, ...(slot ? [slot.objectKey] : [])]);
         const otherSlot = slots.find((b) => b.version !== target);
         await setStoredBytes(
           trx,
@@ -261,12 +276,11 @@ export function completionMethods({ db, flavor }: StoreContext): CompletionMetho
           .where('user_id', '=', userId)
           .executeTakeFirst();
         await setStoredBytes(trx, userId, otherSlot ? num(otherSlot.size) : 0, other);
-        return {
-          backup: backupFromRow(row),
-          releasedObjectKeys: held
-            .filter((r) => r.version === version && !kept.has(r.objectKey))
-            .map((r) => r.objectKey),
-        };
+        const releasedObjectKeys = held
+          .filter((r) => r.version === version && !kept.has(r.objectKey))
+          .map((r) => r.objectKey);
+        await forgetStored(trx, [row.object_key, ...releasedObjectKeys]);
+        return { backup: backupFromRow(row), releasedObjectKeys };
       });
     },
   };

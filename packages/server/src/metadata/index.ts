@@ -14,6 +14,7 @@ import { freeBytesAt } from '../local-files.ts';
 import type { MetadataStore } from '../stores/metadata.ts';
 import { authMethods } from './auth.ts';
 import { backupMethods } from './backups.ts';
+import { checksumMethods } from './checksums.ts';
 import { completionMethods } from './completion.ts';
 import type { StoreContext } from './context.ts';
 import { deviceMethods } from './devices.ts';
@@ -118,6 +119,7 @@ export async function createMetadataStore(
     ...authMethods(ctx),
     ...backupMethods(ctx),
     ...completionMethods(ctx),
+    ...checksumMethods(ctx),
     ...sweepingMethods(ctx),
     ...opsMethods(ctx),
     ...deviceMethods(ctx),

@@ -304,6 +304,36 @@ const pushKeys: Migration = {
   },
 };
 
+// Checksums and the scrub (docs/OPERATIONS.md "Scrub"): the SHA-256 a client declared
+// at upload_url, and per stored object (a slot object or one a backup references, each
+// once) its SHA-256 — null until the client, the store or the scrub supplies it — and
+// when the scrub last read it (0: never). Existing objects are listed for the scrub.
+const objectChecksums: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('pending_uploads').addColumn('sha256', 'text').execute();
+    await db.schema
+      .createTable('object_checksums')
+      .addColumn('object_key', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('size', 'bigint', (c) => c.notNull())
+      .addColumn('sha256', 'text')
+      .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+      .addColumn('scrubbed_at', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createIndex('object_checksums_scrubbed_at')
+      .on('object_checksums')
+      .columns(['scrubbed_at', 'object_key'])
+      .execute();
+    await sql`insert into object_checksums (object_key, user_id, size, recorded_at)
+      select object_key, user_id, size, created_at from backups`.execute(db);
+    await sql`insert into object_checksums (object_key, user_id, size, recorded_at)
+      select o.object_key, min(o.user_id), min(o.size), 0 from backup_objects o
+      where not exists (select 1 from object_checksums c where c.object_key = o.object_key)
+      group by o.object_key`.execute(db);
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
@@ -314,6 +344,7 @@ export const metadataMigrations: Readonly<Record<string, Migration>> = Object.fr
   '0006_deletion_not_before': deletionNotBefore,
   '0007_referenced_objects': referencedObjects,
   '0008_push_keys': pushKeys,
+  '0009_object_checksums': objectChecksums,
 });
 
 /**

@@ -80,6 +80,20 @@ export interface PendingUploadsTable {
   auto_slot: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
   /** Migration 0007: from `upload_urls`, only ever referenced by a backup. */
   object_only: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
+  /** Migration 0009: the SHA-256 the client declared, lowercase hex, or null. */
+  sha256: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** `object_checksums` (migration 0009): one row per stored object, for the scrub. */
+export interface ObjectChecksumsTable {
+  object_key: string;
+  user_id: string;
+  size: Int64;
+  /** SHA-256 of the ciphertext, lowercase hex; null until known. */
+  sha256: ColumnType<string | null, string | null | undefined, string | null>;
+  recorded_at: Int64;
+  /** When the scrub last read the object (ms; 0 = never). */
+  scrubbed_at: ColumnType<number | string, number | undefined, number>;
 }
 
 /** `object_deletions`: blobs to delete, retried by the sweeper. */
@@ -154,6 +168,7 @@ export interface MetadataDb {
   backups: BackupsTable;
   backup_objects: BackupObjectsTable;
   pending_uploads: PendingUploadsTable;
+  object_checksums: ObjectChecksumsTable;
   object_deletions: ObjectDeletionsTable;
   leases: LeasesTable;
   devices: DevicesTable;
@@ -268,5 +283,6 @@ export function pendingFromRow(r: Selectable<PendingUploadsTable>): PendingUploa
     expiresAt: toDate(r.expires_at),
     autoSlot: toBool(r.auto_slot),
     objectOnly: toBool(r.object_only),
+    ...(r.sha256 === null ? {} : { sha256: r.sha256 }),
   };
 }

@@ -30,9 +30,15 @@ import type {
 import { apiError } from '../errors.ts';
 import { scrubSecrets } from '../logging.ts';
 import { countReport } from '../metrics-reports.ts';
+import { rolloutRefusal } from '../rollout.ts';
 import type { BackupRow, UserRow } from '../stores/metadata.ts';
 import { completionMethod } from './completion.ts';
-import { backupInfo, createServiceContext, type ServiceDeps } from './context.ts';
+import {
+  type BackupLimits,
+  backupInfo,
+  createServiceContext,
+  type ServiceDeps,
+} from './context.ts';
 import { uploadMethods } from './uploads.ts';
 
 export { chooseSlot } from '../slots.ts';
@@ -54,11 +60,14 @@ export interface BackupService {
 }
 
 /** The settings, with the size limit a client checks before it encrypts (docs/API.md). */
-function settings(user: UserRow, maxBackupSize: number): SettingsResponse {
+function settings(user: UserRow, limits: BackupLimits): SettingsResponse {
+  const refusal = rolloutRefusal(limits.rollout, user.pubkey);
   return {
     backup_enabled: user.backupEnabled,
     last_backup_at: user.lastBackupAt?.toISOString() ?? null,
-    max_backup_size: maxBackupSize,
+    max_backup_size: limits.maxBackupSize,
+    backups_allowed: refusal === null,
+    backups_not_allowed_reason: refusal,
   };
 }
 
@@ -150,13 +159,13 @@ export function createBackupService(deps: ServiceDeps): BackupService {
     },
 
     async getSettings(userId) {
-      return settings(await ctx.requireUser(userId), limits.maxBackupSize);
+      return settings(await ctx.requireUser(userId), limits);
     },
 
     async setSettings(userId, enabled) {
       const user = await metadata.setBackupEnabled(userId, enabled);
       if (!user) throw apiError('unauthorized');
-      return settings(user, limits.maxBackupSize);
+      return settings(user, limits);
     },
 
     async report(userId, body) {

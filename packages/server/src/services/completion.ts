@@ -7,6 +7,12 @@
  * must still be in a slot. Then one transaction switches the slot (the store checks the
  * references and `base` again under its lock), and only after the commit are the
  * objects no slot references any more dropped. A refusal changes nothing.
+ *
+ * Checksums (docs/API.md "Checksums"): each object the backup stores first gets the
+ * SHA-256 the client declared at upload time (the store refused any other body), else
+ * the one the store can tell (S3's recorded checksum, the fs store's file), else the
+ * one the client gives now, else none (the scrub fills it in). A value given now that
+ * contradicts one known is refused with `checksum_mismatch`.
  * @module
  */
 import type { BackupInfo, CompleteUploadRequest } from '@noah-backup/core/api';
@@ -38,8 +44,30 @@ export function completionMethod(
           `objects[${i}].s3_key is listed twice, or is the backup's own s3_key`,
         );
       seen.add(o.s3_key);
-      return { objectKey: o.s3_key, size: o.size };
+      return { objectKey: o.s3_key, size: o.size, ...(o.sha256 ? { sha256: o.sha256 } : {}) };
     });
+  }
+
+  /**
+   * The SHA-256 to record for an object this backup stores first (see the module doc):
+   * `declared` at upload time, `given` now.
+   * @throws checksum_mismatch when `given` contradicts what is known
+   */
+  async function settle(
+    key: string,
+    declared: string | undefined,
+    given: string | undefined,
+    what: string,
+  ): Promise<string | null> {
+    const known = declared ?? (await ctx.storage('head', () => blobs.checksum(key))) ?? undefined;
+    if (given !== undefined && known !== undefined && given !== known) {
+      metrics.backupsFailed.inc({ reason: 'checksum_mismatch' });
+      throw apiError(
+        'checksum_mismatch',
+        `${what} does not have the SHA-256 given; nothing was changed, upload it again with a new upload URL`,
+      );
+    }
+    return known ?? given ?? null;
   }
 
   /**
@@ -54,6 +82,12 @@ export function completionMethod(
     );
     const pending = new Map(found.pending.map((r) => [r.objectKey, r]));
     const referenced = new Map(found.referenced.map((r) => [r.objectKey, r.size]));
+    const recorded = new Map(
+      (await metadata.getObjectChecksums(found.referenced.map((r) => r.objectKey))).map((r) => [
+        r.objectKey,
+        r.sha256,
+      ]),
+    );
     const toHead: { i: number; o: ObjectRef }[] = [];
     for (const [i, o] of objects.entries()) {
       const size = referenced.get(o.objectKey);
@@ -62,6 +96,12 @@ export function completionMethod(
           throw apiError(
             'size_mismatch',
             `objects[${i}] has ${size} bytes, not ${o.size}; nothing was changed`,
+          );
+        const sum = recorded.get(o.objectKey);
+        if (o.sha256 && sum && o.sha256 !== sum)
+          throw apiError(
+            'checksum_mismatch',
+            `objects[${i}] was stored with another SHA-256; nothing was changed`,
           );
         continue;
       }
@@ -94,6 +134,8 @@ export function completionMethod(
           `objects[${i}] has ${head.size} bytes, ${o.size} were declared; nothing was changed, request new upload URLs`,
         );
       }
+      const declared = pending.get(o.objectKey)?.sha256;
+      o.sha256 = await settle(o.objectKey, declared, o.sha256 ?? undefined, `objects[${i}]`);
     });
     return toHead.reduce((n, { o }) => n + o.size, 0);
   }
@@ -148,6 +190,7 @@ export function completionMethod(
             `the uploaded object has ${head.size} bytes, ${pending.declaredSize} were declared; request a new upload_url`,
           );
     }
+    const sha256 = await settle(objectKey, pending.sha256, body.sha256, 'the uploaded object');
     const uploaded = await checkReferences(userId, objects);
     let result: Awaited<ReturnType<typeof metadata.completeUpload>>;
     try {
@@ -159,6 +202,7 @@ export function completionMethod(
         now: clock.now(),
         ...(body.objects === undefined ? {} : { objects }),
         ...(base === undefined ? {} : { base }),
+        sha256,
       });
     } catch (err) {
       if (!(err instanceof CompletionRefusedError)) throw err;

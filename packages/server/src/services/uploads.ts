@@ -64,6 +64,7 @@ export function uploadMethods(ctx: ServiceContext): UploadMethods {
             blobs.presignPut(r.objectKey, {
               size: r.declaredSize,
               expiresInSec: limits.uploadUrlTtlSec,
+              ...(r.sha256 === undefined ? {} : { sha256: r.sha256 }),
             }),
           ),
         );
@@ -100,6 +101,7 @@ export function uploadMethods(ctx: ServiceContext): UploadMethods {
         expiresAt: new Date(now.getTime() + limits.uploadUrlTtlSec * 1000),
         // No slot named: the completion picks it (docs/API.md "complete_upload").
         autoSlot: body.backup_version === undefined,
+        ...(body.sha256 === undefined ? {} : { sha256: body.sha256 }),
       };
       const [put] = await issue([row], body.backup_size - replaces);
       return {
@@ -140,6 +142,7 @@ export function uploadMethods(ctx: ServiceContext): UploadMethods {
         createdAt: now,
         expiresAt,
         objectOnly: true,
+        ...(o.sha256 === undefined ? {} : { sha256: o.sha256 }),
       }));
       const puts = await issue(rows, total);
       logger.debug({ userId, objects: rows.length, bytes: total }, 'object upload URLs issued');

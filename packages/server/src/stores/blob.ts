@@ -31,18 +31,46 @@ export interface BlobInfo {
   lastModified: Date;
 }
 
+/** What a full read of an object found. */
+export interface ObjectDigest {
+  size: number;
+  /** SHA-256 of the bytes, lowercase hex. */
+  sha256: string;
+}
+
+/** A lowercase-hex SHA-256, as the API and the stores write it. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
 export interface BlobStore {
   /** Backend name for logs and metrics ("fs" | "s3"). */
   readonly kind: string;
   /**
    * A URL that accepts exactly one PUT of exactly `size` bytes (Content-Length is part
-   * of the signature) until `expiresInSec` from now.
+   * of the signature) until `expiresInSec` from now. With `sha256` (the body's SHA-256,
+   * lowercase hex) the store refuses a body with another digest and stores nothing (fs:
+   * 400 `checksum_mismatch`; S3: 400 BadDigest from the signed `x-amz-checksum-sha256`
+   * header the client must send, `PresignedPut.headers`). docs/API.md "Checksums".
    */
-  presignPut(key: string, opts: { size: number; expiresInSec: number }): Promise<PresignedPut>;
+  presignPut(
+    key: string,
+    opts: { size: number; expiresInSec: number; sha256?: string },
+  ): Promise<PresignedPut>;
   /** A URL that serves the object by GET until `expiresInSec` from now. */
   presignGet(key: string, opts: { expiresInSec: number }): Promise<PresignedGet>;
   /** Size and mtime of the object, or null when it does not exist. */
   head(key: string): Promise<BlobInfo | null>;
+  /**
+   * Reads the whole object and returns its size and SHA-256 (lowercase hex), streaming
+   * (memory independent of size); null when it does not exist. For the scrub.
+   */
+  digest(key: string): Promise<ObjectDigest | null>;
+  /**
+   * The SHA-256 (lowercase hex) the store can tell for the object without the server
+   * fetching it: the S3 store asks S3 for the checksum it verified at PUT (null when the
+   * PUT carried none); the fs store reads the local file. Null when the object is
+   * missing. For completions whose client gave no checksum at upload time.
+   */
+  checksum(key: string): Promise<string | null>;
   /** Deletes the object. Idempotent: a missing key is success. */
   delete(key: string): Promise<void>;
   /**

@@ -41,6 +41,22 @@ export interface BackupRow {
 export interface ObjectRef {
   objectKey: string;
   size: number;
+  /**
+   * For `completeUpload`: the object's SHA-256 (lowercase hex) to record for the scrub
+   * when this completion first stores it; null or absent when not known.
+   */
+  sha256?: string | null;
+}
+
+/** A stored object as the scrub sees it (docs/OPERATIONS.md "Scrub"). */
+export interface ObjectChecksumRow {
+  objectKey: string;
+  userId: string;
+  size: number;
+  /** SHA-256 of the ciphertext, lowercase hex; null until known. */
+  sha256: string | null;
+  /** When the scrub last read it; null for never. */
+  scrubbedAt: Date | null;
 }
 
 export interface PendingUploadRow {
@@ -63,6 +79,11 @@ export interface PendingUploadRow {
    * (`version` is then unused). Absent means false.
    */
   objectOnly?: boolean;
+  /**
+   * The SHA-256 the client declared at upload time (lowercase hex), which the upload URL
+   * was signed for; absent when it declared none.
+   */
+  sha256?: string;
 }
 
 /** What a user's live pending uploads hold (docs/OPERATIONS.md "Storage bounds"). */
@@ -156,7 +177,10 @@ export interface MetadataStore extends PushStore {
   consumeChallenge(k1: string, now: Date): Promise<boolean>;
   /** Deletes expired challenges; returns how many. Idempotent. */
   pruneChallenges(now: Date): Promise<number>;
-  /** Returns the user for `pubkey`, creating it (backups enabled) on first login. */
+  /**
+   * Returns the user for `pubkey`, creating it on first login with backups off (opt-in:
+   * the wallet turns them on with `setBackupEnabled`); an existing user is unchanged.
+   */
   upsertUser(pubkey: string, now: Date): Promise<UserRow>;
   getUser(userId: string): Promise<UserRow | null>;
   /** Stores a session by the SHA-256 hash of its token (hex); the token itself is never stored. */
@@ -244,6 +268,8 @@ export interface MetadataStore extends PushStore {
     now: Date;
     objects?: readonly ObjectRef[];
     base?: string;
+    /** The slot object's SHA-256 to record (lowercase hex); null or absent: unknown. */
+    sha256?: string | null;
   }): Promise<CompleteUploadResult | null>;
   /**
    * Removes a completed backup, in one transaction serialised with completions, and
@@ -274,6 +300,23 @@ export interface MetadataStore extends PushStore {
    * pending upload references the key.
    */
   isObjectReferenced(objectKey: string): Promise<boolean>;
+
+  // ---- checksums and the scrub (docs/OPERATIONS.md "Scrub") ----
+  /**
+   * The stored objects (slot objects and referenced ones, each once) with their
+   * checksums. `completeUpload` records an object when it first stores it (with the
+   * `sha256` it was given) and forgets the ones it releases; so does `deleteBackup`.
+   */
+  getObjectChecksums(objectKeys: readonly string[]): Promise<ObjectChecksumRow[]>;
+  /** Stored objects, the least recently scrubbed first (never scrubbed before any). */
+  listScrubDue(limit: number): Promise<ObjectChecksumRow[]>;
+  /** How many stored objects there are (the scrub's daily share is a fraction). */
+  countStoredObjects(): Promise<number>;
+  /**
+   * Marks an object read by the scrub at `now`, recording `sha256` when it had none.
+   * Idempotent; an object no longer stored is left alone.
+   */
+  markScrubbed(objectKey: string, now: Date, sha256?: string): Promise<void>;
 
   // ---- leases (one scheduler across instances) ----
   /**

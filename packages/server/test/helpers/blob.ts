@@ -6,7 +6,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,4 +130,19 @@ export async function openTestBlobStore(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Replaces the stored bytes behind the store's back (bit rot, an operator's mistake). */
+export async function alterObject(t: TestBlobStore, key: string, bytes: Uint8Array): Promise<void> {
+  if (t.fs) {
+    await writeFile(join(t.fs.dir, ...key.split('/')), bytes);
+    return;
+  }
+  if (!t.s3) throw new Error('no backend');
+  const prefix = new URL(t.url).pathname.replace(/^\/+/, '');
+  const res = await fetch(`${t.s3.rawEndpoint}/${t.s3.bucket}/${prefix}${key}`, {
+    method: 'PUT',
+    body: bytes as Uint8Array<ArrayBuffer>,
+  });
+  if (!res.ok) throw new Error(`s3rver: cannot alter ${key} (${res.status})`);
 }

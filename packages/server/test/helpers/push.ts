@@ -25,7 +25,11 @@ export const expoToken = (): string => `ExponentPushToken[${randomBytes(11).toSt
 export interface SeedUser {
   /** Hours before `now` of the last completed backup; null = never. */
   backupHoursAgo?: number | null;
-  enabled?: boolean;
+  /**
+   * Backups switched on (default) or off by the wallet; `'never'` leaves the user as
+   * created, never opted in.
+   */
+  enabled?: boolean | 'never';
   /** The devices' providers and addresses (default: one Expo device). */
   devices?: { provider: PushProvider; address: string }[];
 }
@@ -47,7 +51,7 @@ export async function seedUser(
 ): Promise<SeededUser> {
   const t = now.getTime();
   const user = await store.upsertUser(freshPubkey(), new Date(t - 30 * 24 * HOUR));
-  if (spec.enabled === false) await store.setBackupEnabled(user.id, false);
+  if (spec.enabled !== 'never') await store.setBackupEnabled(user.id, spec.enabled ?? true);
   const devices = spec.devices ?? [{ provider: 'expo', address: expoToken() }];
   for (const [i, d] of devices.entries())
     await store.registerDevice({

@@ -12,7 +12,8 @@
  *   sign `content-length` (harness policy: our stores always do);
  * - header-signed requests: X-Amz-Date within 15 minutes of real time, and the body
  *   against x-amz-content-sha256;
- * - a PUT carries Content-Length and a body of exactly that length;
+ * - a PUT carries Content-Length and a body of exactly that length, and one with
+ *   `x-amz-checksum-sha256` a body of that SHA-256 (else 400 BadDigest, as S3);
  * - conditional writes: a PUT with `If-None-Match: *` to a key that has an object gets
  *   412 PreconditionFailed, as from S3 (s3rver ignores the condition, so the front checks
  *   it, one conditional PUT per key at a time).
@@ -33,7 +34,7 @@
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import {
   createServer,
@@ -246,6 +247,14 @@ async function handle(
       status: 400,
       code: 'IncompleteBody',
       message: 'body length differs from Content-Length',
+    });
+  // S3 flexible checksums: a PUT naming the body's SHA-256 stores nothing else.
+  const sum = method === 'PUT' ? req.headers['x-amz-checksum-sha256'] : undefined;
+  if (sum !== undefined && createHash('sha256').update(body).digest('base64') !== sum)
+    return reject({
+      status: 400,
+      code: 'BadDigest',
+      message: 'The SHA256 you specified did not match the calculated checksum.',
     });
 
   const sub = pairs.find(([k]) => k in LOCAL_SUBRESOURCES)?.[0] as LocalSubresource | undefined;

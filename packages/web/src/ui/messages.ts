@@ -73,6 +73,7 @@ export const MESSAGES: Readonly<Record<CatalogCode, Message>> = {
   upload_not_found: EXCHANGE,
   upload_incomplete: EXCHANGE,
   size_mismatch: EXCHANGE,
+  checksum_mismatch: EXCHANGE,
   conflict: EXCHANGE,
   backup_too_large: {
     title: 'This wallet is too large for the backup server.',
