@@ -284,7 +284,8 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     const r = await cli(['backup', '--data', 'cr-dst', ...g.u.as('st-cr2')]);
     expectError(r, 6, 'restore_conflict', /^hint: both wallets are kept/, 1);
     expect(r.stderr).toMatch(/^noah-backup: an interrupted restore left the previous wallet/);
-    const copy = /the previous one is kept at (\S+cr-dst\.noah-old-\S+?)\./.exec(r.stderr)?.[1];
+    // The name holds dots itself (`<pid>.<boot>`): the sentence ends at ". ".
+    const copy = /the previous one is kept at (\S+cr-dst\.noah-old-\S+?)\. /.exec(r.stderr)?.[1];
     expect(copy).toBeDefined();
     expect(await walletDigest(copy!)).toBe(old);
     expect(await walletDigest(target)).toBe(fresh);

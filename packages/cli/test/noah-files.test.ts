@@ -39,12 +39,15 @@ afterAll(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[]): Promise<{ code: number; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string }> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, NOAH_SERVER: srv.url } },
+      { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, NOAH_SERVER: srv.url, ...env } },
       (err, _stdout, stderr) => {
         const code = err ? (err as { code?: unknown }).code : 0;
         done({ code: typeof code === 'number' ? code : -1, stderr });
@@ -246,6 +249,21 @@ describe('noah-backup encrypt --format noah-v1 writes what Noah’s app restores
       await expect(fsp.stat(out)).rejects.toMatchObject({ code: 'ENOENT' });
     });
   }
+
+  it('leaves no snapshot behind, written or refused (OUT exists)', async () => {
+    const u = await user();
+    const tmp = await fsp.mkdtemp(join(dir, 'tmp-'));
+    const wallet = await noahWalletDir();
+    const out = join(dir, 'twice.noah');
+    const args = ['encrypt', '--format', 'noah-v1', wallet, out, '--mnemonic-file', u.file];
+    const first = await cli(args, { TMPDIR: tmp });
+    expect(first.code, first.stderr).toBe(0);
+    expect(await fsp.readdir(tmp)).toEqual([]);
+    const again = await cli(args, { TMPDIR: tmp });
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('exists');
+    expect(await fsp.readdir(tmp)).toEqual([]);
+  });
 
   it('--noah-variant is refused with another format, and takes only Noah’s builds', async () => {
     const u = await user();

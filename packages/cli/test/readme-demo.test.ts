@@ -25,6 +25,9 @@ function demoPaths(): string[] {
     paths.add(`${m[1]}.noah-replaced-20261207T080624Z-50c192`);
     paths.add(`${m[1]}.noah-old-1796631279191-22539-2199208-d4d79139`);
     paths.add(`.${m[1]}.noah-staging-22539-Ab12Cd`);
+    // The same, named with the boot too (`<pid>.<boot>`), as restores now name them.
+    paths.add(`${m[1]}.noah-old-1796631279191-22539.796d3272-2199208-d4d79139`);
+    paths.add(`.${m[1]}.noah-staging-22539.796d3272-Ab12Cd`);
   }
   return [...paths];
 }

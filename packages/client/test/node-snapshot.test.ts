@@ -289,6 +289,7 @@ describe('snapshot', () => {
     expect(await target.restore(one(), { kind })).toEqual({
       entries: 5,
       databases: 1,
+      databasePaths: ['wallet.sqlite'],
       previous: null,
     });
     expect(await walletDigest(join(root, 'new'))).toBe(await walletDigest(wallet.dir));

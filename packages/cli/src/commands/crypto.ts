@@ -26,7 +26,7 @@ import {
   reportFailure,
 } from './crypto-io.ts';
 import { describeFile, printInfo } from './crypto-inspect.ts';
-import { openNoahPlaintext } from './crypto-noah.ts';
+import { type NoahPlaintext, openNoahPlaintext } from './crypto-noah.ts';
 
 /** Options of `encrypt`. */
 interface EncryptOptions {
@@ -130,13 +130,11 @@ async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Prom
   if (o.format !== 'noah-v1' && o.noahVariant !== undefined)
     throw new UsageError('--noah-variant is for --format noah-v1 only');
   const keyring = await keyringFor(o.mnemonicFile);
+  let noah: NoahPlaintext | undefined;
   try {
     if (v2) keyring.v2Key(); // an invalid BIP39 seedphrase fails here, before any output
     // docs/FORMAT.md §4.5: a noah-v1 file holds Noah's layout, or Noah restores nothing.
-    const noah =
-      o.format === 'noah-v1'
-        ? await openNoahPlaintext(inPath, o.noahVariant ?? 'mainnet')
-        : undefined;
+    if (o.format === 'noah-v1') noah = await openNoahPlaintext(inPath, o.noahVariant ?? 'mainnet');
     const input = noah ? { source: noah.source, size: null } : await openInput(inPath);
     const { encryptBackup, preferredCompression } = await import('@noah-backup/core/format');
     const compression = o.compression ?? (await preferredCompression());
@@ -168,10 +166,10 @@ async function encrypt(inPath: string, outPath: string, o: EncryptOptions): Prom
       throw err;
     } finally {
       bar.stop();
-      await noah?.cleanup();
     }
     summary(o.verbose, `encrypted ${inPath} as ${o.format} into ${outPath}`);
   } finally {
+    await noah?.cleanup(); // the snapshot's temp files, whatever happened
     keyring.destroy();
   }
 }
