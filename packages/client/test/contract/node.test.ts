@@ -1,16 +1,18 @@
 /**
  * Every port's contract kit on the Node implementations: the wallet data directory
  * adapter (a demo wallet in a temp dir, with the SQLite of better-sqlite3), the
- * temp-file spooler, the JSON-file state store.
+ * temp-file spooler, the JSON-file state store, the device cache file.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createDemoWallet, walletDigest } from '../../src/demo-wallet.ts';
+import { createFileCacheStore } from '../../src/node/cache.ts';
 import { createFileSpooler } from '../../src/node/spool.ts';
 import { createFileStateStore } from '../../src/node/state.ts';
 import { createNodeWalletAdapter } from '../../src/node/wallet.ts';
 import { breakIndex, tempDir, treeHash } from '../fixtures/node-helpers.ts';
+import { deviceCacheContract } from './device-cache.ts';
 import { deviceStateContract } from './device-state.ts';
 import { damagedDatabase } from './fixtures.ts';
 import { spoolerContract } from './spooler.ts';
@@ -61,4 +63,8 @@ spoolerContract('Node (private temp files)', async () => createFileSpooler(await
 
 deviceStateContract('Node (a JSON file)', async () =>
   createFileStateStore(join(await tempDir(), 'state.json')),
+);
+
+deviceCacheContract('Node (a file beside the state)', async () =>
+  createFileCacheStore(join(await tempDir(), 'state', 'account.cache')),
 );
