@@ -154,7 +154,8 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
 
   it('resumes a download with a fresh URL when the old one expired before the retry', async () => {
     const mnemonic = newMnemonic();
-    const a = await device(mnemonic);
+    // One object (a manifest backup's packs: e2e-incremental-faults.test.ts).
+    const a = await device(mnemonic, { incremental: false });
     await createDemoWallet(a.walletDir, { sizeMb: 2 });
     await a.manager.triggerBackup();
 
@@ -189,7 +190,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
 
   it('refuses to splice two backups when the slot changed before the retry', async () => {
     const mnemonic = newMnemonic();
-    const a = await device(mnemonic);
+    const a = await device(mnemonic, { incremental: false });
     await createDemoWallet(a.walletDir, { sizeMb: 2 });
     await a.manager.triggerBackup();
     const [only] = await a.manager.listBackups();

@@ -14,9 +14,12 @@ import {
 import { checkCompression } from '@noah-backup/core/v2';
 import { BackupTooLargeError, mib } from '../errors.ts';
 import type { ArchiveKind, DeviceStateStore, SpooledBlob, WalletSnapshot } from '../ports.ts';
+import { ApiError } from '../errors.ts';
+import { isIncremental } from '../ports.ts';
 import { knownSequence, SEQUENCE_KEY } from '../sequence.ts';
 import { notAWallet } from '../wallet-refusals.ts';
 import { counted, type PipelineContext } from './context.ts';
+import { type IncrementalStats, runIncrementalBackup } from './incremental.ts';
 
 /**
  * State store key of the databases the last backup held (a JSON array of relative
@@ -114,6 +117,8 @@ export interface BackupResult {
   sequence: bigint | null;
   /** Encrypted bytes uploaded. */
   bytes: number;
+  /** What an incremental backup sent; absent for a one-object backup. */
+  incremental?: IncrementalStats;
 }
 
 /**
@@ -121,6 +126,25 @@ export interface BackupResult {
  * @throws whatever step failed; temp files are removed either way
  */
 export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
+  const { wallet, cache } = ctx;
+  if (ctx.incremental && ctx.format === 'v2' && cache && isIncremental(wallet)) {
+    const databases = await knownDatabases(ctx.state);
+    try {
+      const done = await runIncrementalBackup({ ...ctx, wallet }, cache, databases);
+      await ctx.state.set(DATABASES_KEY, JSON.stringify(done.databases));
+      const { databases: _, ...result } = done;
+      return result;
+    } catch (err) {
+      // A server without `upload_urls` (docs/API.md): today's one-object backup.
+      if (!(err instanceof ApiError && err.status === 404 && err.code === 'not_found')) throw err;
+      ctx.logger.info('the server makes no incremental backups; backing up as one object');
+    }
+  }
+  return runOneObject(ctx);
+}
+
+/** Today's one-object backup: the whole wallet as one archive. */
+async function runOneObject(ctx: PipelineContext): Promise<BackupResult> {
   const { api, signal } = ctx;
   const v2 = ctx.format === 'v2';
   // tar for v2 (docs/FORMAT.md §5.3, payload kind), ZIP for the legacy formats.

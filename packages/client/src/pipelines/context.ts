@@ -9,7 +9,7 @@ import type { BackupFormat, CompressionAlgorithm } from '@noah-backup/core/forma
 import type { Keyring } from '@noah-backup/core/keys';
 import type { ApiClient } from '../api-client.ts';
 import type { Logger } from '../logger.ts';
-import type { DeviceStateStore, Spooler, WalletDataAdapter } from '../ports.ts';
+import type { DeviceCacheStore, DeviceStateStore, Spooler, WalletDataAdapter } from '../ports.ts';
 import type { ProgressPhase } from '../status.ts';
 
 /** What a pipeline needs. */
@@ -19,6 +19,10 @@ export interface PipelineContext {
   wallet: WalletDataAdapter;
   spooler: Spooler;
   state: DeviceStateStore;
+  /** The device cache of incremental backups; without it every backup is one object. */
+  cache: DeviceCacheStore | undefined;
+  /** Make incremental backups where the wallet adapter and the server support them. */
+  incremental: boolean;
   clock: Clock;
   logger: Logger;
   format: BackupFormat;
