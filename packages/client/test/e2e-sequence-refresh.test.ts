@@ -179,7 +179,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
     expect(await walletDigest(b.walletDir)).toBe(await walletDigest(a.walletDir));
     expect(seen.map((s) => `${s.what} ${s.status}`).filter((s) => !s.includes('/auth'))).toEqual([
       '/v0/getk1 200',
-      '/v0/backup/download_url 200',
+      '/v0/backup/download_urls 200', // every URL the restore needs: here one object
       'blob 200', // cut after 64 KiB
       'blob 403', // the retry: the URL has expired
       '/v0/backup/download_url 200', // a fresh one for the same backup
