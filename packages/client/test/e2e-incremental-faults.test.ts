@@ -244,6 +244,28 @@ describe.each(fullCombos)('incremental faults on $metadataKind + $blobKind', (co
     );
   });
 
+  it('a server without upload_urls gets one-object backups, which restore', async () => {
+    const mnemonic = newMnemonic();
+    // An older server: the incremental routes are unknown to it (404 not_found).
+    const older: FetchFn = async (url, init) => {
+      const path = new URL(url).pathname;
+      if (path === '/v0/backup/upload_urls' || path === '/v0/backup/download_urls')
+        return new Response(JSON.stringify({ code: 'not_found', message: 'Route not found' }), {
+          status: 404,
+          headers: { 'content-type': 'application/json' },
+        }) as never;
+      return (await fetch(url, init as RequestInit)) as never;
+    };
+    const a = await suite.device(mnemonic, { fetch: older });
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 4 });
+    const r = await a.manager.triggerBackup();
+    expect(r.status === 'completed' && r.incremental).toBeUndefined();
+    expect((await a.manager.listBackups())[0]).toMatchObject({ object_count: 0 });
+    const b = await suite.device(mnemonic, { fetch: older });
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(await walletDigest(a.walletDir));
+  });
+
   it('a one-object client backs up and restores beside incremental backups', async () => {
     const mnemonic = newMnemonic();
     const g = await twoBackups(mnemonic, faulty());
