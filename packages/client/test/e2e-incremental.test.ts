@@ -71,6 +71,14 @@ describe.each(fullCombos)('incremental backups on $metadataKind + $blobKind', (c
     const list = await a.manager.listBackups();
     expect(list[0]).toMatchObject({ object_count: now.objects.size });
 
+    // Rollback detection reads the manifest's sequence (docs/FORMAT.md §6.6).
+    const seen = await suite.device(mnemonic);
+    await seen.manager.restoreBackup();
+    await expect(seen.manager.restoreBackup(v1)).rejects.toMatchObject({
+      code: 'rollback_confirmation_required',
+    });
+    expect((await fsp.readFile(join(seen.walletDir, 'wallet.sqlite'))).equals(day2)).toBe(true);
+
     // Either slot, on a new device: the databases of that day, byte for byte.
     for (const [version, expected] of [
       [v1, day1],
