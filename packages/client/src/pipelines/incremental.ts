@@ -90,12 +90,15 @@ async function treeOf(
         at += (chunk.length / pageSize) * 16;
       }
       const old = cache?.pages.get(path);
+      // Without a cached map every page is written anyway (`changed` is then ignored):
+      // no list of a million page numbers.
       const changed: number[] = [];
-      for (let p = 0; p < pageCount; p++) {
-        const o = p * 16;
-        if (!old || o + 16 > old.length || !sameDigest(pds, old, o)) changed.push(p + 1);
-      }
-      changedCount += changed.length;
+      if (old)
+        for (let p = 0; p < pageCount; p++) {
+          const o = p * 16;
+          if (o + 16 > old.length || !sameDigest(pds, old, o)) changed.push(p + 1);
+        }
+      changedCount += old ? changed.length : pageCount;
       total += pageCount;
       pages.set(path, pds);
       tree.push({ ...item, digest: digester.database(pageSize, pds), changed });
