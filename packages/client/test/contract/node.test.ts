@@ -16,48 +16,49 @@ import { deviceCacheContract } from './device-cache.ts';
 import { deviceStateContract } from './device-state.ts';
 import { damagedDatabase } from './fixtures.ts';
 import { spoolerContract } from './spooler.ts';
-import { walletDataContract } from './wallet-data.ts';
+import { incrementalWalletContract } from './incremental-wallet.ts';
+import { type WalletDataFactory, walletDataContract } from './wallet-data.ts';
 
-walletDataContract(
-  'Node (a wallet data directory)',
-  async ({ limits }) => {
-    const root = await tempDir();
-    const tmp = join(root, 'tmp');
-    const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
-    return {
-      adapter: createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: tmp, limits }),
-      contents: () => walletDigest(wallet.dir),
-      bytes: () => treeHash(wallet.dir),
-      async change() {
-        const db = new Database(wallet.database);
-        try {
-          db.prepare('DELETE FROM payments WHERE id = (SELECT min(id) FROM payments)').run();
-        } finally {
-          db.close();
-        }
-      },
-      async damageDatabase() {
-        breakIndex(wallet.database, 'payments', 'payments_created_at', 'created_at');
-      },
-      async emptyDatabase() {
-        for (const sidecar of ['-wal', '-shm'])
-          await fsp.rm(`${wallet.database}${sidecar}`, { force: true });
-        await fsp.writeFile(wallet.database, '');
-        return 'wallet.sqlite';
-      },
-      removeAll: () => fsp.rm(wallet.dir, { recursive: true, force: true }),
-      async leftovers() {
-        // Beside the wallet: only the copies a restore keeps of what it replaced.
-        const beside = (await fsp.readdir(root)).filter(
-          (n) => n !== 'tmp' && n !== 'wallet' && !/^wallet\.noah-replaced-/.test(n),
-        );
-        const temp = await fsp.readdir(tmp).catch(() => []);
-        return [...beside, ...temp];
-      },
-    };
-  },
-  damagedDatabase,
-);
+const nodeWallet: WalletDataFactory = async ({ limits }) => {
+  const root = await tempDir();
+  const tmp = join(root, 'tmp');
+  const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 1 });
+  return {
+    adapter: createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: tmp, limits }),
+    contents: () => walletDigest(wallet.dir),
+    bytes: () => treeHash(wallet.dir),
+    async change() {
+      const db = new Database(wallet.database);
+      try {
+        db.prepare('DELETE FROM payments WHERE id = (SELECT min(id) FROM payments)').run();
+      } finally {
+        db.close();
+      }
+    },
+    async damageDatabase() {
+      breakIndex(wallet.database, 'payments', 'payments_created_at', 'created_at');
+    },
+    async emptyDatabase() {
+      for (const sidecar of ['-wal', '-shm'])
+        await fsp.rm(`${wallet.database}${sidecar}`, { force: true });
+      await fsp.writeFile(wallet.database, '');
+      return 'wallet.sqlite';
+    },
+    removeAll: () => fsp.rm(wallet.dir, { recursive: true, force: true }),
+    async leftovers() {
+      // Beside the wallet: only the copies a restore keeps of what it replaced.
+      const beside = (await fsp.readdir(root)).filter(
+        (n) => n !== 'tmp' && n !== 'wallet' && !/^wallet\.noah-replaced-/.test(n),
+      );
+      const temp = await fsp.readdir(tmp).catch(() => []);
+      return [...beside, ...temp];
+    },
+  };
+};
+
+walletDataContract('Node (a wallet data directory)', nodeWallet, damagedDatabase);
+
+incrementalWalletContract('Node (a wallet data directory)', nodeWallet);
 
 spoolerContract('Node (private temp files)', async () => createFileSpooler(await tempDir()));
 
