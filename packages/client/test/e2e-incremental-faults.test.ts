@@ -232,7 +232,10 @@ describe.each(fullCombos)('incremental faults on $metadataKind + $blobKind', (co
     const r = await a.manager.triggerBackup();
     // The incremental completion met base_changed; the redo was a full backup.
     expect(completions).toEqual([409, 200]);
-    expect(r).toMatchObject({ status: 'completed', incremental: { incremental: false } });
+    expect(r).toMatchObject({
+      status: 'completed',
+      incremental: { incremental: false, fullReason: 'base_changed' },
+    });
     const list = await a.manager.listBackups();
     await bothRestore(
       mnemonic,

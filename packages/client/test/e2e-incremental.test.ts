@@ -46,7 +46,10 @@ describe.each(fullCombos)('incremental backups on $metadataKind + $blobKind', (c
     const a = await suite.device(mnemonic);
     await createDemoWallet(a.walletDir, { sizeMb: 4, seed: 5 });
     const first = await a.manager.triggerBackup();
-    expect(first).toMatchObject({ status: 'completed', incremental: { incremental: false } });
+    expect(first).toMatchObject({
+      status: 'completed',
+      incremental: { incremental: false, fullReason: 'no_previous' },
+    });
     const day1 = await pages(a, suite.root);
     suite.srv.clock.advance(60_000);
     a.clock.advance(60_000);
@@ -113,7 +116,9 @@ describe.each(fullCombos)('incremental backups on $metadataKind + $blobKind', (c
     day(b, 3);
     suite.srv.clock.advance(60_000);
     const tampered = await b.manager.triggerBackup();
-    expect(tampered).toMatchObject({ incremental: { incremental: false } });
+    expect(tampered).toMatchObject({
+      incremental: { incremental: false, fullReason: 'no_previous' },
+    });
     // Another seedphrase's cache: does not open.
     const other = await suite.device(newMnemonic());
     await createDemoWallet(other.walletDir, { sizeMb: 1, seed: 3 });
@@ -130,6 +135,29 @@ describe.each(fullCombos)('incremental backups on $metadataKind + $blobKind', (c
     const expected = await pages(b, suite.root);
     const c = await suite.device(mnemonic);
     await c.manager.restoreBackup();
+    expect((await fsp.readFile(join(c.walletDir, 'wallet.sqlite'))).equals(expected)).toBe(true);
+  });
+
+  it('a cache whose backup another device replaced means a full backup, which says so', async () => {
+    const mnemonic = newMnemonic();
+    const a = await suite.device(mnemonic);
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 12 });
+    await a.manager.triggerBackup();
+    const b = await suite.device(mnemonic);
+    await b.manager.restoreBackup();
+    for (const n of [1, 2]) {
+      suite.srv.clock.advance(60_000);
+      day(b, n);
+      await b.manager.triggerBackup();
+    }
+    suite.srv.clock.advance(60_000);
+    day(a, 3);
+    const r = await a.manager.triggerBackup();
+    expect(r).toMatchObject({ incremental: { incremental: false, fullReason: 'replaced' } });
+    const expected = await pages(a, suite.root);
+    const c = await suite.device(mnemonic);
+    // Device a continued its own sequence, below b's: a yes is needed (FORMAT.md §6.6).
+    await c.manager.restoreBackup(undefined, { confirmRollback: true });
     expect((await fsp.readFile(join(c.walletDir, 'wallet.sqlite'))).equals(expected)).toBe(true);
   });
 });

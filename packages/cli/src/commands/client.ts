@@ -47,6 +47,8 @@ export function sentLine(r: {
 /** Why a backup was a full one, for the user. */
 const fullReasons: Record<string, string> = {
   no_previous: 'no earlier backup known to this device',
+  replaced: 'the backup this device knew was replaced, by another device or a delete',
+  base_changed: 'another device backed up meanwhile',
   page_size_changed: 'a database changed its page size',
   many_changes: 'more than half the data changed',
   many_packs: 'the backup was repacked',

@@ -43,7 +43,12 @@ export const UPLOAD_CONCURRENCY = 4;
 export interface IncrementalStats {
   /** False when every page went into new packs (no usable cache, or the policy said so). */
   incremental: boolean;
-  /** Why it was a full backup, when it was. */
+  /**
+   * Why it was a full backup, when it was: `no_previous` (no usable cache), `replaced`
+   * (the cache's backup is no longer on the server), `base_changed` (another device
+   * replaced it during this backup), or the plan's `page_size_changed`, `many_changes`,
+   * `many_packs`.
+   */
   fullReason?: string;
   /** Pages whose digest differed from the cache's (all pages in a full backup). */
   changedPages: number;
@@ -148,6 +153,17 @@ async function giveBack(ctx: PipelineContext, keys: readonly string[]): Promise<
   await bounded(keys, UPLOAD_CONCURRENCY, async (s3_key) => {
     await ctx.api.cancelUpload({ s3_key }).catch(() => {});
   }).catch(() => {});
+}
+
+/**
+ * Why a backup was a full one: the plan's reason, or, without a usable cache, whether
+ * there was none (`no_previous`), it described a backup no longer on the server
+ * (`replaced`), or another device replaced the base during this backup (`base_changed`).
+ */
+function fullReason(plan: BackupPlan, hadCache: boolean, forced: boolean): string {
+  if (forced) return 'base_changed';
+  if (plan.reason !== 'no_previous') return plan.reason ?? 'no_previous';
+  return hadCache ? 'replaced' : 'no_previous';
 }
 
 /** True when a completion failed because the previous backup's objects are gone. */
@@ -300,7 +316,7 @@ async function attempt(
     ctx.progress('complete', sent, sent);
     const stats: IncrementalStats = {
       incremental: !plan.full,
-      ...(plan.full ? { fullReason: plan.reason ?? 'no_previous' } : {}),
+      ...(plan.full ? { fullReason: fullReason(plan, loaded !== null, forceFull) } : {}),
       changedPages: plan.full ? today.total : today.changed,
       totalPages: today.total,
       sentBytes: sent,
