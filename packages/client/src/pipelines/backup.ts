@@ -128,6 +128,9 @@ export interface BackupResult {
 export async function runBackup(ctx: PipelineContext): Promise<BackupResult> {
   const { wallet, cache } = ctx;
   if (ctx.incremental && ctx.format === 'v2' && cache && isIncremental(wallet)) {
+    // A wallet clearly over the server's limit is refused before the snapshot's work.
+    const limit = (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
+    if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
     const databases = await knownDatabases(ctx.state);
     try {
       const done = await runIncrementalBackup({ ...ctx, wallet }, cache, databases);

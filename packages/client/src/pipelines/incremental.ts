@@ -235,24 +235,26 @@ async function attempt(
     // Encrypt every new pack into the spooler: sizes known before the URLs are asked.
     const summaries: Omit<ManifestPack, 'key'>[] = [];
     const planned = plan.packs.reduce((n, p) => n + p.plainSize, 0);
+    const kept = plan.full || !previous ? [] : plan.kept.map((i) => previous.packs[i]!);
+    const keptBytes = kept.reduce((n, p) => n + p.size, 0);
+    let newBytes = 0;
     let done = 0;
     for (const layout of plan.packs) {
       signal.throwIfAborted();
       const sealed = encryptPack(packPlaintext(snap, layout.items), writeOpts);
       spooled.push(await ctx.spooler.spool(sealed.stream, { signal }));
       summaries.push(sealed.summary());
+      newBytes += sealed.summary().size;
       done += layout.plainSize;
       ctx.progress('encrypt', done, planned);
+      // Over the server's limit: stop now, before more work and before any upload.
+      if (limit !== undefined && newBytes + keptBytes > limit)
+        throw new BackupTooLargeError(
+          limit,
+          snap.bytes,
+          `stopped after encrypting ${mib(done)} of ${mib(planned)} of wallet data`,
+        );
     }
-    const kept = plan.full || !previous ? [] : plan.kept.map((i) => previous.packs[i]!);
-    const newBytes = summaries.reduce((n, s) => n + s.size, 0);
-    const keptBytes = kept.reduce((n, p) => n + p.size, 0);
-    if (limit !== undefined && newBytes + keptBytes > limit)
-      throw new BackupTooLargeError(
-        limit,
-        snap.bytes,
-        `its packs come to ${mib(newBytes + keptBytes)} from ${mib(snap.bytes)} of wallet data`,
-      );
     const targets: UploadTarget[] = [];
     for (let i = 0; i < summaries.length; i += MAX_UPLOAD_URLS_PER_CALL) {
       const part = summaries.slice(i, i + MAX_UPLOAD_URLS_PER_CALL);
