@@ -121,7 +121,8 @@ async function targetOf(
 function manifestWallet(ctx: PipelineContext) {
   const w = ctx.wallet;
   // Read as any backup of a newer client would be: not damaged, not readable here.
-  if (!isIncremental(w)) throw new UnsupportedPayloadKindError('manifest');
+  const kind = 'manifest' as const;
+  if (!isIncremental(w)) throw new UnsupportedPayloadKindError(kind);
   return w;
 }
 
