@@ -128,7 +128,7 @@ describe.each([
 
   it(`during a backup's upload: exit ${exit}, no spool file or snapshot copies`, async () => {
     const listed = (await cli(['list', '--json', ...as])).stdout;
-    const child = await stalled(['backup', '--data', 'w', ...as], 'put:65536');
+    const child = await stalled(['backup', '--data', 'w', '--one-object', ...as], 'put:65536');
     expect((await leftovers(tmp)).length).toBeGreaterThan(0); // the spool, being uploaded
     const r = await signalled(child, signal);
     expect(r.code, r.stderr).toBe(exit);
@@ -139,7 +139,7 @@ describe.each([
 });
 
 it('after a backup killed outright, the next command of any kind removes its temp files', async () => {
-  const child = await stalled(['backup', '--data', 'w', ...as], 'put:65536');
+  const child = await stalled(['backup', '--data', 'w', '--one-object', ...as], 'put:65536');
   const exit = new Promise((ok) => child.once('exit', ok));
   child.kill('SIGKILL');
   await exit;

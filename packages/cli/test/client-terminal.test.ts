@@ -115,7 +115,9 @@ function bars(drawn: string): string[] {
 it('backup, restore and verify leave their result line on the screen; bars have totals', async () => {
   const backup = await onTerminal('backup', ['backup', '--data', 'w', ...USER]);
   expect(backup.exit, backup.screen).toBe(0);
-  expect(backup.screen).toMatch(/^backed up w as backup 1 \([\d.]+ MiB, created /m);
+  expect(backup.screen).toMatch(
+    /^backed up w as backup 1 \(sent [\d.]+ MiB of [\d.]+ MiB \(full: [^)]*\), c/m, // the line wraps at 100 columns
+  );
   const drawn = bars(backup.drawn);
   expect(
     drawn.some((b) => /^snapshot [\d.]+ MiB$/.test(b)),

@@ -140,7 +140,14 @@ export interface ApiClient {
   download(
     target: Pick<DownloadUrlResponse, 'download_url' | 'backup_size'> &
       Partial<Pick<DownloadUrlResponse, 'backup_version' | 'created_at'>>,
-    opts?: TransferOptions,
+    opts?: TransferOptions & {
+      /**
+       * Gives a fresh URL for the same object when the old one is refused (an object of
+       * an incremental backup: from `download_urls`); default: from `download_url` when
+       * `target` names its backup.
+       */
+      refresh?: () => Promise<string>;
+    },
   ): AsyncIterable<Uint8Array>;
   /**
    * The first `n` bytes of the backup at `target.download_url` (fewer if it is shorter),
@@ -349,7 +356,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
           retry: retryOpts(o?.signal, 'download'),
           onProgress: o?.onProgress,
           signal: o?.signal,
-          refresh: refresher(target, o?.signal),
+          refresh: o?.refresh ?? refresher(target, o?.signal),
         },
       ),
     downloadPrefix: (target, n, o) =>

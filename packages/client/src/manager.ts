@@ -22,13 +22,14 @@ import { AbortedError, NetworkError } from './errors.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { backupCompression, runBackup } from './pipelines/backup.ts';
 import type { PipelineContext } from './pipelines/context.ts';
+import type { IncrementalStats } from './pipelines/incremental.ts';
 import {
   type RestoreResult,
   runRestore,
   runVerify,
   type VerifyResult,
 } from './pipelines/restore.ts';
-import type { DeviceStateStore, Spooler, WalletDataAdapter } from './ports.ts';
+import type { DeviceCacheStore, DeviceStateStore, Spooler, WalletDataAdapter } from './ports.ts';
 import { serverSequence, storedSequence } from './sequence.ts';
 import {
   type Activity,
@@ -54,6 +55,14 @@ export interface BackupManagerOptions {
   wallet: WalletDataAdapter;
   spooler: Spooler;
   state: DeviceStateStore;
+  /**
+   * The device cache of incremental backups (Node: `createFileCacheStore`). With it, a
+   * wallet adapter that takes page snapshots and a server with `upload_urls`, backups are
+   * incremental (docs/FORMAT.md §8); without it, one object each.
+   */
+  cache?: DeviceCacheStore;
+  /** Set false to make one-object backups even where incremental ones are possible. */
+  incremental?: boolean;
   clock?: Clock;
   /** Format to write (default v2; the legacy ones for old readers only). */
   format?: BackupFormat;
@@ -84,7 +93,14 @@ export interface BackupManagerOptions {
 
 /** Result of {@link BackupManager.triggerBackup}. */
 export type TriggerResult =
-  | { status: 'completed'; backup: BackupInfo; sequence: bigint | null; bytes: number }
+  | {
+      status: 'completed';
+      backup: BackupInfo;
+      sequence: bigint | null;
+      bytes: number;
+      /** What an incremental backup sent; absent for a one-object backup. */
+      incremental?: IncrementalStats;
+    }
   | { status: 'skipped'; reason: 'running' };
 
 export type { RestoreResult, VerifyResult } from './pipelines/restore.ts';
@@ -255,6 +271,8 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         wallet,
         spooler,
         state,
+        cache: opts.cache,
+        incremental: opts.incremental !== false,
         clock,
         logger,
         format,

@@ -172,3 +172,97 @@ export interface DeviceStateStore {
     canReplace: (current: string) => boolean,
   ): Promise<boolean>;
 }
+
+/**
+ * One item of a page-stable snapshot (docs/FORMAT.md §8): a directory, a file stored
+ * whole, or a SQLite database stored page by page, by relative `/`-separated path.
+ */
+export type PageSnapshotItem =
+  | { type: 'directory'; path: string }
+  | { type: 'file'; path: string; size: number }
+  | { type: 'database'; path: string; pageSize: number; pageCount: number };
+
+/**
+ * A consistent copy of the wallet's data whose databases keep the live files' page
+ * numbers (so pages can be compared day to day), each copy already through
+ * `PRAGMA integrity_check`.
+ */
+export interface PageSnapshot {
+  /** Sorted by path (UTF-8 byte order), every parent directory before its children. */
+  readonly items: readonly PageSnapshotItem[];
+  /** The databases among `items` (never empty, as for `WalletSnapshot`). */
+  readonly databases: readonly string[];
+  /** As `WalletSnapshot.declared`: the app named its databases. */
+  readonly declared?: boolean;
+  /** Bytes of the files and databases captured. */
+  readonly bytes: number;
+  /**
+   * Streams `length` bytes of the copy of `path` from byte `position`, in chunks of at
+   * most 1 MiB (whole pages of a database when `position` and `length` are).
+   */
+  read(path: string, position: number, length: number): AsyncIterable<Uint8Array>;
+  /** Removes every temporary file the snapshot made. Idempotent; always call it. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Where a manifest restore writes (docs/FORMAT.md §8.7): files are created with their
+ * final size, and bytes land by positioned writes in any order.
+ */
+export interface TreeSink {
+  mkdir(path: string): Promise<void>;
+  /**
+   * Creates the file `path` (parent directories already made) of `size` bytes, to be
+   * filled by `write`; `database` marks a SQLite database (counted by `verifyTree`).
+   */
+  create(path: string, size: number, kind: 'file' | 'database'): Promise<void>;
+  /** Writes `data` at byte `position` of the file `path` made by `create`. */
+  write(path: string, position: number, data: Uint8Array): Promise<void>;
+}
+
+/** Fills a {@link TreeSink}; a failure of it is rethrown unchanged by the adapter. */
+export type TreeFill = (sink: TreeSink) => Promise<void>;
+
+/**
+ * What a platform offers for incremental backups (docs/FORMAT.md §8), beside the
+ * {@link WalletDataAdapter} it extends. `pageSnapshot` makes the same refusals as
+ * `snapshot` (`not_a_wallet`, `corrupt_wallet_database`). `restoreTree` stages what
+ * `fill` writes, checks it as `restore` does (a database that is not one:
+ * `integrity_check_failed`), then swaps atomically with the same guarantees; `verifyTree`
+ * checks into scratch space and keeps nothing.
+ */
+export interface IncrementalWalletAdapter {
+  pageSnapshot(opts: Omit<WalletSnapshotOptions, 'kind'>): Promise<PageSnapshot>;
+  restoreTree(
+    fill: TreeFill,
+    opts: { signal?: AbortSignal; databases?: readonly string[] },
+  ): Promise<{ entries: number; previous?: string | null; databasePaths: readonly string[] }>;
+  verifyTree(
+    fill: TreeFill,
+    opts: { signal?: AbortSignal },
+  ): Promise<{ entries: number; databases: number }>;
+}
+
+/** True if the wallet adapter can take part in incremental backups. */
+export function isIncremental(
+  w: WalletDataAdapter,
+): w is WalletDataAdapter & IncrementalWalletAdapter {
+  const x = w as Partial<IncrementalWalletAdapter>;
+  return (
+    typeof x.pageSnapshot === 'function' &&
+    typeof x.restoreTree === 'function' &&
+    typeof x.verifyTree === 'function'
+  );
+}
+
+/**
+ * The device cache of incremental backups (docs/FORMAT.md §8.8): one opaque blob per
+ * account, already sealed by the caller. `load` of a missing cache is null; `save`
+ * replaces it atomically (a reader sees the old blob or the new one, never a mix), in
+ * storage only this user can read; `clear` removes it (idempotent).
+ */
+export interface DeviceCacheStore {
+  load(): Promise<Uint8Array | null>;
+  save(blob: Uint8Array): Promise<void>;
+  clear(): Promise<void>;
+}

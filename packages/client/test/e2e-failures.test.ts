@@ -106,7 +106,8 @@ describe.each(fullCombos)('failures on $metadataKind + $blobKind', (combo) => {
   });
 
   it('a backup whose stored object is gone: backup_not_found, the wallet untouched', async () => {
-    const a = await device(newMnemonic());
+    // One object (a manifest backup's lost pack: e2e-incremental.test.ts).
+    const a = await device(newMnemonic(), { incremental: false });
     await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 5 });
     const keys = async () => {
       const out: string[] = [];

@@ -154,7 +154,8 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
 
   it('resumes a download with a fresh URL when the old one expired before the retry', async () => {
     const mnemonic = newMnemonic();
-    const a = await device(mnemonic);
+    // One object (a manifest backup's packs: e2e-incremental-faults.test.ts).
+    const a = await device(mnemonic, { incremental: false });
     await createDemoWallet(a.walletDir, { sizeMb: 2 });
     await a.manager.triggerBackup();
 
@@ -178,7 +179,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
     expect(await walletDigest(b.walletDir)).toBe(await walletDigest(a.walletDir));
     expect(seen.map((s) => `${s.what} ${s.status}`).filter((s) => !s.includes('/auth'))).toEqual([
       '/v0/getk1 200',
-      '/v0/backup/download_url 200',
+      '/v0/backup/download_urls 200', // every URL the restore needs: here one object
       'blob 200', // cut after 64 KiB
       'blob 403', // the retry: the URL has expired
       '/v0/backup/download_url 200', // a fresh one for the same backup
@@ -189,7 +190,7 @@ describe.each(fullCombos)('sequence and URL refresh on $metadataKind + $blobKind
 
   it('refuses to splice two backups when the slot changed before the retry', async () => {
     const mnemonic = newMnemonic();
-    const a = await device(mnemonic);
+    const a = await device(mnemonic, { incremental: false });
     await createDemoWallet(a.walletDir, { sizeMb: 2 });
     await a.manager.triggerBackup();
     const [only] = await a.manager.listBackups();

@@ -30,7 +30,12 @@ afterAll(async () => {
 it('a wallet whose database fails PRAGMA integrity_check is refused, the backup kept', async () => {
   // A good backup on the server, made by the Node SDK from this wallet's files.
   const mnemonic = generateMnemonic(wordlist);
-  const device = await openDevice(app.srv.url, { root: join(dir, 'sdk'), mnemonic });
+  // One object: the web app does not read incremental backups yet (docs/WALLET.md §5).
+  const device = await openDevice(app.srv.url, {
+    root: join(dir, 'sdk'),
+    mnemonic,
+    incremental: false,
+  });
   try {
     rmSync(device.walletDir, { recursive: true, force: true });
     writeWebWallet(device.walletDir);

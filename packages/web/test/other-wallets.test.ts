@@ -68,7 +68,8 @@ async function sdkBackup(dataDir: string, format: 'v2' | 'seed-v0') {
   const mnemonic = generateMnemonic(wordlist);
   const root = join(dir, `sdk${++n}`);
   mkdirSync(root);
-  const device = await openDevice(app.srv.url, { root, mnemonic, format });
+  // One object: the web app does not read incremental backups yet (docs/WALLET.md §5).
+  const device = await openDevice(app.srv.url, { root, mnemonic, format, incremental: false });
   try {
     // The SDK backs up its device's wallet directory: put the data there.
     rmSync(device.walletDir, { recursive: true, force: true });
@@ -122,7 +123,7 @@ describe('backups made by the CLI or the Node SDK, restored in the web app', () 
     const u = cliUser();
     const wallet = join(dir, 'demo');
     expect((await cli(['demo-wallet', wallet, '--size-mb', '1'])).code).toBe(0);
-    expect((await cli(['backup', '--data', wallet, ...u.as])).code).toBe(0);
+    expect((await cli(['backup', '--one-object', '--data', wallet, ...u.as])).code).toBe(0);
     const verify = await cli(['verify', ...u.as]);
     expect(verify.code, verify.stderr).toBe(0);
     await expectOtherKind(await restoreInBrowser(u.mnemonic));

@@ -26,6 +26,8 @@ export interface RunTarget {
   writesData?: string;
   /** Restore may replace a directory that holds files but no wallet (`--force`). */
   replaceNonWallet?: boolean;
+  /** Backups are one object each, never incremental (`backup --one-object`). */
+  oneObject?: boolean;
 }
 
 /** Prints the result: JSON on --json, else the human line. */
@@ -69,6 +71,7 @@ export async function run(
       ...(target.writesState ? { writesState: true } : {}),
       ...(target.writesData ? { writesData: target.writesData } : {}),
       ...(target.replaceNonWallet ? { replaceNonWallet: true } : {}),
+      ...(target.oneObject ? { oneObject: true } : {}),
     });
     session.manager.subscribe((snap) => bar.onEvent(snap.progress));
     const { signal } = controller;

@@ -202,6 +202,8 @@ export async function openSession(
     writesState?: boolean;
     /** The option naming `dataDir` when the command writes there (restore). */
     writesData?: string;
+    /** Make one-object backups only (`backup --one-object`). */
+    oneObject?: boolean;
   } = {},
 ): Promise<Session> {
   parseServerUrl(opts.server); // a bad URL is a usage error, before anything else
@@ -225,12 +227,14 @@ export async function openSession(
     { createFileStateStore },
     { nodeProcessProbe, removeTempLeftovers },
     { nodeFetch },
+    { createFileCacheStore },
   ] = await Promise.all([
     import('@noah-backup/client/node/wallet'),
     import('@noah-backup/client/node/spool'),
     import('@noah-backup/client/node/state'),
     import('@noah-backup/client/node/process'),
     import('@noah-backup/client/node/http-fetch'),
+    import('@noah-backup/client/node/cache'),
   ]);
   const serverUrl = parseServerUrl(opts.server);
   await ensureTempDir();
@@ -268,6 +272,9 @@ export async function openSession(
     }),
     spooler: createFileSpooler(),
     state,
+    // Beside the state file: what the last backup held, sealed (docs/FORMAT.md §8.8).
+    cache: createFileCacheStore(join(resolve(opts.state), `${account}.cache`)),
+    ...(extra.oneObject ? { incremental: false } : {}),
     logger,
     // A run killed mid-way (SIGKILL, power loss) does not block the next one.
     processProbe: nodeProcessProbe(),

@@ -22,6 +22,39 @@ import {
   UsageError,
 } from './client-support.ts';
 
+/**
+ * What a backup sent, for its result line: "sent 4.3 MiB of 98.0 MiB (incremental:
+ * 1,041 pages changed)", or the size of a one-object backup.
+ */
+export function sentLine(r: {
+  bytes: number;
+  incremental?: {
+    incremental: boolean;
+    changedPages: number;
+    totalPages: number;
+    totalBytes: number;
+    fullReason?: string;
+  };
+}): string {
+  const inc = r.incremental;
+  if (!inc) return mib(r.bytes);
+  const pages = (n: number) => `${n.toLocaleString('en-US')} page${n === 1 ? '' : 's'}`;
+  const why = inc.incremental
+    ? `incremental: ${pages(inc.changedPages)} of ${inc.totalPages.toLocaleString('en-US')} changed`
+    : `full: ${fullReasons[inc.fullReason ?? ''] ?? 'every page'}`;
+  return `sent ${mib(r.bytes)} of ${mib(inc.totalBytes)} (${why})`;
+}
+
+/** Why a backup was a full one, for the user. */
+const fullReasons: Record<string, string> = {
+  no_previous: 'no earlier backup known to this device',
+  replaced: 'the backup this device knew was replaced, by another device or a delete',
+  base_changed: 'another device backed up meanwhile',
+  page_size_changed: 'a database changed its page size',
+  many_changes: 'more than half the data changed',
+  many_packs: 'the backup was repacked',
+};
+
 /** Parses a backup slot argument. */
 function parseVersion(value: string): 1 | 2 {
   if (value !== '1' && value !== '2') throw new InvalidArgumentError('a backup version is 1 or 2');
@@ -62,26 +95,39 @@ export function registerClientCommands(program: Command): void {
   // restore's own option, not the program's version flag.
   program.enablePositionalOptions();
   common(program.command('backup'))
-    .description('Back up a wallet data directory now')
+    .description('Back up a wallet data directory now (incremental: only changed pages are sent)')
     .requiredOption('--data <dir>', 'the wallet data directory')
     .option(
       '--accept-missing-databases',
       "back up even though a database of this device's last backup is gone from the wallet (removed on purpose)",
     )
-    .action((o: CommonOptions & { data: string; acceptMissingDatabases?: boolean }) =>
-      run(o, { data: o.data, writesState: true }, async ({ manager, signal }) => {
-        const r = await manager.triggerBackup({
-          signal,
-          acceptMissingDatabases: Boolean(o.acceptMissingDatabases),
-        });
-        if (r.status === 'skipped')
-          throw new NoahError('busy', 'a backup or restore is already running on this device');
-        print(
+    .option('--one-object', 'send the whole wallet as one object, as clients before 0.2 did')
+    .action(
+      (
+        o: CommonOptions & { data: string; oneObject?: boolean; acceptMissingDatabases?: boolean },
+      ) =>
+        run(
           o,
-          { ...r.backup, sequence: r.sequence, bytes: r.bytes },
-          `backed up ${o.data} as backup ${r.backup.backup_version} (${mib(r.bytes)}, created ${r.backup.created_at})`,
-        );
-      }),
+          { data: o.data, writesState: true, oneObject: Boolean(o.oneObject) },
+          async ({ manager, signal }) => {
+            const r = await manager.triggerBackup({
+              signal,
+              acceptMissingDatabases: Boolean(o.acceptMissingDatabases),
+            });
+            if (r.status === 'skipped')
+              throw new NoahError('busy', 'a backup or restore is already running on this device');
+            print(
+              o,
+              {
+                ...r.backup,
+                sequence: r.sequence,
+                bytes: r.bytes,
+                ...(r.incremental ? { incremental: r.incremental } : {}),
+              },
+              `backed up ${o.data} as backup ${r.backup.backup_version} (${sentLine(r)}, created ${r.backup.created_at})`,
+            );
+          },
+        ),
     );
 
   common(program.command('restore'))
@@ -140,15 +186,19 @@ export function registerClientCommands(program: Command): void {
     .action((o: CommonOptions) =>
       run(o, {}, async ({ manager }) => {
         const list = await manager.listBackups();
+        // SIZE is all the backup stores (its manifest and every object it references).
         const lines = list.map(
           (b) =>
-            `${String(b.backup_version).padEnd(8)}${b.created_at.padEnd(28)}${mib(b.backup_size)}`,
+            `${String(b.backup_version).padEnd(8)}${b.created_at.padEnd(28)}${mib(b.total_size ?? b.backup_size).padEnd(12)}${b.object_count ?? 0}`,
         );
         print(
           o,
           list,
           list.length
-            ? [`${'VERSION'.padEnd(8)}${'CREATED'.padEnd(28)}SIZE`, ...lines].join('\n')
+            ? [
+                `${'VERSION'.padEnd(8)}${'CREATED'.padEnd(28)}${'SIZE'.padEnd(12)}OBJECTS`,
+                ...lines,
+              ].join('\n')
             : 'no backups',
         );
       }),

@@ -86,7 +86,7 @@ export interface CheckedArchive {
 }
 
 /** A checked archive with its databases' relative paths. */
-interface CheckedPaths extends CheckedArchive {
+export interface CheckedPaths extends CheckedArchive {
   readonly databasePaths: readonly string[];
 }
 
@@ -160,9 +160,25 @@ export async function extractAndCheck(
  * @throws as `extractAndCheck`; on any failure the staging directory is removed and the
  *   data directory is untouched
  */
-export async function restoreArchive(
+export function restoreArchive(
   source: AsyncIterable<Uint8Array>,
   o: RestoreOptions,
+): Promise<RestoredArchive> {
+  return restoreStaged(
+    (staging) => extractAndCheck(source, staging, o, () => o.onPhase?.('extracted')),
+    o,
+  );
+}
+
+/**
+ * The restore around any way of filling the staging directory: `stage` writes and
+ * checks it (as `extractAndCheck`), then the swap. Used for archives and for the trees
+ * of incremental backups (`tree-restore.ts`).
+ * @throws as {@link restoreArchive}
+ */
+export async function restoreStaged(
+  stage: (staging: string) => Promise<CheckedPaths>,
+  o: Omit<RestoreOptions, 'kind' | 'limits'>,
 ): Promise<RestoredArchive> {
   const { dataDir } = o;
   const parent = dirname(dataDir);
@@ -182,7 +198,7 @@ export async function restoreArchive(
   let swapped = false;
   try {
     await o.onPhase?.('staging');
-    const result = await extractAndCheck(source, staging, o, () => o.onPhase?.('extracted'));
+    const result = await stage(staging);
     // Databases mark the wallet being replaced only where the backup or this device's
     // last backup has them: another program's databases need the user's yes too.
     if (
@@ -275,7 +291,7 @@ function asMountPoint(e: unknown, dataDir: string): unknown {
  */
 async function swapIn(
   staging: string,
-  o: RestoreOptions,
+  o: Omit<RestoreOptions, 'kind' | 'limits'>,
   replacing: boolean,
   markSwapped: () => void,
 ): Promise<string | null> {

@@ -168,7 +168,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
  * Walks the data directory and refuses what is no wallet, or a damaged one, before
  * anything is copied.
  */
-async function walkWallet(dataDir: string, shape: WalletShape): Promise<WalkItem[]> {
+export async function walkWallet(dataDir: string, shape: WalletShape): Promise<WalkItem[]> {
   const st = await fsp.stat(dataDir).catch(() => undefined);
   if (!st?.isDirectory())
     throw notAWallet(
@@ -229,7 +229,7 @@ async function copyItem(
  * at restore time is refused now, before it can replace a good backup.
  * @throws NoahError `corrupt_wallet_database` (the label only, never content)
  */
-function checkCopy(copy: string, label: string): void {
+export function checkCopy(copy: string, label: string): void {
   try {
     integrityCheck(copy, label);
   } catch (e) {

@@ -56,6 +56,31 @@ export function vacuumInto(src: string, dest: string, busyTimeoutMs: number): st
 }
 
 /**
+ * Copies the database at `src` to the new file `dest` page for page, as one read
+ * transaction, while other processes may keep writing to `src` (docs/FORMAT.md §8.8).
+ *
+ * SQLite's online backup API keeps page numbers (`VACUUM INTO` renumbers them), so a
+ * page's digest can be compared with the last backup's. The first step reads the page
+ * count; the progress callback then asks for every remaining page in ONE step, one read
+ * transaction, so a writer committing meanwhile never restarts the copy. The copy equals
+ * the checkpointed live file except page 1's header counters; it carries the source's
+ * journal mode in its header.
+ * @param src - a SQLite database file
+ * @param dest - the copy's path (must not exist)
+ * @param busyTimeoutMs - how long to wait on a locked database
+ * @throws the SQLite error if the database cannot be read
+ */
+export async function backupCopy(src: string, dest: string, busyTimeoutMs: number): Promise<void> {
+  const db = new Database(src, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  try {
+    db.pragma(`cache_size = -${SMALL_CACHE_KIB}`);
+    await db.backup(dest, { progress: () => 0x7fffffff });
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * True if `e` is SQLite saying the file is not a sound database (`SQLITE_CORRUPT`,
  * `SQLITE_CORRUPT_*`, `SQLITE_NOTADB`), as opposed to busy, locked, I/O or permissions.
  * @param e - anything thrown by better-sqlite3

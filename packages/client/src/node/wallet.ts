@@ -10,6 +10,7 @@ import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
 import type {
   ArchiveKind,
+  IncrementalWalletAdapter,
   WalletArchiveOptions,
   WalletDataAdapter,
   WalletSnapshotOptions,
@@ -25,7 +26,9 @@ import {
   restoreArchive,
   verifyArchive,
 } from './restore.ts';
+import { takePageSnapshot } from './page-snapshot.ts';
 import { type NodeWalletSnapshot, takeSnapshot } from './snapshot.ts';
+import { restoreTree, verifyTree } from './tree-restore.ts';
 
 /** Options of `createNodeWalletAdapter`. */
 export interface NodeWalletAdapterOptions {
@@ -66,7 +69,7 @@ export interface NodeWalletAdapterOptions {
 }
 
 /** The Node adapter: the seam plus the richer snapshot and an explicit recovery. */
-export interface NodeWalletAdapter extends WalletDataAdapter {
+export interface NodeWalletAdapter extends WalletDataAdapter, IncrementalWalletAdapter {
   snapshot(opts: WalletSnapshotOptions): Promise<NodeWalletSnapshot>;
   restore(archive: AsyncIterable<Uint8Array>, opts: WalletArchiveOptions): Promise<RestoredArchive>;
   /**
@@ -166,14 +169,46 @@ export function createNodeWalletAdapter(opts: NodeWalletAdapterOptions): NodeWal
     return report;
   };
 
+  const refuseConflict = async () => {
+    const { conflicts } = await recover();
+    if (conflicts.length > 0)
+      throw new NoahError(
+        'restore_conflict',
+        `a restore into ${dataDir} was interrupted and a different wallet directory was created there since; the previous one is kept at ${conflicts[0]}. No backup is made until one of them is chosen: move the one to keep to ${dataDir} and rename the other (docs/WALLET.md §3)`,
+      );
+  };
+  const restoreOpts = {
+    dataDir,
+    clock,
+    freeSpace,
+    reserveBytes,
+    walk,
+    replaceNonWallet: opts.replaceNonWallet === true,
+    onPhase: opts.onRestorePhase,
+  };
+
   return {
+    async pageSnapshot({ signal, databases, onProgress }) {
+      await refuseConflict();
+      const snap = await takePageSnapshot({
+        onProgress,
+        shape: { required: declared ?? [], known: databases ?? [], byName: declared === undefined },
+        dataDir,
+        tmpDir,
+        freeSpace,
+        reserveBytes,
+        busyTimeoutMs,
+        signal,
+      });
+      return Object.assign(snap, { declared: declared !== undefined });
+    },
+    async restoreTree(fill, { signal, databases }) {
+      await recover();
+      return restoreTree(fill, { ...restoreOpts, signal, knownDatabases: databases ?? [] });
+    },
+    verifyTree: (fill, { signal }) => verifyTree(fill, tmpDir, { freeSpace, reserveBytes, signal }),
     async snapshot({ kind, signal, databases, onProgress }) {
-      const { conflicts } = await recover();
-      if (conflicts.length > 0)
-        throw new NoahError(
-          'restore_conflict',
-          `a restore into ${dataDir} was interrupted and a different wallet directory was created there since; the previous one is kept at ${conflicts[0]}. No backup is made until one of them is chosen: move the one to keep to ${dataDir} and rename the other (docs/WALLET.md §3)`,
-        );
+      await refuseConflict();
       const snap = await takeSnapshot({
         onProgress,
         shape: {

@@ -15,11 +15,18 @@ import { checkCompression } from '@noah-backup/core/v2';
 import { DEFAULT_LIMITS } from '../archive/guards.ts';
 import { toNoahLayout } from '../archive/noah-write.ts';
 import { BackupTooLargeError, mib } from '../errors.ts';
-import type { ArchiveKind, SpooledBlob, WalletSnapshot } from '../ports.ts';
+import { ApiError } from '../errors.ts';
+import {
+  type ArchiveKind,
+  isIncremental,
+  type SpooledBlob,
+  type WalletSnapshot,
+} from '../ports.ts';
 import { knownSequence, SEQUENCE_KEY } from '../sequence.ts';
 import { DATABASES_KEY, knownDatabases, refuseLostDatabases } from '../wallet-databases.ts';
 import { notAWallet } from '../wallet-refusals.ts';
 import { counted, type PipelineContext } from './context.ts';
+import { type IncrementalStats, runIncrementalBackup } from './incremental.ts';
 
 /**
  * The zlib level of a v2 backup compressed with deflate unless the manager is told
@@ -101,6 +108,8 @@ export interface BackupResult {
   sequence: bigint | null;
   /** Encrypted bytes uploaded. */
   bytes: number;
+  /** What an incremental backup sent; absent for a one-object backup. */
+  incremental?: IncrementalStats;
 }
 
 /**
@@ -111,6 +120,33 @@ export interface BackupResult {
 export async function runBackup(
   ctx: PipelineContext,
   opts: { acceptMissingDatabases?: boolean } = {},
+): Promise<BackupResult> {
+  const { wallet, cache } = ctx;
+  if (ctx.incremental && ctx.format === 'v2' && cache && isIncremental(wallet)) {
+    // A wallet clearly over the server's limit is refused before the snapshot's work.
+    const limit = (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
+    if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
+    const databases = await knownDatabases(ctx.state);
+    try {
+      const done = await runIncrementalBackup({ ...ctx, wallet }, cache, databases, {
+        acceptMissingDatabases: opts.acceptMissingDatabases,
+      });
+      await ctx.state.set(DATABASES_KEY, JSON.stringify(done.databases));
+      const { databases: _, ...result } = done;
+      return result;
+    } catch (err) {
+      // A server without `upload_urls` (docs/API.md): today's one-object backup.
+      if (!(err instanceof ApiError && err.status === 404 && err.code === 'not_found')) throw err;
+      ctx.logger.info('the server makes no incremental backups; backing up as one object');
+    }
+  }
+  return runOneObject(ctx, opts);
+}
+
+/** Today's one-object backup: the whole wallet as one archive. */
+async function runOneObject(
+  ctx: PipelineContext,
+  opts: { acceptMissingDatabases?: boolean },
 ): Promise<BackupResult> {
   const { api, signal } = ctx;
   const v2 = ctx.format === 'v2';

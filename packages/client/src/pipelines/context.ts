@@ -10,7 +10,7 @@ import type { Keyring } from '@noah-backup/core/keys';
 import type { ApiClient } from '../api-client.ts';
 import type { NoahVariant } from '../archive/noah-write.ts';
 import type { Logger } from '../logger.ts';
-import type { DeviceStateStore, Spooler, WalletDataAdapter } from '../ports.ts';
+import type { DeviceCacheStore, DeviceStateStore, Spooler, WalletDataAdapter } from '../ports.ts';
 import type { ProgressPhase } from '../status.ts';
 
 /** What a pipeline needs. */
@@ -20,6 +20,10 @@ export interface PipelineContext {
   wallet: WalletDataAdapter;
   spooler: Spooler;
   state: DeviceStateStore;
+  /** The device cache of incremental backups; without it every backup is one object. */
+  cache: DeviceCacheStore | undefined;
+  /** Make incremental backups where the wallet adapter and the server support them. */
+  incremental: boolean;
   clock: Clock;
   logger: Logger;
   format: BackupFormat;

@@ -7,13 +7,20 @@
  * checks and swaps (`restore`), or only checks (`verify`).
  * @module
  */
-import type { BackupVersion, DownloadUrlResponse } from '@noah-backup/core/api';
-import { NoahError } from '@noah-backup/core/errors';
+import type {
+  BackupVersion,
+  DownloadUrlResponse,
+  DownloadUrlsResponse,
+} from '@noah-backup/core/api';
+import { NoahError, UnsupportedPayloadKindError } from '@noah-backup/core/errors';
 import { type BackupFormat, type OpenedBackup, openBackup } from '@noah-backup/core/format';
-import type { ArchiveKind } from '../ports.ts';
+import { ApiError } from '../errors.ts';
+import { type ArchiveKind, isIncremental } from '../ports.ts';
 import { knownSequence, rollbackRefusal, SEQUENCE_KEY } from '../sequence.ts';
 import { knownDatabases, rememberRestored } from '../wallet-databases.ts';
+import { identityOf, saveCache } from './cache.ts';
 import { counted, type PipelineContext } from './context.ts';
+import { manifestFill, openRemoteManifest, type RemoteManifest } from './incremental-restore.ts';
 
 /** What a restore and a verify read. */
 interface BackupRead {
@@ -56,11 +63,10 @@ interface RemoteBackup {
  */
 async function withRemote<T>(
   ctx: PipelineContext,
-  version: BackupVersion | undefined,
+  target: DownloadUrlResponse,
   body: (remote: RemoteBackup) => Promise<T>,
 ): Promise<T> {
   const { api, signal } = ctx;
-  const target = await api.downloadUrl({ backup_version: version ?? null }, { signal });
   // Our own cancellation of the download, for when the plaintext is abandoned.
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -95,6 +101,47 @@ async function withRemote<T>(
   }
 }
 
+/**
+ * Every URL the backup needs (`download_urls`); from a server without that route (404
+ * `not_found`), the one-object answer of `download_url`.
+ */
+async function targetOf(
+  ctx: PipelineContext,
+  version: BackupVersion | undefined,
+): Promise<DownloadUrlsResponse> {
+  const req = { backup_version: version ?? null };
+  try {
+    return await ctx.api.downloadUrls(req, { signal: ctx.signal });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404 && err.code === 'not_found')) throw err;
+    return { ...(await ctx.api.downloadUrl(req, { signal: ctx.signal })), objects: [] };
+  }
+}
+
+/** A manifest backup (objects listed) needs a wallet adapter that restores trees. */
+function manifestWallet(ctx: PipelineContext) {
+  const w = ctx.wallet;
+  // Read as any backup of a newer client would be: not damaged, not readable here.
+  const kind = 'manifest' as const;
+  if (!isIncremental(w)) throw new UnsupportedPayloadKindError(kind);
+  return w;
+}
+
+/** What both pipelines report of a manifest backup. */
+function describedManifest(
+  target: DownloadUrlsResponse,
+  remote: RemoteManifest,
+  entries: number,
+): BackupRead {
+  return {
+    backup_version: target.backup_version,
+    created_at: target.created_at,
+    format: 'v2',
+    sequence: remote.header.sequence,
+    entries,
+  };
+}
+
 /** What both pipelines report of the backup they read. */
 function described(remote: RemoteBackup, entries: number): BackupRead {
   return {
@@ -114,13 +161,15 @@ function described(remote: RemoteBackup, entries: number): BackupRead {
  * becomes the device's. The caller holds the lock and handles status.
  * @throws the refusals of the wallet port; whatever the download and decryption throw
  */
-export function runRestore(
+export async function runRestore(
   ctx: PipelineContext,
   version: BackupVersion | undefined,
   opts: { confirmRollback?: boolean; confirmEmpty?: boolean } = {},
 ): Promise<RestoreResult> {
-  return withRemote(ctx, version, async (remote) => {
-    const { target, sequence } = remote;
+  const target = await targetOf(ctx, version);
+  if (target.objects.length > 0) return restoreManifest(ctx, target, opts);
+  return withRemote(ctx, target, async (remote) => {
+    const { sequence } = remote;
     const seen = await knownSequence(ctx, {
       version: target.backup_version,
       createdAt: target.created_at,
@@ -138,20 +187,81 @@ export function runRestore(
     await rememberRestored(ctx.state, databasePaths);
     if (sequence !== null && sequence > seen)
       await ctx.state.set(SEQUENCE_KEY, sequence.toString());
+    // The cache described the data just replaced: the next backup is a full one.
+    await ctx.cache?.clear().catch(() => {});
     ctx.progress('swap', target.backup_size, target.backup_size);
     return { ...described(remote, entries), previous: previous ?? null };
   });
 }
 
 /**
+ * Restores a manifest backup: the rollback check on its authenticated sequence, then
+ * the wallet port stages, proves and swaps; the device cache is rebuilt from the
+ * restored manifest, so the next backup here is incremental.
+ */
+async function restoreManifest(
+  ctx: PipelineContext,
+  target: DownloadUrlsResponse,
+  opts: { confirmRollback?: boolean },
+): Promise<RestoreResult> {
+  const wallet = manifestWallet(ctx);
+  const remote = await openRemoteManifest(ctx, target);
+  const sequence = remote.header.sequence;
+  const seen = await knownSequence(ctx, {
+    version: target.backup_version,
+    createdAt: target.created_at,
+    sequence,
+  });
+  const refusal = rollbackRefusal(target.backup_version, 'v2', sequence, seen);
+  if (refusal && !opts.confirmRollback) throw refusal;
+  let pages = new Map<string, Uint8Array>();
+  const { entries, previous, databasePaths } = await wallet.restoreTree(
+    manifestFill(ctx, target, remote, (p) => {
+      pages = p;
+    }),
+    { signal: ctx.signal, databases: await knownDatabases(ctx.state) },
+  );
+  await rememberRestored(ctx.state, databasePaths);
+  if (sequence > seen) await ctx.state.set(SEQUENCE_KEY, sequence.toString());
+  if (ctx.cache) {
+    // download_urls does not name the manifest's key: without it the next backup builds
+    // on the restored packs with no `base` (docs/FORMAT.md §8.8).
+    const identity = identityOf(target, '', remote.sha256, sequence);
+    await saveCache(
+      ctx.cache,
+      ctx.keyring,
+      { identity, manifest: remote.manifest, pages },
+      ctx.clock.now(),
+    ).catch((err: unknown) =>
+      ctx.logger.warn('could not save the device cache; the next backup is a full one', {
+        code: (err as { code?: string }).code ?? 'unexpected',
+      }),
+    );
+  }
+  ctx.progress('swap', target.backup_size, target.backup_size);
+  return { ...describedManifest(target, remote, entries), previous: previous ?? null };
+}
+
+/**
  * Downloads, decrypts and checks a backup (default: the latest) without restoring it.
  * @throws as {@link runRestore}, but never for a rollback
  */
-export function runVerify(
+export async function runVerify(
   ctx: PipelineContext,
   version: BackupVersion | undefined,
 ): Promise<VerifyResult> {
-  return withRemote(ctx, version, async (remote) => {
+  const target = await targetOf(ctx, version);
+  if (target.objects.length > 0) {
+    const wallet = manifestWallet(ctx);
+    const remote = await openRemoteManifest(ctx, target);
+    const { entries, databases } = await wallet.verifyTree(
+      manifestFill(ctx, target, remote, () => {}),
+      { signal: ctx.signal },
+    );
+    ctx.progress('verify', target.backup_size, target.backup_size);
+    return { ...describedManifest(target, remote, entries), databases };
+  }
+  return withRemote(ctx, target, async (remote) => {
     const { entries, databases } = await ctx.wallet.verify(remote.plaintext, {
       kind: remote.kind,
       signal: ctx.signal,

@@ -18,6 +18,7 @@ import { type ApiClient, createApiClient } from '../../src/api-client.ts';
 import type { FetchFn } from '../../src/http.ts';
 import { createSessionKeys, type SessionKeys } from '../../src/keys.ts';
 import { type BackupManager, createBackupManager } from '../../src/manager.ts';
+import { createFileCacheStore } from '../../src/node/cache.ts';
 import { createFileSpooler } from '../../src/node/spool.ts';
 import { createFileStateStore } from '../../src/node/state.ts';
 import {
@@ -72,6 +73,8 @@ export interface DeviceOptions {
   walletOptions?: Partial<NodeWalletAdapterOptions>;
   /** Another platform's adapter in place of the Node one (given the Node one to wrap). */
   wallet?: (node: NodeWalletAdapter) => WalletDataAdapter;
+  /** false: one-object backups, as a client without incremental backups makes. */
+  incremental?: boolean;
 }
 
 /** Opens a device against `serverUrl`. */
@@ -103,6 +106,8 @@ export async function openDevice(serverUrl: string, opts: DeviceOptions): Promis
     wallet: opts.wallet ? opts.wallet(node) : node,
     spooler: createFileSpooler(tmp),
     state,
+    cache: createFileCacheStore(join(opts.root, 'state.cache')),
+    ...(opts.incremental === false ? { incremental: false } : {}),
     clock,
     ...(opts.format ? { format: opts.format } : {}),
     ...(opts.noahVariant ? { noahVariant: opts.noahVariant } : {}),

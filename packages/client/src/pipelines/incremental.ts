@@ -1,0 +1,341 @@
+/**
+ * The incremental backup pipeline (docs/FORMAT.md §8): page-stable snapshot → page
+ * digests → changed pages against the device cache → the core plan (compaction) →
+ * packs encrypted and spooled → `upload_urls` for all of them → PUTs, four at a time →
+ * the manifest → `upload_url` + PUT → `complete_upload {objects, base}` → the cache.
+ * Nothing here deletes: a failure at any step leaves both of the server's backups as
+ * they were (unreferenced uploads are given back or swept), and the cache is saved only
+ * after the completion, so a cache never describes a backup the server does not hold.
+ * @module
+ */
+import type { BackupInfo, UploadTarget } from '@noah-backup/core/api';
+import { MAX_UPLOAD_URLS_PER_CALL } from '@noah-backup/core/api';
+import {
+  buildManifest,
+  type BackupPlan,
+  createDigester,
+  type Digester,
+  encryptManifest,
+  encryptPack,
+  type Manifest,
+  type ManifestPack,
+  planBackup,
+  type TreeEntry,
+} from '@noah-backup/core/incremental';
+import { fromBytes } from '@noah-backup/core/stream';
+import { ApiError, BackupTooLargeError, mib } from '../errors.ts';
+import type {
+  DeviceCacheStore,
+  IncrementalWalletAdapter,
+  PageSnapshot,
+  SpooledBlob,
+} from '../ports.ts';
+import { knownSequence, SEQUENCE_KEY } from '../sequence.ts';
+import { refuseLostDatabases } from '../wallet-databases.ts';
+import { notAWallet } from '../wallet-refusals.ts';
+import type { BackupResult } from './backup.ts';
+import { cacheMatches, type DeviceCache, identityOf, loadCache, saveCache } from './cache.ts';
+import type { PipelineContext } from './context.ts';
+
+/** PUTs in flight at once. */
+export const UPLOAD_CONCURRENCY = 4;
+
+/** What an incremental backup sent, for the user (the CLI prints it). */
+export interface IncrementalStats {
+  /** False when every page went into new packs (no usable cache, or the policy said so). */
+  incremental: boolean;
+  /**
+   * Why it was a full backup, when it was: `no_previous` (no usable cache), `replaced`
+   * (the cache's backup is no longer on the server), `base_changed` (another device
+   * replaced it during this backup), or the plan's `page_size_changed`, `many_changes`,
+   * `many_packs`.
+   */
+  fullReason?: string;
+  /** Pages whose digest differed from the cache's (all pages in a full backup). */
+  changedPages: number;
+  /** Pages of all databases. */
+  totalPages: number;
+  /** Encrypted bytes sent: the new packs and the manifest. */
+  sentBytes: number;
+  /** Encrypted bytes of the whole backup (every pack it references and the manifest). */
+  totalBytes: number;
+  /** New packs uploaded. */
+  packsSent: number;
+}
+
+/** A completed incremental backup. */
+export interface IncrementalResult extends BackupResult {
+  incremental: IncrementalStats;
+  /** The databases the backup holds (the next snapshot checks each is still one). */
+  databases: readonly string[];
+}
+
+/** Today's tree and page digests of a snapshot, with the pages changed since `cache`. */
+async function treeOf(
+  snap: PageSnapshot,
+  digester: Digester,
+  cache: DeviceCache | null,
+  signal: AbortSignal,
+): Promise<{ tree: TreeEntry[]; pages: Map<string, Uint8Array>; changed: number; total: number }> {
+  const tree: TreeEntry[] = [];
+  const pages = new Map<string, Uint8Array>();
+  let changedCount = 0;
+  let total = 0;
+  for (const item of snap.items) {
+    signal.throwIfAborted();
+    if (item.type === 'directory') tree.push(item);
+    else if (item.type === 'file') {
+      const digest = await digester.file(snap.read(item.path, 0, item.size));
+      tree.push({ ...item, digest });
+    } else {
+      const { path, pageSize, pageCount } = item;
+      const pds = new Uint8Array(pageCount * 16);
+      let at = 0;
+      for await (const chunk of snap.read(path, 0, pageCount * pageSize)) {
+        pds.set(await digester.pages(chunk, pageSize), at);
+        at += (chunk.length / pageSize) * 16;
+      }
+      const old = cache?.pages.get(path);
+      // Without a cached map every page is written anyway (`changed` is then ignored):
+      // no list of a million page numbers.
+      const changed: number[] = [];
+      if (old)
+        for (let p = 0; p < pageCount; p++) {
+          const o = p * 16;
+          if (o + 16 > old.length || !sameDigest(pds, old, o)) changed.push(p + 1);
+        }
+      changedCount += old ? changed.length : pageCount;
+      total += pageCount;
+      pages.set(path, pds);
+      tree.push({ ...item, digest: digester.database(pageSize, pds), changed });
+    }
+  }
+  return { tree, pages, changed: changedCount, total };
+}
+
+function sameDigest(a: Uint8Array, b: Uint8Array, o: number): boolean {
+  for (let i = o; i < o + 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The plaintext of a planned pack, read from today's snapshot. */
+async function* packPlaintext(
+  snap: PageSnapshot,
+  items: BackupPlan['packs'][number]['items'],
+): AsyncGenerator<Uint8Array> {
+  for (const it of items) {
+    if (it.type === 'file') yield* snap.read(it.path, 0, it.size);
+    else yield* snap.read(it.path, (it.first - 1) * it.pageSize, it.count * it.pageSize);
+  }
+}
+
+/** Runs `fn` over `items`, at most `n` at a time; the first failure stops new starts. */
+async function bounded<T>(items: readonly T[], n: number, fn: (x: T, i: number) => Promise<void>) {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i]!, i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: n }, worker));
+  const bad = results.find((r) => r.status === 'rejected');
+  if (bad) throw (bad as PromiseRejectedResult).reason;
+}
+
+/** Gives pending uploads back, best effort (the sweeper frees them anyway). */
+async function giveBack(ctx: PipelineContext, keys: readonly string[]): Promise<void> {
+  await bounded(keys, UPLOAD_CONCURRENCY, async (s3_key) => {
+    await ctx.api.cancelUpload({ s3_key }).catch(() => {});
+  }).catch(() => {});
+}
+
+/**
+ * Why a backup was a full one: the plan's reason, or, without a usable cache, whether
+ * there was none (`no_previous`), it described a backup no longer on the server
+ * (`replaced`), or another device replaced the base during this backup (`base_changed`).
+ */
+function fullReason(plan: BackupPlan, hadCache: boolean, forced: boolean): string {
+  if (forced) return 'base_changed';
+  if (plan.reason !== 'no_previous') return plan.reason ?? 'no_previous';
+  return hadCache ? 'replaced' : 'no_previous';
+}
+
+/** True when a completion failed because the previous backup's objects are gone. */
+function chainBroken(err: unknown): boolean {
+  return (
+    err instanceof ApiError && (err.code === 'base_changed' || err.code === 'upload_not_found')
+  );
+}
+
+/**
+ * Runs one incremental backup; the caller holds the lock. A completion refused because
+ * another device replaced the backup this one builds on (`base_changed`) is redone once
+ * as a full backup.
+ * @throws what a step throws; temp files are removed either way
+ */
+export async function runIncrementalBackup(
+  ctx: PipelineContext & { wallet: IncrementalWalletAdapter },
+  cacheStore: DeviceCacheStore,
+  databases: readonly string[],
+  opts: { full?: boolean; acceptMissingDatabases?: boolean } = {},
+): Promise<IncrementalResult> {
+  const accept = opts.acceptMissingDatabases === true;
+  try {
+    return await attempt(ctx, cacheStore, databases, opts.full === true, accept);
+  } catch (err) {
+    if (opts.full || !chainBroken(err)) throw err;
+    ctx.logger.warn('another device replaced the backup this one built on; making a full backup', {
+      code: (err as ApiError).code,
+    });
+    return attempt(ctx, cacheStore, databases, true, accept);
+  }
+}
+
+async function attempt(
+  ctx: PipelineContext & { wallet: IncrementalWalletAdapter },
+  cacheStore: DeviceCacheStore,
+  databases: readonly string[],
+  forceFull: boolean,
+  acceptMissingDatabases: boolean,
+): Promise<IncrementalResult> {
+  const { api, signal, keyring } = ctx;
+  const sequence = (await knownSequence(ctx)) + 1n;
+  const limit = (await api.getSettings({ signal })).max_backup_size;
+  const list = await api.list({ signal });
+  const loaded = forceFull ? null : await loadCache(cacheStore, keyring, ctx.logger);
+  const cache = loaded && cacheMatches(loaded, list) ? loaded : null;
+  const createdAt = ctx.clock.now();
+  const writeOpts = {
+    key: keyring.v2Key(),
+    createdAt,
+    sequence,
+    compression: ctx.compression.algorithm,
+    compressionLevel: ctx.compression.level,
+  };
+  const spooled: SpooledBlob[] = [];
+  let snap: PageSnapshot | undefined;
+  const pending: string[] = [];
+  try {
+    ctx.progress('snapshot', 0);
+    snap = await ctx.wallet.pageSnapshot({
+      signal,
+      databases,
+      onProgress: (bytes, total) => ctx.progress('snapshot', bytes, total),
+    });
+    if (snap.databases.length === 0)
+      throw notAWallet('the wallet data holds no database, so there is no wallet to back up');
+    // A database of the last backup that is gone refuses it (docs/WALLET.md §1).
+    refuseLostDatabases(databases, snap, acceptMissingDatabases);
+    const digester = createDigester(keyring.digestKey());
+    const today = await treeOf(snap, digester, cache, signal);
+    const previous: Manifest | undefined = cache?.manifest;
+    const plan = planBackup(previous, today.tree);
+    // Encrypt every new pack into the spooler: sizes known before the URLs are asked.
+    const summaries: Omit<ManifestPack, 'key'>[] = [];
+    const planned = plan.packs.reduce((n, p) => n + p.plainSize, 0);
+    const kept = plan.full || !previous ? [] : plan.kept.map((i) => previous.packs[i]!);
+    const keptBytes = kept.reduce((n, p) => n + p.size, 0);
+    let newBytes = 0;
+    let done = 0;
+    for (const layout of plan.packs) {
+      signal.throwIfAborted();
+      const sealed = encryptPack(packPlaintext(snap, layout.items), writeOpts);
+      spooled.push(await ctx.spooler.spool(sealed.stream, { signal }));
+      summaries.push(sealed.summary());
+      newBytes += sealed.summary().size;
+      done += layout.plainSize;
+      ctx.progress('encrypt', done, planned);
+      // Over the server's limit: stop now, before more work and before any upload.
+      if (limit !== undefined && newBytes + keptBytes > limit)
+        throw new BackupTooLargeError(
+          limit,
+          snap.bytes,
+          `stopped after encrypting ${mib(done)} of ${mib(planned)} of wallet data`,
+        );
+    }
+    const targets: UploadTarget[] = [];
+    for (let i = 0; i < summaries.length; i += MAX_UPLOAD_URLS_PER_CALL) {
+      const part = summaries.slice(i, i + MAX_UPLOAD_URLS_PER_CALL);
+      const r = await api.uploadUrls({ objects: part.map((s) => ({ size: s.size })) }, { signal });
+      targets.push(...r.objects);
+      pending.push(...r.objects.map((t) => t.s3_key));
+    }
+    let uploaded = 0;
+    const progress = new Array<number>(spooled.length).fill(0);
+    await bounded(spooled, UPLOAD_CONCURRENCY, async (blob, i) => {
+      await api.upload(targets[i]!, blob, {
+        signal,
+        onProgress: (bytes) => {
+          uploaded += bytes - progress[i]!;
+          progress[i] = bytes;
+          ctx.progress('upload', uploaded, newBytes);
+        },
+      });
+    });
+    const written = summaries.map((s, i) => ({ key: targets[i]!.s3_key, ...s }));
+    const manifest = buildManifest(plan.full ? undefined : previous, today.tree, plan, written);
+    const sealed = await encryptManifest(manifest, writeOpts);
+    const size = sealed.bytes.length;
+    if (limit !== undefined && newBytes + keptBytes + size > limit)
+      throw new BackupTooLargeError(limit, snap.bytes, 'the manifest takes it over the limit');
+    const target = await api.uploadUrl({ backup_size: size }, { signal });
+    pending.push(target.s3_key);
+    await api.upload(
+      target,
+      { size, open: () => fromBytes(sealed.bytes), cleanup: async () => {} },
+      { signal },
+    );
+    const base = !plan.full && cache ? cache.identity.s3_key : '';
+    const backup: BackupInfo = await api.completeUpload(
+      {
+        s3_key: target.s3_key,
+        backup_version: target.backup_version,
+        backup_size: size,
+        objects: manifest.packs.map((p) => ({ s3_key: p.key, size: p.size })),
+        ...(base ? { base } : {}),
+      },
+      { signal },
+    );
+    pending.length = 0;
+    await ctx.state.set(SEQUENCE_KEY, sequence.toString());
+    const identity = identityOf(backup, target.s3_key, sealed.sha256, sequence);
+    // The backup stands whatever happens to the cache: a cache not saved makes the next
+    // backup a full one, never a wrong one.
+    await saveCache(
+      cacheStore,
+      keyring,
+      { identity, manifest, pages: today.pages },
+      createdAt,
+    ).catch((err: unknown) =>
+      ctx.logger.warn('could not save the device cache; the next backup is a full one', {
+        code: (err as { code?: string }).code ?? 'unexpected',
+      }),
+    );
+    const sent = newBytes + size;
+    const total = manifest.packs.reduce((n, p) => n + p.size, 0) + size;
+    ctx.progress('complete', sent, sent);
+    const stats: IncrementalStats = {
+      incremental: !plan.full,
+      ...(plan.full ? { fullReason: fullReason(plan, loaded !== null, forceFull) } : {}),
+      changedPages: plan.full ? today.total : today.changed,
+      totalPages: today.total,
+      sentBytes: sent,
+      totalBytes: total,
+      packsSent: summaries.length,
+    };
+    ctx.logger.info('incremental backup completed', { version: backup.backup_version, ...stats });
+    return { backup, sequence, bytes: sent, incremental: stats, databases: snap.databases };
+  } catch (err) {
+    if (pending.length > 0) await giveBack(ctx, pending);
+    throw err;
+  } finally {
+    await Promise.allSettled([snap?.cleanup(), ...spooled.map((s) => s.cleanup())]);
+  }
+}
