@@ -12,6 +12,8 @@ export interface VectorRecord {
   object?: 'manifest' | 'pack' | 'v2';
   expect: string;
   mnemonic: string;
+  /** noah-v1 as Noah's exported file: the raw bytes, not base64 text. */
+  binary?: boolean;
   blob_length: number;
   blob_sha256: string;
   max_plaintext_bytes?: number;

@@ -9,6 +9,7 @@
  */
 import { bytesToHex, hexToBytes } from '../../../core/src/bytes.ts';
 import { encryptBackupBytes, openBackup } from '../../../core/src/format.ts';
+import { decodeLegacyText } from '../../../core/src/legacy-text.ts';
 import {
   createDigester,
   createRestoreCheck,
@@ -138,6 +139,8 @@ async function oneObject(r: VectorRecord, blob: Uint8Array, byName: Map<string, 
   );
   if (again === undefined) return;
   if (r.line_wrap) again = wrap(again, r.line_wrap);
+  // Noah's exported file is the base64 text decoded (docs/FORMAT.md §4.4).
+  if (r.binary) again = decodeLegacyText(again);
   check(bytesToHex(again) === bytesToHex(blob), 're-encryption differs from the vector');
 }
 
