@@ -26,7 +26,8 @@ import { knownSequence, SEQUENCE_KEY } from '../sequence.ts';
 import { DATABASES_KEY, knownDatabases, refuseLostDatabases } from '../wallet-databases.ts';
 import { notAWallet } from '../wallet-refusals.ts';
 import { counted, type PipelineContext } from './context.ts';
-import { type IncrementalStats, runIncrementalBackup } from './incremental.ts';
+import { runIncrementalBackup } from './incremental.ts';
+import type { BackupResult } from './results.ts';
 
 /**
  * The zlib level of a v2 backup compressed with deflate unless the manager is told
@@ -101,16 +102,7 @@ async function* capped(
   }
 }
 
-/** A completed backup. */
-export interface BackupResult {
-  backup: BackupInfo;
-  /** The v2 sequence written, or null for a legacy format. */
-  sequence: bigint | null;
-  /** Encrypted bytes uploaded. */
-  bytes: number;
-  /** What an incremental backup sent; absent for a one-object backup. */
-  incremental?: IncrementalStats;
-}
+export type { BackupResult } from './results.ts';
 
 /**
  * Runs one backup. The caller holds the lock and handles status. A database of the last

@@ -33,35 +33,14 @@ import type {
 import { knownSequence, SEQUENCE_KEY } from '../sequence.ts';
 import { refuseLostDatabases } from '../wallet-databases.ts';
 import { notAWallet } from '../wallet-refusals.ts';
-import type { BackupResult } from './backup.ts';
 import { cacheMatches, type DeviceCache, identityOf, loadCache, saveCache } from './cache.ts';
 import type { PipelineContext } from './context.ts';
+import type { BackupResult, IncrementalStats } from './results.ts';
 
 /** PUTs in flight at once. */
 export const UPLOAD_CONCURRENCY = 4;
 
-/** What an incremental backup sent, for the user (the CLI prints it). */
-export interface IncrementalStats {
-  /** False when every page went into new packs (no usable cache, or the policy said so). */
-  incremental: boolean;
-  /**
-   * Why it was a full backup, when it was: `no_previous` (no usable cache), `replaced`
-   * (the cache's backup is no longer on the server), `base_changed` (another device
-   * replaced it during this backup), or the plan's `page_size_changed`, `many_changes`,
-   * `many_packs`.
-   */
-  fullReason?: string;
-  /** Pages whose digest differed from the cache's (all pages in a full backup). */
-  changedPages: number;
-  /** Pages of all databases. */
-  totalPages: number;
-  /** Encrypted bytes sent: the new packs and the manifest. */
-  sentBytes: number;
-  /** Encrypted bytes of the whole backup (every pack it references and the manifest). */
-  totalBytes: number;
-  /** New packs uploaded. */
-  packsSent: number;
-}
+export type { IncrementalStats } from './results.ts';
 
 /** A completed incremental backup. */
 export interface IncrementalResult extends BackupResult {
