@@ -194,6 +194,12 @@ export interface DownloadTarget extends ObjectRef {
  * empty for a one-object backup).
  */
 export interface DownloadUrlsResponse extends DownloadUrlResponse {
+  /**
+   * The slot object's key (the manifest of an incremental backup): what a later
+   * `complete_upload` names as its `base`. Always sent by this server; a client meets
+   * its absence only from an older one.
+   */
+  s3_key?: string;
   objects: DownloadTarget[];
 }
 

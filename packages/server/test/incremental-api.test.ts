@@ -182,6 +182,7 @@ describe.each(fullCombos)('incremental backups on $metadataKind + $blobKind', (c
     expect(r.body).toMatchObject({
       backup_version: newer.info.backup_version,
       created_at: newer.info.created_at,
+      s3_key: newer.key,
       objects: [{ s3_key: p!.s3_key, size: 10 }],
     });
     expect((await u.api('download_urls', { backup_version: 3 })).status).toBe(400);

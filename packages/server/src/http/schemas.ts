@@ -260,9 +260,13 @@ export const downloadUrlResponse = {
 /** DownloadUrlsResponse: the slot object's URL and those of the objects it references. */
 export const downloadUrlsResponse = {
   type: 'object',
-  required: [...downloadUrlResponse.required, 'objects'],
+  required: [...downloadUrlResponse.required, 's3_key', 'objects'],
   properties: {
     ...downloadUrlResponse.properties,
+    s3_key: {
+      type: 'string',
+      description: "The slot object's key: a later complete_upload names it as `base`.",
+    },
     objects: {
       type: 'array',
       description: 'In the order complete_upload listed them; empty for a one-object backup.',

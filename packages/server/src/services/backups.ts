@@ -141,6 +141,7 @@ export function createBackupService(deps: ServiceDeps): BackupService {
         backup_version: backup.version,
         created_at: backup.createdAt.toISOString(),
         expires_at: get.expiresAt.toISOString(),
+        s3_key: backup.objectKey,
         objects: targets,
       };
     },
