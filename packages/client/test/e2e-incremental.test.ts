@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet } from '../src/demo-wallet.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
+import type { FetchFn } from '../src/http.ts';
 import { type Device, deviceSuite, newMnemonic } from './helpers/device.ts';
 
 const DAY = join(import.meta.dirname, 'fixtures', 'node-day.mjs');
@@ -93,6 +94,34 @@ describe.each(fullCombos)('incremental backups on $metadataKind + $blobKind', (c
       expect(restored.equals(expected)).toBe(true);
       await expect(b.manager.verifyBackup(version)).resolves.toMatchObject({ databases: 1 });
     }
+  });
+
+  it("a restored device's next backup names the restored manifest as its base", async () => {
+    const mnemonic = newMnemonic();
+    const a = await suite.device(mnemonic);
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 4 });
+    await a.manager.triggerBackup();
+    let restoredKey: string | undefined;
+    const bases: (string | undefined)[] = [];
+    // Reads what the device sends and hears; changes nothing.
+    const watching: FetchFn = async (url, init) => {
+      const path = new URL(url).pathname;
+      if (path === '/v0/backup/complete_upload')
+        bases.push((JSON.parse(String(init?.body)) as { base?: string }).base);
+      const res = await fetch(url, init as RequestInit);
+      if (path === '/v0/backup/download_urls' && res.ok)
+        restoredKey = ((await res.clone().json()) as { s3_key: string }).s3_key;
+      return res as never;
+    };
+    const b = await suite.device(mnemonic, { fetch: watching });
+    await b.manager.restoreBackup();
+    expect(restoredKey).toMatch(/^b\//);
+    suite.srv.clock.advance(60_000);
+    b.clock.advance(60_000);
+    day(b, 2);
+    expect(await b.manager.triggerBackup()).toMatchObject({ incremental: { incremental: true } });
+    // The compare-and-swap on what the slot held (docs/FORMAT.md §8.8).
+    expect(bases).toEqual([restoredKey]);
   });
 
   it('a restored device backs up incrementally; a lost or foreign cache means a full backup', async () => {

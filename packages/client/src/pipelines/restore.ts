@@ -224,9 +224,9 @@ async function restoreManifest(
   await rememberRestored(ctx.state, databasePaths);
   if (sequence > seen) await ctx.state.set(SEQUENCE_KEY, sequence.toString());
   if (ctx.cache) {
-    // download_urls does not name the manifest's key: without it the next backup builds
-    // on the restored packs with no `base` (docs/FORMAT.md §8.8).
-    const identity = identityOf(target, '', remote.sha256, sequence);
+    // The manifest's key is the next backup's `base`, its compare-and-swap; a server
+    // that does not name it gets a completion without `base` (docs/FORMAT.md §8.8).
+    const identity = identityOf(target, target.s3_key ?? '', remote.sha256, sequence);
     await saveCache(
       ctx.cache,
       ctx.keyring,
