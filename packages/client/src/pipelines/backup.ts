@@ -6,11 +6,13 @@
  * @module
  */
 import type { BackupInfo } from '@noah-backup/core/api';
+import { bytesToHex } from '@noah-backup/core/bytes';
 import {
   type CompressionAlgorithm,
   encryptBackup,
   preferredCompression,
 } from '@noah-backup/core/format';
+import { platform } from '@noah-backup/core/platform';
 import { checkCompression } from '@noah-backup/core/v2';
 import { DEFAULT_LIMITS } from '../archive/guards.ts';
 import { toNoahLayout } from '../archive/noah-write.ts';
@@ -100,6 +102,26 @@ async function* capped(
     if (n > limit) throw tooLarge();
     yield chunk;
   }
+}
+
+/** Passes `source` on, hashing it (SHA-256); `digest()` once it has ended. */
+function hashed(source: AsyncIterable<Uint8Array>) {
+  const hash = platform.sha256();
+  let digest: Uint8Array | undefined;
+  async function* stream(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    digest = hash.digest();
+  }
+  return {
+    stream: stream(),
+    hex(): string {
+      if (!digest) throw new Error('the stream has not ended');
+      return bytesToHex(digest);
+    },
+  };
 }
 
 export type { BackupResult } from './results.ts';
@@ -212,9 +234,13 @@ async function runOneObject(
             );
           })
         : encrypted;
-    spooled = await ctx.spooler.spool(bounded, { signal });
+    // The ciphertext's SHA-256, measured as it is spooled: named to the server, its store
+    // refuses a body altered on the way (docs/API.md "Checksums").
+    const measured = hashed(bounded);
+    spooled = await ctx.spooler.spool(measured.stream, { signal });
     const size = spooled.size;
-    const target = await api.uploadUrl({ backup_size: size }, { signal });
+    const sha256 = measured.hex();
+    const target = await api.uploadUrl({ backup_size: size, sha256 }, { signal });
     let backup: BackupInfo;
     try {
       await api.upload(target, spooled, {
@@ -222,7 +248,12 @@ async function runOneObject(
         onProgress: (bytes, total) => ctx.progress('upload', bytes, total),
       });
       backup = await api.completeUpload(
-        { s3_key: target.s3_key, backup_version: target.backup_version, backup_size: size },
+        {
+          s3_key: target.s3_key,
+          backup_version: target.backup_version,
+          backup_size: size,
+          sha256,
+        },
         { signal },
       );
     } catch (err) {

@@ -3,6 +3,9 @@
  * digests → changed pages against the device cache → the core plan (compaction) →
  * packs encrypted and spooled → `upload_urls` for all of them → PUTs, four at a time →
  * the manifest → `upload_url` + PUT → `complete_upload {objects, base}` → the cache.
+ * Every object's SHA-256 (measured as it is encrypted, and recorded in the manifest) is
+ * named to the server, so its store refuses a body altered on the way (docs/API.md
+ * "Checksums").
  * Nothing here deletes: a failure at any step leaves both of the server's backups as
  * they were (unreferenced uploads are given back or swept), and the cache is saved only
  * after the completion, so a cache never describes a backup the server does not hold.
@@ -22,6 +25,7 @@ import {
   planBackup,
   type TreeEntry,
 } from '@noah-backup/core/incremental';
+import { bytesToHex } from '@noah-backup/core/bytes';
 import { fromBytes } from '@noah-backup/core/stream';
 import { ApiError, BackupTooLargeError, mib } from '../errors.ts';
 import type {
@@ -242,7 +246,8 @@ async function attempt(
     const targets: UploadTarget[] = [];
     for (let i = 0; i < summaries.length; i += MAX_UPLOAD_URLS_PER_CALL) {
       const part = summaries.slice(i, i + MAX_UPLOAD_URLS_PER_CALL);
-      const r = await api.uploadUrls({ objects: part.map((s) => ({ size: s.size })) }, { signal });
+      const objects = part.map((s) => ({ size: s.size, sha256: bytesToHex(s.sha256) }));
+      const r = await api.uploadUrls({ objects }, { signal });
       targets.push(...r.objects);
       pending.push(...r.objects.map((t) => t.s3_key));
     }
@@ -264,7 +269,8 @@ async function attempt(
     const size = sealed.bytes.length;
     if (limit !== undefined && newBytes + keptBytes + size > limit)
       throw new BackupTooLargeError(limit, snap.bytes, 'the manifest takes it over the limit');
-    const target = await api.uploadUrl({ backup_size: size }, { signal });
+    const sha256 = bytesToHex(sealed.sha256);
+    const target = await api.uploadUrl({ backup_size: size, sha256 }, { signal });
     pending.push(target.s3_key);
     await api.upload(
       target,
@@ -277,7 +283,13 @@ async function attempt(
         s3_key: target.s3_key,
         backup_version: target.backup_version,
         backup_size: size,
-        objects: manifest.packs.map((p) => ({ s3_key: p.key, size: p.size })),
+        sha256,
+        // Kept packs too: the manifest holds each one's checksum from when it was written.
+        objects: manifest.packs.map((p) => ({
+          s3_key: p.key,
+          size: p.size,
+          sha256: bytesToHex(p.sha256),
+        })),
         ...(base ? { base } : {}),
       },
       { signal },
