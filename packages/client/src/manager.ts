@@ -8,7 +8,12 @@
  * Isomorphic: files, databases and storage are reached only through the ports.
  * @module
  */
-import type { BackupInfo, BackupVersion, ListResponse } from '@noah-backup/core/api';
+import type {
+  BackupInfo,
+  BackupVersion,
+  ListResponse,
+  SettingsResponse,
+} from '@noah-backup/core/api';
 import { aint } from '@noah-backup/core/bytes';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
@@ -342,12 +347,19 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     (await storedSequence(state)) === null &&
     (await serverSequence({ api, keyring: opts.keys.keyring, state, logger })) > 0n;
 
+  /** The settings' rollout fields for the snapshot; an older server's silence allows. */
+  const rollout = (res: SettingsResponse) => ({
+    backupsAllowed: res.backups_allowed ?? true,
+    backupsNotAllowedReason:
+      res.backups_allowed === false ? (res.backups_not_allowed_reason ?? null) : null,
+  });
+
   const isBackupEnabled = async (): Promise<boolean> => {
     try {
-      const { backup_enabled } = await api.getSettings();
-      await state.set(ENABLED_KEY, String(backup_enabled));
-      store.update({ backupEnabled: backup_enabled });
-      return backup_enabled;
+      const res = await api.getSettings();
+      await state.set(ENABLED_KEY, String(res.backup_enabled));
+      store.update({ backupEnabled: res.backup_enabled, ...rollout(res) });
+      return res.backup_enabled;
     } catch (err) {
       const cached = await state.get(ENABLED_KEY);
       if (err instanceof NetworkError && cached !== null) return cached === 'true';
@@ -361,7 +373,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     async setBackupEnabled(enabled) {
       const res = await api.setSettings({ backup_enabled: enabled });
       await state.set(ENABLED_KEY, String(res.backup_enabled));
-      store.update({ backupEnabled: res.backup_enabled });
+      store.update({ backupEnabled: res.backup_enabled, ...rollout(res) });
     },
     triggerBackup,
     listBackups: () => api.list(),

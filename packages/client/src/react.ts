@@ -7,12 +7,19 @@
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { BackupManager } from './manager.ts';
-import type { Activity, BackupStatus, ProgressEvent } from './status.ts';
+import type { Activity, BackupStatus, ManagerSnapshot, ProgressEvent } from './status.ts';
 
 /** What the hook returns: the manager's settings and actions plus live state. */
 export interface UseBackupManager {
   /** The server's `backup_enabled` as last seen; null until known (loaded on mount). */
   isBackupEnabled: boolean | null;
+  /**
+   * Whether the server takes new backups of this user (its rollout switch); null until
+   * known (loaded on mount). When false, backing up meets `backups_not_enabled`: say why.
+   */
+  backupsAllowed: boolean | null;
+  /** Why backups are not allowed (`rollout_paused`, `rollout_pending`), or null. */
+  backupsNotAllowedReason: ManagerSnapshot['backupsNotAllowedReason'];
   setBackupEnabled: BackupManager['setBackupEnabled'];
   triggerBackup: BackupManager['triggerBackup'];
   listBackups: BackupManager['listBackups'];
@@ -50,14 +57,18 @@ export function useBackupManager(manager: BackupManager): UseBackupManager {
     manager.getSnapshot,
     manager.getSnapshot,
   );
-  const known = snapshot.backupEnabled !== null;
+  // The rollout fields are never cached on the device: a cached `backupEnabled` alone
+  // still asks the server once.
+  const known = snapshot.backupEnabled !== null && snapshot.backupsAllowed !== null;
   useEffect(() => {
-    // The hook loads the setting on mount; failures leave it null (unknown).
+    // The hook loads the settings on mount; failures leave them null (unknown).
     if (!known) manager.isBackupEnabled().catch(() => {});
   }, [manager, known]);
   return useMemo(
     () => ({
       isBackupEnabled: snapshot.backupEnabled,
+      backupsAllowed: snapshot.backupsAllowed,
+      backupsNotAllowedReason: snapshot.backupsNotAllowedReason,
       setBackupEnabled: manager.setBackupEnabled,
       triggerBackup: manager.triggerBackup,
       listBackups: manager.listBackups,

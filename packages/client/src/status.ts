@@ -6,6 +6,7 @@
  * wants (the same snapshot object until something changes).
  * @module
  */
+import type { BackupsNotAllowedReason } from '@noah-backup/core/api';
 import { NoahError } from '@noah-backup/core/errors';
 
 /** Where the backup job stands. */
@@ -64,6 +65,14 @@ export interface ManagerSnapshot {
   progress: ProgressEvent | null;
   /** The server's `backup_enabled` as last seen, or null before it is known. */
   backupEnabled: boolean | null;
+  /**
+   * Whether the server takes new backups of this user now (its rollout switch,
+   * docs/OPERATIONS.md "Rollout"), or null before it is known; a server that does not
+   * say counts as allowing them.
+   */
+  backupsAllowed: boolean | null;
+  /** Why backups are not allowed, or null (allowed, or not known yet). */
+  backupsNotAllowedReason: BackupsNotAllowedReason | null;
 }
 
 /** The status of a device that never backed up. */
@@ -102,6 +111,8 @@ export function createSnapshotStore(initial?: Partial<ManagerSnapshot>): Snapsho
     activity: null,
     progress: null,
     backupEnabled: null,
+    backupsAllowed: null,
+    backupsNotAllowedReason: null,
     ...initial,
   };
   const listeners = new Set<SnapshotListener>();

@@ -91,6 +91,8 @@ export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): Bac
     activity: null,
     progress: null,
     backupEnabled: null,
+    backupsAllowed: null,
+    backupsNotAllowedReason: null,
   };
   const listeners = new Set<SnapshotListener>();
   rpc.onEvent((name, payload) => {

@@ -16,6 +16,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { firstBackupIfDue } from '../ui/backup-state.ts';
 import { ConfirmDialog, ErrorNotice, ProgressBar, Switch } from '../ui/components.tsx';
 import { describeError } from '../ui/errors.ts';
+import { backupsNotAllowed } from '../ui/messages.ts';
 import { backupTimes, formatBytes } from '../ui/format.ts';
 import { progressView } from '../ui/progress.ts';
 
@@ -63,6 +64,15 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
   /** The backup or restore started here, while it runs: its Cancel button aborts it. */
   const [running, setRunning] = useState<AbortController | null>(null);
   const busy = m.activity !== null;
+  const notAllowed =
+    m.backupsAllowed === false ? backupsNotAllowed(m.backupsNotAllowedReason) : null;
+  const notAllowedNotice = (id: string) =>
+    notAllowed ? (
+      <div className="notice warn" id={id} data-testid="backups-not-allowed">
+        <p className="notice-title">{notAllowed.title}</p>
+        <p>{notAllowed.next}</p>
+      </div>
+    ) : null;
 
   const cancellable = async <T,>(run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const controller = new AbortController();
@@ -181,9 +191,12 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
         <h2 id="auto-title">Automatic backups</h2>
         <Switch
           label="Back up every day"
-          description="Encrypted on this device with a key from your seedphrase. The server keeps your two newest backups."
+          description={
+            notAllowed?.title ??
+            'Encrypted on this device with a key from your seedphrase. The server keeps your two newest backups.'
+          }
           checked={m.isBackupEnabled === true}
-          disabled={m.isBackupEnabled === null || busy}
+          disabled={m.isBackupEnabled === null || busy || notAllowed !== null}
           onChange={toggle}
         />
         <Outcome notice={autoNotice} failure={autoFailure} />
@@ -195,7 +208,14 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
           Makes a fresh encrypted copy of this wallet and uploads it. The older of your two backups
           is replaced.
         </p>
-        <button type="button" className="button primary" onClick={backUpNow} disabled={busy}>
+        {notAllowedNotice('now-not-allowed')}
+        <button
+          type="button"
+          className="button primary"
+          onClick={backUpNow}
+          disabled={busy || notAllowed !== null}
+          aria-describedby={notAllowed ? 'now-not-allowed' : undefined}
+        >
           {m.activity === 'backup' ? 'Backing up…' : 'Back up now'}
         </button>
         <div className="progress-area" data-testid="backup-progress">

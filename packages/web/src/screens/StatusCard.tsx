@@ -2,6 +2,8 @@
  * The backup status card on the settings screen (README.md "The web app"): last backup
  * time (or, after a restore, the backup the wallet came from), "backup recommended" when
  * that is over a day old, a failure with a retry, and live progress while a backup runs.
+ * When the server takes no backups of this user (its rollout, docs/OPERATIONS.md
+ * "Rollout") it says so, and "Back up now" is disabled with that reason.
  * @module
  */
 import type { BackupManager } from '@noah-backup/client/manager';
@@ -11,6 +13,7 @@ import { type ReactNode, useEffect, useState } from 'react';
 import { backupDue, lastBackup } from '../ui/backup-state.ts';
 import { ErrorNotice, ProgressBar } from '../ui/components.tsx';
 import { formatDateTime, timeAgo } from '../ui/format.ts';
+import { backupsNotAllowed } from '../ui/messages.ts';
 import { progressView } from '../ui/progress.ts';
 
 /** Re-renders every `ms` so relative times stay true. */
@@ -32,7 +35,15 @@ export interface StatusCardProps {
 
 /** The status card. */
 export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) {
-  const { status, activity, progress, isBackupEnabled, triggerBackup } = useBackupManager(manager);
+  const {
+    status,
+    activity,
+    progress,
+    isBackupEnabled,
+    backupsAllowed,
+    backupsNotAllowedReason,
+    triggerBackup,
+  } = useBackupManager(manager);
   const now = useNow(clock);
   const [error, setError] = useState<unknown>(null);
   const backUp = async () => {
@@ -54,6 +65,31 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
       <ProgressBar {...progressView(progress)} />
     ) : (
       <ProgressBar label={activity === 'backup' ? 'Starting the backup' : 'Starting the restore'} />
+    );
+  } else if (backupsAllowed === false) {
+    tone = 'warn';
+    const why = backupsNotAllowed(backupsNotAllowedReason);
+    body = (
+      <>
+        <div className="notice warn" id="status-not-allowed" data-testid="backups-not-allowed">
+          <p className="notice-title">{why.title}</p>
+          <p>{why.next}</p>
+        </div>
+        {last ? (
+          <p className="muted small">
+            {last.restored ? 'Restored from a backup made' : 'Last backed up'}{' '}
+            {timeAgo(last.at, now)}.
+          </p>
+        ) : null}
+        <button
+          type="button"
+          className="button primary"
+          disabled
+          aria-describedby="status-not-allowed"
+        >
+          Back up now
+        </button>
+      </>
     );
   } else if (status.state === 'failed' && status.lastError) {
     tone = 'bad';

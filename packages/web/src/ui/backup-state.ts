@@ -55,7 +55,8 @@ export function backupDue(status: BackupStatus, now: Date): boolean {
  * @param now - the current time
  * @param onProgress - the progress bar's props as the backup runs
  * @param signal - cancels the backup
- * @returns true if a backup was made (false: none was due, or one was already running)
+ * @returns true if a backup was made (false: none was due, the server takes none of this
+ *   user now, or one was already running)
  * @throws what `triggerBackup` throws
  */
 export async function firstBackupIfDue(
@@ -64,6 +65,9 @@ export async function firstBackupIfDue(
   onProgress: (p: ProgressBarProps) => void,
   signal?: AbortSignal,
 ): Promise<boolean> {
+  // The server takes no backups of this user now (docs/OPERATIONS.md "Rollout"): the
+  // screens say why; asking for an upload would only meet its 403.
+  if (manager.getSnapshot().backupsAllowed === false) return false;
   if (!backupDue(manager.getStatus(), now)) return false;
   onProgress({ label: 'Making your first backup' });
   const off = manager.subscribe((s) => {

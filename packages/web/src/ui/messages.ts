@@ -5,6 +5,7 @@
  * the command line throw get a message too, for an app that embeds them.
  * @module
  */
+import type { BackupsNotAllowedReason } from '@noah-backup/core/api';
 import type { CatalogCode } from '@noah-backup/core/error-catalog';
 
 /** A message: what happened, and what the user can do next. */
@@ -24,6 +25,26 @@ export const SERVER_TROUBLE: Message = {
   title: 'The backup server had a problem.',
   next: 'Try again in a few minutes. If it keeps happening, tell the server operator.',
 };
+
+/**
+ * Why the server takes no new backups of this user (the settings' rollout fields,
+ * docs/API.md "settings"): said before a backup is tried, instead of its 403.
+ */
+export const BACKUPS_NOT_ALLOWED: Readonly<Record<BackupsNotAllowedReason, Message>> = {
+  rollout_pending: {
+    title: 'Backups are not available for your wallet yet — the service is rolling them out.',
+    next: 'Your wallet is safe on this device. Backups start here once the rollout reaches you.',
+  },
+  rollout_paused: {
+    title: 'Backups are paused by the service for now.',
+    next: 'Your wallet is safe on this device, and your backups on the server are kept.',
+  },
+};
+
+/** The sentence for a refusal; an unknown reason (a newer server) reads as pending. */
+export function backupsNotAllowed(reason: BackupsNotAllowedReason | null): Message {
+  return BACKUPS_NOT_ALLOWED[reason ?? 'rollout_pending'] ?? BACKUPS_NOT_ALLOWED.rollout_pending;
+}
 
 const SIGN_IN: Message = {
   title: 'The backup server did not accept this device’s sign-in.',

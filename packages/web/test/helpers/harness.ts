@@ -127,7 +127,7 @@ export interface AppServer {
  * built app. The public URL is the bound 127.0.0.1 address, so the page and the signed
  * blob URLs share one origin.
  */
-export async function startAppServer(): Promise<AppServer> {
+export async function startAppServer(env: Record<string, string> = {}): Promise<AppServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'noah-web-journey-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -138,6 +138,7 @@ export async function startAppServer(): Promise<AppServer> {
     PUBLIC_URL: url,
     LOG_LEVEL: 'warn',
     RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+    ...env,
   });
   const server = await startServer(config);
   return {
@@ -175,14 +176,14 @@ export interface AppUnderTest {
 }
 
 /**
- * Builds the app (if its sources changed), starts the server and Chromium before the
- * file's tests, and closes both after them. Read the fields inside tests and hooks.
+ * Builds the app (if its sources changed), starts the server (with `env` over the
+ * test configuration, e.g. `{ ROLLOUT: 'off' }`) and Chromium before the file's tests, and closes both after them. Read the fields inside tests and hooks.
  */
-export function setupApp(): AppUnderTest {
+export function setupApp(env: Record<string, string> = {}): AppUnderTest {
   const app = {} as { srv: AppServer; browser: Browser };
   beforeAll(async () => {
     await buildWebApp();
-    app.srv = await startAppServer();
+    app.srv = await startAppServer(env);
     app.browser = await launchChromium();
   });
   afterAll(async () => {
