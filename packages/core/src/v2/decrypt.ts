@@ -131,7 +131,7 @@ export async function openV2(
     }
     let header: V2Header;
     try {
-      header = decodeHeader(bytes); // §5.6 items 4–7, on authenticated bytes
+      header = decodeHeader(bytes); // FORMAT.md §5.6, checks 4–7, on authenticated bytes
     } catch (err) {
       wipe(payloadKey);
       throw err;

@@ -91,7 +91,7 @@ export function checkMagicAndVersion(bytes: Uint8Array): void {
 }
 
 /**
- * Decodes the fields of a whole header (FORMAT.md §5.3, §5.6 items 4–7). No MAC check.
+ * Decodes the fields of a whole header (FORMAT.md §5.3, §5.6 checks 4–7). No MAC check.
  * @throws NotABackupError for a value this version does not define;
  *   UnsupportedPayloadKindError for a payload kind it does not define
  */
