@@ -19,11 +19,10 @@ import {
   removeTree,
 } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
-import { checkCopy, type WalletShape, walkWallet } from './snapshot.ts';
+// The archive snapshot's name, so leftovers of a killed run are swept alike.
+import { checkCopy, SNAPSHOT_NAME, type WalletShape, walkWallet } from './snapshot.ts';
 import { backupCopy, isCorruption } from './sqlite.ts';
 
-/** Same name as the archive snapshot's, so leftovers of a killed run are swept alike. */
-const SNAPSHOT_NAME = /^noah-snapshot-(\d+)-/;
 /**
  * Read size of the copies: 256 KiB, a multiple of every page size. 1 MiB reads leave
  * more garbage buffers alive between collections (peak RSS of a 300 MB wallet's full

@@ -32,7 +32,7 @@ import { integrityCheck, isCorruption, vacuumInto } from './sqlite.ts';
 import { type WalkItem, walkDataDir } from './walk.ts';
 
 /** `noah-snapshot-<pid>-<random>`: the pid tells a killed run's copies from a live one's. */
-const SNAPSHOT_NAME = /^noah-snapshot-(\d+)-/;
+export const SNAPSHOT_NAME = /^noah-snapshot-(\d+)-/;
 /** Read size of archived files: one v2 chunk (64 KiB meant 4x the reads and buffers). */
 const READ_CHUNK = 256 * 1024;
 
