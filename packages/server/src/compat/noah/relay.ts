@@ -1,0 +1,170 @@
+/**
+ * The upload relay of the Noah profile (docs/OPERATIONS.md "Noah compatibility"). Noah's
+ * app asks an upload URL without saying the size and PUTs with no header but
+ * Content-Type, so no store URL fits it: an S3 URL that signs neither Content-Length nor
+ * `If-None-Match: *` would let its holder replace a completed backup, and the fs store
+ * signs the size. The app gets instead a URL of this server, signed (HMAC-SHA256) for
+ * one user, one new object key and an expiry. A PUT to it reads Content-Length, then
+ * does what `upload_url` does for that size (limits, quota, rollout, a pending upload
+ * under that key) and streams the body to the store's own write-once URL for exactly
+ * that size; on any failure the pending upload is given back. A key that already has a
+ * pending upload, a backup or an object is refused (409), so the URL stores one object
+ * once, and the stored backup is as write-once as any other.
+ * @module
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import type { Clock } from '@noah-backup/core/clock';
+import type { FastifyInstance } from 'fastify';
+import { assertBlobKey } from '../../blob/keys.ts';
+import { apiError } from '../../errors.ts';
+import { authLimitKey, rateLimitHook } from '../../http/rate-limit.ts';
+import type { BackupService } from '../../services/backups.ts';
+import type { BlobStore, PresignedPut } from '../../stores/blob.ts';
+import type { MetadataStore } from '../../stores/metadata.ts';
+
+/** The relay's path. */
+export const RELAY_PATH = '/v0/noah/upload';
+const LABEL = 'noah-backup/noah-compat/upload-relay';
+const DIGITS = /^\d{1,15}$/;
+
+/** Signs and checks relay URLs. */
+export interface RelaySigner {
+  /** An absolute URL for one PUT of `key` by `userId`, valid for the upload URL lifetime. */
+  sign(userId: string, key: string): string;
+  /** The claims of a relay URL's query, or why it is refused. */
+  verify(query: Record<string, unknown>): { userId: string; key: string } | 'invalid' | 'expired';
+}
+
+/**
+ * Creates the signer.
+ *
+ * @param deps.secret - the profile's secret (a key for this use is derived from it)
+ * @param deps.publicUrl - this server's base URL
+ * @param deps.ttlSec - URL lifetime (UPLOAD_URL_TTL)
+ * @param deps.clock - the time source
+ * @returns the signer
+ */
+export function createRelaySigner(deps: {
+  secret: string;
+  publicUrl: string;
+  ttlSec: number;
+  clock: Clock;
+}): RelaySigner {
+  const key = createHmac('sha256', deps.secret).update(LABEL).digest();
+  const mac = (userId: string, k: string, exp: number) =>
+    createHmac('sha256', key).update(`PUT\n${userId}\n${k}\n${exp}`).digest();
+  return {
+    sign(userId, k) {
+      const exp = Math.floor(deps.clock.now().getTime() / 1000) + deps.ttlSec;
+      const q = new URLSearchParams({
+        k,
+        u: userId,
+        e: String(exp),
+        s: mac(userId, k, exp).toString('base64url'),
+      });
+      return `${deps.publicUrl}${RELAY_PATH}?${q}`;
+    },
+    verify(query) {
+      const { k, u, e, s } = query;
+      if (typeof k !== 'string' || typeof u !== 'string' || typeof e !== 'string') return 'invalid';
+      if (typeof s !== 'string' || !DIGITS.test(e)) return 'invalid';
+      const given = Buffer.from(s, 'base64url');
+      const want = mac(u, k, Number(e));
+      if (given.length !== want.length || !timingSafeEqual(given, want)) return 'invalid';
+      if (Number(e) <= deps.clock.now().getTime() / 1000) return 'expired';
+      return { userId: u, key: k };
+    },
+  };
+}
+
+/** PUTs `body` to a store URL; resolves with the HTTP status. */
+function forward(
+  app: FastifyInstance,
+  blobs: BlobStore,
+  put: Pick<PresignedPut, 'url' | 'headers'>,
+  size: number,
+  body: Readable,
+): Promise<number> {
+  const headers = { ...put.headers, 'content-length': String(size) };
+  // The fs store's URLs are served by this very app: stay in process.
+  if (blobs.routes) {
+    const u = new URL(put.url);
+    return app
+      .inject({ method: 'PUT', url: u.pathname + u.search, headers, payload: body })
+      .then((r) => r.statusCode);
+  }
+  return new Promise((resolve, reject) => {
+    const send = put.url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(put.url, { method: 'PUT', headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    body.on('error', (err) => req.destroy(err));
+    body.pipe(req);
+  });
+}
+
+/**
+ * Registers the relay route (outside the JSON scope: it takes any body, streamed).
+ *
+ * @param app - the root app
+ * @param deps - signer, services, stores, the largest backup and the per-address limit
+ */
+export async function noahRelayRoutes(
+  app: FastifyInstance,
+  deps: {
+    signer: RelaySigner;
+    backups: BackupService;
+    metadata: MetadataStore;
+    blobs: BlobStore;
+    maxBackupSize: number;
+    perMinute: number;
+  },
+): Promise<void> {
+  const { backups, metadata, blobs } = deps;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+  const limit = rateLimitHook(app, { perMinute: deps.perMinute, key: (r) => authLimitKey(r.ip) });
+  if (limit) app.addHook('onRequest', limit);
+
+  app.put(RELAY_PATH, async (request, reply) => {
+    const claims = deps.signer.verify(request.query as Record<string, unknown>);
+    if (claims === 'invalid') throw apiError('signature_invalid');
+    if (claims === 'expired') throw apiError('url_expired');
+    const { userId, key } = claims;
+    assertBlobKey('key', key);
+    const cl = request.headers['content-length'];
+    if (cl === undefined || request.headers['transfer-encoding'] !== undefined)
+      throw apiError('bad_request', 'Content-Length is required');
+    if (!DIGITS.test(cl) || Number(cl) === 0)
+      throw apiError('bad_request', 'Content-Length must be a positive integer');
+    const size = Number(cl);
+    if (size > deps.maxBackupSize) throw apiError('backup_too_large');
+    // One object, once: not while another PUT holds the key, nor after.
+    const mine = await metadata.findUserObjects(userId, [key]);
+    if (mine.pending.length > 0 || mine.referenced.length > 0 || (await blobs.head(key)))
+      throw apiError(
+        'conflict',
+        'an object was already uploaded to this URL; upload URLs accept one PUT',
+      );
+    const issued = await backups.uploadUrl(userId, { backup_size: size }, { objectKey: key });
+    const put = { url: issued.upload_url, headers: issued.upload_headers ?? {} };
+    let status = 0;
+    try {
+      status = await forward(app, blobs, put, size, request.raw);
+    } finally {
+      if (status < 200 || status > 299) {
+        await backups.cancelUpload(userId, { s3_key: key }).catch(() => {});
+        request.log.info({ userId, status }, 'relayed upload refused by the store; nothing kept');
+      }
+    }
+    if (status < 200 || status > 299)
+      throw status === 409 || status === 412 ? apiError('conflict') : apiError('size_mismatch');
+    return reply.code(200).send();
+  });
+}
