@@ -304,3 +304,68 @@ describe('the profile and the server’s own API', () => {
     }
   });
 });
+
+describe('limits under the profile', () => {
+  it('rate limits Noah’s routes per user, in its envelope', async () => {
+    const srv = await startTestServer({
+      metadataKind: 'sqlite',
+      blobKind: 'fs',
+      config: {
+        noahCompat: { jwtSecret: SECRET, tokenTtlSec: 72 * 3600 },
+        rateLimit: {
+          authPerMinute: 100,
+          userPerMinute: 3,
+          blobPerMinute: 100,
+          badTokenPerMinute: 100,
+        },
+      },
+    });
+    const root = await mkdtemp(join(tmpdir(), 'noah-compat-limit-'));
+    try {
+      const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+      for (let i = 0; i < 3; i++) await app.listBackups();
+      await expect(app.listBackups()).rejects.toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    } finally {
+      await srv.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('counts relayed uploads against each client’s address, not the server’s', async () => {
+    const srv = await startTestServer({
+      metadataKind: 'sqlite',
+      blobKind: 'fs',
+      config: {
+        noahCompat: { jwtSecret: SECRET, tokenTtlSec: 72 * 3600 },
+        trustProxy: true,
+        rateLimit: {
+          authPerMinute: 100,
+          userPerMinute: 100,
+          blobPerMinute: 2,
+          badTokenPerMinute: 100,
+        },
+      },
+    });
+    const root = await mkdtemp(join(tmpdir(), 'noah-compat-relay-'));
+    try {
+      for (let i = 0; i < 3; i++) {
+        const app = new NoahApp(srv.url, generateMnemonic(wordlist), join(root, String(i)));
+        const { upload_url } = await app.post<{ upload_url: string }>('/backup/upload_url', {
+          backup_version: 1,
+        });
+        const put = await fetch(upload_url, {
+          method: 'PUT',
+          headers: {
+            'Content-Type': 'application/octet-stream',
+            'X-Forwarded-For': `203.0.113.${i}`,
+          },
+          body: 'QUJD',
+        });
+        expect(put.status).toBe(200);
+      }
+    } finally {
+      await srv.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -87,13 +87,21 @@ function forward(
   put: Pick<PresignedPut, 'url' | 'headers'>,
   size: number,
   body: Readable,
+  clientIp: string,
 ): Promise<number> {
   const headers = { ...put.headers, 'content-length': String(size) };
-  // The fs store's URLs are served by this very app: stay in process.
+  // The fs store's URLs are served by this very app: stay in process, as the client, so
+  // that its per-address limit counts the client and not every relayed upload as one.
   if (blobs.routes) {
     const u = new URL(put.url);
     return app
-      .inject({ method: 'PUT', url: u.pathname + u.search, headers, payload: body })
+      .inject({
+        method: 'PUT',
+        url: u.pathname + u.search,
+        headers,
+        payload: body,
+        remoteAddress: clientIp,
+      })
       .then((r) => r.statusCode);
   }
   return new Promise((resolve, reject) => {
@@ -107,6 +115,16 @@ function forward(
     body.on('error', (err) => req.destroy(err));
     body.pipe(req);
   });
+}
+
+/** The error for a store's answer to a relayed PUT. */
+function storeRefusal(status: number) {
+  if (status === 409 || status === 412) return apiError('conflict');
+  if (status === 429) return apiError('rate_limited');
+  if (status === 507) return apiError('storage_full');
+  if (status >= 500 || status === 0) return apiError('storage_unavailable');
+  // 400: the body did not match its Content-Length.
+  return apiError('size_mismatch', 'the body does not match Content-Length; nothing was stored');
 }
 
 /**
@@ -156,15 +174,14 @@ export async function noahRelayRoutes(
     const put = { url: issued.upload_url, headers: issued.upload_headers ?? {} };
     let status = 0;
     try {
-      status = await forward(app, blobs, put, size, request.raw);
+      status = await forward(app, blobs, put, size, request.raw, request.ip);
     } finally {
       if (status < 200 || status > 299) {
         await backups.cancelUpload(userId, { s3_key: key }).catch(() => {});
         request.log.info({ userId, status }, 'relayed upload refused by the store; nothing kept');
       }
     }
-    if (status < 200 || status > 299)
-      throw status === 409 || status === 412 ? apiError('conflict') : apiError('size_mismatch');
+    if (status < 200 || status > 299) throw storeRefusal(status);
     return reply.code(200).send();
   });
 }
