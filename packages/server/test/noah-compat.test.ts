@@ -262,6 +262,17 @@ describe.each(fullCombos)('Noah app on $metadataKind + $blobKind', ({ metadataKi
     expect(await app.deleteBackup(older!.backup_version)).toEqual({ success: true });
     expect(await app.listBackups()).toEqual([newest]);
   });
+
+  it('never logs a token, a signature or an upload URL', async () => {
+    const { upload_url } = await app.post<{ upload_url: string }>('/backup/upload_url', {
+      backup_version: 1,
+    });
+    await fetch(upload_url, { method: 'PUT', body: 'A'.repeat(MAX + 1) });
+    const logs = srv.logs.join('\n');
+    expect(app.token).toBeTruthy();
+    expect(logs).not.toContain(app.token!.split('.')[2]);
+    expect(logs).not.toContain(new URL(upload_url).searchParams.get('s'));
+  });
 });
 
 describe('the profile and the server’s own API', () => {
