@@ -1,0 +1,175 @@
+/**
+ * The Noah profile's bounds (docs/API.md "Noah compatibility"): off by default, the
+ * server's own clients unchanged beside it, and the limits of the server's own API —
+ * per-user rate limit, pending-upload quota, ROLLOUT, the per-address limit of uploads —
+ * applying to Noah's app too.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiClient } from '@noah-backup/client/api-client';
+import { createSessionKeys } from '@noah-backup/client/keys';
+import { generateMnemonic } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { describe, expect, it } from 'vitest';
+import type { ServerConfig } from '../src/config.ts';
+import { NoahApp } from './helpers/noah-app.ts';
+import { expoToken } from './helpers/push.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+const SECRET = 'noah-compat-test-secret-0123456789abcdef';
+const noahCompat = { jwtSecret: SECRET, tokenTtlSec: 72 * 3600 };
+
+/** Runs `fn` against a fresh SQLite + fs server with the profile and `config`. */
+async function withServer(
+  config: Partial<ServerConfig>,
+  fn: (srv: TestServer, root: string) => Promise<void>,
+): Promise<void> {
+  const srv = await startTestServer({ metadataKind: 'sqlite', blobKind: 'fs', config });
+  const root = await mkdtemp(join(tmpdir(), 'noah-compat-limits-'));
+  try {
+    await fn(srv, root);
+  } finally {
+    await srv.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+const put = (url: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream', ...headers },
+    body,
+  });
+
+describe('the profile and the server’s own API', () => {
+  it('without NOAH_COMPAT, Noah’s login and routes are refused as before', async () => {
+    const srv = await startTestServer({ metadataKind: 'sqlite', blobKind: 'fs' });
+    const root = await mkdtemp(join(tmpdir(), 'noah-compat-off-'));
+    try {
+      const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+      await expect(app.login()).rejects.toThrow(/HTTP 401: .*invalid_signature/);
+      const r = await app.http('POST', '/register_push_token', { push_token: expoToken() });
+      expect(r.status).toBe(404);
+      expect(JSON.parse(r.body)).toMatchObject({ code: 'not_found' });
+    } finally {
+      await srv.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('with NOAH_COMPAT, the server’s own clients still use the same paths unchanged', async () => {
+    const srv = await startTestServer({
+      metadataKind: 'sqlite',
+      blobKind: 'fs',
+      config: { noahCompat: { jwtSecret: SECRET, tokenTtlSec: 72 * 3600 } },
+    });
+    const keys = await createSessionKeys(generateMnemonic(wordlist), srv.url);
+    try {
+      const api = createApiClient({ baseUrl: srv.url, signer: keys.signer, sleep: async () => {} });
+      expect(await api.list()).toEqual([]);
+      const res = await fetch(`${srv.url}/v0/backup/upload_url`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer abc' },
+        body: JSON.stringify({ backup_version: 1 }),
+      });
+      // Not a JWT: the server's own route answers, in its own envelope.
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ code: 'unauthorized' });
+    } finally {
+      keys.destroy();
+      await srv.close();
+    }
+  });
+});
+
+describe('limits under the profile', () => {
+  it('rate limits Noah’s routes per user, in its envelope', async () => {
+    const srv = await startTestServer({
+      metadataKind: 'sqlite',
+      blobKind: 'fs',
+      config: {
+        noahCompat: { jwtSecret: SECRET, tokenTtlSec: 72 * 3600 },
+        rateLimit: {
+          authPerMinute: 100,
+          userPerMinute: 3,
+          blobPerMinute: 100,
+          badTokenPerMinute: 100,
+        },
+      },
+    });
+    const root = await mkdtemp(join(tmpdir(), 'noah-compat-limit-'));
+    try {
+      const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+      for (let i = 0; i < 3; i++) await app.listBackups();
+      await expect(app.listBackups()).rejects.toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    } finally {
+      await srv.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('counts relayed uploads against each client’s address, not the server’s', async () => {
+    const srv = await startTestServer({
+      metadataKind: 'sqlite',
+      blobKind: 'fs',
+      config: {
+        noahCompat: { jwtSecret: SECRET, tokenTtlSec: 72 * 3600 },
+        trustProxy: true,
+        rateLimit: {
+          authPerMinute: 100,
+          userPerMinute: 100,
+          blobPerMinute: 2,
+          badTokenPerMinute: 100,
+        },
+      },
+    });
+    const root = await mkdtemp(join(tmpdir(), 'noah-compat-relay-'));
+    try {
+      for (let i = 0; i < 3; i++) {
+        const app = new NoahApp(srv.url, generateMnemonic(wordlist), join(root, String(i)));
+        const { upload_url } = await app.post<{ upload_url: string }>('/backup/upload_url', {
+          backup_version: 1,
+        });
+        const put = await fetch(upload_url, {
+          method: 'PUT',
+          headers: {
+            'Content-Type': 'application/octet-stream',
+            'X-Forwarded-For': `203.0.113.${i}`,
+          },
+          body: 'QUJD',
+        });
+        expect(put.status).toBe(200);
+      }
+    } finally {
+      await srv.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('quota and rollout under the profile', () => {
+  it('counts relayed uploads against the pending-upload quota', async () => {
+    await withServer({ noahCompat, maxPendingUploads: 1 }, async (srv, root) => {
+      const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+      const a = await app.post<{ upload_url: string }>('/backup/upload_url', { backup_version: 1 });
+      const b = await app.post<{ upload_url: string }>('/backup/upload_url', { backup_version: 1 });
+      expect((await put(a.upload_url, 'QUJD')).status).toBe(200);
+      // The first is not completed yet: no room for a second.
+      const r = await put(b.upload_url, 'QUJD');
+      expect(r.status).toBe(429);
+      expect(await r.json()).toMatchObject({ code: 'quota_exceeded' });
+    });
+  });
+
+  it('refuses new uploads when ROLLOUT is off, in Noah’s envelope', async () => {
+    await withServer({ noahCompat, rollout: { mode: 'off' } }, async (srv, root) => {
+      const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+      await expect(app.post('/backup/upload_url', { backup_version: 1 })).rejects.toMatchObject({
+        status: 403,
+        code: 'BACKUPS_NOT_ENABLED',
+      });
+      expect(await app.listBackups()).toEqual([]);
+    });
+  });
+});
