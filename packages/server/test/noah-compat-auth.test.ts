@@ -2,13 +2,16 @@
  * The Noah profile's pieces on their own (docs/API.md "Noah compatibility"): its
  * configuration, its HS256 tokens (what a forged, altered, `alg: none` or expired token
  * gets) and the app's signature check (a high-S signature or another message is refused,
- * as libsecp256k1 refuses it on Noah's server).
+ * as libsecp256k1 refuses it on Noah's server), and the rebuilt app's native encryption
+ * against this project's noah-v1 (docs/FORMAT.md §4), both ways.
  */
 import { createHmac } from 'node:crypto';
+import { decryptNoahV1, encryptNoahV1 } from '@noah-backup/core/legacy';
 import { describe, expect, it } from 'vitest';
 import { type ConfigError, loadConfig } from '../src/config.ts';
 import { JWT_LEEWAY_SEC, looksLikeJwt, mintJwt, verifyJwt } from '../src/compat/noah/jwt.ts';
 import { verifySignedMessage } from '../src/compat/noah/signature.ts';
+import { noahDecrypt, noahEncrypt } from './helpers/noah-app.ts';
 import { deriveNoahKey, signNoahMessage } from './helpers/noah-keys.ts';
 
 const SECRET = 'x'.repeat(40);
@@ -99,5 +102,17 @@ describe("Noah's login signature", () => {
     const body = Buffer.concat([der.subarray(2, 4 + rLen), sInt]);
     const twin = Buffer.concat([Buffer.from([0x30, body.length]), body]);
     expect(verifySignedMessage(k1, twin.toString('hex'), KEY.pub)).toBe(false);
+  });
+});
+
+describe("the rebuilt app's native encryption", () => {
+  const words = 'legal winner thank year wave sausage worth useful legal winner thank yellow';
+  const zip = Uint8Array.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+
+  it('is the noah-v1 format this project reads and writes', async () => {
+    const text = noahEncrypt(zip, words);
+    expect(await decryptNoahV1(Buffer.from(text), words)).toEqual(zip);
+    const ours = Buffer.from(await encryptNoahV1(zip, words)).toString('utf8');
+    expect(new Uint8Array(noahDecrypt(ours.trim(), words))).toEqual(zip);
   });
 });
