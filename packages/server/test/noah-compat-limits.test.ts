@@ -4,7 +4,8 @@
  * per-user rate limit, pending-upload quota, ROLLOUT, the per-address limit of uploads —
  * applying to Noah's app too.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '@noah-backup/client/api-client';
@@ -24,8 +25,9 @@ const noahCompat = { jwtSecret: SECRET, tokenTtlSec: 72 * 3600 };
 async function withServer(
   config: Partial<ServerConfig>,
   fn: (srv: TestServer, root: string) => Promise<void>,
+  blobKind: 'fs' | 's3' = 'fs',
 ): Promise<void> {
-  const srv = await startTestServer({ metadataKind: 'sqlite', blobKind: 'fs', config });
+  const srv = await startTestServer({ metadataKind: 'sqlite', blobKind, config });
   const root = await mkdtemp(join(tmpdir(), 'noah-compat-limits-'));
   try {
     await fn(srv, root);
@@ -171,5 +173,54 @@ describe('quota and rollout under the profile', () => {
       });
       expect(await app.listBackups()).toEqual([]);
     });
+  });
+});
+
+describe.each(['fs', 's3'] as const)('a relayed PUT cut short (%s)', (blobKind) => {
+  it('stores nothing and gives its pending upload back', async () => {
+    await withServer(
+      { noahCompat, maxPendingUploads: 1 },
+      async (srv, root) => {
+        const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+        const { upload_url, s3_key } = await app.post<{ upload_url: string; s3_key: string }>(
+          '/backup/upload_url',
+          { backup_version: 1 },
+        );
+        await new Promise<void>((resolve) => {
+          const req = request(upload_url, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/octet-stream', 'content-length': '4000' },
+          });
+          req.on('error', () => resolve());
+          req.write('A'.repeat(1000), () => setTimeout(() => req.destroy(), 200));
+          req.on('close', () => resolve());
+        });
+        const user = (
+          await srv.metadata.upsertUser(
+            JSON.parse(Buffer.from(app.token!.split('.')[1]!, 'base64url').toString()).sub,
+            srv.clock.now(),
+          )
+        ).id;
+        // The relay gives the upload back once the store's PUT fails.
+        for (let i = 0; i < 50; i++) {
+          const mine = await srv.metadata.findUserObjects(user, [s3_key]);
+          if (mine.pending.length === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(await srv.metadata.findUserObjects(user, [s3_key])).toEqual({
+          pending: [],
+          referenced: [],
+        });
+        const head = await srv.blobs.head(s3_key);
+        expect(head === null || head.size === 0).toBe(true);
+        // The quota slot is free again: a whole backup goes through.
+        const again = new NoahApp(srv.url, app.mnemonic, join(root, 'd'));
+        await mkdir(again.dataDir, { recursive: true });
+        await writeFile(join(again.dataDir, 'db.sqlite'), 'SQLite format 3\0');
+        await again.performBackup();
+        expect(await again.listBackups()).toHaveLength(1);
+      },
+      blobKind,
+    );
   });
 });

@@ -15,7 +15,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { Clock } from '@noah-backup/core/clock';
 import type { FastifyInstance } from 'fastify';
 import { assertBlobKey } from '../../blob/keys.ts';
@@ -29,6 +29,8 @@ import type { MetadataStore } from '../../stores/metadata.ts';
 export const RELAY_PATH = '/v0/noah/upload';
 const LABEL = 'noah-backup/noah-compat/upload-relay';
 const DIGITS = /^\d{1,15}$/;
+/** No byte either way with the store for this long: the relayed PUT is given up. */
+const STORE_IDLE_MS = 60_000;
 
 /** Signs and checks relay URLs. */
 export interface RelaySigner {
@@ -106,14 +108,17 @@ function forward(
   }
   return new Promise((resolve, reject) => {
     const send = put.url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(put.url, { method: 'PUT', headers }, (res) => {
+    const req = send(put.url, { method: 'PUT', headers, timeout: STORE_IDLE_MS }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
     });
+    req.on('timeout', () => req.destroy(new Error('the blob store did not answer')));
     req.on('error', reject);
-    body.on('error', (err) => req.destroy(err));
-    body.pipe(req);
+    // A client that stops or goes away aborts the store's PUT too: nothing half-stored.
+    pipeline(body, req, (err) => {
+      if (err) req.destroy(err);
+    });
   });
 }
 
