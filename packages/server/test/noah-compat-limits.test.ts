@@ -4,6 +4,7 @@
  * per-user rate limit, pending-upload quota, ROLLOUT, the per-address limit of uploads —
  * applying to Noah's app too.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -222,5 +223,32 @@ describe.each(['fs', 's3'] as const)('a relayed PUT cut short (%s)', (blobKind) 
       },
       blobKind,
     );
+  });
+});
+
+describe('the app’s failure report', () => {
+  it('keeps the upload URL’s signature out of the logs when the app quotes it', async () => {
+    await withServer({ noahCompat, maxBackupSize: 4096 }, async (srv, root) => {
+      const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+      await mkdir(app.dataDir, { recursive: true });
+      await writeFile(join(app.dataDir, 'db.sqlite'), randomBytes(8192));
+      // The trigger's backup fails at the PUT (too large); the app reports ky's message,
+      // which quotes the upload URL.
+      const k1 = 'n'.repeat(32);
+      await app.onBackgroundNotification({
+        data: {
+          body: JSON.stringify({ notification_type: 'backup_trigger', notification_k1: k1 }),
+        },
+      });
+      const report = app.reports[0] as { status: string; error_message: string };
+      expect(report.status).toBe('failure');
+      const quoted = /PUT (\S+)/.exec(report.error_message)?.[1];
+      expect(quoted).toContain('/v0/noah/upload?');
+      const mac = [...new URL(quoted!).searchParams.values()].filter((v) => v.length >= 40);
+      expect(mac).toHaveLength(1);
+      const logs = srv.logs.join('\n');
+      expect(logs).toContain('client report');
+      expect(logs).not.toContain(mac[0]);
+    });
   });
 });

@@ -269,6 +269,6 @@ describe.each(fullCombos)('Noah app on $metadataKind + $blobKind', ({ metadataKi
     const logs = srv.logs.join('\n');
     expect(app.token).toBeTruthy();
     expect(logs).not.toContain(app.token!.split('.')[2]);
-    expect(logs).not.toContain(new URL(upload_url).searchParams.get('s'));
+    expect(logs).not.toContain(new URL(upload_url).searchParams.get('sig'));
   });
 });

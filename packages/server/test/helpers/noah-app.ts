@@ -239,7 +239,11 @@ export class NoahApp {
       headers: { 'Content-Type': 'application/octet-stream' },
       body: encrypted,
     });
-    if (!put.ok) throw new Error(`Request failed with status code ${put.status}: PUT`);
+    // ky's HTTPError names the request, URL included; the app reports that message.
+    if (!put.ok)
+      throw new Error(
+        `Request failed with status code ${put.status} ${put.statusText}: PUT ${upload_url}`,
+      );
     await this.post('/backup/complete_upload', { s3_key, backup_version: 1, backup_size });
   }
 

@@ -65,12 +65,14 @@ export function createRelaySigner(deps: {
         k,
         u: userId,
         e: String(exp),
-        s: mac(userId, k, exp).toString('base64url'),
+        // Named `sig` like the fs store's: log scrubbing censors it wherever the URL is
+        // quoted (the app's failure report quotes it, docs/OPERATIONS.md "Logs and metrics").
+        sig: mac(userId, k, exp).toString('base64url'),
       });
       return `${deps.publicUrl}${RELAY_PATH}?${q}`;
     },
     verify(query) {
-      const { k, u, e, s } = query;
+      const { k, u, e, sig: s } = query;
       if (typeof k !== 'string' || typeof u !== 'string' || typeof e !== 'string') return 'invalid';
       if (typeof s !== 'string' || !DIGITS.test(e)) return 'invalid';
       const given = Buffer.from(s, 'base64url');
