@@ -214,6 +214,8 @@ describe.each(['fs', 's3'] as const)('a relayed PUT cut short (%s)', (blobKind) 
         });
         const head = await srv.blobs.head(s3_key);
         expect(head === null || head.size === 0).toBe(true);
+        // The client's doing, not a server fault: no error line (operators alert on those).
+        expect(srv.logs.filter((l) => l.includes('"level":50'))).toEqual([]);
         // The quota slot is free again: a whole backup goes through.
         const again = new NoahApp(srv.url, app.mnemonic, join(root, 'd'));
         await mkdir(again.dataDir, { recursive: true });

@@ -109,6 +109,13 @@ function forward(
       .then((r) => r.statusCode);
   }
   return new Promise((resolve, reject) => {
+    // Which side failed first: a client that goes away (a phone going offline) is its
+    // own doing, answered 400 as the fs store answers a short body; only a failing
+    // store is a server fault (5xx). The other side's error follows from the first.
+    let first: 'client' | 'store' | null = null;
+    body.once('aborted', () => {
+      first ??= 'client';
+    });
     const send = put.url.startsWith('https:') ? httpsRequest : httpRequest;
     const req = send(put.url, { method: 'PUT', headers, timeout: STORE_IDLE_MS }, (res) => {
       res.resume();
@@ -116,7 +123,11 @@ function forward(
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('the blob store did not answer')));
-    req.on('error', reject);
+    req.on('error', (err) => {
+      first ??= 'store';
+      if (first === 'client') resolve(400);
+      else reject(err);
+    });
     // A client that stops or goes away aborts the store's PUT too: nothing half-stored.
     pipeline(body, req, (err) => {
       if (err) req.destroy(err);
@@ -181,7 +192,10 @@ export async function noahRelayRoutes(
     const put = { url: issued.upload_url, headers: issued.upload_headers ?? {} };
     let status = 0;
     try {
-      status = await forward(app, blobs, put, size, request.raw, request.ip);
+      status = await forward(app, blobs, put, size, request.raw, request.ip).catch((err) => {
+        request.log.warn({ err }, 'relayed upload: the blob store failed');
+        return 0;
+      });
     } finally {
       if (status < 200 || status > 299) {
         await backups.cancelUpload(userId, { s3_key: key }).catch(() => {});
