@@ -254,3 +254,18 @@ describe('the app’s failure report', () => {
     });
   });
 });
+
+describe('a deleted wallet', () => {
+  it('has its push token removed, so no trigger wakes the phone any more', async () => {
+    await withServer({ noahCompat }, async (srv, root) => {
+      const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+      expect(await app.registerPushToken(expoToken())).toEqual({ success: true });
+      const sub = JSON.parse(Buffer.from(app.token!.split('.')[1]!, 'base64url').toString()).sub;
+      const user = await srv.metadata.upsertUser(sub, srv.clock.now());
+      expect(await srv.metadata.listDevices(user.id)).toHaveLength(1);
+      // useDeleteWallet: deregister first, then the wallet's files go.
+      expect(await app.deregister()).toEqual({ success: true });
+      expect(await srv.metadata.listDevices(user.id)).toEqual([]);
+    });
+  });
+});

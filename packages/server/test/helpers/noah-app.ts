@@ -215,6 +215,10 @@ export class NoahApp {
   registerPushToken(push_token: string) {
     return this.post<{ success: boolean }>('/register_push_token', { push_token });
   }
+  /** api.ts `deregister`, which the app calls when the wallet is deleted. */
+  deregister() {
+    return this.post<{ success: boolean }>('/deregister', {});
+  }
 
   /** NoahToolsBackup `createBackup`: zip `backup_staging/noah-data-<variant>`, encrypt. */
   async createBackup(): Promise<string> {

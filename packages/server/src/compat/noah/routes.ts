@@ -208,6 +208,14 @@ export async function noahRoutes(app: FastifyInstance, deps: NoahRouteDeps): Pro
     },
   );
 
+  // The app calls this first when the wallet is deleted: the push token registered here
+  // goes, so the daily trigger stops (its other registrations are Noah's server's,
+  // docs/OPERATIONS.md "Noah compatibility"). Backups stay, as on Noah's server.
+  app.post('/v0/deregister', async (request) => {
+    await push.unregister(user(request), { device_id: NOAH_DEVICE_ID });
+    return success;
+  });
+
   app.post<{
     Body: {
       notification_k1?: string;
