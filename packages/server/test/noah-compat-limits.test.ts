@@ -269,3 +269,21 @@ describe('a deleted wallet', () => {
     });
   });
 });
+
+describe('a store that refuses an upload once', () => {
+  it('lets the app’s own retry of the PUT (ky’s default) store the backup', async () => {
+    await withServer(
+      { noahCompat },
+      async (srv, root) => {
+        const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+        await mkdir(app.dataDir, { recursive: true });
+        await writeFile(join(app.dataDir, 'db.sqlite'), 'SQLite format 3\0');
+        srv.blob.s3!.faults.slowDownUploads = 1;
+        await app.performBackup();
+        expect(srv.blob.s3!.rejections).toContainEqual(expect.objectContaining({ status: 503 }));
+        expect(await app.listBackups()).toHaveLength(1);
+      },
+      's3',
+    );
+  });
+});

@@ -93,6 +93,26 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * `ky.put` with ky's default retry (ky 1.x): 2 more tries on 408, 413, 429, 500, 502,
+ * 503 and 504, after Retry-After where given (413 only then), else 0.3 s × 2^(n−1).
+ */
+async function kyPut(url: string, body: string): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body,
+    });
+    const after = res.headers.get('retry-after');
+    const retryable = [408, 413, 429, 500, 502, 503, 504].includes(res.status);
+    if (res.ok || !retryable || attempt > 2 || (res.status === 413 && after === null)) return res;
+    await res.arrayBuffer();
+    const wait = after !== null ? Number(after) * 1000 : 300 * 2 ** (attempt - 1);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
 /** What the app's background task gets from expo-notifications for a data message. */
 export interface ExpoTaskPayload {
   data?: { body?: unknown; UIApplicationLaunchOptionsRemoteNotificationKey?: { body?: unknown } };
@@ -237,12 +257,8 @@ export class NoahApp {
       '/backup/upload_url',
       { backup_version: 1 },
     );
-    // ky.put: only Content-Type (fetch adds Content-Length).
-    const put = await fetch(upload_url, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/octet-stream' },
-      body: encrypted,
-    });
+    // ky.put: only Content-Type (fetch adds Content-Length), and ky's default retries.
+    const put = await kyPut(upload_url, encrypted);
     // ky's HTTPError names the request, URL included; the app reports that message.
     if (!put.ok)
       throw new Error(

@@ -197,7 +197,13 @@ export async function noahRelayRoutes(
         return 0;
       });
     } finally {
-      if (status < 200 || status > 299) {
+      if (status >= 400 && status !== 409 && status !== 412) {
+        // The store answered and kept nothing: only the pending upload goes, and the URL
+        // stays good for the app's own retry of this PUT (ky retries a 5xx or a 429).
+        await metadata.cancelPendingUpload(userId, key).catch(() => {});
+        request.log.info({ userId, status }, 'relayed upload refused by the store; nothing kept');
+      } else if (status < 200 || status > 299) {
+        // No answer, or an object under the key: the key is retired like any cancelled one.
         await backups.cancelUpload(userId, { s3_key: key }).catch(() => {});
         request.log.info({ userId, status }, 'relayed upload refused by the store; nothing kept');
       }
