@@ -262,7 +262,17 @@ describe('a deleted wallet', () => {
       expect(await app.registerPushToken(expoToken())).toEqual({ success: true });
       const sub = JSON.parse(Buffer.from(app.token!.split('.')[1]!, 'base64url').toString()).sub;
       const user = await srv.metadata.upsertUser(sub, srv.clock.now());
-      expect(await srv.metadata.listDevices(user.id)).toHaveLength(1);
+      // A token of this user under another device id (as Noah's server kept them, one
+      // per user, whatever brought it here): Noah's deregister drops every one.
+      await srv.metadata.registerDevice({
+        userId: user.id,
+        deviceId: 'imported',
+        provider: 'expo',
+        address: expoToken(),
+        now: srv.clock.now(),
+        maxDevices: 10,
+      });
+      expect(await srv.metadata.listDevices(user.id)).toHaveLength(2);
       // useDeleteWallet: deregister first, then the wallet's files go.
       expect(await app.deregister()).toEqual({ success: true });
       expect(await srv.metadata.listDevices(user.id)).toEqual([]);

@@ -208,11 +208,13 @@ export async function noahRoutes(app: FastifyInstance, deps: NoahRouteDeps): Pro
     },
   );
 
-  // The app calls this first when the wallet is deleted: the push token registered here
-  // goes, so the daily trigger stops (its other registrations are Noah's server's,
-  // docs/OPERATIONS.md "Noah compatibility"). Backups stay, as on Noah's server.
+  // The app calls this first when the wallet is deleted: every push token of the user
+  // goes, as on Noah's server, so the daily trigger stops (its other registrations are
+  // Noah's server's, docs/OPERATIONS.md "Noah compatibility"). Backups stay, as there.
   app.post('/v0/deregister', async (request) => {
-    await push.unregister(user(request), { device_id: NOAH_DEVICE_ID });
+    const userId = user(request);
+    for (const d of await deps.metadata.listDevices(userId))
+      await push.unregister(userId, { device_id: d.deviceId });
     return success;
   });
 
