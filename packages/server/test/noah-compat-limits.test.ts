@@ -297,3 +297,22 @@ describe('a store that refuses an upload once', () => {
     );
   });
 });
+
+describe('two PUTs at once to one upload URL', () => {
+  it('stores one and refuses the other with 409, not a server error', async () => {
+    await withServer({ noahCompat }, async (srv, root) => {
+      const app = new NoahApp(srv.url, generateMnemonic(wordlist), root);
+      // Ten tries: the two requests check the key at the same moment in most of them.
+      for (let i = 0; i < 10; i++) {
+        const { upload_url, s3_key } = await app.post<{ upload_url: string; s3_key: string }>(
+          '/backup/upload_url',
+          { backup_version: 1 },
+        );
+        const both = await Promise.all([put(upload_url, 'QUJD'), put(upload_url, 'QUJD')]);
+        expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+        await app.post('/backup/complete_upload', { s3_key, backup_version: 1, backup_size: 4 });
+      }
+      expect(srv.logs.filter((l) => l.includes('"level":50'))).toEqual([]);
+    });
+  });
+});

@@ -182,13 +182,22 @@ export async function noahRelayRoutes(
     const size = Number(cl);
     if (size > deps.maxBackupSize) throw apiError('backup_too_large');
     // One object, once: not while another PUT holds the key, nor after.
-    const mine = await metadata.findUserObjects(userId, [key]);
-    if (mine.pending.length > 0 || mine.referenced.length > 0 || (await blobs.head(key)))
-      throw apiError(
+    const conflict = () =>
+      apiError(
         'conflict',
         'an object was already uploaded to this URL; upload URLs accept one PUT',
       );
-    const issued = await backups.uploadUrl(userId, { backup_size: size }, { objectKey: key });
+    const taken = async () => {
+      const mine = await metadata.findUserObjects(userId, [key]);
+      return mine.pending.length > 0 || mine.referenced.length > 0;
+    };
+    if ((await taken()) || (await blobs.head(key))) throw conflict();
+    const issued = await backups
+      .uploadUrl(userId, { backup_size: size }, { objectKey: key })
+      .catch(async (err) => {
+        // Two PUTs at once both passed the check; the store's key constraint let one in.
+        throw (await taken()) ? conflict() : err;
+      });
     const put = { url: issued.upload_url, headers: issued.upload_headers ?? {} };
     let status = 0;
     try {
