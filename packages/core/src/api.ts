@@ -33,6 +33,8 @@ export interface LoginResponse {
   token_type: 'Bearer';
   /** RFC 3339. */
   expires_at: string;
+  /** Only for a login of Noah's app (the server's Noah compatibility profile). */
+  expires_in_seconds?: number;
 }
 
 /** `POST /v0/backup/upload_url` request. */
@@ -288,6 +290,10 @@ export interface PushUnregisterRequest {
 export interface BackupTriggerPayload {
   type: 'backup_trigger';
   notification_id: string;
+  /** Only with the server's Noah compatibility profile: the names Noah's app reads. */
+  notification_type?: 'backup_trigger';
+  /** Only with the server's Noah compatibility profile: `notification_id` again. */
+  notification_k1?: string;
 }
 
 /**

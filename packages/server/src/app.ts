@@ -13,6 +13,9 @@ import { type Clock, type RandomBytes, secureRandom, systemClock } from '@noah-b
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { noahAuthenticator, noahLogin } from './compat/noah/auth.ts';
+import { createRelaySigner, noahRelayRoutes } from './compat/noah/relay.ts';
+import { noahRoutes } from './compat/noah/routes.ts';
 import type { ServerConfig } from './config.ts';
 import { installErrorHandlers } from './http/errors.ts';
 import { installRequestHooks } from './http/hooks.ts';
@@ -132,6 +135,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     random,
     k1TtlSec: config.k1TtlSec,
     tokenTtlSec: config.tokenTtlSec,
+    // NOAH_COMPAT=1: Noah's app logs in with its own signature (src/compat/noah/).
+    ...(config.noahCompat ? { alternative: noahLogin(config.noahCompat) } : {}),
   });
   // The daily trigger (docs/PUSH.md): senders, push service, metrics, scheduler.
   const push = createPushRuntime({
@@ -171,6 +176,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     perMinute: config.rateLimit.badTokenPerMinute,
     clock,
   });
+  const noah = config.noahCompat && {
+    config: config.noahCompat,
+    signer: createRelaySigner({
+      secret: config.noahCompat.jwtSecret,
+      publicUrl: config.publicUrl,
+      ttlSec: config.uploadUrlTtlSec,
+      clock,
+    }),
+  };
   const openapi = collectOpenApi(app);
   installErrorHandlers(app);
   installRequestHooks(app, metrics);
@@ -220,7 +234,28 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       userPerMinute: config.rateLimit.userPerMinute,
       badTokens,
     });
+    if (noah)
+      await api.register(noahRoutes, {
+        authenticate: noahAuthenticator({ config: noah.config, metadata, clock }),
+        backups,
+        push: push.service,
+        metadata,
+        relay: noah.signer,
+        random,
+        userPerMinute: config.rateLimit.userPerMinute,
+        badTokens,
+      });
   });
+  // Noah's app PUTs its backup through this server (src/compat/noah/relay.ts).
+  if (noah)
+    await app.register(noahRelayRoutes, {
+      signer: noah.signer,
+      backups,
+      metadata,
+      blobs,
+      maxBackupSize: config.maxBackupSize,
+      perMinute: config.rateLimit.blobPerMinute,
+    });
   // The fs blob store serves its own signed PUT/GET URLs, limited per client address
   // before anything is read (docs/API.md "Limits").
   const blobRoutes = blobs.routes;

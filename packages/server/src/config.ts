@@ -14,6 +14,7 @@ import {
   parseStorageLimits,
   type StorageLimits,
 } from './config/limits.ts';
+import { type NoahCompatConfig, parseNoahCompat } from './config/noah.ts';
 import { type PushConfig, parsePushConfig } from './config/push.ts';
 import { envReader, httpBaseUrl } from './config/read.ts';
 import { type Rollout, parseRollout } from './rollout.ts';
@@ -74,6 +75,8 @@ export interface ServerConfig extends StorageLimits {
   shutdownTimeoutSec: number;
   /** Push senders and the daily trigger (src/config/push.ts). */
   push: PushConfig;
+  /** NOAH_COMPAT=1: Noah's app served as it is (src/config/noah.ts); null = off. */
+  noahCompat: NoahCompatConfig | null;
 }
 
 /** Values the CLI flags override (`noah-backup serve --port --host --data`). */
@@ -201,6 +204,7 @@ export function loadConfig(
   }
 
   const push = parsePushConfig(raw, problems);
+  const noahCompat = parseNoahCompat(raw, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -228,5 +232,6 @@ export function loadConfig(
     scrubPeriodDays,
     shutdownTimeoutSec,
     push,
+    noahCompat,
   };
 }

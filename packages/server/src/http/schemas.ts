@@ -58,6 +58,10 @@ export const loginResponse = {
     access_token: { type: 'string', description: 'Bearer token (secret).' },
     token_type: { type: 'string', enum: ['Bearer'] },
     expires_at: rfc3339,
+    expires_in_seconds: {
+      type: 'integer',
+      description: "Only for a login of Noah's app (NOAH_COMPAT=1): the token's lifetime.",
+    },
   },
 } as const;
 

@@ -111,10 +111,17 @@ export async function dispatchPage(ctx: DispatchContext, page: Claimed): Promise
     device,
     sender: deps.senders.forProvider(device.provider),
   }));
-  const payloadOf = (userId: string): BackupTriggerPayload => ({
-    type: 'backup_trigger',
-    notification_id: page.ids.get(userId)!,
-  });
+  const payloadOf = (userId: string): BackupTriggerPayload => {
+    const id = page.ids.get(userId)!;
+    return deps.noahPayload
+      ? {
+          type: 'backup_trigger',
+          notification_id: id,
+          notification_type: 'backup_trigger',
+          notification_k1: id,
+        }
+      : { type: 'backup_trigger', notification_id: id };
+  };
   const results = await deliver(out, payloadOf, ctx);
 
   const accepted = new Map<string, number>();

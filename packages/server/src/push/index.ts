@@ -128,6 +128,8 @@ export function createPushRuntime(deps: {
     logger,
     metrics,
     rollout: config.rollout,
+    // Noah's app reads the trigger by other names (docs/PUSH.md §1).
+    noahPayload: config.noahCompat !== null,
     holder,
     staleAfterSec: push.staleAfterSec,
     spreadSec: push.spreadSec,

@@ -30,6 +30,11 @@ export interface TriggerJobDeps {
   logger?: PushLogger;
   metrics?: PushMetrics;
   rollout: Rollout;
+  /**
+   * NOAH_COMPAT=1: the payload also carries `notification_type` and `notification_k1`
+   * (the notification id), the names Noah's app reads. Default false.
+   */
+  noahPayload?: boolean;
   /** This instance's lease holder id. */
   holder: string;
   staleAfterSec: number;

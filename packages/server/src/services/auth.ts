@@ -10,7 +10,7 @@ import type { GetK1Response, LoginRequest, LoginResponse } from '@noah-backup/co
 import type { Clock, RandomBytes } from '@noah-backup/core/clock';
 import { parseLinkingKey, verifyK1 } from '@noah-backup/core/lnurl';
 import { apiError } from '../errors.ts';
-import type { MetadataStore } from '../stores/metadata.ts';
+import type { MetadataStore, UserRow } from '../stores/metadata.ts';
 
 /** An authenticated request's identity. */
 export interface Principal {
@@ -29,6 +29,16 @@ export interface AuthService {
   authenticate(authorization: string | undefined): Promise<Principal>;
   /** Revokes the session. Idempotent. */
   logout(principal: Principal): Promise<void>;
+}
+
+/**
+ * A second login scheme tried when the LUD-04 signature does not verify (the Noah
+ * compatibility profile, src/compat/noah/auth.ts): its own signature check over the same
+ * single-use k1, and its own token.
+ */
+export interface AlternativeLogin {
+  verify(k1: string, sig: string, key: string): boolean;
+  issue(user: UserRow, now: Date): LoginResponse;
 }
 
 /** base64url of 32 bytes: 43 characters, no padding. */
@@ -71,6 +81,8 @@ export function createAuthService(deps: {
   random: RandomBytes;
   k1TtlSec: number;
   tokenTtlSec: number;
+  /** Tried after a failed LUD-04 verification; default none. */
+  alternative?: AlternativeLogin;
 }): AuthService {
   const { metadata, clock, random } = deps;
   return {
@@ -95,7 +107,11 @@ export function createAuthService(deps: {
       // k1, and two racing logins with one k1 get exactly one `true` (atomic in the store).
       if (!(await metadata.consumeChallenge(k1, now))) throw apiError('invalid_k1');
       // LUD-04: "MUST verify the signature using secp256k1" over the raw k1 bytes.
-      if (!verifyK1(k1, body.sig, key)) throw apiError('invalid_signature');
+      if (!verifyK1(k1, body.sig, key)) {
+        const alt = deps.alternative;
+        if (!alt?.verify(k1, body.sig, key)) throw apiError('invalid_signature');
+        return alt.issue(await metadata.upsertUser(key, now), now);
+      }
       const user = await metadata.upsertUser(key, now);
       const token = Buffer.from(random(32)).toString('base64url');
       const expiresAt = new Date(now.getTime() + deps.tokenTtlSec * 1000);

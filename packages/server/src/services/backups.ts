@@ -39,14 +39,18 @@ import {
   createServiceContext,
   type ServiceDeps,
 } from './context.ts';
-import { uploadMethods } from './uploads.ts';
+import { type UploadUrlOptions, uploadMethods } from './uploads.ts';
 
 export { chooseSlot } from '../slots.ts';
 export type { BackupLimits } from './context.ts';
 
 /** What the backup routes call. Every method throws HttpError for client-visible failures. */
 export interface BackupService {
-  uploadUrl(userId: string, body: UploadUrlRequest): Promise<UploadUrlResponse>;
+  uploadUrl(
+    userId: string,
+    body: UploadUrlRequest,
+    opts?: UploadUrlOptions,
+  ): Promise<UploadUrlResponse>;
   uploadUrls(userId: string, body: UploadUrlsRequest): Promise<UploadUrlsResponse>;
   completeUpload(userId: string, body: CompleteUploadRequest): Promise<BackupInfo>;
   cancelUpload(userId: string, body: CancelUploadRequest): Promise<CancelUploadResponse>;

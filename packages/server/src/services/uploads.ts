@@ -21,9 +21,23 @@ import type { PresignedPut } from '../stores/blob.ts';
 import type { PendingUploadRow } from '../stores/metadata.ts';
 import type { ServiceContext } from './context.ts';
 
+/** What only the server itself passes to `uploadUrl`. */
+export interface UploadUrlOptions {
+  /**
+   * The object key, already named by the server and never yet uploaded to (the Noah
+   * profile's upload relay names it when it hands out its URL, src/compat/noah/relay.ts).
+   * Default: a new one.
+   */
+  objectKey?: string;
+}
+
 /** The upload slice of the backup service. */
 export interface UploadMethods {
-  uploadUrl(userId: string, body: UploadUrlRequest): Promise<UploadUrlResponse>;
+  uploadUrl(
+    userId: string,
+    body: UploadUrlRequest,
+    opts?: UploadUrlOptions,
+  ): Promise<UploadUrlResponse>;
   uploadUrls(userId: string, body: UploadUrlsRequest): Promise<UploadUrlsResponse>;
   cancelUpload(userId: string, body: CancelUploadRequest): Promise<CancelUploadResponse>;
 }
@@ -78,7 +92,7 @@ export function uploadMethods(ctx: ServiceContext): UploadMethods {
   }
 
   return {
-    async uploadUrl(userId, body) {
+    async uploadUrl(userId, body, opts) {
       if (body.backup_size > limits.maxBackupSize)
         throw apiError(
           'backup_too_large',
@@ -93,7 +107,7 @@ export function uploadMethods(ctx: ServiceContext): UploadMethods {
       // may be shared, so they are not counted as freed).
       const replaces = existing.find((b) => b.version === version)?.size ?? 0;
       const row: PendingUploadRow = {
-        objectKey: newKey(),
+        objectKey: opts?.objectKey ?? newKey(),
         userId,
         version,
         declaredSize: body.backup_size,

@@ -99,6 +99,8 @@ export interface S3Harness {
 /** Faults the front injects (see {@link S3Harness.faults}). */
 export interface HarnessFaults {
   refuseServerWrites: boolean;
+  /** The next this many pre-signed PUTs answer 503 SlowDown and store nothing. */
+  slowDownUploads?: number;
 }
 
 const MAX_BODY = 256 << 20;
@@ -242,6 +244,10 @@ async function handle(
       code: 'ServiceUnavailable',
       message: 'Service is unable to handle request.',
     });
+  if (method === 'PUT' && presigned && (log.faults.slowDownUploads ?? 0) > 0) {
+    log.faults.slowDownUploads! -= 1;
+    return reject({ status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' });
+  }
   if (body.length !== Number(req.headers['content-length'] ?? body.length))
     return reject({
       status: 400,
