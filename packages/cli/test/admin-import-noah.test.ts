@@ -341,4 +341,55 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     expect(JSON.parse(fixed.stdout)).toMatchObject({ imported: 1, unchanged: 298, skipped: 1 });
     await checkAll(srv, [missing]);
   }, 300_000);
+
+  it('keeps a backup made here after the Noah one', async () => {
+    const u = users[20]!;
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    const bytes = blob(77);
+    const objectKey = `b/${randomBytes(16).toString('hex')}`;
+    const now = new Date();
+    await srv.metadata.createPendingUpload({
+      objectKey,
+      userId: user.id,
+      version: 1,
+      declaredSize: bytes.length,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 900_000),
+    });
+    const put = await srv.blobs.presignPut(objectKey, { size: bytes.length, expiresInSec: 900 });
+    const res = await fetch(put.url, { method: 'PUT', body: bytes, headers: put.headers });
+    expect(res.status).toBe(200);
+    await srv.metadata.completeUpload({
+      userId: user.id,
+      objectKey,
+      version: 1,
+      size: bytes.length,
+      now,
+    });
+    const r = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 0, backupsNewerHere: 1 });
+    expect((await srv.metadata.getBackup(user.id, 1))?.objectKey).toBe(objectKey);
+  });
+
+  it("one line and exit 2 without Noah's database, 69 when it cannot be reached", async () => {
+    const none = await cli(['admin', 'import-noah', '--noah-s3-bucket', 'b'], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(
+      /^noah-backup admin import-noah: error: Noah's database is not given \(a postgres:\/\/ URL\)\nhint: pass --noah-database-url/,
+    );
+    const down = await cli(
+      [
+        'admin',
+        'import-noah',
+        '--noah-database-url',
+        'postgres://reader:s3cr3t-pass@127.0.0.1:1/noah',
+        '--noah-s3-bucket',
+        'b',
+      ],
+      env,
+    );
+    expect(down.code).toBe(69);
+    expect(down.stderr).toMatch(/^noah-backup admin import-noah: error: .*ECONNREFUSED.*\nhint: /m);
+    expect(down.stderr).not.toContain('s3cr3t-pass');
+  });
 });
