@@ -342,19 +342,18 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     await checkAll(srv, [missing]);
   }, 300_000);
 
-  it('keeps a backup made here after the Noah one', async () => {
-    const u = users[20]!;
-    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+  /** Completes a backup of `u` in slot 1 here, at `when`, as `complete_upload` would. */
+  async function backupHere(u: NoahSeedUser, when: Date): Promise<string> {
+    const user = await srv.metadata.upsertUser(u.pubkey, when);
     const bytes = blob(77);
     const objectKey = `b/${randomBytes(16).toString('hex')}`;
-    const now = new Date();
     await srv.metadata.createPendingUpload({
       objectKey,
       userId: user.id,
       version: 1,
       declaredSize: bytes.length,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + 900_000),
+      createdAt: when,
+      expiresAt: new Date(when.getTime() + 900_000),
     });
     const put = await srv.blobs.presignPut(objectKey, { size: bytes.length, expiresInSec: 900 });
     const res = await fetch(put.url, { method: 'PUT', body: bytes, headers: put.headers });
@@ -364,11 +363,26 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
       objectKey,
       version: 1,
       size: bytes.length,
-      now,
+      now: when,
     });
+    return objectKey;
+  }
+
+  it('keeps a backup made here after the Noah one, replaces an older one', async () => {
+    const newer = await backupHere(users[20]!, new Date());
+    // Before the Noah backup's time: the next run puts the Noah backup back in its place.
+    const older = await backupHere(users[21]!, at(21, -1));
     const r = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
-    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 0, backupsNewerHere: 1 });
-    expect((await srv.metadata.getBackup(user.id, 1))?.objectKey).toBe(objectKey);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      imported: 1,
+      backupsCopied: 1,
+      backupsNewerHere: 1,
+    });
+    const id = async (u: NoahSeedUser) => (await srv.metadata.findUserByPubkey(u.pubkey))!.id;
+    expect((await srv.metadata.getBackup(await id(users[20]!), 1))?.objectKey).toBe(newer);
+    await checkAll(srv, [users[21]!]);
+    // The replaced object is queued for deletion, due now (its upload URL is long dead).
+    expect(await srv.metadata.listObjectDeletions(100, new Date())).toContain(older);
   });
 
   it("one line and exit 2 without Noah's database, 69 when it cannot be reached", async () => {

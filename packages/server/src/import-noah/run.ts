@@ -178,8 +178,11 @@ async function copyBackup(ctx: Ctx, user: UserRow, b: PlannedBackup): Promise<vo
   });
   if (!done) throw new Error(`${row(b)}: the upload was swept before it completed`);
   if (done.replacedObjectKey) {
-    // An older backup made here: its URLs died an hour after it was made at the latest.
-    const dead = new Date((done.replacedCreatedAt ?? now).getTime() + 3600_000);
+    // An older backup made here: its upload URL died UPLOAD_URL_TTL after its completion
+    // at the latest, and until then the key must stay taken (docs/OPERATIONS.md "Storage
+    // bounds"). The import's own URLs never leave this process.
+    const made = (done.replacedCreatedAt ?? now).getTime();
+    const dead = new Date(made + ctx.config.uploadUrlTtlSec * 1000);
     await ctx.metadata.enqueueObjectDeletion(done.replacedObjectKey, now, dead > now ? dead : now);
   }
   ctx.counts.backupsCopied++;
