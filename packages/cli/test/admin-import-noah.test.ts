@@ -96,7 +96,7 @@ async function checkAll(srv: TestServer, users: readonly NoahSeedUser[]): Promis
     }
     const devices = await srv.metadata.listDevices(here!.id);
     const token = u.pushToken?.startsWith('Expo') ? u.pushToken : undefined;
-    expect(devices.map((d) => d.address)).toEqual(token ? [token] : []);
+    expect(devices.map((d) => [d.deviceId, d.address])).toEqual(token ? [['noah-app', token]] : []);
   }
   return keys.sort();
 }

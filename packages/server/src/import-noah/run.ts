@@ -81,8 +81,12 @@ export interface ImportOptions {
   onProblem?: (p: ImportProblem) => void;
 }
 
-/** The device id imported push tokens get; Noah knew one token per user. */
-export const IMPORTED_DEVICE_ID = 'noah-import';
+/**
+ * The device id imported push tokens get: Noah keeps one token per user, and the
+ * NOAH_COMPAT profile registers the app's token under this id, so the app's next
+ * registration updates this device instead of adding one.
+ */
+export const IMPORTED_DEVICE_ID = 'noah-app';
 
 const PAGE = 200;
 
