@@ -82,7 +82,7 @@ function expected(u: NoahSeedUser): Map<number, { size: number; createdAt: Date 
 async function checkAll(srv: TestServer, users: readonly NoahSeedUser[]): Promise<string[]> {
   const keys: string[] = [];
   for (const u of users) {
-    const here = await srv.metadata.findUserByPubkey(u.pubkey);
+    const here = await srv.metadata.findUserByPubkey(u.pubkey.toLowerCase());
     expect(here, u.pubkey).not.toBeNull();
     expect(here!.backupEnabled).toBe(u.enabled ?? false);
     const want = expected(u);
@@ -244,6 +244,11 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
   const users: NoahSeedUser[] = [];
   const MISSING = 5;
   const WRONG = 9;
+  const LARGE = 13;
+  /** A key in uppercase hex: imported under its lowercase form, as the Noah login uses. */
+  const UPPER = 17;
+  const INVALID = 23;
+  const BAD = [MISSING, WRONG, LARGE, INVALID];
 
   beforeAll(async () => {
     [noah, srv] = await Promise.all([
@@ -254,14 +259,17 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     for (let i = 0; i < 300; i++) {
       const bytes = blob(50 + i);
       users.push({
-        pubkey: freshPubkey(),
+        pubkey:
+          i === UPPER ? freshPubkey().toUpperCase() : i === INVALID ? 'not-a-key' : freshPubkey(),
         createdAt: at(i, -48),
         backups: [
           i === MISSING
             ? { version: 1, createdAt: at(i), recordedSize: 100 }
             : i === WRONG
               ? { version: 1, createdAt: at(i), bytes, recordedSize: bytes.length + 1 }
-              : { version: 1, createdAt: at(i), bytes },
+              : i === LARGE
+                ? { version: 1, createdAt: at(i), recordedSize: srv.config.maxBackupSize + 1 }
+                : { version: 1, createdAt: at(i), bytes },
         ],
         enabled: true,
       });
@@ -273,7 +281,7 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     await noah?.cleanup();
   });
 
-  const good = () => users.filter((_, i) => i !== MISSING && i !== WRONG);
+  const good = () => users.filter((_, i) => !BAD.includes(i));
   const problemLines = (stderr: string) =>
     stderr.split('\n').filter((l) => l.startsWith('noah-backup admin import-noah:'));
   const objectsHere = async () => {
@@ -286,15 +294,21 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     const r = await cli(['admin', 'import-noah', ...noah.flags, '--dry-run'], env);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^dry run: nothing was written\. 300 Noah users read/);
-    expect(r.stdout).toMatch(/would import\s+298 users: 298 backups/);
-    expect(r.stdout).toMatch(/left out\s+2 users/);
+    expect(r.stdout).toMatch(/would import\s+296 users: 296 backups/);
+    expect(r.stdout).toMatch(/left out\s+4 users/);
     const lines = problemLines(r.stderr);
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(4);
     expect(lines.find((l) => l.includes('object_missing'))).toMatch(
       /object_missing: user 0[23][0-9a-f]{10}…: backup_metadata id \d+ \(backup_version 1, ".*\/backup_v1\.db"\): no such object in Noah's bucket; user not imported$/,
     );
     expect(lines.find((l) => l.includes('wrong_size'))).toMatch(
       /wrong_size: .*: the object has 59 bytes, Noah recorded 60; user not imported$/,
+    );
+    expect(lines.find((l) => l.includes('too_large'))).toMatch(
+      /too_large: .*: 65537 bytes, above MAX_BACKUP_SIZE \(65536\); user not imported$/,
+    );
+    expect(lines.find((l) => l.includes('invalid_pubkey'))).toBe(
+      'noah-backup admin import-noah: invalid_pubkey: user "not-a-key": not a compressed secp256k1 public key in hex; not imported',
     );
     expect((await srv.metadata.stats(new Date())).users).toBe(0);
     expect(await objectsHere()).toEqual([]);
@@ -315,20 +329,20 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     child.kill('SIGKILL');
     await exited;
     const partial = (await srv.metadata.stats(new Date())).users;
-    expect(partial).toBeLessThan(298);
+    expect(partial).toBeLessThan(296);
 
     const resumed = await cli(['admin', 'import-noah', ...noah.flags], env);
     expect(resumed.code).toBe(1);
-    expect(problemLines(resumed.stderr)).toHaveLength(2);
-    expect(resumed.stdout).toMatch(/left out\s+2 users/);
+    expect(problemLines(resumed.stderr)).toHaveLength(4);
+    expect(resumed.stdout).toMatch(/left out\s+4 users/);
     const held = await checkAll(srv, good());
-    for (const i of [MISSING, WRONG])
-      expect(await srv.metadata.findUserByPubkey(users[i]!.pubkey)).toBeNull();
+    for (const i of BAD) expect(await srv.metadata.findUserByPubkey(users[i]!.pubkey)).toBeNull();
+    expect((await srv.metadata.stats(new Date())).users).toBe(296);
     expect(await noah.snapshot()).toEqual(before);
 
     const again = await cli(['admin', 'import-noah', ...noah.flags], env);
     expect(again.stdout).toMatch(/imported\s+0 users: 0 backups/);
-    expect(again.stdout).toMatch(/already here\s+298 users/);
+    expect(again.stdout).toMatch(/already here\s+296 users/);
     expect(await checkAll(srv, good())).toEqual(held);
 
     // The operator puts the missing object back: the next run takes that user too.
@@ -338,7 +352,7 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     await noah.putObject(noahKey(missing.pubkey, 1), bytes);
     const fixed = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
     expect(fixed.code).toBe(1);
-    expect(JSON.parse(fixed.stdout)).toMatchObject({ imported: 1, unchanged: 298, skipped: 1 });
+    expect(JSON.parse(fixed.stdout)).toMatchObject({ imported: 1, unchanged: 296, skipped: 3 });
     await checkAll(srv, [missing]);
   }, 300_000);
 

@@ -53,7 +53,8 @@ export function planUser(user: NoahUser): UserPlan {
     )
     .reverse();
   return {
-    pubkey: user.pubkey,
+    // The NOAH_COMPAT login lowercases the key the app signs with; so does the import.
+    pubkey: /^0[23][0-9a-fA-F]{64}$/.test(user.pubkey) ? user.pubkey.toLowerCase() : user.pubkey,
     createdAt: user.createdAt,
     backups,
     dropped: sorted.slice(2),

@@ -201,7 +201,7 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
     ctx.problem({
       code: 'invalid_pubkey',
       userSkipped: true,
-      line: `user ${who(plan.pubkey)}: not a compressed public key in lowercase hex; not imported`,
+      line: `user ${who(plan.pubkey)}: not a compressed secp256k1 public key in hex; not imported`,
     });
     return;
   }
