@@ -124,6 +124,14 @@ describe.each(metadataStoreKinds)('MetadataStore contract (%s): auth and backups
       expect(a.id).not.toBe(b.id);
     });
 
+    it('findUserByPubkey reads a user without creating one', async () => {
+      const pubkey = freshPubkey();
+      expect(await store.findUserByPubkey(pubkey)).toBeNull();
+      expect(await store.findUserByPubkey(pubkey)).toBeNull();
+      const u = await store.upsertUser(pubkey, at(5));
+      expect(await store.findUserByPubkey(pubkey)).toEqual(u);
+    });
+
     it('getUser of an unknown id is null', async () => {
       expect(await store.getUser('no-such-user')).toBeNull();
     });

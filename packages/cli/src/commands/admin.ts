@@ -8,6 +8,7 @@
  * - `admin stats [--json] [--top N]` prints users, enabled users, stale users, devices,
  *   bytes stored, the N users storing the most (by opaque user id) and the last job run.
  * - `admin s3-setup [--print]` sets up the bucket of BLOB_STORE_URL (admin-s3.ts).
+ * - `admin import-noah` copies a Noah server's users here (admin-import-noah.ts).
  * - `admin scrub [--all] [--json]` re-reads stored objects against their recorded
  *   size and SHA-256 (docs/OPERATIONS.md "Scrub"); exit code 1 when one is damaged or
  *   missing.
@@ -15,6 +16,7 @@
  * @module
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { registerImportNoah } from './admin-import-noah.ts';
 import { registerS3Setup } from './admin-s3.ts';
 import { checkDataDir, dataDirProblem } from './serve.ts';
 
@@ -88,6 +90,7 @@ export function registerAdmin(program: Command): void {
     .command('admin')
     .description('Operator commands on the server configuration (same env vars as serve)');
   registerS3Setup(admin, config);
+  registerImportNoah(admin, config);
 
   admin
     .command('scrub')

@@ -15,6 +15,7 @@ export type AuthMethods = Pick<
   | 'consumeChallenge'
   | 'pruneChallenges'
   | 'upsertUser'
+  | 'findUserByPubkey'
   | 'getUser'
   | 'createSession'
   | 'getSession'
@@ -100,6 +101,16 @@ export function authMethods({ db, flavor, newId }: StoreContext): AuthMethods {
         .selectFrom('users')
         .selectAll()
         .where('id', '=', userId)
+        .executeTakeFirst();
+      return row ? userFromRow(row) : null;
+    },
+
+    async findUserByPubkey(pubkey) {
+      assertKey('pubkey', pubkey);
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('pubkey', '=', pubkey)
         .executeTakeFirst();
       return row ? userFromRow(row) : null;
     },

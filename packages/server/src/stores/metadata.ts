@@ -183,6 +183,8 @@ export interface MetadataStore extends PushStore {
    */
   upsertUser(pubkey: string, now: Date): Promise<UserRow>;
   getUser(userId: string): Promise<UserRow | null>;
+  /** The user of `pubkey`, or null; never creates one (`admin import-noah`'s dry run). */
+  findUserByPubkey(pubkey: string): Promise<UserRow | null>;
   /** Stores a session by the SHA-256 hash of its token (hex); the token itself is never stored. */
   createSession(tokenHash: string, userId: string, expiresAt: Date, now: Date): Promise<void>;
   /** The live session for a token hash; null when unknown, expired or revoked. */
