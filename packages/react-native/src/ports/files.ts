@@ -74,12 +74,20 @@ export async function* readRange(
   }
 }
 
-/** Copies the whole file `from` to the new file `to`; returns its size. */
-export async function copyFile(files: RnFiles, from: string, to: string): Promise<number> {
+/**
+ * Copies the file `from` to the new file `to`, its first `limit` bytes (default: up to
+ * its end, as it grows meanwhile); returns the size copied.
+ */
+export async function copyFile(
+  files: RnFiles,
+  from: string,
+  to: string,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<number> {
   await files.create(to);
   let at = 0;
   for (;;) {
-    const data = await files.read(from, at, READ_CHUNK);
+    const data = await files.read(from, at, Math.min(READ_CHUNK, limit - at));
     if (data.length === 0) return at;
     await files.write(to, at, data);
     at += data.length;

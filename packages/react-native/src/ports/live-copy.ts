@@ -96,9 +96,12 @@ export async function copyLiveDatabase(
     await db.transaction(async (tx) => {
       // The first read takes the lock the module's comment relies on.
       await tx.execute('SELECT count(*) AS n FROM sqlite_schema');
+      // The WAL's frames up to its size now hold every commit up to the lock's; what a
+      // writer appends after is a later commit, not needed (and would be chased forever).
+      const walSize = wal ? ((await files.stat(`${src}-wal`))?.size ?? 0) : 0;
       await copyFile(files, src, dest);
-      if (wal && ((await files.stat(`${src}-wal`))?.size ?? 0) > 0) {
-        await copyFile(files, `${src}-wal`, `${dest}-wal`);
+      if (walSize > 0) {
+        await copyFile(files, `${src}-wal`, `${dest}-wal`, walSize);
         withWal = true;
       }
     });
