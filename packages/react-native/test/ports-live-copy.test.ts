@@ -13,12 +13,15 @@ import { tempDir } from '../../client/test/fixtures/node-helpers.ts';
 import { copyLiveDatabase } from '../src/ports/live-copy.ts';
 import type { OpSqliteOpen } from '../src/ports/op-sqlite.ts';
 import { makeStaging, recoverSwap } from '../src/ports/swap.ts';
-import { nodeFiles } from './ports/node-files.ts';
+import { expoFiles } from '../src/ports/expo-files.ts';
+import { expoStandIn } from './ports/expo-stand-in.ts';
 
 const OP_SQLITE = createRequire(
   join(import.meta.dirname, '..', 'op-sqlite-node', 'package.json'),
 ).resolve('@op-engineering/op-sqlite');
 const { open } = (await import(OP_SQLITE)) as { open: OpSqliteOpen };
+// The ports' expo-file-system binding, over the stand-in of expo-file-system.
+const files = expoFiles(expoStandIn);
 
 /** A database of `pairs` rows (two per transaction), 2 KiB of payload each. */
 async function liveDatabase(mode: 'wal' | 'delete') {
@@ -63,7 +66,7 @@ describe('React Native live copy', () => {
         for (let i = 0; i < 6; i++) {
           const before = live.pairs();
           const copy = join(await tempDir(), 'copy.sqlite');
-          await copyLiveDatabase(open, nodeFiles, live.path, copy);
+          await copyLiveDatabase(open, files, live.path, copy);
           const after = live.pairs();
           expect(await fsp.readdir(join(copy, '..'))).toEqual(['copy.sqlite']);
           const db = new Database(copy, { readonly: true });
@@ -92,7 +95,7 @@ describe('React Native live copy', () => {
     try {
       for (let i = 0; i < 50; i++) live.write(); // frames in the WAL, beyond the file
       const copy = join(await tempDir(), 'copy.sqlite');
-      await copyLiveDatabase(open, nodeFiles, live.path, copy);
+      await copyLiveDatabase(open, files, live.path, copy);
       live.app.pragma('wal_checkpoint(TRUNCATE)');
       expect(Buffer.compare(await fsp.readFile(copy), await fsp.readFile(live.path))).toBe(0);
     } finally {
@@ -105,7 +108,7 @@ describe('React Native restore swap', () => {
   it('the next run finishes a swap the app died in, or drops its staging', async () => {
     const root = await tempDir();
     const dataDir = join(root, 'wallet');
-    const places = { files: nodeFiles, dataDir };
+    const places = { files: files, dataDir };
     await fsp.mkdir(dataDir);
     await fsp.writeFile(join(dataDir, 'old'), 'old');
     // Died between the renames: the wallet aside, the checked staging not yet in place.

@@ -1,8 +1,8 @@
 /**
  * Every port's contract kit on the React Native ports (`src/ports/`), with op-sqlite's
  * own Node build (`@op-engineering/op-sqlite`, its `node` export: op-sqlite's JavaScript
- * API over better-sqlite3, the root's) in place of its JSI module, and the file seam on
- * Node's file system in place of expo-file-system. Installed by scripts/ensure-hermes.mjs
+ * API over better-sqlite3, the root's) in place of its JSI module, and the ports'
+ * expo-file-system binding over a stand-in of expo-file-system (`ports/expo-stand-in.ts`). Installed by scripts/ensure-hermes.mjs
  * (packages/react-native/op-sqlite-node, its own lockfile). docs/REACT-NATIVE.md §7.
  */
 import { createHash } from 'node:crypto';
@@ -26,12 +26,15 @@ import type { OpSqliteDB, OpSqliteOpen } from '../src/ports/op-sqlite.ts';
 import { createRnSpooler } from '../src/ports/spool.ts';
 import { createOpSqliteState } from '../src/ports/state.ts';
 import { createOpSqliteWallet } from '../src/ports/wallet.ts';
-import { nodeFiles } from './ports/node-files.ts';
+import { expoFiles } from '../src/ports/expo-files.ts';
+import { expoStandIn } from './ports/expo-stand-in.ts';
 
 const OP_SQLITE = createRequire(
   join(import.meta.dirname, '..', 'op-sqlite-node', 'package.json'),
 ).resolve('@op-engineering/op-sqlite');
 const { open } = (await import(OP_SQLITE)) as { open: OpSqliteOpen };
+// The ports' expo-file-system binding, over the stand-in of expo-file-system.
+const files = expoFiles(expoStandIn);
 
 /** As the kits' `treeHash` (paths, modes, sizes, bytes), leaving out names matching `skip`. */
 async function treeHashBut(dir: string, skip: RegExp): Promise<string> {
@@ -62,7 +65,7 @@ const rnWallet: WalletDataFactory = async ({ limits }) => {
   return {
     adapter: createOpSqliteWallet({
       open,
-      files: nodeFiles,
+      files: files,
       dataDir: wallet.dir,
       tmpDir: tmp,
       clock: manualClock(new Date('2026-03-04T05:06:07Z')),
@@ -113,7 +116,7 @@ walletDataContract('React Native (op-sqlite, a wallet data directory)', rnWallet
 incrementalWalletContract('React Native (op-sqlite, a wallet data directory)', rnWallet);
 
 spoolerContract('React Native (files in the cache directory)', async () =>
-  createRnSpooler(nodeFiles, join(await tempDir(), 'spool')),
+  createRnSpooler(files, join(await tempDir(), 'spool')),
 );
 
 deviceStateContract('React Native (op-sqlite)', async () =>

@@ -26,7 +26,7 @@ export interface RnFiles {
   read(path: string, position: number, length: number): Promise<Uint8Array>;
   /** Writes `data` at byte `position` of the existing file `path` (extending it). */
   write(path: string, position: number, data: Uint8Array): Promise<void>;
-  /** Renames `from` to `to` (same volume; `to` must not exist). */
+  /** Renames `from` to `to`, in the same directory (`to` must not exist): atomic. */
   move(from: string, to: string): Promise<void>;
   /** Removes the file or directory tree `path`; nothing if it is absent. */
   remove(path: string): Promise<void>;

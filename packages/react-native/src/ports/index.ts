@@ -12,3 +12,19 @@ export { createRnSpooler, type FileSpooledBlob } from './spool.ts';
 export { createOpSqliteState, type OpSqliteStateStore } from './state.ts';
 export type { SwapHooks } from './swap.ts';
 export { createOpSqliteWallet, type OpSqliteWallet, type OpSqliteWalletOptions } from './wallet.ts';
+export {
+  type ExpoDirectory,
+  type ExpoFile,
+  type ExpoFileHandle,
+  type ExpoFileSystem,
+  expoFiles,
+  fileUri,
+  pathOfUri,
+} from './expo-files.ts';
+export {
+  type BackgroundFetchOptions,
+  createBackgroundFetch,
+  type ExpoTransferFile,
+  type ExpoTransferModule,
+  expoBlob,
+} from './transfer.ts';

@@ -8,8 +8,12 @@
 import type { SpooledBlob, Spooler } from '@noah-backup/client/ports';
 import { joinPath, randomTag, readRange, type RnFiles } from './files.ts';
 
-/** A spooled backup that also names its file (for a native uploader). */
-export type FileSpooledBlob = SpooledBlob & { readonly path: string };
+/**
+ * A spooled backup that also names its file, and offers it as a `Blob` when the spooler
+ * was given `blobOf`: the SDK's upload then passes that as the request body
+ * (`createBackgroundFetch` turns it into a background upload task of the file).
+ */
+export type FileSpooledBlob = SpooledBlob & { readonly path: string; readonly blob?: Blob };
 
 /** `noah-spool-<random>`: what the spooler writes, and sweeps when no longer in use. */
 const SPOOL_NAME = /^noah-spool-[0-9a-z]+$/;
@@ -24,6 +28,7 @@ const live = new Set<string>();
  *
  * @param files - the file system
  * @param dir - a private directory (the app's cache directory, say)
+ * @param options.blobOf - the file as a Blob for the upload (`expoBlob(FileSystem)`)
  * @example
  * ```ts
  * const spooler = createRnSpooler(expoFiles(FileSystem), `${Paths.cache.uri}noah`);
@@ -32,6 +37,7 @@ const live = new Set<string>();
 export function createRnSpooler(
   files: RnFiles,
   dir: string,
+  options: { blobOf?: (path: string) => Blob } = {},
 ): Spooler & { spool(...args: Parameters<Spooler['spool']>): Promise<FileSpooledBlob> } {
   return {
     async spool(data, opts): Promise<FileSpooledBlob> {
@@ -60,6 +66,7 @@ export function createRnSpooler(
       return {
         size,
         path,
+        ...(options.blobOf ? { blob: options.blobOf(path) } : {}),
         open() {
           if (cleaned) throw new Error('the spooled backup was already cleaned up');
           return readRange(files, path, 0, size);

@@ -7,6 +7,7 @@
  * death interrupted: the wallet is the old data or the new, never neither.
  * @module
  */
+import { bytesToUtf8 } from '@noah-backup/core/bytes';
 import { hasSqliteHeader } from '@noah-backup/client/wallet-refusals';
 import { joinPath, randomTag, type RnFiles, splitPath } from './files.ts';
 import { integrityCheckAt, type OpSqliteOpen } from './op-sqlite.ts';
@@ -39,7 +40,8 @@ export async function makeStaging(p: SwapPlaces): Promise<string> {
 export async function recoverSwap(p: SwapPlaces): Promise<void> {
   const { journal } = places(p);
   if ((await p.files.stat(journal)) === null) return;
-  const text = new TextDecoder().decode(await p.files.read(journal, 0, 64 * 1024));
+  // bytesToUtf8: Hermes has no TextDecoder (docs/REACT-NATIVE.md §3).
+  const text = bytesToUtf8(await p.files.read(journal, 0, 64 * 1024));
   const { staging } = JSON.parse(text) as { staging: string };
   if ((await p.files.stat(p.dataDir)) === null && (await p.files.stat(staging)) !== null)
     await p.files.move(staging, p.dataDir);
