@@ -27,7 +27,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     // op-sqlite's Node build imports `./database` without an extension, which Node's ESM
-    // loader refuses; Vite resolves it (docs/REACT-NATIVE.md §5).
+    // loader refuses; Vite resolves it (docs/REACT-NATIVE.md §7.4).
     server: { deps: { inline: [/@op-engineering[\\/]op-sqlite/] } },
     reporters: ['default'],
     projects: [

@@ -1,6 +1,6 @@
 /**
  * The wallet's data as the React Native adapter sees it, and its page-stable copy
- * (docs/FORMAT.md §8.8; docs/REACT-NATIVE.md §6): the data directory walked through the
+ * (docs/FORMAT.md §8.8; docs/REACT-NATIVE.md §7): the data directory walked through the
  * file seam, each SQLite database copied byte for byte inside one read transaction of
  * its own op-sqlite connection, so the copy keeps the live file's page numbers and is
  * one consistent state while the wallet keeps writing. op-sqlite has no binding of

@@ -2,7 +2,7 @@
  * The React Native `Spooler` (contract: `@noah-backup/client/ports`): the encrypted
  * backup written to a private file in the app's cache directory, so its size is known
  * before the upload (Content-Length), a retry reads it again, and a background upload
- * (docs/REACT-NATIVE.md §6) can hand the file itself to the platform's transfer service.
+ * (docs/REACT-NATIVE.md §7) can hand the file itself to the platform's transfer service.
  * @module
  */
 import type { SpooledBlob, Spooler } from '@noah-backup/client/ports';

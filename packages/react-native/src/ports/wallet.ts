@@ -4,7 +4,7 @@
  * databases the app opens with op-sqlite. Snapshots are the page-stable copies of
  * `./live-copy.ts` (archived for a full backup, read page by page for an incremental
  * one); restores stage beside the wallet, check every database, and swap
- * (`./swap.ts`). docs/REACT-NATIVE.md §6.
+ * (`./swap.ts`). docs/REACT-NATIVE.md §7.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';

@@ -8,7 +8,7 @@
  *   Directory and the reverse); `File.size`;
  * - `File.create({ overwrite })`: a new empty file, an existing one replaced only with
  *   `overwrite`, the parent must exist; `Directory.create({ intermediates, idempotent })`;
- * - `delete()` (throws when absent); `rename(newName)` in the same directory;
+ * - `delete()`; `rename(newName)` in the same directory;
  *   `Directory.list()` of `File`/`Directory` objects with `name`;
  * - `File.open(mode)`: a `FileHandle` whose `offset` is the position of the next
  *   `readBytes(length)` / `writeBytes(bytes)`, each advancing it; `close()`;
