@@ -5,7 +5,8 @@
  * downloads them (docs/REACT-NATIVE.md §5, §7.4). Each folder has its own lockfile:
  * - packages/react-native/hermes: the Hermes VM and React Native's Babel preset;
  * - packages/react-native/op-sqlite-node: op-sqlite, whose Node build the ports' contract
- *   kits run on (its peers, React Native among them, are not installed: `.npmrc`).
+ *   kits run on (its peers, React Native among them, are not installed: `.npmrc`), and
+ *   abort-controller, React Native's AbortController.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';

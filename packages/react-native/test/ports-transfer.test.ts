@@ -96,7 +96,7 @@ it('uploads the spooled file as a task, downloads through a task, and leaves not
   expect(fallbacks).toBe(1);
 });
 
-it('a refused upload is the store status; a failed download leaves no file', async () => {
+it('a refused upload or download is the store status, and leaves no file', async () => {
   const root = await tempDir();
   const tmpDir = join(root, 'downloads');
   const fetch = createBackgroundFetch({
@@ -118,6 +118,18 @@ it('a refused upload is the store status; a failed download leaves no file', asy
     random: () => 0,
   };
   const reading = getBlob(deps, { url: `${base}/expired?X-Sig=S`, size: 10 }, { retry });
-  await expect(reading.next()).rejects.toThrow();
+  await expect(reading.next()).rejects.toMatchObject({ status: 403 });
+  expect(await fsp.readdir(tmpDir)).toEqual([]);
+  // The store's refusal is what the SDK sees: an expired URL gets a fresh one at once.
+  await fetch(`${base}/object?X-Sig=S`, { method: 'PUT', body: new Uint8Array(10).fill(7) });
+  const refreshed: Uint8Array[] = [];
+  const refresh = async () => `${base}/object?X-Sig=NEW`;
+  for await (const c of getBlob(
+    deps,
+    { url: `${base}/expired?X-Sig=S`, size: 10 },
+    { retry, refresh },
+  ))
+    refreshed.push(c);
+  expect(Buffer.concat(refreshed)).toEqual(Buffer.alloc(10, 7));
   expect(await fsp.readdir(tmpDir)).toEqual([]);
 });

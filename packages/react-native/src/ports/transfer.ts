@@ -11,7 +11,8 @@
  * - A download (`GET`) becomes a download task into a private file, read back as the
  *   response body in chunks, then removed. The task has no `Range`: a resumed download
  *   gets the whole object again and the SDK skips what it has (`transfer.ts` handles a
- *   store that ignores Range the same way).
+ *   store that ignores Range the same way). A failed task is told apart by one byte
+ *   asked through `fallback`: the store's refusal is returned as its response.
  * - Everything else (the API's JSON calls) goes to `fallback` (React Native's `fetch`).
  * @module
  */
@@ -144,7 +145,24 @@ export function createBackgroundFetch(o: BackgroundFetchOptions): FetchFn {
     try {
       const dest = new o.fs.File(fileUri(path));
       const task = o.fs.File.createDownloadTask(url, dest, { ...base, headers });
-      if ((await task.downloadAsync()) === null) throw new Error('the download was paused');
+      let done: ExpoFile | null;
+      try {
+        done = await task.downloadAsync();
+      } catch (e) {
+        // The task's rejection carries no HTTP status, and the SDK needs it: a store's
+        // refusal of an expired URL (403) gets a fresh URL, a network error a retry. One
+        // byte asked in the foreground tells them apart.
+        await o.files.remove(path);
+        const probe = await o.fallback(url, {
+          method: 'GET',
+          headers: { ...headers, range: 'bytes=0-0' },
+          ...(signal ? { signal } : {}),
+        });
+        if (!probe.ok) return probe;
+        await probe.arrayBuffer();
+        throw e;
+      }
+      if (done === null) throw new Error('the download was paused');
       const size = (await o.files.stat(path))?.size ?? 0;
       const length = String(size);
       return {
