@@ -26,6 +26,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // op-sqlite's Node build imports `./database` without an extension, which Node's ESM
+    // loader refuses; Vite resolves it (docs/REACT-NATIVE.md §7.4).
+    server: { deps: { inline: [/@op-engineering[\\/]op-sqlite/] } },
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },

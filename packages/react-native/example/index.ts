@@ -2,5 +2,7 @@
 import '@noah-backup/react-native/setup';
 import { registerRootComponent } from 'expo';
 import App from './App';
+// The SDK's ports (wallet data on op-sqlite, spooler, state, transfers) in the bundle.
+import '@noah-backup/react-native/ports';
 
 registerRootComponent(App);
