@@ -3,8 +3,10 @@
  * ports, each under its kit, exposed to the Node side as `window.kit`.
  * @module
  */
+import { createIndexedDbCacheStore } from '../../../src/web/cache.ts';
 import { createMemorySpooler } from '../../../src/web/spooler.ts';
 import { createLocalStorageState } from '../../../src/web/state.ts';
+import { deviceCacheContract } from '../device-cache.ts';
 import { deviceStateContract } from '../device-state.ts';
 import { spoolerContract } from '../spooler.ts';
 import { registry } from './vitest-shim.ts';
@@ -15,6 +17,10 @@ spoolerContract('browser (Blob)', () => createMemorySpooler());
 // The page's own localStorage: a fresh namespace per test is a fresh, empty store.
 deviceStateContract('browser (localStorage)', () =>
   createLocalStorageState(`noah.kit.${++stores}.`),
+);
+// The page's own IndexedDB: a fresh record per test is a fresh, empty store.
+deviceCacheContract('browser (IndexedDB)', () =>
+  createIndexedDbCacheStore('noah-kit-cache', `account-${++stores}`),
 );
 
 (globalThis as unknown as { kit: typeof registry }).kit = registry;
