@@ -1,10 +1,13 @@
 /**
  * Every port's contract kit on the browser implementations.
  *
- * Spooler, state store and device cache: in headless Chromium, as the web app runs them
- * (the kits and the implementations bundled by Vite, run by `browser/run.ts`): they
- * stand on the browser's own `Blob`, `localStorage` and IndexedDB, which Node does not
- * have or has otherwise.
+ * Spooler, state store, device cache and incremental wallet: in headless Chromium, as
+ * the web app runs them (the kits and the implementations bundled by Vite, run by
+ * `browser/run.ts`): they stand on the browser's own `Blob`, `localStorage`, IndexedDB
+ * and WebAssembly SQLite, which Node does not have or has otherwise. The incremental
+ * wallet kit runs on the adapter over a wallet whose database lives in sql.js, copied
+ * with `export()` and changed with SQL run in sql.js (`sqljs-wallet.ts`): a change
+ * rewrites only a few of the exported file's pages.
  *
  * Wallet data: in Node. The adapter (`src/web/wallet.ts`) is platform-neutral code (the
  * SDK's archive codec, the refusals) over what the app gives it: its files, its swap,
@@ -12,14 +15,8 @@
  * web wallet loads, sql.js (its Node build: the same WebAssembly SQLite); nothing in
  * the adapter would run differently in a browser. The demo web wallet over it
  * (IndexedDB, its own files) is exercised in Chromium by `packages/web/test/`.
- *
- * Incremental wallet (page snapshots, tree restores): the same adapter over a wallet
- * whose database lives in sql.js and is copied with `export()`, as the web wallet does,
- * and changed with SQL run in sql.js: the kit checks that a change rewrites only a few
- * of the exported file's pages.
  */
 import { createHash } from 'node:crypto';
-import type { Database as SqlJsDatabase } from 'sql.js';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, it } from 'vitest';
 import { createBrowserWalletData, type WalletFile } from '../../src/web/wallet.ts';
@@ -28,7 +25,6 @@ import { manualClock } from '@noah-backup/core/clock';
 import Database from 'better-sqlite3';
 import { openKitPage } from './browser/run.ts';
 import { breakPaymentsIndex, damagedDatabase, editDatabase, walletDatabase } from './fixtures.ts';
-import { incrementalWalletContract } from './incremental-wallet.ts';
 import { walletDataContract } from './wallet-data.ts';
 
 const SQL = await initSqlJs();
@@ -95,59 +91,6 @@ walletDataContract(
   },
   damagedDatabase,
 );
-
-const sha256 = (...parts: (string | Uint8Array)[]) => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
-};
-
-incrementalWalletContract('browser (a wallet held by the page, sql.js export)', async () => {
-  const settings = new TextEncoder().encode('{"version":1,"wallet_name":"Kit"}');
-  // Enough rows for a few dozen pages, so a one-row change is a small share of them.
-  let db: SqlJsDatabase | null = new SQL.Database(await walletDatabase(3000));
-  const load = (bytes: Uint8Array) => {
-    db?.close();
-    db = new SQL.Database(bytes);
-  };
-  const rows = () =>
-    db === null ? 'none' : JSON.stringify(db.exec('SELECT * FROM payments ORDER BY id'));
-  return {
-    adapter: createBrowserWalletData<Map<string, Uint8Array>>(
-      {
-        files: () =>
-          db === null
-            ? []
-            : [
-                { path: 'wallet.sqlite', data: db.export(), database: true },
-                { path: 'settings.json', data: settings },
-              ],
-        keep: () => true,
-        open: async (restored) => new Map(restored),
-        async replace(opened) {
-          load(opened.get('wallet.sqlite')!);
-        },
-        discard() {},
-      },
-      { integrityCheck, clock: manualClock(new Date('2026-03-04T05:06:07Z')) },
-    ),
-    contents: async () => sha256(rows()),
-    bytes: async () => (db === null ? 'none' : sha256(db.export())),
-    async change() {
-      db!.run("INSERT INTO payments (amount, description, created_at) VALUES (7, 'new', 'x')");
-    },
-    damageDatabase: async () => load(await editDatabase(db!.export(), breakPaymentsIndex)),
-    async emptyDatabase() {
-      load(new Uint8Array(0));
-      return 'wallet.sqlite';
-    },
-    async removeAll() {
-      db?.close();
-      db = null;
-    },
-    leftovers: async () => [],
-  };
-});
 
 const kit = await openKitPage();
 afterAll(() => kit.close());
