@@ -98,6 +98,36 @@ async function backUpNow(page: Page): Promise<string> {
   return textOf(sent);
 }
 
+/**
+ * Verifies backup `version` in the page's backup worker: a `verifyBackup` call sent as
+ * the page sends it (`src/backup-worker/protocol.ts`), its answer taken before it
+ * reaches the page (the app has no verify screen; the worker's manager does verify).
+ */
+async function verifyInWorker(page: Page, version: 1 | 2): Promise<unknown> {
+  const worker = page.workers().find((w) => w.url().includes('backup.worker'));
+  if (!worker) throw new Error('no backup worker');
+  return worker.evaluate(async (v) => {
+    type Msg = { k?: string; id?: number };
+    const scope = globalThis as unknown as {
+      postMessage(m: unknown, t?: Transferable[]): void;
+      dispatchEvent(e: Event): boolean;
+    };
+    const id = 1_000_000 + v;
+    return new Promise((done) => {
+      const post = scope.postMessage.bind(scope);
+      scope.postMessage = (m, t) => {
+        const msg = m as Msg;
+        if (msg.id === id && (msg.k === 'ok' || msg.k === 'err')) {
+          scope.postMessage = post;
+          done(msg);
+        } else post(m, t ?? []);
+      };
+      const call = { k: 'call', id, method: 'verifyBackup', args: [v] };
+      scope.dispatchEvent(new MessageEvent('message', { data: call }));
+    });
+  }, version);
+}
+
 /** Restores `mnemonic` in a fresh browser, says no to automatic backups, shows the wallet. */
 async function restoreInBrowser(mnemonic: string): Promise<Page> {
   const [, page] = await newDevice(app.browser, app.srv.url);
@@ -147,6 +177,12 @@ describe('incremental backups across the CLI and the browser', () => {
     // The browser's cache was rebuilt from the CLI's manifest: its backup is incremental.
     await addPaymentInBrowser(page, '700', 'Then in the browser');
     expect(await backUpNow(page)).toMatch(INCREMENTAL);
+    // The browser verifies both: its own backup and the CLI's it was built on.
+    for (const version of [1, 2] as const)
+      expect(await verifyInWorker(page, version)).toMatchObject({
+        k: 'ok',
+        value: { backup_version: version, format: 'v2', databases: 1, entries: 2 },
+      });
 
     const restored = join(dir, 'restored-from-browser');
     const cliB = cliDevice(mnemonic);
