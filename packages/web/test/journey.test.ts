@@ -18,6 +18,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { anyFileContains, filesUnder, setupApp } from './helpers/harness.ts';
 import {
   attrOf,
+  cacheRecords,
   heading,
   newDevice as openDevice,
   T,
@@ -69,23 +70,6 @@ async function recordProgress(page: Page): Promise<void> {
       if (text && seen[seen.length - 1] !== text) seen.push(text);
     }).observe(area, { subtree: true, childList: true, attributes: true });
   });
-}
-
-/** Records in the browser's device cache of incremental backups (the backup worker's). */
-function cacheRecords(page: Page): Promise<number> {
-  return page.evaluate(
-    () =>
-      new Promise<number>((res, rej) => {
-        const req = indexedDB.open('noah-backup-cache', 1);
-        req.onupgradeneeded = () => req.result.createObjectStore('cache');
-        req.onerror = () => rej(req.error);
-        req.onsuccess = () => {
-          const count = req.result.transaction('cache').objectStore('cache').count();
-          count.onsuccess = () => res(count.result);
-          count.onerror = () => rej(count.error);
-        };
-      }),
-  );
 }
 
 beforeAll(async () => {
