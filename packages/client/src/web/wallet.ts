@@ -20,7 +20,12 @@
  */
 import type { Clock } from '@noah-backup/core/clock';
 import { fromBytes } from '@noah-backup/core/stream';
-import { DEFAULT_LIMITS, type ExtractLimits } from '../archive/guards.ts';
+import {
+  createEntryGuard,
+  DEFAULT_LIMITS,
+  type ExtractLimits,
+  unsafeArchive,
+} from '../archive/guards.ts';
 import { type ArchiveItem, readArchiveFiles } from '../archive/read.ts';
 import { writeArchive } from '../archive/write.ts';
 import type { IncrementalWalletAdapter, TreeFill, WalletDataAdapter } from '../ports.ts';
@@ -156,7 +161,17 @@ export function createBrowserWalletData<T>(
    * database checked (one that is not a database fails the check), the app's `open`.
    */
   async function stageChecked(fill: TreeFill, signal?: AbortSignal) {
-    const tree = createMemoryTree({ admit: (item) => wallet.keep(item), signal });
+    // The archive reader's limits, so that a manifest cannot make the page allocate
+    // more than an archive could.
+    const guard = createEntryGuard(limits);
+    const tree = createMemoryTree({
+      admit(item) {
+        guard.admit(item.path, item.type, item.size);
+        if (item.type === 'file') guard.addBytes(item.size);
+        return wallet.keep(item);
+      },
+      signal,
+    });
     await fill(tree.sink);
     const { items, files, databases } = tree.staged();
     const databasePaths: string[] = [];
@@ -175,7 +190,11 @@ export function createBrowserWalletData<T>(
   }
 
   return {
-    admit: (item) => wallet.keep(item),
+    admit(item) {
+      if (item.size > limits.maxEntryBytes)
+        throw unsafeArchive(`entry larger than ${limits.maxEntryBytes} bytes (maxEntryBytes)`);
+      return wallet.keep(item);
+    },
     async pageSnapshot({ signal, databases: known = [] }) {
       const { files, databases } = await checkedFiles(known, signal);
       const dbs = new Set(databases);

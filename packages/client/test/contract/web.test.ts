@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import initSqlJs from 'sql.js';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createBrowserWalletData, type WalletFile } from '../../src/web/wallet.ts';
 import { sqlJsIntegrityCheck } from '../../src/web/sqlite.ts';
 import { manualClock } from '@noah-backup/core/clock';
@@ -91,6 +91,34 @@ walletDataContract(
   },
   damagedDatabase,
 );
+
+describe('browser adapter: a manifest restore within the archive limits', () => {
+  it('refuses an entry over maxEntryBytes before making room for it, changing nothing', async () => {
+    const before = new Map([['wallet.sqlite', await walletDatabase()]]);
+    let files = before;
+    const adapter = createBrowserWalletData<Map<string, Uint8Array>>(
+      {
+        files: () => [...files].map(([path, data]) => ({ path, data, database: true })),
+        keep: () => true,
+        open: async (restored) => new Map(restored),
+        async replace(opened) {
+          files = opened;
+        },
+        discard() {},
+      },
+      { integrityCheck, clock: manualClock(new Date()), limits: { maxEntryBytes: 1 << 20 } },
+    );
+    // A terabyte: no page could hold it, and the archive reader would refuse it.
+    const huge = (sink: Parameters<Parameters<typeof adapter.restoreTree>[0]>[0]) =>
+      sink.create('wallet.sqlite', 2 ** 40, 'database');
+    await expect(adapter.restoreTree(huge, {})).rejects.toMatchObject({ code: 'unsafe_archive' });
+    await expect(adapter.verifyTree(huge, {})).rejects.toMatchObject({ code: 'unsafe_archive' });
+    expect(files).toBe(before);
+    expect(() => adapter.admit({ path: 'wallet.sqlite', type: 'file', size: 2 ** 40 })).toThrow(
+      /maxEntryBytes/,
+    );
+  });
+});
 
 const kit = await openKitPage();
 afterAll(() => kit.close());
