@@ -18,6 +18,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { anyFileContains, filesUnder, setupApp } from './helpers/harness.ts';
 import {
   attrOf,
+  cacheRecords,
   heading,
   newDevice as openDevice,
   T,
@@ -100,6 +101,7 @@ describe('web app journey', () => {
     const status = page1.getByTestId('status-card');
     await expect.poll(() => textOf(status), T).toContain('Automatic backups on');
     await expect.poll(() => textOf(status), T).toContain('Backed up just now');
+    expect(await cacheRecords(page1)).toBe(1);
   });
 
   it('adds payments to the SQLite database, which survive a reload', async () => {
@@ -131,8 +133,13 @@ describe('web app journey', () => {
     expect(seen.at(-1)).toBe('Backup complete, 100%');
     // The bar went through the phases (each progress event is its own message, so its
     // own render), bytes uploaded included.
-    expect(seen).toContain('Compressing and encrypting');
+    expect(seen.some((label) => /^Compressing and encrypting(, \d+%)?$/.test(label))).toBe(true);
     expect(seen.some((label) => /^Uploading, \d+%$/.test(label))).toBe(true);
+    // What it sent, as the CLI says it. A wallet of a few pages whose payments changed
+    // most of them is sent whole (docs/FORMAT.md §8.9); the device knew its last backup.
+    const sent = await textOf(page1.getByTestId('backup-sent'));
+    expect(sent).toMatch(/^sent \S+ \S+ of \S+ \S+ \((incremental|full): .+\)$/);
+    expect(sent).not.toContain('no earlier backup known');
     await expect.poll(() => backupItems(page1).count(), T).toBe(2);
     await shot(page1, '05-backup-settings');
     // The manager ran in the backup worker, and the server holds only ciphertext.
@@ -235,6 +242,10 @@ describe('web app journey', () => {
     await expect.poll(() => attrOf(bar, 'aria-valuetext'), T).toBe('Backup complete, 100%');
     await expect.poll(newest, T).not.toBe(before);
     expect(await backupItems(page2).count()).toBe(2);
+    // The restore left this device the restored backup's page digests (its cache).
+    const sent = await textOf(page2.getByTestId('backup-sent'));
+    expect(sent).toMatch(/^sent /);
+    expect(sent).not.toContain('no earlier backup known');
     const older = backupItems(page2).nth(1);
     // Cancel first: nothing happens.
     await older.getByRole('button', { name: /^Restore the backup from/ }).click();
@@ -371,6 +382,8 @@ describe('web app journey', () => {
     await dialog.getByRole('button', { name: 'Remove wallet' }).click();
     await expect.poll(() => heading(page1), T).toBe('Your wallet, backed up');
     expect(await walletIsEmpty(page1)).toBe(true);
+    // The device cache of incremental backups went with it (docs/FORMAT.md §8.8).
+    expect(await cacheRecords(page1)).toBe(0);
     await page1.reload();
     await expect.poll(() => heading(page1), T).toBe('Your wallet, backed up');
   });

@@ -2,8 +2,9 @@
  * Backups the web app did not make, restored in it: a backup that `noah-backup verify`
  * calls intact is never called damaged. One made by the CLI or the Node SDK from a
  * wallet data directory of another kind (directories, nested files, another database)
- * is "made by another kind of wallet", in v2 (tar) and in the legacy formats (ZIP), and
- * nothing on the device changes; one holding exactly this wallet's files restores. Real
+ * is "made by another kind of wallet", in v2 (incremental: a manifest and packs; or one
+ * object: tar) and in the legacy formats (ZIP), and nothing on the device changes; one
+ * holding exactly this wallet's files restores. Real
  * CLI binary and Node SDK, real server, headless Chromium.
  */
 import { execFile } from 'node:child_process';
@@ -63,13 +64,20 @@ function cliUser() {
   return { mnemonic, as: ['--mnemonic-file', file, '--state', join(dir, `state${n}`)] };
 }
 
-/** Backs up `dataDir` with the Node SDK (its BackupManager over the Node adapters). */
-async function sdkBackup(dataDir: string, format: 'v2' | 'seed-v0') {
+/**
+ * Backs up `dataDir` with the Node SDK (its BackupManager over the Node adapters): in v2
+ * an incremental backup (a manifest and packs) unless `oneObject`.
+ */
+async function sdkBackup(dataDir: string, format: 'v2' | 'seed-v0', oneObject = false) {
   const mnemonic = generateMnemonic(wordlist);
   const root = join(dir, `sdk${++n}`);
   mkdirSync(root);
-  // One object: the web app does not read incremental backups yet (docs/WALLET.md §5).
-  const device = await openDevice(app.srv.url, { root, mnemonic, format, incremental: false });
+  const device = await openDevice(app.srv.url, {
+    root,
+    mnemonic,
+    format,
+    ...(oneObject ? { incremental: false } : {}),
+  });
   try {
     // The SDK backs up its device's wallet directory: put the data there.
     rmSync(device.walletDir, { recursive: true, force: true });
@@ -96,8 +104,13 @@ function webWalletDir(extra?: (d: string) => void): string {
 }
 
 /** Restores `mnemonic` in a fresh browser and returns the page once it has settled. */
-async function restoreInBrowser(mnemonic: string): Promise<TrackedPage> {
-  const [, page] = await newDevice(app.browser, app.srv.url);
+async function restoreInBrowser(mnemonic: string, blobGets: string[] = []): Promise<TrackedPage> {
+  const [device, page] = await newDevice(app.browser, app.srv.url);
+  // Stored objects fetched (the worker's requests are the context's too).
+  device.on('request', (r) => {
+    if (r.method() === 'GET' && new URL(r.url()).pathname.startsWith('/blob/'))
+      blobGets.push(r.url());
+  });
   await startRestore(page, mnemonic);
   await expect
     .poll(async () => (await textOf(page.getByRole('alert'))) || (await heading(page)), T)
@@ -119,15 +132,24 @@ async function expectOtherKind(page: TrackedPage): Promise<void> {
 }
 
 describe('backups made by the CLI or the Node SDK, restored in the web app', () => {
-  it('a CLI backup of the demo wallet verifies, and the web app says another kind of wallet', async () => {
-    const u = cliUser();
-    const wallet = join(dir, 'demo');
-    expect((await cli(['demo-wallet', wallet, '--size-mb', '1'])).code).toBe(0);
-    expect((await cli(['backup', '--one-object', '--data', wallet, ...u.as])).code).toBe(0);
-    const verify = await cli(['verify', ...u.as]);
-    expect(verify.code, verify.stderr).toBe(0);
-    await expectOtherKind(await restoreInBrowser(u.mnemonic));
-  });
+  it.each([
+    ['incremental', []],
+    ['one-object', ['--one-object']],
+  ])(
+    'a CLI backup (%s) of the demo wallet verifies, and the web app says another kind of wallet',
+    async (_kind, flags) => {
+      const u = cliUser();
+      const wallet = join(dir, `demo${++n}`);
+      expect((await cli(['demo-wallet', wallet, '--size-mb', '1'])).code).toBe(0);
+      expect((await cli(['backup', ...flags, '--data', wallet, ...u.as])).code).toBe(0);
+      const verify = await cli(['verify', ...u.as]);
+      expect(verify.code, verify.stderr).toBe(0);
+      const gets: string[] = [];
+      await expectOtherKind(await restoreInBrowser(u.mnemonic, gets));
+      // The manifest names files this wallet does not write: no pack is fetched.
+      if (flags.length === 0) expect(gets).toHaveLength(1);
+    },
+  );
 
   // A legacy ZIP backup: seed-v0, since noah-v1 is refused for wallets that are not
   // Noah's (docs/FORMAT.md §4.5).
@@ -152,10 +174,14 @@ describe('backups made by the CLI or the Node SDK, restored in the web app', () 
     await expectOtherKind(await restoreInBrowser(await sdkBackup(d, 'v2')));
   });
 
-  it.each(['v2', 'seed-v0'] as const)(
-    "exactly this wallet's files, backed up by the SDK (%s): restored, payments and all",
-    async (format) => {
-      const page = await restoreInBrowser(await sdkBackup(webWalletDir(), format));
+  it.each([
+    ['v2', 'incremental', false],
+    ['v2', 'one object', true],
+    ['seed-v0', 'one object', true],
+  ] as const)(
+    "exactly this wallet's files, backed up by the SDK (%s, %s): restored, payments and all",
+    async (format, _kind, oneObject) => {
+      const page = await restoreInBrowser(await sdkBackup(webWalletDir(), format, oneObject));
       await expect.poll(() => heading(page), T).toBe('Back up automatically?');
       await page.getByRole('button', { name: 'Not now' }).click();
       await expect.poll(() => heading(page), T).toBe('Wallet');

@@ -6,10 +6,14 @@
  */
 import { createApiClient } from '@noah-backup/client/api-client';
 import { createSessionKeys } from '@noah-backup/client/keys';
-import { decryptBackupBytes, encryptBackupBytes } from '@noah-backup/core/format';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { encryptBackupBytes } from '@noah-backup/core/format';
 import { zipSync, type Zippable } from 'fflate';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { writeWebWallet } from '../../client/test/contract/fixtures.ts';
 import { uploadRaw } from '../../client/test/helpers/device.ts';
 import { setupApp } from './helpers/harness.ts';
 
@@ -22,31 +26,19 @@ const textOf = (loc: Locator) =>
     () => '',
   );
 
-/** The regular files of a ustar archive (the web app's v2 payload): name, size, type. */
-function untar(bytes: Uint8Array): Zippable {
-  const files: Zippable = {};
-  const text = (at: number, n: number) =>
-    Buffer.from(bytes.subarray(at, at + n))
-      .toString('latin1')
-      .replace(/\0.*$/s, '');
-  for (let at = 0; at + 512 <= bytes.length && bytes[at] !== 0; ) {
-    const size = Number.parseInt(text(at + 124, 12).trim() || '0', 8);
-    const type = text(at + 156, 1);
-    if (type === '0' || type === '') files[text(at, 100)] = bytes.slice(at + 512, at + 512 + size);
-    at += 512 + Math.ceil(size / 512) * 512;
-  }
-  return files;
-}
-
-/** Replays this wallet's newest backup as a noah-v1 one, which carries no sequence. */
+/**
+ * Uploads a noah-v1 backup (which carries no sequence) of a wallet of this app's kind as
+ * the newest. Made here: the app's own backups are incremental (a manifest and packs).
+ */
 async function replayAsLegacy(mnemonic: string): Promise<void> {
+  const dir = writeWebWallet(join(mkdtempSync(join(tmpdir(), 'noah-web-legacy-')), 'w'));
   const keys = await createSessionKeys(mnemonic, app.srv.url);
   try {
     const api = createApiClient({ baseUrl: app.srv.url, signer: keys.signer });
-    const target = await api.downloadUrl({ backup_version: null });
-    const stored = new Uint8Array(await (await fetch(target.download_url)).arrayBuffer());
-    const { plaintext } = await decryptBackupBytes(stored, { keyring: keys.keyring });
-    const legacy = await encryptBackupBytes(zipSync(untar(plaintext)), {
+    const files: Zippable = {};
+    for (const name of ['wallet.sqlite', 'settings.json'])
+      files[name] = new Uint8Array(readFileSync(join(dir, name)));
+    const legacy = await encryptBackupBytes(zipSync(files), {
       format: 'noah-v1',
       keyring: keys.keyring,
       createdAt: new Date(),
@@ -54,6 +46,7 @@ async function replayAsLegacy(mnemonic: string): Promise<void> {
     await uploadRaw(api, legacy);
   } finally {
     keys.destroy();
+    rmSync(dirname(dir), { recursive: true, force: true });
   }
 }
 

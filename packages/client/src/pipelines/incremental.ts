@@ -272,11 +272,11 @@ async function attempt(
     const sha256 = bytesToHex(sealed.sha256);
     const target = await api.uploadUrl({ backup_size: size, sha256 }, { signal });
     pending.push(target.s3_key);
-    await api.upload(
-      target,
-      { size, open: () => fromBytes(sealed.bytes), cleanup: async () => {} },
-      { signal },
-    );
+    // Through the spooler like the packs: a browser's gives a Blob body, since Chromium
+    // sends a streamed request body only over HTTP/2 (ERR_ALPN_NEGOTIATION_FAILED).
+    const manifestBlob = await ctx.spooler.spool(fromBytes(sealed.bytes), { signal });
+    spooled.push(manifestBlob);
+    await api.upload(target, manifestBlob, { signal });
     const base = !plan.full && cache ? cache.identity.s3_key : '';
     const backup: BackupInfo = await api.completeUpload(
       {

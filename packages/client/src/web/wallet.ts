@@ -10,14 +10,25 @@
  * archived with the SDK's codec (`../archive/`). Restore and verify: the archive read
  * with the same reader and guards as on Node, every database in it checked, the app's
  * own checks, and only then the app's atomic swap (restore) or nothing (verify).
+ *
+ * Incremental backups (docs/FORMAT.md §8): the page snapshot is the same copy of the
+ * files, each database a whole number of pages (`./tree.ts`); a manifest restore is
+ * staged in memory, its entries admitted by the app's `keep` as they are made (so
+ * another wallet's backup is refused before its packs are fetched), then checked and
+ * swapped in exactly as an archive's.
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
 import { fromBytes } from '@noah-backup/core/stream';
-import { DEFAULT_LIMITS, type ExtractLimits } from '../archive/guards.ts';
+import {
+  createEntryGuard,
+  DEFAULT_LIMITS,
+  type ExtractLimits,
+  unsafeArchive,
+} from '../archive/guards.ts';
 import { type ArchiveItem, readArchiveFiles } from '../archive/read.ts';
 import { writeArchive } from '../archive/write.ts';
-import type { WalletDataAdapter } from '../ports.ts';
+import type { IncrementalWalletAdapter, TreeFill, WalletDataAdapter } from '../ports.ts';
 import {
   corruptWalletDatabase,
   emptyBackup,
@@ -25,6 +36,7 @@ import {
   integrityCheckFailed,
   notAWallet,
 } from '../wallet-refusals.ts';
+import { createMemoryTree, memoryPageSnapshot, sqlitePageSize } from './tree.ts';
 
 /** One file of the wallet, as the page holds it. */
 export interface WalletFile {
@@ -71,12 +83,21 @@ export interface BrowserWalletOptions {
   limits?: Partial<ExtractLimits>;
 }
 
+/** The browser adapter: both ports, and the app's admission of a backup's entries. */
+export interface BrowserWalletData extends WalletDataAdapter, IncrementalWalletAdapter {
+  /**
+   * The app's `keep` of an entry of a backup: false drops it; a throw refuses the
+   * backup. A worker that stages a manifest restore itself asks this as it goes.
+   */
+  admit(item: ArchiveItem): boolean;
+}
+
 /**
  * Creates the browser wallet data adapter.
  *
  * @param wallet - the app's wallet
  * @param opts - its SQLite check, the clock, the limits
- * @returns a `WalletDataAdapter` for `createBackupManager`
+ * @returns a `WalletDataAdapter` (and `IncrementalWalletAdapter`) for `createBackupManager`
  * @example
  * ```ts
  * const data = createBrowserWalletData(myWallet, { integrityCheck: sqlJsIntegrityCheck(SQL), clock: systemClock });
@@ -85,7 +106,7 @@ export interface BrowserWalletOptions {
 export function createBrowserWalletData<T>(
   wallet: BrowserWallet<T>,
   opts: BrowserWalletOptions,
-): WalletDataAdapter {
+): BrowserWalletData {
   const limits: ExtractLimits = { ...DEFAULT_LIMITS, ...opts.limits };
 
   /** Reads and checks a backup's archive: the files, its file count, its databases. */
@@ -112,26 +133,100 @@ export function createBrowserWalletData<T>(
     return { opened, entries, databases: databasePaths.length, databasePaths };
   }
 
+  /** The wallet's files now, each database checked: the refusals of a snapshot. */
+  async function checkedFiles(known: readonly string[], signal?: AbortSignal) {
+    signal?.throwIfAborted();
+    const files = await wallet.files();
+    const databases: string[] = [];
+    for (const f of files) {
+      if (!f.database && !hasSqliteHeader(f.data) && !known.includes(f.path)) continue;
+      if (!hasSqliteHeader(f.data))
+        throw corruptWalletDatabase(f.path, 'not a SQLite database where a database is expected');
+      if (!(await opts.integrityCheck(f.data)))
+        throw corruptWalletDatabase(f.path, 'it fails PRAGMA integrity_check');
+      databases.push(f.path);
+    }
+    if (databases.length === 0)
+      throw notAWallet(
+        files.length === 0
+          ? 'this browser holds no wallet data: there is no wallet to back up'
+          : 'the wallet data holds no SQLite database, so there is no wallet to back up',
+      );
+    signal?.throwIfAborted();
+    return { files, databases };
+  }
+
+  /**
+   * Stages a manifest restore in memory, then the checks of `readChecked`: every
+   * database checked (one that is not a database fails the check), the app's `open`.
+   */
+  async function stageChecked(fill: TreeFill, signal?: AbortSignal) {
+    // The archive reader's limits, so that a manifest cannot make the page allocate
+    // more than an archive could.
+    const guard = createEntryGuard(limits);
+    const tree = createMemoryTree({
+      admit(item) {
+        guard.admit(item.path, item.type, item.size);
+        if (item.type === 'file') guard.addBytes(item.size);
+        return wallet.keep(item);
+      },
+      signal,
+    });
+    await fill(tree.sink);
+    const { items, files, databases } = tree.staged();
+    const databasePaths: string[] = [];
+    for (const path of databases) {
+      const data = files.get(path);
+      if (data === undefined) continue;
+      if (!hasSqliteHeader(data) || !(await opts.integrityCheck(data)))
+        throw integrityCheckFailed(path);
+      databasePaths.push(path);
+    }
+    const entries = items.filter((i) => i.type === 'file').length;
+    if (databasePaths.length === 0) throw emptyBackup(entries);
+    signal?.throwIfAborted();
+    const opened = await wallet.open(files);
+    return { opened, entries, databasePaths };
+  }
+
   return {
-    async snapshot({ kind, signal, databases: known = [] }) {
-      signal?.throwIfAborted();
-      const files = await wallet.files();
-      const databases: string[] = [];
-      for (const f of files) {
-        if (!f.database && !hasSqliteHeader(f.data) && !known.includes(f.path)) continue;
-        if (!hasSqliteHeader(f.data))
-          throw corruptWalletDatabase(f.path, 'not a SQLite database where a database is expected');
-        if (!(await opts.integrityCheck(f.data)))
-          throw corruptWalletDatabase(f.path, 'it fails PRAGMA integrity_check');
-        databases.push(f.path);
+    admit(item) {
+      if (item.size > limits.maxEntryBytes)
+        throw unsafeArchive(`entry larger than ${limits.maxEntryBytes} bytes (maxEntryBytes)`);
+      return wallet.keep(item);
+    },
+    async pageSnapshot({ signal, databases: known = [] }) {
+      const { files, databases } = await checkedFiles(known, signal);
+      const dbs = new Set(databases);
+      return memoryPageSnapshot(
+        files.map((f) => {
+          if (!dbs.has(f.path)) return { path: f.path, data: f.data };
+          const pageSize = sqlitePageSize(f.data);
+          const valid = pageSize >= 512 && pageSize <= 65_536 && (pageSize & (pageSize - 1)) === 0;
+          if (!valid || f.data.length % pageSize !== 0)
+            throw corruptWalletDatabase(f.path, 'its copy is not a whole number of pages');
+          return { path: f.path, data: f.data, pageSize };
+        }),
+      );
+    },
+    async restoreTree(fill, { signal }) {
+      const { opened, entries, databasePaths } = await stageChecked(fill, signal);
+      try {
+        signal?.throwIfAborted();
+      } catch (err) {
+        wallet.discard(opened);
+        throw err;
       }
-      if (databases.length === 0)
-        throw notAWallet(
-          files.length === 0
-            ? 'this browser holds no wallet data: there is no wallet to back up'
-            : 'the wallet data holds no SQLite database, so there is no wallet to back up',
-        );
-      signal?.throwIfAborted();
+      await wallet.replace(opened);
+      return { entries, databasePaths };
+    },
+    async verifyTree(fill, { signal }) {
+      const { opened, entries, databasePaths } = await stageChecked(fill, signal);
+      wallet.discard(opened);
+      return { entries, databases: databasePaths.length };
+    },
+    async snapshot({ kind, signal, databases: known = [] }) {
+      const { files, databases } = await checkedFiles(known, signal);
       const inputs = files.map((f) => ({
         type: 'file' as const,
         name: f.path,

@@ -1,9 +1,13 @@
 /**
  * Every port's contract kit on the browser implementations.
  *
- * Spooler and state store: in headless Chromium, as the web app runs them (the kits and
- * the implementations bundled by Vite, run by `browser/run.ts`): they stand on the
- * browser's own `Blob` and `localStorage`, which Node does not have or has otherwise.
+ * Spooler, state store, device cache and incremental wallet: in headless Chromium, as
+ * the web app runs them (the kits and the implementations bundled by Vite, run by
+ * `browser/run.ts`): they stand on the browser's own `Blob`, `localStorage`, IndexedDB
+ * and WebAssembly SQLite, which Node does not have or has otherwise. The incremental
+ * wallet kit runs on the adapter over a wallet whose database lives in sql.js, copied
+ * with `export()` and changed with SQL run in sql.js (`sqljs-wallet.ts`): a change
+ * rewrites only a few of the exported file's pages.
  *
  * Wallet data: in Node. The adapter (`src/web/wallet.ts`) is platform-neutral code (the
  * SDK's archive codec, the refusals) over what the app gives it: its files, its swap,
@@ -14,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import initSqlJs from 'sql.js';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createBrowserWalletData, type WalletFile } from '../../src/web/wallet.ts';
 import { sqlJsIntegrityCheck } from '../../src/web/sqlite.ts';
 import { manualClock } from '@noah-backup/core/clock';
@@ -87,6 +91,34 @@ walletDataContract(
   },
   damagedDatabase,
 );
+
+describe('browser adapter: a manifest restore within the archive limits', () => {
+  it('refuses an entry over maxEntryBytes before making room for it, changing nothing', async () => {
+    const before = new Map([['wallet.sqlite', await walletDatabase()]]);
+    let files = before;
+    const adapter = createBrowserWalletData<Map<string, Uint8Array>>(
+      {
+        files: () => [...files].map(([path, data]) => ({ path, data, database: true })),
+        keep: () => true,
+        open: async (restored) => new Map(restored),
+        async replace(opened) {
+          files = opened;
+        },
+        discard() {},
+      },
+      { integrityCheck, clock: manualClock(new Date()), limits: { maxEntryBytes: 1 << 20 } },
+    );
+    // A terabyte: no page could hold it, and the archive reader would refuse it.
+    const huge = (sink: Parameters<Parameters<typeof adapter.restoreTree>[0]>[0]) =>
+      sink.create('wallet.sqlite', 2 ** 40, 'database');
+    await expect(adapter.restoreTree(huge, {})).rejects.toMatchObject({ code: 'unsafe_archive' });
+    await expect(adapter.verifyTree(huge, {})).rejects.toMatchObject({ code: 'unsafe_archive' });
+    expect(files).toBe(before);
+    expect(() => adapter.admit({ path: 'wallet.sqlite', type: 'file', size: 2 ** 40 })).toThrow(
+      /maxEntryBytes/,
+    );
+  });
+});
 
 const kit = await openKitPage();
 afterAll(() => kit.close());

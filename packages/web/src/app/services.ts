@@ -7,13 +7,15 @@
  * better than origin-scoped storage, which is why this is a demo.
  * @module
  */
-import type { WalletDataAdapter } from '@noah-backup/client/ports';
+import { clearIndexedDbCaches } from '@noah-backup/client/web/cache';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import {
   clearLocalStorageState,
   createLocalStorageState,
   type LocalStorageState,
 } from '@noah-backup/client/web/state';
+import type { BrowserWalletData } from '@noah-backup/client/web/wallet';
+import { CACHE_DB } from '../backup-worker/protocol.ts';
 import { type KvStore, openKv } from '../wallet/idb.ts';
 import { createWebWalletData } from '../wallet/wallet-data.ts';
 import { openWalletStore, type WalletStore } from '../wallet/wallet-store.ts';
@@ -28,12 +30,15 @@ export interface Services {
   /** The backup server's base URL: the page's own origin (the server serves the app). */
   serverUrl: string;
   wallet: WalletStore;
-  walletData: WalletDataAdapter;
+  walletData: BrowserWalletData;
   state: LocalStorageState;
   /** The seedphrase stored on this device, if a wallet was created or restored here. */
   loadMnemonic(): Promise<string | null>;
   saveMnemonic(mnemonic: string): Promise<void>;
-  /** Deletes the wallet, the seedphrase and the backup state from this browser. */
+  /**
+   * Deletes the wallet, the seedphrase, the backup state and the device cache of
+   * incremental backups from this browser.
+   */
   eraseDevice(): Promise<void>;
 }
 
@@ -59,6 +64,7 @@ export async function openServices(): Promise<Services> {
       await wallet.erase();
       await kv.write({}, [MNEMONIC_KEY]);
       clearLocalStorageState(STATE_PREFIX);
+      await clearIndexedDbCaches(CACHE_DB);
     },
   };
 }

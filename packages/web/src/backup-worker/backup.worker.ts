@@ -12,11 +12,19 @@
 import { createApiClient } from '@noah-backup/client/api-client';
 import { type BackupManager, createBackupManager } from '@noah-backup/client/manager';
 import { createSessionKeys, type SessionKeys } from '@noah-backup/client/keys';
-import type { DeviceStateStore, WalletDataAdapter } from '@noah-backup/client/ports';
+import type {
+  DeviceStateStore,
+  IncrementalWalletAdapter,
+  WalletDataAdapter,
+} from '@noah-backup/client/ports';
+import { createIndexedDbCacheStore } from '@noah-backup/client/web/cache';
 import { createMemorySpooler } from '@noah-backup/client/web/spooler';
+import { createMemoryTree, memoryPageSnapshot } from '@noah-backup/client/web/tree';
 import { NoahError } from '@noah-backup/core/errors';
 import { fromBytes } from '@noah-backup/core/stream';
 import {
+  CACHE_DB,
+  CACHE_KEY,
   MANAGER_CALLS,
   type ManagerCall,
   type PageMethods,
@@ -69,6 +77,8 @@ const handlers: Record<string, Handler> = {
       wallet: remoteWallet,
       spooler: createMemorySpooler(),
       state: remoteState,
+      // With a cache, backups are incremental, as the CLI's (docs/WALLET.md §5).
+      cache: createIndexedDbCacheStore(CACHE_DB, CACHE_KEY),
     });
     manager.subscribe((snapshot) => rpc.emit('snapshot', snapshot));
     await manager.ready;
@@ -83,8 +93,27 @@ for (const name of Object.keys(MANAGER_CALLS) as ManagerCall[])
 
 const rpc = createRpc<PageMethods>(globalThis as unknown as MessageEndpoint, handlers);
 
-/** The page's wallet adapter, reached through RPC. */
-const remoteWallet: WalletDataAdapter = {
+/**
+ * The page's wallet adapter, reached through RPC. A manifest restore is staged here, in
+ * the worker, while its packs stream in (each entry admitted by the page first), and
+ * handed to the page whole once every byte is proven; the page checks it and swaps.
+ */
+const remoteWallet: WalletDataAdapter & IncrementalWalletAdapter = {
+  async pageSnapshot({ signal, databases = [] }) {
+    signal?.throwIfAborted();
+    return memoryPageSnapshot(await rpc.call('wallet.pageSnapshot', databases));
+  },
+  async restoreTree(fill, { signal }) {
+    const tree = createMemoryTree({ admit: (item) => rpc.call('wallet.admit', item), signal });
+    await fill(tree.sink);
+    signal?.throwIfAborted();
+    return rpc.call('wallet.restoreTree', tree.staged());
+  },
+  async verifyTree(fill, { signal }) {
+    const tree = createMemoryTree({ admit: (item) => rpc.call('wallet.admit', item), signal });
+    await fill(tree.sink);
+    return rpc.call('wallet.verifyTree', tree.staged());
+  },
   async snapshot({ kind, signal, databases = [] }) {
     signal?.throwIfAborted();
     const snap = await rpc.call('wallet.snapshot', kind, databases);

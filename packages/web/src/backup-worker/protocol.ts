@@ -11,7 +11,17 @@
  * @module
  */
 import type { BackupManager } from '@noah-backup/client/manager';
+import type { ArchiveItem } from '@noah-backup/client/archive/read';
 import type { ArchiveKind } from '@noah-backup/client/ports';
+import type { SnapshotFile, StagedTree } from '@noah-backup/client/web/tree';
+
+/**
+ * The IndexedDB database of the device cache of incremental backups (docs/FORMAT.md
+ * §8.8): the worker keeps it, the page deletes it with the wallet.
+ */
+export const CACHE_DB = 'noah-backup-cache';
+/** The cache's record in {@link CACHE_DB} (one wallet per origin). */
+export const CACHE_KEY = 'device';
 
 /** What the page passes to `init`. */
 export interface WorkerInit {
@@ -75,6 +85,19 @@ export interface PageMethods {
     stream: number,
     kind: ArchiveKind,
   ): Promise<{ entries: number; databases: number }>;
+  /** A page snapshot (docs/FORMAT.md §8), its files whole: a web wallet's data is small. */
+  'wallet.pageSnapshot'(databases: readonly string[]): Promise<SnapshotFile[]>;
+  /**
+   * Whether the wallet takes an entry of a manifest backup being staged; throws to
+   * refuse the backup (another kind of wallet's) before its packs are fetched.
+   */
+  'wallet.admit'(item: ArchiveItem): Promise<boolean>;
+  /** Checks and swaps in a manifest restore the worker staged and proved. */
+  'wallet.restoreTree'(
+    tree: StagedTree,
+  ): Promise<{ entries: number; previous?: string | null; databasePaths: readonly string[] }>;
+  /** Checks a manifest backup the worker staged and proved; keeps nothing. */
+  'wallet.verifyTree'(tree: StagedTree): Promise<{ entries: number; databases: number }>;
   'state.get'(key: string): Promise<string | null>;
   'state.set'(key: string, value: string): Promise<void>;
   'state.delete'(key: string): Promise<void>;

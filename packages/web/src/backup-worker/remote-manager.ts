@@ -7,13 +7,15 @@
  */
 import { AbortedError } from '@noah-backup/client/errors';
 import type { BackupManager } from '@noah-backup/client/manager';
-import type { WalletDataAdapter } from '@noah-backup/client/ports';
+import type { PageSnapshot } from '@noah-backup/client/ports';
 import {
   INITIAL_STATUS,
   type ManagerSnapshot,
   type SnapshotListener,
 } from '@noah-backup/client/status';
 import type { LocalStorageState } from '@noah-backup/client/web/state';
+import { fillFrom, type SnapshotFile } from '@noah-backup/client/web/tree';
+import type { BrowserWalletData } from '@noah-backup/client/web/wallet';
 import { NoahError } from '@noah-backup/core/errors';
 import { collect } from '@noah-backup/core/stream';
 import {
@@ -35,10 +37,26 @@ export interface BackupWorker {
 
 /** What the page lends the worker. */
 export interface BackupWorkerDeps {
-  wallet: WalletDataAdapter;
+  wallet: BrowserWalletData;
   state: LocalStorageState;
   /** Creates the Worker (default: the bundled `backup.worker.ts`). */
   makeWorker?: () => Worker;
+}
+
+/** Every file of a page snapshot, read whole, for the worker. */
+async function wholeFiles(snap: PageSnapshot): Promise<SnapshotFile[]> {
+  const files: SnapshotFile[] = [];
+  for (const item of snap.items) {
+    if (item.type === 'directory') continue;
+    const size = item.type === 'file' ? item.size : item.pageCount * item.pageSize;
+    const data = await collect(snap.read(item.path, 0, size));
+    files.push(
+      item.type === 'file'
+        ? { path: item.path, data }
+        : { path: item.path, data, pageSize: item.pageSize },
+    );
+  }
+  return files;
 }
 
 function defaultWorker(): Worker {
@@ -77,6 +95,17 @@ export function startBackupWorker(init: WorkerInit, deps: BackupWorkerDeps): Bac
         await snap.cleanup();
       }
     },
+    async 'wallet.pageSnapshot'(databases) {
+      const snap = await wallet.pageSnapshot({ databases });
+      try {
+        return await wholeFiles(snap);
+      } finally {
+        await snap.cleanup();
+      }
+    },
+    'wallet.admit': async (item) => wallet.admit(item),
+    'wallet.restoreTree': (tree) => wallet.restoreTree(fillFrom(tree), {}),
+    'wallet.verifyTree': (tree) => wallet.verifyTree(fillFrom(tree), {}),
     'wallet.restore': (stream, kind) => wallet.restore(rpc.pullStream(stream), { kind }),
     'wallet.verify': (stream, kind) => wallet.verify(rpc.pullStream(stream), { kind }),
     'state.get': (key) => state.get(key),

@@ -17,7 +17,7 @@ import { firstBackupIfDue } from '../ui/backup-state.ts';
 import { ConfirmDialog, ErrorNotice, ProgressBar, Switch } from '../ui/components.tsx';
 import { describeError } from '../ui/errors.ts';
 import { backupsNotAllowed } from '../ui/messages.ts';
-import { backupTimes, formatBytes } from '../ui/format.ts';
+import { backupTimes, formatBytes, formatSent } from '../ui/format.ts';
 import { progressView } from '../ui/progress.ts';
 
 type Pending = {
@@ -27,7 +27,7 @@ type Pending = {
   /** The manager's doubt, once it found the backup may be older than this wallet. */
   doubt?: string;
 } | null;
-type Done = { label: string; bytes?: number } | null;
+type Done = { label: string; bytes?: number; sent?: string } | null;
 /** A failure, with a retry when one makes sense. */
 type Failure = { error: unknown; retry?: () => void } | null;
 
@@ -126,7 +126,11 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
     setBackupNotice('');
     try {
       const r = await cancellable((signal) => m.triggerBackup({ signal }));
-      if (r.status === 'completed') setDone({ label: 'Backup complete', bytes: r.bytes });
+      if (r.status === 'completed')
+        setDone({
+          label: 'Backup complete',
+          ...(r.incremental ? { sent: formatSent(r.incremental) } : { bytes: r.bytes }),
+        });
       else setBackupNotice('A backup is already running on this device.');
     } catch (err) {
       if (cancelled(err))
@@ -222,11 +226,18 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
           {m.activity === 'backup' ? (
             <ProgressBar {...(live ?? { label: 'Starting' })} />
           ) : done ? (
-            <ProgressBar
-              label={done.label}
-              percent={100}
-              bytes={done.bytes ? { done: done.bytes, total: done.bytes } : undefined}
-            />
+            <>
+              <ProgressBar
+                label={done.label}
+                percent={100}
+                bytes={done.bytes ? { done: done.bytes, total: done.bytes } : undefined}
+              />
+              {done.sent ? (
+                <p className="muted small" data-testid="backup-sent">
+                  {done.sent}
+                </p>
+              ) : null}
+            </>
           ) : null}
         </div>
         {m.activity === 'backup' ? cancel('Cancel backup') : null}

@@ -37,6 +37,41 @@ export function formatBytes(bytes: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** Why a backup was a full one: the CLI's words (`noah-backup backup`). */
+const FULL_REASONS: Readonly<Record<string, string>> = {
+  no_previous: 'no earlier backup known to this device',
+  replaced: 'the backup this device knew was replaced, by another device or a delete',
+  base_changed: 'another device backed up meanwhile',
+  page_size_changed: 'a database changed its page size',
+  many_changes: 'more than half the data changed',
+  many_packs: 'the backup was repacked',
+};
+
+/** What an incremental backup reports of what it sent (the SDK's `IncrementalStats`). */
+export interface SentStats {
+  incremental: boolean;
+  fullReason?: string | undefined;
+  changedPages: number;
+  totalPages: number;
+  sentBytes: number;
+  totalBytes: number;
+}
+
+/**
+ * What a backup sent, in the CLI's words (docs/WALLET.md §5): "sent 1.9 KiB of 53.0 KiB
+ * (incremental: 3 pages of 40 changed)", or "(full: …)" with the reason.
+ *
+ * @param stats - the backup's `incremental` result
+ * @returns the text
+ */
+export function formatSent(stats: SentStats): string {
+  const pages = (n: number) => `${n.toLocaleString('en-US')} page${n === 1 ? '' : 's'}`;
+  const why = stats.incremental
+    ? `incremental: ${pages(stats.changedPages)} of ${stats.totalPages.toLocaleString('en-US')} changed`
+    : `full: ${FULL_REASONS[stats.fullReason ?? ''] ?? 'every page'}`;
+  return `sent ${formatBytes(stats.sentBytes)} of ${formatBytes(stats.totalBytes)} (${why})`;
+}
+
 const dateTime = new Intl.DateTimeFormat('en-US', {
   dateStyle: 'medium',
   timeStyle: 'short',

@@ -9,8 +9,7 @@
  * @module
  */
 import type { ArchiveItem } from '@noah-backup/client/archive/read';
-import type { WalletDataAdapter } from '@noah-backup/client/ports';
-import { createBrowserWalletData } from '@noah-backup/client/web/wallet';
+import { type BrowserWalletData, createBrowserWalletData } from '@noah-backup/client/web/wallet';
 import type { Clock } from '@noah-backup/core/clock';
 import { LimitExceededError } from '@noah-backup/core/errors';
 import type { Database } from 'sql.js';
@@ -76,13 +75,13 @@ function parseSettings(bytes: Uint8Array | undefined, clock: Clock): WalletSetti
  *
  * @param wallet - the wallet store whose database is backed up and replaced
  * @param clock - time source for archive entry times
- * @returns a `WalletDataAdapter` for `createBackupManager`
+ * @returns the wallet's adapter (one-object and incremental backups) for the backup worker
  * @example
  * ```ts
  * const manager = createBackupManager({ api, keys, wallet: createWebWalletData(store, systemClock), spooler, state });
  * ```
  */
-export function createWebWalletData(wallet: WalletStore, clock: Clock): WalletDataAdapter {
+export function createWebWalletData(wallet: WalletStore, clock: Clock): BrowserWalletData {
   return createBrowserWalletData<{ db: Database; settings: WalletSettings }>(
     {
       files() {

@@ -70,3 +70,20 @@ export function walletIsEmpty(page: Page): Promise<boolean> {
       }),
   );
 }
+
+/** Records in the browser's device cache of incremental backups (the backup worker's). */
+export function cacheRecords(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      new Promise<number>((res, rej) => {
+        const req = indexedDB.open('noah-backup-cache', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('cache');
+        req.onerror = () => rej(req.error);
+        req.onsuccess = () => {
+          const count = req.result.transaction('cache').objectStore('cache').count();
+          count.onsuccess = () => res(count.result);
+          count.onerror = () => rej(count.error);
+        };
+      }),
+  );
+}

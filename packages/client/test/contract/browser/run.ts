@@ -6,6 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -44,7 +45,15 @@ export async function openKitPage(): Promise<KitPage> {
     },
   });
   const script = readFileSync(join(out, 'kit.js'));
+  const wasm = readFileSync(
+    createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm-browser.wasm'),
+  );
   const server = createServer((req, res) => {
+    if (req.url === '/sql-wasm.wasm') {
+      res.writeHead(200, { 'content-type': 'application/wasm' });
+      res.end(wasm);
+      return;
+    }
     const js = req.url === '/kit.js';
     res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' });
     res.end(js ? script : PAGE);
