@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Tests that need neither PostgreSQL, the server, the CLI bundle nor a browser: core's
@@ -20,6 +21,39 @@ const UNIT = [
   'bench/**/*.test.ts',
 ];
 
+/**
+ * The files that take longest (10-35 s each on a quiet 2-core machine), longest first.
+ * They start first, so none of them begins near the end and runs on alone while the
+ * other worker idles. Vitest orders by the durations it cached on the last run; a fresh
+ * checkout (CI) has none and would order by file size and by project name.
+ */
+const LONG_FIRST = [
+  'packages/react-native/test/hermes-vectors.test.ts',
+  'packages/cli/test/admin-import-noah.test.ts',
+  'packages/client/test/e2e-incremental-faults.test.ts',
+  'packages/client/test/manager-e2e.test.ts',
+  'packages/web/test/first-hour.test.ts',
+  'testdata/vectors.test.ts',
+  'packages/cli/test/client-crash.test.ts',
+  'packages/cli/test/client-safety.test.ts',
+  'packages/server/test/connection-limits.test.ts',
+  'packages/core/test/v2-roundtrip.test.ts',
+  'packages/client/test/e2e-wallet-safety.test.ts',
+  'packages/client/test/node-crash.test.ts',
+  'packages/web/test/journey.test.ts',
+];
+
+class LongFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = LONG_FIRST.findIndex((p) => f.moduleId.endsWith(`/${p}`));
+      return i < 0 ? LONG_FIRST.length : i;
+    };
+    // Array.prototype.sort is stable: the rest keep Vitest's order.
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
+
 // One runner for every package, two projects; `vitest run` (npm test) runs both once.
 export default defineConfig({
   test: {
@@ -29,6 +63,12 @@ export default defineConfig({
     // op-sqlite's Node build imports `./database` without an extension, which Node's ESM
     // loader refuses; Vite resolves it (docs/REACT-NATIVE.md §7.4).
     server: { deps: { inline: [/@op-engineering[\\/]op-sqlite/] } },
+    // Vitest's default is one worker fewer than the CPUs: one on the 2-core machines
+    // that run this suite, though most files spend their time waiting on child
+    // processes, sockets and a browser. Two files at a time keep both cores busy
+    // (`--maxWorkers=1` runs one at a time).
+    maxWorkers: 2,
+    sequence: { sequencer: LongFirst },
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },

@@ -19,7 +19,7 @@
  *
  * Run: `npm run bench -- backup-restore`.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   createReadStream,
@@ -30,7 +30,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +38,7 @@ import { integrityCheck } from '@noah-backup/client/node/sqlite';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import Database from 'better-sqlite3';
+import { ensureTool, type Measure, resticClient, startServe, timed } from './runners.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BIN = join(ROOT, 'packages/cli/bin/noah-backup.js');
@@ -47,82 +47,10 @@ const MB = Number(process.env.BENCH_MB ?? 100);
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 1024);
 const GOAL_RSS_MIB = 128;
 
-/** One measured process: wall seconds and peak RSS in MiB. */
-interface Measure {
-  seconds: number;
-  rssMib: number;
-}
-
-/** Installs a Debian package if `bin` is not on PATH. */
-function ensureTool(bin: string, pkg: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0) return;
-  console.log(`installing ${pkg} (apt-get)…`);
-  let r = spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'ignore' });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
-    r = spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'ignore' });
-  }
-  if (r.status !== 0) throw new Error(`${bin} is missing and apt-get install ${pkg} failed`);
-}
-
-/** Runs `cmd` under GNU time; throws with its stderr if it fails. */
-function timed(cmd: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Measure {
-  const r = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M', ...cmd], {
-    cwd: opts.cwd,
-    env: opts.env,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
-  const m = /BENCH ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
-  if (r.status !== 0 || !m)
-    throw new Error(`${cmd.join(' ')} failed (${r.status}): ${(r.stderr ?? '').slice(-2000)}`);
-  return { seconds: Number(m[1]), rssMib: Number(m[2]) / 1024 };
-}
-
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 };
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const { port } = srv.address() as { port: number };
-  await new Promise((ok) => srv.close(ok));
-  return port;
-}
-
-/**
- * `noah-backup serve` on embedded defaults in `dir`, rate limits lifted; resolves with its
- * URL once listening.
- */
-async function startServe(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir, '--port', String(port)], {
-    env: {
-      ...process.env,
-      PUBLIC_URL: url,
-      LOG_LEVEL: 'warn',
-      MAX_BACKUP_SIZE: '5GiB',
-      // The bench times the client: with the default limit (30 auth requests a minute per
-      // IP, a k1 and a login each, so 15 logins), runs close together get a 429 and wait
-      // out its Retry-After inside a measured command.
-      RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-      RATE_LIMIT_USER_PER_MINUTE: '100000',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((ok, fail) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('listening on')) ok();
-    });
-    child.once('exit', (code) => fail(new Error(`serve exited with ${code}: ${out}`)));
-  });
-  return { url, child };
-}
 
 /** SHA-256 of a file, streamed. */
 async function sha256(path: string): Promise<string> {
@@ -157,7 +85,7 @@ function bulkWallet(dir: string, mb: number): void {
 
 /** Our CLI and restic against one data directory. */
 function makeRunners(work: string, serverUrl: string, mnemonicFile: string) {
-  const env = { ...process.env, NOAH_SERVER: serverUrl, RESTIC_PASSWORD: 'bench' };
+  const env = { ...process.env, NOAH_SERVER: serverUrl };
   let n = 0;
   const noah = (args: string[], state: string) =>
     timed([process.execPath, BIN, ...args, '--mnemonic-file', mnemonicFile, '--state', state], {
@@ -181,19 +109,11 @@ function makeRunners(work: string, serverUrl: string, mnemonicFile: string) {
     restic(data: string) {
       const id = ++n;
       const repo = join(work, `repo-${id}`);
-      const renv = { ...env, RESTIC_REPOSITORY: repo };
-      const init = spawnSync('restic', ['init', '-q'], { env: renv, encoding: 'utf8' });
-      if (init.status !== 0) throw new Error(`restic init failed: ${init.stderr}`);
-      const backup = timed(['restic', 'backup', '-q', data], { cwd: work, env: renv });
+      const restic = resticClient(repo, work);
+      restic.init();
+      const backup = restic.backup(data);
       const to = join(work, `restic-restored-${id}`);
-      return {
-        backup,
-        restore: () => ({
-          m: timed(['restic', 'restore', '-q', 'latest', '--target', to], { cwd: work, env: renv }),
-          to,
-          repo,
-        }),
-      };
+      return { backup, restore: () => ({ m: restic.restore(to), to, repo }) };
     },
   };
 }
@@ -243,7 +163,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'noah-bench-br-'));
   const mnemonicFile = join(work, 'mnemonic');
   writeFileSync(mnemonicFile, `${generateMnemonic(wordlist)}\n`, { mode: 0o600 });
-  const server = await startServe(join(work, 'server'));
+  const server = await startServe(BIN, join(work, 'server'));
   try {
     const runners = makeRunners(work, server.url, mnemonicFile);
     console.log(`${restic}; Node ${process.version}; CLI: ${mode}; ${RUNS} runs, medians`);
@@ -357,8 +277,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((ok) => server.child.once('exit', ok));
+    await server.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -2,71 +2,16 @@
  * The client commands as a black box: spawn `node packages/cli/bin/noah-backup.js`,
  * check stdout, stderr and the exit code, against the real server (sqlite + fs).
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { walletDigest } from '@noah-backup/client/demo-wallet';
 import { breakIndex } from '../../client/test/fixtures/node-helpers.ts';
-import { generateMnemonic } from '@scure/bip39';
-import { wordlist } from '@scure/bip39/wordlists/english.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  putRawObject,
-  startTestServer,
-  type TestServer,
-} from '../../server/test/helpers/server.ts';
+import { describe, expect, it } from 'vitest';
+import { putRawObject } from '../../server/test/helpers/server.ts';
+import { type Run, useCliServer } from './client-helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-let srv: TestServer;
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noah-cli-'));
-  srv = await startTestServer({
-    metadataKind: 'sqlite',
-    blobKind: 'fs',
-    config: { maxBackupSize: 16 * 2 ** 20 },
-  });
-});
-afterAll(async () => {
-  await srv?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** Runs the CLI with a clean environment plus `env`. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '', HOME: dir, NOAH_SERVER: srv.url, ...env },
-        timeout: 120_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: unknown }).code as number) : 0;
-        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** A user: a mnemonic in a file and a device state directory. */
-async function user(name: string) {
-  const mnemonic = generateMnemonic(wordlist);
-  const file = join(dir, `${name}.mnemonic`);
-  await writeFile(file, `${mnemonic}\n`, { mode: 0o600 });
-  const as = (state: string) => ['--mnemonic-file', file, '--state', join(dir, state)];
-  return { mnemonic, file, as };
-}
+const h = useCliServer('noah-cli-');
+const { cli, user } = h;
 
 /** No output ever holds the seedphrase or a part of it. */
 function expectNoSecret(run: Run, mnemonic: string) {
@@ -90,7 +35,7 @@ describe('noah-backup client commands', () => {
     const restore = await cli(['restore', '--to', 'w2', ...u.as('state-b')]);
     expect(restore.code).toBe(0);
     expect(restore.stdout).toMatch(/^restored backup [12] .* into w2/);
-    expect(await walletDigest(join(dir, 'w2'))).toBe(await walletDigest(join(dir, 'w')));
+    expect(await walletDigest(join(h.dir, 'w2'))).toBe(await walletDigest(join(h.dir, 'w')));
 
     const list = await cli(['list', '--json', ...u.as('state-b')]);
     expect(list.code).toBe(0);
@@ -120,7 +65,7 @@ describe('noah-backup client commands', () => {
     const u = await user('env');
     await cli(['demo-wallet', 'w-env', '--size-mb', '1']);
     const env = { NOAH_MNEMONIC: u.mnemonic };
-    const state = ['--state', join(dir, 'state-env')];
+    const state = ['--state', join(h.dir, 'state-env')];
     const backup = await cli(['backup', '--data', 'w-env', '--json', ...state], env);
     expect(backup.code).toBe(0);
     const version = JSON.parse(backup.stdout).backup_version;
@@ -133,7 +78,7 @@ describe('noah-backup client commands', () => {
   });
 
   it('exit 2 for usage errors: no seedphrase, a bad version', async () => {
-    const none = await cli(['list', '--state', join(dir, 'st-none')]);
+    const none = await cli(['list', '--state', join(h.dir, 'st-none')]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no seedphrase: use --mnemonic-file FILE or set NOAH_MNEMONIC');
     expect(none.stdout).toBe('');
@@ -141,7 +86,7 @@ describe('noah-backup client commands', () => {
     const bad = await cli(['delete', '3', ...u.as('st-usage')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('a backup version is 1 or 2');
-    const badJson = await cli(['list', '--json', '--state', join(dir, 'st-none')]);
+    const badJson = await cli(['list', '--json', '--state', join(h.dir, 'st-none')]);
     expect(JSON.parse(badJson.stdout)).toEqual({
       error: { code: 'usage', message: expect.any(String) },
     });
@@ -152,7 +97,7 @@ describe('noah-backup client commands', () => {
     const r = await cli(['restore', '--to', 'w-empty', ...u.as('st-empty')]);
     expect(r.code).toBe(5);
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2); // one line + hint
-    await expect(readdir(join(dir, 'w-empty'))).rejects.toThrow();
+    await expect(readdir(join(h.dir, 'w-empty'))).rejects.toThrow();
   });
 
   it('exit 4 when the server is unreachable', async () => {
@@ -166,21 +111,21 @@ describe('noah-backup client commands', () => {
     const u = await user('corrupt');
     await cli(['demo-wallet', 'w-c', '--size-mb', '1']);
     const before = new Set<string>();
-    for await (const o of srv.blobs.list('')) before.add(o.key);
+    for await (const o of h.srv.blobs.list('')) before.add(o.key);
     expect((await cli(['backup', '--data', 'w-c', ...u.as('st-c')])).code).toBe(0);
     let key = '';
-    for await (const o of srv.blobs.list('')) if (!before.has(o.key)) key = o.key;
-    const get = await srv.blobs.presignGet(key, { expiresInSec: 60 });
+    for await (const o of h.srv.blobs.list('')) if (!before.has(o.key)) key = o.key;
+    const get = await h.srv.blobs.presignGet(key, { expiresInSec: 60 });
     const bytes = new Uint8Array(await (await fetch(get.url)).arrayBuffer());
     bytes[bytes.length - 50]! ^= 0x80;
-    await putRawObject(srv, key, bytes);
+    await putRawObject(h.srv, key, bytes);
 
     await cli(['demo-wallet', 'w-c2', '--size-mb', '1']);
-    const digest = await walletDigest(join(dir, 'w-c2'));
+    const digest = await walletDigest(join(h.dir, 'w-c2'));
     const r = await cli(['restore', '--to', 'w-c2', ...u.as('st-c2')]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('wrong seedphrase, or the backup is corrupted or was tampered with');
-    expect(await walletDigest(join(dir, 'w-c2'))).toBe(digest);
+    expect(await walletDigest(join(h.dir, 'w-c2'))).toBe(digest);
     expect((await cli(['verify', ...u.as('st-c2')])).code).toBe(3);
   });
 
@@ -189,8 +134,13 @@ describe('noah-backup client commands', () => {
     await cli(['demo-wallet', 'w-d', '--size-mb', '1']);
     expect((await cli(['backup', '--data', 'w-d', ...u.as('st-d')])).code).toBe(0);
     const listed = (await cli(['list', '--json', ...u.as('st-d')])).stdout;
-    breakIndex(join(dir, 'w-d', 'wallet.sqlite'), 'payments', 'payments_created_at', 'created_at');
-    srv.clock.advance(60_000);
+    breakIndex(
+      join(h.dir, 'w-d', 'wallet.sqlite'),
+      'payments',
+      'payments_created_at',
+      'created_at',
+    );
+    h.srv.clock.advance(60_000);
     const r = await cli(['backup', '--data', 'w-d', ...u.as('st-d')]);
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('the wallet database wallet.sqlite is damaged');
@@ -205,7 +155,7 @@ describe('noah-backup client commands', () => {
     const u = await user('rollback');
     await cli(['demo-wallet', 'w-r', '--size-mb', '1']);
     expect((await cli(['backup', '--data', 'w-r', ...u.as('st-r')])).code).toBe(0);
-    srv.clock.advance(60_000);
+    h.srv.clock.advance(60_000);
     expect((await cli(['backup', '--data', 'w-r', ...u.as('st-r')])).code).toBe(0);
     const rows = JSON.parse((await cli(['list', '--json', ...u.as('st-r')])).stdout);
     const older = String(rows[1].backup_version);

@@ -4,80 +4,48 @@
  * pages and says so; `list` shows what each backup stores; `restore` and `verify`
  * handle either slot; `--one-object` makes today's one-object backup, which restores.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { walletDigest } from '@noah-backup/client/demo-wallet';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
+import { describe, expect, it } from 'vitest';
+import { useCliServer } from './client-helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
 const DAY = resolve(import.meta.dirname, '../../client/test/fixtures/node-day.mjs');
 
-let srv: TestServer;
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noah-cli-inc-'));
-  srv = await startTestServer({
-    metadataKind: 'sqlite',
-    blobKind: 'fs',
-    config: { maxBackupSize: 64 * 2 ** 20 },
-  });
-});
-afterAll(async () => {
-  await srv?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '', HOME: dir, NOAH_SERVER: srv.url },
-        timeout: 120_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: unknown }).code as number) : 0;
-        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-      },
-    );
-  });
-}
+const h = useCliServer('noah-cli-inc-', { maxBackupSize: 64 * 2 ** 20 });
+const { cli } = h;
 
 describe('noah-backup backup, incremental', () => {
   it('sends the changed pages, says so, and restores either slot', async () => {
-    const file = join(dir, 'm');
+    const file = join(h.dir, 'm');
     await writeFile(file, `${generateMnemonic(wordlist)}\n`, { mode: 0o600 });
-    const as = (state: string) => ['--mnemonic-file', file, '--state', join(dir, state)];
+    const as = (state: string) => ['--mnemonic-file', file, '--state', join(h.dir, state)];
     expect((await cli(['demo-wallet', 'w', '--size-mb', '4'])).code).toBe(0);
     const first = await cli(['backup', '--data', 'w', '--json', ...as('s')]);
     expect(first.code).toBe(0);
     const one = JSON.parse(first.stdout);
     expect(one.incremental).toMatchObject({ incremental: false, fullReason: 'no_previous' });
-    const day1 = await walletDigest(join(dir, 'w'));
-    srv.clock.advance(60_000);
-    execFileSync(process.execPath, [DAY, join(dir, 'w', 'wallet.sqlite'), '1']);
+    const day1 = await walletDigest(join(h.dir, 'w'));
+    h.srv.clock.advance(60_000);
+    execFileSync(process.execPath, [DAY, join(h.dir, 'w', 'wallet.sqlite'), '1']);
 
     const second = await cli(['backup', '--data', 'w', ...as('s')]);
     expect(second).toMatchObject({ code: 0, stderr: '' });
     expect(second.stdout).toMatch(
       /^backed up w as backup [12] \(sent \d+\.\d+ MiB of \d+\.\d+ MiB \(incremental: [\d,]+ pages? of [\d,]+ changed\), created /,
     );
-    const day2 = await walletDigest(join(dir, 'w'));
+    const day2 = await walletDigest(join(h.dir, 'w'));
     // The cache is beside the state file, private to the user.
-    srv.clock.advance(60_000);
-    execFileSync(process.execPath, [DAY, join(dir, 'w', 'wallet.sqlite'), '2']);
+    h.srv.clock.advance(60_000);
+    execFileSync(process.execPath, [DAY, join(h.dir, 'w', 'wallet.sqlite'), '2']);
     const third = JSON.parse((await cli(['backup', '--data', 'w', '--json', ...as('s')])).stdout);
     expect(third.incremental.incremental).toBe(true);
     expect(third.bytes).toBe(third.incremental.sentBytes);
     expect(third.bytes).toBeLessThan(third.incremental.totalBytes / 3);
-    const day3 = await walletDigest(join(dir, 'w'));
+    const day3 = await walletDigest(join(h.dir, 'w'));
 
     const list = await cli(['list', ...as('s')]);
     expect(list.stdout.split('\n')[0]).toMatch(/^VERSION\s+CREATED\s+SIZE\s+OBJECTS$/);
@@ -100,19 +68,19 @@ describe('noah-backup backup, incremental', () => {
         ...as(`s-${to}`),
       ]);
       expect(r.code).toBe(0);
-      expect(await walletDigest(join(dir, to))).toBe(digest);
+      expect(await walletDigest(join(h.dir, to))).toBe(digest);
       const v = await cli(['verify', String(version), ...as(`s-${to}`)]);
       expect(v.stdout).toMatch(/is intact: v2, .* 1 database checked/);
     }
     expect(day1).not.toBe(day2);
 
     // A one-object backup, as older clients make: restores as before.
-    srv.clock.advance(60_000);
+    h.srv.clock.advance(60_000);
     const plain = await cli(['backup', '--data', 'w', '--one-object', '--json', ...as('s')]);
     expect(JSON.parse(plain.stdout).incremental).toBeUndefined();
     const back = await cli(['restore', '--to', 'r-plain', ...as('s-plain')]);
     expect(back.code).toBe(0);
-    expect(await walletDigest(join(dir, 'r-plain'))).toBe(day3);
-    expect((await readFile(join(dir, 'w', 'wallet.sqlite'))).length).toBeGreaterThan(0);
+    expect(await walletDigest(join(h.dir, 'r-plain'))).toBe(day3);
+    expect((await readFile(join(h.dir, 'w', 'wallet.sqlite'))).length).toBeGreaterThan(0);
   });
 });

@@ -4,63 +4,23 @@
  * and a file-system error the classifier maps to a code (the mapped line is printed,
  * never the raw errno text).
  */
-import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createDemoWallet } from '@noah-backup/client/demo-wallet';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { fail } from '../src/commands/client-run.ts';
-import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
+import { type Run, useCliServer } from './client-helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-let srv: TestServer;
-let dir: string;
+const h = useCliServer('noah-cli-misconfig-');
+const { cli } = h;
 let mnemonicFile: string;
 beforeAll(async () => {
-  dir = await fsp.mkdtemp(join(tmpdir(), 'noah-cli-misconfig-'));
-  srv = await startTestServer({
-    metadataKind: 'sqlite',
-    blobKind: 'fs',
-    config: { maxBackupSize: 16 * 2 ** 20 },
-  });
-  const mnemonic = generateMnemonic(wordlist);
-  mnemonicFile = join(dir, 'm.txt');
-  await fsp.writeFile(mnemonicFile, `${mnemonic}\n`, { mode: 0o600 });
-  await createDemoWallet(join(dir, 'w'), { sizeMb: 1, seed: 71 });
+  mnemonicFile = join(h.dir, 'm.txt');
+  await fsp.writeFile(mnemonicFile, `${generateMnemonic(wordlist)}\n`, { mode: 0o600 });
+  await createDemoWallet(join(h.dir, 'w'), { sizeMb: 1, seed: 71 });
 });
-afterAll(async () => {
-  await srv?.close();
-  await fsp.rm(dir, { recursive: true, force: true });
-});
-
-/** Runs the CLI to the end with `env` added. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '', HOME: dir, NOAH_SERVER: srv.url, ...env },
-        timeout: 120_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (err as { code?: unknown }).code : 0;
-        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-      },
-    );
-  });
-}
 
 /** The one error line, its code in brackets, and the hint. */
 function expectError(r: Run, exit: number, code: string, line: RegExp, hint: RegExp) {
@@ -72,7 +32,7 @@ function expectError(r: Run, exit: number, code: string, line: RegExp, hint: Reg
   expect(lines[1]).toMatch(hint);
 }
 
-const common = () => ['--mnemonic-file', mnemonicFile, '--state', join(dir, 'state')];
+const common = () => ['--mnemonic-file', mnemonicFile, '--state', join(h.dir, 'state')];
 
 describe('misconfigurations', () => {
   it('--server ftp://host: exit 2, the hint names http and https', async () => {
@@ -87,7 +47,7 @@ describe('misconfigurations', () => {
   });
 
   it('TMPDIR naming a file: one line naming TMPDIR, exit 2', async () => {
-    const file = join(dir, 'not-a-dir');
+    const file = join(h.dir, 'not-a-dir');
     await fsp.writeFile(file, 'x');
     for (const cmd of [['backup', '--data', 'w'], ['verify']]) {
       const r = await cli([...cmd, ...common()], { TMPDIR: file });
@@ -116,7 +76,7 @@ describe('misconfigurations', () => {
     });
     const exitCode = process.exitCode;
     try {
-      fail({ server: 'http://localhost:8080', state: dir }, raw);
+      fail({ server: 'http://localhost:8080', state: h.dir }, raw);
       expect(process.exitCode).toBe(2);
     } finally {
       write.mockRestore();

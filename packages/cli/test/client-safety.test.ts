@@ -8,91 +8,41 @@
  * served as the newest (exit 7 until --yes-older); a restore killed between its renames
  * while the app then creates a new wallet (both kept, backups refused: exit 6).
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createApiClient } from '@noah-backup/client/api-client';
 import { createDemoWallet, walletDigest } from '@noah-backup/client/demo-wallet';
 import { createSessionKeys } from '@noah-backup/client/keys';
 import { createNodeWalletAdapter } from '@noah-backup/client/node/wallet';
 import { encryptBackupBytes } from '@noah-backup/core/format';
-import { generateMnemonic } from '@scure/bip39';
-import { wordlist } from '@scure/bip39/wordlists/english.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildTar, collect } from '../../client/test/fixtures/node-helpers.ts';
 import { uploadRaw } from '../../client/test/helpers/device.ts';
-import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
+import { BIN, type Run, useCliServer } from './client-helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
 const SHIM = resolve(import.meta.dirname, 'fixtures/stall-rename.mjs');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-let srv: TestServer;
-let dir: string;
-beforeAll(async () => {
-  dir = await fsp.mkdtemp(join(tmpdir(), 'noah-cli-safety-'));
-  srv = await startTestServer({
-    metadataKind: 'sqlite',
-    blobKind: 'fs',
-    config: { maxBackupSize: 16 * 2 ** 20 },
-  });
-});
-afterAll(async () => {
-  await srv?.close();
-  await fsp.rm(dir, { recursive: true, force: true });
-});
-
-const env = () => ({ PATH: process.env.PATH ?? '', HOME: dir, NOAH_SERVER: srv.url });
-
-/** Runs the CLI to the end. */
-function cli(args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: dir, env: env(), timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (err as { code?: unknown }).code : 0;
-        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** A user: a mnemonic in a file; `as(state)` gives the options for a device state dir. */
-async function user(name: string) {
-  const mnemonic = generateMnemonic(wordlist);
-  const file = join(dir, `${name}.mnemonic`);
-  await fsp.writeFile(file, `${mnemonic}\n`, { mode: 0o600 });
-  return {
-    mnemonic,
-    as: (state: string) => ['--mnemonic-file', file, '--state', join(dir, state)],
-  };
-}
+const h = useCliServer('noah-cli-safety-');
+const { cli, env, user } = h;
 
 /** A user with two good backups of a demo wallet in `name`; their list and digest. */
 async function twoBackups(name: string) {
   const u = await user(name);
-  await createDemoWallet(join(dir, name), { sizeMb: 1, seed: 41 });
+  await createDemoWallet(join(h.dir, name), { sizeMb: 1, seed: 41 });
   expect((await cli(['backup', '--data', name, ...u.as(`st-${name}`)])).code).toBe(0);
-  srv.clock.advance(60_000);
+  h.srv.clock.advance(60_000);
   expect((await cli(['backup', '--data', name, ...u.as(`st-${name}`)])).code).toBe(0);
   const list = (await cli(['list', '--json', ...u.as(`st-${name}`)])).stdout;
   expect(JSON.parse(list)).toHaveLength(2);
-  return { u, list, digest: await walletDigest(join(dir, name)) };
+  return { u, list, digest: await walletDigest(join(h.dir, name)) };
 }
 
 /** The user's backups are exactly `list`, and the newest still restores with `digest`. */
 async function stillGood(g: Awaited<ReturnType<typeof twoBackups>>, to: string) {
   expect((await cli(['list', '--json', ...g.u.as(`st-${to}`)])).stdout).toBe(g.list);
   expect((await cli(['restore', '--to', to, ...g.u.as(`st-${to}`)])).code).toBe(0);
-  expect(await walletDigest(join(dir, to))).toBe(g.digest);
+  expect(await walletDigest(join(h.dir, to))).toBe(g.digest);
 }
 
 /** The one error line, its code in brackets, and the hint, after `warnings` lines. */
@@ -107,11 +57,11 @@ function expectError(r: Run, exit: number, code: string, hint: RegExp, warnings 
 describe('noah-backup keeps wallets and good backups through mistakes', () => {
   it('backup of an empty directory or one without a database: exit 2, backups kept', async () => {
     const g = await twoBackups('nw');
-    await fsp.mkdir(join(dir, 'nw-empty'));
-    await fsp.mkdir(join(dir, 'nw-files'));
-    await fsp.writeFile(join(dir, 'nw-files', 'notes.txt'), 'hello');
+    await fsp.mkdir(join(h.dir, 'nw-empty'));
+    await fsp.mkdir(join(h.dir, 'nw-files'));
+    await fsp.writeFile(join(h.dir, 'nw-files', 'notes.txt'), 'hello');
     for (const data of ['nw-empty', 'nw-empty', 'nw-files']) {
-      srv.clock.advance(60_000);
+      h.srv.clock.advance(60_000);
       const r = await cli(['backup', '--data', data, ...g.u.as('st-nw')]);
       expectError(r, 2, 'not_a_wallet', /^hint: --data must be the wallet data directory/);
       expect(r.stdout).toBe('');
@@ -129,8 +79,8 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
   ])('backup of a wallet whose database is %s: exit 6, backups kept', async (_n, damage) => {
     const name = `cw-${Math.random().toString(36).slice(2, 8)}`;
     const g = await twoBackups(name);
-    await damage(join(dir, name, 'wallet.sqlite'));
-    srv.clock.advance(60_000);
+    await damage(join(h.dir, name, 'wallet.sqlite'));
+    h.srv.clock.advance(60_000);
     const r = await cli(['backup', '--data', name, ...g.u.as(`st-${name}`)]);
     expectError(r, 6, 'corrupt_wallet_database', /^hint: nothing was uploaded/);
     expect(r.stderr).toContain('the wallet database wallet.sqlite is damaged');
@@ -144,12 +94,12 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
       { header: { name: 'settings.json' }, content: '{}' },
       { header: { name: 'wallet.sqlite', size: 0 }, content: new Uint8Array(0) },
     ]);
-    const keys = await createSessionKeys(u.mnemonic, new URL(srv.url).href);
+    const keys = await createSessionKeys(u.mnemonic, new URL(h.srv.url).href);
     try {
-      const api = createApiClient({ baseUrl: srv.url, signer: keys.signer });
+      const api = createApiClient({ baseUrl: h.srv.url, signer: keys.signer });
       const blob = await encryptBackupBytes(tarball, {
         keyring: keys.keyring,
-        createdAt: srv.clock.now(),
+        createdAt: h.srv.clock.now(),
         sequence: 1n,
         payloadKind: 'tar',
       });
@@ -163,19 +113,19 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     expect(verify.stderr).toContain('database wallet.sqlite failed the check');
     const restore = await cli(['restore', '--to', 'vz-w', ...u.as('st-vz')]);
     expectError(restore, 6, 'integrity_check_failed', /^hint: the backup is damaged/);
-    await expect(fsp.access(join(dir, 'vz-w'))).rejects.toThrow();
+    await expect(fsp.access(join(h.dir, 'vz-w'))).rejects.toThrow();
   });
 
   it('restore --to a directory of other files: exit 2, then --force keeps them', async () => {
     const g = await twoBackups('tn');
-    const target = join(dir, 'Documents');
+    const target = join(h.dir, 'Documents');
     await fsp.mkdir(join(target, 'photos'), { recursive: true });
     await fsp.writeFile(join(target, 'thesis.txt'), 'years of work');
     await fsp.writeFile(join(target, 'photos', 'cat.jpg'), Buffer.alloc(3000, 9));
     const r = await cli(['restore', '--to', 'Documents', ...g.u.as('st-tn2')]);
     expectError(r, 2, 'target_not_a_wallet', /^hint: .*add --force to replace it/);
     expect((await fsp.readdir(target)).sort()).toEqual(['photos', 'thesis.txt']);
-    expect((await fsp.readdir(dir)).filter((n) => n.includes('Documents.'))).toEqual([]);
+    expect((await fsp.readdir(h.dir)).filter((n) => n.includes('Documents.'))).toEqual([]);
 
     const forced = await cli(['restore', '--to', 'Documents', '--force', ...g.u.as('st-tn2')]);
     expect(forced.code).toBe(0);
@@ -186,14 +136,14 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     expect((await fsp.readFile(join(kept!, 'photos', 'cat.jpg'))).length).toBe(3000);
 
     // Over a wallet, no --force is needed, and the old wallet is kept too (--json names it).
-    await createDemoWallet(join(dir, 'tn-mine'), { sizeMb: 1, seed: 42 });
-    const mine = await walletDigest(join(dir, 'tn-mine'));
+    await createDemoWallet(join(h.dir, 'tn-mine'), { sizeMb: 1, seed: 42 });
+    const mine = await walletDigest(join(h.dir, 'tn-mine'));
     const json = await cli(['restore', '--to', 'tn-mine', '--json', ...g.u.as('st-tn2')]);
     expect(json.code).toBe(0);
     const out = JSON.parse(json.stdout);
     expect(out.previous).toMatch(/\/tn-mine\.noah-replaced-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(await walletDigest(out.previous)).toBe(mine);
-    expect(await walletDigest(join(dir, 'tn-mine'))).toBe(g.digest);
+    expect(await walletDigest(join(h.dir, 'tn-mine'))).toBe(g.digest);
   });
 
   it('restore --to a mount point (a volume): exit 2, nothing changed; inside it works', async () => {
@@ -201,7 +151,7 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     // directory; a restore swaps the directory itself, which cannot be done to a mount.
     if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and needs root');
     const g = await twoBackups('mp');
-    const volume = join(dir, 'volume');
+    const volume = join(h.dir, 'volume');
     await fsp.mkdir(volume);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', volume]);
     try {
@@ -212,7 +162,7 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
         expectError(r, 2, 'target_is_mount_point', /^hint: .*--to \S*\/volume\/wallet, /);
         expect(r.stderr).not.toMatch(/EBUSY|EXDEV/);
         expect(await fsp.readdir(volume)).toEqual(before);
-        expect((await fsp.readdir(dir)).filter((n) => n.includes('volume.'))).toEqual([]);
+        expect((await fsp.readdir(h.dir)).filter((n) => n.includes('volume.'))).toEqual([]);
       }
       // Inside the volume it works.
       const inside = await cli(['restore', '--to', 'volume/wallet', ...g.u.as('st-mp2')]);
@@ -224,37 +174,37 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
   });
 
   it('demo-wallet into a directory that holds files: exit 2, nothing written', async () => {
-    const target = join(dir, 'dw');
+    const target = join(h.dir, 'dw');
     await createDemoWallet(target, { sizeMb: 1, seed: 47 }); // a real wallet, say
     const before = await walletDigest(target);
     const r = await cli(['demo-wallet', 'dw', '--size-mb', '1']);
     expectError(r, 2, 'target_not_empty', /^hint: choose a new directory/);
     expect(await walletDigest(target)).toBe(before);
-    await fsp.mkdir(join(dir, 'dw-empty'));
+    await fsp.mkdir(join(h.dir, 'dw-empty'));
     expect((await cli(['demo-wallet', 'dw-empty', '--size-mb', '1'])).code).toBe(0);
   });
 
   it('a legacy backup served as the newest after v2: exit 7 until --yes-older', async () => {
     const u = await user('lg');
-    await createDemoWallet(join(dir, 'lg'), { sizeMb: 1, seed: 43 });
+    await createDemoWallet(join(h.dir, 'lg'), { sizeMb: 1, seed: 43 });
     const snap = await createNodeWalletAdapter({
-      dataDir: join(dir, 'lg'),
-      tmpDir: join(dir, 'lg-t'),
+      dataDir: join(h.dir, 'lg'),
+      tmpDir: join(h.dir, 'lg-t'),
     }).snapshot({ kind: 'zip' });
     const zip = await collect(snap.archive);
     await snap.cleanup();
-    const oldDigest = await walletDigest(join(dir, 'lg'));
-    await createDemoWallet(join(dir, 'lg'), { sizeMb: 1, seed: 44 }); // the wallet moves on
+    const oldDigest = await walletDigest(join(h.dir, 'lg'));
+    await createDemoWallet(join(h.dir, 'lg'), { sizeMb: 1, seed: 44 }); // the wallet moves on
     expect((await cli(['backup', '--data', 'lg', ...u.as('st-lg')])).code).toBe(0);
-    const current = await walletDigest(join(dir, 'lg'));
-    srv.clock.advance(60_000);
-    const keys = await createSessionKeys(u.mnemonic, new URL(srv.url).href);
+    const current = await walletDigest(join(h.dir, 'lg'));
+    h.srv.clock.advance(60_000);
+    const keys = await createSessionKeys(u.mnemonic, new URL(h.srv.url).href);
     try {
-      const api = createApiClient({ baseUrl: srv.url, signer: keys.signer });
+      const api = createApiClient({ baseUrl: h.srv.url, signer: keys.signer });
       const legacy = await encryptBackupBytes(zip, {
         format: 'noah-v1',
         keyring: keys.keyring,
-        createdAt: srv.clock.now(),
+        createdAt: h.srv.clock.now(),
       });
       await uploadRaw(api, legacy); // an old noah-v1 backup, replayed as the newest
     } finally {
@@ -263,15 +213,15 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     const r = await cli(['restore', '--to', 'lg', ...u.as('st-lg')]);
     expectError(r, 7, 'rollback_confirmation_required', /^hint: re-run with --yes-older/);
     expect(r.stderr).toContain('legacy noah-v1 format, which carries no sequence');
-    expect(await walletDigest(join(dir, 'lg'))).toBe(current);
+    expect(await walletDigest(join(h.dir, 'lg'))).toBe(current);
     const ok = await cli(['restore', '--to', 'lg', '--yes-older', ...u.as('st-lg')]);
     expect(ok.code).toBe(0);
-    expect(await walletDigest(join(dir, 'lg'))).toBe(oldDigest);
+    expect(await walletDigest(join(h.dir, 'lg'))).toBe(oldDigest);
   });
 
   it('killed between the swap’s renames, then the app makes a new wallet: both kept', async () => {
     const g = await twoBackups('cr');
-    const target = join(dir, 'cr-dst');
+    const target = join(h.dir, 'cr-dst');
     await createDemoWallet(target, { sizeMb: 1, seed: 45 });
     const old = await walletDigest(target);
     const args = ['restore', '--to', 'cr-dst', ...g.u.as('st-cr2')];
@@ -291,9 +241,9 @@ describe('noah-backup keeps wallets and good backups through mistakes', () => {
     expect(await walletDigest(target)).toBe(fresh);
     expect((await cli(['list', '--json', ...g.u.as('st-cr2')])).stdout).toBe(g.list);
     // The user keeps the old wallet: it goes back into place, and backups go on.
-    await fsp.rename(target, join(dir, 'cr-fresh'));
+    await fsp.rename(target, join(h.dir, 'cr-fresh'));
     await fsp.rename(copy!, target);
-    srv.clock.advance(60_000);
+    h.srv.clock.advance(60_000);
     expect((await cli(['backup', '--data', 'cr-dst', ...g.u.as('st-cr2')])).code).toBe(0);
     expect(await walletDigest(target)).toBe(old);
   });
@@ -312,8 +262,8 @@ async function overwrite(path: string, offset: number, n: number): Promise<void>
 /** Starts the CLI with the restore's swap stalling between its renames. */
 async function stalled(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', SHIM, BIN, ...args], {
-    cwd: dir,
-    env: { ...env(), NOAH_TEST_STALL: 'rename' },
+    cwd: h.dir,
+    env: env({ NOAH_TEST_STALL: 'rename' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise<void>((ok, fail) => {

@@ -5,6 +5,7 @@
  * terminal.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -17,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cli, data, ls, MNEMONIC, TESTDATA } from './crypto-helpers.ts';
+import { BIN, cli, data, ls, MNEMONIC, noahWalletDir, TESTDATA } from './crypto-helpers.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -124,6 +125,43 @@ describe('interrupted runs leave nothing', () => {
       expect(run.stderr).toMatch(/interrupted .*nothing was written/);
       expect(ls(d)).toEqual([]);
     });
+  }
+});
+
+describe('an interrupted encrypt --format noah-v1 of a wallet directory leaves nothing', () => {
+  // The snapshot's copies are wallet data in clear: neither they nor OUT's temp file may
+  // stay in TMPDIR or beside OUT, whether the signal comes while the databases are
+  // copied or while the ZIP of the copies is encrypted.
+  for (const [signal, code, when, seen] of [
+    ['SIGINT', 130, 'while it snapshots', (_d: string, tmp: string) => ls(tmp).length > 0],
+    ['SIGTERM', 143, 'while it encrypts', (d: string) => ls(d).some((f) => f.endsWith('.tmp'))],
+  ] as const) {
+    it(`${signal} ${when}: exit ${code}, no OUT, nothing in TMPDIR`, async () => {
+      const d = join(dir, `noah-sig-${signal}`);
+      const tmp = join(d, 'tmp');
+      mkdirSync(tmp, { recursive: true });
+      const wallet = noahWalletDir(join(d, 'wallet'), 2000);
+      // Enough bytes that the run is still at work when the test sees it start.
+      writeFileSync(join(wallet, 'media.bin'), randomBytes(24 * 2 ** 20));
+      const run = await cli(['encrypt', '--format', 'noah-v1', 'wallet', 'out'], {
+        cwd: d,
+        env: { NOAH_MNEMONIC: MNEMONIC, TMPDIR: tmp },
+        onSpawn(child) {
+          child.stdin?.end();
+          const poll = setInterval(() => {
+            if (child.exitCode === null && seen(d, tmp)) {
+              clearInterval(poll);
+              child.kill(signal);
+            }
+          }, 5);
+          child.once('exit', () => clearInterval(poll));
+        },
+      });
+      expect(run.code, run.stderr).toBe(code);
+      expect(run.stderr).toMatch(/interrupted .*nothing was written/);
+      expect(ls(d)).toEqual(['tmp', 'wallet']);
+      expect(ls(tmp)).toEqual([]);
+    }, 180_000);
   }
 });
 

@@ -28,7 +28,9 @@ async function uploadTarget(srv: TestServer, size: number) {
   return { api, up: r.body, path: u.pathname + u.search };
 }
 
-describe('timeouts', () => {
+// Each test waits out one of the server's timers on its own connection: they run side
+// by side (their sum was ~15 s of waiting).
+describe.concurrent('timeouts', () => {
   let srv: TestServer;
   beforeAll(async () => {
     srv = await startTestServer({
@@ -47,7 +49,7 @@ describe('timeouts', () => {
   });
   afterAll(() => srv?.close());
 
-  it('a login body that stalls is cut after BODY_TIMEOUT', async () => {
+  it('a login body that stalls is cut after BODY_TIMEOUT', async ({ expect }) => {
     const r = await rawExchange(srv.url, {
       send: `POST /v0/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{"k1":`,
       waitMs: 4000,
@@ -56,7 +58,9 @@ describe('timeouts', () => {
     expect(r.ms).toBeLessThan(1900);
   });
 
-  it('requests injected in-process (no socket) outlive BODY_TIMEOUT unharmed', async () => {
+  it('requests injected in-process (no socket) outlive BODY_TIMEOUT unharmed', async ({
+    expect,
+  }) => {
     // app.inject serves the benchmarks' and tools' set-up: its requests have no socket
     // to close, and a bodiless one never signals its end.
     const get = () => srv.app.inject({ method: 'GET', url: '/v0/getk1' });
@@ -65,7 +69,7 @@ describe('timeouts', () => {
     expect((await get()).statusCode).toBe(200);
   });
 
-  it('an upload body that stalls is cut after IDLE_TIMEOUT', async () => {
+  it('an upload body that stalls is cut after IDLE_TIMEOUT', async ({ expect }) => {
     const { path } = await uploadTarget(srv, 1000);
     const r = await rawExchange(srv.url, {
       send: `PUT ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n${'a'.repeat(100)}`,
@@ -76,7 +80,9 @@ describe('timeouts', () => {
     expect(r.ms).toBeLessThan(4500);
   });
 
-  it('an upload that trickles is cut after REQUEST_TIMEOUT, and stores nothing', async () => {
+  it('an upload that trickles is cut after REQUEST_TIMEOUT, and stores nothing', async ({
+    expect,
+  }) => {
     const { up, path } = await uploadTarget(srv, 1000);
     const r = await rawExchange(srv.url, {
       send: `PUT ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n`,
@@ -90,7 +96,7 @@ describe('timeouts', () => {
     expect(await srv.blobs.head(up.s3_key)).toBeNull();
   });
 
-  it('headers that never end are cut after HEADERS_TIMEOUT', async () => {
+  it('headers that never end are cut after HEADERS_TIMEOUT', async ({ expect }) => {
     const r = await rawExchange(srv.url, {
       send: 'GET /health HTTP/1.1\r\nhost: x\r\n',
       waitMs: 4000,
@@ -99,7 +105,7 @@ describe('timeouts', () => {
     expect(r.ms).toBeLessThan(2500);
   });
 
-  it('an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT', async () => {
+  it('an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT', async ({ expect }) => {
     const r = await rawExchange(srv.url, {
       send: 'GET /health HTTP/1.1\r\nhost: x\r\n\r\n',
       waitMs: 4000,

@@ -6,7 +6,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, unlinkSync } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
@@ -74,20 +74,29 @@ export interface Output {
   abort(): Promise<void>;
 }
 
-/** Temp files to remove if a signal arrives (a handler cannot await). */
+/** Temp files and directories to remove if a signal arrives (a handler cannot await). */
 const pending = new Set<string>();
 
 /**
- * Removes pending temp files and exits on SIGINT/SIGTERM, so an interrupted command
- * leaves neither OUT nor a temp file.
+ * Removes `path` (a file or a directory tree) if a signal stops the command.
+ * @returns a function that takes it off the list again, once it is gone or committed
+ */
+export function removeOnSignal(path: string): () => void {
+  pending.add(path);
+  return () => pending.delete(path);
+}
+
+/**
+ * Removes pending temp files and directories and exits on SIGINT/SIGTERM, so an
+ * interrupted command leaves neither OUT nor anything in a temp directory.
  */
 export function cleanUpOnSignals(): void {
   onInterrupt((signal) => {
     for (const p of pending) {
       try {
-        unlinkSync(p);
+        rmSync(p, { recursive: true, force: true });
       } catch {
-        // already gone
+        // gone already, or nothing more can be done on the way out
       }
     }
     process.stderr.write(interruptedLine(signal, 'nothing was written'));

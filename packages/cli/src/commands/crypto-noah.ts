@@ -5,11 +5,13 @@
  * restore as an empty wallet is refused (`noah_wallet_missing`) before OUT exists.
  * @module
  */
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NoahVariant } from '@noah-backup/client/archive/noah-write';
 import { systemClock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
-import { openInput } from './crypto-io.ts';
+import { openInput, removeOnSignal } from './crypto-io.ts';
 
 /** A noah-v1 plaintext being made; `cleanup` removes the snapshot's temp files. */
 export interface NoahPlaintext {
@@ -54,15 +56,31 @@ export async function openNoahPlaintext(
   const isDir = inPath !== '-' && (await stat(inPath).catch(() => null))?.isDirectory();
   if (isDir) {
     const { createNodeWalletAdapter } = await import('@noah-backup/client/node/wallet');
-    const snapshot = await createNodeWalletAdapter({ dataDir: inPath })
+    // The copies are wallet data in clear. A signal exits at once (`cleanUpOnSignals`), so
+    // they go in a directory of ours that the handler removes; its name is the snapshot's
+    // own (`noah-snapshot-<pid>-`), which the next run removes if a SIGKILL left it.
+    const tmp = await mkdtemp(join(tmpdir(), `noah-snapshot-${process.pid}-`));
+    const forget = removeOnSignal(tmp);
+    const removeTmp = async () => {
+      await rm(tmp, { recursive: true, force: true });
+      forget();
+    };
+    const snapshot = await createNodeWalletAdapter({ dataDir: inPath, tmpDir: tmp })
       .snapshot({ kind: 'zip' })
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
+        await removeTmp();
         // A directory without any database: Noah's app would find no wallet in it either.
         if (err instanceof NoahError && err.code === 'not_a_wallet')
           throw missing(`${inPath} holds no SQLite database`);
         throw err;
       });
-    return { source: layout(snapshot.archive), cleanup: () => snapshot.cleanup() };
+    return {
+      source: layout(snapshot.archive),
+      cleanup: async () => {
+        await snapshot.cleanup();
+        await removeTmp();
+      },
+    };
   }
   // The legacy formats hold the whole file in memory anyway (docs/FORMAT.md §2.3).
   const bytes = await collect((await openInput(inPath)).source);
