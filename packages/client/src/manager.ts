@@ -133,7 +133,7 @@ export type { RestoreResult, VerifyResult } from './pipelines/restore.ts';
 
 /** Result of {@link BackupManager.handleBackupNotification}. */
 export type NotificationResult =
-  | { skipped: 'ignored' | 'running' | 'disabled' | 'not_restored' }
+  | { skipped: 'ignored' | 'running' | 'disabled' | 'not_restored' | 'not_allowed' }
   | { skipped: 'recent'; verification?: VerificationOutcome }
   | { status: 'success'; backup: BackupInfo }
   | { status: 'failure'; error: ErrorSummary };
@@ -161,7 +161,9 @@ export interface BackupManager {
   setBackupEnabled(enabled: boolean): Promise<void>;
   /**
    * Backs up now, unless a backup or restore is running on this device; then verifies
-   * the newest backup if a scheduled verification is due.
+   * the newest backup if a scheduled verification is due. Refuses with
+   * `backups_not_enabled`, uploading nothing, when the server's settings say it takes no
+   * backups of this user now (`backups_allowed: false`).
    */
   triggerBackup(opts?: OperationOptions & BackupOptions): Promise<TriggerResult>;
   /** Completed backups, newest first. */
@@ -360,6 +362,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     const result = await locked('backup', o?.signal, async (ctx) => {
       await setStatus({ state: 'in_progress', lastAttemptAt: started });
       try {
+        await allowedNow(ctx.signal);
         const done = await runBackup(ctx, {
           acceptMissingDatabases: o?.acceptMissingDatabases === true,
         });
@@ -399,6 +402,22 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     backupsNotAllowedReason:
       res.backups_allowed === false ? (res.backups_not_allowed_reason ?? null) : null,
   });
+
+  /**
+   * Refuses a backup the server would refuse (its rollout switch, docs/OPERATIONS.md
+   * "Rollout") before anything is read or sent; an older server's silence allows.
+   * @throws NoahError `backups_not_enabled`
+   */
+  const allowedNow = async (signal: AbortSignal): Promise<void> => {
+    const res = await api.getSettings({ signal });
+    store.update(rollout(res));
+    if (res.backups_allowed !== false) return;
+    const why =
+      res.backups_not_allowed_reason === 'rollout_pending'
+        ? 'backups are being rolled out to a share of users, not yet this one'
+        : 'the server takes no new backups at the moment';
+    throw new NoahError('backups_not_enabled', `backup refused: ${why}`);
+  };
 
   const isBackupEnabled = async (): Promise<boolean> => {
     try {
@@ -474,6 +493,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         }
         if (await lock.isHeld()) return { skipped: 'running' };
         if (!(await isBackupEnabled())) return { skipped: 'disabled' };
+        if (store.get().backupsAllowed === false) return { skipped: 'not_allowed' };
         if (await notRestoredHere()) {
           logger.warn(
             'automatic backup skipped: this device has neither restored nor made a backup, and the server holds backups of this seedphrase',
