@@ -9,6 +9,12 @@
 import type { BackupsNotAllowedReason } from '@noah-backup/core/api';
 import { NoahError } from '@noah-backup/core/errors';
 
+/**
+ * How often the device verifies its backups by default (weekly; the manager's
+ * `verifyEveryMs`): a UI calls a verification older than this overdue.
+ */
+export const DEFAULT_VERIFY_EVERY_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** Where the backup job stands. */
 export type BackupState = 'idle' | 'in_progress' | 'success' | 'failed';
 

@@ -19,8 +19,7 @@ import { runScheduledVerify, type ScheduledVerifyResult } from './pipelines/veri
 import type { DeviceStateStore } from './ports.ts';
 import { type ErrorSummary, type LastVerification, summarizeError } from './status.ts';
 
-/** How often the device verifies, by default: weekly. */
-export const DEFAULT_VERIFY_EVERY_MS = 7 * 24 * 60 * 60 * 1000;
+export { DEFAULT_VERIFY_EVERY_MS } from './status.ts';
 
 /** Shares of a manifest backup's packs, by default: one a day with the weekly period. */
 export const DEFAULT_VERIFY_SHARES = 7;
