@@ -154,12 +154,16 @@ export function createVerifier(deps: VerifierDeps): Verifier {
             target = t;
           }),
         );
-        // The next run reads the next share; a failed share is read again.
+        const outcome = await settle(target, result, null);
+        // The next run reads the next share; a failed share is read again. A rotation
+        // not saved only repeats a share: no reason to call the backup damaged.
         if (result.scope === 'share')
-          await state.set(VERIFY_ROTATION_KEY, String((position + 1) % shares));
-        return await settle(target, result, null);
+          await state
+            .set(VERIFY_ROTATION_KEY, String((position + 1) % shares))
+            .catch((e) => logger.warn('could not save the rotation', summarizeError(e)));
+        return outcome;
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
+        const code = (err as { code?: unknown } | null)?.code;
         // No backup on the server yet: nothing to verify, nothing to say.
         if (target === null && code === 'backup_not_found') return null;
         return settle(target, null, err);
