@@ -2,10 +2,12 @@
  * Verification in the web app (docs/API.md "Verification"), headless Chromium against
  * the real server: the first backup is verified at once, and the status card and the
  * backup list say "Verified just now"; a device whose last verification is over a week
- * old shows a warning, and its next backup verifies again; a backup whose bytes arrive
- * altered fails its verification, and the card and the list (the server's record of
- * that backup) turn to a warning.
+ * old shows a warning, and its next backup verifies again; a backup altered on the
+ * server's disk fails its verification: the card and the list (the server's record of
+ * that backup) turn to a warning, and the server counts the failure.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { setupApp } from './helpers/harness.ts';
@@ -23,6 +25,15 @@ async function createWalletSayingYes(page: Page): Promise<void> {
   await expect.poll(() => heading(page), T).not.toBe('Back up automatically?');
   await page.getByRole('link', { name: 'Settings', exact: true }).click();
   await expect.poll(() => heading(page), T).toBe('Settings');
+}
+
+/** Verifications clients reported as failed, as the server's metrics count them. */
+async function verifyFailures(): Promise<number> {
+  const text = await (await fetch(`${app.srv.url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('noah_client_reports_total{kind="verify",status="failure"'))
+    .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
 }
 
 /** The newest listed backup's verification line, on the backup settings screen. */
@@ -80,30 +91,34 @@ describe('verification in the web app', () => {
     expect(page.errors).toEqual([]);
   });
 
-  it('a backup whose bytes arrive altered fails its verification: card and list warn', async () => {
+  it('a backup altered on the server fails its verification: card, list and metric', async () => {
     const [ctx, page] = await newDevice(app.browser, app.srv.url);
     await createWalletSayingYes(page);
     const card = page.getByTestId('status-card');
     await expect.poll(() => textOf(card.getByTestId('verification')), T).toContain('Verified');
     await ageLastVerification(page, 8);
+    const failures = await verifyFailures();
 
-    // From now on every whole object this device downloads arrives with one bit flipped
-    // (the header reads of the sequence check, ranges, pass unchanged).
-    let altered = 0;
-    await ctx.route('**/blob/**', async (route) => {
-      const req = route.request();
-      if (req.method() !== 'GET' || (await req.headerValue('range')) !== null)
-        return route.continue();
+    // The next backup completes; as the device asks for its URLs to verify it, one bit
+    // of the stored object flips on the server's disk (bit rot, or an attacker).
+    let altered = '';
+    await ctx.route('**/v0/backup/download_urls', async (route) => {
       const res = await route.fetch();
-      const body = Buffer.from(await res.body());
-      if (body.length > 0) body[Math.floor(body.length / 2)]! ^= 1;
-      altered++;
-      await route.fulfill({ response: res, body });
+      const body = (await res.json()) as { s3_key: string };
+      if (!altered) {
+        const file = join(app.srv.dataDir, 'blobs', ...body.s3_key.split('/'));
+        const bytes = await readFile(file);
+        bytes[Math.floor(bytes.length / 2)]! ^= 1;
+        await writeFile(file, bytes);
+        altered = body.s3_key;
+      }
+      await route.fulfill({ response: res, json: body });
     });
     await card.getByRole('button', { name: 'Backup settings' }).click();
     await page.getByRole('button', { name: 'Back up now' }).click();
     await expect.poll(() => newestListed(page), T).toMatch(/^Verification failed just now/);
-    expect(altered).toBeGreaterThan(0);
+    expect(altered).not.toBe('');
+    expect(await verifyFailures()).toBe(failures + 1);
     await page.getByRole('link', { name: 'Settings', exact: true }).click();
     await expect
       .poll(() => textOf(card.getByTestId('verification')), T)
