@@ -91,6 +91,9 @@ describe.each(fullCombos)('verifications through the API ($metadataKind, $blobKi
       status: 'failure',
       error: 'integrity_error',
     });
+    // A failure without a code is kept as one, with none.
+    await s.report(two, 'failure');
+    expect((await s.list())[0]?.verification).toMatchObject({ status: 'failure', error: null });
   });
 
   it('a report of a backup the slot no longer holds records nothing; a new backup voids it', async () => {

@@ -220,7 +220,10 @@ export function createBackupService(deps: ServiceDeps): BackupService {
             backupCreatedAt,
             verifiedAt: ctx.clock.now(),
             status: body.status,
-            error: body.status === 'failure' ? scrubSecrets(body.error ?? 'unexpected') : null,
+            error:
+              body.status === 'failure' && body.error !== undefined
+                ? scrubSecrets(body.error)
+                : null,
           });
       }
       logger.info(
