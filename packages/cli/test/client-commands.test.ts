@@ -54,6 +54,14 @@ describe('noah-backup client commands', () => {
       sequence: '1',
       databases: 1,
     });
+    // The verification is reported: the server shows it, and `list` says so.
+    const verified = JSON.parse((await cli(['list', '--json', ...u.as('state-b')])).stdout);
+    expect(verified[0].verification).toMatchObject({ status: 'success', error: null });
+    const human = (await cli(['list', ...u.as('state-b')])).stdout.split('\n');
+    expect(human[0]).toMatch(/\sVERIFIED$/);
+    expect(human[1]).toMatch(
+      new RegExp(`\\sok ${verified[0].verification.verified_at.slice(0, 10)}$`),
+    );
 
     const settings = await cli(['settings', '--enable', ...u.as('state-b')]);
     expect(settings).toMatchObject({ code: 0 });
@@ -127,6 +135,9 @@ describe('noah-backup client commands', () => {
     expect(r.stderr).toContain('wrong seedphrase, or the backup is corrupted or was tampered with');
     expect(await walletDigest(join(h.dir, 'w-c2'))).toBe(digest);
     expect((await cli(['verify', ...u.as('st-c2')])).code).toBe(3);
+    // The failed verification is reported like the SDK's: `list` shows it.
+    const listed = (await cli(['list', ...u.as('st-c2')])).stdout.split('\n');
+    expect(listed[1]).toMatch(/\sFAILED \d{4}-\d\d-\d\d \(decryption_failed\)$/);
   });
 
   it('exit 6 for a wallet database too damaged to back up; the backup on the server is kept', async () => {

@@ -48,7 +48,7 @@ describe('noah-backup backup, incremental', () => {
     const day3 = await walletDigest(join(h.dir, 'w'));
 
     const list = await cli(['list', ...as('s')]);
-    expect(list.stdout.split('\n')[0]).toMatch(/^VERSION\s+CREATED\s+SIZE\s+OBJECTS$/);
+    expect(list.stdout.split('\n')[0]).toMatch(/^VERSION\s+CREATED\s+SIZE\s+OBJECTS\s+VERIFIED$/);
     const rows = JSON.parse((await cli(['list', '--json', ...as('s')])).stdout);
     expect(rows).toHaveLength(2);
     for (const r of rows) expect(r.object_count).toBeGreaterThan(0);

@@ -47,6 +47,12 @@ import {
   sameUtcDay,
   summarizeError,
 } from './status.ts';
+import {
+  createVerifier,
+  DEFAULT_VERIFY_EVERY_MS,
+  DEFAULT_VERIFY_SHARES,
+  type VerificationOutcome,
+} from './verification.ts';
 
 /** State store keys. */
 const STATUS_KEY = 'backup_status';
@@ -93,6 +99,17 @@ export interface BackupManagerOptions {
   lockTtlMs?: number;
   /** Frees the lock of a process known to be gone (Node: `nodeProcessProbe()`). */
   processProbe?: ProcessProbe;
+  /**
+   * How often the device verifies the newest backup after a trigger's backup work, ms
+   * (default weekly, {@link DEFAULT_VERIFY_EVERY_MS}; and right after the first backup);
+   * 0 turns scheduled verification off (docs/API.md "Verification").
+   */
+  verifyEveryMs?: number;
+  /**
+   * Shares of a manifest backup's packs (default {@link DEFAULT_VERIFY_SHARES}): each
+   * run reads one, runs come this many times a period, so every pack is read within it.
+   */
+  verifyShares?: number;
   logger?: Logger;
 }
 
@@ -105,14 +122,19 @@ export type TriggerResult =
       bytes: number;
       /** What an incremental backup sent; absent for a one-object backup. */
       incremental?: IncrementalStats;
+      /** The scheduled verification that ran after it, when one was due. */
+      verification?: VerificationOutcome;
     }
   | { status: 'skipped'; reason: 'running' };
+
+export type { VerificationOutcome } from './verification.ts';
 
 export type { RestoreResult, VerifyResult } from './pipelines/restore.ts';
 
 /** Result of {@link BackupManager.handleBackupNotification}. */
 export type NotificationResult =
-  | { skipped: 'ignored' | 'recent' | 'running' | 'disabled' | 'not_restored' }
+  | { skipped: 'ignored' | 'running' | 'disabled' | 'not_restored' | 'not_allowed' }
+  | { skipped: 'recent'; verification?: VerificationOutcome }
   | { status: 'success'; backup: BackupInfo }
   | { status: 'failure'; error: ErrorSummary };
 
@@ -137,7 +159,12 @@ export interface BackupManager {
   /** The server's `backup_enabled` (falls back to the last known value when offline). */
   isBackupEnabled(): Promise<boolean>;
   setBackupEnabled(enabled: boolean): Promise<void>;
-  /** Backs up now, unless a backup or restore is running on this device. */
+  /**
+   * Backs up now, unless a backup or restore is running on this device; then verifies
+   * the newest backup if a scheduled verification is due. Refuses with
+   * `backups_not_enabled`, uploading nothing, when the server's settings say it takes no
+   * backups of this user now (`backups_allowed: false`).
+   */
   triggerBackup(opts?: OperationOptions & BackupOptions): Promise<TriggerResult>;
   /** Completed backups, newest first. */
   listBackups(): Promise<ListResponse>;
@@ -153,7 +180,11 @@ export interface BackupManager {
     opts?: OperationOptions & { confirmRollback?: boolean; confirmEmpty?: boolean },
   ): Promise<RestoreResult>;
   deleteBackup(version: BackupVersion): Promise<void>;
-  /** Downloads, decrypts and checks a backup without restoring it. */
+  /**
+   * Downloads, decrypts and checks a backup (default: the latest) without restoring it,
+   * every object and database; the outcome is reported to the server and kept as the
+   * status's `lastVerification`.
+   */
   verifyBackup(version?: BackupVersion, opts?: OperationOptions): Promise<VerifyResult>;
   /**
    * Handles a push's data payload (`{type: 'backup_trigger', notification_id}`); never
@@ -305,6 +336,18 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
 
   const busy = () => new NoahError('busy', 'a backup or restore is already running on this device');
 
+  const verifier = createVerifier({
+    state,
+    clock,
+    logger,
+    everyMs: opts.verifyEveryMs ?? DEFAULT_VERIFY_EVERY_MS,
+    shares: opts.verifyShares ?? DEFAULT_VERIFY_SHARES,
+    last: () => store.get().status.lastVerification ?? null,
+    record: (lastVerification) => setStatus({ lastVerification }),
+    report: (req) => report(req),
+    withContext: (signal, fn) => withContext('verify', [signal], fn),
+  });
+
   const report = async (req: Parameters<ApiClient['report']>[0]) => {
     try {
       await api.report(req);
@@ -319,6 +362,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     const result = await locked('backup', o?.signal, async (ctx) => {
       await setStatus({ state: 'in_progress', lastAttemptAt: started });
       try {
+        await allowedNow(ctx.signal);
         const done = await runBackup(ctx, {
           acceptMissingDatabases: o?.acceptMissingDatabases === true,
         });
@@ -331,7 +375,12 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
       }
     });
     if (!result) return { status: 'skipped', reason: 'running' };
-    return { status: 'completed', ...result.value };
+    const verification = await verifier.verifyIfDue();
+    return {
+      status: 'completed',
+      ...result.value,
+      ...(verification ? { verification } : {}),
+    };
   };
 
   /**
@@ -353,6 +402,22 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     backupsNotAllowedReason:
       res.backups_allowed === false ? (res.backups_not_allowed_reason ?? null) : null,
   });
+
+  /**
+   * Refuses a backup the server would refuse (its rollout switch, docs/OPERATIONS.md
+   * "Rollout") before anything is read or sent; an older server's silence allows.
+   * @throws NoahError `backups_not_enabled`
+   */
+  const allowedNow = async (signal: AbortSignal): Promise<void> => {
+    const res = await api.getSettings({ signal });
+    store.update(rollout(res));
+    if (res.backups_allowed !== false) return;
+    const why =
+      res.backups_not_allowed_reason === 'rollout_pending'
+        ? 'backups are being rolled out to a share of users, not yet this one'
+        : 'the server takes no new backups at the moment';
+    throw new NoahError('backups_not_enabled', `backup refused: ${why}`);
+  };
 
   const isBackupEnabled = async (): Promise<boolean> => {
     try {
@@ -406,7 +471,9 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     },
     // A verify only reads: it runs beside anything, without the lock.
     verifyBackup: (version, o) =>
-      withContext('verify', [o?.signal], (ctx) => runVerify(ctx, version)),
+      verifier.recorded((onTarget) =>
+        withContext('verify', [o?.signal], (ctx) => runVerify(ctx, version, onTarget)),
+      ),
     async handleBackupNotification(data) {
       const payload = data as { type?: unknown; notification_id?: unknown } | null;
       if (!payload || typeof payload !== 'object' || payload.type !== 'backup_trigger')
@@ -419,9 +486,14 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         await ready;
         const last = store.get().status.lastSuccessAt;
         // docs/PUSH.md §3: skip if a backup completed today or one is running.
-        if (last !== null && sameUtcDay(new Date(last), clock.now())) return { skipped: 'recent' };
+        if (last !== null && sameUtcDay(new Date(last), clock.now())) {
+          // No backup due: the trigger still serves a verification that is.
+          const verification = await verifier.verifyIfDue();
+          return verification ? { skipped: 'recent', verification } : { skipped: 'recent' };
+        }
         if (await lock.isHeld()) return { skipped: 'running' };
         if (!(await isBackupEnabled())) return { skipped: 'disabled' };
+        if (store.get().backupsAllowed === false) return { skipped: 'not_allowed' };
         if (await notRestoredHere()) {
           logger.warn(
             'automatic backup skipped: this device has neither restored nor made a backup, and the server holds backups of this seedphrase',

@@ -7,7 +7,13 @@
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { BackupManager } from './manager.ts';
-import type { Activity, BackupStatus, ManagerSnapshot, ProgressEvent } from './status.ts';
+import type {
+  Activity,
+  BackupStatus,
+  LastVerification,
+  ManagerSnapshot,
+  ProgressEvent,
+} from './status.ts';
 
 /** What the hook returns: the manager's settings and actions plus live state. */
 export interface UseBackupManager {
@@ -30,6 +36,12 @@ export interface UseBackupManager {
   refreshBackupEnabled: BackupManager['isBackupEnabled'];
   /** Backup status: state, last success, last attempt, last error. */
   status: BackupStatus;
+  /**
+   * The last verification that reached an outcome on this device (when, success or
+   * failure, the slot and its backup's time), or null before any (docs/API.md
+   * "Verification").
+   */
+  lastVerification: LastVerification | null;
   /** The running operation, or null. */
   activity: Activity | null;
   /** Progress of the running operation, or null. */
@@ -77,6 +89,7 @@ export function useBackupManager(manager: BackupManager): UseBackupManager {
       verifyBackup: manager.verifyBackup,
       refreshBackupEnabled: manager.isBackupEnabled,
       status: snapshot.status,
+      lastVerification: snapshot.status.lastVerification ?? null,
       activity: snapshot.activity,
       progress: snapshot.progress,
     }),

@@ -9,6 +9,12 @@
 import type { BackupsNotAllowedReason } from '@noah-backup/core/api';
 import { NoahError } from '@noah-backup/core/errors';
 
+/**
+ * How often the device verifies its backups by default (weekly; the manager's
+ * `verifyEveryMs`): a UI calls a verification older than this overdue.
+ */
+export const DEFAULT_VERIFY_EVERY_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** Where the backup job stands. */
 export type BackupState = 'idle' | 'in_progress' | 'success' | 'failed';
 
@@ -32,6 +38,31 @@ export interface BackupStatus {
    * restored. Absent before any; a new phone's wallet is backed up as of that backup.
    */
   restoredFrom?: { backupCreatedAt: string; restoredAt: string };
+  /**
+   * The last verification that reached an outcome on this device (docs/API.md
+   * "Verification"); absent before any.
+   */
+  lastVerification?: LastVerification;
+}
+
+/** A verification of a stored backup, as the status keeps it. */
+export interface LastVerification {
+  /** When it ended (RFC 3339). */
+  at: string;
+  status: 'success' | 'failure';
+  /** The slot verified, and when its backup was made (the server's `created_at`). */
+  backupVersion: 1 | 2;
+  backupCreatedAt: string;
+  /**
+   * `whole`: every object read and every database checked as a restore would; `share`:
+   * a manifest backup's manifest and one share of its packs.
+   */
+  scope: 'whole' | 'share';
+  /** Packs read, of the backup's packs (0 of 0 for a one-object backup). */
+  packsRead: number;
+  packsTotal: number;
+  /** Why it failed; null after a success. */
+  error: ErrorSummary | null;
 }
 
 /** What the manager is doing right now. */
@@ -167,10 +198,40 @@ export function parseStatus(text: string | null): BackupStatus {
         backupCreatedAt: restored!.backupCreatedAt,
         restoredAt: restored!.restoredAt,
       };
+    const verified = parseVerification(v.lastVerification);
+    if (verified) status.lastVerification = verified;
     return status;
   } catch {
     return INITIAL_STATUS;
   }
+}
+
+/** A persisted {@link LastVerification}, or null when malformed. */
+function parseVerification(v: unknown): LastVerification | null {
+  if (!v || typeof v !== 'object') return null;
+  const r = v as Partial<LastVerification>;
+  const count = (x: unknown) => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : 0);
+  if (
+    typeof r.at !== 'string' ||
+    (r.status !== 'success' && r.status !== 'failure') ||
+    (r.backupVersion !== 1 && r.backupVersion !== 2) ||
+    typeof r.backupCreatedAt !== 'string'
+  )
+    return null;
+  const err = r.error;
+  return {
+    at: r.at,
+    status: r.status,
+    backupVersion: r.backupVersion,
+    backupCreatedAt: r.backupCreatedAt,
+    scope: r.scope === 'share' ? 'share' : 'whole',
+    packsRead: count(r.packsRead),
+    packsTotal: count(r.packsTotal),
+    error:
+      err && typeof err.code === 'string' && typeof err.message === 'string'
+        ? { code: err.code, message: err.message }
+        : null,
+  };
 }
 
 /** Longest message kept in a status or report. */

@@ -70,6 +70,16 @@ function StatusCard({ m }: { m: BackupManager }) {
   );
 }
 
+/** Renders the hook's last verification. */
+function Verified({ m }: { m: BackupManager }) {
+  const { lastVerification: v } = useBackupManager(m);
+  return createElement(
+    'p',
+    null,
+    v ? `${v.status} slot=${v.backupVersion} at=${v.at} ${v.error?.code}` : 'none',
+  );
+}
+
 describe('useBackupManager', () => {
   it('renders the persisted status and the enabled flag', async () => {
     const path = join(dir, 'state.json');
@@ -89,6 +99,36 @@ describe('useBackupManager', () => {
     );
     await m.setBackupEnabled(true);
     expect(renderToString(createElement(StatusCard, { m }))).toContain('enabled=true');
+  });
+
+  it('renders the last verification a device kept (when, outcome, slot)', async () => {
+    const path = join(dir, 'state.json');
+    const verification = {
+      at: '2026-04-30T03:01:00.000Z',
+      status: 'failure',
+      backupVersion: 2,
+      backupCreatedAt: '2026-04-30T03:00:00.000Z',
+      scope: 'share',
+      packsRead: 3,
+      packsTotal: 20,
+      error: { code: 'decryption_failed', message: 'wrong seedphrase, or tampered' },
+    };
+    await createFileStateStore(path).set(
+      'backup_status',
+      JSON.stringify({
+        state: 'success',
+        lastSuccessAt: null,
+        lastAttemptAt: null,
+        lastError: null,
+        lastVerification: verification,
+      }),
+    );
+    const m = manager(path);
+    await m.ready;
+    expect(renderToString(createElement(Verified, { m }))).toContain(
+      'failure slot=2 at=2026-04-30T03:01:00.000Z decryption_failed',
+    );
+    expect(m.getStatus().lastVerification).toEqual(verification);
   });
 
   it('publishes one immutable snapshot per change through subscribe/getSnapshot', async () => {

@@ -157,6 +157,31 @@ export interface BackupInfo {
   total_size?: number;
   /** Objects the backup references besides its slot object (0 for a one-object backup). */
   object_count?: number;
+  /**
+   * The last verification a client reported of this backup (docs/API.md
+   * "Verification"), null when none; gone once the slot holds another backup. Absent
+   * from servers older than this field.
+   */
+  verification?: Verification | null;
+}
+
+/**
+ * A client's verification of one stored backup: downloaded, decrypted and every database
+ * checked as a restore would (docs/API.md "Verification").
+ */
+export interface Verification {
+  /** RFC 3339, the server's time of the report. */
+  verified_at: string;
+  status: 'success' | 'failure';
+  /** The client's error code, for a failure; null otherwise. */
+  error: string | null;
+}
+
+/** The newest verification of a backup a slot holds now (`SettingsResponse`). */
+export interface SlotVerification extends Verification {
+  backup_version: BackupVersion;
+  /** RFC 3339: when the verified backup was completed. */
+  backup_created_at: string;
 }
 
 /** `POST /v0/backup/complete_upload` response. */
@@ -243,6 +268,11 @@ export interface SettingsResponse {
    * to a share of users, not yet this one).
    */
   backups_not_allowed_reason?: BackupsNotAllowedReason | null;
+  /**
+   * The newest verification of a backup a slot holds now, null when none (a
+   * verification is void once its slot holds another backup). Absent from older servers.
+   */
+  last_verification?: SlotVerification | null;
 }
 
 /** Why the server takes no new backups of a user (`SettingsResponse`). */
@@ -258,6 +288,13 @@ export interface ReportRequest {
   status: 'success' | 'failure';
   /** A short error code or sentence; never a secret. */
   error?: string;
+  /**
+   * `verify` only: the slot verified and its backup's `created_at` (RFC 3339, as `list`
+   * gave it). The server records the verification on the slot when it still holds that
+   * backup, and ignores it otherwise (docs/API.md "Verification").
+   */
+  backup_version?: BackupVersion;
+  backup_created_at?: string;
 }
 
 /** Push providers a device can register. */

@@ -42,6 +42,7 @@ describe.each(fullCombos)('auth (LUD-04) on $metadataKind + $blobKind', (combo) 
       max_backup_size: srv.config.maxBackupSize,
       backups_allowed: true,
       backups_not_allowed_reason: null,
+      last_verification: null,
     });
   });
 

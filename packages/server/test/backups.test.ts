@@ -74,6 +74,7 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
       created_at: srv.clock.now().toISOString(),
       total_size: 1234,
       object_count: 0,
+      verification: null,
     });
     const list = await api<BackupInfo[]>('list');
     expect(list.status).toBe(200);
@@ -94,6 +95,7 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
       max_backup_size: srv.config.maxBackupSize,
       backups_allowed: true,
       backups_not_allowed_reason: null,
+      last_verification: null,
     });
     // Idempotent completion: a repeat answers the same backup and changes nothing.
     const again = await api('complete_upload', {
@@ -327,6 +329,7 @@ describe.each(fullCombos)('backup endpoints on $metadataKind + $blobKind', (comb
       max_backup_size: srv.config.maxBackupSize,
       backups_allowed: true,
       backups_not_allowed_reason: null,
+      last_verification: null,
     });
     expect((await api('settings', undefined, 'GET')).body).toEqual(on.body);
     expect((await api('settings', { backup_enabled: 'yes' })).status).toBe(400);

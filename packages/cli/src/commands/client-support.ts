@@ -278,6 +278,9 @@ export async function openSession(
     logger,
     // A run killed mid-way (SIGKILL, power loss) does not block the next one.
     processProbe: nodeProcessProbe(),
+    // `backup` does what it says; `verify` verifies, and reports like the SDK's schedule
+    // (run it from cron for a schedule; docs/API.md "Verification").
+    verifyEveryMs: 0,
   });
   await manager.ready;
   return {

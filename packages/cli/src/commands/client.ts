@@ -11,6 +11,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { NoahError } from '@noah-backup/core/errors';
+import type { BackupInfo } from '@noah-backup/core/api';
 import { type Command, InvalidArgumentError } from 'commander';
 import { fail, print, run, toJson } from './client-run.ts';
 import {
@@ -62,6 +63,14 @@ function parseVersion(value: string): 1 | 2 {
 }
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
+
+/** A backup's verification for `list`: `ok DATE`, `FAILED DATE (code)`, or `never`. */
+const verified = (v: BackupInfo['verification']) =>
+  !v
+    ? 'never'
+    : v.status === 'success'
+      ? `ok ${v.verified_at.slice(0, 10)}`
+      : `FAILED ${v.verified_at.slice(0, 10)} (${v.error ?? 'unknown'})`;
 /** `1 entry`, `5 entries`: a count with its noun. */
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
@@ -186,17 +195,18 @@ export function registerClientCommands(program: Command): void {
     .action((o: CommonOptions) =>
       run(o, {}, async ({ manager }) => {
         const list = await manager.listBackups();
-        // SIZE is all the backup stores (its manifest and every object it references).
+        // SIZE is all the backup stores (its manifest and every object it references);
+        // VERIFIED the last verification reported of it (docs/API.md "Verification").
         const lines = list.map(
           (b) =>
-            `${String(b.backup_version).padEnd(8)}${b.created_at.padEnd(28)}${mib(b.total_size ?? b.backup_size).padEnd(12)}${b.object_count ?? 0}`,
+            `${String(b.backup_version).padEnd(8)}${b.created_at.padEnd(28)}${mib(b.total_size ?? b.backup_size).padEnd(12)}${String(b.object_count ?? 0).padEnd(9)}${verified(b.verification)}`,
         );
         print(
           o,
           list,
           list.length
             ? [
-                `${'VERSION'.padEnd(8)}${'CREATED'.padEnd(28)}${'SIZE'.padEnd(12)}OBJECTS`,
+                `${'VERSION'.padEnd(8)}${'CREATED'.padEnd(28)}${'SIZE'.padEnd(12)}${'OBJECTS'.padEnd(9)}VERIFIED`,
                 ...lines,
               ].join('\n')
             : 'no backups',

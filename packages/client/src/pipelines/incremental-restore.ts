@@ -63,7 +63,7 @@ export async function openRemoteManifest(
  * (a large restore outlasts `expires_at`).
  * @throws NoahError `backup_changed` if the slot meanwhile holds another backup
  */
-async function freshUrl(
+export async function freshUrl(
   ctx: PipelineContext,
   target: DownloadUrlsResponse,
   key: string,

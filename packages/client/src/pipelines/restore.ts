@@ -105,7 +105,7 @@ async function withRemote<T>(
  * Every URL the backup needs (`download_urls`); from a server without that route (404
  * `not_found`), the one-object answer of `download_url`.
  */
-async function targetOf(
+export async function targetOf(
   ctx: PipelineContext,
   version: BackupVersion | undefined,
 ): Promise<DownloadUrlsResponse> {
@@ -243,14 +243,25 @@ async function restoreManifest(
 }
 
 /**
- * Downloads, decrypts and checks a backup (default: the latest) without restoring it.
+ * Downloads, decrypts and checks a backup (default: the latest) without restoring it;
+ * `onTarget` is told which backup before any of it is read.
  * @throws as {@link runRestore}, but never for a rollback
  */
 export async function runVerify(
   ctx: PipelineContext,
   version: BackupVersion | undefined,
+  onTarget: (target: DownloadUrlsResponse) => void = () => {},
 ): Promise<VerifyResult> {
   const target = await targetOf(ctx, version);
+  onTarget(target);
+  return verifyTarget(ctx, target);
+}
+
+/** Verifies the backup `target` names ({@link targetOf}): every object, every database. */
+export async function verifyTarget(
+  ctx: PipelineContext,
+  target: DownloadUrlsResponse,
+): Promise<VerifyResult> {
   if (target.objects.length > 0) {
     const wallet = manifestWallet(ctx);
     const remote = await openRemoteManifest(ctx, target);

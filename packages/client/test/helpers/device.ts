@@ -75,6 +75,9 @@ export interface DeviceOptions {
   wallet?: (node: NodeWalletAdapter) => WalletDataAdapter;
   /** false: one-object backups, as a client without incremental backups makes. */
   incremental?: boolean;
+  /** The manager's scheduled verification period (0: off) and shares. */
+  verifyEveryMs?: number;
+  verifyShares?: number;
 }
 
 /** Opens a device against `serverUrl`. */
@@ -115,6 +118,8 @@ export async function openDevice(serverUrl: string, opts: DeviceOptions): Promis
     ...(opts.maxPlaintextBytes ? { maxPlaintextBytes: opts.maxPlaintextBytes } : {}),
     ...(opts.compression !== undefined ? { compression: opts.compression } : {}),
     ...(opts.compressionLevel !== undefined ? { compressionLevel: opts.compressionLevel } : {}),
+    ...(opts.verifyEveryMs !== undefined ? { verifyEveryMs: opts.verifyEveryMs } : {}),
+    ...(opts.verifyShares !== undefined ? { verifyShares: opts.verifyShares } : {}),
   });
   await manager.ready;
   return {

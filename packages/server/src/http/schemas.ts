@@ -210,10 +210,48 @@ export const cancelUploadResponse = {
   properties: { cancelled: { type: 'boolean', enum: [true] } },
 } as const;
 
+/** A client's verification of a backup (docs/API.md "Verification"). */
+const verificationProperties = {
+  verified_at: { ...rfc3339, description: "The server's time of the report." },
+  status: { type: 'string', enum: ['success', 'failure'] },
+  error: {
+    type: ['string', 'null'],
+    description: "The client's error code for a failure; null otherwise.",
+  },
+} as const;
+
+/** Verification, or null: the slot's last one, void once it holds another backup. */
+const verification = {
+  type: ['object', 'null'],
+  required: ['verified_at', 'status', 'error'],
+  properties: verificationProperties,
+  description:
+    'The last verification a client reported of this backup; null when none (void once the slot holds another backup).',
+} as const;
+
+/** SlotVerification, or null: the newest verification of a backup a slot holds. */
+const slotVerification = {
+  type: ['object', 'null'],
+  required: ['backup_version', 'backup_created_at', 'verified_at', 'status', 'error'],
+  properties: {
+    backup_version: backupVersion,
+    backup_created_at: { ...rfc3339, description: 'When the verified backup was completed.' },
+    ...verificationProperties,
+  },
+  description: 'The newest verification of a backup a slot holds now; null when none.',
+} as const;
+
 /** BackupInfo (CompleteUploadResponse, ListResponse items). */
 export const backupInfo = {
   type: 'object',
-  required: ['backup_version', 'created_at', 'backup_size', 'total_size', 'object_count'],
+  required: [
+    'backup_version',
+    'created_at',
+    'backup_size',
+    'total_size',
+    'object_count',
+    'verification',
+  ],
   properties: {
     backup_version: backupVersion,
     created_at: rfc3339,
@@ -226,6 +264,7 @@ export const backupInfo = {
       type: 'integer',
       description: 'Objects the backup references besides its slot object (0: one object).',
     },
+    verification,
   },
 } as const;
 
@@ -319,6 +358,7 @@ export const settingsResponse = {
     'max_backup_size',
     'backups_allowed',
     'backups_not_allowed_reason',
+    'last_verification',
   ],
   properties: {
     backup_enabled: { type: 'boolean' },
@@ -337,6 +377,7 @@ export const settingsResponse = {
       type: 'integer',
       description: 'MAX_BACKUP_SIZE: the largest backup_size upload_url accepts, in bytes.',
     },
+    last_verification: slotVerification,
   },
 } as const;
 
@@ -353,6 +394,15 @@ export const reportBody = {
       type: 'string',
       maxLength: 500,
       description: 'Short error code (counted by code) or sentence.',
+    },
+    backup_version: {
+      ...backupVersion,
+      description: 'verify: the slot verified (with backup_created_at).',
+    },
+    backup_created_at: {
+      ...rfc3339,
+      description:
+        "verify: the verified backup's created_at, as list gave it; recorded only while the slot holds that backup.",
     },
   },
 } as const;

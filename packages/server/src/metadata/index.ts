@@ -2,7 +2,7 @@
  * `createMetadataStore(url)`: opens the MetadataStore backend a DATABASE_URL names
  * (docs/OPERATIONS.md "Configuration reference"), runs the schema migrations, and returns
  * the store. One Kysely implementation (auth.ts, backups.ts, completion.ts, sweeping.ts,
- * ops.ts, devices.ts, triggers.ts, push-jobs.ts) serves every dialect; sqlite.ts,
+ * ops.ts, devices.ts, triggers.ts, push-jobs.ts, verifications.ts) serves every dialect; sqlite.ts,
  * libsql.ts and postgres.ts only open connections, and schema.ts holds the few dialect
  * differences.
  * @module
@@ -28,6 +28,7 @@ import { pushJobMethods } from './push-jobs.ts';
 import { storageStatsMethods } from './storage-stats.ts';
 import { sweepingMethods } from './sweeping.ts';
 import { triggerMethods } from './triggers.ts';
+import { verificationMethods } from './verifications.ts';
 import { parseDatabaseUrl, redactDatabaseUrl } from './url.ts';
 
 export { ACCEPTED_DATABASE_URLS, parseDatabaseUrl, redactDatabaseUrl } from './url.ts';
@@ -126,6 +127,7 @@ export async function createMetadataStore(
     ...triggerMethods(ctx),
     ...pushJobMethods(ctx),
     ...storageStatsMethods(ctx),
+    ...verificationMethods(ctx),
     // A local file: its disk can fill up (docs/OPERATIONS.md "A full disk").
     ...(dir === undefined ? {} : { freeBytes: () => freeBytesAt(dir) }),
     close() {

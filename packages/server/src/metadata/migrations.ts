@@ -334,6 +334,26 @@ const objectChecksums: Migration = {
   },
 };
 
+// Verification (docs/API.md "Verification"): a client's last verification per slot,
+// with the slot object it applies to; a read joins on that key, so a verification is
+// void as soon as the slot holds another backup, without touching the completions.
+const verifications: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('verifications')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('object_key', 'text', (c) => c.notNull())
+      .addColumn('verified_at', 'bigint', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('error', 'text')
+      .addPrimaryKeyConstraint('verifications_pk', ['user_id', 'version'])
+      .addCheckConstraint('verifications_version_slot', sql`version in (1, 2)`)
+      .addCheckConstraint('verifications_status', sql`status in ('success', 'failure')`)
+      .execute();
+  },
+};
+
 /** Every migration, in order. Append only. */
 export const metadataMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
@@ -345,6 +365,7 @@ export const metadataMigrations: Readonly<Record<string, Migration>> = Object.fr
   '0007_referenced_objects': referencedObjects,
   '0008_push_keys': pushKeys,
   '0009_object_checksums': objectChecksums,
+  '0010_verifications': verifications,
 });
 
 /**

@@ -96,6 +96,19 @@ export interface ObjectChecksumsTable {
   scrubbed_at: ColumnType<number | string, number | undefined, number>;
 }
 
+/**
+ * `verifications` (migration 0010): a client's last verification per slot, naming the
+ * slot object it applies to, so it is void once the slot holds another.
+ */
+export interface VerificationsTable {
+  user_id: string;
+  version: number;
+  object_key: string;
+  verified_at: Int64;
+  status: string;
+  error: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
 /** `object_deletions`: blobs to delete, retried by the sweeper. */
 export interface ObjectDeletionsTable {
   object_key: string;
@@ -169,6 +182,7 @@ export interface MetadataDb {
   backup_objects: BackupObjectsTable;
   pending_uploads: PendingUploadsTable;
   object_checksums: ObjectChecksumsTable;
+  verifications: VerificationsTable;
   object_deletions: ObjectDeletionsTable;
   leases: LeasesTable;
   devices: DevicesTable;

@@ -22,6 +22,7 @@ import type {
   DownloadUrlsResponse,
   ReportRequest,
   SettingsResponse,
+  SlotVerification,
   UploadUrlRequest,
   UploadUrlResponse,
   UploadUrlsRequest,
@@ -31,7 +32,7 @@ import { apiError } from '../errors.ts';
 import { scrubSecrets } from '../logging.ts';
 import { countReport } from '../metrics-reports.ts';
 import { rolloutRefusal } from '../rollout.ts';
-import type { BackupRow, UserRow } from '../stores/metadata.ts';
+import type { BackupRow, UserRow, VerificationRow } from '../stores/metadata.ts';
 import { completionMethod } from './completion.ts';
 import {
   type BackupLimits,
@@ -64,14 +65,32 @@ export interface BackupService {
 }
 
 /** The settings, with the size limit a client checks before it encrypts (docs/API.md). */
-function settings(user: UserRow, limits: BackupLimits): SettingsResponse {
+function settings(
+  user: UserRow,
+  limits: BackupLimits,
+  verifications: readonly VerificationRow[],
+): SettingsResponse {
   const refusal = rolloutRefusal(limits.rollout, user.pubkey);
+  let last: VerificationRow | null = null;
+  for (const v of verifications) if (!last || v.verifiedAt > last.verifiedAt) last = v;
   return {
     backup_enabled: user.backupEnabled,
     last_backup_at: user.lastBackupAt?.toISOString() ?? null,
     max_backup_size: limits.maxBackupSize,
     backups_allowed: refusal === null,
     backups_not_allowed_reason: refusal,
+    last_verification: last && slotVerification(last),
+  };
+}
+
+/** A stored verification as the API shows it (docs/API.md "Verification"). */
+function slotVerification(v: VerificationRow): SlotVerification {
+  return {
+    backup_version: v.version,
+    backup_created_at: v.backupCreatedAt.toISOString(),
+    verified_at: v.verifiedAt.toISOString(),
+    status: v.status,
+    error: v.error,
   };
 }
 
@@ -101,9 +120,23 @@ export function createBackupService(deps: ServiceDeps): BackupService {
 
     async list(userId) {
       const rows = await metadata.listBackups(userId);
+      // Read after the slots: a verification of a backup replaced in between is void
+      // (its object no longer matches) and one recorded in between names its backup.
+      const verified = await metadata.listVerifications(userId);
       return [...rows]
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
-        .map(backupInfo);
+        .map((row) => {
+          const v = verified.find(
+            (x) =>
+              x.version === row.version && x.backupCreatedAt.getTime() === row.createdAt.getTime(),
+          );
+          return backupInfo(
+            row,
+            v
+              ? { verified_at: v.verifiedAt.toISOString(), status: v.status, error: v.error }
+              : null,
+          );
+        });
     },
 
     async downloadUrl(userId, body) {
@@ -164,17 +197,39 @@ export function createBackupService(deps: ServiceDeps): BackupService {
     },
 
     async getSettings(userId) {
-      return settings(await ctx.requireUser(userId), limits);
+      const user = await ctx.requireUser(userId);
+      return settings(user, limits, await metadata.listVerifications(userId));
     },
 
     async setSettings(userId, enabled) {
       const user = await metadata.setBackupEnabled(userId, enabled);
       if (!user) throw apiError('unauthorized');
-      return settings(user, limits);
+      return settings(user, limits, await metadata.listVerifications(userId));
     },
 
     async report(userId, body) {
       countReport(metrics, body);
+      if (
+        body.kind === 'verify' &&
+        body.backup_version !== undefined &&
+        body.backup_created_at !== undefined
+      ) {
+        const backupCreatedAt = new Date(body.backup_created_at);
+        // A report of a backup the slot no longer holds records nothing (and is no error:
+        // the device may have verified just before another backup replaced it).
+        if (Number.isFinite(backupCreatedAt.getTime()))
+          await metadata.recordVerification({
+            userId,
+            version: body.backup_version,
+            backupCreatedAt,
+            verifiedAt: ctx.clock.now(),
+            status: body.status,
+            error:
+              body.status === 'failure' && body.error !== undefined
+                ? scrubSecrets(body.error)
+                : null,
+          });
+      }
       logger.info(
         {
           userId,

@@ -5,7 +5,7 @@
  * (services/storage.ts).
  * @module
  */
-import type { BackupInfo } from '@noah-backup/core/api';
+import type { BackupInfo, Verification } from '@noah-backup/core/api';
 import type { Clock, RandomBytes } from '@noah-backup/core/clock';
 import type { Logger } from 'pino';
 import { apiError } from '../errors.ts';
@@ -99,14 +99,18 @@ export async function eachLimited<T>(
   if (failure) throw (failure as { err: unknown }).err;
 }
 
-/** A completed backup as `list` and `complete_upload` answer it. */
-export function backupInfo(row: BackupRow): BackupInfo {
+/**
+ * A completed backup as `list` and `complete_upload` answer it, with its verification
+ * (docs/API.md "Verification"): none for a backup just completed.
+ */
+export function backupInfo(row: BackupRow, verification: Verification | null = null): BackupInfo {
   return {
     backup_version: row.version,
     created_at: row.createdAt.toISOString(),
     backup_size: row.size,
     total_size: row.totalSize,
     object_count: row.objectCount,
+    verification,
   };
 }
 

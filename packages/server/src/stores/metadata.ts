@@ -48,6 +48,20 @@ export interface ObjectRef {
   sha256?: string | null;
 }
 
+/**
+ * A client's verification of the backup a slot holds (docs/API.md "Verification"): one
+ * per slot, void once the slot holds another backup.
+ */
+export interface VerificationRow {
+  version: BackupVersion;
+  /** When the verified backup was completed (its `createdAt`). */
+  backupCreatedAt: Date;
+  verifiedAt: Date;
+  status: 'success' | 'failure';
+  /** The client's error code for a failure; null otherwise. */
+  error: string | null;
+}
+
 /** A stored object as the scrub sees it (docs/OPERATIONS.md "Scrub"). */
 export interface ObjectChecksumRow {
   objectKey: string;
@@ -280,6 +294,27 @@ export interface MetadataStore extends PushStore {
    */
   deleteBackup(userId: string, version: BackupVersion): Promise<DeletedBackup | null>;
   setBackupEnabled(userId: string, enabled: boolean): Promise<UserRow | null>;
+
+  // ---- verifications (docs/API.md "Verification") ----
+  /**
+   * Records a verification of the backup in slot `version`, replacing the slot's
+   * previous one, only when the slot still holds the backup completed at
+   * `backupCreatedAt` (one statement: a completion that replaced it meanwhile wins).
+   * Returns false, recording nothing, when it does not (replaced, deleted, never there).
+   */
+  recordVerification(args: {
+    userId: string;
+    version: BackupVersion;
+    backupCreatedAt: Date;
+    verifiedAt: Date;
+    status: 'success' | 'failure';
+    error?: string | null;
+  }): Promise<boolean>;
+  /**
+   * The verifications of the backups the user's slots hold now, slot order; a slot
+   * replaced or deleted since its verification has none.
+   */
+  listVerifications(userId: string): Promise<VerificationRow[]>;
 
   // ---- sweeping (abandoned uploads, replaced or orphaned objects) ----
   /** Pending uploads that expired before `before`, oldest first. */

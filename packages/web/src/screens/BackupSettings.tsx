@@ -19,6 +19,7 @@ import { describeError } from '../ui/errors.ts';
 import { backupsNotAllowed } from '../ui/messages.ts';
 import { backupTimes, formatBytes, formatSent } from '../ui/format.ts';
 import { progressView } from '../ui/progress.ts';
+import { verificationView } from '../ui/verification.ts';
 
 type Pending = {
   op: 'restore' | 'delete';
@@ -32,6 +33,27 @@ type Done = { label: string; bytes?: number; sent?: string } | null;
 type Failure = { error: unknown; retry?: () => void } | null;
 
 /** A card's outcome: a notice (role="status") and an error, shown inside that card. */
+/** A listed backup's last verification (docs/API.md "Verification"), if any. */
+function BackupVerification({
+  verification: v,
+  now,
+}: {
+  verification: BackupInfo['verification'];
+  now: Date;
+}) {
+  const view = verificationView(v && { at: v.verified_at, status: v.status }, now);
+  if (!view) return null;
+  return view.tone === 'ok' ? (
+    <div className="muted small" data-testid="backup-verification">
+      {view.text}
+    </div>
+  ) : (
+    <div className="small verification-warn" data-testid="backup-verification" role="note">
+      {view.message.title}
+    </div>
+  );
+}
+
 function Outcome({ notice, failure }: { notice: string; failure: Failure }) {
   return (
     <>
@@ -268,6 +290,7 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
                       {at} {i === 0 ? <span className="badge">Newest</span> : null}
                     </div>
                     <div className="muted small">{formatBytes(b.backup_size)}</div>
+                    <BackupVerification verification={b.verification} now={clock.now()} />
                   </div>
                   <div className="row-actions">
                     <button

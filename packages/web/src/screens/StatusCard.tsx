@@ -3,7 +3,9 @@
  * time (or, after a restore, the backup the wallet came from), "backup recommended" when
  * that is over a day old, a failure with a retry, and live progress while a backup runs.
  * When the server takes no backups of this user (its rollout, docs/OPERATIONS.md
- * "Rollout") it says so, and "Back up now" is disabled with that reason.
+ * "Rollout") it says so, and "Back up now" is disabled with that reason. Below, the last
+ * verification of the backups (docs/API.md "Verification"): "verified 3 days ago", or a
+ * warning when it failed or is older than the period the device verifies in.
  * @module
  */
 import type { BackupManager } from '@noah-backup/client/manager';
@@ -15,6 +17,7 @@ import { ErrorNotice, ProgressBar } from '../ui/components.tsx';
 import { formatDateTime, timeAgo } from '../ui/format.ts';
 import { backupsNotAllowed } from '../ui/messages.ts';
 import { progressView } from '../ui/progress.ts';
+import { verificationView } from '../ui/verification.ts';
 
 /** Re-renders every `ms` so relative times stay true. */
 export function useNow(clock: Clock, ms = 30_000): Date {
@@ -144,6 +147,12 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
     );
   }
 
+  const verified =
+    activity === 'backup' || activity === 'restore' || backupsAllowed === false
+      ? null
+      : verificationView(status.lastVerification, now);
+  if (verified?.tone === 'warn' && tone === 'ok') tone = 'warn';
+
   return (
     <section
       className={`card status-card tone-${tone}`}
@@ -156,7 +165,19 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
           Automatic backups {isBackupEnabled === null ? '…' : isBackupEnabled ? 'on' : 'off'}
         </span>
       </div>
-      <div aria-live="polite">{body}</div>
+      <div aria-live="polite">
+        {body}
+        {verified?.tone === 'ok' ? (
+          <p className="muted small" data-testid="verification">
+            {verified.text}
+          </p>
+        ) : verified ? (
+          <div className="notice warn" data-testid="verification">
+            <p className="notice-title">{verified.message.title}</p>
+            <p>{verified.message.next}</p>
+          </div>
+        ) : null}
+      </div>
       {error && status.state !== 'failed' ? <ErrorNotice error={error} /> : null}
       <button type="button" className="link-button" onClick={onOpenSettings}>
         Backup settings

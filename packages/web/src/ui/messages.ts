@@ -46,6 +46,22 @@ export function backupsNotAllowed(reason: BackupsNotAllowedReason | null): Messa
   return BACKUPS_NOT_ALLOWED[reason ?? 'rollout_pending'] ?? BACKUPS_NOT_ALLOWED.rollout_pending;
 }
 
+/**
+ * What the status card and the backup list say of a backup's last verification
+ * (docs/API.md "Verification"), given "3 days ago" and how often the device verifies.
+ */
+export const VERIFICATION = {
+  verified: (ago: string): string => `Verified ${ago}: the backup decrypts and restores.`,
+  failed: (ago: string): Message => ({
+    title: `Verification failed ${ago}: the backup would not restore.`,
+    next: 'Make a new backup now. If it keeps happening, tell the server operator.',
+  }),
+  overdue: (ago: string, period: string): Message => ({
+    title: `Last verified ${ago}: longer ago than ${period}.`,
+    next: 'Back up now: the app then checks the newest backup.',
+  }),
+};
+
 const SIGN_IN: Message = {
   title: 'The backup server did not accept this device’s sign-in.',
   next: 'Try again. If it keeps happening, reload the page and check the seedphrase.',
