@@ -83,7 +83,7 @@ export function memoryPageSnapshot(files: readonly SnapshotFile[]): PageSnapshot
 export interface StagedTree {
   /** Directories and files, in the order they were made. */
   readonly items: readonly ArchiveItem[];
-  /** The files' contents (only those admitted), by path. */
+  /** The files' contents (only those admitted), by path, each in a buffer of its own. */
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** The paths made as databases (admitted or not). */
   readonly databases: readonly string[];

@@ -19,7 +19,11 @@ import type {
 } from '@noah-backup/client/ports';
 import { createIndexedDbCacheStore } from '@noah-backup/client/web/cache';
 import { createMemorySpooler } from '@noah-backup/client/web/spooler';
-import { createMemoryTree, memoryPageSnapshot } from '@noah-backup/client/web/tree';
+import {
+  createMemoryTree,
+  memoryPageSnapshot,
+  type StagedTree,
+} from '@noah-backup/client/web/tree';
 import { NoahError } from '@noah-backup/core/errors';
 import { fromBytes } from '@noah-backup/core/stream';
 import {
@@ -31,7 +35,7 @@ import {
   type WireOptions,
   type WorkerInit,
 } from './protocol.ts';
-import { createRpc, type Handler, type MessageEndpoint } from './rpc.ts';
+import { createRpc, type Handler, type MessageEndpoint, transfer } from './rpc.ts';
 
 let manager: BackupManager | undefined;
 let keys: SessionKeys | undefined;
@@ -94,6 +98,18 @@ for (const name of Object.keys(MANAGER_CALLS) as ManagerCall[])
 const rpc = createRpc<PageMethods>(globalThis as unknown as MessageEndpoint, handlers);
 
 /**
+ * A staged tree for the page, its files' buffers moved rather than copied: the worker is
+ * done with them, and a copy left here would be one more whole wallet in memory while
+ * the page checks and opens its own.
+ */
+function handOver(tree: StagedTree): StagedTree {
+  return transfer(
+    tree,
+    [...tree.files.values()].map((d) => d.buffer as ArrayBuffer),
+  );
+}
+
+/**
  * The page's wallet adapter, reached through RPC. A manifest restore is staged here, in
  * the worker, while its packs stream in (each entry admitted by the page first), and
  * handed to the page whole once every byte is proven; the page checks it and swaps.
@@ -107,12 +123,12 @@ const remoteWallet: WalletDataAdapter & IncrementalWalletAdapter = {
     const tree = createMemoryTree({ admit: (item) => rpc.call('wallet.admit', item), signal });
     await fill(tree.sink);
     signal?.throwIfAborted();
-    return rpc.call('wallet.restoreTree', tree.staged());
+    return rpc.call('wallet.restoreTree', handOver(tree.staged()));
   },
   async verifyTree(fill, { signal }) {
     const tree = createMemoryTree({ admit: (item) => rpc.call('wallet.admit', item), signal });
     await fill(tree.sink);
-    return rpc.call('wallet.verifyTree', tree.staged());
+    return rpc.call('wallet.verifyTree', handOver(tree.staged()));
   },
   async snapshot({ kind, signal, databases = [] }) {
     signal?.throwIfAborted();

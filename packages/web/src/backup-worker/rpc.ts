@@ -88,6 +88,26 @@ function movable(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
     : (chunk.slice() as Uint8Array<ArrayBuffer>);
 }
 
+/** Values sent with their buffers moved (see {@link transfer}). */
+const moved = new WeakMap<object, Transferable[]>();
+
+/** The buffers `value` was marked to move with, if any. */
+function movedWith(value: unknown): Transferable[] {
+  return (typeof value === 'object' && value !== null && moved.get(value)) || [];
+}
+
+/**
+ * Marks `value` (a call's argument or a handler's result) to be sent with `buffers`
+ * moved to the other side instead of copied by structured clone: the sender's views of
+ * them are emptied. Only for buffers the sender owns whole and never reads again (a
+ * restored wallet staged in the worker: otherwise one more copy of it lives on).
+ * @returns `value`
+ */
+export function transfer<T extends object>(value: T, buffers: readonly ArrayBuffer[]): T {
+  moved.set(value, [...buffers]);
+  return value;
+}
+
 /**
  * Creates one side of the RPC.
  *
@@ -149,9 +169,10 @@ export function createRpc<Remote extends Methods<Remote>>(
         .then(
           (value) => {
             // Stream chunks move (their buffers are `movable` copies or whole buffers the
-            // producer gave away); every other value is copied by structured clone.
+            // producer gave away), as do values marked by `transfer`; every other value is
+            // copied by structured clone.
             const chunk = msg.method === '__stream.next' && (value as { value?: Uint8Array }).value;
-            send({ k: 'ok', id: msg.id, value }, chunk ? [chunk.buffer] : []);
+            send({ k: 'ok', id: msg.id, value }, chunk ? [chunk.buffer] : movedWith(value));
           },
           (err: unknown) => send({ k: 'err', id: msg.id, error: toWire(err) }),
         );
@@ -171,7 +192,7 @@ export function createRpc<Remote extends Methods<Remote>>(
     new Promise<T>((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      send({ k: 'call', id, method, args });
+      send({ k: 'call', id, method, args }, args.flatMap(movedWith));
     });
 
   return {
