@@ -197,6 +197,12 @@ export interface PageSnapshot {
   /** Bytes of the files and databases captured. */
   readonly bytes: number;
   /**
+   * Settles when every database copy's integrity check has run, which may be while the
+   * copies are read: rejects with NoahError `corrupt_wallet_database` if one fails. A
+   * backup of this snapshot MUST NOT complete before it resolved (docs/WALLET.md §5).
+   */
+  readonly checked: Promise<void>;
+  /**
    * Streams `length` bytes of the copy of `path` from byte `position`, in chunks of at
    * most 1 MiB (whole pages of a database when `position` and `length` are).
    */

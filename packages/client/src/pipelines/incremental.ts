@@ -263,6 +263,9 @@ async function attempt(
         },
       });
     });
+    // The snapshot's integrity check ran beside the work above: a damaged database stops
+    // the backup here, before its manifest and completion (docs/WALLET.md §5).
+    await snap.checked;
     const written = summaries.map((s, i) => ({ key: targets[i]!.s3_key, ...s }));
     const manifest = buildManifest(plan.full ? undefined : previous, today.tree, plan, written);
     const sealed = await encryptManifest(manifest, writeOpts);
