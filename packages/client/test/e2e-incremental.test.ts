@@ -96,6 +96,26 @@ describe.each(fullCombos)('incremental backups on $metadataKind + $blobKind', (c
     }
   });
 
+  it("a backup asks the server's settings once: the limit is passed down", async () => {
+    let settings = 0;
+    // Counts what the device asks; changes nothing.
+    const counting: FetchFn = async (url, init) => {
+      if (new URL(url).pathname === '/v0/backup/settings' && (init?.method ?? 'GET') === 'GET')
+        settings++;
+      return (await fetch(url, init as RequestInit)) as never;
+    };
+    const a = await suite.device(newMnemonic(), { fetch: counting });
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 6 });
+    expect(await a.manager.triggerBackup()).toMatchObject({ incremental: { incremental: false } });
+    expect(settings).toBe(1);
+    suite.srv.clock.advance(60_000);
+    a.clock.advance(60_000);
+    day(a, 2);
+    settings = 0;
+    expect(await a.manager.triggerBackup()).toMatchObject({ incremental: { incremental: true } });
+    expect(settings).toBe(1);
+  });
+
   it("a restored device's next backup names the restored manifest as its base", async () => {
     const mnemonic = newMnemonic();
     const a = await suite.device(mnemonic);

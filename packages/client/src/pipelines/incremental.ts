@@ -167,17 +167,23 @@ export async function runIncrementalBackup(
   ctx: PipelineContext & { wallet: IncrementalWalletAdapter },
   cacheStore: DeviceCacheStore,
   databases: readonly string[],
-  opts: { full?: boolean; acceptMissingDatabases?: boolean } = {},
+  opts: { full?: boolean; acceptMissingDatabases?: boolean; limit?: number | null } = {},
 ): Promise<IncrementalResult> {
   const accept = opts.acceptMissingDatabases === true;
+  // The server's size limit (docs/API.md, settings): given by the caller, which asked for
+  // it already, or asked here once for both attempts; null = no limit.
+  const limit =
+    opts.limit !== undefined
+      ? (opts.limit ?? undefined)
+      : (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
   try {
-    return await attempt(ctx, cacheStore, databases, opts.full === true, accept);
+    return await attempt(ctx, cacheStore, databases, opts.full === true, accept, limit);
   } catch (err) {
     if (opts.full || !chainBroken(err)) throw err;
     ctx.logger.warn('another device replaced the backup this one built on; making a full backup', {
       code: (err as ApiError).code,
     });
-    return attempt(ctx, cacheStore, databases, true, accept);
+    return attempt(ctx, cacheStore, databases, true, accept, limit);
   }
 }
 
@@ -187,10 +193,10 @@ async function attempt(
   databases: readonly string[],
   forceFull: boolean,
   acceptMissingDatabases: boolean,
+  limit: number | undefined,
 ): Promise<IncrementalResult> {
   const { api, signal, keyring } = ctx;
   const sequence = (await knownSequence(ctx)) + 1n;
-  const limit = (await api.getSettings({ signal })).max_backup_size;
   const list = await api.list({ signal });
   const loaded = forceFull ? null : await loadCache(cacheStore, keyring, ctx.logger);
   const cache = loaded && cacheMatches(loaded, list) ? loaded : null;
