@@ -1,7 +1,8 @@
 /**
  * The Node page snapshot's integrity check runs on a worker thread beside the reads of
  * the copies (docs/WALLET.md §5): the snapshot is handed out at once, its copies read
- * whole, and `checked` says whether the copies passed `PRAGMA integrity_check`.
+ * whole, and `checked` says whether the copies passed `PRAGMA integrity_check`. A
+ * transient read (a digest pass) gives the same bytes through one reused buffer.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +44,31 @@ describe('page snapshot integrity check', () => {
       await snap.cleanup();
     }
     expect(await leftovers(tmp)).toEqual([]);
+  });
+
+  it('a transient read gives the same bytes, all through one buffer', async () => {
+    const root = await tempDir();
+    const { snap } = await snapshotOf(root, false);
+    try {
+      const db = snap.items.find((i) => i.type === 'database');
+      if (db?.type !== 'database') throw new Error('no database in the snapshot');
+      const length = db.pageCount * db.pageSize;
+      expect(length).toBeGreaterThan(4 * 256 * 1024); // several chunks
+      const fresh = await readAll(snap, db.path, length);
+      const copies: Buffer[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      for await (const chunk of snap.read(db.path, db.pageSize, length - db.pageSize, {
+        transient: true,
+      })) {
+        buffers.add(chunk.buffer);
+        copies.push(Buffer.from(chunk)); // used at once, as a digest does
+      }
+      expect(Buffer.concat(copies).equals(fresh.subarray(db.pageSize))).toBe(true);
+      // Before: a fresh 256 KiB buffer per chunk, garbage once digested.
+      expect(buffers.size).toBe(1);
+    } finally {
+      await snap.cleanup();
+    }
   });
 
   it('a sound wallet: `checked` resolves, and the copy read is the one checked', async () => {

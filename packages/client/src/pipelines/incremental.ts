@@ -68,13 +68,14 @@ async function treeOf(
     signal.throwIfAborted();
     if (item.type === 'directory') tree.push(item);
     else if (item.type === 'file') {
-      const digest = await digester.file(snap.read(item.path, 0, item.size));
+      // Transient reads: each chunk is hashed before the next is asked for.
+      const digest = await digester.file(snap.read(item.path, 0, item.size, TRANSIENT));
       tree.push({ ...item, digest });
     } else {
       const { path, pageSize, pageCount } = item;
       const pds = new Uint8Array(pageCount * 16);
       let at = 0;
-      for await (const chunk of snap.read(path, 0, pageCount * pageSize)) {
+      for await (const chunk of snap.read(path, 0, pageCount * pageSize, TRANSIENT)) {
         pds.set(await digester.pages(chunk, pageSize), at);
         at += (chunk.length / pageSize) * 16;
       }
@@ -95,6 +96,8 @@ async function treeOf(
   }
   return { tree, pages, changed: changedCount, total };
 }
+
+const TRANSIENT = { transient: true } as const;
 
 function sameDigest(a: Uint8Array, b: Uint8Array, o: number): boolean {
   for (let i = o; i < o + 16; i++) if (a[i] !== b[i]) return false;
