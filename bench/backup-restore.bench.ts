@@ -219,6 +219,7 @@ async function main(): Promise<void> {
     }
     const med = (k: string): Measure => ({
       seconds: median(rows[k]!.map((m) => m.seconds)),
+      cpuSeconds: median(rows[k]!.map((m) => m.cpuSeconds)),
       rssMib: median(rows[k]!.map((m) => m.rssMib)),
     });
     console.log(`\n${MB} MiB wallet (${wallet.payments} payments)          time      peak RSS`);

@@ -9,9 +9,14 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-/** One measured process: wall seconds and peak RSS in MiB. */
+/**
+ * One measured process: wall seconds, CPU seconds (user + system, the process and its
+ * children: on a shared machine the wall time is noisy, the CPU time much less so) and
+ * peak RSS in MiB.
+ */
 export interface Measure {
   seconds: number;
+  cpuSeconds: number;
   rssMib: number;
 }
 
@@ -20,16 +25,21 @@ export function timed(
   cmd: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv },
 ): Measure & { stdout: string } {
-  const r = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M', ...cmd], {
+  const r = spawnSync('/usr/bin/time', ['-f', 'BENCH %e %M %U %S', ...cmd], {
     cwd: opts.cwd,
     env: opts.env,
     encoding: 'utf8',
     maxBuffer: 256 << 20,
   });
-  const m = /BENCH ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
+  const m = /BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr ?? '');
   if (r.status !== 0 || !m)
     throw new Error(`${cmd.join(' ')} failed (${r.status}): ${(r.stderr ?? '').slice(-2000)}`);
-  return { seconds: Number(m[1]), rssMib: Number(m[2]) / 1024, stdout: r.stdout };
+  return {
+    seconds: Number(m[1]),
+    cpuSeconds: Number(m[3]) + Number(m[4]),
+    rssMib: Number(m[2]) / 1024,
+    stdout: r.stdout,
+  };
 }
 
 /** Installs a Debian package if `bin` is not on PATH. */
@@ -128,11 +138,16 @@ export function resticClient(repo: string, cwd: string) {
         .map((l) => JSON.parse(l) as { message_type?: string; data_added?: number })
         .find((j) => j.message_type === 'summary');
       if (summary?.data_added === undefined) throw new Error('restic backup: no JSON summary');
-      return { seconds: m.seconds, rssMib: m.rssMib, added: summary.data_added };
+      return {
+        seconds: m.seconds,
+        cpuSeconds: m.cpuSeconds,
+        rssMib: m.rssMib,
+        added: summary.data_added,
+      };
     },
     restore(to: string): Measure {
       const m = timed(['restic', 'restore', '-q', 'latest', '--target', to], { cwd, env });
-      return { seconds: m.seconds, rssMib: m.rssMib };
+      return { seconds: m.seconds, cpuSeconds: m.cpuSeconds, rssMib: m.rssMib };
     },
   };
 }

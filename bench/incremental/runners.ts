@@ -98,6 +98,7 @@ export function ourClient(o: {
       const after = blobSizes(o.serve.blobDir);
       return {
         seconds: m.seconds,
+        cpuSeconds: m.cpuSeconds,
         rssMib: m.rssMib,
         bytes: newBytes(before, after),
         stored: totalBytes(after),
@@ -109,7 +110,7 @@ export function ourClient(o: {
         ['restore', '--to', to, '--version', String(version), '--yes-older', '--json'],
         freshState,
       );
-      return { seconds: m.seconds, rssMib: m.rssMib };
+      return { seconds: m.seconds, cpuSeconds: m.cpuSeconds, rssMib: m.rssMib };
     },
     /** The server's list of this user's backups. */
     list(): { backup_version: 1 | 2; created_at: string; backup_size: number }[] {

@@ -197,10 +197,24 @@ export interface PageSnapshot {
   /** Bytes of the files and databases captured. */
   readonly bytes: number;
   /**
-   * Streams `length` bytes of the copy of `path` from byte `position`, in chunks of at
-   * most 1 MiB (whole pages of a database when `position` and `length` are).
+   * Settles when every database copy's integrity check has run, which may be while the
+   * copies are read: rejects with NoahError `corrupt_wallet_database` if one fails. A
+   * backup of this snapshot MUST NOT complete before it resolved (docs/WALLET.md §5).
    */
-  read(path: string, position: number, length: number): AsyncIterable<Uint8Array>;
+  readonly checked: Promise<void>;
+  /**
+   * Streams `length` bytes of the copy of `path` from byte `position`, in chunks of at
+   * most 1 MiB (whole pages of a database when `position` and `length` are). With
+   * `transient`, a chunk is valid only until the next one is asked for (the buffer may be
+   * reused): for a reader that is done with each chunk at once, such as a digest, so a
+   * pass over a large database leaves no garbage behind.
+   */
+  read(
+    path: string,
+    position: number,
+    length: number,
+    opts?: { transient?: boolean },
+  ): AsyncIterable<Uint8Array>;
   /** Removes every temporary file the snapshot made. Idempotent; always call it. */
   cleanup(): Promise<void>;
 }

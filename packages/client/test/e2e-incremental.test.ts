@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { createDemoWallet } from '../src/demo-wallet.ts';
+import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
 import type { FetchFn } from '../src/http.ts';
 import { type Device, deviceSuite, newMnemonic } from './helpers/device.ts';
@@ -94,6 +94,53 @@ describe.each(fullCombos)('incremental backups on $metadataKind + $blobKind', (c
       expect(restored.equals(expected)).toBe(true);
       await expect(b.manager.verifyBackup(version)).resolves.toMatchObject({ databases: 1 });
     }
+  });
+
+  it("a backup asks the server's settings once: the limit is passed down", async () => {
+    let settings = 0;
+    // Counts what the device asks; changes nothing.
+    const counting: FetchFn = async (url, init) => {
+      if (new URL(url).pathname === '/v0/backup/settings' && (init?.method ?? 'GET') === 'GET')
+        settings++;
+      return (await fetch(url, init as RequestInit)) as never;
+    };
+    const a = await suite.device(newMnemonic(), { fetch: counting });
+    await createDemoWallet(a.walletDir, { sizeMb: 1, seed: 6 });
+    expect(await a.manager.triggerBackup()).toMatchObject({ incremental: { incremental: false } });
+    expect(settings).toBe(1);
+    suite.srv.clock.advance(60_000);
+    a.clock.advance(60_000);
+    day(a, 2);
+    settings = 0;
+    expect(await a.manager.triggerBackup()).toMatchObject({ incremental: { incremental: true } });
+    expect(settings).toBe(1);
+  });
+
+  it('packs are sent while later ones are sealed: URLs in batches, PUTs between them', async () => {
+    const seen: string[] = [];
+    // Records what the device asks, in order; changes nothing.
+    const recording: FetchFn = async (url, init) => {
+      const path = new URL(url).pathname;
+      if (path === '/v0/backup/upload_urls') seen.push('urls');
+      else if (init?.method === 'PUT' && !path.startsWith('/v0/')) seen.push('put');
+      return (await fetch(url, init as RequestInit)) as never;
+    };
+    const mnemonic = newMnemonic();
+    const a = await suite.device(mnemonic, { fetch: recording });
+    await createDemoWallet(a.walletDir, { sizeMb: 14, seed: 8 });
+    const good = await walletDigest(a.walletDir);
+    const r = await a.manager.triggerBackup();
+    if (r.status !== 'completed') throw new Error(`backup ${r.status}`);
+    const packs = r.incremental?.packsSent ?? 0;
+    expect(packs).toBeGreaterThanOrEqual(3);
+    // 2 packs, then the rest: the first batch's PUTs start before the last URLs are asked.
+    expect(seen.filter((x) => x === 'urls').length).toBeGreaterThanOrEqual(2);
+    expect(seen.indexOf('put')).toBeLessThan(seen.lastIndexOf('urls'));
+    // Every pack and the manifest were PUT, and the backup restores.
+    expect(seen.filter((x) => x === 'put').length).toBe(packs + 1);
+    const b = await suite.device(mnemonic);
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(good);
   });
 
   it("a restored device's next backup names the restored manifest as its base", async () => {

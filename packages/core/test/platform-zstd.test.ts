@@ -236,6 +236,45 @@ describe('zstd: output cap', () => {
   });
 });
 
+describe('zstd on node: output chunks hold no more memory than they need', () => {
+  /** Total bytes of the distinct buffers behind `chunks`: what holding them keeps alive. */
+  const held = (chunks: Uint8Array[]) =>
+    [...new Set(chunks.map((c) => c.buffer))].reduce((n, b) => n + b.byteLength, 0);
+
+  it('decompression of input that arrives in small pieces: chunks at their size', async () => {
+    // 40 frames of 10 KiB, one per input chunk: each call ends with a partly filled buffer.
+    const frames = Array.from(
+      { length: 40 },
+      (_, i) => new Uint8Array(libzstd.compress(payload(10_240 + i))),
+    );
+    const chunks: Uint8Array[] = [];
+    for await (const c of node.zstdDecompress(
+      (async function* () {
+        yield* frames;
+      })(),
+      BIG,
+    ))
+      chunks.push(c);
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    expect(total).toBe(frames.reduce((n, _, i) => n + 10_240 + i, 0));
+    // Before: a fresh 256 KiB buffer behind every 10 KiB chunk (25x what they hold).
+    expect(held(chunks)).toBeLessThan(2 * total + 256 * 1024);
+  });
+
+  it('compression of small pieces: chunks at their size, and never reused', async () => {
+    const data = payload(3 * 1024 * 1024 + 5);
+    const chunks: Uint8Array[] = [];
+    for await (const c of node.zstdCompress(pieces(data, 4096), { level: 1, workers: 0 }))
+      chunks.push(c); // kept as they are, as a consumer may keep them
+    const copies = chunks.map((c) => c.slice());
+    const z = concatBytes(...chunks);
+    expect(firstDiff(new Uint8Array(libzstd.decompress(z)), data)).toBe(-1);
+    // Every chunk still holds what it held when handed out (no buffer written twice).
+    expect(chunks.every((c, i) => firstDiff(c, copies[i]!) === -1)).toBe(true);
+    expect(held(chunks)).toBeLessThan(2 * z.length + 256 * 1024);
+  });
+});
+
 describe('zstd: errors and early exit', () => {
   it('a source error passes through compression and decompression unchanged', async () => {
     const boom = new Error('source failed');

@@ -107,6 +107,22 @@ function parseTrustProxy(text: string): boolean | number | string[] | null {
   return list.every((s) => /^[0-9a-f.:/]+$/.test(s) && s.length > 0) ? list : null;
 }
 
+/** Plaintext bytes of the packs clients write (docs/FORMAT.md §8.2). */
+const PACK_BYTES = 4 * 2 ** 20;
+
+/**
+ * The default of RATE_LIMIT_BLOB_PER_MINUTE: one client's full backup of MAX_BACKUP_SIZE
+ * (a PUT per 4 MiB pack, and its manifest) and a restore of it (a GET each) within one
+ * minute, with room for resumed transfers; never below 120. A fixed 120 throttled the
+ * first backup of a 1 GiB wallet (256 packs) for two minutes of 429s; the bound still
+ * caps a client address at about two of the largest backups a minute.
+ * @param maxBackupSize - MAX_BACKUP_SIZE in bytes
+ * @returns requests per minute per client address
+ */
+export function defaultBlobPerMinute(maxBackupSize: number): number {
+  return Math.max(120, 2 * (Math.ceil(maxBackupSize / PACK_BYTES) + 1) + 16);
+}
+
 /**
  * Reads and validates the configuration. CLI overrides win over the environment.
  *
@@ -183,7 +199,12 @@ export function loadConfig(
   const rateLimit = {
     authPerMinute: int('RATE_LIMIT_AUTH_PER_MINUTE', 30, 0, 1e6),
     userPerMinute: int('RATE_LIMIT_USER_PER_MINUTE', 120, 0, 1e6),
-    blobPerMinute: int('RATE_LIMIT_BLOB_PER_MINUTE', 120, 0, 1e6),
+    blobPerMinute: int(
+      'RATE_LIMIT_BLOB_PER_MINUTE',
+      defaultBlobPerMinute(storage.maxBackupSize),
+      0,
+      1e6,
+    ),
     badTokenPerMinute: int('RATE_LIMIT_BAD_TOKEN_PER_MINUTE', 30, 0, 1e6),
   };
   const http = parseHttpLimits(raw, problems);

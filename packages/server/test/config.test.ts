@@ -128,6 +128,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SHUTDOWN_TIMEOUT: '2h' })).toThrow(/SHUTDOWN_TIMEOUT="2h"/);
   });
 
+  it('the blob limit by default lets one client back up and restore the largest backup in a minute', () => {
+    // 50 MiB: 13 packs; the floor of 120 holds.
+    expect(loadConfig({}).rateLimit.blobPerMinute).toBe(120);
+    // 1 GiB: 256 packs + the manifest, a PUT each and a GET each, and room to resume.
+    expect(loadConfig({ MAX_BACKUP_SIZE: '1GiB' }).rateLimit.blobPerMinute).toBe(530);
+    expect(loadConfig({ MAX_BACKUP_SIZE: '5GiB' }).rateLimit.blobPerMinute).toBe(2578);
+    // Said explicitly, it wins either way.
+    expect(
+      loadConfig({ MAX_BACKUP_SIZE: '1GiB', RATE_LIMIT_BLOB_PER_MINUTE: '60' }).rateLimit,
+    ).toMatchObject({ blobPerMinute: 60 });
+  });
+
   it('reads the timeouts, connection caps and the blob and bad-token limits', () => {
     expect(loadConfig({})).toMatchObject({
       rateLimit: { blobPerMinute: 120, badTokenPerMinute: 30 },

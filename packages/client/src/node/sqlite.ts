@@ -1,11 +1,15 @@
 /**
  * The two SQLite operations the adapters need: a consistent copy of a live database and
  * an integrity check. Both use better-sqlite3 (synchronous; the event loop is blocked
- * while SQLite works).
+ * while SQLite works), the check also on a worker thread (`startIntegrityCheck`).
  * @module
  */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { integrityCheckFailed } from '../wallet-refusals.ts';
+
+const requireHere = createRequire(import.meta.url);
 
 /** Page cache of the snapshot's connections, KiB (SQLite's own default is 2000). */
 const SMALL_CACHE_KIB = 2048;
@@ -123,4 +127,81 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
     cause = e;
   }
   if (!ok) throw integrityCheckFailed(label, undefined, cause);
+}
+
+/**
+ * The check on a worker thread: a CommonJS script (no file of its own, so the bundled CLI
+ * needs nothing beside its bundle) loading the same better-sqlite3 as this module.
+ */
+const CHECK_WORKER = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+let ok = false, message = '', code;
+try {
+  const Database = require(w.module);
+  const db = new Database(w.path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('trusted_schema = OFF');
+    db.pragma('cache_size = -' + w.cacheKib);
+    const rows = db.pragma('integrity_check');
+    ok = rows.length === 1 && rows[0].integrity_check === 'ok';
+    if (!ok) message = String(rows[0] && rows[0].integrity_check).slice(0, 200);
+  } finally {
+    db.close();
+  }
+} catch (e) {
+  message = String(e && e.message);
+  code = e && e.code;
+}
+parentPort.postMessage({ ok, message, code });
+`;
+
+/** A check running beside other work (see {@link startIntegrityCheck}). */
+export interface RunningCheck {
+  /** Resolves when the check says `ok`; rejects as `integrityCheck` throws. */
+  readonly done: Promise<void>;
+  /** Stops waiting for it (the thread ends when SQLite returns); idempotent. */
+  stop(): void;
+}
+
+/**
+ * Starts `PRAGMA integrity_check` of `path` on a worker thread, so the caller can read,
+ * seal and upload the same file meanwhile (docs/WALLET.md §5: the backup completes only
+ * once the check passed). Read-only: the file is never written, so what the caller
+ * reads is what was checked. Same check and page cache as {@link integrityCheck}.
+ * @param path - a SQLite database file nobody writes to
+ * @param label - how to name the database in an error
+ * @returns the running check; `done` rejects with NoahError `integrity_check_failed`
+ */
+export function startIntegrityCheck(path: string, label: string): RunningCheck {
+  const worker = new Worker(CHECK_WORKER, {
+    eval: true,
+    workerData: { path, module: requireHere.resolve('better-sqlite3'), cacheKib: CHECK_CACHE_KIB },
+    // Not the parent's flags (e.g. --cpu-prof): a plain thread for one SQLite call.
+    execArgv: [],
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    worker.once('message', (m: { ok: boolean; message: string; code?: string }) => {
+      if (m.ok) resolve();
+      else {
+        const cause = Object.assign(new Error(m.message), m.code ? { code: m.code } : {});
+        reject(integrityCheckFailed(label, undefined, cause));
+      }
+    });
+    worker.once('error', (e) => reject(integrityCheckFailed(label, undefined, e)));
+    worker.once('exit', () =>
+      reject(integrityCheckFailed(label, undefined, new Error('the check stopped'))),
+    );
+  });
+  done.catch(() => {}); // awaited by the caller, or abandoned by stop()
+  let stopped = false;
+  return {
+    done,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      // terminate() takes effect when SQLite returns to JS; do not keep the process alive.
+      worker.unref();
+      void worker.terminate().catch(() => {});
+    },
+  };
 }

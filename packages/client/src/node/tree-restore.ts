@@ -8,7 +8,7 @@
  * check (docs/WALLET.md §2).
  * @module
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TreeFill, TreeSink } from '../ports.ts';
@@ -92,11 +92,15 @@ export async function stageTree(
       await withHandle(path, async (fh) => {
         let off = 0;
         while (off < data.length) {
-          const { bytesWritten } = await fh
-            .write(data, off, data.length - off, position + off)
-            .catch((e: unknown) => {
-              throw mapSpaceError(e, 'restore');
-            });
+          // Synchronous: a write into the page cache costs less than the thread-pool
+          // round trip and promise of an async one (5,400 writes for a 100 MiB wallet;
+          // the data is made durable by the fsync before the swap, as before).
+          let bytesWritten: number;
+          try {
+            bytesWritten = writeSync(fh.fd, data, off, data.length - off, position + off);
+          } catch (e) {
+            throw mapSpaceError(e, 'restore');
+          }
           off += bytesWritten;
         }
       });

@@ -136,14 +136,17 @@ export async function runBackup(
   opts: { acceptMissingDatabases?: boolean } = {},
 ): Promise<BackupResult> {
   const { wallet, cache } = ctx;
+  // The server's size limit before the work (docs/API.md, settings), asked once and
+  // passed down: a wallet clearly over it is refused before the snapshot's work, and a
+  // backup over it stops as soon as its encrypted output passes it, not after a 413.
+  const limit = (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
+  if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
   if (ctx.incremental && ctx.format === 'v2' && cache && isIncremental(wallet)) {
-    // A wallet clearly over the server's limit is refused before the snapshot's work.
-    const limit = (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
-    if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
     const databases = await knownDatabases(ctx.state);
     try {
       const done = await runIncrementalBackup({ ...ctx, wallet }, cache, databases, {
         acceptMissingDatabases: opts.acceptMissingDatabases,
+        limit: limit ?? null,
       });
       await ctx.state.set(DATABASES_KEY, JSON.stringify(done.databases));
       const { databases: _, ...result } = done;
@@ -154,13 +157,14 @@ export async function runBackup(
       ctx.logger.info('the server makes no incremental backups; backing up as one object');
     }
   }
-  return runOneObject(ctx, opts);
+  return runOneObject(ctx, opts, limit);
 }
 
-/** Today's one-object backup: the whole wallet as one archive. */
+/** Today's one-object backup: the whole wallet as one archive, at most `limit` bytes. */
 async function runOneObject(
   ctx: PipelineContext,
   opts: { acceptMissingDatabases?: boolean },
+  limit: number | undefined,
 ): Promise<BackupResult> {
   const { api, signal } = ctx;
   const v2 = ctx.format === 'v2';
@@ -168,10 +172,6 @@ async function runOneObject(
   const kind: ArchiveKind = v2 ? 'tar' : 'zip';
   // FORMAT.md §6.6: continue the highest sequence known, read from the server if need be.
   const sequence = v2 ? (await knownSequence(ctx)) + 1n : null;
-  // The server's size limit before the work (docs/API.md, settings): a backup over it
-  // stops as soon as its encrypted output passes it, not after a full spool and a 413.
-  const limit = (await api.getSettings({ signal })).max_backup_size;
-  if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
   let snapshot: WalletSnapshot | undefined;
   let spooled: SpooledBlob | undefined;
   try {

@@ -1,7 +1,8 @@
 /**
  * The incremental backup pipeline (docs/FORMAT.md §8): page-stable snapshot → page
  * digests → changed pages against the device cache → the core plan (compaction) →
- * packs encrypted and spooled → `upload_urls` for all of them → PUTs, four at a time →
+ * packs encrypted and spooled, and sent in batches while the next are sealed
+ * (`upload_urls`, PUTs four at a time: pack-upload.ts) → the integrity check's verdict →
  * the manifest → `upload_url` + PUT → `complete_upload {objects, base}` → the cache.
  * Every object's SHA-256 (measured as it is encrypted, and recorded in the manifest) is
  * named to the server, so its store refuses a body altered on the way (docs/API.md
@@ -12,7 +13,6 @@
  * @module
  */
 import type { BackupInfo, UploadTarget } from '@noah-backup/core/api';
-import { MAX_UPLOAD_URLS_PER_CALL } from '@noah-backup/core/api';
 import {
   buildManifest,
   type BackupPlan,
@@ -39,10 +39,10 @@ import { refuseLostDatabases } from '../wallet-databases.ts';
 import { notAWallet } from '../wallet-refusals.ts';
 import { cacheMatches, type DeviceCache, identityOf, loadCache, saveCache } from './cache.ts';
 import type { PipelineContext } from './context.ts';
+import { type PackSender, packSender, UPLOAD_CONCURRENCY } from './pack-upload.ts';
 import type { BackupResult, IncrementalStats } from './results.ts';
 
-/** PUTs in flight at once. */
-export const UPLOAD_CONCURRENCY = 4;
+export { UPLOAD_CONCURRENCY } from './pack-upload.ts';
 
 export type { IncrementalStats } from './results.ts';
 
@@ -68,13 +68,14 @@ async function treeOf(
     signal.throwIfAborted();
     if (item.type === 'directory') tree.push(item);
     else if (item.type === 'file') {
-      const digest = await digester.file(snap.read(item.path, 0, item.size));
+      // Transient reads: each chunk is hashed before the next is asked for.
+      const digest = await digester.file(snap.read(item.path, 0, item.size, TRANSIENT));
       tree.push({ ...item, digest });
     } else {
       const { path, pageSize, pageCount } = item;
       const pds = new Uint8Array(pageCount * 16);
       let at = 0;
-      for await (const chunk of snap.read(path, 0, pageCount * pageSize)) {
+      for await (const chunk of snap.read(path, 0, pageCount * pageSize, TRANSIENT)) {
         pds.set(await digester.pages(chunk, pageSize), at);
         at += (chunk.length / pageSize) * 16;
       }
@@ -95,6 +96,17 @@ async function treeOf(
   }
   return { tree, pages, changed: changedCount, total };
 }
+
+const TRANSIENT = { transient: true } as const;
+
+/**
+ * Bounds of a sealed pack's size over its plaintext, for deciding whether a backup can
+ * pass the server's limit before any pack is sealed: v2 adds a 16-byte tag per 256 KiB
+ * chunk and zstd at most 3 bytes per 128 KiB block (SEAL_GROWTH, rounded up), plus the
+ * v2 header and frame headers per object (SEAL_OVERHEAD, rounded up).
+ */
+const SEAL_GROWTH = 1 / 4096;
+const SEAL_OVERHEAD = 4096;
 
 function sameDigest(a: Uint8Array, b: Uint8Array, o: number): boolean {
   for (let i = o; i < o + 16; i++) if (a[i] !== b[i]) return false;
@@ -167,17 +179,23 @@ export async function runIncrementalBackup(
   ctx: PipelineContext & { wallet: IncrementalWalletAdapter },
   cacheStore: DeviceCacheStore,
   databases: readonly string[],
-  opts: { full?: boolean; acceptMissingDatabases?: boolean } = {},
+  opts: { full?: boolean; acceptMissingDatabases?: boolean; limit?: number | null } = {},
 ): Promise<IncrementalResult> {
   const accept = opts.acceptMissingDatabases === true;
+  // The server's size limit (docs/API.md, settings): given by the caller, which asked for
+  // it already, or asked here once for both attempts; null = no limit.
+  const limit =
+    opts.limit !== undefined
+      ? (opts.limit ?? undefined)
+      : (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
   try {
-    return await attempt(ctx, cacheStore, databases, opts.full === true, accept);
+    return await attempt(ctx, cacheStore, databases, opts.full === true, accept, limit);
   } catch (err) {
     if (opts.full || !chainBroken(err)) throw err;
     ctx.logger.warn('another device replaced the backup this one built on; making a full backup', {
       code: (err as ApiError).code,
     });
-    return attempt(ctx, cacheStore, databases, true, accept);
+    return attempt(ctx, cacheStore, databases, true, accept, limit);
   }
 }
 
@@ -187,10 +205,10 @@ async function attempt(
   databases: readonly string[],
   forceFull: boolean,
   acceptMissingDatabases: boolean,
+  limit: number | undefined,
 ): Promise<IncrementalResult> {
   const { api, signal, keyring } = ctx;
   const sequence = (await knownSequence(ctx)) + 1n;
-  const limit = (await api.getSettings({ signal })).max_backup_size;
   const list = await api.list({ signal });
   const loaded = forceFull ? null : await loadCache(cacheStore, keyring, ctx.logger);
   const cache = loaded && cacheMatches(loaded, list) ? loaded : null;
@@ -204,6 +222,7 @@ async function attempt(
   };
   const spooled: SpooledBlob[] = [];
   let snap: PageSnapshot | undefined;
+  let sender: PackSender | undefined;
   const pending: string[] = [];
   try {
     ctx.progress('snapshot', 0);
@@ -220,49 +239,42 @@ async function attempt(
     const today = await treeOf(snap, digester, cache, signal);
     const previous: Manifest | undefined = cache?.manifest;
     const plan = planBackup(previous, today.tree);
-    // Encrypt every new pack into the spooler: sizes known before the URLs are asked.
+    // Every new pack is sealed into the spooler (its size and SHA-256 known before its URL
+    // is asked) and, when the backup cannot pass the server's limit, sent while the next
+    // ones are sealed. Near the limit, every pack is sealed first, so a backup over it
+    // stops before any upload.
     const summaries: Omit<ManifestPack, 'key'>[] = [];
     const planned = plan.packs.reduce((n, p) => n + p.plainSize, 0);
     const kept = plan.full || !previous ? [] : plan.kept.map((i) => previous.packs[i]!);
     const keptBytes = kept.reduce((n, p) => n + p.size, 0);
+    const eager =
+      limit === undefined ||
+      planned * (1 + SEAL_GROWTH) + SEAL_OVERHEAD * (plan.packs.length + 1) + keptBytes <= limit;
+    sender = packSender(ctx, pending);
     let newBytes = 0;
     let done = 0;
     for (const layout of plan.packs) {
       signal.throwIfAborted();
       const sealed = encryptPack(packPlaintext(snap, layout.items), writeOpts);
-      spooled.push(await ctx.spooler.spool(sealed.stream, { signal }));
+      const blob = await ctx.spooler.spool(sealed.stream, { signal });
+      spooled.push(blob);
       summaries.push(sealed.summary());
       newBytes += sealed.summary().size;
       done += layout.plainSize;
       ctx.progress('encrypt', done, planned);
-      // Over the server's limit: stop now, before more work and before any upload.
+      // Over the server's limit: stop now, before more work.
       if (limit !== undefined && newBytes + keptBytes > limit)
         throw new BackupTooLargeError(
           limit,
           snap.bytes,
           `stopped after encrypting ${mib(done)} of ${mib(planned)} of wallet data`,
         );
+      await sender.add(blob, sealed.summary(), eager);
     }
-    const targets: UploadTarget[] = [];
-    for (let i = 0; i < summaries.length; i += MAX_UPLOAD_URLS_PER_CALL) {
-      const part = summaries.slice(i, i + MAX_UPLOAD_URLS_PER_CALL);
-      const objects = part.map((s) => ({ size: s.size, sha256: bytesToHex(s.sha256) }));
-      const r = await api.uploadUrls({ objects }, { signal });
-      targets.push(...r.objects);
-      pending.push(...r.objects.map((t) => t.s3_key));
-    }
-    let uploaded = 0;
-    const progress = new Array<number>(spooled.length).fill(0);
-    await bounded(spooled, UPLOAD_CONCURRENCY, async (blob, i) => {
-      await api.upload(targets[i]!, blob, {
-        signal,
-        onProgress: (bytes) => {
-          uploaded += bytes - progress[i]!;
-          progress[i] = bytes;
-          ctx.progress('upload', uploaded, newBytes);
-        },
-      });
-    });
+    const targets: UploadTarget[] = await sender.finish();
+    // The snapshot's integrity check ran beside the work above: a damaged database stops
+    // the backup here, before its manifest and completion (docs/WALLET.md §5).
+    await snap.checked;
     const written = summaries.map((s, i) => ({ key: targets[i]!.s3_key, ...s }));
     const manifest = buildManifest(plan.full ? undefined : previous, today.tree, plan, written);
     const sealed = await encryptManifest(manifest, writeOpts);
@@ -324,6 +336,7 @@ async function attempt(
     ctx.logger.info('incremental backup completed', { version: backup.backup_version, ...stats });
     return { backup, sequence, bytes: sent, incremental: stats, databases: snap.databases };
   } catch (err) {
+    await sender?.settle(); // no PUT still reading a spool file or holding a key
     if (pending.length > 0) await giveBack(ctx, pending);
     throw err;
   } finally {

@@ -230,6 +230,8 @@ export function createOpSqliteWallet(o: OpSqliteWalletOptions): OpSqliteWallet {
         databases: c.databases,
         declared: declared.length > 0,
         bytes: c.bytes,
+        // `copiesOf` ran every copy's integrity check before returning.
+        checked: Promise.resolve(),
         read: (path, position, length) => {
           const copy = c.copies.get(path);
           if (copy === undefined) throw new RangeError(`${path} is not in the snapshot`);
