@@ -25,6 +25,7 @@ import {
   integrityCheckFailed,
   notAWallet,
 } from '../wallet-refusals.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /** One file of the wallet, as the page holds it. */
 export interface WalletFile {
@@ -107,14 +108,14 @@ export function createBrowserWalletData<T>(
       databasePaths.push(path);
     }
     if (databasePaths.length === 0 && !allowEmpty) throw emptyBackup(entries);
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const opened = await wallet.open(files);
     return { opened, entries, databases: databasePaths.length, databasePaths };
   }
 
   return {
     async snapshot({ kind, signal, databases: known = [] }) {
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       const files = await wallet.files();
       const databases: string[] = [];
       for (const f of files) {
@@ -131,7 +132,7 @@ export function createBrowserWalletData<T>(
             ? 'this browser holds no wallet data: there is no wallet to back up'
             : 'the wallet data holds no SQLite database, so there is no wallet to back up',
         );
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       const inputs = files.map((f) => ({
         type: 'file' as const,
         name: f.path,
@@ -155,7 +156,7 @@ export function createBrowserWalletData<T>(
         allowEmpty === true,
       );
       try {
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
       } catch (err) {
         wallet.discard(opened);
         throw err;
