@@ -1,7 +1,8 @@
-// Metro for the example app: Expo's defaults, plus the two workspace packages it runs
-// from source (packages/core, packages/react-native). Their bare imports resolve as if
-// from this folder, so every npm dependency comes from this folder's own install (its
-// lockfile), never from whatever the repository root has installed.
+// Metro for the example app: Expo's defaults, plus the workspace packages it runs from
+// source (packages/core, packages/client's platform-neutral modules, packages/react-native).
+// Their bare imports resolve as if from this folder, so every npm dependency comes from
+// this folder's own install (its lockfile), never from whatever the repository root has
+// installed.
 const path = require('node:path');
 const { getDefaultConfig } = require('expo/metro-config');
 
@@ -10,10 +11,12 @@ const config = getDefaultConfig(__dirname);
 
 config.watchFolders = [
   path.join(root, 'packages', 'core'),
+  path.join(root, 'packages', 'client'),
   path.join(root, 'packages', 'react-native'),
 ];
 config.resolver.extraNodeModules = {
   '@noah-backup/core': path.join(root, 'packages', 'core'),
+  '@noah-backup/client': path.join(root, 'packages', 'client'),
   '@noah-backup/react-native': path.join(root, 'packages', 'react-native'),
 };
 const entry = path.join(__dirname, 'index.ts');

@@ -49,6 +49,7 @@ export const BACKUP_SETTINGS = {
   restore: 'Restore',
   delete: 'Delete',
   tryAgain: 'Try again',
+  cancel: 'Cancel',
   restoreTitle: 'Restore this backup?',
   notNewest: 'This is not your newest backup.',
   deleteTitle: 'Delete this backup?',

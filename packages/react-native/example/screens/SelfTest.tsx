@@ -1,12 +1,12 @@
 /**
- * The example app's first screen: the on-device self-test of @noah-backup/react-native
+ * The self-test screen: the on-device self-test of @noah-backup/react-native
  * (docs/REACT-NATIVE.md), filling in as each check finishes.
  */
 import { runSelfTest, type SelfTestResult } from '@noah-backup/react-native';
 import { useEffect, useState } from 'react';
 import { SafeAreaView, ScrollView, StyleSheet, Text, View } from 'react-native';
 
-export default function App() {
+export function SelfTest() {
   const [results, setResults] = useState<SelfTestResult[]>([]);
   const [done, setDone] = useState(false);
   useEffect(() => {
