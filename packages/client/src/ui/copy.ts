@@ -22,6 +22,15 @@ export const ENABLE_BACKUPS = {
   continue: 'Continue',
 } as const;
 
+const RESTORE_PARTS = [
+  'The wallet on this device will be replaced by the backup from ',
+  '. Payments added after that backup will be gone from this device.',
+] as const;
+const DELETE_PARTS = [
+  'The backup from ',
+  ' will be removed from the server. This cannot be undone.',
+] as const;
+
 /** The backup settings screen. */
 export const BACKUP_SETTINGS = {
   automaticTitle: 'Automatic backups',
@@ -57,12 +66,14 @@ export const BACKUP_SETTINGS = {
   walletRestored: 'Wallet restored',
   restoreCancelled: 'Restore cancelled. Your wallet is unchanged.',
   cancelRestore: 'Cancel restore',
-  /** The restore dialog's text, around the backup's time. */
-  restoreBody: (at: string) =>
-    `The wallet on this device will be replaced by the backup from ${at}. Payments added after that backup will be gone from this device.`,
+  /** The restore dialog's text before and after the backup's time (set apart on the web). */
+  restoreBodyParts: RESTORE_PARTS,
+  /** The delete dialog's text before and after the backup's time. */
+  deleteBodyParts: DELETE_PARTS,
+  /** The restore dialog's text. */
+  restoreBody: (at: string) => `${RESTORE_PARTS[0]}${at}${RESTORE_PARTS[1]}`,
   /** The delete dialog's text. */
-  deleteBody: (at: string) =>
-    `The backup from ${at} will be removed from the server. This cannot be undone.`,
+  deleteBody: (at: string) => `${DELETE_PARTS[0]}${at}${DELETE_PARTS[1]}`,
   restored: (at: string) => `Restored the backup from ${at}.`,
   deleted: (at: string) => `Deleted the backup from ${at}.`,
   restoreLabel: (at: string) => `Restore the backup from ${at}`,

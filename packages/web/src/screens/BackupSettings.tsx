@@ -294,9 +294,9 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
         onCancel={() => setPending(null)}
       >
         <p>
-          The wallet on this device will be replaced by the backup from{' '}
-          <strong>{pending ? when(pending.backup.created_at) : ''}</strong>. Payments added after
-          that backup will be gone from this device.
+          {B.restoreBodyParts[0]}
+          <strong>{pending ? when(pending.backup.created_at) : ''}</strong>
+          {B.restoreBodyParts[1]}
         </p>
         {pending && !pending.newest ? <p className="notice warn">{B.notNewest}</p> : null}
         {pending?.doubt ? <p className="notice warn">{pending.doubt}</p> : null}
@@ -310,8 +310,9 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
         onCancel={() => setPending(null)}
       >
         <p>
-          The backup from <strong>{pending ? when(pending.backup.created_at) : ''}</strong> will be
-          removed from the server. This cannot be undone.
+          {B.deleteBodyParts[0]}
+          <strong>{pending ? when(pending.backup.created_at) : ''}</strong>
+          {B.deleteBodyParts[1]}
         </p>
       </ConfirmDialog>
     </>
