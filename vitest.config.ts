@@ -61,7 +61,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     // op-sqlite's Node build imports `./database` without an extension, which Node's ESM
-    // loader refuses; Vite resolves it (docs/REACT-NATIVE.md §7.4).
+    // loader refuses; Vite resolves it (docs/REACT-NATIVE.md §8.4).
     server: { deps: { inline: [/@op-engineering[\\/]op-sqlite/] } },
     // Vitest's default is one worker fewer than the CPUs: one on the 2-core machines
     // that run this suite, though most files spend their time waiting on child

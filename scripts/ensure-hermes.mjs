@@ -2,7 +2,7 @@
 /**
  * Installs the React Native test tools when they are missing or older than their
  * lockfile, so `npm test` works on a fresh clone while `npm ci && npm start` never
- * downloads them (docs/REACT-NATIVE.md §5, §7.4). Each folder has its own lockfile:
+ * downloads them (docs/REACT-NATIVE.md §5, §8.4). Each folder has its own lockfile:
  * - packages/react-native/hermes: the Hermes VM and React Native's Babel preset;
  * - packages/react-native/op-sqlite-node: op-sqlite, whose Node build the ports' contract
  *   kits run on (its peers, React Native among them, are not installed: `.npmrc`), and

@@ -94,6 +94,19 @@ export class AbortedError extends NoahError {
 }
 
 /**
+ * Throws {@link AbortedError} once `signal` is aborted. Not `signal.throwIfAborted()`:
+ * React Native's AbortSignal (abort-controller 3, installed by React Native itself) has
+ * no such method, nor a `reason` (docs/REACT-NATIVE.md §3).
+ * @example
+ * ```ts
+ * for (const page of pages) { throwIfAborted(signal); await send(page); }
+ * ```
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError();
+}
+
+/**
  * The bytes received do not match what the server declared (a download longer than
  * `backup_size`, a wrong `Content-Length`). Not retryable: something is wrong with the
  * stored object or a proxy in between.

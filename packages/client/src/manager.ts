@@ -197,8 +197,12 @@ export interface BackupManager {
    * Skips (`not_restored`) on a device that has neither restored nor made a v2 backup
    * while the server holds v2 backups of this seedphrase (a new phone, a reinstall):
    * `restoreBackup()` or an explicit `triggerBackup()` ends that (docs/PUSH.md §3).
+   *
+   * `signal` cancels the backup (the platform's background budget is running out,
+   * docs/PUSH.md §3): it is reported as a `failure` with the code `aborted`, and a later
+   * call for the same trigger may still report its success.
    */
-  handleBackupNotification(data: unknown): Promise<NotificationResult>;
+  handleBackupNotification(data: unknown, opts?: OperationOptions): Promise<NotificationResult>;
   /** The backup status (as loaded from the state store once {@link ready} resolves). */
   getStatus(): BackupStatus;
   /** Status, activity, progress and enabled flag as one immutable snapshot. */
@@ -474,7 +478,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
       verifier.recorded((onTarget) =>
         withContext('verify', [o?.signal], (ctx) => runVerify(ctx, version, onTarget)),
       ),
-    async handleBackupNotification(data) {
+    async handleBackupNotification(data, o) {
       const payload = data as { type?: unknown; notification_id?: unknown } | null;
       if (!payload || typeof payload !== 'object' || payload.type !== 'backup_trigger')
         return { skipped: 'ignored' };
@@ -500,7 +504,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
           );
           return { skipped: 'not_restored' };
         }
-        const result = await triggerBackup();
+        const result = await triggerBackup(o?.signal ? { signal: o.signal } : undefined);
         if (result.status === 'skipped') return { skipped: 'running' };
         await report({ notification_id: notificationId, kind: 'backup', status: 'success' });
         return { status: 'success', backup: result.backup };

@@ -1,52 +1,86 @@
 /**
- * The example app's first screen: the on-device self-test of @noah-backup/react-native
- * (docs/REACT-NATIVE.md), filling in as each check finishes.
+ * The example app: the backup screens of a wallet (the onboarding step that turns on
+ * automatic backups, the status card, the backup settings) once the wallet's services
+ * are open, and the on-device self-test (docs/REACT-NATIVE.md).
  */
-import { runSelfTest, type SelfTestResult } from '@noah-backup/react-native';
+import type { Clock } from '@noah-backup/core/clock';
+import type { AppStateLike } from '@noah-backup/react-native/hooks';
 import { useEffect, useState } from 'react';
-import { SafeAreaView, ScrollView, StyleSheet, Text, View } from 'react-native';
+import { AppState, SafeAreaView, ScrollView, Text } from 'react-native';
+import { type BackupServices, openBackup } from './backup.ts';
+import { BackupSettings } from './screens/BackupSettings.tsx';
+import { Button, styles } from './screens/components.tsx';
+import { EnableBackupsStep } from './screens/EnableBackupsStep.tsx';
+import { SelfTest } from './screens/SelfTest.tsx';
+import { StatusCard } from './screens/StatusCard.tsx';
 
-export default function App() {
-  const [results, setResults] = useState<SelfTestResult[]>([]);
-  const [done, setDone] = useState(false);
-  useEffect(() => {
-    let live = true;
-    runSelfTest({ onResult: (r) => live && setResults((rs) => [...rs, r]) }).then(
-      () => live && setDone(true),
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
+type Screen = 'onboarding' | 'status' | 'settings' | 'self-test';
+
+export interface BackupAppProps {
+  services: BackupServices;
+  /** Start with the onboarding step (a wallet just created or restored). */
+  onboarding?: boolean;
+  /** After a restore: the step says the wallet came back. */
+  restored?: boolean;
+  appState?: AppStateLike;
+  clock?: Clock;
+}
+
+/** The backup screens around one wallet's services. */
+export function BackupApp({ services, onboarding, restored, appState, clock }: BackupAppProps) {
+  const [screen, setScreen] = useState<Screen>(onboarding ? 'onboarding' : 'status');
+  const { manager } = services;
+  const time = clock ?? services.clock;
   return (
-    <SafeAreaView style={styles.screen}>
-      <ScrollView contentContainerStyle={styles.list}>
-        <Text style={styles.title}>Noah Backup on this device</Text>
-        {results.map((r) => (
-          <View key={r.name} style={styles.row}>
-            <Text style={r.ok ? styles.ok : styles.failed}>{r.ok ? 'ok' : 'FAILED'}</Text>
-            <View style={styles.body}>
-              <Text style={styles.name}>
-                {r.name} · {r.ms} ms
-              </Text>
-              <Text style={styles.detail}>{r.detail}</Text>
-            </View>
-          </View>
-        ))}
-        <Text style={styles.detail}>{done ? 'Done.' : 'Checking…'}</Text>
-      </ScrollView>
-    </SafeAreaView>
+    <ScrollView contentContainerStyle={{ padding: 16, gap: 16 }}>
+      {screen === 'onboarding' ? (
+        <EnableBackupsStep
+          manager={manager}
+          {...(time ? { clock: time } : {})}
+          restored={restored === true}
+          done={() => setScreen('status')}
+        />
+      ) : screen === 'settings' ? (
+        <>
+          <BackupSettings manager={manager} {...(time ? { clock: time } : {})} />
+          <Button label="Back" onPress={() => setScreen('status')} kind="secondary" />
+        </>
+      ) : screen === 'self-test' ? (
+        <>
+          <SelfTest />
+          <Button label="Back" onPress={() => setScreen('status')} kind="secondary" />
+        </>
+      ) : (
+        <>
+          <StatusCard
+            manager={manager}
+            {...(time ? { clock: time } : {})}
+            {...(appState ? { appState } : {})}
+            onOpenSettings={() => setScreen('settings')}
+          />
+          <Button label="Self-test" onPress={() => setScreen('self-test')} kind="secondary" />
+        </>
+      )}
+    </ScrollView>
   );
 }
 
-const styles = StyleSheet.create({
-  screen: { flex: 1, backgroundColor: '#fff' },
-  list: { padding: 16, gap: 12 },
-  title: { fontSize: 20, fontWeight: '600' },
-  row: { flexDirection: 'row', gap: 12 },
-  body: { flex: 1 },
-  ok: { width: 56, color: '#1a7f37', fontWeight: '600' },
-  failed: { width: 56, color: '#cf222e', fontWeight: '600' },
-  name: { fontSize: 15 },
-  detail: { fontSize: 13, color: '#57606a' },
-});
+export default function App() {
+  const [services, setServices] = useState<BackupServices | null | undefined>(undefined);
+  useEffect(() => {
+    openBackup().then(setServices, () => setServices(null));
+  }, []);
+  if (services === undefined) return null;
+  if (services === null)
+    return (
+      <SafeAreaView style={{ flex: 1 }}>
+        <Text style={[styles.muted, { padding: 16 }]}>No wallet on this device yet.</Text>
+        <SelfTest />
+      </SafeAreaView>
+    );
+  return (
+    <SafeAreaView style={{ flex: 1 }}>
+      <BackupApp services={services} appState={AppState} />
+    </SafeAreaView>
+  );
+}

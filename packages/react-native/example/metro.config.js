@@ -1,7 +1,8 @@
 // Metro for the example app: Expo's defaults, plus the workspace packages it runs from
-// source (packages/core, packages/client, packages/react-native). Their bare imports resolve as if
-// from this folder, so every npm dependency comes from this folder's own install (its
-// lockfile), never from whatever the repository root has installed.
+// source (packages/core, packages/client's platform-neutral modules, packages/react-native).
+// Their bare imports resolve as if from this folder, so every npm dependency comes from
+// this folder's own install (its lockfile), never from whatever the repository root has
+// installed.
 const path = require('node:path');
 const { getDefaultConfig } = require('expo/metro-config');
 

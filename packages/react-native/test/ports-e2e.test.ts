@@ -4,7 +4,7 @@
  * fetch over the expo-file-system stand-in) against the real server with S3 behind the
  * SigV4-checking front. A phone's full backup, its next day's incremental one, and a
  * new phone restoring the wallet from the seedphrase alone, then backing up
- * incrementally on top of what it restored (docs/REACT-NATIVE.md §7).
+ * incrementally on top of what it restored (docs/REACT-NATIVE.md §8).
  */
 import { promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -3,7 +3,7 @@
  * own Node build (`@op-engineering/op-sqlite`, its `node` export: op-sqlite's JavaScript
  * API over better-sqlite3, the root's) in place of its JSI module, and the ports'
  * expo-file-system binding over a stand-in of expo-file-system (`ports/expo-stand-in.ts`). Installed by scripts/ensure-hermes.mjs
- * (packages/react-native/op-sqlite-node, its own lockfile). docs/REACT-NATIVE.md §7.4.
+ * (packages/react-native/op-sqlite-node, its own lockfile). docs/REACT-NATIVE.md §8.4.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';

@@ -12,8 +12,8 @@ import {
 } from '@noah-backup/core/error-catalog';
 import { NoahError } from '@noah-backup/core/errors';
 import { describe, expect, it } from 'vitest';
-import { describeError, NoBackupsError } from '../src/ui/errors.ts';
-import { GENERIC, SERVER_TROUBLE } from '../src/ui/messages.ts';
+import { describeError, NoBackupsError } from '@noah-backup/client/ui/describe-error';
+import { GENERIC, SERVER_TROUBLE } from '@noah-backup/client/ui/messages';
 
 const codes = Object.keys(ERROR_CATALOG) as CatalogCode[];
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { collect } from '@noah-backup/core/stream';
+import { throwIfAborted } from '../errors.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -32,7 +33,7 @@ export class ByteSource {
   async some(n: number): Promise<Uint8Array | null> {
     while (this.off >= this.buf.length) {
       if (this.ended) return null;
-      this.signal?.throwIfAborted();
+      throwIfAborted(this.signal);
       const r = await this.it.next();
       if (r.done) {
         this.ended = true;

@@ -8,6 +8,7 @@
  */
 import { utf8ToBytes } from '@noah-backup/core/bytes';
 import { BLOCK, checksum, padding } from './ustar.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /** One entry to archive: a directory, or a file whose bytes come from `body()`. */
 export type ArchiveInput =
@@ -117,7 +118,7 @@ export async function* writeTar(
   signal?: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
   for (const e of entries) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     if (e.type === 'directory') {
       yield* headerBlocks(`${e.name}/`, '5', 0, mtime);
       continue;
@@ -125,7 +126,7 @@ export async function* writeTar(
     yield* headerBlocks(e.name, '0', e.size, mtime);
     let written = 0;
     for await (const chunk of e.body()) {
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       written += chunk.length;
       if (written > e.size) break;
       yield chunk;

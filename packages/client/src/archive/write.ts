@@ -8,6 +8,7 @@ import { collect } from '@noah-backup/core/stream';
 import { type Zippable, zipSync } from 'fflate';
 import type { ArchiveKind } from '../ports.ts';
 import { type ArchiveInput, DIR_MODE, FILE_MODE, writeTar } from './tar-write.ts';
+import { throwIfAborted } from '../errors.ts';
 
 export type { ArchiveInput } from './tar-write.ts';
 
@@ -32,7 +33,7 @@ async function* writeZip(
   const when = new Date(Math.max(mtime.getTime(), ZIP_EPOCH));
   const files: Zippable = {};
   for (const e of entries) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     if (e.type === 'directory')
       files[`${e.name}/`] = [new Uint8Array(0), { os: 3, attrs: unixAttrs(0o040000 | DIR_MODE) }];
     else {

@@ -12,6 +12,7 @@ import type { ByteSource } from './byte-source.ts';
 import { type EntryGuard, type ExtractLimits, unsafeArchive } from './guards.ts';
 import { type ArchiveEntry, noBody } from './entry.ts';
 import { noahRenamer } from './noah-layout.ts';
+import { throwIfAborted } from '../errors.ts';
 
 interface ZipEntry {
   readonly name: string;
@@ -46,7 +47,7 @@ export async function* readZip(
   // docs/FORMAT.md §4.5: Noah's single backup_staging/noah-data-* root is unwrapped.
   const rename = noahRenamer(entries.map((e) => e.name));
   for (const e of entries) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const name = rename(e.name);
     if (name === null) continue;
     if (e.isDir) {

@@ -24,6 +24,7 @@ import { removeLeftoversOfGone } from './process.ts';
 // The archive snapshot's name, so leftovers of a killed run are swept alike.
 import { SNAPSHOT_NAME, type WalletShape, walkWallet } from './snapshot.ts';
 import { backupCopy, isCorruption, type RunningCheck, startIntegrityCheck } from './sqlite.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /**
  * Read size of the copies: 256 KiB, a multiple of every page size. 1 MiB reads leave
@@ -64,7 +65,7 @@ async function pageSizeOf(path: string): Promise<number> {
  *   `insufficient_space`; SQLite and I/O errors
  */
 export async function takePageSnapshot(o: PageSnapshotOptions): Promise<PageSnapshot> {
-  o.signal?.throwIfAborted();
+  throwIfAborted(o.signal);
   const walked = await walkWallet(o.dataDir, o.shape);
   const needed = walked.reduce((n, i) => n + (i.kind === 'skipped' ? 0 : i.size), 0);
   await fsp.mkdir(o.tmpDir, { recursive: true });
@@ -79,7 +80,7 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<PageSnap
     let bytes = 0;
     let done = 0;
     for (const [index, item] of walked.entries()) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal);
       if (item.kind === 'directory') {
         items.push({ type: 'directory', path: item.path });
         continue;

@@ -33,6 +33,7 @@ import {
 import { integrityCheck } from './sqlite.ts';
 import { createTreeWriter } from './tree-writer.ts';
 import { type WalkOptions, walkDataDir } from './walk.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /**
  * Points a restore passes, in order. `old-moved` is the window between the swap's two
@@ -130,7 +131,7 @@ export async function extractAndCheck(
     synced.catch(() => {}); // awaited below, or abandoned with the staging directory
     const databasePaths: string[] = [];
     for (const item of items) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal);
       if (item.kind === 'damaged')
         throw integrityCheckFailed(item.path, item.note ?? 'not a SQLite database');
       if (item.kind !== 'database') continue;

@@ -30,6 +30,7 @@ import {
 import { removeLeftoversOfGone } from './process.ts';
 import { integrityCheck, isCorruption, vacuumInto } from './sqlite.ts';
 import { type WalkItem, walkDataDir } from './walk.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /** `noah-snapshot-<pid>-<random>`: the pid tells a killed run's copies from a live one's. */
 export const SNAPSHOT_NAME = /^noah-snapshot-(\d+)-/;
@@ -93,7 +94,7 @@ export interface SnapshotOptions {
  *   `PRAGMA integrity_check`; `insufficient_space`; SQLite and I/O errors
  */
 export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapshot> {
-  o.signal?.throwIfAborted();
+  throwIfAborted(o.signal);
   const walked = await walkWallet(o.dataDir, o.shape);
   // A database's copy can be as large as the file plus its WAL's committed pages.
   const needed = walked.reduce((n, i) => n + (i.kind === 'skipped' ? 0 : i.size), 0);
@@ -109,7 +110,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<NodeWalletSnapsh
     let bytes = 0;
     let done = 0;
     for (const [index, item] of walked.entries()) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal);
       if (item.kind === 'directory') {
         items.push({ path: item.path, kind: 'directory', size: 0 });
         entries.push({ type: 'directory', name: item.path });

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { SpooledBlob, Spooler } from '../ports.ts';
 import { batchedWriter, mapSpaceError } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /** Upload read size: 256 KiB, one v2 chunk, a quarter of the syscalls of 64 KiB. */
 const READ_CHUNK = 256 * 1024;
@@ -35,7 +36,7 @@ export function createFileSpooler(tmpDir?: string): Spooler {
   const dir = resolve(tmpDir ?? tmpdir());
   return {
     async spool(data, opts): Promise<SpooledBlob> {
-      opts?.signal?.throwIfAborted();
+      throwIfAborted(opts?.signal);
       await fsp.mkdir(dir, { recursive: true });
       await removeLeftoversOfGone(dir, SPOOL_NAME);
       const path = join(dir, `noah-spool-${process.pid}-${randomBytes(8).toString('hex')}`);
@@ -44,7 +45,7 @@ export function createFileSpooler(tmpDir?: string): Spooler {
       const out = batchedWriter(fh);
       try {
         for await (const chunk of data) {
-          opts?.signal?.throwIfAborted();
+          throwIfAborted(opts?.signal);
           await out.write(chunk);
           size += chunk.length;
         }

@@ -24,6 +24,7 @@ import {
 import { removeLeftoversOfGone } from './process.ts';
 import type { CheckedArchive, CheckedPaths, RestoredArchive, RestoreOptions } from './restore.ts';
 import { restoreStaged } from './restore.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /** What filling needs. */
 export interface TreeStageOptions {
@@ -57,7 +58,7 @@ export async function stageTree(
   };
   const sink: TreeSink = {
     async mkdir(path) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal);
       await fsp.mkdir(join(dir, path), { mode: 0o700 }).catch((e: unknown) => {
         if (isErrno(e, 'EEXIST')) throw unsafeArchive('entry names collide on this filesystem', e);
         throw mapSpaceError(e, 'restore');
@@ -65,7 +66,7 @@ export async function stageTree(
       dirs.add(path);
     },
     async create(path, size, kind) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal);
       await ensureFreeSpace(o.freeSpace, dir, size + o.reserveBytes, 'restore');
       let fh: FileHandle;
       try {
@@ -85,7 +86,7 @@ export async function stageTree(
       }
     },
     async write(path, position, data) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal);
       const f = files.get(path);
       if (!f || position < 0 || position + data.length > f.size)
         throw new RangeError(`a write outside ${path}`);

@@ -27,7 +27,7 @@ import {
 } from '@noah-backup/core/incremental';
 import { bytesToHex } from '@noah-backup/core/bytes';
 import { fromBytes } from '@noah-backup/core/stream';
-import { ApiError, BackupTooLargeError, mib } from '../errors.ts';
+import { ApiError, BackupTooLargeError, mib, throwIfAborted } from '../errors.ts';
 import type {
   DeviceCacheStore,
   IncrementalWalletAdapter,
@@ -65,7 +65,7 @@ async function treeOf(
   let changedCount = 0;
   let total = 0;
   for (const item of snap.items) {
-    signal.throwIfAborted();
+    throwIfAborted(signal);
     if (item.type === 'directory') tree.push(item);
     else if (item.type === 'file') {
       // Transient reads: each chunk is hashed before the next is asked for.
@@ -254,7 +254,7 @@ async function attempt(
     let newBytes = 0;
     let done = 0;
     for (const layout of plan.packs) {
-      signal.throwIfAborted();
+      throwIfAborted(signal);
       const sealed = encryptPack(packPlaintext(snap, layout.items), writeOpts);
       const blob = await ctx.spooler.spool(sealed.stream, { signal });
       spooled.push(blob);

@@ -6,6 +6,7 @@
  * @module
  */
 import type { SpooledBlob, Spooler } from '../ports.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /** A spooled backup that also offers its `Blob`: `fetch` uploads a Blob natively,
  * with its length, where a streamed request body would need HTTP/2. */
@@ -42,7 +43,7 @@ export function createMemorySpooler(): Spooler & {
     async spool(data, opts): Promise<BlobSpooledBlob> {
       const parts: Uint8Array<ArrayBuffer>[] = [];
       for await (const chunk of data) {
-        opts?.signal?.throwIfAborted();
+        throwIfAborted(opts?.signal);
         // Copy: the producer may reuse its buffer, and Blob parts need an ArrayBuffer.
         parts.push(new Uint8Array(chunk));
       }

@@ -7,6 +7,7 @@
  * by the pipeline into the staged files; no pack is held whole.
  * @module
  */
+import { throwIfAborted } from '../errors.ts';
 import { comparePaths, parentPath } from '@noah-backup/core/paths';
 import type { ArchiveItem } from '../archive/entry.ts';
 import { unsafeArchive } from '../archive/guards.ts';
@@ -115,7 +116,7 @@ export function createMemoryTree(
   const sizes = new Map<string, number>();
   const databases: string[] = [];
   const make = async (item: ArchiveItem) => {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     if (made.has(item.path)) throw unsafeArchive('entry names collide');
     const kept = opts.admit ? await opts.admit(item) : true;
     made.add(item.path);
@@ -133,7 +134,7 @@ export function createMemoryTree(
       if (kept) files.set(path, new Uint8Array(size));
     },
     async write(path, position, data) {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       const size = sizes.get(path);
       if (size === undefined || position < 0 || position + data.length > size)
         throw new RangeError(`a write outside ${path}`);

@@ -37,6 +37,7 @@ import {
   notAWallet,
 } from '../wallet-refusals.ts';
 import { createMemoryTree, memoryPageSnapshot, sqlitePageSize } from './tree.ts';
+import { throwIfAborted } from '../errors.ts';
 
 /** One file of the wallet, as the page holds it. */
 export interface WalletFile {
@@ -128,14 +129,14 @@ export function createBrowserWalletData<T>(
       databasePaths.push(path);
     }
     if (databasePaths.length === 0 && !allowEmpty) throw emptyBackup(entries);
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const opened = await wallet.open(files);
     return { opened, entries, databases: databasePaths.length, databasePaths };
   }
 
   /** The wallet's files now, each database checked: the refusals of a snapshot. */
   async function checkedFiles(known: readonly string[], signal?: AbortSignal) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const files = await wallet.files();
     const databases: string[] = [];
     for (const f of files) {
@@ -152,7 +153,7 @@ export function createBrowserWalletData<T>(
           ? 'this browser holds no wallet data: there is no wallet to back up'
           : 'the wallet data holds no SQLite database, so there is no wallet to back up',
       );
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     return { files, databases };
   }
 
@@ -184,7 +185,7 @@ export function createBrowserWalletData<T>(
     }
     const entries = items.filter((i) => i.type === 'file').length;
     if (databasePaths.length === 0) throw emptyBackup(entries);
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const opened = await wallet.open(files);
     return { opened, entries, databasePaths };
   }
@@ -212,7 +213,7 @@ export function createBrowserWalletData<T>(
     async restoreTree(fill, { signal }) {
       const { opened, entries, databasePaths } = await stageChecked(fill, signal);
       try {
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
       } catch (err) {
         wallet.discard(opened);
         throw err;
@@ -250,7 +251,7 @@ export function createBrowserWalletData<T>(
         allowEmpty === true,
       );
       try {
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
       } catch (err) {
         wallet.discard(opened);
         throw err;

@@ -5,7 +5,7 @@
  * with `npx install-expo-modules`. The app passes the module in; the SDK imports none.
  * Only documented members are used: `new File(uri)` / `new Directory(uri)`, `exists`,
  * `size`, `create`, `delete`, `list`, `rename`, `open(mode)` and the handle's `offset`,
- * `readBytes`, `writeBytes`, `close` (docs/REACT-NATIVE.md §7).
+ * `readBytes`, `writeBytes`, `close` (docs/REACT-NATIVE.md §8).
  * @module
  */
 import { type FileStat, type RnFiles, splitPath } from './files.ts';

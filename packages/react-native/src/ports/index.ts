@@ -1,6 +1,6 @@
 /**
  * `@noah-backup/react-native/ports`: the SDK's ports on React Native
- * (docs/REACT-NATIVE.md §7): wallet data on op-sqlite with page-stable snapshots, the
+ * (docs/REACT-NATIVE.md §8): wallet data on op-sqlite with page-stable snapshots, the
  * spooler, device state and the page-digest cache, over expo-file-system. The app passes
  * the native modules in (op-sqlite's `open`, expo-file-system's classes), so this
  * package imports none of them itself.

@@ -1,6 +1,6 @@
 /**
  * The wallet's data as the React Native adapter sees it, and its page-stable copy
- * (docs/FORMAT.md §8.8; docs/REACT-NATIVE.md §7): the data directory walked through the
+ * (docs/FORMAT.md §8.8; docs/REACT-NATIVE.md §8): the data directory walked through the
  * file seam, each SQLite database copied byte for byte inside one read transaction of
  * its own op-sqlite connection, so the copy keeps the live file's page numbers and is
  * one consistent state while the wallet keeps writing. op-sqlite has no binding of
@@ -18,6 +18,7 @@
  * Every copy then passes `PRAGMA integrity_check` before anything uses it.
  * @module
  */
+import { throwIfAborted } from '@noah-backup/client/errors';
 import { comparePaths } from '@noah-backup/core/paths';
 import type { PageSnapshotItem } from '@noah-backup/client/ports';
 import {
@@ -154,7 +155,7 @@ export interface CopyOptions {
  * @throws NoahError `not_a_wallet`, `corrupt_wallet_database`; I/O and SQLite errors
  */
 export async function takeCopies(o: CopyOptions): Promise<Copies> {
-  o.signal?.throwIfAborted();
+  throwIfAborted(o.signal);
   const walked = await walkWallet(o.files, o.dataDir, o.declared);
   if (!walked.some((i) => i.kind === 'database'))
     throw notAWallet(
@@ -173,7 +174,7 @@ export async function takeCopies(o: CopyOptions): Promise<Copies> {
     let bytes = 0;
     let done = 0;
     for (const [index, item] of walked.entries()) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal);
       if (item.kind === 'directory') {
         items.push({ type: 'directory', path: item.path });
         continue;

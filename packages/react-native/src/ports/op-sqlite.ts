@@ -7,7 +7,7 @@
  *
  * Rows are read from `SELECT` statements only, the pragmas through their table-valued
  * functions (`pragma_integrity_check`): op-sqlite's Node build returns rows for
- * statements that start with SELECT and none for a bare `PRAGMA` (docs/REACT-NATIVE.md §7.4).
+ * statements that start with SELECT and none for a bare `PRAGMA` (docs/REACT-NATIVE.md §8.4).
  * @module
  */
 import { integrityCheckFailed } from '@noah-backup/client/wallet-refusals';

@@ -2,9 +2,10 @@
  * The React Native `Spooler` (contract: `@noah-backup/client/ports`): the encrypted
  * backup written to a private file in the app's cache directory, so its size is known
  * before the upload (Content-Length), a retry reads it again, and a background upload
- * (docs/REACT-NATIVE.md §7) can hand the file itself to the platform's transfer service.
+ * (docs/REACT-NATIVE.md §8) can hand the file itself to the platform's transfer service.
  * @module
  */
+import { throwIfAborted } from '@noah-backup/client/errors';
 import type { SpooledBlob, Spooler } from '@noah-backup/client/ports';
 import { joinPath, randomTag, readRange, type RnFiles } from './files.ts';
 
@@ -41,7 +42,7 @@ export function createRnSpooler(
 ): Spooler & { spool(...args: Parameters<Spooler['spool']>): Promise<FileSpooledBlob> } {
   return {
     async spool(data, opts): Promise<FileSpooledBlob> {
-      opts?.signal?.throwIfAborted();
+      throwIfAborted(opts?.signal);
       await files.mkdir(dir);
       for (const name of await files.list(dir)) {
         const path = joinPath(dir, name);
@@ -53,7 +54,7 @@ export function createRnSpooler(
       try {
         await files.create(path);
         for await (const chunk of data) {
-          opts?.signal?.throwIfAborted();
+          throwIfAborted(opts?.signal);
           await files.write(path, size, chunk);
           size += chunk.length;
         }

@@ -1,6 +1,6 @@
 /**
  * Transfers of pre-signed URLs that go on while the app is in the background, behind the
- * SDK's transfer seam (the `fetch` the SDK calls: `FetchFn`, docs/REACT-NATIVE.md §7),
+ * SDK's transfer seam (the `fetch` the SDK calls: `FetchFn`, docs/REACT-NATIVE.md §8),
  * on expo-file-system's upload and download tasks: on iOS they run in a background
  * `URLSession` (`sessionType: 'background'`), which the system carries on while the app
  * is suspended; on Android, OkHttp in the app's process, as long as the process lives.

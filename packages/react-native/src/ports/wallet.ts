@@ -4,9 +4,10 @@
  * databases the app opens with op-sqlite. Snapshots are the page-stable copies of
  * `./live-copy.ts` (archived for a full backup, read page by page for an incremental
  * one); restores stage beside the wallet, check every database, and swap
- * (`./swap.ts`). docs/REACT-NATIVE.md §7.
+ * (`./swap.ts`). docs/REACT-NATIVE.md §8.
  * @module
  */
+import { throwIfAborted } from '@noah-backup/client/errors';
 import type { Clock } from '@noah-backup/core/clock';
 import {
   DEFAULT_LIMITS,
@@ -77,11 +78,11 @@ export function createOpSqliteWallet(o: OpSqliteWalletOptions): OpSqliteWallet {
     const made = new Map<string, 'file' | 'database'>();
     await fill({
       mkdir: async (path) => {
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
         await files.mkdir(joinPath(dir, path));
       },
       create: async (path, size, kind) => {
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
         const abs = joinPath(dir, path);
         await files.mkdir(splitPath(abs).dir);
         await files.create(abs);
@@ -93,7 +94,7 @@ export function createOpSqliteWallet(o: OpSqliteWalletOptions): OpSqliteWallet {
         made.set(path, kind);
       },
       write: async (path, position, data) => {
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
         if (!made.has(path)) throw new RangeError(`${path} was not created`);
         await files.write(joinPath(dir, path), position, data);
       },
@@ -137,13 +138,13 @@ export function createOpSqliteWallet(o: OpSqliteWalletOptions): OpSqliteWallet {
     check: (staged: T) => void,
     signal?: AbortSignal,
   ) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     await recoverSwap(places);
     const staging = await makeStaging(places);
     try {
       const staged = await stage(staging);
       check(staged);
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       const previous = await swapIn(places, staging, o);
       return { entries: staged.entries, previous, databasePaths: staged.databases };
     } catch (e) {

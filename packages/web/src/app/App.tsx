@@ -13,10 +13,10 @@ import { EnableBackupsStep, Onboarding, type OnboardingActions } from '../screen
 import { Settings } from '../screens/Settings.tsx';
 import { WalletHome } from '../screens/WalletHome.tsx';
 import { ErrorNotice } from '../ui/components.tsx';
-import { NoBackupsError } from '../ui/errors.ts';
-import { firstBackupIfDue } from '../ui/backup-state.ts';
-import { backupTimes } from '../ui/format.ts';
-import { progressView } from '../ui/progress.ts';
+import { NoBackupsError } from '@noah-backup/client/ui/describe-error';
+import { firstBackupIfDue } from '@noah-backup/client/ui/backup-state';
+import { backupTimes } from '@noah-backup/client/ui/format';
+import { progressView } from '@noah-backup/client/ui/progress';
 import { openServices, type Services } from './services.ts';
 
 type Phase =

@@ -13,13 +13,14 @@ import type { BackupInfo } from '@noah-backup/core/api';
 import type { Clock } from '@noah-backup/core/clock';
 import { NoahError } from '@noah-backup/core/errors';
 import { useCallback, useEffect, useState } from 'react';
-import { firstBackupIfDue } from '../ui/backup-state.ts';
+import { firstBackupIfDue } from '@noah-backup/client/ui/backup-state';
+import { BACKUP_SETTINGS as B } from '@noah-backup/client/ui/copy';
 import { ConfirmDialog, ErrorNotice, ProgressBar, Switch } from '../ui/components.tsx';
-import { describeError } from '../ui/errors.ts';
-import { backupsNotAllowed } from '../ui/messages.ts';
-import { backupTimes, formatBytes, formatSent } from '../ui/format.ts';
-import { progressView } from '../ui/progress.ts';
-import { verificationView } from '../ui/verification.ts';
+import { describeError } from '@noah-backup/client/ui/describe-error';
+import { backupsNotAllowed } from '@noah-backup/client/ui/messages';
+import { backupTimes, formatBytes, formatSent } from '@noah-backup/client/ui/format';
+import { progressView } from '@noah-backup/client/ui/progress';
+import { verificationView } from '@noah-backup/client/ui/verification';
 
 type Pending = {
   op: 'restore' | 'delete';
@@ -60,7 +61,7 @@ function Outcome({ notice, failure }: { notice: string; failure: Failure }) {
       {failure ? (
         <ErrorNotice
           error={failure.error}
-          action={failure.retry ? { label: 'Try again', onClick: failure.retry } : undefined}
+          action={failure.retry ? { label: B.tryAgain, onClick: failure.retry } : undefined}
         />
       ) : null}
       <div role="status">{notice ? <p className="notice ok">{notice}</p> : null}</div>
@@ -126,17 +127,15 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
     try {
       await m.setBackupEnabled(enabled);
       on = enabled;
-      if (!enabled) return setAutoNotice('Automatic backups are off.');
+      if (!enabled) return setAutoNotice(B.off);
       setDone(null);
       setBackupNotice('');
       const made = await cancellable((signal) =>
         firstBackupIfDue(manager, clock.now(), () => undefined, signal),
       );
-      setAutoNotice(
-        made ? 'Automatic backups are on. Your first backup is made.' : 'Automatic backups are on.',
-      );
+      setAutoNotice(made ? B.onFirstMade : B.on);
     } catch (err) {
-      if (on) setAutoNotice('Automatic backups are on, but the first backup did not finish.');
+      if (on) setAutoNotice(B.onFirstFailed);
       setAutoFailure({ error: err, retry: () => void toggle(enabled) });
     }
     await refresh();
@@ -150,13 +149,12 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
       const r = await cancellable((signal) => m.triggerBackup({ signal }));
       if (r.status === 'completed')
         setDone({
-          label: 'Backup complete',
+          label: B.complete,
           ...(r.incremental ? { sent: formatSent(r.incremental) } : { bytes: r.bytes }),
         });
-      else setBackupNotice('A backup is already running on this device.');
+      else setBackupNotice(B.alreadyRunning);
     } catch (err) {
-      if (cancelled(err))
-        setBackupNotice('Backup cancelled. Your backups on the server are unchanged.');
+      if (cancelled(err)) setBackupNotice(B.backupCancelled);
       else setBackupFailure({ error: err, retry: () => void backUpNow() });
     }
     await refresh();
@@ -183,13 +181,13 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
           }),
         );
         setRestored(true);
-        setHistoryNotice(`Restored the backup from ${at}.`);
+        setHistoryNotice(B.restored(at));
       } else {
         await m.deleteBackup(p.backup.backup_version);
-        setHistoryNotice(`Deleted the backup from ${at}.`);
+        setHistoryNotice(B.deleted(at));
       }
     } catch (err) {
-      if (cancelled(err)) setHistoryNotice('Restore cancelled. Your wallet is unchanged.');
+      if (cancelled(err)) setHistoryNotice(B.restoreCancelled);
       else if (
         err instanceof NoahError &&
         err.code === 'rollback_confirmation_required' &&
@@ -214,13 +212,10 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
   return (
     <>
       <section className="card" aria-labelledby="auto-title">
-        <h2 id="auto-title">Automatic backups</h2>
+        <h2 id="auto-title">{B.automaticTitle}</h2>
         <Switch
-          label="Back up every day"
-          description={
-            notAllowed?.title ??
-            'Encrypted on this device with a key from your seedphrase. The server keeps your two newest backups.'
-          }
+          label={B.automaticLabel}
+          description={notAllowed?.title ?? B.automaticDescription}
           checked={m.isBackupEnabled === true}
           disabled={m.isBackupEnabled === null || busy || notAllowed !== null}
           onChange={toggle}
@@ -229,11 +224,8 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
       </section>
 
       <section className="card" aria-labelledby="now-title">
-        <h2 id="now-title">Back up now</h2>
-        <p className="muted">
-          Makes a fresh encrypted copy of this wallet and uploads it. The older of your two backups
-          is replaced.
-        </p>
+        <h2 id="now-title">{B.nowTitle}</h2>
+        <p className="muted">{B.nowDescription}</p>
         {notAllowedNotice('now-not-allowed')}
         <button
           type="button"
@@ -242,11 +234,11 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
           disabled={busy || notAllowed !== null}
           aria-describedby={notAllowed ? 'now-not-allowed' : undefined}
         >
-          {m.activity === 'backup' ? 'Backing up…' : 'Back up now'}
+          {m.activity === 'backup' ? B.backingUp : B.nowTitle}
         </button>
         <div className="progress-area" data-testid="backup-progress">
           {m.activity === 'backup' ? (
-            <ProgressBar {...(live ?? { label: 'Starting' })} />
+            <ProgressBar {...(live ?? { label: B.starting })} />
           ) : done ? (
             <>
               <ProgressBar
@@ -262,23 +254,23 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
             </>
           ) : null}
         </div>
-        {m.activity === 'backup' ? cancel('Cancel backup') : null}
+        {m.activity === 'backup' ? cancel(B.cancelBackup) : null}
         <Outcome notice={backupNotice} failure={backupFailure} />
       </section>
 
       <section className="card" aria-labelledby="history-title">
         <div className="card-head">
-          <h2 id="history-title">Your backups</h2>
+          <h2 id="history-title">{B.historyTitle}</h2>
           <button type="button" className="link-button" onClick={refresh} disabled={busy}>
-            Refresh
+            {B.refresh}
           </button>
         </div>
         {listError ? (
-          <ErrorNotice error={listError} action={{ label: 'Try again', onClick: refresh }} />
+          <ErrorNotice error={listError} action={{ label: B.tryAgain, onClick: refresh }} />
         ) : backups === null ? (
-          <p className="muted">Loading your backups…</p>
+          <p className="muted">{B.loading}</p>
         ) : backups.length === 0 ? (
-          <p className="muted">No backups yet. Use "Back up now" to make the first one.</p>
+          <p className="muted">{B.empty}</p>
         ) : (
           <ul className="backups" aria-label="Backups on the server, newest first">
             {backups.map((b, i) => {
@@ -287,7 +279,7 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
                 <li key={b.backup_version} className="backup-item" data-testid="backup-item">
                   <div>
                     <div className="backup-date">
-                      {at} {i === 0 ? <span className="badge">Newest</span> : null}
+                      {at} {i === 0 ? <span className="badge">{B.newest}</span> : null}
                     </div>
                     <div className="muted small">{formatBytes(b.backup_size)}</div>
                     <BackupVerification verification={b.verification} now={clock.now()} />
@@ -297,19 +289,19 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
                       type="button"
                       className="button secondary"
                       disabled={busy}
-                      aria-label={`Restore the backup from ${at}`}
+                      aria-label={B.restoreLabel(at)}
                       onClick={() => setPending({ op: 'restore', backup: b, newest: i === 0 })}
                     >
-                      Restore
+                      {B.restore}
                     </button>
                     <button
                       type="button"
                       className="button ghost-danger"
                       disabled={busy}
-                      aria-label={`Delete the backup from ${at}`}
+                      aria-label={B.deleteLabel(at)}
                       onClick={() => setPending({ op: 'delete', backup: b, newest: i === 0 })}
                     >
-                      Delete
+                      {B.delete}
                     </button>
                   </div>
                 </li>
@@ -319,43 +311,42 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
         )}
         <div className="progress-area" data-testid="restore-progress">
           {m.activity === 'restore' ? (
-            <ProgressBar {...(live ?? { label: 'Starting the restore' })} />
+            <ProgressBar {...(live ?? { label: B.startingRestore })} />
           ) : restored ? (
-            <ProgressBar label="Wallet restored" percent={100} />
+            <ProgressBar label={B.walletRestored} percent={100} />
           ) : null}
         </div>
-        {m.activity === 'restore' ? cancel('Cancel restore') : null}
+        {m.activity === 'restore' ? cancel(B.cancelRestore) : null}
         <Outcome notice={historyNotice} failure={historyFailure} />
       </section>
 
       <ConfirmDialog
         open={pending?.op === 'restore'}
-        title="Restore this backup?"
-        confirmLabel="Restore"
+        title={B.restoreTitle}
+        confirmLabel={B.restore}
         onConfirm={confirm}
         onCancel={() => setPending(null)}
       >
         <p>
-          The wallet on this device will be replaced by the backup from{' '}
-          <strong>{pending ? when(pending.backup.created_at) : ''}</strong>. Payments added after
-          that backup will be gone from this device.
+          {B.restoreBodyParts[0]}
+          <strong>{pending ? when(pending.backup.created_at) : ''}</strong>
+          {B.restoreBodyParts[1]}
         </p>
-        {pending && !pending.newest ? (
-          <p className="notice warn">This is not your newest backup.</p>
-        ) : null}
+        {pending && !pending.newest ? <p className="notice warn">{B.notNewest}</p> : null}
         {pending?.doubt ? <p className="notice warn">{pending.doubt}</p> : null}
       </ConfirmDialog>
       <ConfirmDialog
         open={pending?.op === 'delete'}
-        title="Delete this backup?"
-        confirmLabel="Delete"
+        title={B.deleteTitle}
+        confirmLabel={B.delete}
         danger
         onConfirm={confirm}
         onCancel={() => setPending(null)}
       >
         <p>
-          The backup from <strong>{pending ? when(pending.backup.created_at) : ''}</strong> will be
-          removed from the server. This cannot be undone.
+          {B.deleteBodyParts[0]}
+          <strong>{pending ? when(pending.backup.created_at) : ''}</strong>
+          {B.deleteBodyParts[1]}
         </p>
       </ConfirmDialog>
     </>

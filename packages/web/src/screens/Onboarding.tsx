@@ -3,6 +3,7 @@
  * restore one from a seedphrase, then the "enable automatic backups" step.
  * @module
  */
+import { ENABLE_BACKUPS } from '@noah-backup/client/ui/copy';
 import { NoahError } from '@noah-backup/core/errors';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -277,16 +278,13 @@ export function EnableBackupsStep({
   return (
     <section className="card" aria-labelledby="enable-title">
       <h1 id="enable-title" ref={h} tabIndex={-1}>
-        Back up automatically?
+        {ENABLE_BACKUPS.title}
       </h1>
-      {restored ? <p>Your wallet is restored. Keep it backed up from this device.</p> : null}
+      {restored ? <p>{ENABLE_BACKUPS.restored}</p> : null}
       <ul className="bullets">
-        <li>Once a day, Noah backs up your wallet's data to the backup server.</li>
-        <li>
-          Backups are encrypted on this device with a key made from your seedphrase. The server
-          stores only encrypted bytes.
-        </li>
-        <li>The two newest backups are kept. You can restore or delete them any time.</li>
+        {ENABLE_BACKUPS.points.map((point) => (
+          <li key={point}>{point}</li>
+        ))}
       </ul>
       {progress ? (
         <div className="progress-area" data-testid="first-backup-progress">
@@ -295,7 +293,7 @@ export function EnableBackupsStep({
       ) : null}
       {on && error ? (
         <p className="notice ok" role="status">
-          Automatic backups are on. The first backup did not finish:
+          {ENABLE_BACKUPS.onButFailed}
         </p>
       ) : null}
       {error ? <ErrorNotice error={error} /> : null}
@@ -303,19 +301,19 @@ export function EnableBackupsStep({
         {on ? (
           <>
             <button type="button" className="button secondary" onClick={done} disabled={busy}>
-              Continue
+              {ENABLE_BACKUPS.continue}
             </button>
             <button type="button" className="button primary" onClick={run} disabled={busy}>
-              Try again
+              {ENABLE_BACKUPS.tryAgain}
             </button>
           </>
         ) : (
           <>
             <button type="button" className="button secondary" onClick={notNow} disabled={busy}>
-              Not now
+              {ENABLE_BACKUPS.notNow}
             </button>
             <button type="button" className="button primary" onClick={run} disabled={busy}>
-              Turn on backups
+              {ENABLE_BACKUPS.turnOn}
             </button>
           </>
         )}

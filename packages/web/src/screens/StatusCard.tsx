@@ -12,12 +12,9 @@ import type { BackupManager } from '@noah-backup/client/manager';
 import { useBackupManager } from '@noah-backup/client/react';
 import type { Clock } from '@noah-backup/core/clock';
 import { type ReactNode, useEffect, useState } from 'react';
-import { backupDue, lastBackup } from '../ui/backup-state.ts';
 import { ErrorNotice, ProgressBar } from '../ui/components.tsx';
-import { formatDateTime, timeAgo } from '../ui/format.ts';
-import { backupsNotAllowed } from '../ui/messages.ts';
-import { progressView } from '../ui/progress.ts';
-import { verificationView } from '../ui/verification.ts';
+import { automaticBadge, STATUS_CARD, statusView } from '@noah-backup/client/ui/status-view';
+import { verificationView } from '@noah-backup/client/ui/verification';
 
 /** Re-renders every `ms` so relative times stay true. */
 export function useNow(clock: Clock, ms = 30_000): Date {
@@ -57,95 +54,64 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
       setError(err);
     }
   };
-  const last = lastBackup(status);
-  const stale = last !== null && backupDue(status, now);
+  const view = statusView(
+    { status, activity, progress, backupsAllowed, backupsNotAllowedReason },
+    now,
+  );
 
   let body: ReactNode;
-  let tone = 'ok';
-  if (activity === 'backup' || activity === 'restore') {
-    tone = 'busy';
-    body = progress ? (
-      <ProgressBar {...progressView(progress)} />
-    ) : (
-      <ProgressBar label={activity === 'backup' ? 'Starting the backup' : 'Starting the restore'} />
-    );
-  } else if (backupsAllowed === false) {
-    tone = 'warn';
-    const why = backupsNotAllowed(backupsNotAllowedReason);
+  if (view.kind === 'busy') body = <ProgressBar {...view.progress} />;
+  else if (view.kind === 'not_allowed')
     body = (
       <>
         <div className="notice warn" id="status-not-allowed" data-testid="backups-not-allowed">
-          <p className="notice-title">{why.title}</p>
-          <p>{why.next}</p>
+          <p className="notice-title">{view.message.title}</p>
+          <p>{view.message.next}</p>
         </div>
-        {last ? (
-          <p className="muted small">
-            {last.restored ? 'Restored from a backup made' : 'Last backed up'}{' '}
-            {timeAgo(last.at, now)}.
-          </p>
-        ) : null}
+        {view.detail ? <p className="muted small">{view.detail}</p> : null}
         <button
           type="button"
           className="button primary"
           disabled
           aria-describedby="status-not-allowed"
         >
-          Back up now
+          {STATUS_CARD.backUpNow}
         </button>
       </>
     );
-  } else if (status.state === 'failed' && status.lastError) {
-    tone = 'bad';
+  else if (view.kind === 'failed')
     body = (
       <>
-        <p>Your last backup did not finish.</p>
+        <p>{view.line}</p>
         <ErrorNotice
-          error={error ?? status.lastError}
-          action={{ label: 'Retry backup', onClick: backUp }}
+          error={error ?? view.error}
+          action={{ label: STATUS_CARD.retry, onClick: backUp }}
         />
       </>
     );
-  } else if (last === null) {
-    tone = 'warn';
+  else if (view.kind === 'never' || view.kind === 'stale')
     body = (
       <>
-        <p className="status-line">Backup recommended: this wallet has never been backed up.</p>
+        <p className="status-line">{view.line}</p>
         <button type="button" className="button primary" onClick={backUp}>
-          Back up now
+          {STATUS_CARD.backUpNow}
         </button>
       </>
     );
-  } else if (stale) {
-    tone = 'warn';
+  else if (view.kind === 'restored')
     body = (
       <>
-        <p className="status-line">
-          {last.restored
-            ? `Backup recommended: this wallet was restored from a backup made ${timeAgo(last.at, now)}.`
-            : `Backup recommended: your last backup was ${timeAgo(last.at, now)}.`}
-        </p>
-        <button type="button" className="button primary" onClick={backUp}>
-          Back up now
-        </button>
+        <p className="status-line">{view.line}</p>
+        <p className="muted small">{view.detail}</p>
       </>
     );
-  } else if (last.restored) {
-    body = (
-      <>
-        <p className="status-line">
-          Restored from your backup of {formatDateTime(last.at, { seconds: true })}
-        </p>
-        <p className="muted small">That backup was made {timeAgo(last.at, now)}.</p>
-      </>
-    );
-  } else {
+  else
     body = (
       <p className="status-line">
-        Backed up {timeAgo(last.at, now)}{' '}
-        <span className="muted small">({formatDateTime(last.at)})</span>
+        {view.line} <span className="muted small">({view.detail})</span>
       </p>
     );
-  }
+  let tone = view.tone;
 
   const verified =
     activity === 'backup' || activity === 'restore' || backupsAllowed === false
@@ -160,10 +126,8 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
       data-testid="status-card"
     >
       <div className="card-head">
-        <h2 id="status-title">Backup</h2>
-        <span className="badge">
-          Automatic backups {isBackupEnabled === null ? '…' : isBackupEnabled ? 'on' : 'off'}
-        </span>
+        <h2 id="status-title">{STATUS_CARD.title}</h2>
+        <span className="badge">{automaticBadge(isBackupEnabled)}</span>
       </div>
       <div aria-live="polite">
         {body}
@@ -180,7 +144,7 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
       </div>
       {error && status.state !== 'failed' ? <ErrorNotice error={error} /> : null}
       <button type="button" className="link-button" onClick={onOpenSettings}>
-        Backup settings
+        {STATUS_CARD.openSettings}
       </button>
     </section>
   );

@@ -6,7 +6,7 @@
 import { type FormEvent, useId, useState } from 'react';
 import type { WalletStore } from '../wallet/wallet-store.ts';
 import { ErrorNotice } from '../ui/components.tsx';
-import { formatDateTime, formatSats } from '../ui/format.ts';
+import { formatDateTime, formatSats } from '@noah-backup/client/ui/format';
 import { useWallet } from '../ui/use-wallet.ts';
 
 /** Props of {@link WalletHome}. */

@@ -5,8 +5,8 @@
  * @module
  */
 import { type ReactNode, useEffect, useId, useRef } from 'react';
-import { describeError } from './errors.ts';
-import { formatBytes } from './format.ts';
+import { describeError } from '@noah-backup/client/ui/describe-error';
+import { progressAmount } from '@noah-backup/client/ui/progress';
 
 /** Props of {@link ProgressBar}. */
 export interface ProgressBarProps {
@@ -26,14 +26,7 @@ export interface ProgressBarProps {
 export function ProgressBar({ label, bytes, percent }: ProgressBarProps) {
   const id = useId();
   const pct = percent === undefined ? undefined : Math.max(0, Math.min(100, Math.round(percent)));
-  const amount =
-    bytes === undefined
-      ? null
-      : bytes.total !== undefined && bytes.total > 0
-        ? `${formatBytes(bytes.done)} of ${formatBytes(bytes.total)}`
-        : bytes.done > 0
-          ? formatBytes(bytes.done)
-          : null;
+  const amount = progressAmount(bytes);
   return (
     <div className="progress">
       <div className="progress-text" id={id} aria-live="polite">

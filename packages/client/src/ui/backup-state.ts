@@ -7,10 +7,10 @@
  * (the daily trigger would otherwise make the first one up to a day later).
  * @module
  */
-import type { BackupManager } from '@noah-backup/client/manager';
-import type { BackupStatus } from '@noah-backup/client/status';
-import type { ProgressBarProps } from './components.tsx';
-import { progressView } from './progress.ts';
+import type { BackupManager } from '../manager.ts';
+import type { BackupStatus } from '../status.ts';
+import { ENABLE_BACKUPS } from './copy.ts';
+import { type ProgressView, progressView } from './progress.ts';
 
 /** A backup older than this is stale: the status card recommends a new one. */
 export const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -62,14 +62,14 @@ export function backupDue(status: BackupStatus, now: Date): boolean {
 export async function firstBackupIfDue(
   manager: BackupManager,
   now: Date,
-  onProgress: (p: ProgressBarProps) => void,
+  onProgress: (p: ProgressView) => void,
   signal?: AbortSignal,
 ): Promise<boolean> {
   // The server takes no backups of this user now (docs/OPERATIONS.md "Rollout"): the
   // screens say why; asking for an upload would only meet its 403.
   if (manager.getSnapshot().backupsAllowed === false) return false;
   if (!backupDue(manager.getStatus(), now)) return false;
-  onProgress({ label: 'Making your first backup' });
+  onProgress({ label: ENABLE_BACKUPS.firstBackup });
   const off = manager.subscribe((s) => {
     if (s.progress) onProgress(progressView(s.progress));
   });

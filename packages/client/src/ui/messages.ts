@@ -1,8 +1,9 @@
 /**
- * What the web app says for each code of the error catalog (core `error-catalog.ts`,
+ * What the apps say for each code of the error catalog (core `error-catalog.ts`,
  * docs/API.md "Client error codes"): one sentence of what happened and the next step. A
  * total map: a code without a message does not compile. Codes only the Node adapters or
- * the command line throw get a message too, for an app that embeds them.
+ * the command line throw get a message too, for an app that embeds them. The web app and
+ * the React Native example share this wording (`@noah-backup/client/ui/messages`).
  * @module
  */
 import type { BackupsNotAllowedReason } from '@noah-backup/core/api';

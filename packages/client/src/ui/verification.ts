@@ -4,7 +4,7 @@
  * older than the period the device verifies in. Pure: "now" is passed in.
  * @module
  */
-import { DEFAULT_VERIFY_EVERY_MS } from '@noah-backup/client/status';
+import { DEFAULT_VERIFY_EVERY_MS } from '../status.ts';
 import { timeAgo } from './format.ts';
 import { type Message, VERIFICATION } from './messages.ts';
 

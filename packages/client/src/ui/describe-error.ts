@@ -19,7 +19,7 @@ export interface HumanError {
   code: string;
 }
 
-/** Thrown by the app when a seedphrase has no backups on this server. */
+/** Thrown by an app when a seedphrase has no backups on this server. */
 export class NoBackupsError extends NoahError {
   constructor() {
     super('no_backups', 'no backups for this seedphrase');

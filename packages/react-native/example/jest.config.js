@@ -1,0 +1,47 @@
+// Jest for the React Native tests (test/): React Native's own preset (its environment,
+// its mocks of the native modules React Native itself needs), React Native's Babel
+// preset for every file, our sources included, and React Testing Library. The SDK runs
+// from source as in the app; core's platform is its pure-JavaScript one (`js.ts`), the
+// one the Hermes vector run uses, since react-native-quick-crypto is native and cannot
+// load here. `npm test` runs this through packages/react-native/test/rn-jest.test.ts,
+// which starts the real server the tests talk to.
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..', '..', '..');
+const rn = path.join(root, 'packages', 'react-native', 'src');
+const own = (name) => path.join(__dirname, 'node_modules', name);
+
+module.exports = {
+  preset: '@react-native/jest-preset',
+  rootDir: __dirname,
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts?(x)'],
+  setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
+  transform: {
+    '^.+\\.(js|jsx|mjs|ts|tsx)$': [
+      'babel-jest',
+      {
+        babelrc: false,
+        configFile: false,
+        presets: [require.resolve('@react-native/babel-preset')],
+      },
+    ],
+  },
+  // ESM packages of the npm registry, compiled like the app's own code.
+  transformIgnorePatterns: [
+    'node_modules/(?!((jest-)?react-native|@react-native(-community)?|@noble|@scure|@testing-library|fzstd|pako)/)',
+  ],
+  // Our sources outside this folder need what the transform adds (@babel/runtime) from here.
+  modulePaths: [path.join(__dirname, 'node_modules')],
+  moduleNameMapper: {
+    // One React: the example's, which react-native and the renderer use too.
+    '^react$': own('react'),
+    '^react/(.*)$': `${own('react')}/$1`,
+    // The SDK's React Native package, as Metro finds it (metro.config.js).
+    '^@noah-backup/react-native$': path.join(rn, 'index.ts'),
+    '^@noah-backup/react-native/hooks$': path.join(rn, 'hooks', 'use-backup-status.ts'),
+    '^@noah-backup/react-native/push$': path.join(rn, 'push', 'index.ts'),
+    '^#platform$': path.join(root, 'packages', 'core', 'src', 'platform', 'js.ts'),
+  },
+  testTimeout: 60_000,
+};

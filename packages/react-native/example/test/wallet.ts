@@ -1,0 +1,75 @@
+/**
+ * A wallet for the React Native tests: a real BackupManager over the SDK's Node ports in
+ * a temp dir (the React Native ports need a phone), a demo wallet to back up, and the
+ * real server that rn-jest.test.ts started (NOAH_TEST_SERVER_URL).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ApiClient, createApiClient } from '@noah-backup/client/api-client';
+import { createDemoWallet } from '@noah-backup/client/demo-wallet';
+import type { FetchFn } from '@noah-backup/client/http';
+import { createSessionKeys } from '@noah-backup/client/keys';
+import { type BackupManager, createBackupManager } from '@noah-backup/client/manager';
+import { createFileSpooler } from '@noah-backup/client/node/spool';
+import { createFileStateStore } from '@noah-backup/client/node/state';
+import { createNodeWalletAdapter } from '@noah-backup/client/node/wallet';
+import type { DeviceStateStore } from '@noah-backup/client/ports';
+import { generateMnemonic } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+
+export interface TestWallet {
+  manager: BackupManager;
+  api: ApiClient;
+  state: DeviceStateStore;
+  mnemonic: string;
+  close(): void;
+}
+
+export function serverUrl(): string {
+  const url = process.env.NOAH_TEST_SERVER_URL;
+  if (!url) throw new Error('NOAH_TEST_SERVER_URL is not set: run through rn-jest.test.ts');
+  return url;
+}
+
+/**
+ * Opens a wallet device with a 1 MiB demo wallet.
+ *
+ * @param o - `mnemonic` (default: a new one), `fetch` (the device's network), `empty`
+ *   (no wallet data)
+ */
+export async function openWallet(
+  o: { mnemonic?: string; fetch?: FetchFn; empty?: boolean } = {},
+): Promise<TestWallet> {
+  const root = mkdtempSync(join(tmpdir(), 'noah-rn-'));
+  const mnemonic = o.mnemonic ?? generateMnemonic(wordlist);
+  const keys = await createSessionKeys(mnemonic, serverUrl());
+  const api = createApiClient({
+    baseUrl: serverUrl(),
+    signer: keys.signer,
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
+  const walletDir = join(root, 'wallet');
+  if (!o.empty) await createDemoWallet(walletDir, { sizeMb: 1 });
+  const state = createFileStateStore(join(root, 'state.json'));
+  const manager = createBackupManager({
+    api,
+    keys,
+    wallet: createNodeWalletAdapter({ dataDir: walletDir, tmpDir: root }),
+    spooler: createFileSpooler(root),
+    state,
+    // What React Native writes: its platform has no zstd encoder (docs/REACT-NATIVE.md §2).
+    compression: 'deflate',
+  });
+  await manager.ready;
+  return {
+    manager,
+    api,
+    state,
+    mnemonic,
+    close() {
+      keys.destroy();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
