@@ -249,6 +249,8 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
   const UPPER = 17;
   const INVALID = 23;
   const BAD = [MISSING, WRONG, LARGE, INVALID];
+  /** A user with a push token on Noah. */
+  const PUSH = 30;
 
   beforeAll(async () => {
     [noah, srv] = await Promise.all([
@@ -272,6 +274,7 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
                 : { version: 1, createdAt: at(i), bytes },
         ],
         enabled: true,
+        ...(i === PUSH ? { pushToken: expoToken() } : {}),
       });
     }
     await noah.seed(users);
@@ -397,6 +400,36 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     await checkAll(srv, [users[21]!]);
     // The replaced object is queued for deletion, due now (its upload URL is long dead).
     expect(await srv.metadata.listObjectDeletions(100, new Date())).toContain(older);
+  });
+
+  it("keeps the push token the app registered here since, not Noah's older one", async () => {
+    const u = users[PUSH]!;
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    // What the NOAH_COMPAT profile's register_push_token does with the app's new token.
+    const token = expoToken();
+    await srv.metadata.registerDevice({
+      userId: user.id,
+      deviceId: 'noah-app',
+      provider: 'expo',
+      address: token,
+      now: new Date(),
+      maxDevices: srv.config.push.maxDevicesPerUser,
+    });
+    const r = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 0, devicesAdded: 0 });
+    const devices = await srv.metadata.listDevices(user.id);
+    expect(devices.map((d) => [d.deviceId, d.address])).toEqual([['noah-app', token]]);
+  });
+
+  it('keeps the backup setting the user changed here since', async () => {
+    const u = users[PUSH + 1]!;
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    expect(user.backupEnabled).toBe(true);
+    // What the NOAH_COMPAT profile's backup/settings route does when the app turns it off.
+    await srv.metadata.setBackupEnabled(user.id, false);
+    const r = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 0, settingsSet: 0 });
+    expect((await srv.metadata.findUserByPubkey(u.pubkey))!.backupEnabled).toBe(false);
   });
 
   it("one line and exit 2 without Noah's database, 69 when it cannot be reached", async () => {
