@@ -226,10 +226,18 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
   }
   counts.backupsAlreadyHere += here;
   counts.backupsNewerHere += newer;
+  // The setting and the push token are Noah's only until the user has a backup or a
+  // device here: after the switch the app sets both here, and a later run must not put
+  // Noah's stale values back. They are written before any backup, so a killed run
+  // leaves a user without either and the next run still takes them.
+  const fresh =
+    !existing || (slots.length === 0 && (await metadata.listDevices(existing.id)).length === 0);
   const setting =
-    plan.backupEnabled !== null && (existing?.backupEnabled ?? false) !== plan.backupEnabled;
+    fresh &&
+    plan.backupEnabled !== null &&
+    (existing?.backupEnabled ?? false) !== plan.backupEnabled;
   let device: { provider: PushProvider; address: string } | null = null;
-  if (plan.pushToken !== null) {
+  if (plan.pushToken !== null && fresh) {
     const d = await pushDevice(ctx.config, plan.pushToken);
     if ('problem' in d)
       ctx.problem({
@@ -237,11 +245,7 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
         userSkipped: false,
         line: `user ${who(plan.pubkey)}: push token not imported (${d.problem}); the app registers again after login`,
       });
-    else if (
-      !existing ||
-      !(await metadata.listDevices(existing.id)).some((x) => x.address === d.address)
-    )
-      device = d;
+    else device = d;
   }
   if (existing && copies.length === 0 && !setting && !device) {
     counts.unchanged++;
@@ -257,7 +261,6 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
   }
   try {
     const user = existing ?? (await metadata.upsertUser(plan.pubkey, plan.createdAt));
-    for (const b of copies) await copyBackup(ctx, user, b);
     if (setting && plan.backupEnabled !== null) {
       await metadata.setBackupEnabled(user.id, plan.backupEnabled);
       counts.settingsSet++;
@@ -272,6 +275,7 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
       });
       counts.devicesAdded++;
     }
+    for (const b of copies) await copyBackup(ctx, user, b);
     counts.imported++;
   } catch (err) {
     counts.skipped++;
