@@ -81,7 +81,9 @@ function expected(u: NoahSeedUser): Map<number, { size: number; createdAt: Date 
 /** Checks every user by metadata and object size; returns the object keys held. */
 async function checkAll(srv: TestServer, users: readonly NoahSeedUser[]): Promise<string[]> {
   const keys: string[] = [];
-  for (const u of users) {
+  // Sixteen users at once: the checks are round trips to the stores, not CPU.
+  let next = 0;
+  const check = async (u: NoahSeedUser) => {
     const here = await srv.metadata.findUserByPubkey(u.pubkey.toLowerCase());
     expect(here, u.pubkey).not.toBeNull();
     expect(here!.backupEnabled).toBe(u.enabled ?? false);
@@ -97,7 +99,12 @@ async function checkAll(srv: TestServer, users: readonly NoahSeedUser[]): Promis
     const devices = await srv.metadata.listDevices(here!.id);
     const token = u.pushToken?.startsWith('Expo') ? u.pushToken : undefined;
     expect(devices.map((d) => [d.deviceId, d.address])).toEqual(token ? [['noah-app', token]] : []);
-  }
+  };
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < users.length) await check(users[next++]!);
+    }),
+  );
   return keys.sort();
 }
 
@@ -177,7 +184,12 @@ describe('import-noah: 1,000 users into PostgreSQL + S3, twice', () => {
 
   it('leaves every user restorable; the second run changes nothing', async () => {
     const before = await noah.snapshot();
-    const first = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    // The most users at once the flag allows: the run waits on round trips, and more
+    // of them in flight also tries the import's concurrency harder.
+    const first = await cli(
+      ['admin', 'import-noah', ...noah.flags, '--json', '--concurrency', '32'],
+      env,
+    );
     expect(first.stderr).not.toMatch(/import-noah|error/i);
     expect(first.code).toBe(0);
     const r1 = JSON.parse(first.stdout);
