@@ -414,6 +414,46 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     expect(await srv.metadata.listObjectDeletions(100, new Date())).toContain(older);
   });
 
+  it('replacing an incremental backup made here queues the objects it referenced', async () => {
+    // Slot 1 of users[22] here: a manifest and one chunk it references, older than Noah's.
+    const u = users[22]!;
+    const when = at(22, -1);
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    const keys: string[] = [];
+    for (const objectOnly of [false, true]) {
+      const bytes = blob(40);
+      const objectKey = `b/${randomBytes(16).toString('hex')}`;
+      await srv.metadata.createPendingUpload({
+        objectKey,
+        userId: user.id,
+        version: 1,
+        declaredSize: bytes.length,
+        createdAt: when,
+        expiresAt: new Date(when.getTime() + 900_000),
+        ...(objectOnly ? { objectOnly } : {}),
+      });
+      const put = await srv.blobs.presignPut(objectKey, { size: 40, expiresInSec: 900 });
+      const res = await fetch(put.url, { method: 'PUT', body: bytes, headers: put.headers });
+      expect(res.status).toBe(200);
+      keys.push(objectKey);
+    }
+    const [manifest, chunk] = keys as [string, string];
+    await srv.metadata.completeUpload({
+      userId: user.id,
+      objectKey: manifest,
+      version: 1,
+      size: 40,
+      now: when,
+      objects: [{ objectKey: chunk, size: 40 }],
+    });
+    const r = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 1, backupsCopied: 1 });
+    await checkAll(srv, [u]);
+    const queued = await srv.metadata.listObjectDeletions(100, new Date());
+    expect(queued).toContain(manifest);
+    expect(queued).toContain(chunk);
+  });
+
   it("keeps the push token the app registered here since, not Noah's older one", async () => {
     const u = users[PUSH]!;
     const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
