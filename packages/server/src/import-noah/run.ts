@@ -181,13 +181,19 @@ async function copyBackup(ctx: Ctx, user: UserRow, b: PlannedBackup): Promise<vo
     sha256,
   });
   if (!done) throw new Error(`${row(b)}: the upload was swept before it completed`);
-  if (done.replacedObjectKey) {
+  // The replaced backup's object and the objects it referenced that no slot references
+  // any more, as a completion through the API drops them.
+  const drop = [...done.releasedObjectKeys];
+  if (done.replacedObjectKey && done.replacedObjectKey !== objectKey)
+    drop.unshift(done.replacedObjectKey);
+  if (drop.length > 0) {
     // An older backup made here: its upload URL died UPLOAD_URL_TTL after its completion
     // at the latest, and until then the key must stay taken (docs/OPERATIONS.md "Storage
     // bounds"). The import's own URLs never leave this process.
     const made = (done.replacedCreatedAt ?? now).getTime();
     const dead = new Date(made + ctx.config.uploadUrlTtlSec * 1000);
-    await ctx.metadata.enqueueObjectDeletion(done.replacedObjectKey, now, dead > now ? dead : now);
+    for (const key of drop)
+      await ctx.metadata.enqueueObjectDeletion(key, now, dead > now ? dead : now);
   }
   ctx.counts.backupsCopied++;
   ctx.counts.bytesCopied += b.size;
