@@ -9,6 +9,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSessionKeys } from '@noah-backup/client/keys';
@@ -504,5 +506,56 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     expect(down.code).toBe(69);
     expect(down.stderr).toMatch(/^noah-backup admin import-noah: error: .*ECONNREFUSED.*\nhint: /m);
     expect(down.stderr).not.toContain('s3cr3t-pass');
+  });
+
+  it('never puts a Noah backup over one the app completes here while it is copied', async () => {
+    // users[24] holds its imported Noah backup in slot 1; the user then backs up again
+    // on Noah, and the next run copies that while the app completes a newer one here.
+    const u = users[24]!;
+    const bytes = blob(90);
+    await noah.putObject(noahKey(u.pubkey, 1), bytes);
+    await noah.pool.query(
+      'UPDATE backup_metadata SET backup_size = $2, created_at = $3 WHERE pubkey = $1',
+      [u.pubkey, bytes.length, at(24, 1)],
+    );
+    // Noah's bucket behind a proxy that holds the import's GET of that object until the
+    // app's backup here is complete.
+    const front = new URL(noah.s3.endpoint);
+    let made: Promise<string> | null = null;
+    const proxy = createServer((req, res) => {
+      const go = () =>
+        req.pipe(
+          request(
+            {
+              host: front.hostname,
+              port: front.port,
+              method: req.method,
+              path: req.url,
+              headers: req.headers,
+            },
+            (up) => {
+              res.writeHead(up.statusCode ?? 502, up.headers);
+              up.pipe(res);
+            },
+          ),
+        );
+      if (req.method === 'GET' && req.url?.includes(`${u.pubkey}/backup_v1.db`)) {
+        made ??= backupHere(u, new Date());
+        made.then(go, () => res.destroy());
+      } else go();
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    try {
+      const flags = [...noah.flags];
+      flags[flags.indexOf(noah.s3.endpoint)] =
+        `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      await cli(['admin', 'import-noah', ...flags, '--json'], env);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+    expect(made).not.toBeNull();
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    expect((await srv.metadata.getBackup(user.id, 1))?.objectKey).toBe(await made);
   });
 });
