@@ -25,7 +25,7 @@ import { createLogger } from '../logging.ts';
 import { createMetadataStore } from '../metadata/index.ts';
 import { endpointAddressProblem } from '../push/endpoint-address.ts';
 import { EXPO_TOKEN_PATTERN, endpointProblem } from '../services/push.ts';
-import type { MetadataStore, UserRow } from '../stores/metadata.ts';
+import { CompletionRefusedError, type MetadataStore, type UserRow } from '../stores/metadata.ts';
 import { type BlobWriter, openBlobWriter } from './copy.ts';
 import { PUBKEY_RE, type PlannedBackup, planUser, type UserPlan } from './plan.ts';
 import { type NoahS3Options, type NoahSource, openNoahSource } from './source.ts';
@@ -153,8 +153,16 @@ async function checkObjects(ctx: Ctx, plan: UserPlan): Promise<ImportProblem[]> 
   return out;
 }
 
-/** Copies one backup into its slot (the user's row exists). */
-async function copyBackup(ctx: Ctx, user: UserRow, b: PlannedBackup): Promise<void> {
+/**
+ * Copies one backup into its slot (the user's row exists). `base`: the object the slot
+ * held when it was found older, so a backup completed there meanwhile is not replaced.
+ */
+async function copyBackup(
+  ctx: Ctx,
+  user: UserRow,
+  b: PlannedBackup,
+  base: string | undefined,
+): Promise<void> {
   const writer = ctx.writer!;
   const now = ctx.clock.now();
   const objectKey = newObjectKey((n) => new Uint8Array(randomBytes(n)));
@@ -172,14 +180,26 @@ async function copyBackup(ctx: Ctx, user: UserRow, b: PlannedBackup): Promise<vo
   if (!obj) throw new Error(`${row(b)}: the object disappeared from Noah's bucket`);
   const sha256 = await writer.put(objectKey, obj.body, b.size);
   // The slot keeps Noah's time: the app lists it as the backup the user made then.
-  const done = await ctx.metadata.completeUpload({
-    userId: user.id,
-    objectKey,
-    version: b.slot,
-    size: b.size,
-    now: b.createdAt,
-    sha256,
-  });
+  let done: Awaited<ReturnType<MetadataStore['completeUpload']>>;
+  try {
+    done = await ctx.metadata.completeUpload({
+      userId: user.id,
+      objectKey,
+      version: b.slot,
+      size: b.size,
+      now: b.createdAt,
+      sha256,
+      ...(base === undefined ? {} : { base }),
+    });
+  } catch (err) {
+    if (!(err instanceof CompletionRefusedError && err.reason === 'base_changed')) throw err;
+    // The app changed the slot here while this copy ran: what it made is newer. The
+    // copy's key never left this process, so it can go at once.
+    await ctx.metadata.cancelPendingUpload(user.id, objectKey);
+    await ctx.metadata.enqueueObjectDeletion(objectKey, now, now);
+    ctx.counts.backupsNewerHere++;
+    return;
+  }
   if (!done) throw new Error(`${row(b)}: the upload was swept before it completed`);
   // The replaced backup's object and the objects it referenced that no slot references
   // any more, as a completion through the API drops them.
@@ -281,7 +301,8 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
       });
       counts.devicesAdded++;
     }
-    for (const b of copies) await copyBackup(ctx, user, b);
+    for (const b of copies)
+      await copyBackup(ctx, user, b, slots.find((x) => x.version === b.slot)?.objectKey);
     counts.imported++;
   } catch (err) {
     counts.skipped++;
