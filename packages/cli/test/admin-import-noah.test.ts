@@ -558,4 +558,24 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
     expect((await srv.metadata.getBackup(user.id, 1))?.objectKey).toBe(await made);
   });
+
+  it("leaves out a user whose row names another user's object", async () => {
+    // Noah stores the s3_key its client reports unchecked: a row may name any object.
+    const victim = users[40]!;
+    const thief = freshPubkey();
+    await noah.pool.query('INSERT INTO users (pubkey) VALUES ($1)', [thief]);
+    await noah.pool.query(
+      `INSERT INTO backup_metadata (pubkey, s3_key, backup_size, backup_version)
+       VALUES ($1, $2, $3, 1)`,
+      [thief, noahKey(victim.pubkey, 1), victim.backups[0]!.bytes!.length],
+    );
+    const r = await cli(['admin', 'import-noah', ...noah.flags], env);
+    expect(r.code).toBe(1);
+    expect(problemLines(r.stderr).filter((l) => l.includes('foreign_object'))).toEqual([
+      expect.stringMatching(
+        /^noah-backup admin import-noah: foreign_object: user 0[23][0-9a-f]{10}…: backup_metadata id \d+ \(backup_version 1, ".*"\): an object outside the user's own keys; user not imported$/,
+      ),
+    ]);
+    expect(await srv.metadata.findUserByPubkey(thief)).toBeNull();
+  });
 });
