@@ -36,6 +36,7 @@ export type ImportProblemCode =
   | 'object_missing'
   | 'wrong_size'
   | 'too_large'
+  | 'foreign_object'
   | 'copy_failed'
   | 'push_token_skipped';
 
@@ -128,6 +129,16 @@ async function checkObjects(ctx: Ctx, plan: UserPlan): Promise<ImportProblem[]> 
   const out: ImportProblem[] = [];
   for (const b of plan.backups) {
     const at = `user ${who(plan.pubkey)}: ${row(b)}`;
+    // Noah keeps the key its client reports unchecked; its own upload URLs are all under
+    // `<pubkey>/`, so anything else is someone else's object.
+    if (!b.s3Key.toLowerCase().startsWith(`${plan.pubkey}/`)) {
+      out.push({
+        code: 'foreign_object',
+        userSkipped: true,
+        line: `${at}: an object outside the user's own keys`,
+      });
+      continue;
+    }
     if (b.size > ctx.config.maxBackupSize) {
       out.push({
         code: 'too_large',
