@@ -9,6 +9,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSessionKeys } from '@noah-backup/client/keys';
@@ -81,7 +83,9 @@ function expected(u: NoahSeedUser): Map<number, { size: number; createdAt: Date 
 /** Checks every user by metadata and object size; returns the object keys held. */
 async function checkAll(srv: TestServer, users: readonly NoahSeedUser[]): Promise<string[]> {
   const keys: string[] = [];
-  for (const u of users) {
+  // Sixteen users at once: the checks are round trips to the stores, not CPU.
+  let next = 0;
+  const check = async (u: NoahSeedUser) => {
     const here = await srv.metadata.findUserByPubkey(u.pubkey.toLowerCase());
     expect(here, u.pubkey).not.toBeNull();
     expect(here!.backupEnabled).toBe(u.enabled ?? false);
@@ -97,7 +101,12 @@ async function checkAll(srv: TestServer, users: readonly NoahSeedUser[]): Promis
     const devices = await srv.metadata.listDevices(here!.id);
     const token = u.pushToken?.startsWith('Expo') ? u.pushToken : undefined;
     expect(devices.map((d) => [d.deviceId, d.address])).toEqual(token ? [['noah-app', token]] : []);
-  }
+  };
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < users.length) await check(users[next++]!);
+    }),
+  );
   return keys.sort();
 }
 
@@ -177,7 +186,12 @@ describe('import-noah: 1,000 users into PostgreSQL + S3, twice', () => {
 
   it('leaves every user restorable; the second run changes nothing', async () => {
     const before = await noah.snapshot();
-    const first = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    // The most users at once the flag allows: the run waits on round trips, and more
+    // of them in flight also tries the import's concurrency harder.
+    const first = await cli(
+      ['admin', 'import-noah', ...noah.flags, '--json', '--concurrency', '32'],
+      env,
+    );
     expect(first.stderr).not.toMatch(/import-noah|error/i);
     expect(first.code).toBe(0);
     const r1 = JSON.parse(first.stdout);
@@ -249,6 +263,8 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
   const UPPER = 17;
   const INVALID = 23;
   const BAD = [MISSING, WRONG, LARGE, INVALID];
+  /** A user with a push token on Noah. */
+  const PUSH = 30;
 
   beforeAll(async () => {
     [noah, srv] = await Promise.all([
@@ -272,6 +288,7 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
                 : { version: 1, createdAt: at(i), bytes },
         ],
         enabled: true,
+        ...(i === PUSH ? { pushToken: expoToken() } : {}),
       });
     }
     await noah.seed(users);
@@ -399,6 +416,76 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     expect(await srv.metadata.listObjectDeletions(100, new Date())).toContain(older);
   });
 
+  it('replacing an incremental backup made here queues the objects it referenced', async () => {
+    // Slot 1 of users[22] here: a manifest and one chunk it references, older than Noah's.
+    const u = users[22]!;
+    const when = at(22, -1);
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    const keys: string[] = [];
+    for (const objectOnly of [false, true]) {
+      const bytes = blob(40);
+      const objectKey = `b/${randomBytes(16).toString('hex')}`;
+      await srv.metadata.createPendingUpload({
+        objectKey,
+        userId: user.id,
+        version: 1,
+        declaredSize: bytes.length,
+        createdAt: when,
+        expiresAt: new Date(when.getTime() + 900_000),
+        ...(objectOnly ? { objectOnly } : {}),
+      });
+      const put = await srv.blobs.presignPut(objectKey, { size: 40, expiresInSec: 900 });
+      const res = await fetch(put.url, { method: 'PUT', body: bytes, headers: put.headers });
+      expect(res.status).toBe(200);
+      keys.push(objectKey);
+    }
+    const [manifest, chunk] = keys as [string, string];
+    await srv.metadata.completeUpload({
+      userId: user.id,
+      objectKey: manifest,
+      version: 1,
+      size: 40,
+      now: when,
+      objects: [{ objectKey: chunk, size: 40 }],
+    });
+    const r = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 1, backupsCopied: 1 });
+    await checkAll(srv, [u]);
+    const queued = await srv.metadata.listObjectDeletions(100, new Date());
+    expect(queued).toContain(manifest);
+    expect(queued).toContain(chunk);
+  });
+
+  it("keeps the push token the app registered here since, not Noah's older one", async () => {
+    const u = users[PUSH]!;
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    // What the NOAH_COMPAT profile's register_push_token does with the app's new token.
+    const token = expoToken();
+    await srv.metadata.registerDevice({
+      userId: user.id,
+      deviceId: 'noah-app',
+      provider: 'expo',
+      address: token,
+      now: new Date(),
+      maxDevices: srv.config.push.maxDevicesPerUser,
+    });
+    const r = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 0, devicesAdded: 0 });
+    const devices = await srv.metadata.listDevices(user.id);
+    expect(devices.map((d) => [d.deviceId, d.address])).toEqual([['noah-app', token]]);
+  });
+
+  it('keeps the backup setting the user changed here since', async () => {
+    const u = users[PUSH + 1]!;
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    expect(user.backupEnabled).toBe(true);
+    // What the NOAH_COMPAT profile's backup/settings route does when the app turns it off.
+    await srv.metadata.setBackupEnabled(user.id, false);
+    const r = await cli(['admin', 'import-noah', ...noah.flags, '--json'], env);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 0, settingsSet: 0 });
+    expect((await srv.metadata.findUserByPubkey(u.pubkey))!.backupEnabled).toBe(false);
+  });
+
   it("one line and exit 2 without Noah's database, 69 when it cannot be reached", async () => {
     const none = await cli(['admin', 'import-noah', '--noah-s3-bucket', 'b'], env);
     expect(none.code).toBe(2);
@@ -419,5 +506,76 @@ describe('import-noah into SQLite + fs: dry run, bad objects, a kill and a resum
     expect(down.code).toBe(69);
     expect(down.stderr).toMatch(/^noah-backup admin import-noah: error: .*ECONNREFUSED.*\nhint: /m);
     expect(down.stderr).not.toContain('s3cr3t-pass');
+  });
+
+  it('never puts a Noah backup over one the app completes here while it is copied', async () => {
+    // users[24] holds its imported Noah backup in slot 1; the user then backs up again
+    // on Noah, and the next run copies that while the app completes a newer one here.
+    const u = users[24]!;
+    const bytes = blob(90);
+    await noah.putObject(noahKey(u.pubkey, 1), bytes);
+    await noah.pool.query(
+      'UPDATE backup_metadata SET backup_size = $2, created_at = $3 WHERE pubkey = $1',
+      [u.pubkey, bytes.length, at(24, 1)],
+    );
+    // Noah's bucket behind a proxy that holds the import's GET of that object until the
+    // app's backup here is complete.
+    const front = new URL(noah.s3.endpoint);
+    let made: Promise<string> | null = null;
+    const proxy = createServer((req, res) => {
+      const go = () =>
+        req.pipe(
+          request(
+            {
+              host: front.hostname,
+              port: front.port,
+              method: req.method,
+              path: req.url,
+              headers: req.headers,
+            },
+            (up) => {
+              res.writeHead(up.statusCode ?? 502, up.headers);
+              up.pipe(res);
+            },
+          ),
+        );
+      if (req.method === 'GET' && req.url?.includes(`${u.pubkey}/backup_v1.db`)) {
+        made ??= backupHere(u, new Date());
+        made.then(go, () => res.destroy());
+      } else go();
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    try {
+      const flags = [...noah.flags];
+      flags[flags.indexOf(noah.s3.endpoint)] =
+        `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      await cli(['admin', 'import-noah', ...flags, '--json'], env);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+    expect(made).not.toBeNull();
+    const user = (await srv.metadata.findUserByPubkey(u.pubkey))!;
+    expect((await srv.metadata.getBackup(user.id, 1))?.objectKey).toBe(await made);
+  });
+
+  it("leaves out a user whose row names another user's object", async () => {
+    // Noah stores the s3_key its client reports unchecked: a row may name any object.
+    const victim = users[40]!;
+    const thief = freshPubkey();
+    await noah.pool.query('INSERT INTO users (pubkey) VALUES ($1)', [thief]);
+    await noah.pool.query(
+      `INSERT INTO backup_metadata (pubkey, s3_key, backup_size, backup_version)
+       VALUES ($1, $2, $3, 1)`,
+      [thief, noahKey(victim.pubkey, 1), victim.backups[0]!.bytes!.length],
+    );
+    const r = await cli(['admin', 'import-noah', ...noah.flags], env);
+    expect(r.code).toBe(1);
+    expect(problemLines(r.stderr).filter((l) => l.includes('foreign_object'))).toEqual([
+      expect.stringMatching(
+        /^noah-backup admin import-noah: foreign_object: user 0[23][0-9a-f]{10}…: backup_metadata id \d+ \(backup_version 1, ".*"\): an object outside the user's own keys; user not imported$/,
+      ),
+    ]);
+    expect(await srv.metadata.findUserByPubkey(thief)).toBeNull();
   });
 });

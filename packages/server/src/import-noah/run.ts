@@ -25,7 +25,7 @@ import { createLogger } from '../logging.ts';
 import { createMetadataStore } from '../metadata/index.ts';
 import { endpointAddressProblem } from '../push/endpoint-address.ts';
 import { EXPO_TOKEN_PATTERN, endpointProblem } from '../services/push.ts';
-import type { MetadataStore, UserRow } from '../stores/metadata.ts';
+import { CompletionRefusedError, type MetadataStore, type UserRow } from '../stores/metadata.ts';
 import { type BlobWriter, openBlobWriter } from './copy.ts';
 import { PUBKEY_RE, type PlannedBackup, planUser, type UserPlan } from './plan.ts';
 import { type NoahS3Options, type NoahSource, openNoahSource } from './source.ts';
@@ -36,6 +36,7 @@ export type ImportProblemCode =
   | 'object_missing'
   | 'wrong_size'
   | 'too_large'
+  | 'foreign_object'
   | 'copy_failed'
   | 'push_token_skipped';
 
@@ -128,6 +129,16 @@ async function checkObjects(ctx: Ctx, plan: UserPlan): Promise<ImportProblem[]> 
   const out: ImportProblem[] = [];
   for (const b of plan.backups) {
     const at = `user ${who(plan.pubkey)}: ${row(b)}`;
+    // Noah keeps the key its client reports unchecked; its own upload URLs are all under
+    // `<pubkey>/`, so anything else is someone else's object.
+    if (!b.s3Key.toLowerCase().startsWith(`${plan.pubkey}/`)) {
+      out.push({
+        code: 'foreign_object',
+        userSkipped: true,
+        line: `${at}: an object outside the user's own keys`,
+      });
+      continue;
+    }
     if (b.size > ctx.config.maxBackupSize) {
       out.push({
         code: 'too_large',
@@ -153,8 +164,16 @@ async function checkObjects(ctx: Ctx, plan: UserPlan): Promise<ImportProblem[]> 
   return out;
 }
 
-/** Copies one backup into its slot (the user's row exists). */
-async function copyBackup(ctx: Ctx, user: UserRow, b: PlannedBackup): Promise<void> {
+/**
+ * Copies one backup into its slot (the user's row exists). `base`: the object the slot
+ * held when it was found older, so a backup completed there meanwhile is not replaced.
+ */
+async function copyBackup(
+  ctx: Ctx,
+  user: UserRow,
+  b: PlannedBackup,
+  base: string | undefined,
+): Promise<void> {
   const writer = ctx.writer!;
   const now = ctx.clock.now();
   const objectKey = newObjectKey((n) => new Uint8Array(randomBytes(n)));
@@ -172,22 +191,40 @@ async function copyBackup(ctx: Ctx, user: UserRow, b: PlannedBackup): Promise<vo
   if (!obj) throw new Error(`${row(b)}: the object disappeared from Noah's bucket`);
   const sha256 = await writer.put(objectKey, obj.body, b.size);
   // The slot keeps Noah's time: the app lists it as the backup the user made then.
-  const done = await ctx.metadata.completeUpload({
-    userId: user.id,
-    objectKey,
-    version: b.slot,
-    size: b.size,
-    now: b.createdAt,
-    sha256,
-  });
+  let done: Awaited<ReturnType<MetadataStore['completeUpload']>>;
+  try {
+    done = await ctx.metadata.completeUpload({
+      userId: user.id,
+      objectKey,
+      version: b.slot,
+      size: b.size,
+      now: b.createdAt,
+      sha256,
+      ...(base === undefined ? {} : { base }),
+    });
+  } catch (err) {
+    if (!(err instanceof CompletionRefusedError && err.reason === 'base_changed')) throw err;
+    // The app changed the slot here while this copy ran: what it made is newer. The
+    // copy's key never left this process, so it can go at once.
+    await ctx.metadata.cancelPendingUpload(user.id, objectKey);
+    await ctx.metadata.enqueueObjectDeletion(objectKey, now, now);
+    ctx.counts.backupsNewerHere++;
+    return;
+  }
   if (!done) throw new Error(`${row(b)}: the upload was swept before it completed`);
-  if (done.replacedObjectKey) {
+  // The replaced backup's object and the objects it referenced that no slot references
+  // any more, as a completion through the API drops them.
+  const drop = [...done.releasedObjectKeys];
+  if (done.replacedObjectKey && done.replacedObjectKey !== objectKey)
+    drop.unshift(done.replacedObjectKey);
+  if (drop.length > 0) {
     // An older backup made here: its upload URL died UPLOAD_URL_TTL after its completion
     // at the latest, and until then the key must stay taken (docs/OPERATIONS.md "Storage
     // bounds"). The import's own URLs never leave this process.
     const made = (done.replacedCreatedAt ?? now).getTime();
     const dead = new Date(made + ctx.config.uploadUrlTtlSec * 1000);
-    await ctx.metadata.enqueueObjectDeletion(done.replacedObjectKey, now, dead > now ? dead : now);
+    for (const key of drop)
+      await ctx.metadata.enqueueObjectDeletion(key, now, dead > now ? dead : now);
   }
   ctx.counts.backupsCopied++;
   ctx.counts.bytesCopied += b.size;
@@ -226,10 +263,18 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
   }
   counts.backupsAlreadyHere += here;
   counts.backupsNewerHere += newer;
+  // The setting and the push token are Noah's only until the user has a backup or a
+  // device here: after the switch the app sets both here, and a later run must not put
+  // Noah's stale values back. They are written before any backup, so a killed run
+  // leaves a user without either and the next run still takes them.
+  const fresh =
+    !existing || (slots.length === 0 && (await metadata.listDevices(existing.id)).length === 0);
   const setting =
-    plan.backupEnabled !== null && (existing?.backupEnabled ?? false) !== plan.backupEnabled;
+    fresh &&
+    plan.backupEnabled !== null &&
+    (existing?.backupEnabled ?? false) !== plan.backupEnabled;
   let device: { provider: PushProvider; address: string } | null = null;
-  if (plan.pushToken !== null) {
+  if (plan.pushToken !== null && fresh) {
     const d = await pushDevice(ctx.config, plan.pushToken);
     if ('problem' in d)
       ctx.problem({
@@ -237,11 +282,7 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
         userSkipped: false,
         line: `user ${who(plan.pubkey)}: push token not imported (${d.problem}); the app registers again after login`,
       });
-    else if (
-      !existing ||
-      !(await metadata.listDevices(existing.id)).some((x) => x.address === d.address)
-    )
-      device = d;
+    else device = d;
   }
   if (existing && copies.length === 0 && !setting && !device) {
     counts.unchanged++;
@@ -257,7 +298,6 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
   }
   try {
     const user = existing ?? (await metadata.upsertUser(plan.pubkey, plan.createdAt));
-    for (const b of copies) await copyBackup(ctx, user, b);
     if (setting && plan.backupEnabled !== null) {
       await metadata.setBackupEnabled(user.id, plan.backupEnabled);
       counts.settingsSet++;
@@ -272,6 +312,8 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
       });
       counts.devicesAdded++;
     }
+    for (const b of copies)
+      await copyBackup(ctx, user, b, slots.find((x) => x.version === b.slot)?.objectKey);
     counts.imported++;
   } catch (err) {
     counts.skipped++;
