@@ -5,7 +5,7 @@
  * only switches after completion, and nothing here deletes). Its mirror is `restore.ts`.
  * @module
  */
-import type { BackupInfo } from '@noah-backup/core/api';
+import type { BackupInfo, SettingsResponse } from '@noah-backup/core/api';
 import { bytesToHex } from '@noah-backup/core/bytes';
 import {
   type CompressionAlgorithm,
@@ -133,13 +133,15 @@ export type { BackupResult } from './results.ts';
  */
 export async function runBackup(
   ctx: PipelineContext,
-  opts: { acceptMissingDatabases?: boolean } = {},
+  opts: { acceptMissingDatabases?: boolean; settings?: SettingsResponse } = {},
 ): Promise<BackupResult> {
   const { wallet, cache } = ctx;
-  // The server's size limit before the work (docs/API.md, settings), asked once and
-  // passed down: a wallet clearly over it is refused before the snapshot's work, and a
-  // backup over it stops as soon as its encrypted output passes it, not after a 413.
-  const limit = (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
+  // The server's size limit before the work (docs/API.md, settings), asked once (or
+  // given by the caller, who asked them already) and passed down: a wallet clearly over
+  // it is refused before the snapshot's work, and a backup over it stops as soon as its
+  // encrypted output passes it, not after a 413.
+  const settings = opts.settings ?? (await ctx.api.getSettings({ signal: ctx.signal }));
+  const limit = settings.max_backup_size;
   if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
   if (ctx.incremental && ctx.format === 'v2' && cache && isIncremental(wallet)) {
     const databases = await knownDatabases(ctx.state);
