@@ -209,7 +209,7 @@ describe('import-noah: 1,000 users into PostgreSQL + S3, twice', () => {
     });
     expect(r1.problems).toHaveLength(20);
     for (const p of r1.problems)
-      expect(p).toMatchObject({ code: 'push_token_skipped', userSkipped: false });
+      expect(p).toMatchObject({ problem: 'push_token_skipped', userSkipped: false });
     const held = await checkAll(srv, users);
     expect(await noah.snapshot()).toEqual(before);
 

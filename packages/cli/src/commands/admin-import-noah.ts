@@ -127,7 +127,7 @@ export function registerImportNoah(admin: Command, config: LoadConfig): void {
           ...(flags.dryRun ? { dryRun: true } : {}),
           ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
           onProblem: (p) => {
-            if (!flags.json) process.stderr.write(`${NAME}: ${p.code}: ${p.line}\n`);
+            if (!flags.json) process.stderr.write(`${NAME}: ${p.problem}: ${p.line}\n`);
           },
         });
       } catch (err) {

@@ -41,7 +41,7 @@ export type ImportProblemCode =
   | 'push_token_skipped';
 
 export interface ImportProblem {
-  code: ImportProblemCode;
+  problem: ImportProblemCode;
   /** False for a note that did not keep the user out (a push token not taken). */
   userSkipped: boolean;
   line: string;
@@ -133,7 +133,7 @@ async function checkObjects(ctx: Ctx, plan: UserPlan): Promise<ImportProblem[]> 
     // `<pubkey>/`, so anything else is someone else's object.
     if (!b.s3Key.toLowerCase().startsWith(`${plan.pubkey}/`)) {
       out.push({
-        code: 'foreign_object',
+        problem: 'foreign_object',
         userSkipped: true,
         line: `${at}: an object outside the user's own keys`,
       });
@@ -141,7 +141,7 @@ async function checkObjects(ctx: Ctx, plan: UserPlan): Promise<ImportProblem[]> 
     }
     if (b.size > ctx.config.maxBackupSize) {
       out.push({
-        code: 'too_large',
+        problem: 'too_large',
         userSkipped: true,
         line: `${at}: ${b.size} bytes, above MAX_BACKUP_SIZE (${ctx.config.maxBackupSize})`,
       });
@@ -150,13 +150,13 @@ async function checkObjects(ctx: Ctx, plan: UserPlan): Promise<ImportProblem[]> 
     const size = await ctx.source.head(b.s3Key);
     if (size === null)
       out.push({
-        code: 'object_missing',
+        problem: 'object_missing',
         userSkipped: true,
         line: `${at}: no such object in Noah's bucket`,
       });
     else if (size !== b.size)
       out.push({
-        code: 'wrong_size',
+        problem: 'wrong_size',
         userSkipped: true,
         line: `${at}: the object has ${size} bytes, Noah recorded ${b.size}`,
       });
@@ -236,7 +236,7 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
   if (!PUBKEY_RE.test(plan.pubkey)) {
     counts.skipped++;
     ctx.problem({
-      code: 'invalid_pubkey',
+      problem: 'invalid_pubkey',
       userSkipped: true,
       line: `user ${who(plan.pubkey)}: not a compressed secp256k1 public key in hex; not imported`,
     });
@@ -278,7 +278,7 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
     const d = await pushDevice(ctx.config, plan.pushToken);
     if ('problem' in d)
       ctx.problem({
-        code: 'push_token_skipped',
+        problem: 'push_token_skipped',
         userSkipped: false,
         line: `user ${who(plan.pubkey)}: push token not imported (${d.problem}); the app registers again after login`,
       });
@@ -318,7 +318,7 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
   } catch (err) {
     counts.skipped++;
     ctx.problem({
-      code: 'copy_failed',
+      problem: 'copy_failed',
       userSkipped: true,
       line: `user ${who(plan.pubkey)}: ${(err as Error).message}; run the import again to finish it`,
     });
