@@ -29,7 +29,7 @@ module.exports = {
   },
   // ESM packages of the npm registry, compiled like the app's own code.
   transformIgnorePatterns: [
-    'node_modules/(?!((jest-)?react-native|@react-native(-community)?|@noble|@scure|@testing-library|fzstd|pako)/)',
+    'node_modules/(?!((jest-)?react-native|@react-native(-community)?|@noble|@scure|@op-engineering|@testing-library|fzstd|pako)/)',
   ],
   // Our sources outside this folder need what the transform adds (@babel/runtime) from here.
   modulePaths: [path.join(__dirname, 'node_modules')],
@@ -41,6 +41,21 @@ module.exports = {
     '^@noah-backup/react-native$': path.join(rn, 'index.ts'),
     '^@noah-backup/react-native/hooks$': path.join(rn, 'hooks', 'use-backup-status.ts'),
     '^@noah-backup/react-native/push$': path.join(rn, 'push', 'index.ts'),
+    '^@noah-backup/react-native/ports$': path.join(rn, 'ports', 'index.ts'),
+    // op-sqlite's own Node build (over better-sqlite3), as the ports' tests run it
+    // (docs/REACT-NATIVE.md §8.4): its JSI module needs a phone.
+    '^@op-engineering/op-sqlite$': path.join(
+      root,
+      'packages',
+      'react-native',
+      'op-sqlite-node',
+      'node_modules',
+      '@op-engineering',
+      'op-sqlite',
+      'node',
+      'dist',
+      'index.js',
+    ),
     '^#platform$': path.join(root, 'packages', 'core', 'src', 'platform', 'js.ts'),
   },
   testTimeout: 60_000,
