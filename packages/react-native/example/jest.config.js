@@ -11,6 +11,30 @@ const root = path.resolve(__dirname, '..', '..', '..');
 const rn = path.join(root, 'packages', 'react-native', 'src');
 const own = (name) => path.join(__dirname, 'node_modules', name);
 
+// The tests' wallets run on the SDK's Node ports, whose ES modules read `import.meta.url`
+// (createRequire in client/src/node/sqlite.ts); Jest runs CommonJS, so the transform
+// turns it into the module's file URL.
+const importMetaUrl = ({ types: t }) => ({
+  visitor: {
+    MetaProperty(p) {
+      const url = p.parentPath;
+      if (!url.isMemberExpression() || !t.isIdentifier(url.node.property, { name: 'url' })) return;
+      url.replaceWith(
+        t.memberExpression(
+          t.callExpression(
+            t.memberExpression(
+              t.callExpression(t.identifier('require'), [t.stringLiteral('node:url')]),
+              t.identifier('pathToFileURL'),
+            ),
+            [t.identifier('__filename')],
+          ),
+          t.identifier('href'),
+        ),
+      );
+    },
+  },
+});
+
 module.exports = {
   preset: '@react-native/jest-preset',
   rootDir: __dirname,
@@ -24,6 +48,7 @@ module.exports = {
         babelrc: false,
         configFile: false,
         presets: [require.resolve('@react-native/babel-preset')],
+        plugins: [importMetaUrl],
       },
     ],
   },
