@@ -63,7 +63,7 @@ export interface ExpoTransferModule<F extends ExpoTransferFile & Blob = ExpoTran
 
 /**
  * The spooled file as the upload body `createBackgroundFetch` hands to an upload task:
- * `createRnSpooler(files, dir, { blobOf: expoBlob(FileSystem) })`.
+ * `createRnSpooler(files, dir, { blobOf: expoBlob<FileSystem.File>(FileSystem) })`.
  */
 export function expoBlob<F extends ExpoTransferFile & Blob>(
   fs: ExpoTransferModule<F>,
@@ -131,7 +131,8 @@ function fileBody(files: RnFiles, path: string, size: number): FetchBody {
  * @example
  * ```ts
  * import * as FileSystem from 'expo-file-system';
- * const fetch = createBackgroundFetch({ fs: FileSystem, files, tmpDir, fallback: globalThis.fetch });
+ * // The type argument: TypeScript does not infer it from the module (nor in expoBlob).
+ * const fetch = createBackgroundFetch<FileSystem.File>({ fs: FileSystem, files, tmpDir, fallback });
  * ```
  */
 export function createBackgroundFetch<F extends ExpoTransferFile & Blob>(
