@@ -360,7 +360,11 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     }
   };
 
-  const triggerBackup = async (o?: OperationOptions & BackupOptions): Promise<TriggerResult> => {
+  /**
+   * The backup of `triggerBackup`, without the verification that may follow it (a push
+   * reports its backup first, then verifies within what is left of its budget).
+   */
+  const backUp = async (o?: OperationOptions & BackupOptions) => {
     await ready;
     const started = now();
     const result = await locked('backup', o?.signal, async (ctx) => {
@@ -379,13 +383,14 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         throw err;
       }
     });
-    if (!result) return { status: 'skipped', reason: 'running' };
-    const verification = await verifier.verifyIfDue();
-    return {
-      status: 'completed',
-      ...result.value,
-      ...(verification ? { verification } : {}),
-    };
+    return result ? result.value : null;
+  };
+
+  const triggerBackup = async (o?: OperationOptions & BackupOptions): Promise<TriggerResult> => {
+    const done = await backUp(o);
+    if (!done) return { status: 'skipped', reason: 'running' };
+    const verification = await verifier.verifyIfDue(o?.signal);
+    return { status: 'completed', ...done, ...(verification ? { verification } : {}) };
   };
 
   /**
@@ -494,7 +499,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
         // docs/PUSH.md §3: skip if a backup completed today or one is running.
         if (last !== null && sameUtcDay(new Date(last), clock.now())) {
           // No backup due: the trigger still serves a verification that is.
-          const verification = await verifier.verifyIfDue();
+          const verification = await verifier.verifyIfDue(o?.signal);
           return verification ? { skipped: 'recent', verification } : { skipped: 'recent' };
         }
         if (await lock.isHeld()) return { skipped: 'running' };
@@ -506,10 +511,13 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
           );
           return { skipped: 'not_restored' };
         }
-        const result = await triggerBackup(o?.signal ? { signal: o.signal } : undefined);
-        if (result.status === 'skipped') return { skipped: 'running' };
+        const done = await backUp(o?.signal ? { signal: o.signal } : undefined);
+        if (!done) return { skipped: 'running' };
+        // The backup's outcome is reported before a verification runs: the OS may end
+        // the app once the push's budget is spent (docs/PUSH.md §3).
         await report({ notification_id: notificationId, kind: 'backup', status: 'success' });
-        return { status: 'success', backup: result.backup };
+        await verifier.verifyIfDue(o?.signal);
+        return { status: 'success', backup: done.backup };
       } catch (err) {
         const error = summarizeError(err);
         await report({

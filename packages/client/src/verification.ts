@@ -62,8 +62,11 @@ export interface VerifierDeps {
 export interface Verifier {
   /** Whether a scheduled verification is due now. */
   isDue(): boolean;
-  /** Runs a scheduled verification when due; null when not. Never throws. */
-  verifyIfDue(): Promise<VerificationOutcome | null>;
+  /**
+   * Runs a scheduled verification when due; null when not. Never throws. `signal` stops
+   * it (a push's background budget): a stopped run is neither recorded nor reported.
+   */
+  verifyIfDue(signal?: AbortSignal): Promise<VerificationOutcome | null>;
   /**
    * Records and reports a whole verification the caller ran (`verifyBackup`): `run`
    * gets a callback to name the backup before reading it.
@@ -144,12 +147,12 @@ export function createVerifier(deps: VerifierDeps): Verifier {
 
   return {
     isDue,
-    async verifyIfDue() {
-      if (!isDue()) return null;
+    async verifyIfDue(signal) {
+      if (!isDue() || signal?.aborted) return null;
       let target: DownloadUrlsResponse | null = null;
       try {
         const position = await rotation();
-        const result: ScheduledVerifyResult = await deps.withContext(undefined, (ctx) =>
+        const result: ScheduledVerifyResult = await deps.withContext(signal, (ctx) =>
           runScheduledVerify(ctx, { index: position, of: shares }, (t) => {
             target = t;
           }),

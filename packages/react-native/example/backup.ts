@@ -4,8 +4,9 @@
  * app for a push, without its UI). How they are opened is the app's: it reads the
  * seedphrase from the platform's secure storage, builds the ports (wallet data, spooler,
  * device state) and the manager, and registers that with `setBackupOpener` at start-up,
- * before any task runs (docs/REACT-NATIVE.md §6). Until it does, there is no wallet
- * on this device and the app shows the self-test only.
+ * before any task runs (docs/REACT-NATIVE.md §6): `index.ts` registers
+ * `openWalletServices` (wallet-services.ts). While the opener answers null there is no
+ * wallet on this device and the app offers to create or restore one.
  */
 import type { BackupManager } from '@noah-backup/client/manager';
 import type { DeviceStateStore } from '@noah-backup/client/ports';
@@ -41,6 +42,12 @@ export function openBackup(): Promise<BackupServices | null> {
     throw err;
   });
   return opened;
+}
+
+/** Opens the services again: after a wallet was created or its seedphrase typed. */
+export function reopenBackup(): Promise<BackupServices | null> {
+  opened = null;
+  return openBackup();
 }
 
 /**

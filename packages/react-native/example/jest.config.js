@@ -11,6 +11,30 @@ const root = path.resolve(__dirname, '..', '..', '..');
 const rn = path.join(root, 'packages', 'react-native', 'src');
 const own = (name) => path.join(__dirname, 'node_modules', name);
 
+// The tests' wallets run on the SDK's Node ports, whose ES modules read `import.meta.url`
+// (createRequire in client/src/node/sqlite.ts); Jest runs CommonJS, so the transform
+// turns it into the module's file URL.
+const importMetaUrl = ({ types: t }) => ({
+  visitor: {
+    MetaProperty(p) {
+      const url = p.parentPath;
+      if (!url.isMemberExpression() || !t.isIdentifier(url.node.property, { name: 'url' })) return;
+      url.replaceWith(
+        t.memberExpression(
+          t.callExpression(
+            t.memberExpression(
+              t.callExpression(t.identifier('require'), [t.stringLiteral('node:url')]),
+              t.identifier('pathToFileURL'),
+            ),
+            [t.identifier('__filename')],
+          ),
+          t.identifier('href'),
+        ),
+      );
+    },
+  },
+});
+
 module.exports = {
   preset: '@react-native/jest-preset',
   rootDir: __dirname,
@@ -24,12 +48,13 @@ module.exports = {
         babelrc: false,
         configFile: false,
         presets: [require.resolve('@react-native/babel-preset')],
+        plugins: [importMetaUrl],
       },
     ],
   },
   // ESM packages of the npm registry, compiled like the app's own code.
   transformIgnorePatterns: [
-    'node_modules/(?!((jest-)?react-native|@react-native(-community)?|@noble|@scure|@testing-library|fzstd|pako)/)',
+    'node_modules/(?!((jest-)?react-native|@react-native(-community)?|@noble|@scure|@op-engineering|@testing-library|fzstd|pako)/)',
   ],
   // Our sources outside this folder need what the transform adds (@babel/runtime) from here.
   modulePaths: [path.join(__dirname, 'node_modules')],
@@ -41,6 +66,21 @@ module.exports = {
     '^@noah-backup/react-native$': path.join(rn, 'index.ts'),
     '^@noah-backup/react-native/hooks$': path.join(rn, 'hooks', 'use-backup-status.ts'),
     '^@noah-backup/react-native/push$': path.join(rn, 'push', 'index.ts'),
+    '^@noah-backup/react-native/ports$': path.join(rn, 'ports', 'index.ts'),
+    // op-sqlite's own Node build (over better-sqlite3), as the ports' tests run it
+    // (docs/REACT-NATIVE.md §8.4): its JSI module needs a phone.
+    '^@op-engineering/op-sqlite$': path.join(
+      root,
+      'packages',
+      'react-native',
+      'op-sqlite-node',
+      'node_modules',
+      '@op-engineering',
+      'op-sqlite',
+      'node',
+      'dist',
+      'index.js',
+    ),
     '^#platform$': path.join(root, 'packages', 'core', 'src', 'platform', 'js.ts'),
   },
   testTimeout: 60_000,

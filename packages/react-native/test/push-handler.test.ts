@@ -111,12 +111,14 @@ describe('the backup_trigger handler', () => {
     const { dev, reports, scheduled, handler } = await setup();
     const outcome = await handler(30_000).handle(IOS_TASK);
     expect(outcome).toMatchObject({ status: 'success' });
-    expect(reports).toEqual([{ notification_id: ID, kind: 'backup', status: 'success' }]);
+    // The backup's report first, then the verification due after a first backup.
+    expect(reports[0]).toEqual({ notification_id: ID, kind: 'backup', status: 'success' });
+    expect(reports.slice(1)).toMatchObject([{ kind: 'verify', status: 'success' }]);
     expect((await dev.manager.listBackups()).length).toBe(1);
     expect(scheduled).toEqual([]);
     // The same push again (a redelivery, or the foreground listener): done today.
     expect(await handler(30_000).handle(ANDROID_TASK)).toEqual({ skipped: 'recent' });
-    expect(reports.length).toBe(1);
+    expect(reports.length).toBe(2);
   });
 
   it('ignores other pushes: no backup, no report, nothing scheduled', async () => {
@@ -148,7 +150,11 @@ describe('the backup_trigger handler', () => {
     const later = handler(30_000);
     expect(await later.pending()).toEqual(TRIGGER);
     expect(await later.runPending({ budgetMs: 540_000 })).toMatchObject({ status: 'success' });
-    expect(reports.at(-1)).toEqual({ notification_id: ID, kind: 'backup', status: 'success' });
+    expect(reports.filter((r) => r.kind === 'backup').at(-1)).toEqual({
+      notification_id: ID,
+      kind: 'backup',
+      status: 'success',
+    });
     expect(await dev.state.get(PENDING_TRIGGER_KEY)).toBeNull();
     expect(scheduled).toEqual(['register', 'unregister']);
     expect((await dev.manager.listBackups()).length).toBe(1);

@@ -1,6 +1,6 @@
 /**
- * The backup status card as data: which of its states applies, its tone, and its
- * sentences, from the manager's snapshot and the time. The web app's card and the React
+ * The backup status card as data: which of its states applies, its tone, its
+ * sentences and the last verification's line, from the manager's snapshot and the time. The web app's card and the React
  * Native example's render the same view, so they say the same thing.
  * @module
  */
@@ -9,6 +9,7 @@ import { backupDue, lastBackup } from './backup-state.ts';
 import { formatDateTime, timeAgo } from './format.ts';
 import { backupsNotAllowed, type Message } from './messages.ts';
 import { type ProgressView, progressView } from './progress.ts';
+import { type VerificationView, verificationView } from './verification.ts';
 
 /** The card's colour: all well, a backup is due, the last one failed, one is running. */
 export type StatusTone = 'ok' | 'warn' | 'bad' | 'busy';
@@ -103,4 +104,42 @@ export function statusView(
       detail: `That backup was made ${ago}.`,
     };
   return { kind: 'ok', tone: 'ok', line: `Backed up ${ago}`, detail: formatDateTime(last.at) };
+}
+
+/** The whole card: its body, the last verification's line under it, and the card's tone. */
+export interface StatusCardView {
+  view: StatusView;
+  /** The last verification (docs/API.md "Verification"); null while busy, when backups are
+   * not allowed, or when this device has none. */
+  verification: VerificationView | null;
+  /** The body's tone, made `warn` by a verification warning under an `ok` body. */
+  tone: StatusTone;
+}
+
+/**
+ * What the status card shows, the last verification included: the web app's card and
+ * the React Native example's both render this.
+ *
+ * @param s - the manager's snapshot
+ * @param now - the current time
+ * @example
+ * ```ts
+ * const { view, verification, tone } = statusCardView(manager.getSnapshot(), new Date());
+ * if (verification?.tone === 'ok') show(verification.text); // "Verified 3 days ago: …"
+ * ```
+ */
+export function statusCardView(
+  s: Pick<
+    ManagerSnapshot,
+    'status' | 'activity' | 'progress' | 'backupsAllowed' | 'backupsNotAllowedReason'
+  >,
+  now: Date,
+): StatusCardView {
+  const view = statusView(s, now);
+  const verification =
+    view.kind === 'busy' || view.kind === 'not_allowed'
+      ? null
+      : verificationView(s.status.lastVerification, now);
+  const tone = verification?.tone === 'warn' && view.tone === 'ok' ? 'warn' : view.tone;
+  return { view, verification, tone };
 }

@@ -1,6 +1,6 @@
 /**
- * The backup status card (docs/REACT-NATIVE.md §6): what `statusView` says (shared with
- * the web app's card), "Back up now" when a backup is due, a retry after a failure, live
+ * The backup status card (docs/REACT-NATIVE.md §6): what `statusCardView` says (shared
+ * with the web app's card), the last verification, "Back up now" when a backup is due, a retry after a failure, live
  * progress while a backup or restore runs, and the way to the settings.
  */
 import type { BackupManager } from '@noah-backup/client/manager';
@@ -19,7 +19,7 @@ export interface StatusCardProps {
 }
 
 export function StatusCard({ manager, clock, appState, onOpenSettings }: StatusCardProps) {
-  const { view, badge, triggerBackup } = useBackupStatus(manager, {
+  const { view, verification, tone, badge, triggerBackup } = useBackupStatus(manager, {
     ...(clock ? { clock } : {}),
     ...(appState ? { appState } : {}),
   });
@@ -80,14 +80,27 @@ export function StatusCard({ manager, clock, appState, onOpenSettings }: StatusC
   }
 
   return (
-    <Card tone={view.tone}>
+    <Card tone={tone}>
       <View style={styles.row}>
         <Text accessibilityRole="header" style={styles.heading}>
           {STATUS_CARD.title}
         </Text>
         <Text style={styles.muted}>{badge}</Text>
       </View>
-      <View accessibilityLiveRegion="polite">{body}</View>
+      <View accessibilityLiveRegion="polite">
+        {body}
+        {verification?.tone === 'ok' ? (
+          <Text testID="verification" style={styles.muted}>
+            {verification.text}
+          </Text>
+        ) : verification ? (
+          <View testID="verification">
+            <Notice tone="warn" title={verification.message.title}>
+              {verification.message.next}
+            </Notice>
+          </View>
+        ) : null}
+      </View>
       {error && view.kind !== 'failed' ? <ErrorNotice error={error} /> : null}
       <Button label={STATUS_CARD.openSettings} onPress={onOpenSettings} kind="secondary" />
     </Card>

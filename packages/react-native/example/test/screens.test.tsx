@@ -48,6 +48,27 @@ describe('StatusCard', () => {
   });
 });
 
+describe('StatusCard and the last verification', () => {
+  it('says when the backup was verified, and warns once that is over a week ago', async () => {
+    const w = await wallet();
+    await w.manager.triggerBackup();
+    await render(<StatusCard manager={w.manager} onOpenSettings={() => {}} />);
+    await screen.findByText('Backed up just now');
+    // The manager checks the newest backup after making it (docs/API.md "Verification").
+    expect(
+      await screen.findByText('Verified just now: the backup decrypts and restores.'),
+    ).toBeTruthy();
+
+    // The same device eight days on: the web card's warning, in the card's own words.
+    const later = manualClock(Date.now() + 8 * 86_400_000);
+    await render(<StatusCard manager={w.manager} clock={later} onOpenSettings={() => {}} />);
+    expect(
+      await screen.findByText('Last verified 8 days ago: longer ago than a week.'),
+    ).toBeTruthy();
+    expect(screen.getByText('Back up now: the app then checks the newest backup.')).toBeTruthy();
+  });
+});
+
 /** A network whose uploads hang until aborted while `stuck.on`. */
 const stuckNetwork = (stuck: { on: boolean }) => async (url: string, init?: RequestInit) => {
   if (stuck.on && init?.method === 'PUT')

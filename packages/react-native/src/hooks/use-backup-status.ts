@@ -8,7 +8,13 @@
  */
 import type { BackupManager } from '@noah-backup/client/manager';
 import { type UseBackupManager, useBackupManager } from '@noah-backup/client/react';
-import { automaticBadge, type StatusView, statusView } from '@noah-backup/client/ui/status-view';
+import {
+  automaticBadge,
+  type StatusTone,
+  type StatusView,
+  statusCardView,
+} from '@noah-backup/client/ui/status-view';
+import type { VerificationView } from '@noah-backup/client/ui/verification';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
 import { useEffect, useState } from 'react';
 
@@ -37,6 +43,10 @@ export interface UseBackupStatusOptions {
 export interface UseBackupStatus extends UseBackupManager {
   /** The status card's state and sentences. */
   view: StatusView;
+  /** The last verification's line (the web card's), or null. */
+  verification: VerificationView | null;
+  /** The card's tone: the view's, made `warn` by a verification warning. */
+  tone: StatusTone;
   /** "Automatic backups on" / "off" / "…". */
   badge: string;
   /** The time the view was made for. */
@@ -93,7 +103,7 @@ export function useBackupStatus(
   }, [manager, appState]);
   return {
     ...m,
-    view: statusView(
+    ...statusCardView(
       {
         status: m.status,
         activity: m.activity,

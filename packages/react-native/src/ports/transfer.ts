@@ -43,15 +43,19 @@ export interface ExpoTransferFile extends ExpoFile {
   ): { uploadAsync(): Promise<UploadResult> };
 }
 
-/** The module's `File` class with its static download task, the part used. */
-export interface ExpoTransferModule {
+/**
+ * The module's `File` class with its static download task, the part used. `F` is the
+ * module's own file type: its download task takes only its own files as destination,
+ * so the real module fits only where the type follows it.
+ */
+export interface ExpoTransferModule<F extends ExpoTransferFile & Blob = ExpoTransferFile & Blob> {
   // expo-file-system's File implements Blob: the SDK passes it as an upload's body.
   File: (new (
     uri: string,
-  ) => ExpoTransferFile & Blob) & {
+  ) => F) & {
     createDownloadTask(
       url: string,
-      destination: ExpoFile,
+      destination: F,
       options?: TaskOptions,
     ): { downloadAsync(): Promise<ExpoFile | null> };
   };
@@ -59,15 +63,19 @@ export interface ExpoTransferModule {
 
 /**
  * The spooled file as the upload body `createBackgroundFetch` hands to an upload task:
- * `createRnSpooler(files, dir, { blobOf: expoBlob(FileSystem) })`.
+ * `createRnSpooler(files, dir, { blobOf: expoBlob<FileSystem.File>(FileSystem) })`.
  */
-export function expoBlob(fs: ExpoTransferModule): (path: string) => Blob {
+export function expoBlob<F extends ExpoTransferFile & Blob>(
+  fs: ExpoTransferModule<F>,
+): (path: string) => Blob {
   return (path) => new fs.File(fileUri(path));
 }
 
 /** Options of {@link createBackgroundFetch}. */
-export interface BackgroundFetchOptions {
-  fs: ExpoTransferModule;
+export interface BackgroundFetchOptions<
+  F extends ExpoTransferFile & Blob = ExpoTransferFile & Blob,
+> {
+  fs: ExpoTransferModule<F>;
   files: RnFiles;
   /** Private directory for downloads in progress (the app's cache directory, say). */
   tmpDir: string;
@@ -123,10 +131,13 @@ function fileBody(files: RnFiles, path: string, size: number): FetchBody {
  * @example
  * ```ts
  * import * as FileSystem from 'expo-file-system';
- * const fetch = createBackgroundFetch({ fs: FileSystem, files, tmpDir, fallback: globalThis.fetch });
+ * // The type argument: TypeScript does not infer it from the module (nor in expoBlob).
+ * const fetch = createBackgroundFetch<FileSystem.File>({ fs: FileSystem, files, tmpDir, fallback });
  * ```
  */
-export function createBackgroundFetch(o: BackgroundFetchOptions): FetchFn {
+export function createBackgroundFetch<F extends ExpoTransferFile & Blob>(
+  o: BackgroundFetchOptions<F>,
+): FetchFn {
   return async (url: string, init: FetchInit = {}) => {
     const method = (init.method ?? 'GET').toUpperCase();
     const headers = { ...init.headers };

@@ -13,8 +13,7 @@ import { useBackupManager } from '@noah-backup/client/react';
 import type { Clock } from '@noah-backup/core/clock';
 import { type ReactNode, useEffect, useState } from 'react';
 import { ErrorNotice, ProgressBar } from '../ui/components.tsx';
-import { automaticBadge, STATUS_CARD, statusView } from '@noah-backup/client/ui/status-view';
-import { verificationView } from '@noah-backup/client/ui/verification';
+import { automaticBadge, STATUS_CARD, statusCardView } from '@noah-backup/client/ui/status-view';
 
 /** Re-renders every `ms` so relative times stay true. */
 export function useNow(clock: Clock, ms = 30_000): Date {
@@ -54,10 +53,11 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
       setError(err);
     }
   };
-  const view = statusView(
-    { status, activity, progress, backupsAllowed, backupsNotAllowedReason },
-    now,
-  );
+  const {
+    view,
+    verification: verified,
+    tone,
+  } = statusCardView({ status, activity, progress, backupsAllowed, backupsNotAllowedReason }, now);
 
   let body: ReactNode;
   if (view.kind === 'busy') body = <ProgressBar {...view.progress} />;
@@ -111,13 +111,6 @@ export function StatusCard({ manager, clock, onOpenSettings }: StatusCardProps) 
         {view.line} <span className="muted small">({view.detail})</span>
       </p>
     );
-  let tone = view.tone;
-
-  const verified =
-    activity === 'backup' || activity === 'restore' || backupsAllowed === false
-      ? null
-      : verificationView(status.lastVerification, now);
-  if (verified?.tone === 'warn' && tone === 'ok') tone = 'warn';
 
   return (
     <section
