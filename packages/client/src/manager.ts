@@ -362,9 +362,10 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     const result = await locked('backup', o?.signal, async (ctx) => {
       await setStatus({ state: 'in_progress', lastAttemptAt: started });
       try {
-        await allowedNow(ctx.signal);
+        const settings = await allowedNow(ctx.signal);
         const done = await runBackup(ctx, {
           acceptMissingDatabases: o?.acceptMissingDatabases === true,
+          settings,
         });
         await setStatus({ state: 'success', lastSuccessAt: now(), lastError: null });
         return done;
@@ -406,12 +407,13 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
   /**
    * Refuses a backup the server would refuse (its rollout switch, docs/OPERATIONS.md
    * "Rollout") before anything is read or sent; an older server's silence allows.
+   * @returns the settings, which the backup uses for its size limit (one request)
    * @throws NoahError `backups_not_enabled`
    */
-  const allowedNow = async (signal: AbortSignal): Promise<void> => {
+  const allowedNow = async (signal: AbortSignal): Promise<SettingsResponse> => {
     const res = await api.getSettings({ signal });
     store.update(rollout(res));
-    if (res.backups_allowed !== false) return;
+    if (res.backups_allowed !== false) return res;
     const why =
       res.backups_not_allowed_reason === 'rollout_pending'
         ? 'backups are being rolled out to a share of users, not yet this one'

@@ -5,7 +5,7 @@
  * only switches after completion, and nothing here deletes). Its mirror is `restore.ts`.
  * @module
  */
-import type { BackupInfo } from '@noah-backup/core/api';
+import type { BackupInfo, SettingsResponse } from '@noah-backup/core/api';
 import { bytesToHex } from '@noah-backup/core/bytes';
 import {
   type CompressionAlgorithm,
@@ -129,17 +129,20 @@ export type { BackupResult } from './results.ts';
 /**
  * Runs one backup. The caller holds the lock and handles status. A database of the last
  * backup that is gone refuses it unless `acceptMissingDatabases` (docs/WALLET.md §1).
+ * `settings`: the server's settings when the caller has just asked them (not asked again).
  * @throws whatever step failed; temp files are removed either way
  */
 export async function runBackup(
   ctx: PipelineContext,
-  opts: { acceptMissingDatabases?: boolean } = {},
+  opts: { acceptMissingDatabases?: boolean; settings?: SettingsResponse } = {},
 ): Promise<BackupResult> {
   const { wallet, cache } = ctx;
-  // The server's size limit before the work (docs/API.md, settings), asked once and
-  // passed down: a wallet clearly over it is refused before the snapshot's work, and a
-  // backup over it stops as soon as its encrypted output passes it, not after a 413.
-  const limit = (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
+  // The server's size limit before the work (docs/API.md, settings), asked once (or
+  // taken from the caller, who just asked) and passed down: a wallet clearly over it is
+  // refused before the snapshot's work, and a backup over it stops as soon as its
+  // encrypted output passes it, not after a 413.
+  const settings = opts.settings ?? (await ctx.api.getSettings({ signal: ctx.signal }));
+  const limit = settings.max_backup_size;
   if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
   if (ctx.incremental && ctx.format === 'v2' && cache && isIncremental(wallet)) {
     const databases = await knownDatabases(ctx.state);
