@@ -230,7 +230,10 @@ export interface TreeSink {
    * filled by `write`; `database` marks a SQLite database (counted by `verifyTree`).
    */
   create(path: string, size: number, kind: 'file' | 'database'): Promise<void>;
-  /** Writes `data` at byte `position` of the file `path` made by `create`. */
+  /**
+   * Writes `data` at byte `position` of the file `path` made by `create`. `data` is valid
+   * only until the returned promise settles (the fill reuses its buffers): copy what is kept.
+   */
   write(path: string, position: number, data: Uint8Array): Promise<void>;
 }
 

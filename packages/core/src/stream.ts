@@ -109,9 +109,11 @@ export async function* rechunk(
 export interface ByteReader {
   /**
    * Reads up to `n` bytes: exactly `n` unless the stream ends first. A subarray of the
-   * source chunk when it holds all `n` bytes, otherwise a fresh buffer.
+   * source chunk when it holds all `n` bytes, otherwise a fresh buffer, or a view of
+   * `into` when given (at least `n` bytes: a caller done with each read before the next
+   * reuses one buffer instead of allocating one per read).
    */
-  read(n: number): Promise<Uint8Array>;
+  read(n: number, into?: Uint8Array): Promise<Uint8Array>;
   /**
    * Reads `n` bytes without waiting, only if the current source chunk already holds them
    * and `ahead` more (then a subarray of it); otherwise reads nothing and returns
@@ -158,15 +160,17 @@ export function byteReader(source: AsyncIterable<Uint8Array>): ByteReader {
     return pos < cur.length;
   };
   return {
-    async read(n) {
+    async read(n, into) {
       aint('n', n, 0);
+      if (into !== undefined && !(into instanceof Uint8Array && into.length >= n))
+        throw new RangeError(`into must be a Uint8Array of at least ${n} bytes`);
       if (!(await pull()) || n === 0) return new Uint8Array(0);
       if (cur.length - pos >= n) {
         const out = cur.subarray(pos, pos + n);
         pos += n;
         return out;
       }
-      const out = new Uint8Array(n);
+      const out = into ?? new Uint8Array(n);
       let fill = 0;
       while (fill < n && (await pull())) {
         const k = Math.min(n - fill, cur.length - pos);

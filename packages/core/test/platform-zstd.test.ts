@@ -261,6 +261,31 @@ describe('zstd on node: output chunks hold no more memory than they need', () =>
     expect(held(chunks)).toBeLessThan(2 * total + 256 * 1024);
   });
 
+  it('transient decompression: every chunk a view of one buffer, the bytes exact', async () => {
+    // A 1 MiB frame fills several 256 KiB outputs, then 40 small frames end part-filled.
+    const data = payload(1024 * 1024 + 77);
+    const frames = [
+      new Uint8Array(libzstd.compress(data)),
+      ...Array.from({ length: 40 }, (_, i) => new Uint8Array(libzstd.compress(payload(1000 + i)))),
+    ];
+    const chunks: Uint8Array[] = [];
+    const copies: Uint8Array[] = [];
+    for await (const c of node.zstdDecompress(
+      (async function* () {
+        yield* frames;
+      })(),
+      { ...BIG, transient: true },
+    )) {
+      chunks.push(c);
+      copies.push(c.slice()); // as a transient consumer must, before the next chunk
+    }
+    const expected = concatBytes(data, ...frames.slice(1).map((_, i) => payload(1000 + i)));
+    expect(firstDiff(concatBytes(...copies), expected)).toBe(-1);
+    expect(chunks.length).toBeGreaterThan(40);
+    // Before: a fresh buffer for every full chunk and a copy for every partial one.
+    expect(new Set(chunks.map((c) => c.buffer)).size).toBe(1);
+  });
+
   it('compression of small pieces: chunks at their size, and never reused', async () => {
     const data = payload(3 * 1024 * 1024 + 5);
     const chunks: Uint8Array[] = [];

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LimitExceededError } from '../src/errors.ts';
 import { byteReader, collect, fromBytes, rechunk } from '../src/stream.ts';
-import { payload, pieces } from './v2-helpers.ts';
+import { encryptV2, openV2 } from '../src/v2/index.ts';
+import { V2_CHUNK_SIZE } from '../src/v2/constants.ts';
+import { CREATED_AT, KEY, payload, pieces } from './v2-helpers.ts';
 
 /** A source split at arbitrary points. */
 async function* splitAt(bytes: Uint8Array, cuts: number[]): AsyncGenerator<Uint8Array> {
@@ -87,6 +89,46 @@ describe('byteReader', () => {
     expect(await r.read(10)).toEqual(data.subarray(997)); // short: the stream ended
     expect(await r.atEnd()).toBe(true);
     expect((await r.read(5)).length).toBe(0);
+  });
+
+  it("assembles a read that spans chunks in the caller's buffer when given one", async () => {
+    const data = payload(100);
+    const r = byteReader(pieces(data, 30));
+    const into = new Uint8Array(40);
+    const spanning = await r.read(40, into); // bytes 0..40 of chunks 0..30 and 30..60
+    expect(spanning).toEqual(data.subarray(0, 40));
+    expect(spanning.buffer).toBe(into.buffer);
+    const inside = await r.read(10, into); // 40..50, inside one chunk: no copy at all
+    expect(inside).toEqual(data.subarray(40, 50));
+    expect(inside.buffer).not.toBe(into.buffer);
+    const short = await r.read(40, into); // 50..90 again across chunks, into the same buffer
+    expect(short).toEqual(data.subarray(50, 90));
+    expect(short.buffer).toBe(into.buffer);
+    expect(await r.read(40, into)).toEqual(data.subarray(90)); // the stream ends first
+    await expect(byteReader(pieces(data, 30)).read(40, new Uint8Array(39))).rejects.toThrow(
+      RangeError,
+    );
+  });
+
+  it('a v2 file read in small pieces yields chunks that stay intact', async () => {
+    // The decoder assembles each sealed chunk split across source pieces in one reused
+    // buffer: the plaintext it yields must never share it.
+    const data = payload(3 * V2_CHUNK_SIZE + 1234, 3);
+    const file = await collect(
+      encryptV2(fromBytes(data), { key: KEY, createdAt: CREATED_AT, sequence: 1, compress: false }),
+    );
+    const { plaintext } = await openV2(pieces(file, 16 * 1024 + 7), { key: KEY });
+    const held: Uint8Array[] = [];
+    for await (const chunk of plaintext) held.push(chunk); // kept without a copy
+    expect(held.length).toBeGreaterThan(1);
+    const joined = new Uint8Array(data.length);
+    let at = 0;
+    for (const chunk of held) {
+      joined.set(chunk, at);
+      at += chunk.length;
+    }
+    expect(at).toBe(data.length);
+    expect(Buffer.from(joined).equals(Buffer.from(data))).toBe(true);
   });
 
   it('skips empty chunks and closes the source on close()', async () => {

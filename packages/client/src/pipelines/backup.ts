@@ -129,6 +129,7 @@ export type { BackupResult } from './results.ts';
 /**
  * Runs one backup. The caller holds the lock and handles status. A database of the last
  * backup that is gone refuses it unless `acceptMissingDatabases` (docs/WALLET.md §1).
+ * `settings`: the server's settings when the caller has just asked them (not asked again).
  * @throws whatever step failed; temp files are removed either way
  */
 export async function runBackup(

@@ -119,7 +119,13 @@ export function manifestFill(
           { signal: ctx.signal, refresh: () => freshUrl(ctx, target, object.s3_key) },
         );
         try {
-          const opened = await openPack(download, { key: ctx.keyring.v2Key(), pack: p.record });
+          // Transient: each chunk is written and digested before the next is asked for
+          // (slicePack copies the partial pages it keeps), so one buffer serves them all.
+          const opened = await openPack(download, {
+            key: ctx.keyring.v2Key(),
+            pack: p.record,
+            transient: true,
+          });
           for await (const slice of slicePack(opened.plaintext, manifest, p)) {
             const entry = manifest.entries[slice.piece.entry]!;
             await sink.write(entry.path, slice.position, slice.data);

@@ -179,7 +179,8 @@ export async function openManifest(
  * has ended without error (another genuine pack of the same seedphrase decrypts, and is
  * caught only at the end).
  * @param source - the pack object, in chunks of any size
- * @param opts - `key` (the v2 root key) and `pack` (the manifest's record of it)
+ * @param opts - `key` (the v2 root key), `pack` (the manifest's record of it), and
+ *   `transient` (as for `openV2`)
  * @returns the authenticated header and the plaintext stream
  * @throws DecryptionError for every mismatch (wrong kind, size, hash, plaintext size),
  *   as for tampering; what `openV2` throws
@@ -191,14 +192,18 @@ export async function openManifest(
  */
 export async function openPack(
   source: AsyncIterable<Uint8Array>,
-  opts: { key: Uint8Array; pack: ManifestPack },
+  opts: { key: Uint8Array; pack: ManifestPack; transient?: boolean },
 ): Promise<OpenedV2> {
   const pack = opts?.pack;
   if (typeof pack?.size !== 'number' || typeof pack.plainSize !== 'number')
     throw new TypeError('pack must be a ManifestPack');
   abytes('pack.sha256', pack.sha256, 32);
   const meter = measured(source, pack.size);
-  const opened = await openV2(meter.stream, { key: opts.key, maxPlaintextBytes: pack.plainSize });
+  const opened = await openV2(meter.stream, {
+    key: opts.key,
+    maxPlaintextBytes: pack.plainSize,
+    transient: opts.transient === true,
+  });
   if (opened.header.payloadKind !== 'pack') {
     await opened.plaintext.return(undefined);
     throw new DecryptionError(); // another object of this seedphrase, in the pack's place

@@ -165,8 +165,10 @@ const EMPTY = new Uint8Array(0);
  * zstd decompression (RFC 8878) of one or more concatenated frames, with an output cap.
  * Output comes in buffers of at most 256 KiB however far a frame expands, so memory stays
  * bounded even for a decompression bomb; a frame asking for a window over 8 MiB is refused.
+ * With `transient`, every chunk is a view of one buffer, valid until the next is asked for.
  * @param source - the compressed stream
- * @param opts - `maxOutputBytes`: the cap on decompressed bytes
+ * @param opts - `maxOutputBytes`: the cap on decompressed bytes; `transient`: reuse one
+ *   output buffer (see {@link InflateOptions})
  * @returns the decompressed bytes
  * @throws LimitExceededError past the cap (having yielded at most the cap);
  *   UnsupportedCompressionError if the addon is missing; Error for a corrupt stream,
@@ -204,9 +206,13 @@ export async function* zstdDecompress(
       full = n === out.length;
       if (n > 0) {
         produced = checkOutput(produced, n, max);
-        const [chunk, next] = handOut(out, n);
-        out = next;
-        yield chunk;
+        if (opts.transient) {
+          yield out.subarray(0, n); // the consumer is done with it before the next call
+        } else {
+          const [chunk, next] = handOut(out, n);
+          out = next;
+          yield chunk;
+        }
       } else if (consumed === 0 && src.length > 0) {
         throw new Error('zstd: the decoder made no progress');
       }

@@ -59,6 +59,12 @@ export interface AesGcm {
 export interface InflateOptions {
   /** Throw LimitExceededError as soon as the output would exceed this many bytes. */
   maxOutputBytes: number;
+  /**
+   * The consumer is done with each output chunk before it asks for the next one (it
+   * copies what it keeps): the engine may then hand out views of one reused buffer
+   * instead of a fresh buffer per chunk. An engine that cannot ignores it.
+   */
+  transient?: boolean;
 }
 
 /** Options for {@link Platform.deflate}. */

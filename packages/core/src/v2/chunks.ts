@@ -141,13 +141,18 @@ export async function* openChunks(
     gcm.decryptSync
       ? gcm.decryptSync(chunkNonce(counter, last, maxChunks, nonce), sealed)
       : gcm.decrypt(chunkNonce(counter, last, maxChunks), sealed);
+  // A sealed chunk split across source chunks (a download's arrive in 16-64 KiB) is
+  // assembled here: its bytes are dead once `open` returns, since decrypt copies them out
+  // (AesGcm.decrypt returns a new buffer), so one buffer serves every chunk.
+  let scratch: Uint8Array | undefined;
   for (let counter = 0; ; counter++) {
     if (counter >= maxChunks) throw new DecryptionError();
     // Fast path: a full chunk and the byte after it already buffered, so it is not last.
     let sealed = reader.readBuffered(V2_SEALED_CHUNK_SIZE, 1);
     let last = false;
     if (!sealed) {
-      sealed = await reader.read(V2_SEALED_CHUNK_SIZE);
+      scratch ??= new Uint8Array(V2_SEALED_CHUNK_SIZE);
+      sealed = await reader.read(V2_SEALED_CHUNK_SIZE, scratch);
       // One byte of look-ahead: a full chunk is the last one only if nothing follows it.
       last = sealed.length < V2_SEALED_CHUNK_SIZE || (await reader.atEnd());
     }

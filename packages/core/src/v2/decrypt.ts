@@ -24,6 +24,11 @@ export interface OpenV2Options {
   key: Uint8Array;
   /** Cap on plaintext bytes yielded, after decompression (default 8 GiB). */
   maxPlaintextBytes?: number;
+  /**
+   * The consumer is done with each plaintext chunk before it asks for the next (it copies
+   * what it keeps): a decompressor may then reuse one output buffer for every chunk.
+   */
+  transient?: boolean;
 }
 
 /** An opened v2 file: its authenticated header and its plaintext stream. */
@@ -38,6 +43,7 @@ async function* plaintextOf(
   gcm: AesGcm,
   cap: number,
   compression: 'deflate' | 'zstd',
+  transient: boolean,
 ): AsyncGenerator<Uint8Array> {
   const decompress = compression === 'zstd' ? platform.zstdDecompress : platform.inflate;
   let upstream: unknown;
@@ -50,7 +56,7 @@ async function* plaintextOf(
     }
   }
   try {
-    yield* decompress(chunks(), { maxOutputBytes: cap });
+    yield* decompress(chunks(), { maxOutputBytes: cap, transient });
   } catch (err) {
     if (
       err === upstream ||
@@ -94,7 +100,7 @@ async function* storedPlaintextOf(
  * (sticky: nothing is yielded after). The plaintext is complete and authentic only once
  * the stream has ended without error: write it somewhere temporary until then.
  * @param source - the v2 file, in chunks of any size
- * @param opts - `key`, and `maxPlaintextBytes` (default 8 GiB)
+ * @param opts - `key`, `maxPlaintextBytes` (default 8 GiB), and `transient`
  * @returns `{ header, plaintext }`
  * @throws NotABackupError (wrong magic, or a malformed header that carries a valid MAC);
  *   UnsupportedVersionError (another version); DecryptionError (wrong key, tampering,
@@ -141,7 +147,7 @@ export async function openV2(
     const plaintext =
       header.compression === 'none'
         ? storedPlaintextOf(reader, gcm, cap)
-        : plaintextOf(reader, gcm, cap, header.compression);
+        : plaintextOf(reader, gcm, cap, header.compression, opts.transient === true);
     // `return()` on a generator never started skips its body, `finally` included: close
     // the source here too, so abandoning the plaintext unread ends the download under it.
     const end = plaintext.return.bind(plaintext);
