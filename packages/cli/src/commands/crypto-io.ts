@@ -94,7 +94,8 @@ export function cleanUpOnSignals(): void {
   onInterrupt((signal) => {
     for (const p of pending) {
       try {
-        rmSync(p, { recursive: true, force: true });
+        // Retried: a copy still at work may add a file while the tree is removed.
+        rmSync(p, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
       } catch {
         // gone already, or nothing more can be done on the way out
       }

@@ -5,7 +5,8 @@
  * restore as an empty wallet is refused (`noah_wallet_missing`) before OUT exists.
  * @module
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NoahVariant } from '@noah-backup/client/archive/noah-write';
@@ -59,8 +60,11 @@ export async function openNoahPlaintext(
     // The copies are wallet data in clear. A signal exits at once (`cleanUpOnSignals`), so
     // they go in a directory of ours that the handler removes; its name is the snapshot's
     // own (`noah-snapshot-<pid>-`), which the next run removes if a SIGKILL left it.
-    const tmp = await mkdtemp(join(tmpdir(), `noah-snapshot-${process.pid}-`));
+    // Listed for the handler before it exists: a signal between its creation and its
+    // listing would leave it behind.
+    const tmp = join(tmpdir(), `noah-snapshot-${process.pid}-${randomBytes(6).toString('hex')}`);
     const forget = removeOnSignal(tmp);
+    await mkdir(tmp, { mode: 0o700 });
     const removeTmp = async () => {
       await rm(tmp, { recursive: true, force: true });
       forget();
