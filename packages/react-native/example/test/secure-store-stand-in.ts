@@ -2,8 +2,8 @@
  * A stand-in for expo-secure-store 57 (native only: the iOS Keychain, the Android
  * Keystore) in memory, implementing only what the example uses, as the installed
  * module's published types and doc comments describe it (build/SecureStore.d.ts of
- * 57.0.4, the same text as docs.expo.dev/versions/latest/sdk/securestore/) and its
- * JavaScript (build/SecureStore.js: `ensureValidKey`, `isValidValue`):
+ * 57.0.4) and its JavaScript (build/SecureStore.js: `ensureValidKey`, `isValidValue`);
+ * docs/REACT-NATIVE.md §8.4 lists what it was checked against:
  * - `getItemAsync(key, options)` resolves to the stored value, or null when there is no
  *   entry for the key;
  * - `setItemAsync(key, value, options)` stores the pair, replacing an entry;

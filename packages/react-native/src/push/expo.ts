@@ -11,8 +11,8 @@
  *
  * The modules are parameters (`import * as Notifications from 'expo-notifications'`…):
  * the SDK does not depend on Expo, and the tests give stand-ins for the native parts.
- * Each interface below is the subset of the module's documented API (docs.expo.dev,
- * SDK 57: notifications, task-manager, background-task) that this file uses.
+ * Each interface below is the subset of the installed modules' published types (SDK 57:
+ * notifications, task-manager, background-task) that this file uses (docs/PUSH.md §3.1).
  * @module
  */
 import type { BackupManager } from '@noah-backup/client/manager';
