@@ -16,8 +16,8 @@ const wallet = async (o?: Parameters<typeof openWallet>[0]) => {
   open.push(w);
   return w;
 };
-afterEach(() => {
-  for (const w of open.splice(0)) w.close();
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((w) => w.close()));
 });
 
 describe('EnableBackupsStep', () => {

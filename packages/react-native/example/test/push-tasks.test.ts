@@ -41,8 +41,8 @@ const abortError = () =>
   Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
 
 const open: TestWallet[] = [];
-afterEach(() => {
-  for (const w of open.splice(0)) w.close();
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((w) => w.close()));
 });
 
 /** A device whose uploads hang until aborted while `stuck.on`; its reports recorded. */

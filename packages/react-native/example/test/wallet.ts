@@ -23,7 +23,28 @@ export interface TestWallet {
   api: ApiClient;
   state: DeviceStateStore;
   mnemonic: string;
-  close(): void;
+  /** Waits for the device's state writes still in flight, then removes its files. */
+  close(): Promise<void>;
+}
+
+/** A state store that can wait for the calls still running on it. */
+function tracked(inner: DeviceStateStore): DeviceStateStore & { settled(): Promise<void> } {
+  const running = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    running.add(p);
+    const done = () => running.delete(p);
+    p.then(done, done);
+    return p;
+  };
+  return {
+    get: (k) => track(inner.get(k)),
+    set: (k, v) => track(inner.set(k, v)),
+    delete: (k) => track(inner.delete(k)),
+    compareAndSet: (k, v, can) => track(inner.compareAndSet(k, v, can)),
+    async settled() {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
 }
 
 export function serverUrl(): string {
@@ -51,7 +72,7 @@ export async function openWallet(
   });
   const walletDir = join(root, 'wallet');
   if (!o.empty) await createDemoWallet(walletDir, { sizeMb: 1 });
-  const state = createFileStateStore(join(root, 'state.json'));
+  const state = tracked(createFileStateStore(join(root, 'state.json')));
   const manager = createBackupManager({
     api,
     keys,
@@ -67,9 +88,12 @@ export async function openWallet(
     api,
     state,
     mnemonic,
-    close() {
+    async close() {
       keys.destroy();
-      rmSync(root, { recursive: true, force: true });
+      // A screen's hook may still be saving the settings it loaded on mount: removing the
+      // directory under that write races it (ENOTEMPTY), so wait for it first.
+      await state.settled();
+      rmSync(root, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }
