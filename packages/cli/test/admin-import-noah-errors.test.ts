@@ -1,42 +1,17 @@
-/**
- * `noah-backup admin import-noah` stopped by a store, as a black box (docs/OPERATIONS.md
- * "Moving users from a Noah server", exit codes): each kind of failure — Noah's database
- * down, refusing, or not Noah's; Noah's bucket down or refusing; this server's database
- * down; its data directory unusable — is one line with its own code, its own exit code
- * and a hint, and no password or secret key in it.
- */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPubkey } from '../../server/test/helpers/metadata.ts';
 import { type NoahFixture, startNoahFixture } from '../../server/test/helpers/noah-source.ts';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
+import { cli, type Run } from './admin-helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
 const SECRET = 's3cr3t-pass';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, 'admin', 'import-noah', ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: unknown }).code as number) : 0;
-        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-      },
-    );
-  });
-}
+const importNoah = (args: string[], env: Record<string, string>): Promise<Run> =>
+  cli(['admin', 'import-noah', ...args], env);
 
 /** The flags with one replaced: `--name value`. */
 function withFlag(flags: string[], name: string, value: string): string[] {
@@ -106,42 +81,45 @@ describe('import-noah: each failure its own code and exit code', () => {
   }
 
   it('the wiring works: the same flags import', async () => {
-    const r = await cli([...noah.flags, '--dry-run'], env);
+    const r = await importNoah([...noah.flags, '--dry-run'], env);
     expect(r.code, r.stderr).toBe(0);
   });
 
   it("Noah's database cannot be reached: noah_database_unreachable, 69", async () => {
     const url = `postgres://reader:${SECRET}@127.0.0.1:1/noah`;
-    const r = await cli(withFlag(noah.flags, '--noah-database-url', url), env);
+    const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
     expectFailure(r, 'noah_database_unreachable', 69, /--noah-database-url/);
     expect(r.stderr).toContain('ECONNREFUSED');
   });
 
   it("Noah's database refuses the login or has no such database: noah_database_refused, 77", async () => {
     const url = otherDatabase(noah.databaseUrl, 'no_such_database');
-    const r = await cli(withFlag(noah.flags, '--noah-database-url', url), env);
+    const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
     expectFailure(r, 'noah_database_refused', 77, /PGPASSWORD|user|database name/);
   });
 
   it("a database that is not Noah's: not_a_noah_database, 65", async () => {
     // PostgreSQL's own `postgres` database: it answers, but holds none of Noah's tables.
     const url = otherDatabase(noah.databaseUrl, 'postgres');
-    const r = await cli(withFlag(noah.flags, '--noah-database-url', url), env);
+    const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
     expectFailure(r, 'not_a_noah_database', 65, /Noah's own database/);
   });
 
   it("Noah's bucket cannot be reached: noah_bucket_unreachable, 69", async () => {
-    const r = await cli(withFlag(noah.flags, '--noah-s3-endpoint', 'http://127.0.0.1:1'), env);
+    const r = await importNoah(
+      withFlag(noah.flags, '--noah-s3-endpoint', 'http://127.0.0.1:1'),
+      env,
+    );
     expectFailure(r, 'noah_bucket_unreachable', 69, /--noah-s3-endpoint/);
   });
 
   it("Noah's bucket refuses the credentials: noah_bucket_refused, 77", async () => {
-    const r = await cli(noah.flags, { ...env, NOAH_S3_SECRET_ACCESS_KEY: SECRET });
+    const r = await importNoah(noah.flags, { ...env, NOAH_S3_SECRET_ACCESS_KEY: SECRET });
     expectFailure(r, 'noah_bucket_refused', 77, /NOAH_S3_ACCESS_KEY_ID.*s3:GetObject/);
   });
 
   it("this server's database cannot be reached: database_unavailable, 69", async () => {
-    const r = await cli(noah.flags, {
+    const r = await importNoah(noah.flags, {
       ...env,
       DATABASE_URL: `postgres://noah:${SECRET}@127.0.0.1:1/backup`,
     });
@@ -151,14 +129,14 @@ describe('import-noah: each failure its own code and exit code', () => {
   it("this server's blob store cannot be opened: blob_store_unavailable, 69", async () => {
     const file = join(dir, 'not-a-directory');
     await writeFile(file, 'x');
-    const r = await cli(noah.flags, { ...env, BLOB_STORE_URL: `file://${file}/blobs` });
+    const r = await importNoah(noah.flags, { ...env, BLOB_STORE_URL: `file://${file}/blobs` });
     expectFailure(r, 'blob_store_unavailable', 69, /BLOB_STORE_URL/);
   });
 
   it('a data directory that cannot be written: 78, as for every admin command', async () => {
     const file = join(dir, 'a-file');
     await writeFile(file, 'x');
-    const r = await cli(noah.flags, { ...env, DATA_DIR: file });
+    const r = await importNoah(noah.flags, { ...env, DATA_DIR: file });
     expectFailure(r, 'not_a_directory', 78, /--data|DATA_DIR/);
   });
 });

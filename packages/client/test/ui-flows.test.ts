@@ -67,20 +67,24 @@ function until<S>(flow: Flow<S>, ok: (s: S) => boolean): Promise<S> {
   });
 }
 
+/** The step on a device's manager; `left()` counts how often it left. */
+function enableStep(d: Device) {
+  let left = 0;
+  const actions = enableBackupsActions(
+    d.manager,
+    () => d.clock.now(),
+    () => left++,
+  );
+  return { step: enableBackupsFlow(actions), actions, left: () => left };
+}
+
 describe('the enable-backups step', () => {
   it('turning on makes the first backup, with progress, then leaves the step', async () => {
     const d = await device();
-    let left = 0;
-    const step = enableBackupsFlow(
-      enableBackupsActions(
-        d.manager,
-        () => d.clock.now(),
-        () => left++,
-      ),
-    );
+    const { step, left } = enableStep(d);
     const seen = record(step);
     await step.run();
-    expect(left).toBe(1);
+    expect(left()).toBe(1);
     expect(await d.manager.isBackupEnabled()).toBe(true);
     expect(d.manager.getStatus().lastSuccessAt).not.toBeNull();
     const labels = seen.map((s) => s.progress?.label).filter(Boolean);
@@ -93,29 +97,17 @@ describe('the enable-backups step', () => {
   it('"not now" turns backups off and leaves', async () => {
     const d = await device();
     await d.manager.setBackupEnabled(true);
-    let left = 0;
-    const step = enableBackupsFlow(
-      enableBackupsActions(
-        d.manager,
-        () => d.clock.now(),
-        () => left++,
-      ),
-    );
+    const { step, left } = enableStep(d);
     await step.notNow();
-    expect(left).toBe(1);
+    expect(left()).toBe(1);
     expect(await d.manager.isBackupEnabled()).toBe(false);
     expect(step.getState().on).toBe(false);
   });
 
   it('a failed first backup leaves backups on and stays; the retry only backs up', async () => {
     const d = await device(false);
-    let left = 0;
     let turnedOn = 0;
-    const actions = enableBackupsActions(
-      d.manager,
-      () => d.clock.now(),
-      () => left++,
-    );
+    const { actions, left } = enableStep(d);
     const step = enableBackupsFlow({
       ...actions,
       turnOn: () => {
@@ -124,7 +116,7 @@ describe('the enable-backups step', () => {
       },
     });
     await step.run();
-    expect(left).toBe(0);
+    expect(left()).toBe(0);
     const failed = step.getState();
     expect(failed).toMatchObject({ busy: false, on: true, progress: null });
     expect(failed.error).toMatchObject({ code: 'not_a_wallet' });
@@ -132,7 +124,7 @@ describe('the enable-backups step', () => {
 
     await createDemoWallet(d.walletDir, { sizeMb: 1 });
     await step.run();
-    expect(left).toBe(1);
+    expect(left()).toBe(1);
     expect(turnedOn).toBe(1);
     expect(step.getState().error).toBeNull();
     expect(d.manager.getStatus().lastSuccessAt).not.toBeNull();
