@@ -55,6 +55,44 @@ export function checkGcmArgs(nonce: unknown, data: unknown, aad: unknown, minDat
   if (aad !== undefined) abytes('aad', aad);
 }
 
+/** An AES-GCM decipher of node:crypto's shape (node:crypto, react-native-quick-crypto). */
+export interface GcmDecipher<B extends Uint8Array> {
+  setAAD(aad: Uint8Array): unknown;
+  setAuthTag(tag: Uint8Array): unknown;
+  update(data: Uint8Array): B;
+  final(): unknown;
+}
+
+/**
+ * Opens `sealed` (ciphertext || tag) with a decipher of node:crypto's shape. The
+ * plaintext is returned only once the tag verifies; when it does not, what was
+ * decrypted is wiped first, so no unverified plaintext escapes (FORMAT.md §1).
+ * @param decipher - a fresh AES-256-GCM decipher for the key and nonce
+ * @param sealed - ciphertext || tag, at least `tagLength` bytes (checked by the caller)
+ * @param aad - the associated data, if any
+ * @param tagLength - the tag's length in bytes
+ * @returns the plaintext, in the decipher's own buffer
+ * @throws Error when the tag does not verify
+ */
+export function openGcm<B extends Uint8Array>(
+  decipher: GcmDecipher<B>,
+  sealed: Uint8Array,
+  aad: Uint8Array | undefined,
+  tagLength: number,
+): B {
+  const n = sealed.length - tagLength;
+  if (aad) decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(n));
+  const out = decipher.update(sealed.subarray(0, n));
+  try {
+    decipher.final();
+  } catch {
+    out.fill(0);
+    throw new Error('AES-GCM authentication failed');
+  }
+  return out;
+}
+
 /** Asserts the arguments of a PBKDF2 call. */
 export function checkPbkdf2Args(
   password: unknown,

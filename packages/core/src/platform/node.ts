@@ -16,6 +16,7 @@ import {
   checkOutput,
   checkPbkdf2Args,
   inflateSliceSize,
+  openGcm,
   slices,
 } from './common.ts';
 import { checkBase64 } from './base64.ts';
@@ -75,18 +76,8 @@ export function aesGcm(key: Uint8Array): AesGcm {
   };
   const decryptSync = (nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) => {
     checkGcmArgs(nonce, sealed, aad, TAG);
-    const body = sealed.length - TAG;
     const decipher = createDecipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
-    if (aad) decipher.setAAD(aad);
-    decipher.setAuthTag(sealed.subarray(body));
-    const out = decipher.update(sealed.subarray(0, body));
-    try {
-      decipher.final();
-    } catch {
-      out.fill(0); // never let unverified plaintext escape
-      throw new Error('AES-GCM authentication failed');
-    }
-    return view(out);
+    return view(openGcm<Buffer>(decipher, sealed, aad, TAG));
   };
   return {
     async encrypt(nonce, plaintext, aad) {

@@ -6,9 +6,10 @@
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { abytes, wipe } from '../bytes.ts';
+import { wipe } from '../bytes.ts';
 import { checkHmacKey, checkPagesArgs } from './common.ts';
-import type { HashStream, HmacSha256 } from './types.ts';
+import { nobleStream } from './js-hash.ts';
+import type { HmacSha256 } from './types.ts';
 
 /**
  * Pages in flight at once: bounds the copies WebCrypto makes of its inputs (1 MiB at
@@ -22,19 +23,6 @@ function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer
     ? (bytes as Uint8Array<ArrayBuffer>)
     : (bytes.slice() as Uint8Array<ArrayBuffer>);
-}
-
-/** A noble hash or HMAC as a {@link HashStream}. */
-function stream(h: { update(d: Uint8Array): unknown; digest(): Uint8Array }): HashStream {
-  const self: HashStream = {
-    update(data) {
-      abytes('data', data);
-      h.update(data);
-      return self;
-    },
-    digest: () => h.digest(), // noble throws if called twice
-  };
-  return self;
 }
 
 /**
@@ -89,18 +77,9 @@ export function hmacSha256(key: Uint8Array): HmacSha256 {
       }
       return out;
     },
-    create: () => stream(base.clone()),
+    create: () => nobleStream(base.clone()),
   };
 }
 
-/**
- * A streaming SHA-256 (@noble/hashes).
- * @returns a {@link HashStream}
- * @example
- * ```ts
- * const h = sha256(); h.update(part1).update(part2); const d = h.digest();
- * ```
- */
-export function sha256(): HashStream {
-  return stream(nobleSha256.create());
-}
+/** A streaming SHA-256 (@noble/hashes): WebCrypto cannot hash a stream. */
+export { sha256 } from './js-hash.ts';
