@@ -6,9 +6,9 @@
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { wipe } from '../bytes.ts';
 import { checkHmacKey, checkPagesArgs } from './common.ts';
 import { nobleStream } from './js-hash.ts';
+import { bs, lazyKey } from './web-key.ts';
 import type { HmacSha256 } from './types.ts';
 
 /**
@@ -17,13 +17,6 @@ import type { HmacSha256 } from './types.ts';
  * @noble/hashes), so it is chosen for memory.
  */
 const BATCH = 256;
-
-/** WebCrypto's `BufferSource` wants an ArrayBuffer-backed view; copy only if shared. */
-function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer
-    ? (bytes as Uint8Array<ArrayBuffer>)
-    : (bytes.slice() as Uint8Array<ArrayBuffer>);
-}
 
 /**
  * Binds HMAC-SHA-256 to a key. The key is copied now: into a noble HMAC state for
@@ -41,20 +34,7 @@ function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 export function hmacSha256(key: Uint8Array): HmacSha256 {
   checkHmacKey(key);
   const base = hmac.create(nobleSha256, key);
-  let copy: Uint8Array | undefined = key.slice();
-  let imported: Promise<CryptoKey> | undefined;
-  const cryptoKey = (): Promise<CryptoKey> => {
-    imported ??= (async () => {
-      try {
-        const alg = { name: 'HMAC', hash: 'SHA-256' };
-        return await globalThis.crypto.subtle.importKey('raw', bs(copy!), alg, false, ['sign']);
-      } finally {
-        wipe(copy);
-        copy = undefined;
-      }
-    })();
-    return imported;
-  };
+  const cryptoKey = lazyKey(key, { name: 'HMAC', hash: 'SHA-256' }, ['sign']);
   return {
     async pages(data, pageSize, outLength) {
       const n = checkPagesArgs(data, pageSize, outLength);
