@@ -18,6 +18,7 @@ import {
   inflateSliceSize,
   openGcm,
   slices,
+  syncAesGcm,
 } from './common.ts';
 import { checkBase64 } from './base64.ts';
 import { deflate } from './node-deflate.ts';
@@ -79,25 +80,16 @@ export function aesGcm(key: Uint8Array): AesGcm {
     const decipher = createDecipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
     return view(openGcm<Buffer>(decipher, sealed, aad, TAG));
   };
-  return {
-    async encrypt(nonce, plaintext, aad) {
-      const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
-      // One output buffer per message, ciphertext || tag; no zero-fill, as every byte of
-      // it is written right here.
-      const out = Buffer.allocUnsafeSlow(plaintext.length + TAG);
-      out.set(ciphertext);
-      out.set(tag, plaintext.length);
-      return view(out);
-    },
-    async seal(nonce, plaintext, aad) {
-      return sealSync(nonce, plaintext, aad);
-    },
-    async decrypt(nonce, sealed, aad) {
-      return decryptSync(nonce, sealed, aad);
-    },
-    sealSync,
-    decryptSync,
+  const encrypt: AesGcm['encrypt'] = async (nonce, plaintext, aad) => {
+    const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
+    // One output buffer per message, ciphertext || tag; no zero-fill, as every byte of
+    // it is written right here.
+    const out = Buffer.allocUnsafeSlow(plaintext.length + TAG);
+    out.set(ciphertext);
+    out.set(tag, plaintext.length);
+    return view(out);
   };
+  return syncAesGcm(encrypt, { sealSync, decryptSync });
 }
 
 /** PBKDF2-HMAC with `hash` on libuv's thread pool; the result is our own copy. */

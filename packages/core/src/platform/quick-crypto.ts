@@ -8,7 +8,14 @@
  * @module
  */
 import { abytes, wipe } from '../bytes.ts';
-import { checkGcmArgs, checkHmacKey, checkPagesArgs, checkPbkdf2Args, openGcm } from './common.ts';
+import {
+  checkGcmArgs,
+  checkHmacKey,
+  checkPagesArgs,
+  checkPbkdf2Args,
+  openGcm,
+  syncAesGcm,
+} from './common.ts';
 import { base64DecodeJs, base64EncodeJs } from './js-base64.ts';
 import { deflate, inflate } from './pako-zlib.ts';
 import type { AesGcm, HashStream, HmacSha256, Platform } from './types.ts';
@@ -119,23 +126,14 @@ export function enginePlatform(engine: CryptoEngine, name: Platform['name']): Pl
       const decipher = engine.createDecipheriv('aes-256-gcm', k, nonce, { authTagLength: TAG });
       return view(openGcm(decipher, sealed, aad, TAG));
     };
-    return {
-      async encrypt(nonce, plaintext, aad) {
-        const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
-        const out = new Uint8Array(plaintext.length + TAG);
-        out.set(ciphertext);
-        out.set(tag, plaintext.length);
-        return out;
-      },
-      async seal(nonce, plaintext, aad) {
-        return sealSync(nonce, plaintext, aad);
-      },
-      async decrypt(nonce, sealed, aad) {
-        return decryptSync(nonce, sealed, aad);
-      },
-      sealSync,
-      decryptSync,
+    const encrypt: AesGcm['encrypt'] = async (nonce, plaintext, aad) => {
+      const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
+      const out = new Uint8Array(plaintext.length + TAG);
+      out.set(ciphertext);
+      out.set(tag, plaintext.length);
+      return out;
     };
+    return syncAesGcm(encrypt, { sealSync, decryptSync });
   }
 
   /** PBKDF2-HMAC (RFC 8018 §5.2) off the JavaScript thread; the result is our own copy. */
