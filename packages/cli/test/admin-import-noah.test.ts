@@ -6,13 +6,13 @@
  * kill. Every user is checked by metadata and object size, a sample by restoring it
  * with this project's client.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createSessionKeys } from '@noah-backup/client/keys';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -27,28 +27,7 @@ import {
 } from '../../server/test/helpers/noah-source.ts';
 import { expoToken } from '../../server/test/helpers/push.ts';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
-
-const BIN = resolve(import.meta.dirname, '../bin/noah-backup.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: unknown }).code as number) : 0;
-        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-      },
-    );
-  });
-}
+import { BIN, cli } from './admin-helpers.ts';
 
 /** The server's configuration for the CLI: the test server's own stores. */
 async function targetEnv(srv: TestServer): Promise<Record<string, string>> {

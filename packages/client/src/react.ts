@@ -5,7 +5,8 @@
  * on real changes and never tears). Import as `@noah-backup/client/react`.
  * @module
  */
-import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import type { Clock } from '@noah-backup/core/clock';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { BackupManager } from './manager.ts';
 import type {
   Activity,
@@ -14,6 +15,13 @@ import type {
   ManagerSnapshot,
   ProgressEvent,
 } from './status.ts';
+import { type BackupSettingsFlow, backupSettingsFlow } from './ui/backup-settings-flow.ts';
+import {
+  type EnableBackupsActions,
+  type EnableBackupsFlow,
+  enableBackupsFlow,
+} from './ui/enable-backups-flow.ts';
+import type { Flow } from './ui/flow-store.ts';
 
 /** What the hook returns: the manager's settings and actions plus live state. */
 export interface UseBackupManager {
@@ -95,4 +103,57 @@ export function useBackupManager(manager: BackupManager): UseBackupManager {
     }),
     [manager, snapshot],
   );
+}
+
+/**
+ * Subscribes a component to a screen's flow (`ui/backup-settings-flow.ts`,
+ * `ui/enable-backups-flow.ts`): re-renders on each change of its state.
+ *
+ * @param flow - the flow (keep it stable)
+ * @returns its current state
+ */
+export function useFlow<S>(flow: Flow<S>): S {
+  return useSyncExternalStore(flow.subscribe, flow.getState, flow.getState);
+}
+
+/**
+ * The backup settings screen's flow on `manager`, with its state; lists the backups on
+ * mount.
+ *
+ * @param manager - the backup manager (keep it stable)
+ * @param clock - the app's clock (keep it stable)
+ * @returns the flow's actions and its current state
+ */
+export function useBackupSettingsFlow(
+  manager: BackupManager,
+  clock: Clock,
+): [BackupSettingsFlow, ReturnType<BackupSettingsFlow['getState']>] {
+  const flow = useMemo(() => backupSettingsFlow(manager, clock), [manager, clock]);
+  useEffect(() => {
+    void flow.refresh();
+  }, [flow]);
+  return [flow, useFlow(flow)];
+}
+
+/**
+ * The onboarding step's flow, with its state. The flow lives as long as the component;
+ * it calls the latest `actions` given.
+ *
+ * @param actions - what turning on, off and the first backup do
+ * @returns the flow's answers and its current state
+ */
+export function useEnableBackupsFlow(
+  actions: EnableBackupsActions,
+): [EnableBackupsFlow, ReturnType<EnableBackupsFlow['getState']>] {
+  const latest = useRef(actions);
+  latest.current = actions;
+  const [flow] = useState(() =>
+    enableBackupsFlow({
+      turnOn: () => latest.current.turnOn(),
+      turnOff: () => latest.current.turnOff(),
+      firstBackup: (onProgress) => latest.current.firstBackup(onProgress),
+      done: () => latest.current.done(),
+    }),
+  );
+  return [flow, useFlow(flow)];
 }

@@ -80,7 +80,7 @@ const rnWallet: WalletDataFactory = async ({ limits }) => {
     }),
     contents: () => walletDigest(wallet.dir),
     // Every byte but the `-shm` wal-index, shared memory that any reader writes its read
-    // mark into and SQLite rebuilds from the WAL (it holds no data: sqlite.org/walformat).
+    // mark into and SQLite rebuilds from the WAL (it holds no data: docs/REACT-NATIVE.md §8.4).
     bytes: () => treeHashBut(wallet.dir, /-shm$/),
     async change() {
       const db = new Database(wallet.database);

@@ -1,8 +1,12 @@
 /**
  * Source comments point into docs/ (docs/API.md, docs/FORMAT.md, docs/OPERATIONS.md,
  * docs/PUSH.md, docs/WALLET.md, README.md), never at an issue number or a document outside
- * the repository, which a reader of the code cannot open. A scan of every package's
- * sources and tests, the scripts and the benchmarks.
+ * the repository, which a reader of the code cannot open: not at a web page either (the
+ * facts a comment relies on go into docs/). A URL the code calls is a string literal,
+ * not a comment; in a comment, a URL quoted as code (`'https://…'`, `` `https://…` ``,
+ * an example) is a value, not a citation, and reserved hosts (localhost, example.com)
+ * cite nothing. A scan of every package's sources and tests, the React Native example,
+ * the scripts and the benchmarks.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -24,6 +28,34 @@ function files(dir: string): string[] {
   return out;
 }
 
+/** The comment text of a line: a comment line whole, or what follows a trailing `//`. */
+function commentOf(line: string): string | null {
+  const t = line.trim();
+  if (/^(\/\/|\/\*|\*)/.test(t)) return t;
+  return /(?:^|\s)\/\/\s(.*)$/.exec(line)?.[1] ?? null;
+}
+
+/** Hosts that name no document: loopback, and the names reserved for examples. */
+const NO_DOCUMENT =
+  /^(localhost|127\.0\.0\.1|\[::1\]|host|(.+\.)?example(\.(com|org|net))?|.+\.(test|invalid))(:\d+)?$/i;
+
+/** A web address cited in a comment: `https://host/…`, or a bare `host.tld/…`. */
+function citesOutsideUrl(line: string): boolean {
+  const comment = commentOf(line);
+  if (comment === null) return false;
+  // Code quoted in the comment (a value, an example call) is not a citation.
+  const prose = comment.replace(/`[^`]*`/g, '').replace(/'[^'\s]*'|"[^"\s]*"/g, '');
+  const hosts = [
+    ...[...prose.matchAll(/\bhttps?:\/\/([^\s/)'"`>,]+)/g)].map((m) => m[1]!.replace(/\.+$/, '')),
+    ...[
+      ...prose.matchAll(
+        /(?<![\w.@/:])((?:[a-z0-9-]+\.)+(?:com|org|net|io|dev|sh|app|co|cloud|info))(?=[/\s,);:]|$)/gi,
+      ),
+    ].map((m) => m[1]!),
+  ];
+  return hosts.some((h) => !NO_DOCUMENT.test(h));
+}
+
 /** What a citation outside the repository looks like; `item N` only without a `§`. */
 const FORBIDDEN: readonly { why: string; test: (line: string) => boolean }[] = [
   { why: 'an issue number', test: (l) => /\b[Ii]ssues? #?\d/.test(l) },
@@ -37,6 +69,7 @@ const FORBIDDEN: readonly { why: string; test: (line: string) => boolean }[] = [
     why: 'a design document outside the repository',
     test: (l) => /\b(architecture|design) document\b|\bthe document's\b/i.test(l),
   },
+  { why: 'a web page outside the repository', test: citesOutsideUrl },
 ];
 
 /** Every line that breaks a rule, as `path:line: why: text`. */
@@ -58,6 +91,8 @@ describe('source comments cite docs/, not issues or outside documents', () => {
   const packages = readdirSync(join(ROOT, 'packages'));
   const dirs = [
     ...packages.flatMap((p) => ['src', 'test', 'bin'].map((d) => join(ROOT, 'packages', p, d))),
+    join(ROOT, 'packages', 'react-native', 'example'),
+    join(ROOT, 'packages', 'react-native', 'scripts'),
     join(ROOT, 'scripts'),
     join(ROOT, 'bench'),
   ];
@@ -93,8 +128,20 @@ describe('source comments cite docs/, not issues or outside documents', () => {
       ' * FORMAT.md §5.6 item 3: the MAC first',
       ' * docs/PUSH.md §5: the job',
       " const color = '#123456';",
+      ' * fetch (docs.expo.dev/push-notifications/sending-notifications):',
+      ' // the last commits (https://sqlite.org/pragma.html#pragma_synchronous)',
+      '   load(); // as https://nodejs.org/api/fs.html says',
+      " * const expo = createExpoSender({ baseUrl: 'https://exp.host', clock });",
+      ' /** Base URL, e.g. `https://exp.host` (EXPO_PUSH_URL). */',
+      " const EXPO = 'https://exp.host'; // Expo's push API (docs/PUSH.md §9)",
+      ' /** Default server URL: NOAH_SERVER or http://localhost:8080. */',
+      ' * publicUrl `https://backup.example.com`, or https://backup.example.com/x',
+      ' * node.js and package.json are not web pages',
     ];
     const hits = lines.map((l) => FORBIDDEN.some((r) => r.test(l)));
-    expect(hits).toEqual([true, true, true, true, true, false, false, false]);
+    expect(hits).toEqual([
+      ...[true, true, true, true, true, false, false, false],
+      ...[true, true, true, false, false, false, false, false, false],
+    ]);
   });
 });

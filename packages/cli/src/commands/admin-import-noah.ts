@@ -3,15 +3,18 @@
  * server"): copies a Noah server's users — backups, backup setting, push token — into
  * the stores of this server's configuration. Noah's database and bucket are only read.
  * Exit 0 when every user is here, 1 when some were left out (one line each), 2 for a
- * usage error, 69 when a database or bucket cannot be reached, 78 for bad configuration.
+ * usage error, 78 for bad configuration; a store that stops the run has its own code
+ * and exit code (admin-import-errors.ts).
  * @module
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { classifyImportFailure } from './admin-import-errors.ts';
+import { checkDataDir, dataDirProblem } from './serve.ts';
 
 const EXIT_SKIPPED = 1;
 const EXIT_USAGE = 2;
-/** EX_UNAVAILABLE (sysexits.h): a store could not be reached; nothing is lost, run again. */
-const EXIT_UNAVAILABLE = 69;
+/** EX_CONFIG (sysexits.h), as for every admin command: an unusable data directory. */
+const EXIT_CONFIG = 78;
 
 interface Flags {
   data?: string;
@@ -102,6 +105,15 @@ export function registerImportNoah(admin: Command, config: LoadConfig): void {
         );
       const cfg = await config('import-noah', flags);
       if (!cfg) return;
+      try {
+        await checkDataDir(cfg.dataDir);
+      } catch (err) {
+        const problem = dataDirProblem(err);
+        if (!problem) throw err;
+        process.stderr.write(`${NAME}: error: ${problem.message}\nhint: ${problem.hint}\n`);
+        process.exitCode = EXIT_CONFIG;
+        return;
+      }
       const { importNoah } = await import('@noah-backup/server/import-noah');
       let report: Awaited<ReturnType<typeof importNoah>>;
       try {
@@ -131,11 +143,9 @@ export function registerImportNoah(admin: Command, config: LoadConfig): void {
           },
         });
       } catch (err) {
-        // pg and the AWS SDK name the host, never the password or the secret key.
-        process.stderr.write(
-          `${NAME}: error: ${(err as Error).message}\nhint: check --noah-database-url, Noah's bucket flags and credentials, and this server's DATABASE_URL and BLOB_STORE_URL; what was imported stays, run the import again to finish\n`,
-        );
-        process.exitCode = EXIT_UNAVAILABLE;
+        const f = classifyImportFailure(err);
+        process.stderr.write(`${NAME}: error: ${f.message} [${f.code}]\nhint: ${f.hint}\n`);
+        process.exitCode = f.exit;
         return;
       }
       if (report.skipped > 0) process.exitCode = EXIT_SKIPPED;

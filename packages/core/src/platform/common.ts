@@ -1,11 +1,13 @@
 /**
  * Engine-independent parts of the platform seam: argument checks, input slicing for
  * bounded decompression, the output cap, and Adler-32 (RFC 1950 §9) for the end-of-stream
- * check. Shared by `node.ts` and `web.ts` so both enforce exactly the same rules.
+ * check, and the AES-GCM steps the synchronous engines share. Shared by the platforms so
+ * all enforce exactly the same rules.
  * @module
  */
 import { abytes, aint } from '../bytes.ts';
 import { LimitExceededError } from '../errors.ts';
+import type { AesGcm } from './types.ts';
 
 /** Largest input slice fed to a decompressor at once (one engine call per output buffer). */
 export const MAX_SLICE = 256 * 1024;
@@ -53,6 +55,66 @@ export function checkGcmArgs(nonce: unknown, data: unknown, aad: unknown, minDat
   abytes('data', data);
   if (data.length < minData) throw new RangeError(`data must be at least ${minData} bytes`);
   if (aad !== undefined) abytes('aad', aad);
+}
+
+/** AES-GCM's synchronous calls, where the engine is synchronous. */
+type SyncGcm = Required<Pick<AesGcm, 'sealSync' | 'decryptSync'>>;
+
+/**
+ * An {@link AesGcm} over a synchronous engine: `seal` and `decrypt` are its `sealSync`
+ * and `decryptSync` behind a promise, `encrypt` the platform's own (it joins ciphertext
+ * and tag the way that engine does it cheapest).
+ * @param encrypt - `encrypt` of the platform
+ * @param sync - `sealSync` and `decryptSync`
+ * @returns the AES-GCM object, with the synchronous calls too
+ */
+export function syncAesGcm(encrypt: AesGcm['encrypt'], sync: SyncGcm): AesGcm & SyncGcm {
+  const { sealSync, decryptSync } = sync;
+  return {
+    encrypt,
+    seal: async (nonce, plaintext, aad) => sealSync(nonce, plaintext, aad),
+    decrypt: async (nonce, sealed, aad) => decryptSync(nonce, sealed, aad),
+    sealSync,
+    decryptSync,
+  };
+}
+
+/** An AES-GCM decipher of node:crypto's shape (node:crypto, react-native-quick-crypto). */
+export interface GcmDecipher<B extends Uint8Array> {
+  setAAD(aad: Uint8Array): unknown;
+  setAuthTag(tag: Uint8Array): unknown;
+  update(data: Uint8Array): B;
+  final(): unknown;
+}
+
+/**
+ * Opens `sealed` (ciphertext || tag) with a decipher of node:crypto's shape. The
+ * plaintext is returned only once the tag verifies; when it does not, what was
+ * decrypted is wiped first, so no unverified plaintext escapes (FORMAT.md §1).
+ * @param decipher - a fresh AES-256-GCM decipher for the key and nonce
+ * @param sealed - ciphertext || tag, at least `tagLength` bytes (checked by the caller)
+ * @param aad - the associated data, if any
+ * @param tagLength - the tag's length in bytes
+ * @returns the plaintext, in the decipher's own buffer
+ * @throws Error when the tag does not verify
+ */
+export function openGcm<B extends Uint8Array>(
+  decipher: GcmDecipher<B>,
+  sealed: Uint8Array,
+  aad: Uint8Array | undefined,
+  tagLength: number,
+): B {
+  const n = sealed.length - tagLength;
+  if (aad) decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(n));
+  const out = decipher.update(sealed.subarray(0, n));
+  try {
+    decipher.final();
+  } catch {
+    out.fill(0);
+    throw new Error('AES-GCM authentication failed');
+  }
+  return out;
 }
 
 /** Asserts the arguments of a PBKDF2 call. */

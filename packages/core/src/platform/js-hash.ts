@@ -10,8 +10,11 @@ import { abytes } from '../bytes.ts';
 import { checkHmacKey, checkPagesArgs } from './common.ts';
 import type { HashStream, HmacSha256 } from './types.ts';
 
-/** A noble hash or HMAC as a {@link HashStream}. */
-function stream(h: { update(d: Uint8Array): unknown; digest(): Uint8Array }): HashStream {
+/** A noble hash or HMAC as a {@link HashStream} (the web platform's streams too). */
+export function nobleStream(h: {
+  update(d: Uint8Array): unknown;
+  digest(): Uint8Array;
+}): HashStream {
   const self: HashStream = {
     update(data) {
       abytes('data', data);
@@ -50,7 +53,7 @@ export function hmacSha256(key: Uint8Array): HmacSha256 {
       }
       return out;
     },
-    create: () => stream(base.clone()),
+    create: () => nobleStream(base.clone()),
   };
 }
 
@@ -63,5 +66,5 @@ export function hmacSha256(key: Uint8Array): HmacSha256 {
  * ```
  */
 export function sha256(): HashStream {
-  return stream(nobleSha256.create());
+  return nobleStream(nobleSha256.create());
 }

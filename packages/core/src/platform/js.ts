@@ -10,7 +10,7 @@ import { gcm } from '@noble/ciphers/aes.js';
 import { pbkdf2Async } from '@noble/hashes/pbkdf2.js';
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { abytes } from '../bytes.ts';
-import { checkGcmArgs, checkPbkdf2Args } from './common.ts';
+import { checkGcmArgs, checkPbkdf2Args, syncAesGcm } from './common.ts';
 import { base64DecodeJs, base64EncodeJs } from './js-base64.ts';
 import { hmacSha256, sha256 } from './js-hash.ts';
 import { deflate, inflate } from './pako-zlib.ts';
@@ -50,20 +50,11 @@ export function aesGcm(key: Uint8Array): AesGcm {
       throw new Error('AES-GCM authentication failed');
     }
   };
-  return {
-    async encrypt(nonce, plaintext, aad) {
-      checkGcmArgs(nonce, plaintext, aad);
-      return gcm(k, nonce.slice(), aad).encrypt(plaintext);
-    },
-    async seal(nonce, plaintext, aad) {
-      return sealSync(nonce, plaintext, aad);
-    },
-    async decrypt(nonce, sealed, aad) {
-      return decryptSync(nonce, sealed, aad);
-    },
-    sealSync,
-    decryptSync,
+  const encrypt: AesGcm['encrypt'] = async (nonce, plaintext, aad) => {
+    checkGcmArgs(nonce, plaintext, aad);
+    return gcm(k, nonce.slice(), aad).encrypt(plaintext);
   };
+  return syncAesGcm(encrypt, { sealSync, decryptSync });
 }
 
 /**

@@ -16,7 +16,9 @@ import {
   checkOutput,
   checkPbkdf2Args,
   inflateSliceSize,
+  openGcm,
   slices,
+  syncAesGcm,
 } from './common.ts';
 import { checkBase64 } from './base64.ts';
 import { deflate } from './node-deflate.ts';
@@ -75,38 +77,19 @@ export function aesGcm(key: Uint8Array): AesGcm {
   };
   const decryptSync = (nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) => {
     checkGcmArgs(nonce, sealed, aad, TAG);
-    const body = sealed.length - TAG;
     const decipher = createDecipheriv('aes-256-gcm', keyObject, nonce, { authTagLength: TAG });
-    if (aad) decipher.setAAD(aad);
-    decipher.setAuthTag(sealed.subarray(body));
-    const out = decipher.update(sealed.subarray(0, body));
-    try {
-      decipher.final();
-    } catch {
-      out.fill(0); // never let unverified plaintext escape
-      throw new Error('AES-GCM authentication failed');
-    }
+    return view(openGcm<Buffer>(decipher, sealed, aad, TAG));
+  };
+  const encrypt: AesGcm['encrypt'] = async (nonce, plaintext, aad) => {
+    const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
+    // One output buffer per message, ciphertext || tag; no zero-fill, as every byte of
+    // it is written right here.
+    const out = Buffer.allocUnsafeSlow(plaintext.length + TAG);
+    out.set(ciphertext);
+    out.set(tag, plaintext.length);
     return view(out);
   };
-  return {
-    async encrypt(nonce, plaintext, aad) {
-      const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
-      // One output buffer per message, ciphertext || tag; no zero-fill, as every byte of
-      // it is written right here.
-      const out = Buffer.allocUnsafeSlow(plaintext.length + TAG);
-      out.set(ciphertext);
-      out.set(tag, plaintext.length);
-      return view(out);
-    },
-    async seal(nonce, plaintext, aad) {
-      return sealSync(nonce, plaintext, aad);
-    },
-    async decrypt(nonce, sealed, aad) {
-      return decryptSync(nonce, sealed, aad);
-    },
-    sealSync,
-    decryptSync,
-  };
+  return syncAesGcm(encrypt, { sealSync, decryptSync });
 }
 
 /** PBKDF2-HMAC with `hash` on libuv's thread pool; the result is our own copy. */

@@ -8,7 +8,14 @@
  * @module
  */
 import { abytes, wipe } from '../bytes.ts';
-import { checkGcmArgs, checkHmacKey, checkPagesArgs, checkPbkdf2Args } from './common.ts';
+import {
+  checkGcmArgs,
+  checkHmacKey,
+  checkPagesArgs,
+  checkPbkdf2Args,
+  openGcm,
+  syncAesGcm,
+} from './common.ts';
 import { base64DecodeJs, base64EncodeJs } from './js-base64.ts';
 import { deflate, inflate } from './pako-zlib.ts';
 import type { AesGcm, HashStream, HmacSha256, Platform } from './types.ts';
@@ -116,36 +123,17 @@ export function enginePlatform(engine: CryptoEngine, name: Platform['name']): Pl
     };
     const decryptSync = (nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) => {
       checkGcmArgs(nonce, sealed, aad, TAG);
-      const n = sealed.length - TAG;
       const decipher = engine.createDecipheriv('aes-256-gcm', k, nonce, { authTagLength: TAG });
-      if (aad) decipher.setAAD(aad);
-      decipher.setAuthTag(sealed.subarray(n));
-      const out = decipher.update(sealed.subarray(0, n));
-      try {
-        decipher.final();
-      } catch {
-        out.fill(0); // never let unverified plaintext escape
-        throw new Error('AES-GCM authentication failed');
-      }
-      return view(out);
+      return view(openGcm(decipher, sealed, aad, TAG));
     };
-    return {
-      async encrypt(nonce, plaintext, aad) {
-        const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
-        const out = new Uint8Array(plaintext.length + TAG);
-        out.set(ciphertext);
-        out.set(tag, plaintext.length);
-        return out;
-      },
-      async seal(nonce, plaintext, aad) {
-        return sealSync(nonce, plaintext, aad);
-      },
-      async decrypt(nonce, sealed, aad) {
-        return decryptSync(nonce, sealed, aad);
-      },
-      sealSync,
-      decryptSync,
+    const encrypt: AesGcm['encrypt'] = async (nonce, plaintext, aad) => {
+      const { ciphertext, tag } = sealSync(nonce, plaintext, aad);
+      const out = new Uint8Array(plaintext.length + TAG);
+      out.set(ciphertext);
+      out.set(tag, plaintext.length);
+      return out;
     };
+    return syncAesGcm(encrypt, { sealSync, decryptSync });
   }
 
   /** PBKDF2-HMAC (RFC 8018 §5.2) off the JavaScript thread; the result is our own copy. */

@@ -6,9 +6,10 @@
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { abytes, wipe } from '../bytes.ts';
 import { checkHmacKey, checkPagesArgs } from './common.ts';
-import type { HashStream, HmacSha256 } from './types.ts';
+import { nobleStream } from './js-hash.ts';
+import { bs, lazyKey } from './web-key.ts';
+import type { HmacSha256 } from './types.ts';
 
 /**
  * Pages in flight at once: bounds the copies WebCrypto makes of its inputs (1 MiB at
@@ -16,26 +17,6 @@ import type { HashStream, HmacSha256 } from './types.ts';
  * @noble/hashes), so it is chosen for memory.
  */
 const BATCH = 256;
-
-/** WebCrypto's `BufferSource` wants an ArrayBuffer-backed view; copy only if shared. */
-function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer
-    ? (bytes as Uint8Array<ArrayBuffer>)
-    : (bytes.slice() as Uint8Array<ArrayBuffer>);
-}
-
-/** A noble hash or HMAC as a {@link HashStream}. */
-function stream(h: { update(d: Uint8Array): unknown; digest(): Uint8Array }): HashStream {
-  const self: HashStream = {
-    update(data) {
-      abytes('data', data);
-      h.update(data);
-      return self;
-    },
-    digest: () => h.digest(), // noble throws if called twice
-  };
-  return self;
-}
 
 /**
  * Binds HMAC-SHA-256 to a key. The key is copied now: into a noble HMAC state for
@@ -53,20 +34,7 @@ function stream(h: { update(d: Uint8Array): unknown; digest(): Uint8Array }): Ha
 export function hmacSha256(key: Uint8Array): HmacSha256 {
   checkHmacKey(key);
   const base = hmac.create(nobleSha256, key);
-  let copy: Uint8Array | undefined = key.slice();
-  let imported: Promise<CryptoKey> | undefined;
-  const cryptoKey = (): Promise<CryptoKey> => {
-    imported ??= (async () => {
-      try {
-        const alg = { name: 'HMAC', hash: 'SHA-256' };
-        return await globalThis.crypto.subtle.importKey('raw', bs(copy!), alg, false, ['sign']);
-      } finally {
-        wipe(copy);
-        copy = undefined;
-      }
-    })();
-    return imported;
-  };
+  const cryptoKey = lazyKey(key, { name: 'HMAC', hash: 'SHA-256' }, ['sign']);
   return {
     async pages(data, pageSize, outLength) {
       const n = checkPagesArgs(data, pageSize, outLength);
@@ -89,18 +57,9 @@ export function hmacSha256(key: Uint8Array): HmacSha256 {
       }
       return out;
     },
-    create: () => stream(base.clone()),
+    create: () => nobleStream(base.clone()),
   };
 }
 
-/**
- * A streaming SHA-256 (@noble/hashes).
- * @returns a {@link HashStream}
- * @example
- * ```ts
- * const h = sha256(); h.update(part1).update(part2); const d = h.digest();
- * ```
- */
-export function sha256(): HashStream {
-  return stream(nobleSha256.create());
-}
+/** A streaming SHA-256 (@noble/hashes): WebCrypto cannot hash a stream. */
+export { sha256 } from './js-hash.ts';

@@ -4,7 +4,7 @@
  * runs in Node ≥ 20, where the differential test checks it against `node.ts`.
  * @module
  */
-import { abytes, wipe } from '../bytes.ts';
+import { abytes } from '../bytes.ts';
 import {
   adler32,
   checkCap,
@@ -22,16 +22,10 @@ import { rechunk } from '../stream.ts';
 import { base64DecodePortable, base64EncodePortable } from './base64.ts';
 import type { AesGcm, DeflateOptions, InflateOptions, Platform } from './types.ts';
 import { hmacSha256, sha256 } from './web-hash.ts';
+import { bs, lazyKey } from './web-key.ts';
 import { zstdCompress, zstdCompressAvailable, zstdDecompress } from './web-zstd.ts';
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
-
-/** WebCrypto's `BufferSource` wants an ArrayBuffer-backed view; copy only if shared. */
-function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer
-    ? (bytes as Uint8Array<ArrayBuffer>)
-    : (bytes.slice() as Uint8Array<ArrayBuffer>);
-}
 
 /**
  * Binds AES-256-GCM to a key (FORMAT.md §1). The key is copied now, imported as a
@@ -48,19 +42,7 @@ function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
  */
 export function aesGcm(key: Uint8Array): AesGcm {
   abytes('key', key, 32);
-  let copy: Uint8Array | undefined = key.slice();
-  let imported: Promise<CryptoKey> | undefined;
-  const cryptoKey = (): Promise<CryptoKey> => {
-    imported ??= (async () => {
-      try {
-        return await subtle().importKey('raw', bs(copy!), 'AES-GCM', false, ['encrypt', 'decrypt']);
-      } finally {
-        wipe(copy);
-        copy = undefined;
-      }
-    })();
-    return imported;
-  };
+  const cryptoKey = lazyKey(key, 'AES-GCM', ['encrypt', 'decrypt']);
   const params = (nonce: Uint8Array, aad?: Uint8Array): AesGcmParams => {
     const p: AesGcmParams = { name: 'AES-GCM', iv: bs(nonce), tagLength: 128 };
     if (aad) p.additionalData = bs(aad);

@@ -3,14 +3,13 @@
  * restored (the web app's `EnableBackupsStep`, in its words): saying yes turns them on
  * and makes the first backup at once when one is due, with its progress; a failure of
  * that backup leaves them on, says so, and offers a retry. "Not now" turns them off
- * (docs/REACT-NATIVE.md §6).
+ * (docs/REACT-NATIVE.md §6). What it does is the shared flow (`ui/enable-backups-flow.ts`).
  */
 import type { BackupManager } from '@noah-backup/client/manager';
-import { firstBackupIfDue } from '@noah-backup/client/ui/backup-state';
+import { useEnableBackupsFlow } from '@noah-backup/client/react';
 import { ENABLE_BACKUPS } from '@noah-backup/client/ui/copy';
-import type { ProgressView } from '@noah-backup/client/ui/progress';
+import { enableBackupsActions } from '@noah-backup/client/ui/enable-backups-flow';
 import { type Clock, systemClock } from '@noah-backup/core/clock';
-import { useState } from 'react';
 import { Text, View } from 'react-native';
 import { Button, Card, ErrorNotice, ProgressBar, styles } from './components.tsx';
 
@@ -24,37 +23,10 @@ export interface EnableBackupsStepProps {
 }
 
 export function EnableBackupsStep({ manager, clock, restored, done }: EnableBackupsStepProps) {
-  const [busy, setBusy] = useState(false);
-  const [on, setOn] = useState(false);
-  const [progress, setProgress] = useState<ProgressView | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const notNow = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await manager.setBackupEnabled(false);
-      done();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      if (!on) {
-        await manager.setBackupEnabled(true);
-        setOn(true);
-      }
-      await firstBackupIfDue(manager, (clock ?? systemClock).now(), setProgress);
-      done();
-    } catch (err) {
-      setError(err);
-      setProgress(null);
-      setBusy(false);
-    }
-  };
+  const [flow, { busy, on, progress, error }] = useEnableBackupsFlow(
+    enableBackupsActions(manager, () => (clock ?? systemClock).now(), done),
+  );
+  const { run, notNow } = flow;
   return (
     <Card>
       <Text accessibilityRole="header" style={styles.title}>

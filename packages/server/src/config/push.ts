@@ -16,7 +16,7 @@ import { envReader, httpBaseUrl, type RawEnv } from './read.ts';
 export interface PushConfig {
   /** Providers that really deliver; devices of other providers go to the log sender. */
   providers: PushProvider[];
-  /** Expo push API base URL (EXPO_PUSH_URL, default https://exp.host). */
+  /** Expo push API base URL (EXPO_PUSH_URL, default `https://exp.host`). */
   expoPushUrl: string;
   /** EXPO_ACCESS_TOKEN, or null. */
   expoAccessToken: string | null;

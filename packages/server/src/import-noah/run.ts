@@ -27,6 +27,7 @@ import { endpointAddressProblem } from '../push/endpoint-address.ts';
 import { EXPO_TOKEN_PATTERN, endpointProblem } from '../services/push.ts';
 import { CompletionRefusedError, type MetadataStore, type UserRow } from '../stores/metadata.ts';
 import { type BlobWriter, openBlobWriter } from './copy.ts';
+import { on } from './errors.ts';
 import { PUBKEY_RE, type PlannedBackup, planUser, type UserPlan } from './plan.ts';
 import { type NoahS3Options, type NoahSource, openNoahSource } from './source.ts';
 
@@ -331,7 +332,7 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
  * @param config - this server's configuration (its stores and limits)
  * @param opts - Noah's database and bucket, dry run, concurrency
  * @returns the report; `problems` lists every user left out, one line each
- * @throws when a database or bucket cannot be reached at all
+ * @throws {ImportStoreError} when a database or bucket fails as a whole (which one)
  */
 export async function importNoah(config: ServerConfig, opts: ImportOptions): Promise<ImportReport> {
   const dryRun = opts.dryRun ?? false;
@@ -357,9 +358,11 @@ export async function importNoah(config: ServerConfig, opts: ImportOptions): Pro
   let noahUsers = 0;
   try {
     const noahDeviceRows = await source.countDevices();
-    const metadata = await createMetadataStore(config.databaseUrl, { logger });
+    const metadata = await on('database', () =>
+      createMetadataStore(config.databaseUrl, { logger }),
+    );
     try {
-      const writer = dryRun ? null : await openBlobWriter(config);
+      const writer = dryRun ? null : await on('blob_store', () => openBlobWriter(config));
       try {
         const ctx: Ctx = {
           config,

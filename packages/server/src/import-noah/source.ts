@@ -11,6 +11,7 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { on } from './errors.ts';
 
 /** One `backup_metadata` row. */
 export interface NoahBackup {
@@ -86,100 +87,101 @@ export function openNoahSource(databaseUrl: string, s3: NoahS3Options): NoahSour
     ...(s3.credentials ? { credentials: s3.credentials } : {}),
   });
   return {
-    async users(after, limit) {
-      // Every query is a plain SELECT: the source is never written to.
-      const page = await pool.query<{ pubkey: string; created_at: Date }>(
-        `SELECT u.pubkey, u.created_at FROM users u
-          WHERE ($1::text IS NULL OR u.pubkey COLLATE "C" > $1)
-            AND (EXISTS (SELECT 1 FROM backup_metadata b WHERE b.pubkey = u.pubkey)
-              OR EXISTS (SELECT 1 FROM backup_settings s WHERE s.pubkey = u.pubkey)
-              OR EXISTS (SELECT 1 FROM push_tokens t WHERE t.pubkey = u.pubkey))
-          ORDER BY u.pubkey COLLATE "C" LIMIT $2`,
-        [after, limit],
-      );
-      if (page.rows.length === 0) return [];
-      const keys = page.rows.map((r) => r.pubkey);
-      const [backups, settings, tokens] = await Promise.all([
-        pool.query<{
-          id: string;
-          pubkey: string;
-          backup_version: number;
-          s3_key: string;
-          backup_size: string;
-          created_at: Date;
-        }>(
-          `SELECT id::text AS id, pubkey, backup_version, s3_key, backup_size, created_at
-             FROM backup_metadata WHERE pubkey = ANY($1) ORDER BY id`,
-          [keys],
-        ),
-        pool.query<{ pubkey: string; backup_enabled: boolean }>(
-          'SELECT pubkey, backup_enabled FROM backup_settings WHERE pubkey = ANY($1)',
-          [keys],
-        ),
-        pool.query<{ pubkey: string; push_token: string }>(
-          'SELECT pubkey, push_token FROM push_tokens WHERE pubkey = ANY($1)',
-          [keys],
-        ),
-      ]);
-      const users = new Map<string, NoahUser>(
-        page.rows.map((r) => [
-          r.pubkey,
-          {
-            pubkey: r.pubkey,
-            createdAt: r.created_at,
-            backups: [],
-            backupEnabled: null,
-            pushToken: null,
-          },
-        ]),
-      );
-      for (const b of backups.rows)
-        users.get(b.pubkey)?.backups.push({
-          rowId: b.id,
-          version: b.backup_version,
-          s3Key: b.s3_key,
-          size: toNumber(b.backup_size),
-          createdAt: b.created_at,
-        });
-      for (const s of settings.rows) {
-        const u = users.get(s.pubkey);
-        if (u) u.backupEnabled = s.backup_enabled;
-      }
-      for (const t of tokens.rows) {
-        const u = users.get(t.pubkey);
-        if (u) u.pushToken = t.push_token;
-      }
-      return [...users.values()];
-    },
-
-    async countDevices() {
-      const r = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM devices');
-      return toNumber(r.rows[0]?.n ?? '0');
-    },
-
-    async head(key) {
-      try {
-        const r = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
-        return r.ContentLength ?? 0;
-      } catch (err) {
-        if (isNotFound(err)) return null;
-        throw err;
-      }
-    },
-
-    async get(key) {
-      try {
-        const r = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
-        return { size: r.ContentLength ?? 0, body: r.Body as Readable };
-      } catch (err) {
-        if (isNotFound(err)) return null;
-        throw err;
-      }
-    },
-
+    users: (after, limit) => on('noah_database', () => users(after, limit)),
+    countDevices: () =>
+      on('noah_database', async () => {
+        const r = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM devices');
+        return toNumber(r.rows[0]?.n ?? '0');
+      }),
+    head: (key) =>
+      on('noah_bucket', async () => {
+        try {
+          const r = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
+          return r.ContentLength ?? 0;
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      }),
+    get: (key) =>
+      on('noah_bucket', async () => {
+        try {
+          const r = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+          return { size: r.ContentLength ?? 0, body: r.Body as Readable };
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      }),
     async close() {
       client.destroy();
       await pool.end();
     },
   };
+
+  async function users(after: string | null, limit: number): Promise<NoahUser[]> {
+    // Every query is a plain SELECT: the source is never written to.
+    const page = await pool.query<{ pubkey: string; created_at: Date }>(
+      `SELECT u.pubkey, u.created_at FROM users u
+          WHERE ($1::text IS NULL OR u.pubkey COLLATE "C" > $1)
+            AND (EXISTS (SELECT 1 FROM backup_metadata b WHERE b.pubkey = u.pubkey)
+              OR EXISTS (SELECT 1 FROM backup_settings s WHERE s.pubkey = u.pubkey)
+              OR EXISTS (SELECT 1 FROM push_tokens t WHERE t.pubkey = u.pubkey))
+          ORDER BY u.pubkey COLLATE "C" LIMIT $2`,
+      [after, limit],
+    );
+    if (page.rows.length === 0) return [];
+    const keys = page.rows.map((r) => r.pubkey);
+    const [backups, settings, tokens] = await Promise.all([
+      pool.query<{
+        id: string;
+        pubkey: string;
+        backup_version: number;
+        s3_key: string;
+        backup_size: string;
+        created_at: Date;
+      }>(
+        `SELECT id::text AS id, pubkey, backup_version, s3_key, backup_size, created_at
+             FROM backup_metadata WHERE pubkey = ANY($1) ORDER BY id`,
+        [keys],
+      ),
+      pool.query<{ pubkey: string; backup_enabled: boolean }>(
+        'SELECT pubkey, backup_enabled FROM backup_settings WHERE pubkey = ANY($1)',
+        [keys],
+      ),
+      pool.query<{ pubkey: string; push_token: string }>(
+        'SELECT pubkey, push_token FROM push_tokens WHERE pubkey = ANY($1)',
+        [keys],
+      ),
+    ]);
+    const users = new Map<string, NoahUser>(
+      page.rows.map((r) => [
+        r.pubkey,
+        {
+          pubkey: r.pubkey,
+          createdAt: r.created_at,
+          backups: [],
+          backupEnabled: null,
+          pushToken: null,
+        },
+      ]),
+    );
+    for (const b of backups.rows)
+      users.get(b.pubkey)?.backups.push({
+        rowId: b.id,
+        version: b.backup_version,
+        s3Key: b.s3_key,
+        size: toNumber(b.backup_size),
+        createdAt: b.created_at,
+      });
+    for (const s of settings.rows) {
+      const u = users.get(s.pubkey);
+      if (u) u.backupEnabled = s.backup_enabled;
+    }
+    for (const t of tokens.rows) {
+      const u = users.get(t.pubkey);
+      if (u) u.pushToken = t.push_token;
+    }
+    return [...users.values()];
+  }
 }

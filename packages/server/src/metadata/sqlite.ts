@@ -98,8 +98,8 @@ class ImmediateSqliteDriver extends SqliteDriver {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
   // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR:
-  // sqlite.org/lang_transaction.html); a second ROLLBACK would then fail and hide the
-  // error that matters.
+  // docs/OPERATIONS.md "The SQLite metadata store"); a second ROLLBACK would then fail
+  // and hide the error that matters.
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     if (this.#database.inTransaction) await super.rollbackTransaction(connection);
   }
@@ -137,7 +137,8 @@ export function openSqlite(path: string): Kysely<MetadataDb> {
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     database.pragma('foreign_keys = ON');
     // NORMAL is durable across application crashes in WAL mode; a power loss may drop
-    // the last commits but never corrupts the file (sqlite.org/pragma.html#pragma_synchronous).
+    // the last commits but never corrupts the file (docs/OPERATIONS.md "The SQLite
+    // metadata store").
     database.pragma('synchronous = NORMAL');
   } catch (err) {
     database.close();

@@ -1,6 +1,6 @@
 /**
- * The Expo push sender (docs/PUSH.md §1), speaking the Expo push HTTP API directly with
- * fetch (docs.expo.dev/push-notifications/sending-notifications):
+ * The Expo push sender (docs/PUSH.md §1), speaking the Expo push HTTP API directly
+ * (docs/PUSH.md §9):
  * - `POST {base}/--/api/v2/push/send` with a JSON array of at most 100 messages; the
  *   answer `{"data": [ticket…]}` has one ticket per message, in order: `{"status":
  *   "ok", "id"}` or `{"status": "error", "message", "details": {"error"}}`;
@@ -13,7 +13,7 @@
  * EXPO_PUSH_URL (self-hosters, tests with a local fake) cannot be set cleanly; and it
  * sends with fetch, which costs several times more CPU per request than node:http
  * (push/http.ts). The protocol is small; the classification of errors follows the
- * SDK's README.
+ * SDK's (docs/PUSH.md §9).
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';
@@ -50,7 +50,7 @@ interface ExpoTicket {
   details?: { error?: unknown };
 }
 
-/** Ticket and receipt errors (the SDK's README, "Handling errors"). */
+/** Ticket and receipt errors (docs/PUSH.md §9, "Errors"). */
 function classifyError(error: unknown): 'dead' | 'retry' | 'failed' {
   if (error === 'DeviceNotRegistered') return 'dead';
   if (error === 'MessageRateExceeded') return 'retry';

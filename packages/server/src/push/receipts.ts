@@ -1,10 +1,10 @@
 /**
  * The receipts pass (docs/PUSH.md §5): Expo answers a send with tickets and, once Apple
  * or Google have answered it (usually quickly, up to ~30 minutes under load), with
- * receipts that it keeps for about a day (docs.expo.dev, "Push receipts"). This pass
- * reads the receipts of tickets older than PUSH_RECEIPT_DELAY, prunes tokens whose
- * receipt says `DeviceNotRegistered`, and forgets tickets that got a receipt or are
- * too old to get one. It runs on one instance at a time (lease `push-receipts`).
+ * receipts that it keeps for about a day (docs/PUSH.md §9). This pass reads the
+ * receipts of tickets older than PUSH_RECEIPT_DELAY, prunes tokens whose receipt says
+ * `DeviceNotRegistered`, and forgets tickets that got a receipt or are too old to get
+ * one. It runs on one instance at a time (lease `push-receipts`).
  * @module
  */
 import type { Clock } from '@noah-backup/core/clock';

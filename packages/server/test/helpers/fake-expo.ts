@@ -1,8 +1,7 @@
 /**
- * A local HTTP server that speaks the Expo push API (docs.expo.dev/push-notifications/
- * sending-notifications), for tests and the benchmark: `POST /--/api/v2/push/send` with
- * at most 100 messages answers one ticket per message, `POST
- * /--/api/v2/push/getReceipts` answers the receipts that are ready. Tokens behave as a
+ * A local HTTP server that speaks the Expo push API (docs/PUSH.md §9), for tests and the
+ * benchmark: `POST /--/api/v2/push/send` with at most 100 messages answers one ticket
+ * per message, `POST /--/api/v2/push/getReceipts` answers the receipts that are ready. Tokens behave as a
  * test says: accepted, an error ticket, or an ok ticket whose receipt is an error.
  * Expo's own service cannot run here; this stands in for it on loopback.
  * @module

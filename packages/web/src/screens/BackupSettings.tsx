@@ -8,32 +8,17 @@
  * @module
  */
 import type { BackupManager } from '@noah-backup/client/manager';
-import { useBackupManager } from '@noah-backup/client/react';
-import type { BackupInfo } from '@noah-backup/core/api';
-import type { Clock } from '@noah-backup/core/clock';
-import { NoahError } from '@noah-backup/core/errors';
-import { useCallback, useEffect, useState } from 'react';
-import { firstBackupIfDue } from '@noah-backup/client/ui/backup-state';
+import { useBackupManager, useBackupSettingsFlow } from '@noah-backup/client/react';
+import type { CardOutcome } from '@noah-backup/client/ui/backup-settings-flow';
 import { BACKUP_SETTINGS as B } from '@noah-backup/client/ui/copy';
-import { ConfirmDialog, ErrorNotice, ProgressBar, Switch } from '../ui/components.tsx';
-import { describeError } from '@noah-backup/client/ui/describe-error';
+import { formatBytes } from '@noah-backup/client/ui/format';
 import { backupsNotAllowed } from '@noah-backup/client/ui/messages';
-import { backupTimes, formatBytes, formatSent } from '@noah-backup/client/ui/format';
 import { progressView } from '@noah-backup/client/ui/progress';
 import { verificationView } from '@noah-backup/client/ui/verification';
+import type { BackupInfo } from '@noah-backup/core/api';
+import type { Clock } from '@noah-backup/core/clock';
+import { ConfirmDialog, ErrorNotice, ProgressBar, Switch } from '../ui/components.tsx';
 
-type Pending = {
-  op: 'restore' | 'delete';
-  backup: BackupInfo;
-  newest: boolean;
-  /** The manager's doubt, once it found the backup may be older than this wallet. */
-  doubt?: string;
-} | null;
-type Done = { label: string; bytes?: number; sent?: string } | null;
-/** A failure, with a retry when one makes sense. */
-type Failure = { error: unknown; retry?: () => void } | null;
-
-/** A card's outcome: a notice (role="status") and an error, shown inside that card. */
 /** A listed backup's last verification (docs/API.md "Verification"), if any. */
 function BackupVerification({
   verification: v,
@@ -55,7 +40,8 @@ function BackupVerification({
   );
 }
 
-function Outcome({ notice, failure }: { notice: string; failure: Failure }) {
+/** A card's outcome: a notice (role="status") and an error, shown inside that card. */
+function Outcome({ notice, failure }: CardOutcome) {
   return (
     <>
       {failure ? (
@@ -72,20 +58,10 @@ function Outcome({ notice, failure }: { notice: string; failure: Failure }) {
 /** The backup settings screen. */
 export function BackupSettings({ manager, clock }: { manager: BackupManager; clock: Clock }) {
   const m = useBackupManager(manager);
-  const [backups, setBackups] = useState<BackupInfo[] | null>(null);
-  const [listError, setListError] = useState<unknown>(null);
-  // Each card says what happened to its own action, next to it.
-  const [autoNotice, setAutoNotice] = useState('');
-  const [autoFailure, setAutoFailure] = useState<Failure>(null);
-  const [backupNotice, setBackupNotice] = useState('');
-  const [backupFailure, setBackupFailure] = useState<Failure>(null);
-  const [historyNotice, setHistoryNotice] = useState('');
-  const [historyFailure, setHistoryFailure] = useState<Failure>(null);
-  const [done, setDone] = useState<Done>(null);
-  const [restored, setRestored] = useState(false);
-  const [pending, setPending] = useState<Pending>(null);
-  /** The backup or restore started here, while it runs: its Cancel button aborts it. */
-  const [running, setRunning] = useState<AbortController | null>(null);
+  // What each action does and says lives in the shared flow (the React Native example
+  // draws the same); this screen only draws it.
+  const [flow, s] = useBackupSettingsFlow(manager, clock);
+  const { backups, listError, done, restored, pending } = s;
   const busy = m.activity !== null;
   const notAllowed =
     m.backupsAllowed === false ? backupsNotAllowed(m.backupsNotAllowedReason) : null;
@@ -96,116 +72,12 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
         <p>{notAllowed.next}</p>
       </div>
     ) : null;
-
-  const cancellable = async <T,>(run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    const controller = new AbortController();
-    setRunning(controller);
-    try {
-      return await run(controller.signal);
-    } finally {
-      setRunning((r) => (r === controller ? null : r));
-    }
-  };
-  const cancelled = (err: unknown) => err instanceof NoahError && err.code === 'aborted';
-
-  const refresh = useCallback(async () => {
-    setListError(null);
-    try {
-      setBackups(await manager.listBackups());
-    } catch (err) {
-      setListError(err);
-    }
-  }, [manager]);
-  useEffect(() => {
-    void refresh();
-  }, [refresh]);
-
-  const toggle = async (enabled: boolean) => {
-    setAutoFailure(null);
-    setAutoNotice('');
-    let on = false;
-    try {
-      await m.setBackupEnabled(enabled);
-      on = enabled;
-      if (!enabled) return setAutoNotice(B.off);
-      setDone(null);
-      setBackupNotice('');
-      const made = await cancellable((signal) =>
-        firstBackupIfDue(manager, clock.now(), () => undefined, signal),
-      );
-      setAutoNotice(made ? B.onFirstMade : B.on);
-    } catch (err) {
-      if (on) setAutoNotice(B.onFirstFailed);
-      setAutoFailure({ error: err, retry: () => void toggle(enabled) });
-    }
-    await refresh();
-  };
-
-  const backUpNow = async () => {
-    setBackupFailure(null);
-    setDone(null);
-    setBackupNotice('');
-    try {
-      const r = await cancellable((signal) => m.triggerBackup({ signal }));
-      if (r.status === 'completed')
-        setDone({
-          label: B.complete,
-          ...(r.incremental ? { sent: formatSent(r.incremental) } : { bytes: r.bytes }),
-        });
-      else setBackupNotice(B.alreadyRunning);
-    } catch (err) {
-      if (cancelled(err)) setBackupNotice(B.backupCancelled);
-      else setBackupFailure({ error: err, retry: () => void backUpNow() });
-    }
-    await refresh();
-  };
-
-  const when = backupTimes((backups ?? []).map((b) => b.created_at));
-
-  const confirm = async () => {
-    const p = pending;
-    setPending(null);
-    if (!p) return;
-    setHistoryFailure(null);
-    setHistoryNotice('');
-    setRestored(false);
-    const at = when(p.backup.created_at);
-    try {
-      if (p.op === 'restore') {
-        // The dialog told the user when the chosen backup is not the newest, or why the
-        // manager doubts that the newest is not older (docs/FORMAT.md §6.6).
-        await cancellable((signal) =>
-          m.restoreBackup(p.backup.backup_version, {
-            confirmRollback: !p.newest || p.doubt !== undefined,
-            signal,
-          }),
-        );
-        setRestored(true);
-        setHistoryNotice(B.restored(at));
-      } else {
-        await m.deleteBackup(p.backup.backup_version);
-        setHistoryNotice(B.deleted(at));
-      }
-    } catch (err) {
-      if (cancelled(err)) setHistoryNotice(B.restoreCancelled);
-      else if (
-        err instanceof NoahError &&
-        err.code === 'rollback_confirmation_required' &&
-        p.doubt === undefined
-      ) {
-        // Nothing was changed: ask again, saying why.
-        const { title, next } = describeError(err);
-        setPending({ ...p, doubt: `${title} ${next}` });
-        return;
-      } else setHistoryFailure({ error: err });
-    }
-    await refresh();
-  };
+  const when = flow.when;
 
   const live = m.progress ? progressView(m.progress) : null;
   const cancel = (label: string) =>
-    running && busy ? (
-      <button type="button" className="button secondary" onClick={() => running.abort()}>
+    s.cancellable && busy ? (
+      <button type="button" className="button secondary" onClick={flow.cancel}>
         {label}
       </button>
     ) : null;
@@ -218,9 +90,9 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
           description={notAllowed?.title ?? B.automaticDescription}
           checked={m.isBackupEnabled === true}
           disabled={m.isBackupEnabled === null || busy || notAllowed !== null}
-          onChange={toggle}
+          onChange={flow.toggle}
         />
-        <Outcome notice={autoNotice} failure={autoFailure} />
+        <Outcome {...s.auto} />
       </section>
 
       <section className="card" aria-labelledby="now-title">
@@ -230,7 +102,7 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
         <button
           type="button"
           className="button primary"
-          onClick={backUpNow}
+          onClick={flow.backUpNow}
           disabled={busy || notAllowed !== null}
           aria-describedby={notAllowed ? 'now-not-allowed' : undefined}
         >
@@ -255,18 +127,18 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
           ) : null}
         </div>
         {m.activity === 'backup' ? cancel(B.cancelBackup) : null}
-        <Outcome notice={backupNotice} failure={backupFailure} />
+        <Outcome {...s.now} />
       </section>
 
       <section className="card" aria-labelledby="history-title">
         <div className="card-head">
           <h2 id="history-title">{B.historyTitle}</h2>
-          <button type="button" className="link-button" onClick={refresh} disabled={busy}>
+          <button type="button" className="link-button" onClick={flow.refresh} disabled={busy}>
             {B.refresh}
           </button>
         </div>
         {listError ? (
-          <ErrorNotice error={listError} action={{ label: B.tryAgain, onClick: refresh }} />
+          <ErrorNotice error={listError} action={{ label: B.tryAgain, onClick: flow.refresh }} />
         ) : backups === null ? (
           <p className="muted">{B.loading}</p>
         ) : backups.length === 0 ? (
@@ -290,7 +162,7 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
                       className="button secondary"
                       disabled={busy}
                       aria-label={B.restoreLabel(at)}
-                      onClick={() => setPending({ op: 'restore', backup: b, newest: i === 0 })}
+                      onClick={() => flow.ask('restore', b, i === 0)}
                     >
                       {B.restore}
                     </button>
@@ -299,7 +171,7 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
                       className="button ghost-danger"
                       disabled={busy}
                       aria-label={B.deleteLabel(at)}
-                      onClick={() => setPending({ op: 'delete', backup: b, newest: i === 0 })}
+                      onClick={() => flow.ask('delete', b, i === 0)}
                     >
                       {B.delete}
                     </button>
@@ -317,15 +189,15 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
           ) : null}
         </div>
         {m.activity === 'restore' ? cancel(B.cancelRestore) : null}
-        <Outcome notice={historyNotice} failure={historyFailure} />
+        <Outcome {...s.history} />
       </section>
 
       <ConfirmDialog
         open={pending?.op === 'restore'}
         title={B.restoreTitle}
         confirmLabel={B.restore}
-        onConfirm={confirm}
-        onCancel={() => setPending(null)}
+        onConfirm={flow.confirm}
+        onCancel={flow.dismiss}
       >
         <p>
           {B.restoreBodyParts[0]}
@@ -340,8 +212,8 @@ export function BackupSettings({ manager, clock }: { manager: BackupManager; clo
         title={B.deleteTitle}
         confirmLabel={B.delete}
         danger
-        onConfirm={confirm}
-        onCancel={() => setPending(null)}
+        onConfirm={flow.confirm}
+        onCancel={flow.dismiss}
       >
         <p>
           {B.deleteBodyParts[0]}

@@ -3,7 +3,9 @@
  * restore one from a seedphrase, then the "enable automatic backups" step.
  * @module
  */
+import { useEnableBackupsFlow } from '@noah-backup/client/react';
 import { ENABLE_BACKUPS } from '@noah-backup/client/ui/copy';
+import type { EnableBackupsActions } from '@noah-backup/client/ui/enable-backups-flow';
 import { NoahError } from '@noah-backup/core/errors';
 import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -218,15 +220,7 @@ function RestoreWallet({ actions, onBack }: { actions: OnboardingActions; onBack
 }
 
 /** Props of {@link EnableBackupsStep}. */
-export interface EnableBackupsStepProps {
-  /** Turns automatic backups on (on the server). */
-  turnOn(): Promise<void>;
-  /** Turns them off: the server's default for a new account is on, and "Not now" means no. */
-  turnOff(): Promise<void>;
-  /** Makes the first backup when one is due (none, or over a day old); reports progress. */
-  firstBackup(onProgress: (p: ProgressBarProps) => void): Promise<void>;
-  /** Leaves the step (backups on, or not). */
-  done(): void;
+export interface EnableBackupsStepProps extends EnableBackupsActions {
   /** After a restore: the wallet just came back from a backup. */
   restored?: boolean;
 }
@@ -234,47 +228,14 @@ export interface EnableBackupsStepProps {
 /**
  * The onboarding step that turns on automatic backups, after creating a wallet or
  * restoring one. Saying yes makes the first backup at once when one is due, with its
- * progress here; a failure of that backup leaves backups on and says so, with a retry.
+ * progress here; a failure of that backup leaves backups on and says so, with a retry
+ * (the shared flow, `ui/enable-backups-flow.ts`; this draws it).
  */
-export function EnableBackupsStep({
-  turnOn,
-  turnOff,
-  firstBackup,
-  done,
-  restored,
-}: EnableBackupsStepProps) {
-  const [busy, setBusy] = useState(false);
-  const [on, setOn] = useState(false);
-  const [progress, setProgress] = useState<ProgressBarProps | null>(null);
-  const [error, setError] = useState<unknown>(null);
+export function EnableBackupsStep({ restored, ...actions }: EnableBackupsStepProps) {
+  const [flow, { busy, on, progress, error }] = useEnableBackupsFlow(actions);
+  const { done } = actions;
+  const { run, notNow } = flow;
   const h = useFocusHeading<HTMLHeadingElement>();
-  const notNow = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await turnOff();
-      done();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      if (!on) {
-        await turnOn();
-        setOn(true);
-      }
-      await firstBackup(setProgress);
-      done();
-    } catch (err) {
-      setError(err);
-      setProgress(null);
-      setBusy(false);
-    }
-  };
   return (
     <section className="card" aria-labelledby="enable-title">
       <h1 id="enable-title" ref={h} tabIndex={-1}>

@@ -1,0 +1,47 @@
+/**
+ * The failure classes of `admin import-noah` that no store can be driven into from
+ * outside: an error that names no store, or that a store's class does not know, is
+ * `import_failed` (exit 70, a bug), never one of the store classes with a wrong hint.
+ * The stores' classes are driven through the real binary in
+ * admin-import-noah-errors.test.ts.
+ */
+import { ImportStoreError } from '@noah-backup/server/import-noah/errors';
+import { describe, expect, it } from 'vitest';
+import { classifyImportFailure } from '../src/commands/admin-import-errors.ts';
+
+describe('classifyImportFailure', () => {
+  it('an error without a store is import_failed, exit 70, its first line kept', () => {
+    const f = classifyImportFailure(new TypeError('x is undefined\n    at y (z.ts:1:1)'));
+    expect(f).toEqual({
+      code: 'import_failed',
+      exit: 70,
+      message: 'the import failed unexpectedly: x is undefined',
+      hint: expect.stringMatching(/^this is a bug: report it/),
+    });
+  });
+
+  it('a database or bucket error of a kind no class knows is import_failed', () => {
+    const pgOther = Object.assign(new Error('division by zero'), { code: '22012' });
+    expect(classifyImportFailure(new ImportStoreError('noah_database', pgOther)).code).toBe(
+      'import_failed',
+    );
+    const s3Other = Object.assign(new Error('bad request'), { $metadata: { httpStatusCode: 400 } });
+    expect(classifyImportFailure(new ImportStoreError('noah_bucket', s3Other)).code).toBe(
+      'import_failed',
+    );
+  });
+
+  it('names the store from the error, whatever the message says', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    });
+    expect(classifyImportFailure(new ImportStoreError('noah_database', refused))).toMatchObject({
+      code: 'noah_database_unreachable',
+      exit: 69,
+    });
+    expect(classifyImportFailure(new ImportStoreError('database', refused))).toMatchObject({
+      code: 'database_unavailable',
+      exit: 69,
+    });
+  });
+});

@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPubkey } from '../../server/test/helpers/metadata.ts';
+import { type NoahFixture, startNoahFixture } from '../../server/test/helpers/noah-source.ts';
+import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
+import { cli, type Run } from './admin-helpers.ts';
+
+const SECRET = 's3cr3t-pass';
+
+const importNoah = (args: string[], env: Record<string, string>): Promise<Run> =>
+  cli(['admin', 'import-noah', ...args], env);
+
+/** The flags with one replaced: `--name value`. */
+function withFlag(flags: string[], name: string, value: string): string[] {
+  const i = flags.indexOf(name);
+  return i < 0 ? [...flags, name, value] : flags.map((f, j) => (j === i + 1 ? value : f));
+}
+
+/** The URL with its database name (path) and password replaced. */
+function otherDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  u.password = SECRET;
+  return u.toString();
+}
+
+describe('import-noah: each failure its own code and exit code', () => {
+  let noah: NoahFixture;
+  let srv: TestServer;
+  let dir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'noah-import-errors-'));
+    [noah, srv] = await Promise.all([
+      startNoahFixture(),
+      startTestServer({ metadataKind: 'sqlite', blobKind: 'fs' }),
+    ]);
+    env = {
+      DATA_DIR: join(dir, 'data'),
+      DATABASE_URL: srv.metadataUrl,
+      BLOB_STORE_URL: srv.blob.url,
+      LOG_LEVEL: 'error',
+      ...noah.env,
+    };
+    await noah.seed([
+      {
+        pubkey: freshPubkey(),
+        createdAt: new Date(Date.UTC(2026, 5, 1)),
+        backups: [
+          { version: 1, createdAt: new Date(Date.UTC(2026, 5, 2)), bytes: randomBytes(100) },
+        ],
+      },
+    ]);
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await noah?.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Checks the one error line, its code, exit code and hint, and that no secret shows. */
+  function expectFailure(r: Run, code: string, exit: number, hint: RegExp): void {
+    expect(r.code, r.stderr).toBe(exit);
+    // Only the command's own lines (Node 20 draws a warning from the AWS SDK).
+    const lines = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('noah-backup admin import-noah:') || l.startsWith('hint:'));
+    expect(lines, r.stderr).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      new RegExp(`^noah-backup admin import-noah: error: .+ \\[${code}\\]$`),
+    );
+    expect(lines[1]).toMatch(/^hint: /);
+    expect(lines[1]).toMatch(hint);
+    expect(r.stderr).not.toContain(SECRET);
+    expect(r.stderr).not.toContain(noah.env.NOAH_S3_SECRET_ACCESS_KEY!);
+    expect(r.stdout).toBe('');
+  }
+
+  it('the wiring works: the same flags import', async () => {
+    const r = await importNoah([...noah.flags, '--dry-run'], env);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("Noah's database cannot be reached: noah_database_unreachable, 69", async () => {
+    const url = `postgres://reader:${SECRET}@127.0.0.1:1/noah`;
+    const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
+    expectFailure(r, 'noah_database_unreachable', 69, /--noah-database-url/);
+    expect(r.stderr).toContain('ECONNREFUSED');
+  });
+
+  it("Noah's database refuses the login or has no such database: noah_database_refused, 77", async () => {
+    const url = otherDatabase(noah.databaseUrl, 'no_such_database');
+    const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
+    expectFailure(r, 'noah_database_refused', 77, /PGPASSWORD|user|database name/);
+  });
+
+  it("a database that is not Noah's: not_a_noah_database, 65", async () => {
+    // PostgreSQL's own `postgres` database: it answers, but holds none of Noah's tables.
+    const url = otherDatabase(noah.databaseUrl, 'postgres');
+    const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
+    expectFailure(r, 'not_a_noah_database', 65, /Noah's own database/);
+  });
+
+  it("Noah's bucket cannot be reached: noah_bucket_unreachable, 69", async () => {
+    const r = await importNoah(
+      withFlag(noah.flags, '--noah-s3-endpoint', 'http://127.0.0.1:1'),
+      env,
+    );
+    expectFailure(r, 'noah_bucket_unreachable', 69, /--noah-s3-endpoint/);
+  });
+
+  it("Noah's bucket refuses the credentials: noah_bucket_refused, 77", async () => {
+    const r = await importNoah(noah.flags, { ...env, NOAH_S3_SECRET_ACCESS_KEY: SECRET });
+    expectFailure(r, 'noah_bucket_refused', 77, /NOAH_S3_ACCESS_KEY_ID.*s3:GetObject/);
+  });
+
+  it("this server's database cannot be reached: database_unavailable, 69", async () => {
+    const r = await importNoah(noah.flags, {
+      ...env,
+      DATABASE_URL: `postgres://noah:${SECRET}@127.0.0.1:1/backup`,
+    });
+    expectFailure(r, 'database_unavailable', 69, /DATABASE_URL/);
+  });
+
+  it("this server's blob store cannot be opened: blob_store_unavailable, 69", async () => {
+    const file = join(dir, 'not-a-directory');
+    await writeFile(file, 'x');
+    const r = await importNoah(noah.flags, { ...env, BLOB_STORE_URL: `file://${file}/blobs` });
+    expectFailure(r, 'blob_store_unavailable', 69, /BLOB_STORE_URL/);
+  });
+
+  it('a data directory that cannot be written: 78, as for every admin command', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const r = await importNoah(noah.flags, { ...env, DATA_DIR: file });
+    expectFailure(r, 'not_a_directory', 78, /--data|DATA_DIR/);
+  });
+});
