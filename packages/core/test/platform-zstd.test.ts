@@ -190,6 +190,48 @@ describe('zstd: both readers reject the same inputs', () => {
   });
 });
 
+describe('zstd on node: reused decompression contexts', () => {
+  // A window descriptor of 0x70 asks for 16 MiB, over the 8 MiB limit (RFC 8878 §3.1.1.1.2).
+  const wide = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70, 0x09, 0x00, 0x00, 0x41);
+
+  it('still refuses a window over 8 MiB after contexts went back to the pool', async () => {
+    const data = payload(300_000, 3);
+    const z = new Uint8Array(libzstd.compress(data));
+    // Several at once, so several contexts are made and returned.
+    const outs = await Promise.all(
+      [0, 1, 2, 3, 4].map(() => collect(node.zstdDecompress(pieces(z, 5000), BIG))),
+    );
+    for (const out of outs) expect(firstDiff(out, data)).toBe(-1);
+    for (let i = 0; i < 6; i++) {
+      const r = await drain(node.zstdDecompress(fromBytes(wide), BIG));
+      expect(r.error, `try ${i}`).toBeInstanceOf(Error);
+    }
+  });
+
+  it('decodes exactly after streams abandoned mid-frame or failed', async () => {
+    const a = payload(600_000, 4);
+    const b = payload(500_000, 5);
+    const za = new Uint8Array(libzstd.compress(a));
+    const zb = new Uint8Array(libzstd.compress(b));
+    for (let round = 0; round < 3; round++) {
+      // Abandoned after its first output chunk: its context is inside a frame.
+      for await (const _ of node.zstdDecompress(pieces(za, 1000), BIG)) break;
+      // Failed: a frame cut short, then one with bytes after its end.
+      for (const bad of [za.subarray(0, 9000), concatBytes(zb, Uint8Array.of(1, 2, 3))])
+        expect((await drain(node.zstdDecompress(fromBytes(bad), BIG))).error).toBeInstanceOf(Error);
+      // Interleaved streams on whatever contexts the pool gives.
+      const [oa, ob] = await Promise.all([
+        collect(node.zstdDecompress(pieces(za, 777), BIG)),
+        collect(
+          node.zstdDecompress(pieces(zb, 4096), { maxOutputBytes: 500_000, transient: false }),
+        ),
+      ]);
+      expect(firstDiff(oa, a), `round ${round}`).toBe(-1);
+      expect(firstDiff(ob, b), `round ${round}`).toBe(-1);
+    }
+  });
+});
+
 describe('zstd: output cap', () => {
   /** A zstd stream of `mib` MiB of zeros (a few bytes per MiB). */
   const bomb = (mib: number) =>

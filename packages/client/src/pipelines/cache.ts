@@ -17,7 +17,8 @@ import {
 } from '@noah-backup/core/bytes';
 import { decodeManifest, encodeManifest, type Manifest } from '@noah-backup/core/incremental';
 import type { Keyring } from '@noah-backup/core/keys';
-import { decryptV2Bytes, encryptV2Bytes } from '@noah-backup/core/v2';
+import { collect } from '@noah-backup/core/stream';
+import { decryptV2Bytes, encryptV2 } from '@noah-backup/core/v2';
 import type { Logger } from '../logger.ts';
 import type { DeviceCacheStore } from '../ports.ts';
 
@@ -47,8 +48,12 @@ export interface DeviceCache {
   pages: Map<string, Uint8Array>;
 }
 
-/** Plaintext: magic, version, then three length-prefixed parts (JSON, manifest, digests). */
-function encode(c: DeviceCache): Uint8Array {
+/**
+ * Plaintext: magic, version, then three length-prefixed parts (JSON, manifest, digests),
+ * as pieces to seal in order: the digests (16 MiB at a million pages) are never copied
+ * into one buffer first.
+ */
+function encode(c: DeviceCache): Uint8Array[] {
   const json = utf8ToBytes(JSON.stringify(c.identity));
   const manifest = encodeManifest(c.manifest);
   const digests = c.manifest.entries.flatMap((e) => {
@@ -62,14 +67,12 @@ function encode(c: DeviceCache): Uint8Array {
     new DataView(b.buffer).setUint32(0, n);
     return b;
   };
-  return concatBytes(
-    Uint8Array.from([...MAGIC, VERSION]),
-    len(json.length),
-    json,
+  return [
+    concatBytes(Uint8Array.from([...MAGIC, VERSION]), len(json.length), json),
     len(manifest.length),
     manifest,
     ...digests,
-  );
+  ];
 }
 
 function decode(bytes: Uint8Array): DeviceCache {
@@ -93,7 +96,8 @@ function decode(bytes: Uint8Array): DeviceCache {
   for (const e of manifest.entries) {
     if (e.type !== 'database') continue;
     const n = e.pageCount * 16;
-    const d = bytes.slice(at, at + n);
+    // A view, not a copy: `bytes` is this cache's own plaintext.
+    const d = bytes.subarray(at, at + n);
     if (d.length !== n) throw new Error('truncated');
     pages.set(e.path, d);
     at += n;
@@ -112,12 +116,23 @@ export async function saveCache(
   cache: DeviceCache,
   createdAt: Date,
 ): Promise<void> {
-  const sealed = await encryptV2Bytes(encode(cache), {
-    key: keyring.v2Key(),
-    createdAt,
-    sequence: BigInt(cache.identity.sequence),
-    payloadKind: 'raw',
-  });
+  const parts = encode(cache);
+  const sealed = await collect(
+    encryptV2(
+      (async function* () {
+        yield* parts;
+      })(),
+      {
+        key: keyring.v2Key(),
+        createdAt,
+        sequence: BigInt(cache.identity.sequence),
+        payloadKind: 'raw',
+        // Page digests are keyed hashes, so they do not compress: deflating a million
+        // pages' worth (16 MiB) only cost time and a second copy.
+        compress: false,
+      },
+    ),
+  );
   await store.save(sealed);
 }
 

@@ -237,6 +237,10 @@ async function attempt(
     refuseLostDatabases(databases, snap, acceptMissingDatabases);
     const digester = createDigester(keyring.digestKey());
     const today = await treeOf(snap, digester, cache, signal);
+    // The cached digests have told what changed; nothing reads them again, and the
+    // backup's slowest part (sealing, uploading, the integrity check) is still ahead:
+    // 4 MiB at a 1 GiB database, released now rather than at the end.
+    cache?.pages.clear();
     const previous: Manifest | undefined = cache?.manifest;
     const plan = planBackup(previous, today.tree);
     // Every new pack is sealed into the spooler (its size and SHA-256 known before its URL

@@ -6,6 +6,7 @@
  */
 import { createKeyring } from '@noah-backup/core/keys';
 import { createDigester } from '@noah-backup/core/incremental';
+import { decryptV2Bytes, encryptV2Bytes } from '@noah-backup/core/v2';
 import { describe, expect, it } from 'vitest';
 import { type DeviceCache, loadCache, saveCache } from '../../src/pipelines/cache.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -89,6 +90,62 @@ export function deviceCacheContract(
       expect(loaded?.identity).toEqual(cache.identity);
       expect(loaded?.manifest).toEqual(cache.manifest);
       expect(loaded?.pages.get('w.db')).toEqual(cache.pages.get('w.db'));
+    });
+
+    it('a cache of several v2 chunks of digests is sealed uncompressed and opens exactly', async () => {
+      const s = await factory();
+      const { cache, words } = await sample(WORDS_A);
+      // 40,000 pages: 640,000 bytes of digests, three 256 KiB v2 chunks.
+      const db = cache.manifest.entries[0]! as Extract<
+        DeviceCache['manifest']['entries'][number],
+        { type: 'database' }
+      >;
+      const digests = new Uint8Array(40_000 * 16).map((_, i) => (i * 7) % 251);
+      const wide: DeviceCache = {
+        ...cache,
+        manifest: {
+          packs: [{ ...cache.manifest.packs[0]!, plainSize: 40_000 * 512 }],
+          entries: [{ ...db, pageCount: 40_000, runs: [{ count: 40_000, pack: 0, offset: 0 }] }],
+        },
+        pages: new Map([['w.db', digests]]),
+      };
+      const keyring = await createKeyring(words);
+      try {
+        await saveCache(s, keyring, wide, new Date());
+        const sealed = (await s.load())!;
+        const { header } = await decryptV2Bytes(sealed, { key: keyring.v2Key() });
+        expect(header.compression).toBe('none');
+        const loaded = await loadCache(s, keyring, silentLogger);
+        expect(loaded?.manifest).toEqual(wide.manifest);
+        expect(loaded?.pages.get('w.db')).toEqual(digests);
+      } finally {
+        keyring.destroy();
+      }
+    });
+
+    it('a cache sealed compressed (as earlier versions wrote it) still opens', async () => {
+      const s = await factory();
+      const { cache, words } = await sample(WORDS_A);
+      const keyring = await createKeyring(words);
+      try {
+        await saveCache(s, keyring, cache, new Date());
+        const { plaintext } = await decryptV2Bytes((await s.load())!, { key: keyring.v2Key() });
+        const deflated = await encryptV2Bytes(plaintext, {
+          key: keyring.v2Key(),
+          createdAt: new Date(),
+          sequence: 7n,
+          payloadKind: 'raw',
+        });
+        await s.save(deflated);
+        expect((await decryptV2Bytes(deflated, { key: keyring.v2Key() })).header.compression).toBe(
+          'deflate',
+        );
+        const loaded = await loadCache(s, keyring, silentLogger);
+        expect(loaded?.manifest).toEqual(cache.manifest);
+        expect(loaded?.pages.get('w.db')).toEqual(cache.pages.get('w.db'));
+      } finally {
+        keyring.destroy();
+      }
     });
 
     it('a tampered, truncated or foreign cache loads as missing', async () => {
