@@ -59,6 +59,24 @@ function measured(source: AsyncIterable<Uint8Array>, maxBytes = Number.POSITIVE_
 }
 
 /**
+ * Passes a stream through, counting its bytes: the manifest records a pack's plaintext
+ * size only (FORMAT.md §8.4), so its plaintext is not hashed.
+ */
+function counted(source: AsyncIterable<Uint8Array>) {
+  let size = 0;
+  let ended = false;
+  async function* stream(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      abytes('chunk', chunk);
+      size += chunk.length;
+      yield chunk;
+    }
+    ended = true;
+  }
+  return { stream: stream(), result: () => (ended ? { size } : undefined) };
+}
+
+/**
  * Encrypts a pack (FORMAT.md §8.2): page images and file contents, concatenated, as a v2
  * file of payload kind `pack`. The bytes stream in constant memory; once drained,
  * `summary()` gives what the manifest records about the pack.
@@ -80,7 +98,7 @@ export function encryptPack(
 ): SealedObject {
   if (source == null || typeof source[Symbol.asyncIterator] !== 'function')
     throw new TypeError('source must be an AsyncIterable<Uint8Array>');
-  const plain = measured(source);
+  const plain = counted(source);
   const sealed = measured(encryptV2(plain.stream, { ...opts, payloadKind: 'pack' }));
   return {
     stream: sealed.stream,
