@@ -135,11 +135,18 @@ describe('nodeFetch', () => {
     const total = 24 * 2 ** 20;
     const src = source(total);
     let paused: () => void = () => {};
+    // The handler may start late on a loaded machine: resuming it before it waits would
+    // leave it waiting forever, so the test first waits for it to be there.
+    let entered: () => void = () => {};
+    const inHandler = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
     let got: { headers?: IncomingMessage['headers']; body?: Buffer } = {};
     const { url } = await serve(async (req, res) => {
       // Reads nothing for a while: the client must stop pulling the source.
       await new Promise<void>((resolve) => {
         paused = resolve;
+        entered();
       });
       got = { headers: req.headers, body: await readBody(req) };
       res.writeHead(200);
@@ -151,6 +158,7 @@ describe('nodeFetch', () => {
       body: src.stream,
       duplex: 'half',
     });
+    await inHandler;
     await new Promise((r) => setTimeout(r, 300));
     expect(src.pulled).toBeLessThan(total / 2); // bounded by socket buffers, not the file
     paused();

@@ -55,7 +55,8 @@ describe.concurrent('timeouts', () => {
       waitMs: 4000,
     });
     expect(r.closed).toBe(true);
-    expect(r.ms).toBeLessThan(1900);
+    // BODY_TIMEOUT (1 s), not REQUEST_TIMEOUT (5 s); the margin is for a loaded machine.
+    expect(r.ms).toBeLessThan(3500);
   });
 
   it('requests injected in-process (no socket) outlive BODY_TIMEOUT unharmed', async ({
