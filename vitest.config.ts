@@ -22,25 +22,32 @@ const UNIT = [
 ];
 
 /**
- * The files that take longest (10-35 s each on a quiet 2-core machine), longest first.
+ * The files that take longest (13-62 s each on a quiet 2-core machine), longest first.
  * They start first, so none of them begins near the end and runs on alone while the
  * other worker idles. Vitest orders by the durations it cached on the last run; a fresh
- * checkout (CI) has none and would order by file size and by project name.
+ * checkout (CI) has none and would order by file size and by project name, which put
+ * the slowest of all (rn-jest, a small file) near the end.
  */
 const LONG_FIRST = [
+  'packages/react-native/test/rn-jest.test.ts',
   'packages/react-native/test/hermes-vectors.test.ts',
   'packages/cli/test/admin-import-noah.test.ts',
+  'packages/web/test/first-hour.test.ts',
   'packages/client/test/e2e-incremental-faults.test.ts',
   'packages/client/test/manager-e2e.test.ts',
-  'packages/web/test/first-hour.test.ts',
-  'testdata/vectors.test.ts',
   'packages/cli/test/client-crash.test.ts',
   'packages/cli/test/client-safety.test.ts',
-  'packages/server/test/connection-limits.test.ts',
-  'packages/core/test/v2-roundtrip.test.ts',
-  'packages/client/test/e2e-wallet-safety.test.ts',
   'packages/client/test/node-crash.test.ts',
+  'packages/client/test/e2e-incremental.test.ts',
+  'packages/client/test/e2e-wallet-safety.test.ts',
+  'packages/web/test/other-wallets.test.ts',
+  'testdata/vectors.test.ts',
   'packages/web/test/journey.test.ts',
+  'packages/client/test/e2e-wallet-shape.test.ts',
+  'packages/core/test/v2-roundtrip.test.ts',
+  'packages/cli/test/client-commands.test.ts',
+  'packages/web/test/cross-client.test.ts',
+  'packages/client/test/e2e-failures.test.ts',
 ];
 
 class LongFirst extends BaseSequencer {

@@ -109,17 +109,26 @@ export function createBackupLock(opts: BackupLockOptions): BackupLock {
       if (!taken) return null;
       const mine = (cur: string) => parse(cur)?.owner === owner;
       const lost = new AbortController();
-      let renewing: Promise<unknown> = Promise.resolve();
+      let renewing: Promise<unknown> | undefined;
       const timer = setInterval(() => {
-        renewing = state.compareAndSet(LOCK_KEY, record(), mine).then(
-          (ok) => {
-            if (!ok && !lost.signal.aborted) {
-              logger.warn('backup lock lost to another owner');
-              lost.abort();
-            }
-          },
-          () => logger.warn('could not renew the backup lock'),
-        );
+        // One renewal at a time: on a slow disk they would pile up and finish out of
+        // order, and one still waiting when release() ran would write a live record
+        // back over the released one.
+        if (renewing) return;
+        renewing = state
+          .compareAndSet(LOCK_KEY, record(), mine)
+          .then(
+            (ok) => {
+              if (!ok && !lost.signal.aborted) {
+                logger.warn('backup lock lost to another owner');
+                lost.abort();
+              }
+            },
+            () => logger.warn('could not renew the backup lock'),
+          )
+          .finally(() => {
+            renewing = undefined;
+          });
       }, every);
       (timer as { unref?: () => void }).unref?.();
       let released = false;

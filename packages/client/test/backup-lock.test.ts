@@ -20,6 +20,12 @@ afterEach(async () => {
 });
 
 const record = async () => JSON.parse((await state.get(LOCK_KEY)) ?? 'null');
+/**
+ * How long a renewal may take to land: each is a durable write of the state file, which
+ * on a loaded machine (a busy disk, other processes' fsyncs) can take seconds; `vi.waitFor`'s
+ * default of one second made these tests fail there.
+ */
+const SETTLE = { timeout: 20_000, interval: 20 };
 
 describe('backup lock', () => {
   it('admits one holder at a time and frees on release', async () => {
@@ -60,12 +66,43 @@ describe('backup lock', () => {
     const lock = createBackupLock({ state, clock, ttlMs: 60_000, renewEveryMs: 10 });
     const lease = await lock.acquire();
     clock.advance(10 * 60_000); // far past the first expiry
-    await vi.waitFor(async () =>
-      expect((await record()).expiresAt).toBeGreaterThan(clock.now().getTime()),
+    await vi.waitFor(
+      async () => expect((await record()).expiresAt).toBeGreaterThan(clock.now().getTime()),
+      SETTLE,
     );
     expect(await lock.acquire()).toBeNull();
     expect(lease!.lost.aborted).toBe(false);
     await lease!.release();
+  });
+
+  it('release waits for every renewal: none lands after it, even one slower than the next', async () => {
+    // A state store whose first renewal is slow (a stalled disk) and the others quick, so
+    // renewals overlap and finish out of order, as they did under load.
+    let calls = 0;
+    let running = 0;
+    const slow: DeviceStateStore = {
+      ...state,
+      get: (k) => state.get(k),
+      async compareAndSet(k, v, can) {
+        const n = ++calls; // 1: the acquire; 2: the first renewal
+        running++;
+        try {
+          if (n === 2) await new Promise((r) => setTimeout(r, 300));
+          return await state.compareAndSet(k, v, can);
+        } finally {
+          running--;
+        }
+      },
+    };
+    const clock = manualClock(1_000_000);
+    const lock = createBackupLock({ state: slow, clock, ttlMs: 60_000, renewEveryMs: 10 });
+    const lease = await lock.acquire();
+    await new Promise((r) => setTimeout(r, 100));
+    await lease!.release();
+    expect(running).toBe(0);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await record()).toMatchObject({ expiresAt: 0 });
+    expect(await lock.isHeld()).toBe(false);
   });
 
   it('signals a holder whose lock was taken over, and release leaves the new owner alone', async () => {
@@ -74,7 +111,7 @@ describe('backup lock', () => {
     const lease = await lock.acquire();
     const other = JSON.stringify({ owner: 'other', expiresAt: 9_999_999 });
     await state.set(LOCK_KEY, other);
-    await vi.waitFor(() => expect(lease!.lost.aborted).toBe(true));
+    await vi.waitFor(() => expect(lease!.lost.aborted).toBe(true), SETTLE);
     await lease!.release();
     expect(await state.get(LOCK_KEY)).toBe(other);
   });
