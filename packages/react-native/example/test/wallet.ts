@@ -92,6 +92,10 @@ export async function openWallet(
       keys.destroy();
       // A screen's hook may still be saving the settings it loaded on mount: removing the
       // directory under that write races it (ENOTEMPTY), so wait for it first.
+      // A verification or backup the screen started may still be running: let it end.
+      const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      while (manager.getSnapshot().activity !== null) await tick(20);
+      await tick(0); // what it records as it ends starts in the microtasks before this
       await state.settled();
       rmSync(root, { recursive: true, force: true, maxRetries: 3 });
     },
