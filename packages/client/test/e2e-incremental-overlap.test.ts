@@ -2,10 +2,11 @@
  * What a daily backup does at once rather than in turn (docs/WALLET.md §5), the manager
  * against the real server on both stacks: the server's list and the device cache are
  * read while the snapshot is taken, and the manifest is built and sent while the packs
- * are still uploading; the completion still comes only after every PUT, and the backup
- * restores its day.
+ * are still uploading, and the snapshot's copies are removed meanwhile; the completion
+ * still comes only after every PUT, and the backup restores its day.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
@@ -28,9 +29,13 @@ function slowUplink() {
   let hold = false;
   let release: () => void = () => {};
   let manifestAsked = Promise.resolve();
+  let tmp: string | undefined;
   const fetchFn: FetchFn = async (url, init) => {
     const { pathname } = new URL(url);
     const what = init?.method === 'PUT' ? 'PUT' : pathname.replace(/^\/v0/, '');
+    if (what === '/backup/complete_upload' && tmp)
+      for (const name of readdirSync(tmp))
+        if (name.startsWith('noah-snapshot-')) log.push('snapshot still there');
     if (what === '/backup/upload_url') {
       log.push('manifest url asked');
       release();
@@ -51,6 +56,10 @@ function slowUplink() {
   return {
     fetch: fetchFn,
     log,
+    /** Logs whether a snapshot directory is still in `dir` when the completion is asked. */
+    watch(dir: string) {
+      tmp = dir;
+    },
     /** From now on, PUTs are held until the next manifest's URL is asked. */
     holdPuts() {
       hold = true;
@@ -85,6 +94,7 @@ describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (
     const digest = await walletDigest(a.walletDir);
     net.log.length = 0;
     net.holdPuts();
+    net.watch(join(a.walletDir, '..', 'tmp'));
     const daily = await a.manager.triggerBackup();
     expect(daily).toMatchObject({ status: 'completed', incremental: { incremental: true } });
 
@@ -100,6 +110,8 @@ describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (
     // The completion only after every PUT, the manifest's and the packs'.
     expect(log.filter((e) => e === 'PUT done')).toHaveLength(held.length);
     expect(log.lastIndexOf('PUT done')).toBeLessThan(log.indexOf('completed'));
+    // Before: the snapshot's copies were removed only after the completion.
+    expect(log).not.toContain('snapshot still there');
 
     const b = await suite.device(mnemonic);
     await b.manager.restoreBackup();

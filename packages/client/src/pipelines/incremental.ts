@@ -285,6 +285,9 @@ async function attempt(
     // The snapshot's integrity check ran beside the work above: a damaged database stops
     // the backup here, before its manifest and completion (docs/WALLET.md §5).
     await snap.checked;
+    // Nothing reads the snapshot any more (every pack is sealed, the check is done): its
+    // copies go while the manifest is sent (unlinking a 100 MB copy takes tens of ms).
+    const removed = snap.cleanup().catch(() => {}); // ignored, as in `finally`
     const written = summaries.map((s, i) => ({ key: targets[i]!.s3_key, ...s }));
     const manifest = buildManifest(plan.full ? undefined : previous, today.tree, plan, written);
     const sealed = await encryptManifest(manifest, writeOpts);
@@ -305,6 +308,7 @@ async function attempt(
     ]);
     const failed = puts.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
+    await removed;
     const base = !plan.full && cache ? cache.identity.s3_key : '';
     const backup: BackupInfo = await api.completeUpload(
       {
