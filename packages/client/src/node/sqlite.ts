@@ -88,9 +88,8 @@ export async function backupCopy(src: string, dest: string, busyTimeoutMs: numbe
 
 /**
  * The WAL-index header of a WAL-mode database: the first 96 bytes of its `-shm` file
- * (two copies of the 48-byte header; https://www.sqlite.org/walformat.html §2.1). Every
- * commit rewrites it (`iChange`, `mxFrame`, checksums), and a reader's snapshot is the
- * state it names. Undefined when there is none, it is not initialised, or the two copies
+ * (two copies of the 48-byte header: docs/WALLET.md §5). Every commit rewrites it
+ * (`iChange`, `mxFrame`, checksums), and a reader's snapshot is the state it names. Undefined when there is none, it is not initialised, or the two copies
  * differ (a writer is rewriting it).
  */
 function walIndexHeader(path: string): Buffer | undefined {
