@@ -17,7 +17,7 @@ import { deviceSuite, newMnemonic } from './helpers/device.ts';
 const DAY = join(import.meta.dirname, 'fixtures', 'node-day.mjs');
 
 /** How long a PUT is held at most waiting for the manifest's URL to be asked. */
-const HOLD_MS = 3000;
+const HOLD_MS = 10_000;
 
 /**
  * A network that logs what a backup asks, and holds each PUT sent before the manifest's
