@@ -5,15 +5,19 @@
  * platform's adapter does; a restore keeps what it replaces (§2); a legacy backup, which
  * carries no sequence, needs the same confirmation as an older one (FORMAT.md §6.6).
  */
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type BackupFormat, encryptBackupBytes } from '@noah-backup/core/format';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
-import { collect } from './fixtures/node-helpers.ts';
+import { breakIndex, collect, exited, waitForLine } from './fixtures/node-helpers.ts';
 import { addPayment, type Device, deviceSuite, newMnemonic, uploadRaw } from './helpers/device.ts';
+
+const writerScript = fileURLToPath(new URL('./fixtures/node-writer.mjs', import.meta.url));
 
 describe.each(fullCombos)('wallet safety on $metadataKind + $blobKind', (combo) => {
   const suite = deviceSuite(combo, 'safety', 16 * 2 ** 20);
@@ -76,6 +80,29 @@ describe.each(fullCombos)('wallet safety on $metadataKind + $blobKind', (combo) 
       code: 'corrupt_wallet_database',
       message: expect.stringMatching(/wallet\.sqlite is damaged/),
     });
+    await stillGood(mnemonic, g);
+  });
+
+  it('a damaged index, idle and while the app writes: corrupt_wallet_database, both stay', async () => {
+    const mnemonic = newMnemonic();
+    const g = await twoBackups(mnemonic);
+    const db = join(g.a.walletDir, 'wallet.sqlite');
+    breakIndex(db, 'payments', 'payments_created_at', 'created_at');
+    const refused = { code: 'corrupt_wallet_database', message: /wallet\.sqlite is damaged/ };
+    // Idle: checked on the live database beside the copy (docs/WALLET.md §5).
+    g.a.clock.advance(86_400_000);
+    await expect(g.a.manager.triggerBackup()).rejects.toMatchObject(refused);
+    // The app committing all along: its copy is checked instead.
+    const writer = spawn(process.execPath, [writerScript, db], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await waitForLine(writer, /^ready$/);
+      await expect(g.a.manager.triggerBackup()).rejects.toMatchObject(refused);
+    } finally {
+      writer.kill('SIGKILL');
+      await exited(writer);
+    }
     await stillGood(mnemonic, g);
   });
 

@@ -39,11 +39,20 @@ export function sentLine(r: {
 }): string {
   const inc = r.incremental;
   if (!inc) return mib(r.bytes);
-  const pages = (n: number) => `${n.toLocaleString('en-US')} page${n === 1 ? '' : 's'}`;
+  const pages = (n: number) => `${grouped(n)} page${n === 1 ? '' : 's'}`;
   const why = inc.incremental
-    ? `incremental: ${pages(inc.changedPages)} of ${inc.totalPages.toLocaleString('en-US')} changed`
+    ? `incremental: ${pages(inc.changedPages)} of ${grouped(inc.totalPages)} changed`
     : `full: ${fullReasons[inc.fullReason ?? ''] ?? 'every page'}`;
   return `sent ${mib(r.bytes)} of ${mib(inc.totalBytes)} (${why})`;
+}
+
+/**
+ * `n` with a comma between groups of three digits, as `toLocaleString('en-US')` writes
+ * a whole number but without loading ICU's locale data: that first call costs 20-70 ms
+ * of every backup command's run, the line being built even for `--json`.
+ */
+export function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
 }
 
 /** Why a backup was a full one, for the user. */

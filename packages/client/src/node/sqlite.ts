@@ -1,9 +1,11 @@
 /**
  * The two SQLite operations the adapters need: a consistent copy of a live database and
  * an integrity check. Both use better-sqlite3 (synchronous; the event loop is blocked
- * while SQLite works), the check also on a worker thread (`startIntegrityCheck`).
+ * while SQLite works), the check also on a worker thread (`startIntegrityCheck`), and
+ * for a live WAL-mode database beside its copy (`backupCopyChecked`).
  * @module
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -85,6 +87,87 @@ export async function backupCopy(src: string, dest: string, busyTimeoutMs: numbe
 }
 
 /**
+ * The WAL-index header of a WAL-mode database: the first 96 bytes of its `-shm` file
+ * (two copies of the 48-byte header: docs/WALLET.md §5). Every commit rewrites it
+ * (`iChange`, `mxFrame`, checksums), and a reader's snapshot is the state it names. Undefined when there is none, it is not initialised, or the two copies
+ * differ (a writer is rewriting it).
+ */
+function walIndexHeader(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(`${path}-shm`, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const b = Buffer.alloc(WAL_INDEX_HEADER * 2);
+    if (readSync(fd, b, 0, b.length, 0) !== b.length) return undefined;
+    const isInit = b[12] === 1;
+    const same = b.subarray(0, WAL_INDEX_HEADER).equals(b.subarray(WAL_INDEX_HEADER));
+    return isInit && same ? b : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const WAL_INDEX_HEADER = 48;
+
+/**
+ * {@link backupCopy}, with the copy's `PRAGMA integrity_check` run on the LIVE database
+ * beside the copy instead of on the copy after it (docs/WALLET.md §5), when it can be
+ * proven that both saw one state: the WAL-index header read before the check pins its
+ * read transaction and read again after the copy ended (and the check pinned) is byte
+ * for byte the same, so no commit happened between, and every read transaction begun
+ * meanwhile (the check's, the copy's) saw the state it names.
+ *
+ * Only in WAL mode: in rollback-journal mode the check's read lock would keep the
+ * wallet's writers from committing for the whole check. With no `-shm` (exclusive
+ * locking mode), when a commit came between, or when the check could not pin, the check
+ * of the live database is dropped and the caller checks the copy as before.
+ * @param label - how to name the database in an error
+ * @throws as {@link backupCopy}
+ */
+export async function backupCopyChecked(
+  src: string,
+  dest: string,
+  busyTimeoutMs: number,
+  label: string,
+): Promise<CopyCheck> {
+  const db = new Database(src, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  let check: LiveCheck | undefined;
+  try {
+    db.pragma(`cache_size = -${SMALL_CACHE_KIB}`);
+    // A first read opens the WAL index (recovering it if no connection had it open), and
+    // this connection keeps it open: the header read next is current and stays valid.
+    const wal = db.pragma('journal_mode', { simple: true }) === 'wal';
+    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    const before = wal ? walIndexHeader(src) : undefined;
+    if (before) check = startLiveIntegrityCheck(src, label, before, busyTimeoutMs);
+    await db.backup(dest, { progress: () => 0x7fffffff });
+    if (check && !((await check.pinned) && before?.equals(walIndexHeader(src) ?? NONE))) {
+      check.stop();
+      return { live: undefined, idle: check.ended };
+    }
+  } catch (e) {
+    check?.stop();
+    throw e;
+  } finally {
+    db.close();
+  }
+  return { live: check, idle: Promise.resolve() };
+}
+
+const NONE = Buffer.alloc(0);
+
+/** What {@link backupCopyChecked} made of the check. */
+export interface CopyCheck {
+  /** The check of the live database, standing for the copy's; undefined: check the copy. */
+  readonly live: RunningCheck | undefined;
+  /** Resolves once a dropped live check's thread has ended (one check at a time). */
+  readonly idle: Promise<void>;
+}
+
+/**
  * True if `e` is SQLite saying the file is not a sound database (`SQLITE_CORRUPT`,
  * `SQLITE_CORRUPT_*`, `SQLITE_NOTADB`), as opposed to busy, locked, I/O or permissions.
  * @param e - anything thrown by better-sqlite3
@@ -132,35 +215,125 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
 /**
  * The check on a worker thread: a CommonJS script (no file of its own, so the bundled CLI
  * needs nothing beside its bundle) loading the same better-sqlite3 as this module.
+ *
+ * With `w.pin` (a live database, {@link startLiveIntegrityCheck}) it first pins one read
+ * transaction and says so (`{ pinned }`), then checks inside that transaction. It skips
+ * the check (`pinned: false`) when the WAL-index header already differs from `w.pin`: a
+ * commit came first, so the check could not stand for the caller's copy.
  */
 const CHECK_WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
-let ok = false, message = '', code;
+const { readSync, openSync, closeSync } = require('node:fs');
+let ok = false, message = '', code, pinned = false, db;
 try {
   const Database = require(w.module);
-  const db = new Database(w.path, { readonly: true, fileMustExist: true });
-  try {
-    db.pragma('trusted_schema = OFF');
-    db.pragma('cache_size = -' + w.cacheKib);
+  db = new Database(w.path, { readonly: true, fileMustExist: true, timeout: w.busyTimeoutMs });
+  db.pragma('trusted_schema = OFF');
+  db.pragma('cache_size = -' + w.cacheKib);
+  if (w.pin) {
+    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    const fd = openSync(w.path + '-shm', 'r');
+    const now = Buffer.alloc(w.pin.length);
+    try { readSync(fd, now, 0, now.length, 0); } finally { closeSync(fd); }
+    if (now.equals(Buffer.from(w.pin))) {
+      db.exec('BEGIN');
+      db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+      pinned = true;
+    }
+    parentPort.postMessage({ pinned });
+  }
+  if (pinned || !w.pin) {
     const rows = db.pragma('integrity_check');
     ok = rows.length === 1 && rows[0].integrity_check === 'ok';
     if (!ok) message = String(rows[0] && rows[0].integrity_check).slice(0, 200);
-  } finally {
-    db.close();
-  }
+  } else message = 'not pinned';
 } catch (e) {
   message = String(e && e.message);
   code = e && e.code;
+} finally {
+  if (db) {
+    try { if (db.inTransaction) db.exec('COMMIT'); } catch {}
+    try { db.close(); } catch {}
+  }
 }
-parentPort.postMessage({ ok, message, code });
+parentPort.postMessage({ pinned, ok, message, code });
 `;
 
 /** A check running beside other work (see {@link startIntegrityCheck}). */
 export interface RunningCheck {
   /** Resolves when the check says `ok`; rejects as `integrityCheck` throws. */
   readonly done: Promise<void>;
+  /** Resolves once the thread has ended (never rejects). */
+  readonly ended: Promise<void>;
   /** Stops waiting for it (the thread ends when SQLite returns); idempotent. */
   stop(): void;
+}
+
+/** A check of a live database (see {@link startLiveIntegrityCheck}). */
+interface LiveCheck extends RunningCheck {
+  /** True once its read transaction is pinned; false if it never will be. */
+  readonly pinned: Promise<boolean>;
+}
+
+interface CheckMessage {
+  pinned: boolean;
+  ok?: boolean;
+  message?: string;
+  code?: string;
+}
+
+function runCheck(
+  path: string,
+  label: string,
+  extra: { pin?: Uint8Array; busyTimeoutMs?: number },
+): LiveCheck {
+  const worker = new Worker(CHECK_WORKER, {
+    eval: true,
+    workerData: {
+      path,
+      module: requireHere.resolve('better-sqlite3'),
+      cacheKib: CHECK_CACHE_KIB,
+      busyTimeoutMs: extra.busyTimeoutMs ?? 5000,
+      pin: extra.pin,
+    },
+    // Not the parent's flags (e.g. --cpu-prof): a plain thread for one SQLite call.
+    execArgv: [],
+  });
+  let pin: (v: boolean) => void = () => {};
+  const pinned = new Promise<boolean>((resolve) => {
+    pin = resolve;
+  });
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const done = new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: CheckMessage) => {
+      pin(m.pinned);
+      if (m.ok === undefined) return; // the pin, not the verdict
+      if (m.ok) resolve();
+      else {
+        const cause = Object.assign(new Error(m.message), m.code ? { code: m.code } : {});
+        reject(integrityCheckFailed(label, undefined, cause));
+      }
+    });
+    worker.once('error', (e) => reject(integrityCheckFailed(label, undefined, e)));
+    worker.once('exit', () => {
+      pin(false);
+      reject(integrityCheckFailed(label, undefined, new Error('the check stopped')));
+    });
+  });
+  done.catch(() => {}); // awaited by the caller, or abandoned by stop()
+  let stopped = false;
+  return {
+    done,
+    ended,
+    pinned,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      // terminate() takes effect when SQLite returns to JS; do not keep the process alive.
+      worker.unref();
+      void worker.terminate().catch(() => {});
+    },
+  };
 }
 
 /**
@@ -173,35 +346,19 @@ export interface RunningCheck {
  * @returns the running check; `done` rejects with NoahError `integrity_check_failed`
  */
 export function startIntegrityCheck(path: string, label: string): RunningCheck {
-  const worker = new Worker(CHECK_WORKER, {
-    eval: true,
-    workerData: { path, module: requireHere.resolve('better-sqlite3'), cacheKib: CHECK_CACHE_KIB },
-    // Not the parent's flags (e.g. --cpu-prof): a plain thread for one SQLite call.
-    execArgv: [],
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    worker.once('message', (m: { ok: boolean; message: string; code?: string }) => {
-      if (m.ok) resolve();
-      else {
-        const cause = Object.assign(new Error(m.message), m.code ? { code: m.code } : {});
-        reject(integrityCheckFailed(label, undefined, cause));
-      }
-    });
-    worker.once('error', (e) => reject(integrityCheckFailed(label, undefined, e)));
-    worker.once('exit', () =>
-      reject(integrityCheckFailed(label, undefined, new Error('the check stopped'))),
-    );
-  });
-  done.catch(() => {}); // awaited by the caller, or abandoned by stop()
-  let stopped = false;
-  return {
-    done,
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      // terminate() takes effect when SQLite returns to JS; do not keep the process alive.
-      worker.unref();
-      void worker.terminate().catch(() => {});
-    },
-  };
+  return runCheck(path, label, {});
+}
+
+/**
+ * Starts the check of a LIVE WAL-mode database inside one read transaction, for
+ * {@link backupCopyChecked}: `pin` is the WAL-index header read before (the check is
+ * skipped if it already changed). Read-only, `trusted_schema = OFF`, the same full check.
+ */
+function startLiveIntegrityCheck(
+  path: string,
+  label: string,
+  pin: Uint8Array,
+  busyTimeoutMs: number,
+): LiveCheck {
+  return runCheck(path, label, { pin, busyTimeoutMs });
 }

@@ -3,7 +3,9 @@
  * digests → changed pages against the device cache → the core plan (compaction) →
  * packs encrypted and spooled, and sent in batches while the next are sealed
  * (`upload_urls`, PUTs four at a time: pack-upload.ts) → the integrity check's verdict →
- * the manifest → `upload_url` + PUT → `complete_upload {objects, base}` → the cache.
+ * the manifest → `upload_url` + PUT (while the packs' last PUTs run) → every PUT ended →
+ * `complete_upload {objects, base}` → the cache. The server's list and the device cache
+ * are read while the snapshot is taken.
  * Every object's SHA-256 (measured as it is encrypted, and recorded in the manifest) is
  * named to the server, so its store refuses a body altered on the way (docs/API.md
  * "Checksums").
@@ -209,9 +211,13 @@ async function attempt(
 ): Promise<IncrementalResult> {
   const { api, signal, keyring } = ctx;
   const sequence = (await knownSequence(ctx)) + 1n;
-  const list = await api.list({ signal });
-  const loaded = forceFull ? null : await loadCache(cacheStore, keyring, ctx.logger);
-  const cache = loaded && cacheMatches(loaded, list) ? loaded : null;
+  // The server's list and the device cache are read while the snapshot is taken: both
+  // are on their way before its copy blocks this thread, and neither changes what the
+  // snapshot holds.
+  const listed = api.list({ signal });
+  const cached = forceFull ? Promise.resolve(null) : loadCache(cacheStore, keyring, ctx.logger);
+  listed.catch(() => {}); // awaited after the snapshot, or dropped with its failure
+  cached.catch(() => {});
   const createdAt = ctx.clock.now();
   const writeOpts = {
     key: keyring.v2Key(),
@@ -235,6 +241,9 @@ async function attempt(
       throw notAWallet('the wallet data holds no database, so there is no wallet to back up');
     // A database of the last backup that is gone refuses it (docs/WALLET.md §1).
     refuseLostDatabases(databases, snap, acceptMissingDatabases);
+    const list = await listed;
+    const loaded = await cached;
+    const cache = loaded && cacheMatches(loaded, list) ? loaded : null;
     const digester = createDigester(keyring.digestKey());
     const today = await treeOf(snap, digester, cache, signal);
     // The cached digests have told what changed; nothing reads them again, and the
@@ -275,10 +284,14 @@ async function attempt(
         );
       await sender.add(blob, sealed.summary(), eager);
     }
-    const targets: UploadTarget[] = await sender.finish();
+    // The packs' PUTs go on while the manifest (which names their keys) is built and sent.
+    const targets: UploadTarget[] = await sender.targets();
     // The snapshot's integrity check ran beside the work above: a damaged database stops
     // the backup here, before its manifest and completion (docs/WALLET.md §5).
     await snap.checked;
+    // Nothing reads the snapshot any more (every pack is sealed, the check is done): its
+    // copies go while the manifest is sent (unlinking a 100 MB copy takes tens of ms).
+    const removed = snap.cleanup().catch(() => {}); // ignored, as in `finally`
     const written = summaries.map((s, i) => ({ key: targets[i]!.s3_key, ...s }));
     const manifest = buildManifest(plan.full ? undefined : previous, today.tree, plan, written);
     const sealed = await encryptManifest(manifest, writeOpts);
@@ -292,7 +305,14 @@ async function attempt(
     // sends a streamed request body only over HTTP/2 (ERR_ALPN_NEGOTIATION_FAILED).
     const manifestBlob = await ctx.spooler.spool(fromBytes(sealed.bytes), { signal });
     spooled.push(manifestBlob);
-    await api.upload(target, manifestBlob, { signal });
+    // Every PUT ended, the manifest's and the packs', before the completion or a cleanup.
+    const puts = await Promise.allSettled([
+      api.upload(target, manifestBlob, { signal }),
+      sender.finish(),
+    ]);
+    const failed = puts.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await removed;
     const base = !plan.full && cache ? cache.identity.s3_key : '';
     const backup: BackupInfo = await api.completeUpload(
       {

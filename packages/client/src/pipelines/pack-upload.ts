@@ -33,12 +33,18 @@ export interface PackSender {
    */
   add(blob: SpooledBlob, pack: PackToSend, eager: boolean): Promise<void>;
   /**
-   * Asks the URLs of the packs not yet asked, starts their PUTs, and waits for every PUT.
+   * Asks the URLs of the packs not yet asked and starts their PUTs, without waiting for
+   * them: the manifest, which names the packs' keys, can be built and sent meanwhile.
    * Upload progress is reported from here on (the total is known).
    * @returns the upload targets, in the order the packs were added
+   * @throws the first failure so far
+   */
+  targets(): Promise<UploadTarget[]>;
+  /**
+   * Waits for every PUT (after {@link targets}).
    * @throws the first failure
    */
-  finish(): Promise<UploadTarget[]>;
+  finish(): Promise<void>;
   /** Starts no more PUTs and waits for those running to end (before a failure's cleanup). */
   settle(): Promise<void>;
 }
@@ -116,15 +122,17 @@ export function packSender(ctx: PipelineContext, pending: string[]): PackSender 
         batch = Math.min(batch * 2, MAX_BATCH);
       }
     },
-    async finish() {
+    async targets() {
       if (failure) throw failure.error;
       reporting = true;
       ctx.progress('upload', uploaded, total);
       await ask(blobs.length);
+      return targets;
+    },
+    async finish() {
       await Promise.allSettled(puts);
       const failed = failure as { error: unknown } | undefined; // set by the PUTs meanwhile
       if (failed) throw failed.error;
-      return targets;
     },
     async settle() {
       stopped = true;

@@ -1,0 +1,120 @@
+/**
+ * What a daily backup does at once rather than in turn (docs/WALLET.md §5), the manager
+ * against the real server on both stacks: the server's list and the device cache are
+ * read while the snapshot is taken, and the manifest is built and sent while the packs
+ * are still uploading, and the snapshot's copies are removed meanwhile; the completion
+ * still comes only after every PUT, and the backup restores its day.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
+import type { FetchFn } from '../src/http.ts';
+import { fullCombos } from '../../server/test/helpers/server.ts';
+import { deviceSuite, newMnemonic } from './helpers/device.ts';
+
+const DAY = join(import.meta.dirname, 'fixtures', 'node-day.mjs');
+
+/** How long a PUT is held at most waiting for the manifest's URL to be asked. */
+const HOLD_MS = 10_000;
+
+/**
+ * A network that logs what a backup asks, and holds each PUT sent before the manifest's
+ * `upload_url` is asked until it is (or {@link HOLD_MS} passed): a slow uplink on which
+ * the packs are still uploading when the manifest is ready.
+ */
+function slowUplink() {
+  const log: string[] = [];
+  let hold = false;
+  let release: () => void = () => {};
+  let manifestAsked = Promise.resolve();
+  let tmp: string | undefined;
+  const fetchFn: FetchFn = async (url, init) => {
+    const { pathname } = new URL(url);
+    const what = init?.method === 'PUT' ? 'PUT' : pathname.replace(/^\/v0/, '');
+    if (what === '/backup/complete_upload' && tmp)
+      for (const name of readdirSync(tmp))
+        if (name.startsWith('noah-snapshot-')) log.push('snapshot still there');
+    if (what === '/backup/upload_url') {
+      log.push('manifest url asked');
+      release();
+    }
+    if (what === 'PUT' && hold) {
+      const held = await Promise.race([
+        manifestAsked.then(() => 'released' as const),
+        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), HOLD_MS)),
+      ]);
+      log.push(`PUT ${held}`);
+    }
+    const res = await (globalThis.fetch as unknown as FetchFn)(url, init);
+    if (what === 'PUT') log.push('PUT done');
+    if (what === '/backup/list') log.push('list answered');
+    if (what === '/backup/complete_upload') log.push('completed');
+    return res;
+  };
+  return {
+    fetch: fetchFn,
+    log,
+    /** Logs whether a snapshot directory is still in `dir` when the completion is asked. */
+    watch(dir: string) {
+      tmp = dir;
+    },
+    /** From now on, PUTs are held until the next manifest's URL is asked. */
+    holdPuts() {
+      hold = true;
+      manifestAsked = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    },
+  };
+}
+
+describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (combo) => {
+  const suite = deviceSuite(combo, 'overlap', 64 * 2 ** 20);
+
+  it('lists during the snapshot, sends the manifest while packs upload, completes last', async () => {
+    const net = slowUplink();
+    const mnemonic = newMnemonic();
+    const a = await suite.device(mnemonic, {
+      fetch: net.fetch,
+      wallet: (node) => ({
+        ...node,
+        pageSnapshot: (o: Parameters<typeof node.pageSnapshot>[0]) => {
+          net.log.push('snapshot started');
+          return node.pageSnapshot(o);
+        },
+      }),
+    });
+    await createDemoWallet(a.walletDir, { sizeMb: 2, seed: 8 });
+    await a.manager.triggerBackup();
+    suite.srv.clock.advance(60_000);
+    a.clock.advance(60_000);
+    execFileSync(process.execPath, [DAY, join(a.walletDir, 'wallet.sqlite'), '1']);
+    const digest = await walletDigest(a.walletDir);
+    net.log.length = 0;
+    net.holdPuts();
+    net.watch(join(a.walletDir, '..', 'tmp'));
+    const daily = await a.manager.triggerBackup();
+    expect(daily).toMatchObject({ status: 'completed', incremental: { incremental: true } });
+
+    const log = net.log;
+    // Before: the list was answered before the snapshot began.
+    expect(log.indexOf('snapshot started')).toBeGreaterThanOrEqual(0);
+    expect(log.indexOf('snapshot started')).toBeLessThan(log.indexOf('list answered'));
+    // Before: every pack's PUT ended before the manifest's URL was asked, so the held
+    // PUTs waited in vain until the timeout.
+    const held = log.filter((e) => e === 'PUT released' || e === 'PUT timeout');
+    expect(held.length).toBeGreaterThanOrEqual(2); // at least one pack and the manifest
+    expect(held).not.toContain('PUT timeout');
+    // The completion only after every PUT, the manifest's and the packs'.
+    expect(log.filter((e) => e === 'PUT done')).toHaveLength(held.length);
+    expect(log.lastIndexOf('PUT done')).toBeLessThan(log.indexOf('completed'));
+    // Before: the snapshot's copies were removed only after the completion.
+    expect(log).not.toContain('snapshot still there');
+
+    const b = await suite.device(mnemonic);
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(digest);
+  });
+});
