@@ -166,13 +166,19 @@ describe.each(fullCombos)('the CLI killed mid-way, on $metadataKind + $blobKind'
     if (srv.blob.fs) await until(partial, 'the server to receive the PUT'); // s3: buffered
     await kill(child);
     if (srv.blob.fs) await until(async () => !(await partial()), 'the partial object to go');
-    expect(await objectKeys()).toEqual(keys); // nothing half-uploaded became an object
+    // Nothing half-uploaded became an object. The manifest is sent beside the packs, so
+    // it may have landed whole: never completed, it goes with the sweep.
+    const landed = [...(await objectKeys())].filter((k) => !keys.has(k));
+    expect(landed.length).toBeLessThanOrEqual(1);
     // The killed run's spool file and snapshot copies are still there…
     expect((await leftovers(tmp)).length).toBeGreaterThanOrEqual(2);
 
     await stillRestores(g, 'put-r1');
     const swept = await sweepExpired();
-    expect(swept).toMatchObject({ expiredUploads: 1, errors: 0 });
+    expect(swept.errors).toBe(0);
+    // The stalled pack's URL, and the manifest's when the run got that far.
+    expect(swept.expiredUploads).toBeGreaterThanOrEqual(Math.max(1, landed.length));
+    expect(swept.expiredUploads).toBeLessThanOrEqual(2);
     expect(await objectKeys()).toEqual(keys);
     await stillRestores(g, 'put-r2');
 
