@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet } from '../src/demo-wallet.ts';
-import type { NodePageSnapshot } from '../src/node/page-snapshot.ts';
+import { Checks, type NodePageSnapshot } from '../src/node/page-snapshot.ts';
 import { createNodeWalletAdapter } from '../src/node/wallet.ts';
 import {
   breakIndex,
@@ -172,5 +172,39 @@ describe('page snapshot: the integrity check of the live database', () => {
     } finally {
       await bad.cleanup();
     }
+  });
+});
+
+describe('page snapshot: the queue of checks', () => {
+  /** A check under the test's control: `fail()` ends it, `stopped` says if it was stopped. */
+  const check = () => {
+    let fail: (e: Error) => void = () => {};
+    const done = new Promise<void>((_, reject) => {
+      fail = reject;
+    });
+    done.catch(() => {});
+    const c = {
+      done,
+      ended: Promise.resolve(),
+      stopped: false,
+      stop() {
+        c.stopped = true;
+      },
+    };
+    return { c, fail };
+  };
+
+  it('a failed check before a live one: cleaning up stops the live one too', async () => {
+    const checks = new Checks();
+    const first = check();
+    const live = check();
+    checks.addLive(first.c, 'a.sqlite');
+    checks.addLive(live.c, 'b.sqlite'); // its thread runs from the start, queued or not
+    first.fail(new Error('database disk image is malformed'));
+    await expect(checks.done()).rejects.toMatchObject({ code: 'corrupt_wallet_database' });
+    checks.stop();
+    // Else the live check's thread would run the whole check of the wallet after the
+    // backup failed, holding a read transaction on it and keeping the process alive.
+    expect(live.c.stopped).toBe(true);
   });
 });

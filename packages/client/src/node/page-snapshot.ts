@@ -168,8 +168,10 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<NodePage
  * The integrity checks of a snapshot's copies, one at a time (one worker thread and one
  * check's page cache at once), the first starting as soon as its copy is made.
  */
-class Checks {
+export class Checks {
   #running: RunningCheck | undefined;
+  /** Live checks run from the start, queued or not: a failure before them must stop them. */
+  readonly #live = new Set<RunningCheck>();
   #stopped = false;
   #pending = 0;
   #tail: Promise<void> = Promise.resolve();
@@ -190,6 +192,8 @@ class Checks {
 
   /** Counts a check already running (of the live database) as this copy's. */
   addLive(running: RunningCheck, label: string): void {
+    this.#live.add(running);
+    if (this.#stopped) running.stop();
     this.#queue(label, async () => {
       if (this.#stopped) running.stop();
       return running;
@@ -219,6 +223,7 @@ class Checks {
   stop(): void {
     this.#stopped = true;
     this.#running?.stop();
+    for (const live of this.#live) live.stop();
   }
 }
 
