@@ -103,28 +103,55 @@ export function createBackupLock(opts: BackupLockOptions): BackupLock {
     },
     async acquire() {
       const owner = bytesToHex(secureRandom(16));
-      const record = () =>
-        JSON.stringify({ owner, expiresAt: clock.now().getTime() + ttl, process: probe?.self });
-      const taken = await state.compareAndSet(LOCK_KEY, record(), (cur) => !live(parse(cur)));
+      const record = (expiresAt: number) =>
+        JSON.stringify({ owner, expiresAt, process: probe?.self });
+      // When the record last written says the lease ends: past it, another process may
+      // take the lock.
+      let validUntil = clock.now().getTime() + ttl;
+      const taken = await state.compareAndSet(
+        LOCK_KEY,
+        record(validUntil),
+        (cur) => !live(parse(cur)),
+      );
       if (!taken) return null;
       const mine = (cur: string) => parse(cur)?.owner === owner;
       const lost = new AbortController();
       let renewing: Promise<unknown> | undefined;
+      let renewingSince = 0;
+      const stop = (why: string) => {
+        if (lost.signal.aborted) return;
+        logger.warn(why);
+        lost.abort();
+      };
       const timer = setInterval(() => {
+        const now = clock.now().getTime();
+        const ending = validUntil - every;
+        // A renewal begun while the lease was good that has not landed when the lease is
+        // about to end (a stalled disk, a hung store) leaves the holder working on a lease
+        // another process may soon take: stop while one renewal period is left. A renewal
+        // begun later (the app was suspended past its lease) decides by its own
+        // compare-and-set: the lock is lost only if someone took it.
+        if (renewing && renewingSince < ending && now >= ending)
+          stop('backup lock not renewed in time; stopping');
         // One renewal at a time: on a slow disk they would pile up and finish out of
         // order, and one still waiting when release() ran would write a live record
         // back over the released one.
         if (renewing) return;
+        renewingSince = now;
+        const until = now + ttl;
         renewing = state
-          .compareAndSet(LOCK_KEY, record(), mine)
+          .compareAndSet(LOCK_KEY, record(until), mine)
           .then(
             (ok) => {
-              if (!ok && !lost.signal.aborted) {
-                logger.warn('backup lock lost to another owner');
-                lost.abort();
-              }
+              if (ok) validUntil = until;
+              else stop('backup lock lost to another owner');
             },
-            () => logger.warn('could not renew the backup lock'),
+            () => {
+              logger.warn('could not renew the backup lock');
+              // Failing renewals cannot keep the lease: stop before it ends.
+              if (clock.now().getTime() >= validUntil - every)
+                stop('backup lock not renewed in time; stopping');
+            },
           )
           .finally(() => {
             renewing = undefined;

@@ -61,11 +61,16 @@ describe('backup lock', () => {
     await lease!.release();
   });
 
-  it('keeps a slow holder’s lock alive by renewing it', async () => {
+  it('keeps a slow holder’s lock alive by renewing it, even after a suspension', async () => {
     const clock = manualClock(1_000_000);
-    const lock = createBackupLock({ state, clock, ttlMs: 60_000, renewEveryMs: 10 });
+    const { store, idle } = counted(state);
+    const lock = createBackupLock({ state: store, clock, ttlMs: 60_000, renewEveryMs: 10 });
     const lease = await lock.acquire();
-    clock.advance(10 * 60_000); // far past the first expiry
+    await new Promise((r) => setTimeout(r, 50));
+    // The app suspended between renewals, far past the lease: nobody took the lock, so
+    // the first renewal after it keeps it.
+    await idle();
+    clock.advance(10 * 60_000);
     await vi.waitFor(
       async () => expect((await record()).expiresAt).toBeGreaterThan(clock.now().getTime()),
       SETTLE,
@@ -116,6 +121,41 @@ describe('backup lock', () => {
     expect(await state.get(LOCK_KEY)).toBe(other);
   });
 
+  it('signals a holder whose renewal cannot land before its lease runs out', async () => {
+    // Taking the lock works; every renewal after it hangs (a stalled disk).
+    let calls = 0;
+    const stalled: DeviceStateStore = {
+      ...counted(state).store,
+      compareAndSet: (k, v, can) =>
+        calls++ === 0 ? state.compareAndSet(k, v, can) : new Promise<boolean>(() => {}),
+    };
+    const clock = manualClock(1_000_000);
+    const lock = createBackupLock({ state: stalled, clock, ttlMs: 60_000, renewEveryMs: 10 });
+    const lease = await lock.acquire();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lease!.lost.aborted).toBe(false); // a renewal hangs, most of the lease is left
+    clock.advance(59_995); // less than one renewal period of it is left
+    await vi.waitFor(() => expect(lease!.lost.aborted).toBe(true), SETTLE);
+    void lease!.release(); // stops the timer; the hung renewal never settles
+  });
+
+  it('signals a holder whose renewals keep failing once its lease is about to end', async () => {
+    let calls = 0;
+    const failing: DeviceStateStore = {
+      ...counted(state).store,
+      compareAndSet: (k, v, can) =>
+        calls++ === 0 ? state.compareAndSet(k, v, can) : Promise.reject(new Error('EIO')),
+    };
+    const clock = manualClock(1_000_000);
+    const lock = createBackupLock({ state: failing, clock, ttlMs: 60_000, renewEveryMs: 10 });
+    const lease = await lock.acquire();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lease!.lost.aborted).toBe(false);
+    clock.advance(59_995);
+    await vi.waitFor(() => expect(lease!.lost.aborted).toBe(true), SETTLE);
+    await expect(lease!.release()).rejects.toThrow('EIO'); // the store still fails
+  });
+
   it('frees at once the lock of a process that has ended, never of a live one', async () => {
     const clock = manualClock(1_000_000);
     const gone = await deadPid();
@@ -140,6 +180,29 @@ describe('backup lock', () => {
     await lease!.release();
   });
 });
+
+/** `inner`, and a wait for the moment none of its calls is running. */
+function counted(inner: DeviceStateStore) {
+  let running = 0;
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    running++;
+    return p.finally(() => {
+      running--;
+    });
+  };
+  const store: DeviceStateStore = {
+    get: (k) => track(inner.get(k)),
+    set: (k, v) => track(inner.set(k, v)),
+    delete: (k) => track(inner.delete(k)),
+    compareAndSet: (k, v, can) => track(inner.compareAndSet(k, v, can)),
+  };
+  return {
+    store,
+    async idle() {
+      while (running > 0) await new Promise((r) => setTimeout(r, 1));
+    },
+  };
+}
 
 /** The pid of a process that has exited. */
 async function deadPid(): Promise<number> {
