@@ -4,21 +4,13 @@
  * "Not now" turns them off; the settings list the backups, restore one after a
  * confirmation, delete one after a confirmation, and say so in the web app's words.
  */
-import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { fireEvent, render, screen, waitFor } from '@testing-library/react-native';
 import { BackupSettings } from '../screens/BackupSettings.tsx';
 import { EnableBackupsStep } from '../screens/EnableBackupsStep.tsx';
-import { openWallet, type TestWallet } from './wallet.ts';
+import { walletsClosedAfterEach } from './wallet.ts';
 
-const open: TestWallet[] = [];
-const wallet = async (o?: Parameters<typeof openWallet>[0]) => {
-  const w = await openWallet(o);
-  open.push(w);
-  return w;
-};
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((w) => w.close()));
-});
+const wallet = walletsClosedAfterEach();
 
 describe('EnableBackupsStep', () => {
   it('"Turn on backups" turns them on and makes the first backup', async () => {

@@ -5,7 +5,7 @@
  * reports; one that outlives Android's budget is handed to the background task, which
  * the system runs later and which finishes it.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { FetchFn } from '@noah-backup/client/http';
 import {
   BACKUP_HANDOFF_TASK,
@@ -16,7 +16,7 @@ import {
   registerBackupTriggerTask,
 } from '@noah-backup/react-native/push';
 import { expoFakes } from './expo-fakes.ts';
-import { openWallet, type TestWallet } from './wallet.ts';
+import { type TestWallet, walletsClosedAfterEach } from './wallet.ts';
 
 const ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const TRIGGER = { type: 'backup_trigger', notification_id: ID };
@@ -40,10 +40,7 @@ const IOS_PUSH = {
 const abortError = () =>
   Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
 
-const open: TestWallet[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((w) => w.close()));
-});
+const openWallet = walletsClosedAfterEach();
 
 /** A device whose uploads hang until aborted while `stuck.on`; its reports recorded. */
 async function device(stuck = { on: false }) {
@@ -57,7 +54,6 @@ async function device(stuck = { on: false }) {
     return fetch(url, init);
   };
   const w = await openWallet({ fetch: net });
-  open.push(w);
   await w.manager.setBackupEnabled(true);
   return { w, reports, stuck };
 }

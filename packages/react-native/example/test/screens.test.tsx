@@ -4,14 +4,14 @@
  * real server: the words are the web app's (`@noah-backup/client/ui`), and what they say
  * follows what the manager did.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { manualClock } from '@noah-backup/core/clock';
 import { useBackupStatus } from '@noah-backup/react-native/hooks';
 import type { ProgressEvent } from '@noah-backup/client/status';
 import { progressView } from '@noah-backup/client/ui/progress';
 import { act, fireEvent, render, renderHook, screen, waitFor } from '@testing-library/react-native';
 import { StatusCard } from '../screens/StatusCard.tsx';
-import { openWallet, type TestWallet } from './wallet.ts';
+import { walletsClosedAfterEach } from './wallet.ts';
 
 /**
  * What fetch rejects with once aborted: an `AbortError`. Made in the test's own realm
@@ -21,15 +21,7 @@ import { openWallet, type TestWallet } from './wallet.ts';
 const abortError = () =>
   Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
 
-const open: TestWallet[] = [];
-const wallet = async (o?: Parameters<typeof openWallet>[0]) => {
-  const w = await openWallet(o);
-  open.push(w);
-  return w;
-};
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((w) => w.close()));
-});
+const wallet = walletsClosedAfterEach();
 
 describe('StatusCard', () => {
   it('recommends a first backup, makes it, then says when', async () => {

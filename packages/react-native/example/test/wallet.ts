@@ -3,6 +3,7 @@
  * a temp dir (the React Native ports need a phone), a demo wallet to back up, and the
  * real server that rn-jest.test.ts started (NOAH_TEST_SERVER_URL).
  */
+import { afterEach } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,5 +100,21 @@ export async function openWallet(
       await state.settled();
       rmSync(root, { recursive: true, force: true, maxRetries: 3 });
     },
+  };
+}
+
+/**
+ * An {@link openWallet} for one test file whose wallets are all closed after each test.
+ * Call it at the top level of the file (it registers the `afterEach`).
+ */
+export function walletsClosedAfterEach(): typeof openWallet {
+  const open: TestWallet[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((w) => w.close()));
+  });
+  return async (o) => {
+    const w = await openWallet(o);
+    open.push(w);
+    return w;
   };
 }
