@@ -6,6 +6,7 @@
  */
 import { promises as fsp, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet } from '../src/demo-wallet.ts';
 import type { PageSnapshot } from '../src/ports.ts';
@@ -18,9 +19,14 @@ async function readAll(snap: PageSnapshot, path: string, length: number): Promis
   return Buffer.concat(parts);
 }
 
-async function snapshotOf(root: string, damage: boolean) {
+async function snapshotOf(root: string, damage: boolean, journal?: string) {
   const wallet = await createDemoWallet(join(root, 'wallet'), { sizeMb: 2, seed: 3 });
   if (damage) breakIndex(wallet.database, 'payments', 'payments_created_at', 'created_at');
+  if (journal) {
+    const db = new Database(wallet.database);
+    db.pragma(`journal_mode = ${journal}`);
+    db.close();
+  }
   const tmp = join(root, 'tmp');
   const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: tmp });
   return { snap: await adapter.pageSnapshot({}), tmp };
@@ -73,7 +79,8 @@ describe('page snapshot integrity check', () => {
 
   it('runs of pages and whole chunks read right, through one open file per copy', async () => {
     const root = await tempDir();
-    const { snap, tmp } = await snapshotOf(root, false);
+    // Rollback-journal mode: copied (a WAL-mode database is read in place, wal-image.ts).
+    const { snap, tmp } = await snapshotOf(root, false, 'DELETE');
     // Files of this process open below the snapshot's temp directory (Linux).
     const open = () =>
       readdirSync('/proc/self/fd').filter((fd) => {

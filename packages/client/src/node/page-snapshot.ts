@@ -1,13 +1,13 @@
 /**
  * The page-stable snapshot of incremental backups (docs/FORMAT.md §8.8): the same walk
- * and refusals as `snapshot.ts`, but each database copied with SQLite's online backup
- * API in one step (`backupCopy`), which keeps page numbers, so the next backup can send
- * only the pages whose digest changed. Every copy's `PRAGMA integrity_check` runs on a
- * worker thread while the pipeline reads, seals and uploads the copy (`checked`); the
- * pipeline completes the backup only once it passed, so a damaged wallet never replaces
- * a good backup (docs/WALLET.md §5). A WAL-mode database's check starts on the live
- * database before its copy, when it can be proven to see the copy's state
- * (`backupCopyChecked`), so the check and the copy overlap.
+ * and refusals as `snapshot.ts`, each database at its live page numbers, so the next
+ * backup can send only the pages whose digest changed. A WAL-mode database is read in
+ * place in one pinned read transaction (`wal-image.ts`), with its check on the live
+ * database when proven to see the pinned state, else on a copy of that state; any other
+ * database is copied with SQLite's online backup API in one step (`backupCopy`). Every
+ * `PRAGMA integrity_check` runs on a worker thread while the pipeline reads, seals and
+ * uploads (`checked`); the pipeline completes the backup only once it passed, so a
+ * damaged wallet never replaces a good backup (docs/WALLET.md §5).
  * @module
  */
 import { promises as fsp, readSync } from 'node:fs';
@@ -33,7 +33,9 @@ import {
   isCorruption,
   type RunningCheck,
   startIntegrityCheck,
+  startLiveIntegrityCheck,
 } from './sqlite.ts';
+import { pinWalImage, type WalImage } from './wal-image.ts';
 import { throwIfAborted } from '../errors.ts';
 
 /**
@@ -92,9 +94,12 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<NodePage
   await ensureFreeSpace(o.freeSpace, o.tmpDir, needed + o.reserveBytes, 'snapshot');
   const tmp = await fsp.mkdtemp(join(o.tmpDir, `noah-snapshot-${process.pid}-`));
   const checks = new Checks();
+  const images = new Map<string, WalImage>();
+  const closeImages = () => Promise.allSettled([...images.values()].map((i) => i.close()));
   try {
     const items: PageSnapshotItem[] = [];
     const copies = new Map<string, string>();
+    const proofs: Promise<unknown>[] = [];
     const databases: string[] = [];
     const checkedLive: string[] = [];
     let bytes = 0;
@@ -109,6 +114,23 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<NodePage
       o.onProgress?.(Math.min(done, needed), needed);
       done += item.size;
       const copy = join(tmp, `${index}.${item.kind === 'database' ? 'db' : 'bin'}`);
+      // A live WAL-mode database is read in place, in one pinned read transaction, when
+      // no other check runs (docs/WALLET.md §5); `copy` is then only its check's fallback.
+      if (item.kind === 'database' && checks.idle) {
+        const image = await pinItem(item.abs, item.path, o.busyTimeoutMs);
+        if (image === false) continue;
+        if (image) {
+          images.set(item.path, image);
+          const check = pinnedCheck(image, item.abs, item.path, copy, o.busyTimeoutMs);
+          checks.addLive(check, item.path);
+          proofs.push(check.proven.then((live) => live && checkedLive.push(item.path)));
+          bytes += image.pageCount * image.pageSize;
+          const { pageSize, pageCount } = image;
+          items.push({ type: 'database', path: item.path, pageSize, pageCount });
+          databases.push(item.path);
+          continue;
+        }
+      }
       // The live check only while no other check runs (one check's thread and cache).
       const made = await copyItem(
         item.abs,
@@ -136,6 +158,8 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<NodePage
       items.push({ type: 'database', path: item.path, pageSize, pageCount: size / pageSize });
       databases.push(item.path);
     }
+    // Whether each pinned check stands for its image is known once it pinned (tens of ms).
+    await Promise.all(proofs);
     o.onProgress?.(needed, needed);
     items.sort((a, b) => comparePaths(a.path, b.path));
     let cleaned: Promise<void> | undefined;
@@ -147,18 +171,21 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<NodePage
       checkedLive,
       checked: checks.done(),
       read: (path, position, length, opts) => {
+        const image = images.get(path);
+        if (image) return image.read(position, length, opts?.transient === true);
         const copy = copies.get(path);
         if (copy === undefined) throw new RangeError(`${path} is not in the snapshot`);
         return readRange(files.open(copy), position, length, opts?.transient === true);
       },
       cleanup() {
         checks.stop();
-        cleaned ??= files.close().then(() => removeTree(tmp));
+        cleaned ??= Promise.all([files.close(), closeImages()]).then(() => removeTree(tmp));
         return cleaned;
       },
     };
   } catch (e) {
     checks.stop();
+    await closeImages();
     await removeTree(tmp);
     throw mapSpaceError(e, 'snapshot');
   }
@@ -290,6 +317,68 @@ async function* readRange(
     at += buf.length;
     yield buf;
   }
+}
+
+/** {@link pinWalImage} of one database; false if it vanished, undefined: copy it. */
+async function pinItem(
+  src: string,
+  label: string,
+  busyTimeoutMs: number,
+): Promise<WalImage | undefined | false> {
+  try {
+    return await pinWalImage(src, busyTimeoutMs);
+  } catch (e) {
+    if (isCorruption(e)) throw corruptWalletDatabase(label, `SQLite: ${(e as Error).message}`, e);
+    if (!(await pathExists(src))) return false;
+    throw e;
+  }
+}
+
+/**
+ * The integrity check of a pinned image: on the live database, standing for the image
+ * when the check's read transaction is proven to see the pinned state (the WAL-index
+ * header still the pinned one once it pinned: no commit came between); else the pinned
+ * state is copied through the image's own transaction (SQLite's backup API) to `copy`,
+ * and the copy is checked. Either way what passed is what the image reads.
+ */
+function pinnedCheck(
+  image: WalImage,
+  src: string,
+  label: string,
+  copy: string,
+  busyTimeoutMs: number,
+): RunningCheck & { proven: Promise<boolean> } {
+  const live = startLiveIntegrityCheck(src, label, image.header, busyTimeoutMs);
+  // Decided as soon as the check says it pinned: a later commit must not matter.
+  const proven = live.pinned.then((pinned) => pinned && image.unchanged());
+  let fallback: RunningCheck | undefined;
+  let stopped = false;
+  const done = (async () => {
+    if (await proven) return live.done;
+    live.stop();
+    await live.ended;
+    if (stopped) throw new Error('the snapshot was cleaned up');
+    await image.db.backup(copy, { progress: () => 0x7fffffff });
+    await fsp.chmod(copy, 0o600);
+    fallback = startIntegrityCheck(copy, label);
+    if (stopped) fallback.stop();
+    return fallback.done;
+  })();
+  done.catch(() => {}); // awaited through the queue of checks, or dropped when stopped
+  return {
+    done,
+    proven,
+    ended: (async () => {
+      await live.ended;
+      await done.catch(() => {});
+      await fallback?.ended;
+    })(),
+    stop() {
+      stopped = true;
+      live.stop();
+      fallback?.stop();
+    },
+  };
 }
 
 /**

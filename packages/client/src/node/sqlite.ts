@@ -5,11 +5,11 @@
  * for a live WAL-mode database beside its copy (`backupCopyChecked`).
  * @module
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { integrityCheckFailed } from '../wallet-refusals.ts';
+import { keptDescriptor, readWalIndex } from './wal-index.ts';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -93,21 +93,12 @@ export async function backupCopy(src: string, dest: string, busyTimeoutMs: numbe
  * differ (a writer is rewriting it).
  */
 function walIndexHeader(path: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(`${path}-shm`, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const b = Buffer.alloc(WAL_INDEX_HEADER * 2);
-    if (readSync(fd, b, 0, b.length, 0) !== b.length) return undefined;
-    const isInit = b[12] === 1;
-    const same = b.subarray(0, WAL_INDEX_HEADER).equals(b.subarray(WAL_INDEX_HEADER));
-    return isInit && same ? b : undefined;
-  } finally {
-    closeSync(fd);
-  }
+  // Never an open-read-close of `-shm`: that drops this process's SQLite locks on it.
+  const b = readWalIndex(path, WAL_INDEX_HEADER * 2);
+  if (!b) return undefined;
+  const isInit = b[12] === 1;
+  const same = b.subarray(0, WAL_INDEX_HEADER).equals(b.subarray(WAL_INDEX_HEADER));
+  return isInit && same ? b : undefined;
 }
 
 const WAL_INDEX_HEADER = 48;
@@ -223,7 +214,7 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
  */
 const CHECK_WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
-const { readSync, openSync, closeSync } = require('node:fs');
+const { readSync } = require('node:fs');
 let ok = false, message = '', code, pinned = false, db;
 try {
   const Database = require(w.module);
@@ -232,10 +223,11 @@ try {
   db.pragma('cache_size = -' + w.cacheKib);
   if (w.pin) {
     db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
-    const fd = openSync(w.path + '-shm', 'r');
+    // Through the process's kept descriptor of -shm (wal-index.ts): closing one would
+    // drop the locks of this process's other connections.
     const now = Buffer.alloc(w.pin.length);
-    try { readSync(fd, now, 0, now.length, 0); } finally { closeSync(fd); }
-    if (now.equals(Buffer.from(w.pin))) {
+    const got = w.shm === undefined ? 0 : readSync(w.shm, now, 0, now.length, 0);
+    if (got === now.length && now.equals(Buffer.from(w.pin))) {
       db.exec('BEGIN');
       db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
       pinned = true;
@@ -270,7 +262,7 @@ export interface RunningCheck {
 }
 
 /** A check of a live database (see {@link startLiveIntegrityCheck}). */
-interface LiveCheck extends RunningCheck {
+export interface LiveCheck extends RunningCheck {
   /** True once its read transaction is pinned; false if it never will be. */
   readonly pinned: Promise<boolean>;
 }
@@ -295,6 +287,7 @@ function runCheck(
       cacheKib: CHECK_CACHE_KIB,
       busyTimeoutMs: extra.busyTimeoutMs ?? 5000,
       pin: extra.pin,
+      shm: extra.pin ? keptDescriptor(`${path}-shm`) : undefined,
     },
     // Not the parent's flags (e.g. --cpu-prof): a plain thread for one SQLite call.
     execArgv: [],
@@ -354,7 +347,7 @@ export function startIntegrityCheck(path: string, label: string): RunningCheck {
  * {@link backupCopyChecked}: `pin` is the WAL-index header read before (the check is
  * skipped if it already changed). Read-only, `trusted_schema = OFF`, the same full check.
  */
-function startLiveIntegrityCheck(
+export function startLiveIntegrityCheck(
   path: string,
   label: string,
   pin: Uint8Array,
