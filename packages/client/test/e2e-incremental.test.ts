@@ -21,12 +21,21 @@ function day(dev: Device, n: number): void {
   execFileSync(process.execPath, [DAY, join(dev.walletDir, 'wallet.sqlite'), String(n)]);
 }
 
-/** The live database as a backup-API copy: what the backup's snapshot saw, page for page. */
+/**
+ * The live database as SQLite reads it, WAL included, page for page (page 1 too: a copy by
+ * SQLite's backup API would rewrite its counters): its file and WAL copied aside and
+ * checkpointed. What the backup's snapshot read in place.
+ */
 async function pages(dev: Device, dir: string): Promise<Buffer> {
+  const src = join(dev.walletDir, 'wallet.sqlite');
   const out = join(dir, `copy-${Math.random().toString(16).slice(2)}.db`);
-  const db = new Database(join(dev.walletDir, 'wallet.sqlite'), { readonly: true });
+  await fsp.copyFile(src, out);
+  await fsp.copyFile(`${src}-wal`, `${out}-wal`).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+  const db = new Database(out);
   try {
-    await db.backup(out);
+    db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     db.close();
   }
