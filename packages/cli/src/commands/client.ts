@@ -123,8 +123,14 @@ export function registerClientCommands(program: Command): void {
     .action(
       (
         o: CommonOptions & { data: string; oneObject?: boolean; acceptMissingDatabases?: boolean },
-      ) =>
-        run(
+      ) => {
+        // The integrity check is a backup's critical path: its thread loads while the keys
+        // are derived and the server logs in (docs/WALLET.md §5).
+        if (!o.oneObject)
+          void import('@noah-backup/client/node/sqlite')
+            .then((m) => m.prestartIntegrityCheck())
+            .catch(() => {});
+        return run(
           o,
           { data: o.data, writesState: true, oneObject: Boolean(o.oneObject) },
           async ({ manager, signal }) => {
@@ -145,7 +151,8 @@ export function registerClientCommands(program: Command): void {
               `backed up ${o.data} as backup ${r.backup.backup_version} (${sentLine(r)}, created ${r.backup.created_at})`,
             );
           },
-        ),
+        );
+      },
     );
 
   common(program.command('restore'))

@@ -213,11 +213,15 @@ export function integrityCheck(path: string, label: string, opts: { readonly?: b
  * commit came first, so the check could not stand for the caller's copy.
  */
 const CHECK_WORKER = `
-const { parentPort, workerData: w } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { readSync } = require('node:fs');
+const Database = require(workerData.module);
+// Started ahead (prestartIntegrityCheck): the job comes as a message once it is known.
+if (workerData.job) check(workerData.job);
+else parentPort.once('message', check);
+function check(w) {
 let ok = false, message = '', code, pinned = false, db;
 try {
-  const Database = require(w.module);
   db = new Database(w.path, { readonly: true, fileMustExist: true, timeout: w.busyTimeoutMs });
   db.pragma('trusted_schema = OFF');
   db.pragma('cache_size = -' + w.cacheKib);
@@ -249,7 +253,37 @@ try {
   }
 }
 parentPort.postMessage({ pinned, ok, message, code });
+}
 `;
+
+/** A check thread started ahead, its module loaded, waiting for its job (one at most). */
+let spare: Worker | undefined;
+
+function checkThread(job: object | undefined): Worker {
+  return new Worker(CHECK_WORKER, {
+    eval: true,
+    workerData: { module: requireHere.resolve('better-sqlite3'), job },
+    // Not the parent's flags (e.g. --cpu-prof): a plain thread for one SQLite call.
+    execArgv: [],
+  });
+}
+
+/**
+ * Starts the next integrity check's thread now, so that loading it (30-60 ms: a thread,
+ * its module and better-sqlite3) is not on the backup's critical path, which is the check
+ * (docs/WALLET.md §5). The thread waits, unreferenced: an unused one never keeps the
+ * process alive. Idempotent.
+ */
+export function prestartIntegrityCheck(): void {
+  if (spare) return;
+  spare = checkThread(undefined);
+  spare.unref();
+  const mine = spare;
+  mine.once('exit', () => {
+    if (spare === mine) spare = undefined;
+  });
+  mine.once('error', () => {}); // a spare that failed to start: the next check starts its own
+}
 
 /** A check running beside other work (see {@link startIntegrityCheck}). */
 export interface RunningCheck {
@@ -279,19 +313,20 @@ function runCheck(
   label: string,
   extra: { pin?: Uint8Array; busyTimeoutMs?: number },
 ): LiveCheck {
-  const worker = new Worker(CHECK_WORKER, {
-    eval: true,
-    workerData: {
-      path,
-      module: requireHere.resolve('better-sqlite3'),
-      cacheKib: CHECK_CACHE_KIB,
-      busyTimeoutMs: extra.busyTimeoutMs ?? 5000,
-      pin: extra.pin,
-      shm: extra.pin ? keptDescriptor(`${path}-shm`) : undefined,
-    },
-    // Not the parent's flags (e.g. --cpu-prof): a plain thread for one SQLite call.
-    execArgv: [],
-  });
+  const job = {
+    path,
+    cacheKib: CHECK_CACHE_KIB,
+    busyTimeoutMs: extra.busyTimeoutMs ?? 5000,
+    pin: extra.pin,
+    shm: extra.pin ? keptDescriptor(`${path}-shm`) : undefined,
+  };
+  let worker: Worker;
+  if (spare) {
+    worker = spare;
+    spare = undefined;
+    worker.ref();
+    worker.postMessage(job);
+  } else worker = checkThread(job);
   let pin: (v: boolean) => void = () => {};
   const pinned = new Promise<boolean>((resolve) => {
     pin = resolve;
