@@ -35,3 +35,34 @@ export async function on<T>(store: ImportStore, fn: () => Promise<T>): Promise<T
     throw err instanceof ImportStoreError ? err : new ImportStoreError(store, err);
   }
 }
+
+/**
+ * `target` with every method's failure naming `store`, so no call into it can escape
+ * untagged as new calls are added. `answer`: what a method throws that is not the
+ * store failing (a refusal the caller handles, an argument error: a bug), passed as is.
+ *
+ * @param store - the store `target` talks to
+ * @param target - an object whose methods all return promises
+ * @param answer - true for an error that is an answer, not a failure of the store
+ */
+export function onEvery<T extends object>(
+  store: ImportStore,
+  target: T,
+  answer: (err: unknown) => boolean,
+): T {
+  return new Proxy(target, {
+    get(t, name, receiver) {
+      const v: unknown = Reflect.get(t, name, receiver);
+      if (typeof v !== 'function') return v;
+      return async (...args: unknown[]) => {
+        try {
+          return await v.apply(t, args);
+        } catch (err) {
+          throw answer(err) || err instanceof ImportStoreError
+            ? err
+            : new ImportStoreError(store, err);
+        }
+      };
+    },
+  });
+}

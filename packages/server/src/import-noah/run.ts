@@ -27,7 +27,7 @@ import { endpointAddressProblem } from '../push/endpoint-address.ts';
 import { EXPO_TOKEN_PATTERN, endpointProblem } from '../services/push.ts';
 import { CompletionRefusedError, type MetadataStore, type UserRow } from '../stores/metadata.ts';
 import { type BlobWriter, openBlobWriter } from './copy.ts';
-import { on } from './errors.ts';
+import { ImportStoreError, on, onEvery } from './errors.ts';
 import { PUBKEY_RE, type PlannedBackup, planUser, type UserPlan } from './plan.ts';
 import { type NoahS3Options, type NoahSource, openNoahSource } from './source.ts';
 
@@ -317,6 +317,9 @@ async function importUser(ctx: Ctx, plan: UserPlan, dryRun: boolean): Promise<vo
       await copyBackup(ctx, user, b, slots.find((x) => x.version === b.slot)?.objectKey);
     counts.imported++;
   } catch (err) {
+    // This server's database failing is no one user's problem: the run stops. (An
+    // object that cannot be read or written is that user's, as before.)
+    if (err instanceof ImportStoreError && err.store === 'database') throw err;
     counts.skipped++;
     ctx.problem({
       problem: 'copy_failed',
@@ -358,8 +361,15 @@ export async function importNoah(config: ServerConfig, opts: ImportOptions): Pro
   let noahUsers = 0;
   try {
     const noahDeviceRows = await source.countDevices();
-    const metadata = await on('database', () =>
-      createMetadataStore(config.databaseUrl, { logger }),
+    // Every call, lookups included, names this server's database when it fails; a
+    // refused completion and an argument error are answers, not the database failing.
+    const metadata = onEvery(
+      'database',
+      await on('database', () => createMetadataStore(config.databaseUrl, { logger })),
+      (err) =>
+        err instanceof CompletionRefusedError ||
+        err instanceof TypeError ||
+        err instanceof RangeError,
     );
     try {
       const writer = dryRun ? null : await on('blob_store', () => openBlobWriter(config));
