@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshPubkey } from '../../server/test/helpers/metadata.ts';
+import { createTestDatabase, freshPubkey } from '../../server/test/helpers/metadata.ts';
 import { type NoahFixture, startNoahFixture } from '../../server/test/helpers/noah-source.ts';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.ts';
 import { cli, type Run } from './admin-helpers.ts';
@@ -25,6 +26,33 @@ function otherDatabase(url: string, name: string): string {
   u.pathname = `/${name}`;
   u.password = SECRET;
   return u.toString();
+}
+
+const MIGRATIONS = join(import.meta.dirname, '../../../testdata/noah/migrations');
+
+/** Noah's migrations, to build a database that is almost Noah's. */
+async function noahSchema(): Promise<string[]> {
+  const files = (await readdir(MIGRATIONS)).sort();
+  return Promise.all(files.map((f) => readFile(join(MIGRATIONS, f), 'utf8')));
+}
+
+/** Runs `fn` with a fresh database built by `sql`, its URL carrying `SECRET`. */
+async function withDatabase(sql: string[], fn: (url: string) => Promise<void>): Promise<void> {
+  const db = await createTestDatabase('postgres');
+  try {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      for (const q of sql) await c.query(q);
+    } finally {
+      await c.end();
+    }
+    const url = new URL(db.url);
+    url.password = SECRET;
+    await fn(url.toString());
+  } finally {
+    await db.cleanup();
+  }
 }
 
 describe('import-noah: each failure its own code and exit code', () => {
@@ -103,6 +131,45 @@ describe('import-noah: each failure its own code and exit code', () => {
     const url = otherDatabase(noah.databaseUrl, 'postgres');
     const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
     expectFailure(r, 'not_a_noah_database', 65, /Noah's own database/);
+  });
+
+  it("Noah's schema lacks a column (42703): not_a_noah_database, 65", async () => {
+    const sql = [...(await noahSchema()), 'ALTER TABLE users DROP COLUMN created_at'];
+    await withDatabase(sql, async (url) => {
+      const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
+      expectFailure(r, 'not_a_noah_database', 65, /Noah's own database/);
+      expect(r.stderr).toContain('created_at');
+    });
+  });
+
+  it("Noah's database denies SELECT (42501): noah_database_refused, 77, not a schema problem", async () => {
+    const role = `noah_reader_${randomBytes(6).toString('hex')}`;
+    await noah.pool.query(`CREATE ROLE ${role} LOGIN`);
+    try {
+      const url = new URL(noah.databaseUrl);
+      url.username = role;
+      url.password = SECRET;
+      const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url.toString()), env);
+      expectFailure(r, 'noah_database_refused', 77, /needs SELECT on Noah's tables/);
+      expect(r.stderr).toContain('permission denied');
+    } finally {
+      await noah.pool.query(`DROP ROLE ${role}`);
+    }
+  });
+
+  it('any other SQLSTATE of class 42 (here 42804) is import_failed, 70, not a schema problem', async () => {
+    // Noah's table names, but keys of another type: collating a bytea key is 42804.
+    const sql = [
+      'CREATE TABLE users (pubkey bytea PRIMARY KEY, created_at timestamptz)',
+      ...['backup_metadata', 'backup_settings', 'push_tokens', 'devices'].map(
+        (t) => `CREATE TABLE ${t} (pubkey bytea)`,
+      ),
+    ];
+    await withDatabase(sql, async (url) => {
+      const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url), env);
+      expectFailure(r, 'import_failed', 70, /report it/);
+      expect(r.stderr).toContain('collations are not supported');
+    });
   });
 
   it("Noah's bucket cannot be reached: noah_bucket_unreachable, 69", async () => {

@@ -114,8 +114,9 @@ function databaseClass(err: unknown): ImportFailureCode {
   // 28: invalid authorization; 3D000: no such database; 42501: no SELECT on a table.
   if (state && (state.startsWith('28') || state === '3D000' || state === '42501'))
     return 'noah_database_refused';
-  // 42: a table or column Noah's schema has is not there.
-  if (state?.startsWith('42')) return 'not_a_noah_database';
+  // 42P01, 42703: a table or column Noah's schema has is not there. The rest of class
+  // 42 (a type mismatch, a syntax error) is no sign of another database: a bug here.
+  if (state === '42P01' || state === '42703') return 'not_a_noah_database';
   // 08: connection exception; 57P: the server shuts down or is starting; 53: no room.
   if (noAnswer(err) || (state && /^(08|57P|53)/.test(state))) return 'noah_database_unreachable';
   return 'import_failed';
