@@ -185,6 +185,34 @@ describe('import-noah: each failure its own code and exit code', () => {
     expectFailure(r, 'noah_bucket_refused', 77, /NOAH_S3_ACCESS_KEY_ID.*s3:GetObject/);
   });
 
+  it("no credentials for Noah's bucket anywhere: noah_bucket_refused, 77", async () => {
+    const { NOAH_S3_ACCESS_KEY_ID: _, NOAH_S3_SECRET_ACCESS_KEY: __, ...rest } = env;
+    // The SDK's default chain finds nothing: no profile in an empty home, no instance.
+    const home = await mkdtemp(join(dir, 'home-'));
+    const r = await importNoah(noah.flags, {
+      ...rest,
+      HOME: home,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    expectFailure(r, 'noah_bucket_refused', 77, /NOAH_S3_ACCESS_KEY_ID/);
+    expect(r.stderr).toMatch(/credentials/i);
+  });
+
+  it("Noah's bucket is in another region: noah_bucket_wrong_region, 78, the region named", async () => {
+    const r = await importNoah(withFlag(noah.flags, '--noah-s3-region', 'eu-west-3'), env);
+    expectFailure(r, 'noah_bucket_wrong_region', 78, /--noah-s3-region/);
+    expect(r.stderr).toContain(`in ${noah.s3.region}`);
+  });
+
+  it('TLS asked of a PostgreSQL without it: noah_database_tls, 78, sslmode named', async () => {
+    const url = new URL(noah.databaseUrl);
+    url.password = SECRET;
+    url.searchParams.set('sslmode', 'require');
+    const r = await importNoah(withFlag(noah.flags, '--noah-database-url', url.toString()), env);
+    expectFailure(r, 'noah_database_tls', 78, /sslmode/);
+    expect(r.stderr).toContain('does not support SSL');
+  });
+
   it("this server's database cannot be reached: database_unavailable, 69", async () => {
     const r = await importNoah(noah.flags, {
       ...env,

@@ -14,16 +14,20 @@ const EX_DATAERR = 65;
 const EX_UNAVAILABLE = 69;
 /** EX_SOFTWARE: an error without a class here (a bug): report it. */
 const EX_SOFTWARE = 70;
-/** EX_NOPERM: a store refused the credentials or the access. */
+/** EX_NOPERM: a store refused the credentials or the access, or none were found. */
 const EX_NOPERM = 77;
+/** EX_CONFIG: a setting that cannot work as given; running again changes nothing. */
+const EX_CONFIG = 78;
 
 /** A failure class of the import. */
 export type ImportFailureCode =
   | 'noah_database_unreachable'
   | 'noah_database_refused'
+  | 'noah_database_tls'
   | 'not_a_noah_database'
   | 'noah_bucket_unreachable'
   | 'noah_bucket_refused'
+  | 'noah_bucket_wrong_region'
   | 'database_unavailable'
   | 'blob_store_unavailable'
   | 'import_failed';
@@ -43,6 +47,11 @@ const FAILURES: Readonly<Record<ImportFailureCode, { exit: number; what: string;
       what: "Noah's database refused the connection",
       hint: "check the user, the password (PGPASSWORD, ~/.pgpass or NOAH_DATABASE_URL) and the database name in --noah-database-url; the user needs SELECT on Noah's tables",
     },
+    noah_database_tls: {
+      exit: EX_CONFIG,
+      what: "no TLS connection to Noah's database",
+      hint: "match sslmode in --noah-database-url to Noah's PostgreSQL: sslmode=require (or verify-full) where it demands TLS, sslmode=disable where it has none; a certificate of a private CA needs NODE_EXTRA_CA_CERTS",
+    },
     not_a_noah_database: {
       exit: EX_DATAERR,
       what: "the database is not Noah's",
@@ -57,6 +66,11 @@ const FAILURES: Readonly<Record<ImportFailureCode, { exit: number; what: string;
       exit: EX_NOPERM,
       what: "Noah's bucket refused the request",
       hint: 'check NOAH_S3_ACCESS_KEY_ID and NOAH_S3_SECRET_ACCESS_KEY (or the AWS SDK default chain); they need s3:GetObject and s3:ListBucket on the bucket',
+    },
+    noah_bucket_wrong_region: {
+      exit: EX_CONFIG,
+      what: "Noah's bucket is in another region",
+      hint: "pass the bucket's region with --noah-s3-region (or NOAH_S3_REGION), and with --noah-s3-endpoint that region's endpoint",
     },
     database_unavailable: {
       exit: EX_UNAVAILABLE,
@@ -83,6 +97,10 @@ export interface ImportFailure {
   hint: string;
 }
 
+/** Node's TLS failures: a certificate not trusted, expired or for another host. */
+const TLS_FAILURE =
+  /^(ERR_TLS_|ERR_SSL_|ERR_OSSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;
+
 /** Network failures of Node, pg and the AWS SDK: nothing answered. */
 const NO_ANSWER =
   /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE)$/;
@@ -108,9 +126,23 @@ function noAnswer(err: unknown): boolean {
   );
 }
 
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : '');
+
 /** A failure of Noah's database. */
 function databaseClass(err: unknown): ImportFailureCode {
   const state = sqlState(err);
+  const code = fieldOf(err, 'code');
+  const message = messageOf(err);
+  // TLS asked of a server without it (pg's own words), a certificate not trusted, or
+  // pg_hba.conf admitting this client only over TLS ("no encryption": PostgreSQL 14+).
+  if (
+    /server does not support SSL connections/.test(message) ||
+    (typeof code === 'string' && TLS_FAILURE.test(code)) ||
+    (state === '28000' && /no encryption|SSL off/.test(message))
+  )
+    return 'noah_database_tls';
+  // The server asked for a password and none was given (pg's own words).
+  if (/client password must be a string/.test(message)) return 'noah_database_refused';
   // 28: invalid authorization; 3D000: no such database; 42501: no SELECT on a table.
   if (state && (state.startsWith('28') || state === '3D000' || state === '42501'))
     return 'noah_database_refused';
@@ -122,11 +154,34 @@ function databaseClass(err: unknown): ImportFailureCode {
   return 'import_failed';
 }
 
+/**
+ * The region S3 names for the bucket when a request went to another: the
+ * `x-amz-bucket-region` header (every answer, a HEAD's too), else the error's `Region`.
+ */
+function bucketRegion(err: unknown): string | null {
+  const headers = (fieldOf(err, '$response') as { headers?: Record<string, unknown> } | undefined)
+    ?.headers;
+  const region = headers?.['x-amz-bucket-region'] ?? fieldOf(err, 'Region');
+  return typeof region === 'string' && /^[a-z0-9-]{1,32}$/.test(region) ? region : null;
+}
+
 /** A failure of Noah's bucket. */
 function bucketClass(err: unknown): ImportFailureCode {
   const status = (fieldOf(err, '$metadata') as { httpStatusCode?: unknown } | undefined)
     ?.httpStatusCode;
-  if (status === 401 || status === 403) return 'noah_bucket_refused';
+  const name = fieldOf(err, 'name');
+  // S3 answers a request signed for, or sent to, another region with 301 or 400 and
+  // names the bucket's region.
+  if (
+    ((status === 301 || status === 400) && bucketRegion(err)) ||
+    name === 'PermanentRedirect' ||
+    name === 'IllegalLocationConstraintException' ||
+    (name === 'AuthorizationHeaderMalformed' && /region/i.test(messageOf(err)))
+  )
+    return 'noah_bucket_wrong_region';
+  // No credentials at all: the SDK's default chain found none.
+  if (status === 401 || status === 403 || name === 'CredentialsProviderError')
+    return 'noah_bucket_refused';
   if (noAnswer(err) || (typeof status === 'number' && status >= 500))
     return 'noah_bucket_unreachable';
   return 'import_failed';
@@ -154,7 +209,11 @@ export function classifyImportFailure(err: unknown): ImportFailure {
   const cause = store ? (fieldOf(err, 'cause') ?? err) : err;
   const code = store && store in CLASS_OF_STORE ? CLASS_OF_STORE[store](cause) : 'import_failed';
   const f = FAILURES[code];
-  // pg and the AWS SDK name the host, never the password or the secret key.
-  const detail = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  // pg and the AWS SDK name the host, never the password or the secret key. An answer
+  // to a HEAD has no text (the SDK says "UnknownError"): the region it named says more.
+  const region = code === 'noah_bucket_wrong_region' ? bucketRegion(cause) : null;
+  const detail = region
+    ? `S3 says the bucket is in ${region}`
+    : (err instanceof Error ? err.message : String(err)).split('\n')[0];
   return { code, exit: f.exit, message: `${f.what}: ${detail}`, hint: f.hint };
 }

@@ -72,12 +72,36 @@ function isNotFound(err: unknown): boolean {
 const toNumber = (v: string | number): number => (typeof v === 'number' ? v : Number(v));
 
 /**
+ * A pg client that closes its socket when connecting fails on this side: with no
+ * password to answer the server's SCRAM challenge, pg reports the failure but leaves
+ * the socket open until the server's `authentication_timeout` (a minute), and the
+ * command would wait that long to exit after saying what is wrong.
+ */
+class ClosingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: (err: Error) => void): void;
+  override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
+    const close = () => void this.end().catch(() => {});
+    if (!callback)
+      return super.connect().catch((err: unknown) => {
+        close();
+        throw err;
+      });
+    super.connect((err: Error | null) => {
+      if (err) close();
+      callback(err as Error);
+    });
+    return undefined;
+  }
+}
+
+/**
  * Opens a Noah server's database and bucket for reading.
  * @param databaseUrl - Noah's `postgres://…` URL
  * @param s3 - Noah's bucket
  */
 export function openNoahSource(databaseUrl: string, s3: NoahS3Options): NoahSource {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, Client: ClosingClient });
   // An idle connection dropped by the server must not crash the process.
   pool.on('error', () => {});
   const client = new S3Client({

@@ -84,6 +84,8 @@ export interface Refusal {
   status: number;
   code: string;
   message: string;
+  /** The bucket's region, which S3 names (header and body) when a request is signed for another. */
+  region?: string;
 }
 
 export const MISMATCH: Refusal = {
@@ -103,13 +105,22 @@ function checkScope(
   ctx: VerifyContext,
   credential: string | undefined,
   date: Date,
+  header = false,
 ): Refusal | null {
   const parts = (credential ?? '').split('/');
   if (parts.length !== 5 || parts[4] !== 'aws4_request')
     return { status: 400, code: 'AuthorizationQueryParametersError', message: 'bad Credential' };
   if (parts[0] !== ctx.accessKeyId)
     return { status: 403, code: 'InvalidAccessKeyId', message: 'unknown access key' };
-  if (parts[2] !== REGION || parts[3] !== 's3')
+  // A wrong region is answered as S3 answers it: the region expected, named.
+  if (parts[2] !== REGION)
+    return {
+      status: 400,
+      code: header ? 'AuthorizationHeaderMalformed' : 'AuthorizationQueryParametersError',
+      message: `the region '${parts[2]}' is wrong; expecting '${REGION}'`,
+      region: REGION,
+    };
+  if (parts[3] !== 's3')
     return { status: 400, code: 'AuthorizationQueryParametersError', message: 'bad scope' };
   if (parts[1] !== date.toISOString().slice(0, 10).replace(/-/g, '')) return MISMATCH;
   return null;
@@ -207,7 +218,7 @@ export async function verifyHeader(
   const [, credential, signedList = '', signature = ''] = m;
   const date = parseAmzDate(req.headers['x-amz-date'] as string | undefined);
   if (!date) return { status: 403, code: 'AccessDenied', message: 'missing x-amz-date' };
-  const scope = checkScope(ctx, credential, date);
+  const scope = checkScope(ctx, credential, date, true);
   if (scope) return scope;
   if (Math.abs(systemClock.now().getTime() - date.getTime()) > MAX_SKEW_MS)
     return { status: 403, code: 'RequestTimeTooSkewed', message: 'request time too skewed' };

@@ -146,8 +146,13 @@ function startS3rver(): Promise<{ rawEndpoint: string; child: ChildProcess }> {
 // ---- the front ----
 
 function refuse(res: ServerResponse, method: string, r: Refusal): void {
-  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${r.code}</Code><Message>${r.message}</Message><RequestId>${randomBytes(8).toString('hex')}</RequestId></Error>`;
-  res.writeHead(r.status, { 'content-type': 'application/xml', connection: 'close' });
+  const region = r.region ? `<Region>${r.region}</Region>` : '';
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${r.code}</Code><Message>${r.message}</Message>${region}<RequestId>${randomBytes(8).toString('hex')}</RequestId></Error>`;
+  res.writeHead(r.status, {
+    'content-type': 'application/xml',
+    connection: 'close',
+    ...(r.region ? { 'x-amz-bucket-region': r.region } : {}),
+  });
   res.end(method === 'HEAD' ? undefined : xml);
 }
 
