@@ -5,9 +5,14 @@
  * The stores' classes are driven through the real binary in
  * admin-import-noah-errors.test.ts.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ImportStoreError } from '@noah-backup/server/import-noah/errors';
 import { describe, expect, it } from 'vitest';
-import { classifyImportFailure } from '../src/commands/admin-import-errors.ts';
+import {
+  classifyImportFailure,
+  IMPORT_FAILURE_EXITS,
+} from '../src/commands/admin-import-errors.ts';
 
 describe('classifyImportFailure', () => {
   it('an error without a store is import_failed, exit 70, its first line kept', () => {
@@ -43,5 +48,16 @@ describe('classifyImportFailure', () => {
       code: 'database_unavailable',
       exit: 69,
     });
+  });
+
+  it("docs/OPERATIONS.md's table lists every class with its exit code, and no other", () => {
+    const docs = readFileSync(resolve(import.meta.dirname, '../../../docs/OPERATIONS.md'), 'utf8');
+    const start = docs.indexOf('## Moving users from a Noah server');
+    const section = docs.slice(start, docs.indexOf('\n## ', start + 1));
+    const rows = [...section.matchAll(/^\| `([a-z_]+)` \| (\d+) \|/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]);
+    expect(Object.fromEntries(rows)).toEqual(IMPORT_FAILURE_EXITS);
   });
 });

@@ -89,6 +89,11 @@ const FAILURES: Readonly<Record<ImportFailureCode, { exit: number; what: string;
     },
   };
 
+/** Each class's exit code (docs/OPERATIONS.md lists them; a test holds the two equal). */
+export const IMPORT_FAILURE_EXITS: Readonly<Record<ImportFailureCode, number>> = Object.fromEntries(
+  Object.entries(FAILURES).map(([code, f]) => [code, f.exit]),
+) as Record<ImportFailureCode, number>;
+
 /** What the command prints and exits with. */
 export interface ImportFailure {
   code: ImportFailureCode;
