@@ -50,6 +50,27 @@ describe('classifyImportFailure', () => {
     });
   });
 
+  it('a 400 naming another region than the one asked is a wrong region; naming it, not', () => {
+    // S3's answer to a HEAD: no body, the bucket's region in a header.
+    const answer = (region: string) =>
+      Object.defineProperty(
+        Object.assign(new Error('UnknownError'), { $metadata: { httpStatusCode: 400 } }),
+        '$response',
+        { value: { statusCode: 400, headers: { 'x-amz-bucket-region': region } } },
+      );
+    const given = { noahS3Region: 'us-east-2' };
+    expect(
+      classifyImportFailure(new ImportStoreError('noah_bucket', answer('eu-west-3')), given),
+    ).toMatchObject({
+      code: 'noah_bucket_wrong_region',
+      exit: 78,
+      message: "Noah's bucket is in another region: S3 says the bucket is in eu-west-3",
+    });
+    expect(
+      classifyImportFailure(new ImportStoreError('noah_bucket', answer('us-east-2')), given).code,
+    ).toBe('import_failed');
+  });
+
   it("docs/OPERATIONS.md's table lists every class with its exit code, and no other", () => {
     const docs = readFileSync(resolve(import.meta.dirname, '../../../docs/OPERATIONS.md'), 'utf8');
     const start = docs.indexOf('## Moving users from a Noah server');

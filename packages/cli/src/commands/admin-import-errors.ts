@@ -170,15 +170,23 @@ function bucketRegion(err: unknown): string | null {
   return typeof region === 'string' && /^[a-z0-9-]{1,32}$/.test(region) ? region : null;
 }
 
+/** What the run was given, to tell an answer about it from another. */
+export interface ImportSettings {
+  /** The region Noah's bucket was asked in. */
+  noahS3Region?: string;
+}
+
 /** A failure of Noah's bucket. */
-function bucketClass(err: unknown): ImportFailureCode {
+function bucketClass(err: unknown, given: ImportSettings): ImportFailureCode {
   const status = (fieldOf(err, '$metadata') as { httpStatusCode?: unknown } | undefined)
     ?.httpStatusCode;
   const name = fieldOf(err, 'name');
   // S3 answers a request signed for, or sent to, another region with 301 or 400 and
-  // names the bucket's region.
+  // names the bucket's region; a 400 naming the region asked is about something else.
+  const region = bucketRegion(err);
   if (
-    ((status === 301 || status === 400) && bucketRegion(err)) ||
+    status === 301 ||
+    (status === 400 && region !== null && region !== given.noahS3Region) ||
     name === 'PermanentRedirect' ||
     name === 'IllegalLocationConstraintException' ||
     (name === 'AuthorizationHeaderMalformed' && /region/i.test(messageOf(err)))
@@ -192,7 +200,9 @@ function bucketClass(err: unknown): ImportFailureCode {
   return 'import_failed';
 }
 
-const CLASS_OF_STORE: Readonly<Record<ImportStore, (err: unknown) => ImportFailureCode>> = {
+const CLASS_OF_STORE: Readonly<
+  Record<ImportStore, (err: unknown, given: ImportSettings) => ImportFailureCode>
+> = {
   noah_database: databaseClass,
   noah_bucket: bucketClass,
   database: () => 'database_unavailable',
@@ -203,16 +213,18 @@ const CLASS_OF_STORE: Readonly<Record<ImportStore, (err: unknown) => ImportFailu
  * The failure class of what stopped the import.
  *
  * @param err - what `importNoah` threw (an `ImportStoreError` names its store)
+ * @param given - what the run was given (the bucket's region)
  * @returns the code, exit code, one-line message and hint
  * @example
  * ```ts
  * classifyImportFailure(new ImportStoreError('noah_database', refused)).exit; // 69
  * ```
  */
-export function classifyImportFailure(err: unknown): ImportFailure {
+export function classifyImportFailure(err: unknown, given: ImportSettings = {}): ImportFailure {
   const store = fieldOf(err, 'store') as ImportStore | undefined;
   const cause = store ? (fieldOf(err, 'cause') ?? err) : err;
-  const code = store && store in CLASS_OF_STORE ? CLASS_OF_STORE[store](cause) : 'import_failed';
+  const code =
+    store && store in CLASS_OF_STORE ? CLASS_OF_STORE[store](cause, given) : 'import_failed';
   const f = FAILURES[code];
   // pg and the AWS SDK name the host, never the password or the secret key. An answer
   // to a HEAD has no text (the SDK says "UnknownError"): the region it named says more.

@@ -116,12 +116,13 @@ export function registerImportNoah(admin: Command, config: LoadConfig): void {
       }
       const { importNoah } = await import('@noah-backup/server/import-noah');
       let report: Awaited<ReturnType<typeof importNoah>>;
+      const region = flags.noahS3Region ?? env.NOAH_S3_REGION ?? 'us-east-2';
       try {
         report = await importNoah(cfg, {
           noahDatabaseUrl: databaseUrl,
           noahS3: {
             bucket,
-            region: flags.noahS3Region ?? env.NOAH_S3_REGION ?? 'us-east-2',
+            region,
             ...(endpoint ? { endpoint } : {}),
             forcePathStyle: flags.noahS3ForcePathStyle ?? false,
             ...(keyId && secret
@@ -143,7 +144,7 @@ export function registerImportNoah(admin: Command, config: LoadConfig): void {
           },
         });
       } catch (err) {
-        const f = classifyImportFailure(err);
+        const f = classifyImportFailure(err, { noahS3Region: region });
         process.stderr.write(`${NAME}: error: ${f.message} [${f.code}]\nhint: ${f.hint}\n`);
         process.exitCode = f.exit;
         return;
