@@ -23,8 +23,8 @@ function day(dev: Device, n: number): void {
 
 /**
  * The live database as SQLite reads it, WAL included, page for page (page 1 too: a copy by
- * SQLite's backup API would rewrite its counters): its file and WAL copied aside and
- * checkpointed. What the backup's snapshot read in place.
+ * SQLite's backup API would rewrite its counters) up to its page count: its file and WAL
+ * copied aside and checkpointed. What the backup's snapshot read in place.
  */
 async function pages(dev: Device, dir: string): Promise<Buffer> {
   const src = join(dev.walletDir, 'wallet.sqlite');
@@ -34,12 +34,17 @@ async function pages(dev: Device, dir: string): Promise<Buffer> {
     if (e.code !== 'ENOENT') throw e;
   });
   const db = new Database(out);
+  let size: number;
   try {
     db.pragma('wal_checkpoint(TRUNCATE)');
+    // SQLite's own size: a file may run past it (pages it no longer counts).
+    size =
+      Number(db.pragma('page_count', { simple: true })) *
+      Number(db.pragma('page_size', { simple: true }));
   } finally {
     db.close();
   }
-  return fsp.readFile(out);
+  return (await fsp.readFile(out)).subarray(0, size);
 }
 
 /** The objects a slot's backup references and its manifest size, from the server. */

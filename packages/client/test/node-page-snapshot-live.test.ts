@@ -69,7 +69,30 @@ async function whileWriting<T>(database: string, fn: () => Promise<T>) {
   }
 }
 
+/** The copies of databases under `dir` (other files of the wallet are copied: `.bin`). */
+async function databaseCopies(dir: string): Promise<string[]> {
+  const all = await fsp.readdir(dir, { recursive: true, withFileTypes: true });
+  return all.filter((e) => e.isFile() && e.name.endsWith('.db')).map((e) => e.name);
+}
+
 describe('page snapshot: the integrity check of the live database', () => {
+  it('a WAL-mode wallet no process has open is read in place too', async () => {
+    const root = await tempDir();
+    const wallet = await walletIn(root);
+    const tmp = join(root, 'tmp');
+    const snap = await pageSnapshot(wallet.dir, tmp);
+    try {
+      expect(await databaseCopies(tmp)).toEqual([]);
+      expect(snap.checkedLive).toEqual(['wallet.sqlite']);
+      await expect(snap.checked).resolves.toBeUndefined();
+      const copy = join(root, 'copy.sqlite');
+      await saveCopy(snap, 'wallet.sqlite', copy);
+      expect(rowCount(copy, 'payments')).toBe(wallet.payments);
+    } finally {
+      await snap.cleanup();
+    }
+  });
+
   it('an idle wallet: checked on the live database beside the copy, never written', async () => {
     const root = await tempDir();
     const wallet = await walletIn(root);
@@ -85,6 +108,8 @@ describe('page snapshot: the integrity check of the live database', () => {
       const snap = await pageSnapshot(wallet.dir, tmp);
       try {
         expect(snap.checkedLive).toEqual(['wallet.sqlite']);
+        // Read in place (wal-image.ts): no copy of the database was written.
+        expect(await databaseCopies(tmp)).toEqual([]);
         await expect(snap.checked).resolves.toBeUndefined();
         const copy = join(root, 'copy.sqlite');
         await saveCopy(snap, 'wallet.sqlite', copy);

@@ -5,10 +5,19 @@
  * `undefined` (the caller copies) whenever that cannot be proven.
  */
 import { spawn } from 'node:child_process';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  chmodSync,
+  promises as fsp,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { pinWalImage, type WalImage } from '../src/node/wal-image.ts';
@@ -173,5 +182,67 @@ describe('pinned WAL image', () => {
     db.exec('CREATE TABLE t (x)');
     db.close();
     expect(await pinWalImage(file, 1000)).toBeUndefined();
+  });
+
+  it('a -shm this process may not write is not trusted (SQLite would ignore it)', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'w.db');
+    const app = walDatabase(file, 300);
+    app.prepare('UPDATE t SET v = randomblob(500) WHERE id < 50').run();
+    const image = fileURLToPath(new URL('../src/node/wal-image.ts', import.meta.url));
+    const script = `import(${JSON.stringify(image)}).then(async (m) => console.log(String(await m.pinWalImage(process.argv[1], 1000))))`;
+    // Root may write any file: the reader then runs as nobody, for whom -shm is read-only.
+    const asRoot = process.getuid?.() === 0;
+    chmodSync(dir, 0o755);
+    for (const f of ['', '-wal', '-shm']) chmodSync(`${file}${f}`, 0o644);
+    if (!asRoot) chmodSync(`${file}-shm`, 0o444);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '-e', script, file],
+      { timeout: 10_000, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) },
+    );
+    expect(stdout.trim()).toBe('undefined');
+    app.close();
+  });
+
+  it('the database renamed over after the pin: the image no longer stands for the path', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'w.db');
+    const app = walDatabase(file, 200);
+    const image = await pinWalImage(file, 1000);
+    expect(image?.unchanged()).toBe(true);
+    walDatabase(join(dir, 'other.db'), 10).close();
+    renameSync(join(dir, 'other.db'), file);
+    expect(image!.unchanged()).toBe(false);
+    await image!.close();
+    app.close();
+  });
+
+  it('a replaced database file is not kept open once its image is closed', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'w.db');
+    const deletedOpen = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(dir) && target.endsWith('(deleted)');
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    for (let i = 0; i < 3; i++) {
+      // A restore's swap: a new file renamed over the old one.
+      walDatabase(join(dir, `next-${i}.db`), 100, { checkpoint: true }).close();
+      renameSync(join(dir, `next-${i}.db`), file);
+      const app = new Database(file); // the wallet, its -shm in use
+      app.prepare('SELECT count(*) FROM t').get();
+      const image = await pinWalImage(file, 1000);
+      expect(image).toBeDefined();
+      await image!.close();
+      app.close();
+    }
+    // At most the last -shm, deleted by the wallet's close after the last image: its
+    // descriptor goes at the next read of that path. Before, every replaced file stayed.
+    expect(deletedOpen()).toBeLessThanOrEqual(1);
   });
 });

@@ -350,7 +350,7 @@ function pinnedCheck(
 ): RunningCheck & { proven: Promise<boolean> } {
   const live = startLiveIntegrityCheck(src, label, image.header, busyTimeoutMs);
   // Decided as soon as the check says it pinned: a later commit must not matter.
-  const proven = live.pinned.then((pinned) => pinned && image.unchanged());
+  const proven = live.pinned.then((pinned) => pinned && image.unchanged()).catch(() => false); // a header that cannot be read proves nothing: the copy is checked
   let fallback: RunningCheck | undefined;
   let stopped = false;
   const done = (async () => {

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { integrityCheckFailed } from '../wallet-refusals.ts';
-import { keptDescriptor, readWalIndex } from './wal-index.ts';
+import { holdFile, readWalIndex } from './wal-index.ts';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -313,12 +313,15 @@ function runCheck(
   label: string,
   extra: { pin?: Uint8Array; busyTimeoutMs?: number },
 ): LiveCheck {
+  // The thread reads the header through this process's kept descriptor (wal-index.ts),
+  // held until it has pinned.
+  const shm = extra.pin ? holdFile(`${path}-shm`) : undefined;
   const job = {
     path,
     cacheKib: CHECK_CACHE_KIB,
     busyTimeoutMs: extra.busyTimeoutMs ?? 5000,
     pin: extra.pin,
-    shm: extra.pin ? keptDescriptor(`${path}-shm`) : undefined,
+    shm: shm?.fd,
   };
   let worker: Worker;
   if (spare) {
@@ -331,6 +334,7 @@ function runCheck(
   const pinned = new Promise<boolean>((resolve) => {
     pin = resolve;
   });
+  void pinned.then(() => shm?.release());
   const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const done = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: CheckMessage) => {

@@ -11,23 +11,27 @@
  *   which is at most `mxFrame`, so a page with no frame up to `mxFrame` keeps its bytes,
  *   and a page with one is read from the WAL;
  * - when every frame up to `mxFrame` is already in the database file (`nBackfill`), the
- *   file alone is the state, and a reader then blocks every checkpoint.
+ *   file alone is the state: the reader then holds either a read mark (no checkpoint
+ *   copies past it) or SQLite's read lock 0, which keeps every checkpoint from copying
+ *   into the file (a RESTART or TRUNCATE may still reset the WAL, which is not read).
  * What is read is proven, not assumed: the WAL-index header (first 96 bytes of `-shm`) is
- * the same before and after the pin (no commit came between), and the frames read carry
- * the WAL's salts and end on the checksum the header names for `mxFrame`. Anything else
- * (no `-shm`, a commit meanwhile, a torn or foreign header, a checksum that does not
- * match) gives `undefined`, and the caller copies the database as before.
+ * the same before and after the pin (no commit came between), the frames read carry the
+ * WAL's salts and end on the checksum the header names for `mxFrame`, the file read is the
+ * one the connection opened, and the page count is SQLite's own. Anything else (no
+ * `-shm`, one this process may not write, whose index SQLite would ignore for its own,
+ * a commit meanwhile, a torn or foreign header, a checksum that does not match, the file
+ * renamed over) gives `undefined`, and the caller copies the database as before.
  *
  * Against a copy of a 100 MiB wallet this saves writing and reading back 100 MiB per
  * backup (the copy took 230 ms of the daily backup's 1 s on an Intel Xeon) and the disk
  * space the copy needed.
  * @module
  */
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, read, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { keptDescriptor, readWalIndex } from './wal-index.ts';
+import { type HeldFile, holdFile, readWalIndex } from './wal-index.ts';
 
 const readAsync = promisify(read);
 
@@ -38,6 +42,8 @@ const HEADER_AND_BACKFILL = HEADER + 4;
 const WAL_HEADER = 32;
 const FRAME_HEADER = 24;
 const WAL_MAGIC = 0x377f0682;
+const EMPTY = Buffer.alloc(0);
+const PIN_ATTEMPTS = 5;
 /** Reads of the database file: 256 KiB, as the copies' (page-snapshot.ts). */
 const READ_CHUNK = 256 * 1024;
 
@@ -62,8 +68,9 @@ export interface WalImage {
 /** The WAL-index header and `nBackfill`, or undefined if unreadable or torn. */
 function readShm(path: string): { header: Buffer; nBackfill: number } | undefined {
   // Never an open-read-close of `-shm`: that would drop the pinned transaction's lock.
+  // Read twice, equal: SQLite stores `nBackfill` atomically, a plain read may tear.
   const b = readWalIndex(path, HEADER_AND_BACKFILL);
-  if (!b) return undefined;
+  if (!b?.equals(readWalIndex(path, HEADER_AND_BACKFILL) ?? EMPTY)) return undefined;
   const header = b.subarray(0, HEADER);
   if (header[12] !== 1 || !header.subarray(0, 48).equals(header.subarray(48))) return undefined;
   return { header: Buffer.from(header), nBackfill: b.readUInt32LE(HEADER) };
@@ -149,20 +156,38 @@ export async function pinWalImage(
   // The checksums' words and the header's fields are in the machine's byte order; every
   // phone and server CPU today is little-endian, others copy.
   if (endianness() !== 'LE') return undefined;
+  // The file the connection opens must be the one read below (a rename in between).
+  const identity = statSync(src);
   const db = new Database(src, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  let file: HeldFile | undefined;
   let kept = false;
   try {
     // 2 MB is enough: this connection reads the schema only.
     db.pragma('cache_size = -2048');
     if (db.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
-    // A first read opens (or recovers) the WAL index; the header read next is current.
-    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
-    const before = readShm(src);
-    if (!before) return undefined;
-    db.exec('BEGIN');
-    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
-    const after = readShm(src);
-    if (!after?.header.equals(before.header)) return undefined;
+    const schema = db.prepare('SELECT count(*) FROM sqlite_schema').pluck();
+    // A first read opens (or recovers, or creates) the WAL index; the header read next
+    // is current.
+    schema.get();
+    // Only a `-shm` this process may write is the index SQLite uses: with a read-only one
+    // SQLite builds its own index in memory and ignores the file, which may be stale.
+    try {
+      accessSync(`${src}-shm`, constants.W_OK);
+    } catch {
+      return undefined;
+    }
+    let after: ReturnType<typeof readShm>;
+    // A wallet committing all along may move the header during a pin: a few tries.
+    for (let attempt = 0; attempt < PIN_ATTEMPTS && !after; attempt++) {
+      if (db.inTransaction) db.exec('COMMIT');
+      const before = readShm(src);
+      if (!before) return undefined;
+      db.exec('BEGIN');
+      schema.get();
+      const now = readShm(src);
+      if (now?.header.equals(before.header)) after = now;
+    }
+    if (!after) return undefined;
     const header = after.header;
     const mxFrame = header.readUInt32LE(16);
     const nPage = header.readUInt32LE(20);
@@ -170,12 +195,15 @@ export async function pinWalImage(
     const headerPageSize = sz === 1 ? 65_536 : sz;
     // The database file through the process's kept descriptor (wal-index.ts): closing
     // one of ours would drop the pinned transaction's shared lock on it.
-    const fd = keptDescriptor(src);
-    if (fd === undefined) return undefined;
+    file = holdFile(src);
+    if (!file || file.dev !== identity.dev || file.ino !== identity.ino) return undefined;
     const page1 = Buffer.alloc(100);
-    const v = readSync(fd, page1, 0, 100, 0) === 100 ? page1.readUInt16BE(16) : 0;
+    const v = readSync(file.fd, page1, 0, 100, 0) === 100 ? page1.readUInt16BE(16) : 0;
     const pageSize = v === 1 ? 65_536 : v;
     if (pageSize < 512 || (mxFrame > 0 && pageSize !== headerPageSize)) return undefined;
+    // SQLite's own size of the pinned state: the header's, where it has one.
+    const pageCount = Number(db.pragma('page_count', { simple: true }));
+    if (pageCount < 1 || (nPage > 0 && pageCount !== nPage)) return undefined;
     // `nBackfill` ≥ `mxFrame` (read after the pin, with the header unchanged): every
     // frame of the pinned state is in the database file, which is then the state.
     const frames =
@@ -183,13 +211,12 @@ export async function pinWalImage(
         ? walFrames(`${src}-wal`, header, pageSize, mxFrame)
         : new Map<number, number>();
     if (!frames) return undefined;
-    const pageCount = nPage > 0 ? nPage : Math.floor(fstatSync(fd).size / pageSize);
-    if (pageCount < 1) return undefined;
-    const image = makeImage(src, db, fd, header, pageSize, pageCount, frames);
+    const image = makeImage(src, db, file, header, pageSize, pageCount, frames);
     kept = true;
     return image;
   } finally {
     if (!kept) {
+      file?.release();
       if (db.inTransaction) db.exec('COMMIT');
       db.close();
     }
@@ -199,7 +226,7 @@ export async function pinWalImage(
 function makeImage(
   src: string,
   db: Database.Database,
-  fd: number,
+  file: HeldFile,
   header: Buffer,
   pageSize: number,
   pageCount: number,
@@ -207,6 +234,7 @@ function makeImage(
 ): WalImage {
   const wal = frames.size > 0 ? openSync(`${src}-wal`, 'r') : undefined;
   const frameSize = FRAME_HEADER + pageSize;
+  const fd = file.fd;
   let closed: Promise<void> | undefined;
   const patch = (buf: Uint8Array, at: number) => {
     // Pages of this chunk that are in the WAL replace what the file had.
@@ -229,8 +257,16 @@ function makeImage(
     header,
     db,
     walPages: frames.size,
-    unchanged: () => readShm(src)?.header.equals(header) === true,
+    unchanged: () => {
+      // The same file at the path (not renamed over), with the same WAL-index header.
+      const now = statSync(src, { throwIfNoEntry: false });
+      if (now?.dev !== file.dev || now.ino !== file.ino) return false;
+      return readShm(src)?.header.equals(header) === true;
+    },
     async *read(position, length, transient) {
+      // After close() a descriptor number may name another file, and the database is no
+      // longer pinned.
+      if (closed) throw new Error('the pinned image is closed');
       if (position < 0 || position + length > pageCount * pageSize)
         throw new RangeError('a read beyond the pinned database');
       let at = position;
@@ -241,6 +277,7 @@ function makeImage(
         const buf = shared ? shared.subarray(0, n) : new Uint8Array(n);
         let filled = 0;
         while (filled < n) {
+          if (closed) throw new Error('the pinned image is closed');
           const r =
             n <= 64 * 1024
               ? readSync(fd, buf, filled, n - filled, at + filled)
@@ -250,6 +287,7 @@ function makeImage(
         }
         // The file may end before the pinned state does (its last pages only in the WAL).
         if (filled < n) buf.fill(0, filled);
+        if (closed) throw new Error('the pinned image is closed');
         patch(buf, at);
         if (filled < n && !allInWal(frames, at + filled, at + n, pageSize))
           throw new Error('the database file is shorter than its pinned state');
@@ -264,6 +302,7 @@ function makeImage(
           if (db.inTransaction) db.exec('COMMIT');
         } finally {
           db.close();
+          file.release();
         }
       })();
       return closed;

@@ -102,6 +102,10 @@ async function walkInto(
   const databases = new Set<string>();
   for (const [name, s] of stats) {
     if (s.kind !== 'file') continue;
+    // Never opened to be sniffed: `X-wal`/`-shm`/`-journal` beside a file `X` (closing a
+    // descriptor of `-shm` drops this process's SQLite locks on it: docs/WALLET.md §5).
+    const owner = sidecarOwner(name);
+    if (owner !== undefined && stats.get(owner)?.kind === 'file') continue;
     const isDb = await hasSqliteHeader(join(absDir, name)).catch((e: unknown) => {
       if (isErrno(e, 'ENOENT')) return false;
       throw e;
