@@ -4,10 +4,20 @@
  * (§8.2). Everything returned is a plain `Uint8Array`.
  * @module
  */
-import { type Hash, type Hmac, createHash, createHmac, createSecretKey } from 'node:crypto';
+import {
+  type Hash,
+  type Hmac,
+  createHash,
+  createHmac,
+  createSecretKey,
+  hash as oneShotHash,
+} from 'node:crypto';
 import { abytes } from '../bytes.ts';
 import { checkHmacKey, checkPagesArgs } from './common.ts';
 import type { HashStream, HmacSha256 } from './types.ts';
+
+/** SHA-256's block size in bytes (the HMAC pads). */
+const BLOCK = 64;
 
 /** A node:crypto Hash or Hmac as a {@link HashStream}. */
 function stream(h: Hash | Hmac): HashStream {
@@ -43,18 +53,39 @@ function stream(h: Hash | Hmac): HashStream {
 export function hmacSha256(key: Uint8Array): HmacSha256 {
   checkHmacKey(key);
   const keyObject = createSecretKey(key);
+  // The page digests as RFC 2104 spells HMAC out, two one-shot SHA-256 calls a page:
+  // H((K ^ opad) || H((K ^ ipad) || page)). A node:crypto Hmac object per page cost about
+  // twice as much (its construction, and one native object and one digest buffer a page
+  // left to the garbage collector: 25,000 of each in a 100 MiB restore). The padded key
+  // blocks are made now, from the key as it is (the caller may wipe it after this call).
+  const k = key.length > BLOCK ? createHash('sha256').update(key).digest() : key;
+  const outer = Buffer.alloc(BLOCK + 32);
+  const innerPad = Buffer.alloc(BLOCK);
+  for (let i = 0; i < BLOCK; i++) {
+    innerPad[i] = (k[i] ?? 0) ^ 0x36;
+    outer[i] = (k[i] ?? 0) ^ 0x5c;
+  }
+  let inner = Buffer.alloc(0); // K ^ ipad, then room for one page
+  const innerOf = (pageSize: number) => {
+    if (inner.length !== BLOCK + pageSize) {
+      inner = Buffer.alloc(BLOCK + pageSize);
+      innerPad.copy(inner);
+    }
+    return inner;
+  };
   return {
     async pages(data, pageSize, outLength) {
       const n = checkPagesArgs(data, pageSize, outLength);
-      const out = new Uint8Array(n * outLength);
-      // One Hmac per page: ~140 ms per 100 MB of 4 KiB pages, close to SHA-256 alone.
+      const out = Buffer.alloc(n * outLength);
+      const inner = innerOf(pageSize);
+      const src = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       for (let i = 0, off = 0; i < n; i++, off += pageSize) {
-        const mac = createHmac('sha256', keyObject)
-          .update(data.subarray(off, off + pageSize))
-          .digest();
-        out.set(mac.subarray(0, outLength), i * outLength);
+        src.copy(inner, BLOCK, off, off + pageSize);
+        // Digests as 'binary' (latin1) strings, one byte a character: no buffer allocated.
+        outer.write(oneShotHash('sha256', inner, 'binary'), BLOCK, 32, 'latin1');
+        out.write(oneShotHash('sha256', outer, 'binary'), i * outLength, outLength, 'latin1');
       }
-      return out;
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     },
     create: () => stream(createHmac('sha256', keyObject)),
   };
