@@ -12,7 +12,7 @@ import {
   MalformedManifestError,
   UnsupportedPayloadKindError,
 } from '../src/errors.ts';
-import { writeManifestFields } from '../src/incremental/manifest.ts';
+import { encodeManifest, writeManifestFields } from '../src/incremental/manifest.ts';
 import {
   encryptManifest,
   encryptPack,
@@ -115,6 +115,7 @@ describe('manifests', () => {
     expect(parseV2Header(bytes).payloadKind).toBe('manifest');
     const opened = await openManifest(fromBytes(bytes, 100), { key: KEY });
     expect(opened.manifest).toEqual(m);
+    expect(opened.encoded).toEqual(encodeManifest(m)); // the plaintext it was decoded from
     expect(opened.header.sequence).toBe(42n);
     expect(opened.header.createdAt).toEqual(CREATED_AT);
     expect(opened.size).toBe(bytes.length);

@@ -44,6 +44,11 @@ export interface CacheIdentity {
 export interface DeviceCache {
   identity: CacheIdentity;
   manifest: Manifest;
+  /**
+   * The manifest's encoding where the caller holds it (a restore: the plaintext it
+   * decoded `manifest` from), saved as is; else `manifest` is encoded again.
+   */
+  encodedManifest?: Uint8Array;
   /** Page digests (16 bytes a page) by database path. */
   pages: Map<string, Uint8Array>;
 }
@@ -55,7 +60,7 @@ export interface DeviceCache {
  */
 function encode(c: DeviceCache): Uint8Array[] {
   const json = utf8ToBytes(JSON.stringify(c.identity));
-  const manifest = encodeManifest(c.manifest);
+  const manifest = c.encodedManifest ?? encodeManifest(c.manifest);
   const digests = c.manifest.entries.flatMap((e) => {
     if (e.type !== 'database') return [];
     const d = c.pages.get(e.path);

@@ -29,6 +29,8 @@ import { UPLOAD_CONCURRENCY } from './incremental.ts';
 export interface RemoteManifest {
   header: V2Header;
   manifest: Manifest;
+  /** The manifest's encoding: the plaintext it was decoded from. */
+  encoded: Uint8Array;
   /** SHA-256 of the manifest object. */
   sha256: Uint8Array;
 }
@@ -46,7 +48,9 @@ export async function openRemoteManifest(
     signal: ctx.signal,
     onProgress: (bytes, total) => ctx.progress('download', bytes, total),
   });
-  const { header, manifest, sha256 } = await openManifest(download, { key: ctx.keyring.v2Key() });
+  const { header, manifest, encoded, sha256 } = await openManifest(download, {
+    key: ctx.keyring.v2Key(),
+  });
   const listed = new Map(manifest.packs.map((p) => [p.key, p.size]));
   const same =
     target.objects.length === manifest.packs.length &&
@@ -55,7 +59,7 @@ export async function openRemoteManifest(
     throw new IntegrityError(
       'the objects the server holds for this backup are not the ones its manifest lists',
     );
-  return { header, manifest, sha256 };
+  return { header, manifest, encoded, sha256 };
 }
 
 /**

@@ -230,7 +230,7 @@ async function restoreManifest(
     await saveCache(
       ctx.cache,
       ctx.keyring,
-      { identity, manifest: remote.manifest, pages },
+      { identity, manifest: remote.manifest, encodedManifest: remote.encoded, pages },
       ctx.clock.now(),
     ).catch((err: unknown) =>
       ctx.logger.warn('could not save the device cache; the next backup is a full one', {

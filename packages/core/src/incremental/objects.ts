@@ -147,17 +147,21 @@ export async function encryptManifest(
  * ```
  */
 export async function readManifest(opened: OpenedV2): Promise<Manifest> {
+  return decodeManifest(await readManifestBytes(opened));
+}
+
+/** The plaintext of an opened manifest object, not yet decoded (see {@link readManifest}). */
+async function readManifestBytes(opened: OpenedV2): Promise<Uint8Array> {
   const kind = opened.header.payloadKind;
   if (kind !== 'manifest') {
     await opened.plaintext.return(undefined);
     throw new MalformedManifestError(`the object is a ${kind} payload, not a manifest`);
   }
-  const bytes = await collect(opened.plaintext, MAX_MANIFEST_BYTES).catch((err: unknown) => {
+  return collect(opened.plaintext, MAX_MANIFEST_BYTES).catch((err: unknown) => {
     if (err instanceof LimitExceededError)
       throw new LimitExceededError(`manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
     throw err;
   });
-  return decodeManifest(bytes);
 }
 
 /**
@@ -165,7 +169,8 @@ export async function readManifest(opened: OpenedV2): Promise<Manifest> {
  * @param source - the manifest object, in chunks of any size
  * @param opts - `key`: the v2 root key
  * @returns the authenticated header (the backup's created_at and sequence), the
- *   manifest, and the object's size and SHA-256
+ *   manifest and its encoding (the plaintext it was decoded from), and the object's
+ *   size and SHA-256
  * @throws as `openV2` and {@link readManifest}
  * @example
  * ```ts
@@ -175,17 +180,24 @@ export async function readManifest(opened: OpenedV2): Promise<Manifest> {
 export async function openManifest(
   source: AsyncIterable<Uint8Array>,
   opts: { key: Uint8Array },
-): Promise<{ header: V2Header; manifest: Manifest; size: number; sha256: Uint8Array }> {
+): Promise<{
+  header: V2Header;
+  manifest: Manifest;
+  encoded: Uint8Array;
+  size: number;
+  sha256: Uint8Array;
+}> {
   const meter = measured(source);
   const opened = await openV2(meter.stream, {
     key: opts?.key,
     maxPlaintextBytes: MAX_MANIFEST_BYTES,
   });
-  const manifest = await readManifest(opened);
+  const encoded = await readManifestBytes(opened);
+  const manifest = decodeManifest(encoded);
   const m = meter.result();
   // openV2 reads its source to the end before its stream ends: the result is there.
   if (!m) throw new Error('manifest object not read to the end');
-  return { header: opened.header, manifest, size: m.size, sha256: m.sha256 };
+  return { header: opened.header, manifest, encoded, size: m.size, sha256: m.sha256 };
 }
 
 /**
