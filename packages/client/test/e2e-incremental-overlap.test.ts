@@ -3,7 +3,9 @@
  * against the real server on both stacks: the server's list and the device cache are
  * read while the snapshot is taken, and the manifest is built and sent while the packs
  * are still uploading, and the snapshot's copies are removed meanwhile; the completion
- * still comes only after every PUT, and the backup restores its day.
+ * still comes only after every PUT, and the backup restores its day. The manifest is sent
+ * before the snapshot's integrity check gives its verdict; only the completion waits for
+ * it, and a damaged database still completes nothing and gives every upload back.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -11,7 +13,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDemoWallet, walletDigest } from '../src/demo-wallet.ts';
 import type { FetchFn } from '../src/http.ts';
+import type { NodeWalletAdapter } from '../src/node/wallet.ts';
 import { fullCombos } from '../../server/test/helpers/server.ts';
+import { breakIndex } from './fixtures/node-helpers.ts';
 import { deviceSuite, newMnemonic } from './helpers/device.ts';
 
 const DAY = join(import.meta.dirname, 'fixtures', 'node-day.mjs');
@@ -70,6 +74,49 @@ function slowUplink() {
   };
 }
 
+/** How long the check's verdict is held at most waiting for the manifest's PUT to end. */
+const VERDICT_HOLD_MS = 5_000;
+
+/**
+ * A network and a wallet adapter that log what a backup does, the adapter's snapshots
+ * holding the integrity check's real verdict until the manifest's PUT has ended (or
+ * {@link VERDICT_HOLD_MS} passed): a check slower than the uploads.
+ */
+function slowCheck() {
+  const log: string[] = [];
+  let manifestUrl: string | undefined;
+  let manifestSent: () => void = () => {};
+  const fetchFn: FetchFn = async (url, init) => {
+    const { pathname } = new URL(url);
+    const res = (await globalThis.fetch(url, init as RequestInit)) as Response;
+    if (pathname === '/v0/backup/upload_url')
+      manifestUrl = ((await res.clone().json()) as { upload_url: string }).upload_url;
+    if (init?.method === 'PUT' && url === manifestUrl) {
+      log.push('manifest PUT done');
+      manifestSent();
+    }
+    if (pathname === '/v0/backup/complete_upload') log.push('completed');
+    return res as unknown as Awaited<ReturnType<FetchFn>>;
+  };
+  const wallet = (node: NodeWalletAdapter) => ({
+    ...node,
+    pageSnapshot: async (o: Parameters<typeof node.pageSnapshot>[0]) => {
+      const snap = await node.pageSnapshot(o);
+      const held = new Promise<string>((resolve) => {
+        manifestSent = () => resolve('verdict');
+        setTimeout(() => resolve('verdict timeout'), VERDICT_HOLD_MS);
+      });
+      const checked = Promise.allSettled([snap.checked, held]).then(([verdict, why]) => {
+        log.push((why as PromiseFulfilledResult<string>).value);
+        if (verdict.status === 'rejected') throw verdict.reason;
+      });
+      checked.catch(() => {}); // awaited by the backup, or dropped with its failure
+      return { ...snap, checked };
+    },
+  });
+  return { fetch: fetchFn, wallet, log };
+}
+
 describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (combo) => {
   const suite = deviceSuite(combo, 'overlap', 64 * 2 ** 20);
 
@@ -113,6 +160,43 @@ describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (
     // Before: the snapshot's copies were removed only after the completion.
     expect(log).not.toContain('snapshot still there');
 
+    const b = await suite.device(mnemonic);
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(digest);
+  });
+
+  it('sends the manifest before the check gives its verdict; a damaged database completes nothing', async () => {
+    const net = slowCheck();
+    const mnemonic = newMnemonic();
+    const a = await suite.device(mnemonic, { fetch: net.fetch, wallet: net.wallet });
+    await createDemoWallet(a.walletDir, { sizeMb: 2, seed: 9 });
+    await a.manager.triggerBackup();
+    suite.srv.clock.advance(60_000);
+    execFileSync(process.execPath, [DAY, join(a.walletDir, 'wallet.sqlite'), '1']);
+    const digest = await walletDigest(a.walletDir);
+    net.log.length = 0;
+    const daily = await a.manager.triggerBackup();
+    expect(daily).toMatchObject({ status: 'completed', incremental: { incremental: true } });
+    // Before: the manifest's URL was asked only after the verdict, which waited in vain.
+    expect(net.log).toEqual(['manifest PUT done', 'verdict', 'completed']);
+    const list = await a.manager.listBackups();
+
+    // A damaged database: its check fails, after the manifest was sent.
+    suite.srv.clock.advance(60_000);
+    execFileSync(process.execPath, [DAY, join(a.walletDir, 'wallet.sqlite'), '2']);
+    breakIndex(join(a.walletDir, 'wallet.sqlite'), 'payments', 'payments_created_at', 'created_at');
+    net.log.length = 0;
+    await expect(a.manager.triggerBackup()).rejects.toMatchObject({
+      code: 'corrupt_wallet_database',
+    });
+    expect(net.log).toEqual(['manifest PUT done', 'verdict']);
+    // Every upload given back, both backups as they were, no snapshot left behind.
+    const { metadata, clock } = suite.srv;
+    const user = await metadata.upsertUser(a.keys.signer.linkingKey, clock.now());
+    expect(await metadata.countPendingUploads(user.id, clock.now())).toBe(0);
+    expect(await a.manager.listBackups()).toEqual(list);
+    const tmp = readdirSync(join(a.walletDir, '..', 'tmp'));
+    expect(tmp.filter((n) => n.startsWith('noah-snapshot-'))).toEqual([]);
     const b = await suite.device(mnemonic);
     await b.manager.restoreBackup();
     expect(await walletDigest(b.walletDir)).toBe(digest);

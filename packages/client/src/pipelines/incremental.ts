@@ -2,10 +2,12 @@
  * The incremental backup pipeline (docs/FORMAT.md §8): page-stable snapshot → page
  * digests → changed pages against the device cache → the core plan (compaction) →
  * packs encrypted and spooled, and sent in batches while the next are sealed
- * (`upload_urls`, PUTs four at a time: pack-upload.ts) → the integrity check's verdict →
- * the manifest → `upload_url` + PUT (while the packs' last PUTs run) → every PUT ended →
- * `complete_upload {objects, base}` → the cache. The server's list and the device cache
- * are read while the snapshot is taken.
+ * (`upload_urls`, PUTs four at a time: pack-upload.ts) → the manifest → `upload_url` +
+ * PUT (while the packs' last PUTs run) → the integrity check's verdict and every PUT
+ * ended → `complete_upload {objects, base}` → the cache. The server's list and the device
+ * cache are read while the snapshot is taken. The check runs beside all of it: uploads
+ * are referenced by nothing until the completion, so only the completion waits for its
+ * verdict, and a failed check gives every upload back (docs/WALLET.md §5).
  * Every object's SHA-256 (measured as it is encrypted, and recorded in the manifest) is
  * named to the server, so its store refuses a body altered on the way (docs/API.md
  * "Checksums").
@@ -229,6 +231,7 @@ async function attempt(
   const spooled: SpooledBlob[] = [];
   let snap: PageSnapshot | undefined;
   let sender: PackSender | undefined;
+  let puts: Promise<PromiseSettledResult<void>[]> | undefined;
   const pending: string[] = [];
   try {
     ctx.progress('snapshot', 0);
@@ -286,12 +289,6 @@ async function attempt(
     }
     // The packs' PUTs go on while the manifest (which names their keys) is built and sent.
     const targets: UploadTarget[] = await sender.targets();
-    // The snapshot's integrity check ran beside the work above: a damaged database stops
-    // the backup here, before its manifest and completion (docs/WALLET.md §5).
-    await snap.checked;
-    // Nothing reads the snapshot any more (every pack is sealed, the check is done): its
-    // copies go while the manifest is sent (unlinking a 100 MB copy takes tens of ms).
-    const removed = snap.cleanup().catch(() => {}); // ignored, as in `finally`
     const written = summaries.map((s, i) => ({ key: targets[i]!.s3_key, ...s }));
     const manifest = buildManifest(plan.full ? undefined : previous, today.tree, plan, written);
     const sealed = await encryptManifest(manifest, writeOpts);
@@ -306,11 +303,17 @@ async function attempt(
     const manifestBlob = await ctx.spooler.spool(fromBytes(sealed.bytes), { signal });
     spooled.push(manifestBlob);
     // Every PUT ended, the manifest's and the packs', before the completion or a cleanup.
-    const puts = await Promise.allSettled([
-      api.upload(target, manifestBlob, { signal }),
-      sender.finish(),
-    ]);
-    const failed = puts.find((r) => r.status === 'rejected');
+    // They run while the integrity check's verdict is awaited: an upload is referenced by
+    // nothing until the completion, which the verdict still comes before.
+    puts = Promise.allSettled([api.upload(target, manifestBlob, { signal }), sender.finish()]);
+    // The snapshot's integrity check ran beside the work above: a damaged database stops
+    // the backup here, before its completion, and every upload is given back
+    // (docs/WALLET.md §5).
+    await snap.checked;
+    // Nothing reads the snapshot any more (every pack is sealed, the check is done): its
+    // copies go while the PUTs end (unlinking a 100 MB copy takes tens of ms).
+    const removed = snap.cleanup().catch(() => {}); // ignored, as in `finally`
+    const failed = (await puts).find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     await removed;
     const base = !plan.full && cache ? cache.identity.s3_key : '';
@@ -361,6 +364,7 @@ async function attempt(
     return { backup, sequence, bytes: sent, incremental: stats, databases: snap.databases };
   } catch (err) {
     await sender?.settle(); // no PUT still reading a spool file or holding a key
+    await puts; // the manifest's too (settled: never rejects)
     if (pending.length > 0) await giveBack(ctx, pending);
     throw err;
   } finally {
