@@ -25,7 +25,7 @@ import { checkNoahVariant, NOAH_DEFAULT_VARIANT, type NoahVariant } from './arch
 import { type BackupLock, createBackupLock, type ProcessProbe } from './backup-lock.ts';
 import { AbortedError, NetworkError } from './errors.ts';
 import { type Logger, silentLogger } from './logger.ts';
-import { backupCompression, runBackup } from './pipelines/backup.ts';
+import { backupCompression, earlySnapshot, runBackup } from './pipelines/backup.ts';
 import type { PipelineContext } from './pipelines/context.ts';
 import type { IncrementalStats } from './pipelines/incremental.ts';
 import {
@@ -368,19 +368,28 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     await ready;
     const started = now();
     const result = await locked('backup', o?.signal, async (ctx) => {
-      await setStatus({ state: 'in_progress', lastAttemptAt: started });
+      // An incremental backup's snapshot (its copy and integrity check take longest)
+      // starts now, while the server is asked whether it takes the backup: nothing is
+      // sent before it answers, and a refusal discards the snapshot (docs/WALLET.md §5).
+      const early = earlySnapshot(ctx);
       try {
-        const settings = await allowedNow(ctx.signal);
-        const done = await runBackup(ctx, {
-          acceptMissingDatabases: o?.acceptMissingDatabases === true,
-          settings,
-        });
-        await setStatus({ state: 'success', lastSuccessAt: now(), lastError: null });
-        return done;
-      } catch (err) {
-        await setStatus({ state: 'failed', lastError: summarizeError(err) }).catch(() => {});
-        logger.warn('backup failed', summarizeError(err));
-        throw err;
+        await setStatus({ state: 'in_progress', lastAttemptAt: started });
+        try {
+          const settings = await allowedNow(ctx.signal);
+          const done = await runBackup(ctx, {
+            acceptMissingDatabases: o?.acceptMissingDatabases === true,
+            settings,
+            early,
+          });
+          await setStatus({ state: 'success', lastSuccessAt: now(), lastError: null });
+          return done;
+        } catch (err) {
+          await setStatus({ state: 'failed', lastError: summarizeError(err) }).catch(() => {});
+          logger.warn('backup failed', summarizeError(err));
+          throw err;
+        }
+      } finally {
+        await early?.discard();
       }
     });
     return result ? result.value : null;
@@ -415,7 +424,8 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
 
   /**
    * Refuses a backup the server would refuse (its rollout switch, docs/OPERATIONS.md
-   * "Rollout") before anything is read or sent; an older server's silence allows.
+   * "Rollout") before anything is sent (an incremental backup's snapshot, taken
+   * meanwhile, is then discarded); an older server's silence allows.
    * Returns the settings, which the backup then uses (its size limit): asked once.
    * @throws NoahError `backups_not_enabled`
    */

@@ -5,7 +5,8 @@
  * are still uploading, and the snapshot's copies are removed meanwhile; the completion
  * still comes only after every PUT, and the backup restores its day. The manifest is sent
  * before the snapshot's integrity check gives its verdict; only the completion waits for
- * it, and a damaged database still completes nothing and gives every upload back.
+ * it, and a damaged database still completes nothing and gives every upload back. The
+ * snapshot is taken while the settings are asked, and nothing is sent before they answer.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -197,6 +198,68 @@ describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (
     expect(await a.manager.listBackups()).toEqual(list);
     const tmp = readdirSync(join(a.walletDir, '..', 'tmp'));
     expect(tmp.filter((n) => n.startsWith('noah-snapshot-'))).toEqual([]);
+    const b = await suite.device(mnemonic);
+    await b.manager.restoreBackup();
+    expect(await walletDigest(b.walletDir)).toBe(digest);
+  });
+
+  it('takes the snapshot while the settings are asked, and sends nothing before they answer', async () => {
+    const log: string[] = [];
+    let taken: () => void = () => {};
+    let snapshotTaken = Promise.resolve('settings answered');
+    /** From now on, the settings' answer waits for the next snapshot. */
+    const holdSettings = () => {
+      snapshotTaken = new Promise<string>((r) => {
+        taken = () => r('settings answered');
+      });
+    };
+    const fetchFn: FetchFn = async (url, init) => {
+      const what = init?.method === 'PUT' ? 'PUT' : new URL(url).pathname.replace(/^\/v0/, '');
+      log.push(what);
+      const res = await (globalThis.fetch as unknown as FetchFn)(url, init);
+      if (what === '/backup/settings' && (init?.method ?? 'GET') === 'GET') {
+        // A slow answer: held until the snapshot is taken, or HOLD_MS passed.
+        const held = await Promise.race([
+          snapshotTaken,
+          new Promise<string>((r) => setTimeout(() => r('settings timeout'), HOLD_MS)),
+        ]);
+        log.push(held);
+      }
+      return res;
+    };
+    const mnemonic = newMnemonic();
+    const a = await suite.device(mnemonic, {
+      fetch: fetchFn,
+      wallet: (node) => ({
+        ...node,
+        pageSnapshot: async (o: Parameters<typeof node.pageSnapshot>[0]) => {
+          const snap = await node.pageSnapshot(o);
+          log.push('snapshot taken');
+          taken();
+          return snap;
+        },
+      }),
+    });
+    await createDemoWallet(a.walletDir, { sizeMb: 2, seed: 10 });
+    await a.manager.triggerBackup();
+    suite.srv.clock.advance(60_000);
+    execFileSync(process.execPath, [DAY, join(a.walletDir, 'wallet.sqlite'), '1']);
+    const digest = await walletDigest(a.walletDir);
+    log.length = 0;
+    holdSettings();
+    const daily = await a.manager.triggerBackup();
+    expect(daily).toMatchObject({ status: 'completed', incremental: { incremental: true } });
+    // Before: the snapshot began only once the settings had answered (held in vain).
+    expect(log).not.toContain('settings timeout');
+    const answered = log.indexOf('settings answered');
+    expect(log.indexOf('snapshot taken')).toBeGreaterThanOrEqual(0);
+    expect(log.indexOf('snapshot taken')).toBeLessThan(answered);
+    // Only the login and the settings before their answer; one snapshot for the backup.
+    const before = log.slice(0, answered).filter((e) => e !== 'snapshot taken');
+    expect(before.every((e) => /^\/(getk1|auth\/login|backup\/settings)$/.test(e))).toBe(true);
+    expect(log.filter((e) => e === 'snapshot taken')).toHaveLength(1);
+    expect(log).toContain('/backup/complete_upload');
+
     const b = await suite.device(mnemonic);
     await b.manager.restoreBackup();
     expect(await walletDigest(b.walletDir)).toBe(digest);

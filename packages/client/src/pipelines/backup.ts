@@ -21,6 +21,7 @@ import { ApiError } from '../errors.ts';
 import {
   type ArchiveKind,
   isIncremental,
+  type PageSnapshot,
   type SpooledBlob,
   type WalletSnapshot,
 } from '../ports.ts';
@@ -126,30 +127,99 @@ function hashed(source: AsyncIterable<Uint8Array>) {
 
 export type { BackupResult } from './results.ts';
 
+/** Whether a backup of `ctx` will be an incremental one (docs/FORMAT.md §8). */
+function incrementalOf(ctx: PipelineContext) {
+  const { wallet, cache } = ctx;
+  return ctx.incremental && ctx.format === 'v2' && cache && isIncremental(wallet)
+    ? { wallet, cache }
+    : null;
+}
+
+/**
+ * A page snapshot taken while the server is still asked whether it takes this backup
+ * (see {@link earlySnapshot}).
+ */
+export interface EarlySnapshot {
+  /** The databases of the last backup (device state), which the snapshot was given. */
+  readonly databases: Promise<readonly string[]>;
+  readonly snapshot: Promise<PageSnapshot>;
+  /**
+   * Stops it if it is still being taken and removes its files (and its integrity check).
+   * Idempotent; safe after {@link runBackup} used it. Always call it.
+   */
+  discard(): Promise<void>;
+}
+
+/**
+ * Starts the page snapshot of an incremental backup at once, so that its copy and
+ * integrity check, the backup's longest steps, run while the settings are asked
+ * (docs/WALLET.md §5); reading the wallet sends nothing, so a backup the server refuses
+ * still sends nothing. Null when the backup will not be an incremental one: today's
+ * flow, the snapshot after the settings. Pass it to {@link runBackup}, then
+ * `discard()` it whatever happened.
+ */
+export function earlySnapshot(ctx: PipelineContext): EarlySnapshot | null {
+  const inc = incrementalOf(ctx);
+  if (!inc) return null;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (ctx.signal.aborted) stop.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const databases = knownDatabases(ctx.state);
+  const snapshot = databases.then((dbs) => {
+    ctx.progress('snapshot', 0);
+    return inc.wallet.pageSnapshot({
+      signal: stop.signal,
+      databases: dbs,
+      onProgress: (bytes, total) => ctx.progress('snapshot', bytes, total),
+    });
+  });
+  snapshot.catch(() => {}); // awaited by the backup, or dropped by discard()
+  return {
+    databases,
+    snapshot,
+    async discard() {
+      ctx.signal.removeEventListener('abort', onAbort);
+      stop.abort(); // a snapshot still being taken stops and removes its files itself
+      const snap = await snapshot.catch(() => undefined);
+      await snap?.cleanup().catch(() => {});
+    },
+  };
+}
+
 /**
  * Runs one backup. The caller holds the lock and handles status. A database of the last
  * backup that is gone refuses it unless `acceptMissingDatabases` (docs/WALLET.md §1).
  * `settings`: the server's settings when the caller has just asked them (not asked again).
+ * `early`: the incremental backup's snapshot, started by the caller ({@link earlySnapshot}),
+ * which discards it afterwards.
  * @throws whatever step failed; temp files are removed either way
  */
 export async function runBackup(
   ctx: PipelineContext,
-  opts: { acceptMissingDatabases?: boolean; settings?: SettingsResponse } = {},
+  opts: {
+    acceptMissingDatabases?: boolean;
+    settings?: SettingsResponse;
+    early?: EarlySnapshot | null;
+  } = {},
 ): Promise<BackupResult> {
-  const { wallet, cache } = ctx;
   // The server's size limit before the work (docs/API.md, settings), asked once (or
   // given by the caller, who asked them already) and passed down: a wallet clearly over
-  // it is refused before the snapshot's work, and a backup over it stops as soon as its
-  // encrypted output passes it, not after a 413.
+  // it is refused on an estimate, before anything is sealed (an incremental backup's
+  // snapshot, started early by the caller, is then discarded), and a backup over it
+  // stops as soon as its encrypted output passes it, not after a 413.
   const settings = opts.settings ?? (await ctx.api.getSettings({ signal: ctx.signal }));
   const limit = settings.max_backup_size;
   if (limit !== undefined) await refuseClearlyTooLarge(ctx, limit);
-  if (ctx.incremental && ctx.format === 'v2' && cache && isIncremental(wallet)) {
-    const databases = await knownDatabases(ctx.state);
+  const inc = incrementalOf(ctx);
+  if (inc) {
+    const { wallet, cache } = inc;
+    const databases = await (opts.early?.databases ?? knownDatabases(ctx.state));
     try {
       const done = await runIncrementalBackup({ ...ctx, wallet }, cache, databases, {
         acceptMissingDatabases: opts.acceptMissingDatabases,
         limit: limit ?? null,
+        ...(opts.early ? { snapshot: opts.early.snapshot } : {}),
       });
       await ctx.state.set(DATABASES_KEY, JSON.stringify(done.databases));
       const { databases: _, ...result } = done;

@@ -183,7 +183,13 @@ export async function runIncrementalBackup(
   ctx: PipelineContext & { wallet: IncrementalWalletAdapter },
   cacheStore: DeviceCacheStore,
   databases: readonly string[],
-  opts: { full?: boolean; acceptMissingDatabases?: boolean; limit?: number | null } = {},
+  opts: {
+    full?: boolean;
+    acceptMissingDatabases?: boolean;
+    limit?: number | null;
+    /** The first attempt's snapshot, already started with `databases` (a retry takes its own). */
+    snapshot?: Promise<PageSnapshot>;
+  } = {},
 ): Promise<IncrementalResult> {
   const accept = opts.acceptMissingDatabases === true;
   // The server's size limit (docs/API.md, settings): given by the caller, which asked for
@@ -193,7 +199,15 @@ export async function runIncrementalBackup(
       ? (opts.limit ?? undefined)
       : (await ctx.api.getSettings({ signal: ctx.signal })).max_backup_size;
   try {
-    return await attempt(ctx, cacheStore, databases, opts.full === true, accept, limit);
+    return await attempt(
+      ctx,
+      cacheStore,
+      databases,
+      opts.full === true,
+      accept,
+      limit,
+      opts.snapshot,
+    );
   } catch (err) {
     if (opts.full || !chainBroken(err)) throw err;
     ctx.logger.warn('another device replaced the backup this one built on; making a full backup', {
@@ -210,6 +224,7 @@ async function attempt(
   forceFull: boolean,
   acceptMissingDatabases: boolean,
   limit: number | undefined,
+  early?: Promise<PageSnapshot>,
 ): Promise<IncrementalResult> {
   const { api, signal, keyring } = ctx;
   const sequence = (await knownSequence(ctx)) + 1n;
@@ -234,12 +249,15 @@ async function attempt(
   let puts: Promise<PromiseSettledResult<void>[]> | undefined;
   const pending: string[] = [];
   try {
-    ctx.progress('snapshot', 0);
-    snap = await ctx.wallet.pageSnapshot({
-      signal,
-      databases,
-      onProgress: (bytes, total) => ctx.progress('snapshot', bytes, total),
-    });
+    if (early) snap = await early;
+    else {
+      ctx.progress('snapshot', 0);
+      snap = await ctx.wallet.pageSnapshot({
+        signal,
+        databases,
+        onProgress: (bytes, total) => ctx.progress('snapshot', bytes, total),
+      });
+    }
     if (snap.databases.length === 0)
       throw notAWallet('the wallet data holds no database, so there is no wallet to back up');
     // A database of the last backup that is gone refuses it (docs/WALLET.md §1).
