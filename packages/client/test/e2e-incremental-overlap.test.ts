@@ -2,8 +2,8 @@
  * What a daily backup does at once rather than in turn (docs/WALLET.md §5), the manager
  * against the real server on both stacks: the server's list and the device cache are
  * read while the snapshot is taken, and the manifest is built and sent while the packs
- * are still uploading, and the snapshot's copies are removed meanwhile; the completion
- * still comes only after every PUT, and the backup restores its day. The manifest is sent
+ * are still uploading; the completion still comes only after every PUT and is asked
+ * while the snapshot's copies are removed, and the backup restores its day. The manifest is sent
  * before the snapshot's integrity check gives its verdict; only the completion waits for
  * it, and a damaged database still completes nothing and gives every upload back. The
  * snapshot is taken while the settings are asked, and nothing is sent before they answer.
@@ -27,20 +27,23 @@ const HOLD_MS = 10_000;
 /**
  * A network that logs what a backup asks, and holds each PUT sent before the manifest's
  * `upload_url` is asked until it is (or {@link HOLD_MS} passed): a slow uplink on which
- * the packs are still uploading when the manifest is ready.
+ * the packs are still uploading when the manifest is ready. With it, a slow disk: the
+ * removal of a snapshot (`slowRemoval`) is held until the completion is asked.
  */
 function slowUplink() {
   const log: string[] = [];
   let hold = false;
   let release: () => void = () => {};
   let manifestAsked = Promise.resolve();
-  let tmp: string | undefined;
+  let completing: () => void = () => {};
+  let completionAsked = Promise.resolve();
   const fetchFn: FetchFn = async (url, init) => {
     const { pathname } = new URL(url);
     const what = init?.method === 'PUT' ? 'PUT' : pathname.replace(/^\/v0/, '');
-    if (what === '/backup/complete_upload' && tmp)
-      for (const name of readdirSync(tmp))
-        if (name.startsWith('noah-snapshot-')) log.push('snapshot still there');
+    if (what === '/backup/complete_upload') {
+      log.push('completion asked');
+      completing();
+    }
     if (what === '/backup/upload_url') {
       log.push('manifest url asked');
       release();
@@ -61,15 +64,29 @@ function slowUplink() {
   return {
     fetch: fetchFn,
     log,
-    /** Logs whether a snapshot directory is still in `dir` when the completion is asked. */
-    watch(dir: string) {
-      tmp = dir;
+    /** Runs `remove` once the completion is asked (or {@link HOLD_MS} passed) when holding. */
+    async slowRemoval(remove: () => Promise<void>) {
+      if (hold) {
+        log.push('removal started');
+        const held = await Promise.race([
+          completionAsked.then(() => 'released' as const),
+          new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), HOLD_MS)),
+        ]);
+        log.push(`removal ${held}`);
+      }
+      await remove();
     },
-    /** From now on, PUTs are held until the next manifest's URL is asked. */
-    holdPuts() {
+    /**
+     * From now on, PUTs are held until the next manifest's URL is asked, and a snapshot's
+     * removal until the next completion is asked.
+     */
+    hold() {
       hold = true;
       manifestAsked = new Promise<void>((resolve) => {
         release = resolve;
+      });
+      completionAsked = new Promise<void>((resolve) => {
+        completing = resolve;
       });
     },
   };
@@ -128,9 +145,11 @@ describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (
       fetch: net.fetch,
       wallet: (node) => ({
         ...node,
-        pageSnapshot: (o: Parameters<typeof node.pageSnapshot>[0]) => {
+        pageSnapshot: async (o: Parameters<typeof node.pageSnapshot>[0]) => {
           net.log.push('snapshot started');
-          return node.pageSnapshot(o);
+          const snap = await node.pageSnapshot(o);
+          let removal: Promise<void> | undefined;
+          return { ...snap, cleanup: () => (removal ??= net.slowRemoval(() => snap.cleanup())) };
         },
       }),
     });
@@ -141,8 +160,7 @@ describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (
     execFileSync(process.execPath, [DAY, join(a.walletDir, 'wallet.sqlite'), '1']);
     const digest = await walletDigest(a.walletDir);
     net.log.length = 0;
-    net.holdPuts();
-    net.watch(join(a.walletDir, '..', 'tmp'));
+    net.hold();
     const daily = await a.manager.triggerBackup();
     expect(daily).toMatchObject({ status: 'completed', incremental: { incremental: true } });
 
@@ -158,8 +176,13 @@ describe.each(fullCombos)('daily backup overlap on $metadataKind + $blobKind', (
     // The completion only after every PUT, the manifest's and the packs'.
     expect(log.filter((e) => e === 'PUT done')).toHaveLength(held.length);
     expect(log.lastIndexOf('PUT done')).toBeLessThan(log.indexOf('completed'));
-    // Before: the snapshot's copies were removed only after the completion.
-    expect(log).not.toContain('snapshot still there');
+    // Before: the completion was asked only once the snapshot's copies were removed, so
+    // the held removal waited in vain; the backup still ends with them removed.
+    expect(log).toContain('removal released');
+    expect(log).not.toContain('removal timeout');
+    expect(log.indexOf('removal started')).toBeLessThan(log.indexOf('completion asked'));
+    const tmp = readdirSync(join(a.walletDir, '..', 'tmp'));
+    expect(tmp.filter((n) => n.startsWith('noah-snapshot-'))).toEqual([]);
 
     const b = await suite.device(mnemonic);
     await b.manager.restoreBackup();

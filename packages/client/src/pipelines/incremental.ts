@@ -4,10 +4,11 @@
  * packs encrypted and spooled, and sent in batches while the next are sealed
  * (`upload_urls`, PUTs four at a time: pack-upload.ts) → the manifest → `upload_url` +
  * PUT (while the packs' last PUTs run) → the integrity check's verdict and every PUT
- * ended → `complete_upload {objects, base}` → the cache. The server's list and the device
- * cache are read while the snapshot is taken. The check runs beside all of it: uploads
- * are referenced by nothing until the completion, so only the completion waits for its
- * verdict, and a failed check gives every upload back (docs/WALLET.md §5).
+ * ended → `complete_upload {objects, base}` → the cache, while the snapshot's copies are
+ * removed. The server's list and the device cache are read while the snapshot is taken.
+ * The check runs beside all of it: uploads are referenced by nothing until the
+ * completion, so only the completion waits for its verdict, and a failed check gives
+ * every upload back (docs/WALLET.md §5).
  * Every object's SHA-256 (measured as it is encrypted, and recorded in the manifest) is
  * named to the server, so its store refuses a body altered on the way (docs/API.md
  * "Checksums").
@@ -247,6 +248,7 @@ async function attempt(
   let snap: PageSnapshot | undefined;
   let sender: PackSender | undefined;
   let puts: Promise<PromiseSettledResult<void>[]> | undefined;
+  let removed: Promise<void> | undefined;
   const pending: string[] = [];
   try {
     if (early) snap = await early;
@@ -329,11 +331,12 @@ async function attempt(
     // (docs/WALLET.md §5).
     await snap.checked;
     // Nothing reads the snapshot any more (every pack is sealed, the check is done): its
-    // copies go while the PUTs end (unlinking a 100 MB copy takes tens of ms).
-    const removed = snap.cleanup().catch(() => {}); // ignored, as in `finally`
+    // copies go while the last PUTs end, the completion is asked and the cache saved
+    // (unlinking a 100 MB copy takes tens of ms); `finally` waits for the removal.
+    removed = snap.cleanup();
+    removed.catch(() => {}); // awaited in `finally`
     const failed = (await puts).find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    await removed;
     const base = !plan.full && cache ? cache.identity.s3_key : '';
     const backup: BackupInfo = await api.completeUpload(
       {
@@ -386,6 +389,6 @@ async function attempt(
     if (pending.length > 0) await giveBack(ctx, pending);
     throw err;
   } finally {
-    await Promise.allSettled([snap?.cleanup(), ...spooled.map((s) => s.cleanup())]);
+    await Promise.allSettled([removed, snap?.cleanup(), ...spooled.map((s) => s.cleanup())]);
   }
 }
