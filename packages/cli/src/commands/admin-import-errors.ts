@@ -228,7 +228,7 @@ export function classifyImportFailure(err: unknown, given: ImportSettings = {}):
   const f = FAILURES[code];
   // pg and the AWS SDK name the host, never the password or the secret key. An answer
   // to a HEAD has no text (the SDK says "UnknownError"): the region it named says more.
-  const region = code === 'noah_bucket_wrong_region' ? bucketRegion(cause) : null;
+  const region = f === FAILURES.noah_bucket_wrong_region ? bucketRegion(cause) : null;
   const detail = region
     ? `S3 says the bucket is in ${region}`
     : (err instanceof Error ? err.message : String(err)).split('\n')[0];
