@@ -124,12 +124,19 @@ export function registerClientCommands(program: Command): void {
       (
         o: CommonOptions & { data: string; oneObject?: boolean; acceptMissingDatabases?: boolean },
       ) => {
-        // The integrity check is a backup's critical path: its thread loads while the keys
-        // are derived and the server logs in (docs/WALLET.md §5).
-        if (!o.oneObject)
-          void import('@noah-backup/client/node/sqlite')
-            .then((m) => m.prestartIntegrityCheck())
-            .catch(() => {});
+        // The integrity check is a backup's critical path: it starts on the wallet while
+        // the keys are derived and the lock is taken, and the snapshot adopts it when it
+        // saw the same state; else its thread is at least loaded (docs/WALLET.md §5).
+        const early = o.oneObject
+          ? undefined
+          : Promise.all([
+              import('@noah-backup/client/node/early-check'),
+              import('@noah-backup/client/node/sqlite'),
+            ]).then(async ([e, s]) => {
+              if (!(await e.startEarlyCheck(o.data))) s.prestartIntegrityCheck();
+              return e;
+            });
+        early?.catch(() => {});
         return run(
           o,
           { data: o.data, writesState: true, oneObject: Boolean(o.oneObject) },
@@ -151,7 +158,7 @@ export function registerClientCommands(program: Command): void {
               `backed up ${o.data} as backup ${r.backup.backup_version} (${sentLine(r)}, created ${r.backup.created_at})`,
             );
           },
-        );
+        ).finally(async () => (await early?.catch(() => undefined))?.stopEarlyChecks());
       },
     );
 

@@ -35,6 +35,7 @@ import {
   startIntegrityCheck,
   startLiveIntegrityCheck,
 } from './sqlite.ts';
+import { takeEarlyCheck } from './early-check.ts';
 import { pinWalImage, type WalImage } from './wal-image.ts';
 import { throwIfAborted } from '../errors.ts';
 
@@ -64,6 +65,8 @@ export interface NodePageSnapshot extends PageSnapshot {
    * seen the copy's state (`backupCopyChecked`); the others' ran on their copy.
    */
   readonly checkedLive: readonly string[];
+  /** Of those, the databases whose check had started with the command (`early-check.ts`). */
+  readonly checkedEarly: readonly string[];
 }
 
 /** SQLite's page size, from the header (bytes 16–17; 1 means 65,536). */
@@ -102,6 +105,7 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<NodePage
     const proofs: Promise<unknown>[] = [];
     const databases: string[] = [];
     const checkedLive: string[] = [];
+    const checkedEarly: string[] = [];
     let bytes = 0;
     let done = 0;
     for (const [index, item] of walked.entries()) {
@@ -123,7 +127,12 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<NodePage
           images.set(item.path, image);
           const check = pinnedCheck(image, item.abs, item.path, copy, o.busyTimeoutMs);
           checks.addLive(check, item.path);
-          proofs.push(check.proven.then((live) => live && checkedLive.push(item.path)));
+          proofs.push(
+            check.proven.then((live) => {
+              if (live) checkedLive.push(item.path);
+              if (live && check.early) checkedEarly.push(item.path);
+            }),
+          );
           bytes += image.pageCount * image.pageSize;
           const { pageSize, pageCount } = image;
           items.push({ type: 'database', path: item.path, pageSize, pageCount });
@@ -169,6 +178,7 @@ export async function takePageSnapshot(o: PageSnapshotOptions): Promise<NodePage
       databases,
       bytes,
       checkedLive,
+      checkedEarly,
       checked: checks.done(),
       read: (path, position, length, opts) => {
         const image = images.get(path);
@@ -347,10 +357,14 @@ function pinnedCheck(
   label: string,
   copy: string,
   busyTimeoutMs: number,
-): RunningCheck & { proven: Promise<boolean> } {
-  const live = startLiveIntegrityCheck(src, label, image.header, busyTimeoutMs);
-  // Decided as soon as the check says it pinned: a later commit must not matter.
-  const proven = live.pinned.then((pinned) => pinned && image.unchanged()).catch(() => false); // a header that cannot be read proves nothing: the copy is checked
+): RunningCheck & { proven: Promise<boolean>; early: boolean } {
+  // One started when the command started, when it is of this file and this state.
+  const early = takeEarlyCheck(src, image, image.header);
+  const live = early ?? startLiveIntegrityCheck(src, label, image.header, busyTimeoutMs);
+  // Decided as soon as the check says it pinned: a later commit must not matter. A
+  // header that cannot be read proves nothing: the copy is checked.
+  const proven =
+    early?.proven ?? live.pinned.then((pinned) => pinned && image.unchanged()).catch(() => false);
   let fallback: RunningCheck | undefined;
   let stopped = false;
   const done = (async () => {
@@ -368,6 +382,7 @@ function pinnedCheck(
   return {
     done,
     proven,
+    early: early !== undefined,
     ended: (async () => {
       await live.ended;
       await done.catch(() => {});

@@ -53,6 +53,9 @@ export interface WalImage {
   readonly pageCount: number;
   /** The WAL-index header pinned (for a check that must see the same state). */
   readonly header: Buffer;
+  /** The file read (device and inode), the one the pinned connection opened. */
+  readonly dev: number;
+  readonly ino: number;
   /** The connection holding the read transaction (a copy of the state, if needed). */
   readonly db: Database.Database;
   /** Pages in the WAL, for tests and the log: how many are read from there. */
@@ -255,6 +258,8 @@ function makeImage(
     pageSize,
     pageCount,
     header,
+    dev: file.dev,
+    ino: file.ino,
     db,
     walPages: frames.size,
     unchanged: () => {
