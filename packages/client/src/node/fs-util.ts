@@ -5,8 +5,9 @@
  * docs/WALLET.md §3).
  * @module
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, read, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { NoahError } from '@noah-backup/core/errors';
 
 /**
@@ -226,4 +227,61 @@ export function drained(w: NodeJS.EventEmitter): Promise<void> {
     w.on('drain', done);
     w.on('close', done);
   });
+}
+
+/**
+ * Reads of at most this many bytes are synchronous: a few pages in the page cache take
+ * microseconds, less than a trip through the thread pool.
+ */
+const SYNC_READ_MAX = 64 * 1024;
+
+const readAsync = promisify(read);
+
+/**
+ * Fills `buf` from `fd` at `position` as far as the file goes (synchronously for small
+ * reads, else through the thread pool); `check` runs before each read.
+ * @returns the bytes read: fewer than `buf.length` only at the end of the file
+ */
+export async function readAt(
+  fd: number,
+  buf: Uint8Array,
+  position: number,
+  check?: () => void,
+): Promise<number> {
+  let filled = 0;
+  while (filled < buf.length) {
+    check?.();
+    const want = buf.length - filled;
+    const n =
+      buf.length <= SYNC_READ_MAX
+        ? readSync(fd, buf, filled, want, position + filled)
+        : (await readAsync(fd, buf, filled, want, position + filled)).bytesRead;
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}
+
+/**
+ * Streams bytes [position, position + length) in chunks of at most `chunk` bytes, each
+ * filled by `fill`: fresh buffers, or with `transient` views of one buffer reused for
+ * every chunk (a digest pass over a 1 GiB database otherwise leaves 4,096 buffers of
+ * garbage behind).
+ */
+export async function* chunkedReads(
+  position: number,
+  length: number,
+  chunk: number,
+  transient: boolean,
+  fill: (buf: Uint8Array, at: number) => Promise<void>,
+): AsyncGenerator<Uint8Array> {
+  const end = position + length;
+  const shared = transient ? new Uint8Array(Math.min(chunk, length)) : undefined;
+  for (let at = position; at < end; ) {
+    const n = Math.min(chunk, end - at);
+    const buf = shared ? shared.subarray(0, n) : new Uint8Array(n);
+    await fill(buf, at);
+    at += n;
+    yield buf;
+  }
 }

@@ -10,17 +10,19 @@
  * damaged wallet never replaces a good backup (docs/WALLET.md §5).
  * @module
  */
-import { promises as fsp, readSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePaths } from '@noah-backup/core/paths';
 import type { PageSnapshot, PageSnapshotItem } from '../ports.ts';
 import { corruptWalletDatabase } from '../wallet-refusals.ts';
 import {
+  chunkedReads,
   ensureFreeSpace,
   type FreeSpaceProbe,
   mapSpaceError,
   pathExists,
+  readAt,
   removeTree,
 } from './fs-util.ts';
 import { removeLeftoversOfGone } from './process.ts';
@@ -291,15 +293,8 @@ class OpenCopies {
 }
 
 /**
- * Reads of at most this many bytes are synchronous: a few pages of a copy just written
- * (in the page cache) take microseconds, less than a trip through the thread pool.
- */
-const SYNC_READ_MAX = 64 * 1024;
-
-/**
- * Streams `length` bytes of an open copy from `position`, in chunks of at most 256 KiB:
- * fresh ones, or with `transient` views of one buffer reused for every chunk (a digest
- * pass over a 1 GiB database otherwise leaves 4,096 buffers of garbage behind).
+ * Streams `length` bytes of an open copy from `position`, in chunks of at most 256 KiB
+ * (fresh, or views of one buffer with `transient`: `chunkedReads`).
  */
 async function* readRange(
   file: Promise<FileHandle>,
@@ -308,25 +303,10 @@ async function* readRange(
   transient: boolean,
 ): AsyncGenerator<Uint8Array> {
   const fh = await file;
-  let at = position;
-  const end = position + length;
-  const shared = transient ? new Uint8Array(Math.min(READ_CHUNK, length)) : undefined;
-  while (at < end) {
-    const n = Math.min(READ_CHUNK, end - at);
-    const buf = shared ? shared.subarray(0, n) : new Uint8Array(n);
-    let filled = 0;
-    while (filled < buf.length) {
-      const want = buf.length - filled;
-      const bytesRead =
-        n <= SYNC_READ_MAX
-          ? readSync(fh.fd, buf, filled, want, at + filled)
-          : (await fh.read(buf, filled, want, at + filled)).bytesRead;
-      if (bytesRead === 0) throw new Error('a snapshot copy is shorter than it was');
-      filled += bytesRead;
-    }
-    at += buf.length;
-    yield buf;
-  }
+  yield* chunkedReads(position, length, READ_CHUNK, transient, async (buf, at) => {
+    if ((await readAt(fh.fd, buf, at)) < buf.length)
+      throw new Error('a snapshot copy is shorter than it was');
+  });
 }
 
 /** {@link pinWalImage} of one database; false if it vanished, undefined: copy it. */

@@ -27,13 +27,11 @@
  * space the copy needed.
  * @module
  */
-import { accessSync, closeSync, constants, openSync, read, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { chunkedReads, readAt } from './fs-util.ts';
 import { type HeldFile, holdFile, readWalIndex } from './wal-index.ts';
-
-const readAsync = promisify(read);
 
 /** The WAL-index header: two copies of 48 bytes. */
 const HEADER = 96;
@@ -274,31 +272,18 @@ function makeImage(
       if (closed) throw new Error('the pinned image is closed');
       if (position < 0 || position + length > pageCount * pageSize)
         throw new RangeError('a read beyond the pinned database');
-      let at = position;
-      const end = position + length;
-      const shared = transient ? new Uint8Array(Math.min(READ_CHUNK, length)) : undefined;
-      while (at < end) {
-        const n = Math.min(READ_CHUNK, end - at);
-        const buf = shared ? shared.subarray(0, n) : new Uint8Array(n);
-        let filled = 0;
-        while (filled < n) {
-          if (closed) throw new Error('the pinned image is closed');
-          const r =
-            n <= 64 * 1024
-              ? readSync(fd, buf, filled, n - filled, at + filled)
-              : (await readAsync(fd, buf, filled, n - filled, at + filled)).bytesRead;
-          if (r === 0) break;
-          filled += r;
-        }
-        // The file may end before the pinned state does (its last pages only in the WAL).
-        if (filled < n) buf.fill(0, filled);
+      const stillOpen = () => {
         if (closed) throw new Error('the pinned image is closed');
+      };
+      yield* chunkedReads(position, length, READ_CHUNK, transient, async (buf, at) => {
+        const filled = await readAt(fd, buf, at, stillOpen);
+        // The file may end before the pinned state does (its last pages only in the WAL).
+        if (filled < buf.length) buf.fill(0, filled);
+        stillOpen();
         patch(buf, at);
-        if (filled < n && !allInWal(frames, at + filled, at + n, pageSize))
+        if (filled < buf.length && !allInWal(frames, at + filled, at + buf.length, pageSize))
           throw new Error('the database file is shorter than its pinned state');
-        at += n;
-        yield buf;
-      }
+      });
     },
     close() {
       closed ??= (async () => {
