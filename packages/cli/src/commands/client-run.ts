@@ -28,6 +28,8 @@ export interface RunTarget {
   replaceNonWallet?: boolean;
   /** Backups are one object each, never incremental (`backup --one-object`). */
   oneObject?: boolean;
+  /** Called once the seedphrase read is a valid one, before keys, login and lock. */
+  onSeedphrase?: () => void;
 }
 
 /** Prints the result: JSON on --json, else the human line. */
@@ -72,6 +74,7 @@ export async function run(
       ...(target.writesData ? { writesData: target.writesData } : {}),
       ...(target.replaceNonWallet ? { replaceNonWallet: true } : {}),
       ...(target.oneObject ? { oneObject: true } : {}),
+      ...(target.onSeedphrase ? { onSeedphrase: target.onSeedphrase } : {}),
     });
     session.manager.subscribe((snap) => bar.onEvent(snap.progress));
     const { signal } = controller;

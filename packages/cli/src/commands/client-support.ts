@@ -204,6 +204,8 @@ export async function openSession(
     writesData?: string;
     /** Make one-object backups only (`backup --one-object`). */
     oneObject?: boolean;
+    /** Called once the seedphrase is known to be a valid one (RunTarget). */
+    onSeedphrase?: () => void;
   } = {},
 ): Promise<Session> {
   parseServerUrl(opts.server); // a bad URL is a usage error, before anything else
@@ -216,6 +218,12 @@ export async function openSession(
     await ensureNotAFile(dataDir, extra.writesData);
   }
   const mnemonic = await readMnemonic(opts);
+  if (extra.onSeedphrase) {
+    // A seedphrase typo fails at once, before anything starts work it would wait for.
+    const { validateMnemonic } = await import('@noah-backup/core/keys');
+    validateMnemonic(mnemonic);
+    extra.onSeedphrase();
+  }
   const [{ createSessionKeys }, { createApiClient }, { createBackupManager }] = await Promise.all([
     import('@noah-backup/client/keys'),
     import('@noah-backup/client/api-client'),

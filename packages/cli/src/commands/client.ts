@@ -124,22 +124,29 @@ export function registerClientCommands(program: Command): void {
       (
         o: CommonOptions & { data: string; oneObject?: boolean; acceptMissingDatabases?: boolean },
       ) => {
-        // The integrity check is a backup's critical path: it starts on the wallet while
-        // the keys are derived and the lock is taken, and the snapshot adopts it when it
-        // saw the same state; else its thread is at least loaded (docs/WALLET.md §5).
-        const early = o.oneObject
-          ? undefined
-          : Promise.all([
-              import('@noah-backup/client/node/early-check'),
-              import('@noah-backup/client/node/sqlite'),
-            ]).then(async ([e, s]) => {
-              if (!(await e.startEarlyCheck(o.data))) s.prestartIntegrityCheck();
-              return e;
-            });
-        early?.catch(() => {});
+        // The integrity check is a backup's critical path: it starts on the wallet once the
+        // seedphrase is known to be valid, while the keys are derived and the lock is taken,
+        // and the snapshot adopts it when it saw the same state; else its thread is at least
+        // loaded (docs/WALLET.md §5). Not before: the process cannot end while SQLite checks.
+        let early: Promise<typeof import('@noah-backup/client/node/early-check')> | undefined;
+        const startEarly = () => {
+          early = Promise.all([
+            import('@noah-backup/client/node/early-check'),
+            import('@noah-backup/client/node/sqlite'),
+          ]).then(async ([e, s]) => {
+            if (!(await e.startEarlyCheck(o.data))) s.prestartIntegrityCheck();
+            return e;
+          });
+          early.catch(() => {});
+        };
         return run(
           o,
-          { data: o.data, writesState: true, oneObject: Boolean(o.oneObject) },
+          {
+            data: o.data,
+            writesState: true,
+            oneObject: Boolean(o.oneObject),
+            ...(o.oneObject ? {} : { onSeedphrase: startEarly }),
+          },
           async ({ manager, signal }) => {
             const r = await manager.triggerBackup({
               signal,
