@@ -5,6 +5,7 @@
  * without it. Real SQLite files; the wallet app's connection stays open in this process.
  */
 import { renameSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,71 +28,73 @@ async function openWallet(root: string, o: { damage?: boolean } = {}) {
   return { wallet, app };
 }
 
-async function snapshot(dataDir: string, tmp: string): Promise<NodePageSnapshot> {
-  const adapter = createNodeWalletAdapter({ dataDir, tmpDir: tmp });
-  return (await adapter.pageSnapshot({})) as NodePageSnapshot;
+/**
+ * Starts the early check of a wallet held open by its app (`o.damage`: a broken index),
+ * lets `between` act on it, takes the snapshot of `dataDir(walletDir)` and hands it to
+ * `use`; cleans up whatever happens.
+ */
+async function earlyThenSnapshot(
+  o: { damage?: boolean; dataDir?: (dir: string) => string },
+  between: (app: Database.Database) => void,
+  use: (snap: NodePageSnapshot, root: string) => Promise<void>,
+): Promise<void> {
+  const root = await tempDir();
+  const { wallet, app } = await openWallet(root, o);
+  const dataDir = o.dataDir?.(wallet.dir) ?? wallet.dir;
+  try {
+    expect(await startEarlyCheck(dataDir)).toBe(true);
+    between(app);
+    const adapter = createNodeWalletAdapter({ dataDir, tmpDir: join(root, 'tmp') });
+    const snap = (await adapter.pageSnapshot({})) as NodePageSnapshot;
+    try {
+      await use(snap, root);
+    } finally {
+      await snap.cleanup();
+    }
+  } finally {
+    app.close();
+  }
 }
+
+const idle = () => {};
 
 describe('integrity check started with the command', () => {
   it('an idle wallet: the snapshot adopts it', async () => {
-    const root = await tempDir();
-    const { wallet, app } = await openWallet(root);
-    try {
-      expect(await startEarlyCheck(wallet.dir)).toBe(true);
-      const snap = await snapshot(wallet.dir, join(root, 'tmp'));
-      try {
-        expect(snap.checkedEarly).toEqual(['wallet.sqlite']);
-        expect(snap.checkedLive).toEqual(['wallet.sqlite']);
-        await expect(snap.checked).resolves.toBeUndefined();
-      } finally {
-        await snap.cleanup();
-      }
-    } finally {
-      app.close();
-    }
+    await earlyThenSnapshot({}, idle, async (snap) => {
+      expect(snap.checkedEarly).toEqual(['wallet.sqlite']);
+      expect(snap.checkedLive).toEqual(['wallet.sqlite']);
+      await expect(snap.checked).resolves.toBeUndefined();
+    });
   });
 
   it('a commit after it started: not adopted, the snapshot checks its own state', async () => {
-    const root = await tempDir();
-    const { wallet, app } = await openWallet(root);
-    try {
-      expect(await startEarlyCheck(wallet.dir)).toBe(true);
-      app.prepare('INSERT INTO marks VALUES (2)').run();
-      const snap = await snapshot(wallet.dir, join(root, 'tmp'));
-      try {
-        expect(snap.checkedEarly).toEqual([]);
-        expect(snap.checkedLive).toEqual(['wallet.sqlite']);
-        await expect(snap.checked).resolves.toBeUndefined();
-        const parts: Uint8Array[] = [];
-        const db = snap.items.find((i) => i.type === 'database');
-        if (db?.type !== 'database') throw new Error('no database');
-        for await (const c of snap.read(db.path, 0, db.pageCount * db.pageSize)) parts.push(c);
-        const copy = join(root, 'copy.sqlite');
-        await import('node:fs/promises').then((f) => f.writeFile(copy, Buffer.concat(parts)));
-        expect(rowCount(copy, 'marks')).toBe(2); // the snapshot's state, with the commit
-      } finally {
-        await snap.cleanup();
-      }
-    } finally {
-      app.close();
-    }
+    const commit = (app: Database.Database) => app.prepare('INSERT INTO marks VALUES (2)').run();
+    await earlyThenSnapshot({}, commit, async (snap, root) => {
+      expect(snap.checkedEarly).toEqual([]);
+      expect(snap.checkedLive).toEqual(['wallet.sqlite']);
+      await expect(snap.checked).resolves.toBeUndefined();
+      const db = snap.items.find((i) => i.type === 'database');
+      if (db?.type !== 'database') throw new Error('no database');
+      const parts: Uint8Array[] = [];
+      for await (const c of snap.read(db.path, 0, db.pageCount * db.pageSize)) parts.push(c);
+      const copy = join(root, 'copy.sqlite');
+      await writeFile(copy, Buffer.concat(parts));
+      expect(rowCount(copy, 'marks')).toBe(2); // the snapshot's state, with the commit
+    });
   });
 
   it('a damaged wallet: the adopted check refuses it', async () => {
-    const root = await tempDir();
-    const { wallet, app } = await openWallet(root, { damage: true });
-    try {
-      expect(await startEarlyCheck(wallet.dir)).toBe(true);
-      const snap = await snapshot(wallet.dir, join(root, 'tmp'));
-      try {
-        expect(snap.checkedEarly).toEqual(['wallet.sqlite']);
-        await expect(snap.checked).rejects.toMatchObject({ code: 'corrupt_wallet_database' });
-      } finally {
-        await snap.cleanup();
-      }
-    } finally {
-      app.close();
-    }
+    await earlyThenSnapshot({ damage: true }, idle, async (snap) => {
+      expect(snap.checkedEarly).toEqual(['wallet.sqlite']);
+      await expect(snap.checked).rejects.toMatchObject({ code: 'corrupt_wallet_database' });
+    });
+  });
+
+  it('a data directory named relative to the working directory: adopted too', async () => {
+    const dataDir = (dir: string) => relative(process.cwd(), dir);
+    await earlyThenSnapshot({ dataDir }, idle, async (snap) => {
+      expect(snap.checkedEarly).toEqual(['wallet.sqlite']);
+    });
   });
 
   it('the database replaced after it started: not adopted', async () => {
@@ -105,7 +108,8 @@ describe('integrity check started with the command', () => {
     const next = new Database(wallet.database); // the app reopens it
     next.prepare('SELECT count(*) FROM payments').get();
     try {
-      const snap = await snapshot(wallet.dir, join(root, 'tmp'));
+      const adapter = createNodeWalletAdapter({ dataDir: wallet.dir, tmpDir: join(root, 'tmp') });
+      const snap = (await adapter.pageSnapshot({})) as NodePageSnapshot;
       try {
         expect(snap.checkedEarly).toEqual([]);
         await expect(snap.checked).resolves.toBeUndefined(); // the new file's own check
@@ -114,22 +118,6 @@ describe('integrity check started with the command', () => {
       }
     } finally {
       next.close();
-    }
-  });
-
-  it('a data directory named relative to the working directory: adopted too', async () => {
-    const root = await tempDir();
-    const { wallet, app } = await openWallet(root);
-    try {
-      expect(await startEarlyCheck(relative(process.cwd(), wallet.dir))).toBe(true);
-      const snap = await snapshot(relative(process.cwd(), wallet.dir), join(root, 'tmp'));
-      try {
-        expect(snap.checkedEarly).toEqual(['wallet.sqlite']);
-      } finally {
-        await snap.cleanup();
-      }
-    } finally {
-      app.close();
     }
   });
 
