@@ -14,11 +14,9 @@
  */
 import { accessSync, constants, promises as fsp, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type LiveCheck, startLiveIntegrityCheck } from './sqlite.ts';
-import { holdFile, readWalIndex } from './wal-index.ts';
-
-const HEADER = 96;
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+import { SQLITE_HEADER } from './fs-util.ts';
+import { type LiveCheck, startLiveIntegrityCheck, walIndexHeader } from './sqlite.ts';
+import { holdFile } from './wal-index.ts';
 
 interface Early {
   readonly dev: number;
@@ -29,12 +27,6 @@ interface Early {
 }
 
 const early = new Map<string, Early>();
-
-/** The WAL-index header of `path`, if initialised and not being rewritten. */
-function walHeader(path: string): Buffer | undefined {
-  const b = readWalIndex(path, HEADER);
-  return b?.[12] === 1 && b.subarray(0, 48).equals(b.subarray(48)) ? b : undefined;
-}
 
 /**
  * Starts the check of the largest WAL-mode SQLite database directly in `dataDir`, if
@@ -70,7 +62,7 @@ export async function startEarlyCheck(dir: string, busyTimeoutMs = 5000): Promis
     }
     isDb &&= start.equals(SQLITE_HEADER);
     if (!isDb) return false;
-    const header = walHeader(best.abs);
+    const header = walIndexHeader(best.abs);
     if (!header) return false;
     const check = startLiveIntegrityCheck(best.abs, best.name, header, busyTimeoutMs);
     // Its state is `header`'s when the header is unchanged once it pinned, the file the same.
@@ -81,7 +73,7 @@ export async function startEarlyCheck(dir: string, busyTimeoutMs = 5000): Promis
           pinned &&
           now?.dev === file.dev &&
           now.ino === file.ino &&
-          walHeader(best.abs)?.equals(header) === true
+          walIndexHeader(best.abs)?.equals(header) === true
         );
       })
       .catch(() => false);
@@ -109,7 +101,7 @@ export function takeEarlyCheck(
     e.check.stop();
     return undefined;
   }
-  return { ...e.check, pinned: e.check.pinned, proven: e.proven };
+  return { ...e.check, proven: e.proven };
 }
 
 /** Stops the early checks no snapshot took (a backup refused, or one of another kind). */

@@ -23,7 +23,7 @@ export const statfsFreeBytes: FreeSpaceProbe = async (dir) => {
 };
 
 /** The 16-byte header every SQLite 3 database file starts with (SQLite file format §1.3). */
-const SQLITE_HEADER = new TextEncoder().encode('SQLite format 3\0');
+export const SQLITE_HEADER = new TextEncoder().encode('SQLite format 3\0');
 
 /**
  * True if the file at `path` starts with the SQLite 3 header. Detection is by content,

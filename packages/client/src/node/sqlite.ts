@@ -92,7 +92,7 @@ export async function backupCopy(src: string, dest: string, busyTimeoutMs: numbe
  * (`iChange`, `mxFrame`, checksums), and a reader's snapshot is the state it names. Undefined when there is none, it is not initialised, or the two copies
  * differ (a writer is rewriting it).
  */
-function walIndexHeader(path: string): Buffer | undefined {
+export function walIndexHeader(path: string): Buffer | undefined {
   // Never an open-read-close of `-shm`: that drops this process's SQLite locks on it.
   const b = readWalIndex(path, WAL_INDEX_HEADER * 2);
   if (!b) return undefined;
