@@ -368,7 +368,7 @@ export function createBackupManager(opts: BackupManagerOptions): BackupManager {
     await ready;
     const started = now();
     const result = await locked('backup', o?.signal, async (ctx) => {
-      // An incremental backup's snapshot (its copy and integrity check take longest)
+      // An incremental backup's snapshot (its integrity check takes longest)
       // starts now, while the server is asked whether it takes the backup: nothing is
       // sent before it answers, and a refusal discards the snapshot (docs/WALLET.md §5).
       const early = earlySnapshot(ctx);

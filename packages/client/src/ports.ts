@@ -183,9 +183,9 @@ export type PageSnapshotItem =
   | { type: 'database'; path: string; pageSize: number; pageCount: number };
 
 /**
- * A consistent copy of the wallet's data whose databases keep the live files' page
- * numbers (so pages can be compared day to day), each copy already through
- * `PRAGMA integrity_check`.
+ * A consistent snapshot of the wallet's data whose databases keep the live files' page
+ * numbers (so pages can be compared day to day): copies, or pinned reads of the live
+ * files (Node, docs/WALLET.md §5), each going through `PRAGMA integrity_check`.
  */
 export interface PageSnapshot {
   /** Sorted by path (UTF-8 byte order), every parent directory before its children. */
@@ -197,13 +197,13 @@ export interface PageSnapshot {
   /** Bytes of the files and databases captured. */
   readonly bytes: number;
   /**
-   * Settles when every database copy's integrity check has run, which may be while the
-   * copies are read: rejects with NoahError `corrupt_wallet_database` if one fails. A
+   * Settles when every database's integrity check has run, which may be while the
+   * snapshot is read: rejects with NoahError `corrupt_wallet_database` if one fails. A
    * backup of this snapshot MUST NOT complete before it resolved (docs/WALLET.md §5).
    */
   readonly checked: Promise<void>;
   /**
-   * Streams `length` bytes of the copy of `path` from byte `position`, in chunks of at
+   * Streams `length` bytes of the snapshot of `path` from byte `position`, in chunks of at
    * most 1 MiB (whole pages of a database when `position` and `length` are). With
    * `transient`, a chunk is valid only until the next one is asked for (the buffer may be
    * reused): for a reader that is done with each chunk at once, such as a digest, so a
@@ -215,7 +215,10 @@ export interface PageSnapshot {
     length: number,
     opts?: { transient?: boolean },
   ): AsyncIterable<Uint8Array>;
-  /** Removes every temporary file the snapshot made. Idempotent; always call it. */
+  /**
+   * Removes every temporary file the snapshot made and ends what it holds open (a pinned
+   * read transaction). Idempotent; always call it.
+   */
   cleanup(): Promise<void>;
 }
 

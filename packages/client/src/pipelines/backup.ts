@@ -151,8 +151,8 @@ export interface EarlySnapshot {
 }
 
 /**
- * Starts the page snapshot of an incremental backup at once, so that its copy and
- * integrity check, the backup's longest steps, run while the settings are asked
+ * Starts the page snapshot of an incremental backup at once, so that its integrity
+ * check, the backup's longest step, run while the settings are asked
  * (docs/WALLET.md §5); reading the wallet sends nothing, so a backup the server refuses
  * still sends nothing. Null when the backup will not be an incremental one: today's
  * flow, the snapshot after the settings. Pass it to {@link runBackup}, then

@@ -4,8 +4,8 @@
  * packs encrypted and spooled, and sent in batches while the next are sealed
  * (`upload_urls`, PUTs four at a time: pack-upload.ts) → the manifest → `upload_url` +
  * PUT (while the packs' last PUTs run) → the integrity check's verdict and every PUT
- * ended → `complete_upload {objects, base}` → the cache, while the snapshot's copies are
- * removed. The server's list and the device cache are read while the snapshot is taken.
+ * ended → `complete_upload {objects, base}` → the cache, while the snapshot is released
+ * (its copies removed, its pinned read transactions ended). The server's list and the device cache are read while the snapshot is taken.
  * The check runs beside all of it: uploads are referenced by nothing until the
  * completion, so only the completion waits for its verdict, and a failed check gives
  * every upload back (docs/WALLET.md §5).
@@ -230,8 +230,8 @@ async function attempt(
   const { api, signal, keyring } = ctx;
   const sequence = (await knownSequence(ctx)) + 1n;
   // The server's list and the device cache are read while the snapshot is taken: both
-  // are on their way before its copy blocks this thread, and neither changes what the
-  // snapshot holds.
+  // are on their way before its SQLite work blocks this thread, and neither changes what
+  // the snapshot holds.
   const listed = api.list({ signal });
   const cached = forceFull ? Promise.resolve(null) : loadCache(cacheStore, keyring, ctx.logger);
   listed.catch(() => {}); // awaited after the snapshot, or dropped with its failure
@@ -330,9 +330,9 @@ async function attempt(
     // the backup here, before its completion, and every upload is given back
     // (docs/WALLET.md §5).
     await snap.checked;
-    // Nothing reads the snapshot any more (every pack is sealed, the check is done): its
-    // copies go while the last PUTs end, the completion is asked and the cache saved
-    // (unlinking a 100 MB copy takes tens of ms); `finally` waits for the removal.
+    // Nothing reads the snapshot any more (every pack is sealed, the check is done): it is
+    // released while the last PUTs end, the completion is asked and the cache saved
+    // (unlinking a 100 MB copy takes tens of ms); `finally` waits for the release.
     removed = snap.cleanup();
     removed.catch(() => {}); // awaited in `finally`
     const failed = (await puts).find((r) => r.status === 'rejected');
