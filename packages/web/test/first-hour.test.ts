@@ -36,7 +36,7 @@ async function phone(): Promise<TrackedPage> {
 /**
  * Checks the screen as it is (its layout, and no "slot" in its words or labels: the
  * server's name for a backup's place is not the user's), and saves it as
- * `phone-<name>.png`. What the user typed is not the app's words: a random seedphrase
+ * `phone-<name>.png`. A seedphrase, typed or shown, is not the app's words: a random one
  * may hold the BIP39 word "slot".
  */
 async function screen(page: Page, name: string): Promise<void> {
@@ -49,7 +49,8 @@ async function screen(page: Page, name: string): Promise<void> {
         const text: string[] = [];
         const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
         for (let n = walk.nextNode(); n; n = walk.nextNode())
-          if (!n.parentElement?.closest('textarea, input')) text.push(n.textContent ?? '');
+          if (!n.parentElement?.closest('textarea, input, [data-testid="seedphrase"]'))
+            text.push(n.textContent ?? '');
         return text;
       })(),
       ...[...document.querySelectorAll('[aria-label], [title]')].map(
